@@ -1,0 +1,118 @@
+//! Agent administration. Every signed-in agent may list the team; only admins change it.
+
+use actix_web::{delete, get, patch, post, web, HttpResponse};
+use uuid::Uuid;
+
+use super::dto::{AgentView, CreateAgentRequest, ListAgentsQuery, UpdateAgentRequest};
+use super::error::{ApiResult, ErrorBody};
+use super::extract::{AdminAgent, CurrentAgent};
+use super::state::AppState;
+use crate::services::accounts::{self, AgentUpdate, NewAgentInput};
+
+/// The team, with each agent's presence. Deactivated agents only on request (admins).
+#[utoipa::path(
+    operation_id = "listAgents",
+    tag = "agents",
+    params(ListAgentsQuery),
+    responses((status = 200, body = Vec<AgentView>), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody)),
+    security(("session" = []))
+)]
+#[get("/agents")]
+pub async fn list(state: web::Data<AppState>, current: CurrentAgent, query: web::Query<ListAgentsQuery>) -> ApiResult<web::Json<Vec<AgentView>>> {
+    if query.include_inactive && !current.agent.is_admin() {
+        return Err(crate::services::ServiceError::Forbidden("listing deactivated agents needs the admin role".into()).into());
+    }
+    let agents = accounts::list_agents(&state.pool, query.include_inactive).await?;
+    Ok(web::Json(agents.into_iter().map(AgentView::from).collect()))
+}
+
+/// One agent.
+#[utoipa::path(
+    operation_id = "getAgent",
+    tag = "agents",
+    params(("id" = Uuid, Path)),
+    responses((status = 200, body = AgentView), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)),
+    security(("session" = []))
+)]
+#[get("/agents/{id}")]
+pub async fn get(state: web::Data<AppState>, _current: CurrentAgent, id: web::Path<Uuid>) -> ApiResult<web::Json<AgentView>> {
+    Ok(web::Json(accounts::get_agent(&state.pool, *id).await?.into()))
+}
+
+/// Create an agent (admin).
+#[utoipa::path(
+    operation_id = "createAgent",
+    tag = "agents",
+    request_body = CreateAgentRequest,
+    responses(
+        (status = 201, body = AgentView),
+        (status = 400, body = ErrorBody),
+        (status = 401, body = ErrorBody),
+        (status = 403, body = ErrorBody),
+        (status = 409, body = ErrorBody, description = "Email or client identity taken"),
+        (status = 422, body = ErrorBody, description = "A field is invalid"),
+    ),
+    security(("session" = []))
+)]
+#[post("/agents")]
+pub async fn create(state: web::Data<AppState>, _admin: AdminAgent, body: web::Json<CreateAgentRequest>) -> ApiResult<HttpResponse> {
+    let body = body.into_inner();
+    let agent = accounts::create_agent(
+        &state.pool,
+        NewAgentInput {
+            email: body.email,
+            display_name: body.display_name,
+            password: body.password,
+            role: body.role,
+            client_identity: body.client_identity,
+        },
+    )
+    .await?;
+    Ok(HttpResponse::Created()
+        .insert_header((actix_web::http::header::LOCATION, format!("/api/agents/{}", agent.id)))
+        .json(AgentView::from(agent)))
+}
+
+/// Change an agent's name, role, password or active flag (admin).
+#[utoipa::path(
+    operation_id = "updateAgent",
+    tag = "agents",
+    params(("id" = Uuid, Path)),
+    request_body = UpdateAgentRequest,
+    responses(
+        (status = 200, body = AgentView),
+        (status = 400, body = ErrorBody),
+        (status = 401, body = ErrorBody),
+        (status = 403, body = ErrorBody),
+        (status = 404, body = ErrorBody),
+        (status = 409, body = ErrorBody, description = "E.g. deactivating yourself"),
+        (status = 422, body = ErrorBody),
+    ),
+    security(("session" = []))
+)]
+#[patch("/agents/{id}")]
+pub async fn update(state: web::Data<AppState>, admin: AdminAgent, id: web::Path<Uuid>, body: web::Json<UpdateAgentRequest>) -> ApiResult<web::Json<AgentView>> {
+    let body = body.into_inner();
+    let agent = accounts::update_agent(
+        &state.pool,
+        &admin.0.agent,
+        *id,
+        AgentUpdate { display_name: body.display_name, role: body.role, password: body.password, active: body.active },
+    )
+    .await?;
+    Ok(web::Json(agent.into()))
+}
+
+/// Deactivate an agent (admin): signed out, no more calls; history is kept.
+#[utoipa::path(
+    operation_id = "deactivateAgent",
+    tag = "agents",
+    params(("id" = Uuid, Path)),
+    responses((status = 204), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)),
+    security(("session" = []))
+)]
+#[delete("/agents/{id}")]
+pub async fn deactivate(state: web::Data<AppState>, admin: AdminAgent, id: web::Path<Uuid>) -> ApiResult<HttpResponse> {
+    accounts::deactivate_agent(&state.pool, &admin.0.agent, *id).await?;
+    Ok(HttpResponse::NoContent().finish())
+}

@@ -1,0 +1,57 @@
+//! Sign-in and sign-out.
+
+use actix_web::{post, web, HttpRequest, HttpResponse};
+
+use super::dto::{LoginRequest, LoginResponse};
+use super::error::{ApiResult, ErrorBody};
+use super::extract::{client_ip, CurrentAgent};
+use super::state::AppState;
+use crate::services::accounts;
+
+/// Sign in with email and password.
+///
+/// Returns a session token for the `Authorization: Bearer` header. Repeated failures for one
+/// email (or from one address) are refused with 429 and `Retry-After` until the window passes.
+#[utoipa::path(
+    operation_id = "login",
+    tag = "auth",
+    request_body = LoginRequest,
+    responses(
+        (status = 200, body = LoginResponse),
+        (status = 400, body = ErrorBody, description = "Malformed JSON"),
+        (status = 401, body = ErrorBody, description = "Wrong email or password (`invalid_credentials`)"),
+        (status = 429, body = ErrorBody, description = "Too many failed attempts (`too_many_attempts`)"),
+    )
+)]
+#[post("/auth/login")]
+pub async fn login(state: web::Data<AppState>, req: HttpRequest, body: web::Json<LoginRequest>) -> ApiResult<web::Json<LoginResponse>> {
+    let LoginRequest { email, password } = body.into_inner();
+    let signed_in = accounts::login(
+        &state.pool,
+        &state.session_keys,
+        &state.config.login_limits,
+        state.config.session_ttl,
+        &email,
+        password,
+        &client_ip(&req),
+    )
+    .await?;
+    Ok(web::Json(LoginResponse {
+        token: signed_in.token,
+        expires_at: signed_in.expires_at,
+        agent: signed_in.agent.into(),
+    }))
+}
+
+/// Sign out: the token stops working at once and the agent goes offline.
+#[utoipa::path(
+    operation_id = "logout",
+    tag = "auth",
+    responses((status = 204), (status = 401, body = ErrorBody)),
+    security(("session" = []))
+)]
+#[post("/auth/logout")]
+pub async fn logout(state: web::Data<AppState>, current: CurrentAgent) -> ApiResult<HttpResponse> {
+    accounts::logout(&state.pool, &current.agent, current.session_id).await?;
+    Ok(HttpResponse::NoContent().finish())
+}

@@ -1,0 +1,121 @@
+//! The one place where failures become HTTP responses: JSON with a stable `code` and a message.
+
+use actix_web::http::{header, StatusCode};
+use actix_web::{HttpResponse, ResponseError};
+use serde::Serialize;
+use utoipa::ToSchema;
+
+use crate::services::ServiceError;
+
+/// Every error the API returns.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ErrorBody {
+    /// Stable, machine-readable: `bad_request`, `validation_failed`, `invalid_credentials`,
+    /// `unauthorized`, `forbidden`, `not_found`, `conflict`, `too_many_attempts`,
+    /// `payload_too_large`, `unsupported_media_type`, `unavailable`, `internal`.
+    #[schema(example = "validation_failed")]
+    pub code: &'static str,
+    /// For people; may change between versions.
+    #[schema(example = "email: is not a valid email address")]
+    pub message: String,
+    /// The request field at fault, when there is one.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub field: Option<String>,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ApiError {
+    #[error(transparent)]
+    Service(#[from] ServiceError),
+    #[error("{0}")]
+    BadRequest(String),
+    #[error("{0}")]
+    PayloadTooLarge(String),
+    #[error("{0}")]
+    UnsupportedMediaType(String),
+    #[error("no route for this method and path")]
+    RouteNotFound,
+}
+
+impl ApiError {
+    fn parts(&self) -> (StatusCode, &'static str) {
+        use ServiceError as S;
+        match self {
+            ApiError::Service(e) => match e {
+                S::Validation(_) => (StatusCode::UNPROCESSABLE_ENTITY, "validation_failed"),
+                S::InvalidCredentials => (StatusCode::UNAUTHORIZED, "invalid_credentials"),
+                S::TooManyAttempts { .. } => (StatusCode::TOO_MANY_REQUESTS, "too_many_attempts"),
+                S::Unauthenticated => (StatusCode::UNAUTHORIZED, "unauthorized"),
+                S::Forbidden(_) => (StatusCode::FORBIDDEN, "forbidden"),
+                S::NotFound(_) => (StatusCode::NOT_FOUND, "not_found"),
+                S::Conflict(_) => (StatusCode::CONFLICT, "conflict"),
+                S::Unavailable(_) => (StatusCode::SERVICE_UNAVAILABLE, "unavailable"),
+                S::Internal(_) => (StatusCode::INTERNAL_SERVER_ERROR, "internal"),
+            },
+            ApiError::BadRequest(_) => (StatusCode::BAD_REQUEST, "bad_request"),
+            ApiError::PayloadTooLarge(_) => (StatusCode::PAYLOAD_TOO_LARGE, "payload_too_large"),
+            ApiError::UnsupportedMediaType(_) => (StatusCode::UNSUPPORTED_MEDIA_TYPE, "unsupported_media_type"),
+            ApiError::RouteNotFound => (StatusCode::NOT_FOUND, "not_found"),
+        }
+    }
+}
+
+impl ResponseError for ApiError {
+    fn status_code(&self) -> StatusCode {
+        self.parts().0
+    }
+
+    fn error_response(&self) -> HttpResponse {
+        let (status, code) = self.parts();
+        // Internal details go to the log, never to the caller.
+        let message = match self {
+            ApiError::Service(ServiceError::Internal(detail)) => {
+                tracing::error!(%detail, "internal error");
+                "something went wrong on our side; it has been logged".to_owned()
+            }
+            ApiError::Service(ServiceError::Unavailable(source)) => {
+                tracing::warn!(error = %source, "database unavailable");
+                self.to_string()
+            }
+            _ => self.to_string(),
+        };
+        let field = match self {
+            ApiError::Service(ServiceError::Validation(v)) => Some(v.field.to_owned()),
+            _ => None,
+        };
+        let mut response = HttpResponse::build(status);
+        match self {
+            ApiError::Service(ServiceError::TooManyAttempts { retry_after_secs }) => {
+                response.insert_header((header::RETRY_AFTER, retry_after_secs.to_string()));
+            }
+            ApiError::Service(ServiceError::Unauthenticated) => {
+                response.insert_header((header::WWW_AUTHENTICATE, "Bearer"));
+            }
+            _ => {}
+        }
+        response.json(ErrorBody { code, message, field })
+    }
+}
+
+/// JSON bodies that fail to parse (syntax, unknown or missing fields, wrong types, size) become
+/// our JSON errors instead of actix's plain-text ones.
+pub fn json_error_handler(err: actix_web::error::JsonPayloadError, _req: &actix_web::HttpRequest) -> actix_web::Error {
+    use actix_web::error::JsonPayloadError as J;
+    let api = match &err {
+        J::ContentType => ApiError::UnsupportedMediaType("send the body as application/json".into()),
+        J::Overflow { .. } | J::OverflowKnownLength { .. } => ApiError::PayloadTooLarge("the request body is too large".into()),
+        J::Deserialize(e) => ApiError::BadRequest(format!("invalid JSON body: {e}")),
+        other => ApiError::BadRequest(format!("invalid request body: {other}")),
+    };
+    api.into()
+}
+
+pub fn path_error_handler(err: actix_web::error::PathError, _req: &actix_web::HttpRequest) -> actix_web::Error {
+    ApiError::BadRequest(format!("invalid path parameter: {err}")).into()
+}
+
+pub fn query_error_handler(err: actix_web::error::QueryPayloadError, _req: &actix_web::HttpRequest) -> actix_web::Error {
+    ApiError::BadRequest(format!("invalid query string: {err}")).into()
+}
+
+pub type ApiResult<T> = Result<T, ApiError>;

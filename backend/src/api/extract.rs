@@ -1,0 +1,65 @@
+//! Request extractors for the signed-in agent.
+
+use std::future::Future;
+use std::pin::Pin;
+
+use actix_web::{dev::Payload, http::header, web, FromRequest, HttpRequest};
+use uuid::Uuid;
+
+use super::error::ApiError;
+use super::state::AppState;
+use crate::domain::agent::Agent;
+use crate::services::{accounts, ServiceError};
+
+/// The agent behind the request's bearer token, with a live session.
+pub struct CurrentAgent {
+    pub agent: Agent,
+    pub session_id: Uuid,
+}
+
+/// A signed-in admin; anyone else gets 403 (or 401 without a session).
+pub struct AdminAgent(pub CurrentAgent);
+
+fn bearer_token(req: &HttpRequest) -> Option<String> {
+    let value = req.headers().get(header::AUTHORIZATION)?.to_str().ok()?;
+    let (scheme, token) = value.split_once(' ')?;
+    scheme.eq_ignore_ascii_case("bearer").then(|| token.trim().to_owned()).filter(|t| !t.is_empty())
+}
+
+impl FromRequest for CurrentAgent {
+    type Error = ApiError;
+    type Future = Pin<Box<dyn Future<Output = Result<Self, ApiError>>>>;
+
+    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+        let state = req.app_data::<web::Data<AppState>>().cloned();
+        let token = bearer_token(req);
+        Box::pin(async move {
+            let state = state.ok_or_else(|| ApiError::Service(ServiceError::Internal("state missing".into())))?;
+            let token = token.ok_or(ServiceError::Unauthenticated)?;
+            let (agent, session_id) = accounts::authenticate(&state.pool, &state.session_keys, &token).await?;
+            Ok(CurrentAgent { agent, session_id })
+        })
+    }
+}
+
+impl FromRequest for AdminAgent {
+    type Error = ApiError;
+    type Future = Pin<Box<dyn Future<Output = Result<Self, ApiError>>>>;
+
+    fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
+        let current = CurrentAgent::from_request(req, payload);
+        Box::pin(async move {
+            let current = current.await?;
+            if !current.agent.is_admin() {
+                return Err(ServiceError::Forbidden("this needs the admin role".into()).into());
+            }
+            Ok(AdminAgent(current))
+        })
+    }
+}
+
+/// The client's address for rate limiting: the peer address, since forwarded headers can be
+/// forged unless a trusted proxy sets them.
+pub fn client_ip(req: &HttpRequest) -> String {
+    req.peer_addr().map(|a| a.ip().to_string()).unwrap_or_else(|| "unknown".into())
+}

@@ -1,0 +1,39 @@
+//! The signed-in agent.
+
+use actix_web::{get, put, web};
+
+use super::dto::{AgentView, StatusRequest};
+use super::error::{ApiResult, ErrorBody};
+use super::extract::CurrentAgent;
+use super::state::AppState;
+use crate::services::accounts;
+
+/// The signed-in agent.
+#[utoipa::path(
+    operation_id = "getMe",
+    tag = "me", responses((status = 200, body = AgentView), (status = 401, body = ErrorBody)), security(("session" = [])))]
+#[get("/me")]
+pub async fn me(current: CurrentAgent) -> web::Json<AgentView> {
+    web::Json(current.agent.into())
+}
+
+/// Set your presence: `available` (receive calls), `away`, or `offline`.
+///
+/// Refused with 409 while you are ringing or on a call.
+#[utoipa::path(
+    operation_id = "setMyStatus",
+    tag = "me",
+    request_body = StatusRequest,
+    responses(
+        (status = 200, body = AgentView),
+        (status = 400, body = ErrorBody),
+        (status = 401, body = ErrorBody),
+        (status = 409, body = ErrorBody, description = "On a call"),
+    ),
+    security(("session" = []))
+)]
+#[put("/me/status")]
+pub async fn set_status(state: web::Data<AppState>, current: CurrentAgent, body: web::Json<StatusRequest>) -> ApiResult<web::Json<AgentView>> {
+    let agent = accounts::set_own_status(&state.pool, &current.agent, body.status).await?;
+    Ok(web::Json(agent.into()))
+}

@@ -1,0 +1,66 @@
+//! The JSON API under `/api`, the ops probes, and the OpenAPI document describing them.
+
+pub mod agents;
+pub mod auth;
+pub mod dto;
+pub mod error;
+pub mod extract;
+pub mod me;
+pub mod meta;
+pub mod state;
+
+use actix_web::web;
+use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
+use utoipa::{Modify, OpenApi};
+use utoipa_actix_web::service_config::ServiceConfig;
+
+#[derive(OpenApi)]
+#[openapi(
+    info(
+        title = "Warm Transfer API",
+        description = "Contact-center API: agents, sign-in, presence, calls and transfers. Errors are JSON `{code, message, field?}` with a stable `code`.",
+        license(name = "Proprietary")
+    ),
+    modifiers(&SessionAuth),
+    tags(
+        (name = "auth", description = "Sign in and out"),
+        (name = "me", description = "The signed-in agent"),
+        (name = "agents", description = "The team; admins manage it"),
+        (name = "meta", description = "Public facts for the dashboard"),
+        (name = "ops", description = "Health and readiness probes"),
+    )
+)]
+pub struct ApiDoc;
+
+struct SessionAuth;
+
+impl Modify for SessionAuth {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        let components = openapi.components.get_or_insert_with(Default::default);
+        components.add_security_scheme(
+            "session",
+            SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Bearer).bearer_format("JWT").build()),
+        );
+    }
+}
+
+/// Routes under `/api`.
+pub fn configure_api(cfg: &mut ServiceConfig) {
+    cfg.service(auth::login)
+        .service(auth::logout)
+        .service(me::me)
+        .service(me::set_status)
+        .service(agents::list)
+        .service(agents::get)
+        .service(agents::create)
+        .service(agents::update)
+        .service(agents::deactivate)
+        .service(meta::client_config);
+}
+
+/// Extractor settings that turn malformed input into our JSON errors.
+pub fn extractor_configs(cfg: &mut web::ServiceConfig) {
+    cfg.app_data(web::JsonConfig::default().limit(64 * 1024).error_handler(error::json_error_handler))
+        .app_data(web::PathConfig::default().error_handler(error::path_error_handler))
+        .app_data(web::QueryConfig::default().error_handler(error::query_error_handler));
+}

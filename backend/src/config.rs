@@ -1,0 +1,475 @@
+//! Configuration: every setting comes from the environment into one typed struct, validated once
+//! at start. Each error names the variable at fault so an operator can fix it without reading code.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use url::Url;
+
+use crate::domain::phone::PhoneNumber;
+
+/// Names of the variables, in one place so messages, docs and tests agree.
+pub mod vars {
+    pub const APP_ENV: &str = "APP_ENV";
+    pub const APP_HOST: &str = "APP_HOST";
+    pub const APP_PORT: &str = "APP_PORT";
+    pub const DATABASE_URL: &str = "DATABASE_URL";
+    pub const DATABASE_POOL_SIZE: &str = "DATABASE_POOL_SIZE";
+    pub const SESSION_SECRET: &str = "SESSION_SECRET";
+    pub const SESSION_TTL_SECONDS: &str = "SESSION_TTL_SECONDS";
+    pub const DATA_DIR: &str = "DATA_DIR";
+    pub const STATIC_DIR: &str = "STATIC_DIR";
+    pub const CORS_ALLOWED_ORIGINS: &str = "CORS_ALLOWED_ORIGINS";
+    pub const LOG_FORMAT: &str = "LOG_FORMAT";
+    pub const LOGIN_MAX_FAILURES: &str = "LOGIN_MAX_FAILURES";
+    pub const LOGIN_WINDOW_SECONDS: &str = "LOGIN_WINDOW_SECONDS";
+    pub const DEMO_ADMIN_EMAIL: &str = "DEMO_ADMIN_EMAIL";
+    pub const DEMO_ADMIN_PASSWORD: &str = "DEMO_ADMIN_PASSWORD";
+    pub const PUBLIC_BASE_URL: &str = "PUBLIC_BASE_URL";
+    pub const TWILIO_ACCOUNT_SID: &str = "TWILIO_ACCOUNT_SID";
+    pub const TWILIO_AUTH_TOKEN: &str = "TWILIO_AUTH_TOKEN";
+    pub const TWILIO_API_KEY_SID: &str = "TWILIO_API_KEY_SID";
+    pub const TWILIO_API_KEY_SECRET: &str = "TWILIO_API_KEY_SECRET";
+    pub const TWILIO_TWIML_APP_SID: &str = "TWILIO_TWIML_APP_SID";
+    pub const TWILIO_PHONE_NUMBER: &str = "TWILIO_PHONE_NUMBER";
+    pub const TWILIO_API_BASE_URL: &str = "TWILIO_API_BASE_URL";
+
+    /// The variables that together switch live mode on.
+    pub const TWILIO_LIVE: [&str; 7] = [
+        TWILIO_ACCOUNT_SID,
+        TWILIO_AUTH_TOKEN,
+        TWILIO_API_KEY_SID,
+        TWILIO_API_KEY_SECRET,
+        TWILIO_TWIML_APP_SID,
+        TWILIO_PHONE_NUMBER,
+        PUBLIC_BASE_URL,
+    ];
+}
+
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+pub enum ConfigError {
+    #[error("{0} is required but not set")]
+    Missing(&'static str),
+    #[error("{var} is invalid: {reason}")]
+    Invalid { var: &'static str, reason: String },
+}
+
+fn invalid(var: &'static str, reason: impl Into<String>) -> ConfigError {
+    ConfigError::Invalid { var, reason: reason.into() }
+}
+
+/// A secret string: it never prints, so it can't reach a log by accident.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Secret(String);
+
+impl Secret {
+    pub fn new(value: impl Into<String>) -> Self {
+        Self(value.into())
+    }
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl std::fmt::Debug for Secret {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Secret(<redacted>)")
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AppEnv {
+    Development,
+    Production,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LogFormat {
+    Pretty,
+    Json,
+}
+
+#[derive(Debug, Clone)]
+pub struct DatabaseConfig {
+    pub url: Secret,
+    pub pool_size: usize,
+}
+
+#[derive(Debug, Clone)]
+pub struct LoginLimits {
+    /// Failed attempts allowed per email and per client address within `window`.
+    pub max_failures: u32,
+    pub window: Duration,
+}
+
+/// Credentials and addresses for talking to the real Twilio.
+#[derive(Debug, Clone)]
+pub struct TwilioConfig {
+    pub account_sid: String,
+    pub auth_token: Secret,
+    pub api_key_sid: String,
+    pub api_key_secret: Secret,
+    pub twiml_app_sid: String,
+    pub phone_number: PhoneNumber,
+    /// The public address Twilio reaches us at; webhook signatures are checked against it.
+    pub public_base_url: Url,
+    pub api_base_url: Url,
+}
+
+/// Live mode talks to Twilio; demo mode runs the built-in simulator in its place.
+#[derive(Debug, Clone)]
+pub enum VoiceMode {
+    Demo,
+    Live(TwilioConfig),
+}
+
+#[derive(Debug, Clone)]
+pub struct DemoAdmin {
+    pub email: String,
+    pub password: Secret,
+}
+
+#[derive(Debug, Clone)]
+pub struct Config {
+    pub env: AppEnv,
+    pub host: String,
+    pub port: u16,
+    pub database: DatabaseConfig,
+    /// `None` in development means "generate one and keep it in `data_dir`".
+    pub session_secret: Option<Secret>,
+    pub session_ttl: Duration,
+    pub data_dir: PathBuf,
+    pub static_dir: Option<PathBuf>,
+    pub cors_allowed_origins: Vec<String>,
+    pub log_format: LogFormat,
+    pub login_limits: LoginLimits,
+    pub demo_admin: Option<DemoAdmin>,
+    pub voice: VoiceMode,
+}
+
+/// Secrets that appear in samples and tutorials; a production run refuses them.
+const WELL_KNOWN_SECRETS: &[&str] = &[
+    "secret", "changeme", "change-me", "change_me", "password", "development", "dev", "test",
+    "your-secret", "supersecret", "session-secret", "please-change-me",
+];
+
+pub const MIN_SECRET_LEN: usize = 32;
+
+impl Config {
+    /// Reads the process environment.
+    pub fn from_env() -> Result<Self, ConfigError> {
+        Self::from_lookup(|name| std::env::var(name).ok())
+    }
+
+    /// Reads settings through `lookup`, so tests can pass a map instead of mutating the process.
+    pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
+        let get = |name: &str| lookup(name).map(|v| v.trim().to_owned()).filter(|v| !v.is_empty());
+
+        let env = match get(vars::APP_ENV).as_deref() {
+            None | Some("development") | Some("dev") => AppEnv::Development,
+            Some("production") | Some("prod") => AppEnv::Production,
+            Some(other) => {
+                return Err(invalid(vars::APP_ENV, format!("expected development or production, got {other:?}")))
+            }
+        };
+
+        let host = get(vars::APP_HOST).unwrap_or_else(|| "127.0.0.1".into());
+        let port = parse_or(&get, vars::APP_PORT, 8080u16)?;
+
+        let database_url = get(vars::DATABASE_URL).ok_or(ConfigError::Missing(vars::DATABASE_URL))?;
+        if !(database_url.starts_with("postgres://") || database_url.starts_with("postgresql://")) {
+            return Err(invalid(vars::DATABASE_URL, "expected a postgres:// URL"));
+        }
+        let pool_size = parse_or(&get, vars::DATABASE_POOL_SIZE, 16usize)?;
+        if pool_size == 0 {
+            return Err(invalid(vars::DATABASE_POOL_SIZE, "must be at least 1"));
+        }
+
+        let session_secret = get(vars::SESSION_SECRET).map(Secret::new);
+        match (&session_secret, env) {
+            (None, AppEnv::Production) => return Err(ConfigError::Missing(vars::SESSION_SECRET)),
+            (Some(secret), _) => check_secret_strength(vars::SESSION_SECRET, secret.expose())?,
+            (None, AppEnv::Development) => {}
+        }
+        let ttl_secs = parse_or(&get, vars::SESSION_TTL_SECONDS, 8 * 3600u64)?;
+        if !(60..=24 * 3600).contains(&ttl_secs) {
+            return Err(invalid(vars::SESSION_TTL_SECONDS, "must be between 60 and 86400 seconds"));
+        }
+
+        let data_dir = PathBuf::from(get(vars::DATA_DIR).unwrap_or_else(|| ".data".into()));
+        let static_dir = get(vars::STATIC_DIR).map(PathBuf::from);
+
+        let cors_allowed_origins = match get(vars::CORS_ALLOWED_ORIGINS) {
+            None => Vec::new(),
+            Some(list) => list
+                .split(',')
+                .map(str::trim)
+                .filter(|o| !o.is_empty())
+                .map(|origin| {
+                    let parsed = Url::parse(origin)
+                        .map_err(|e| invalid(vars::CORS_ALLOWED_ORIGINS, format!("{origin:?}: {e}")))?;
+                    if parsed.path() != "/" || origin.ends_with('/') {
+                        return Err(invalid(
+                            vars::CORS_ALLOWED_ORIGINS,
+                            format!("{origin:?} must be an origin like https://app.example.com, without a path"),
+                        ));
+                    }
+                    Ok(origin.to_owned())
+                })
+                .collect::<Result<_, _>>()?,
+        };
+
+        let log_format = match get(vars::LOG_FORMAT).as_deref() {
+            None | Some("pretty") | Some("human") => LogFormat::Pretty,
+            Some("json") => LogFormat::Json,
+            Some(other) => return Err(invalid(vars::LOG_FORMAT, format!("expected pretty or json, got {other:?}"))),
+        };
+
+        let login_limits = LoginLimits {
+            max_failures: parse_or(&get, vars::LOGIN_MAX_FAILURES, 5u32)?,
+            window: Duration::from_secs(parse_or(&get, vars::LOGIN_WINDOW_SECONDS, 15 * 60u64)?),
+        };
+        if login_limits.max_failures == 0 {
+            return Err(invalid(vars::LOGIN_MAX_FAILURES, "must be at least 1"));
+        }
+
+        let demo_admin = match (get(vars::DEMO_ADMIN_EMAIL), get(vars::DEMO_ADMIN_PASSWORD)) {
+            (Some(email), Some(password)) => Some(DemoAdmin { email, password: Secret::new(password) }),
+            (None, None) => None,
+            (Some(_), None) => return Err(ConfigError::Missing(vars::DEMO_ADMIN_PASSWORD)),
+            (None, Some(_)) => return Err(ConfigError::Missing(vars::DEMO_ADMIN_EMAIL)),
+        };
+
+        let voice = voice_mode(&get)?;
+
+        Ok(Config {
+            env,
+            host,
+            port,
+            database: DatabaseConfig { url: Secret::new(database_url), pool_size },
+            session_secret,
+            session_ttl: Duration::from_secs(ttl_secs),
+            data_dir,
+            static_dir,
+            cors_allowed_origins,
+            log_format,
+            login_limits,
+            demo_admin,
+            voice,
+        })
+    }
+
+    pub fn is_demo(&self) -> bool {
+        matches!(self.voice, VoiceMode::Demo)
+    }
+}
+
+fn parse_or<T: std::str::FromStr>(
+    get: &impl Fn(&str) -> Option<String>,
+    var: &'static str,
+    default: T,
+) -> Result<T, ConfigError>
+where
+    T::Err: std::fmt::Display,
+{
+    match get(var) {
+        None => Ok(default),
+        Some(raw) => raw.parse().map_err(|e| invalid(var, format!("{raw:?}: {e}"))),
+    }
+}
+
+fn check_secret_strength(var: &'static str, secret: &str) -> Result<(), ConfigError> {
+    if WELL_KNOWN_SECRETS.contains(&secret.to_ascii_lowercase().as_str()) {
+        return Err(invalid(var, "is a well-known placeholder; generate a random value (e.g. `openssl rand -base64 48`)"));
+    }
+    if secret.len() < MIN_SECRET_LEN {
+        return Err(invalid(var, format!("must be at least {MIN_SECRET_LEN} characters")));
+    }
+    Ok(())
+}
+
+fn check_sid(var: &'static str, value: &str, prefix: &str) -> Result<(), ConfigError> {
+    let ok = value.len() == 34
+        && value.starts_with(prefix)
+        && value[2..].chars().all(|c| c.is_ascii_hexdigit());
+    if ok {
+        Ok(())
+    } else {
+        Err(invalid(var, format!("expected {prefix} followed by 32 hex digits")))
+    }
+}
+
+fn voice_mode(get: &impl Fn(&str) -> Option<String>) -> Result<VoiceMode, ConfigError> {
+    let present: Vec<&str> = vars::TWILIO_LIVE.iter().copied().filter(|v| get(v).is_some()).collect();
+    if present.is_empty() {
+        return Ok(VoiceMode::Demo);
+    }
+    if let Some(missing) = vars::TWILIO_LIVE.iter().copied().find(|v| get(v).is_none()) {
+        return Err(invalid(
+            missing,
+            format!("live mode needs all of {}; {} set but {missing} is not", vars::TWILIO_LIVE.join(", "), present.join(", ")),
+        ));
+    }
+    let need = |var: &'static str| get(var).ok_or(ConfigError::Missing(var));
+
+    let account_sid = need(vars::TWILIO_ACCOUNT_SID)?;
+    check_sid(vars::TWILIO_ACCOUNT_SID, &account_sid, "AC")?;
+    let api_key_sid = need(vars::TWILIO_API_KEY_SID)?;
+    check_sid(vars::TWILIO_API_KEY_SID, &api_key_sid, "SK")?;
+    let twiml_app_sid = need(vars::TWILIO_TWIML_APP_SID)?;
+    check_sid(vars::TWILIO_TWIML_APP_SID, &twiml_app_sid, "AP")?;
+
+    let auth_token = need(vars::TWILIO_AUTH_TOKEN)?;
+    if auth_token.len() < 32 || WELL_KNOWN_SECRETS.contains(&auth_token.as_str()) {
+        return Err(invalid(vars::TWILIO_AUTH_TOKEN, "expected the 32-character auth token from the Twilio console"));
+    }
+    let api_key_secret = need(vars::TWILIO_API_KEY_SECRET)?;
+    check_secret_strength(vars::TWILIO_API_KEY_SECRET, &api_key_secret)?;
+
+    let phone_number = PhoneNumber::parse(&need(vars::TWILIO_PHONE_NUMBER)?)
+        .map_err(|e| invalid(vars::TWILIO_PHONE_NUMBER, e.to_string()))?;
+
+    let public_base_url = parse_base_url(vars::PUBLIC_BASE_URL, &need(vars::PUBLIC_BASE_URL)?)?;
+    let api_base_url = parse_base_url(
+        vars::TWILIO_API_BASE_URL,
+        &get(vars::TWILIO_API_BASE_URL).unwrap_or_else(|| "https://api.twilio.com".into()),
+    )?;
+
+    Ok(VoiceMode::Live(TwilioConfig {
+        account_sid,
+        auth_token: Secret::new(auth_token),
+        api_key_sid,
+        api_key_secret: Secret::new(api_key_secret),
+        twiml_app_sid,
+        phone_number,
+        public_base_url,
+        api_base_url,
+    }))
+}
+
+/// A base URL without a trailing slash, so paths can be appended with `format!("{base}/x")`.
+pub fn parse_base_url(var: &'static str, raw: &str) -> Result<Url, ConfigError> {
+    let url = Url::parse(raw.trim_end_matches('/')).map_err(|e| invalid(var, format!("{raw:?}: {e}")))?;
+    if !matches!(url.scheme(), "http" | "https") || url.host().is_none() {
+        return Err(invalid(var, "expected an http(s) URL with a host"));
+    }
+    if url.query().is_some() || url.fragment().is_some() {
+        return Err(invalid(var, "must not have a query or fragment"));
+    }
+    Ok(url)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::HashMap;
+
+    fn config(pairs: &[(&str, &str)]) -> Result<Config, ConfigError> {
+        let map: HashMap<String, String> = pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
+        Config::from_lookup(|k| map.get(k).cloned())
+    }
+
+    const DB: (&str, &str) = ("DATABASE_URL", "postgres://u:p@127.0.0.1:5432/db");
+    const STRONG: &str = "k3Jd9s0QmZp2Lr8xVt4Wc6Yb1Na7Ue5Ho0Gf3Di";
+
+    fn live() -> Vec<(&'static str, &'static str)> {
+        vec![
+            DB,
+            ("TWILIO_ACCOUNT_SID", "AC0123456789abcdef0123456789abcdef"),
+            ("TWILIO_AUTH_TOKEN", "0123456789abcdef0123456789abcdef"),
+            ("TWILIO_API_KEY_SID", "SK0123456789abcdef0123456789abcdef"),
+            ("TWILIO_API_KEY_SECRET", STRONG),
+            ("TWILIO_TWIML_APP_SID", "AP0123456789abcdef0123456789abcdef"),
+            ("TWILIO_PHONE_NUMBER", "+14155550100"),
+            ("PUBLIC_BASE_URL", "https://support.example.com/"),
+        ]
+    }
+
+    #[test]
+    fn development_defaults_need_only_the_database() {
+        let c = config(&[DB]).unwrap();
+        assert_eq!(c.env, AppEnv::Development);
+        assert_eq!((c.host.as_str(), c.port), ("127.0.0.1", 8080));
+        assert!(c.session_secret.is_none());
+        assert!(c.is_demo());
+        assert_eq!(c.log_format, LogFormat::Pretty);
+        assert_eq!(c.login_limits.max_failures, 5);
+    }
+
+    #[test]
+    fn missing_database_url_is_named() {
+        let err = config(&[]).unwrap_err();
+        assert_eq!(err, ConfigError::Missing("DATABASE_URL"));
+        assert!(err.to_string().contains("DATABASE_URL"));
+    }
+
+    #[test]
+    fn bad_values_name_their_variable() {
+        for (pairs, var) in [
+            (vec![DB, ("APP_PORT", "eighty")], "APP_PORT"),
+            (vec![DB, ("APP_ENV", "staging")], "APP_ENV"),
+            (vec![("DATABASE_URL", "mysql://x")], "DATABASE_URL"),
+            (vec![DB, ("LOG_FORMAT", "xml")], "LOG_FORMAT"),
+            (vec![DB, ("DATABASE_POOL_SIZE", "0")], "DATABASE_POOL_SIZE"),
+            (vec![DB, ("SESSION_TTL_SECONDS", "5")], "SESSION_TTL_SECONDS"),
+            (vec![DB, ("CORS_ALLOWED_ORIGINS", "https://ok.example.com, not a url")], "CORS_ALLOWED_ORIGINS"),
+            (vec![DB, ("CORS_ALLOWED_ORIGINS", "https://app.example.com/path")], "CORS_ALLOWED_ORIGINS"),
+            (vec![DB, ("SESSION_SECRET", "short")], "SESSION_SECRET"),
+        ] {
+            let err = config(&pairs).unwrap_err();
+            assert!(err.to_string().starts_with(var), "{var}: {err}");
+        }
+    }
+
+    #[test]
+    fn production_requires_a_strong_session_secret() {
+        let prod = ("APP_ENV", "production");
+        assert_eq!(config(&[DB, prod]).unwrap_err(), ConfigError::Missing("SESSION_SECRET"));
+        assert!(config(&[DB, prod, ("SESSION_SECRET", "changeme")]).unwrap_err().to_string().contains("well-known"));
+        assert!(config(&[DB, prod, ("SESSION_SECRET", "")]).is_err());
+        let ok = config(&[DB, prod, ("SESSION_SECRET", STRONG)]).unwrap();
+        assert_eq!(ok.session_secret.unwrap().expose(), STRONG);
+    }
+
+    #[test]
+    fn secrets_never_print() {
+        let c = config(&[DB, ("SESSION_SECRET", STRONG)]).unwrap();
+        let printed = format!("{c:?}");
+        assert!(!printed.contains(STRONG));
+        assert!(!printed.contains("u:p@"));
+    }
+
+    #[test]
+    fn all_twilio_variables_switch_on_live_mode() {
+        let c = config(&live()).unwrap();
+        let VoiceMode::Live(t) = c.voice else { panic!("expected live mode") };
+        assert_eq!(t.public_base_url.as_str(), "https://support.example.com/");
+        assert_eq!(t.api_base_url.as_str(), "https://api.twilio.com/");
+        assert_eq!(t.phone_number.as_str(), "+14155550100");
+    }
+
+    #[test]
+    fn a_partial_twilio_set_names_what_is_missing() {
+        let mut pairs = live();
+        pairs.retain(|(k, _)| *k != "TWILIO_TWIML_APP_SID");
+        let err = config(&pairs).unwrap_err().to_string();
+        assert!(err.starts_with("TWILIO_TWIML_APP_SID"), "{err}");
+    }
+
+    #[test]
+    fn malformed_twilio_values_are_refused() {
+        for (var, value) in [
+            ("TWILIO_ACCOUNT_SID", "SK0123456789abcdef0123456789abcdef"),
+            ("TWILIO_API_KEY_SECRET", "secret"),
+            ("TWILIO_AUTH_TOKEN", ""),
+            ("TWILIO_PHONE_NUMBER", "555-0100"),
+            ("PUBLIC_BASE_URL", "support.example.com"),
+        ] {
+            let mut pairs = live();
+            pairs.retain(|(k, _)| *k != var);
+            pairs.push((var, value));
+            let err = config(&pairs).unwrap_err().to_string();
+            assert!(err.starts_with(var), "{var}: {err}");
+        }
+    }
+}

@@ -1,0 +1,151 @@
+//! The `agents` table.
+
+use chrono::{DateTime, Utc};
+use diesel::prelude::*;
+use diesel_async::RunQueryDsl;
+use uuid::Uuid;
+
+use super::schema::agents;
+use super::{DbConn, DbError};
+use crate::domain::agent::{Agent, AgentStatus, ClientIdentity, DisplayName, Email, Role};
+
+#[derive(Debug, Queryable, Selectable)]
+#[diesel(table_name = agents)]
+pub struct AgentRow {
+    pub id: Uuid,
+    pub email: String,
+    pub display_name: String,
+    pub password_hash: String,
+    pub role: String,
+    pub client_identity: String,
+    pub status: String,
+    pub status_changed_at: DateTime<Utc>,
+    pub last_call_ended_at: Option<DateTime<Utc>>,
+    pub active: bool,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+impl TryFrom<AgentRow> for Agent {
+    type Error = DbError;
+
+    fn try_from(row: AgentRow) -> Result<Self, DbError> {
+        let corrupt = |e: crate::domain::ValidationError| DbError::Corrupt(format!("agent {}: {e}", row.id));
+        Ok(Agent {
+            id: row.id,
+            email: Email::parse(&row.email).map_err(corrupt)?,
+            display_name: DisplayName::parse(&row.display_name).map_err(corrupt)?,
+            role: row.role.parse::<Role>().map_err(corrupt)?,
+            client_identity: ClientIdentity::parse(&row.client_identity).map_err(corrupt)?,
+            status: row.status.parse::<AgentStatus>().map_err(corrupt)?,
+            status_changed_at: row.status_changed_at,
+            last_call_ended_at: row.last_call_ended_at,
+            active: row.active,
+            created_at: row.created_at,
+        })
+    }
+}
+
+pub struct NewAgent<'a> {
+    pub email: &'a Email,
+    pub display_name: &'a DisplayName,
+    pub password_hash: &'a str,
+    pub role: Role,
+    pub client_identity: &'a ClientIdentity,
+}
+
+pub async fn insert(conn: &mut DbConn, new: NewAgent<'_>) -> Result<Agent, DbError> {
+    let row: AgentRow = diesel::insert_into(agents::table)
+        .values((
+            agents::id.eq(Uuid::new_v4()),
+            agents::email.eq(new.email.as_str()),
+            agents::display_name.eq(new.display_name.as_str()),
+            agents::password_hash.eq(new.password_hash),
+            agents::role.eq(new.role.as_str()),
+            agents::client_identity.eq(new.client_identity.as_str()),
+        ))
+        .returning(AgentRow::as_returning())
+        .get_result(conn)
+        .await?;
+    row.try_into()
+}
+
+pub async fn count(conn: &mut DbConn) -> Result<i64, DbError> {
+    Ok(agents::table.count().get_result(conn).await?)
+}
+
+pub async fn find(conn: &mut DbConn, id: Uuid) -> Result<Option<Agent>, DbError> {
+    let row = agents::table
+        .find(id)
+        .select(AgentRow::as_select())
+        .first(conn)
+        .await
+        .optional()?;
+    row.map(Agent::try_from).transpose()
+}
+
+/// The agent and its password hash, for sign-in.
+pub async fn find_credentials(conn: &mut DbConn, email: &Email) -> Result<Option<(Agent, String)>, DbError> {
+    let row = agents::table
+        .filter(agents::email.eq(email.as_str()))
+        .select(AgentRow::as_select())
+        .first(conn)
+        .await
+        .optional()?;
+    row.map(|r| {
+        let hash = r.password_hash.clone();
+        Agent::try_from(r).map(|a| (a, hash))
+    })
+    .transpose()
+}
+
+pub async fn list(conn: &mut DbConn, include_inactive: bool) -> Result<Vec<Agent>, DbError> {
+    let mut query = agents::table.select(AgentRow::as_select()).order(agents::display_name.asc()).into_boxed();
+    if !include_inactive {
+        query = query.filter(agents::active.eq(true));
+    }
+    query.load(conn).await?.into_iter().map(Agent::try_from).collect()
+}
+
+/// Fields an admin may change; `None` leaves a field as it is.
+#[derive(Default, AsChangeset)]
+#[diesel(table_name = agents)]
+pub struct AgentChanges<'a> {
+    pub display_name: Option<&'a str>,
+    pub role: Option<&'a str>,
+    pub password_hash: Option<&'a str>,
+    pub active: Option<bool>,
+    pub status: Option<&'a str>,
+    pub status_changed_at: Option<DateTime<Utc>>,
+    pub updated_at: Option<DateTime<Utc>>,
+}
+
+pub async fn update(conn: &mut DbConn, id: Uuid, mut changes: AgentChanges<'_>) -> Result<Option<Agent>, DbError> {
+    changes.updated_at = Some(Utc::now());
+    let row = diesel::update(agents::table.find(id))
+        .set(changes)
+        .returning(AgentRow::as_returning())
+        .get_result(conn)
+        .await
+        .optional()?;
+    row.map(Agent::try_from).transpose()
+}
+
+/// Sets an agent's presence; a no-op change keeps `status_changed_at`, so idle time stays honest.
+pub async fn set_status(conn: &mut DbConn, id: Uuid, status: AgentStatus) -> Result<Option<Agent>, DbError> {
+    let now = Utc::now();
+    let row = diesel::update(agents::table.find(id).filter(agents::status.ne(status.as_str())))
+        .set((
+            agents::status.eq(status.as_str()),
+            agents::status_changed_at.eq(now),
+            agents::updated_at.eq(now),
+        ))
+        .returning(AgentRow::as_returning())
+        .get_result(conn)
+        .await
+        .optional()?;
+    match row {
+        Some(row) => Agent::try_from(row).map(Some),
+        None => find(conn, id).await,
+    }
+}

@@ -1,0 +1,96 @@
+//! PostgreSQL access: the pool, embedded migrations, and one repository module per table group.
+
+pub mod agents;
+pub mod schema;
+pub mod sessions;
+
+use diesel_async::pooled_connection::deadpool::{Object, Pool, PoolError};
+use diesel_async::pooled_connection::AsyncDieselConnectionManager;
+use diesel_async::AsyncPgConnection;
+use diesel_migrations::{embed_migrations, EmbeddedMigrations};
+
+pub type DbPool = Pool<AsyncPgConnection>;
+pub type DbConn = Object<AsyncPgConnection>;
+
+pub const MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations");
+
+/// Errors from the storage layer.
+#[derive(Debug, thiserror::Error)]
+pub enum DbError {
+    #[error("database unavailable: {0}")]
+    Pool(#[from] PoolError),
+    #[error("a row with this {0} already exists")]
+    UniqueViolation(&'static str),
+    #[error("database query failed: {0}")]
+    Query(diesel::result::Error),
+    #[error("stored data is corrupt: {0}")]
+    Corrupt(String),
+    #[error("migration failed: {0}")]
+    Migration(String),
+}
+
+impl From<diesel::result::Error> for DbError {
+    fn from(e: diesel::result::Error) -> Self {
+        use diesel::result::{DatabaseErrorKind, Error};
+        match &e {
+            Error::DatabaseError(DatabaseErrorKind::UniqueViolation, info) => {
+                let constraint = info.constraint_name().unwrap_or_default();
+                let what = if constraint.contains("email") {
+                    "email"
+                } else if constraint.contains("client_identity") {
+                    "client_identity"
+                } else {
+                    "key"
+                };
+                DbError::UniqueViolation(what)
+            }
+            _ => DbError::Query(e),
+        }
+    }
+}
+
+/// Builds the connection pool. Connections are opened lazily, so this succeeds while the
+/// database is down and the pool recovers by itself once it is back.
+pub fn pool(database_url: &str, max_size: usize) -> Result<DbPool, DbError> {
+    let manager = AsyncDieselConnectionManager::<AsyncPgConnection>::new(database_url);
+    Pool::builder(manager)
+        .max_size(max_size)
+        .wait_timeout(Some(std::time::Duration::from_secs(5)))
+        .create_timeout(Some(std::time::Duration::from_secs(5)))
+        .recycle_timeout(Some(std::time::Duration::from_secs(5)))
+        .runtime(deadpool_runtime())
+        .build()
+        .map_err(|e| DbError::Migration(format!("cannot build pool: {e}")))
+}
+
+fn deadpool_runtime() -> deadpool::Runtime {
+    deadpool::Runtime::Tokio1
+}
+
+/// Applies pending migrations and returns the versions applied.
+pub async fn run_migrations(database_url: &str) -> Result<Vec<String>, DbError> {
+    use diesel::Connection;
+    use diesel_async::async_connection_wrapper::AsyncConnectionWrapper;
+    use diesel_migrations::MigrationHarness;
+
+    let url = database_url.to_owned();
+    // The migration harness is synchronous; run it on a blocking thread with its own handle.
+    tokio::task::spawn_blocking(move || {
+        let mut conn = AsyncConnectionWrapper::<AsyncPgConnection>::establish(&url)
+            .map_err(|e| DbError::Migration(format!("cannot connect: {e}")))?;
+        let applied = conn
+            .run_pending_migrations(MIGRATIONS)
+            .map_err(|e| DbError::Migration(e.to_string()))?;
+        Ok(applied.iter().map(|v| v.to_string()).collect())
+    })
+    .await
+    .map_err(|e| DbError::Migration(format!("migration task failed: {e}")))?
+}
+
+/// A cheap round trip, for readiness checks.
+pub async fn ping(pool: &DbPool) -> Result<(), DbError> {
+    use diesel_async::RunQueryDsl;
+    let mut conn = pool.get().await?;
+    diesel::sql_query("SELECT 1").execute(&mut conn).await?;
+    Ok(())
+}

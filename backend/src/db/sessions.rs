@@ -1,0 +1,102 @@
+//! Sign-in sessions and failed sign-in attempts.
+
+use chrono::{DateTime, Utc};
+use diesel::prelude::*;
+use diesel_async::RunQueryDsl;
+use uuid::Uuid;
+
+use super::agents::AgentRow;
+use super::schema::{agents, login_failures, sessions};
+use super::{DbConn, DbError};
+use crate::domain::agent::Agent;
+
+pub async fn create(conn: &mut DbConn, agent_id: Uuid, expires_at: DateTime<Utc>) -> Result<Uuid, DbError> {
+    let id = Uuid::new_v4();
+    diesel::insert_into(sessions::table)
+        .values((sessions::id.eq(id), sessions::agent_id.eq(agent_id), sessions::expires_at.eq(expires_at)))
+        .execute(conn)
+        .await?;
+    Ok(id)
+}
+
+/// The agent behind a live session: not revoked, not expired, agent still active.
+pub async fn find_active_agent(conn: &mut DbConn, session_id: Uuid) -> Result<Option<Agent>, DbError> {
+    let row = sessions::table
+        .inner_join(agents::table)
+        .filter(sessions::id.eq(session_id))
+        .filter(sessions::revoked_at.is_null())
+        .filter(sessions::expires_at.gt(Utc::now()))
+        .filter(agents::active.eq(true))
+        .select(AgentRow::as_select())
+        .first(conn)
+        .await
+        .optional()?;
+    row.map(Agent::try_from).transpose()
+}
+
+pub async fn revoke(conn: &mut DbConn, session_id: Uuid) -> Result<(), DbError> {
+    diesel::update(sessions::table.find(session_id).filter(sessions::revoked_at.is_null()))
+        .set(sessions::revoked_at.eq(Utc::now()))
+        .execute(conn)
+        .await?;
+    Ok(())
+}
+
+/// Ends every session of an agent, e.g. when an admin deactivates them or resets their password.
+pub async fn revoke_all_for_agent(conn: &mut DbConn, agent_id: Uuid) -> Result<(), DbError> {
+    diesel::update(sessions::table.filter(sessions::agent_id.eq(agent_id)).filter(sessions::revoked_at.is_null()))
+        .set(sessions::revoked_at.eq(Utc::now()))
+        .execute(conn)
+        .await?;
+    Ok(())
+}
+
+pub async fn record_login_failure(conn: &mut DbConn, email: &str, client_ip: &str) -> Result<(), DbError> {
+    diesel::insert_into(login_failures::table)
+        .values((login_failures::email.eq(email), login_failures::client_ip.eq(client_ip)))
+        .execute(conn)
+        .await?;
+    Ok(())
+}
+
+/// Failures since `since` for this email and for this address, and the oldest of them (to tell
+/// the caller when to retry).
+pub struct RecentFailures {
+    pub by_email: i64,
+    pub by_ip: i64,
+    pub oldest: Option<DateTime<Utc>>,
+}
+
+pub async fn recent_login_failures(
+    conn: &mut DbConn,
+    email: &str,
+    client_ip: &str,
+    since: DateTime<Utc>,
+) -> Result<RecentFailures, DbError> {
+    let by_email: i64 = login_failures::table
+        .filter(login_failures::email.eq(email))
+        .filter(login_failures::at.gt(since))
+        .count()
+        .get_result(conn)
+        .await?;
+    let by_ip: i64 = login_failures::table
+        .filter(login_failures::client_ip.eq(client_ip))
+        .filter(login_failures::at.gt(since))
+        .count()
+        .get_result(conn)
+        .await?;
+    let oldest: Option<DateTime<Utc>> = login_failures::table
+        .filter(login_failures::email.eq(email).or(login_failures::client_ip.eq(client_ip)))
+        .filter(login_failures::at.gt(since))
+        .select(diesel::dsl::min(login_failures::at))
+        .first(conn)
+        .await?;
+    Ok(RecentFailures { by_email, by_ip, oldest })
+}
+
+pub async fn clear_login_failures(conn: &mut DbConn, email: &str) -> Result<(), DbError> {
+    diesel::delete(login_failures::table.filter(login_failures::email.eq(email)))
+        .execute(conn)
+        .await?;
+    Ok(())
+}

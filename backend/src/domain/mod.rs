@@ -1,0 +1,18 @@
+//! The product's rules and vocabulary, free of HTTP and SQL.
+
+pub mod agent;
+pub mod phone;
+
+/// A value that failed to parse at the edge; the message is safe to show to the caller.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{field}: {message}")]
+pub struct ValidationError {
+    pub field: &'static str,
+    pub message: String,
+}
+
+impl ValidationError {
+    pub fn new(field: &'static str, message: impl Into<String>) -> Self {
+        Self { field, message: message.into() }
+    }
+}

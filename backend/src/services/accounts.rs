@@ -1,0 +1,232 @@
+//! Agents' accounts: sign-in, sessions, presence, and administration.
+
+use chrono::{Duration, Utc};
+use uuid::Uuid;
+
+use super::{ServiceError, ServiceResult};
+use crate::auth::password;
+use crate::auth::session::SessionKeys;
+use crate::config::LoginLimits;
+use crate::db::{self, agents::AgentChanges, DbPool};
+use crate::domain::agent::{Agent, AgentStatus, ClientIdentity, DisplayName, Email, Password, Role, SelectableStatus};
+
+pub struct SignedIn {
+    pub token: String,
+    pub expires_at: chrono::DateTime<Utc>,
+    pub agent: Agent,
+}
+
+async fn run_blocking<T: Send + 'static>(f: impl FnOnce() -> T + Send + 'static) -> ServiceResult<T> {
+    tokio::task::spawn_blocking(f).await.map_err(|e| ServiceError::Internal(e.to_string()))
+}
+
+/// Signs an agent in. Failures are counted per email and per client address; past the limit the
+/// caller waits out the window (429) whatever the password, so guessing is bounded.
+pub async fn login(
+    pool: &DbPool,
+    keys: &SessionKeys,
+    limits: &LoginLimits,
+    session_ttl: std::time::Duration,
+    raw_email: &str,
+    password: String,
+    client_ip: &str,
+) -> ServiceResult<SignedIn> {
+    let mut conn = pool.get().await.map_err(db::DbError::from)?;
+    // An unparseable email can't match an agent; count it under its raw text.
+    let email_key = Email::parse(raw_email).map(|e| e.as_str().to_owned()).unwrap_or_else(|_| raw_email.trim().to_lowercase());
+
+    let now = Utc::now();
+    let window = Duration::from_std(limits.window).unwrap_or(Duration::minutes(15));
+    let recent = db::sessions::recent_login_failures(&mut conn, &email_key, client_ip, now - window).await?;
+    let max = i64::from(limits.max_failures);
+    if recent.by_email >= max || recent.by_ip >= max * 4 {
+        let retry_at = recent.oldest.unwrap_or(now) + window;
+        return Err(ServiceError::TooManyAttempts { retry_after_secs: (retry_at - now).num_seconds().max(1) as u64 });
+    }
+
+    let found = match Email::parse(raw_email) {
+        Ok(email) => db::agents::find_credentials(&mut conn, &email).await?,
+        Err(_) => None,
+    };
+    let (agent, hash) = match found {
+        Some((agent, hash)) if agent.active => (Some(agent), hash),
+        _ => (None, password::decoy_hash().to_owned()),
+    };
+    let matches = run_blocking(move || password::verify(&password, &hash)).await?;
+    let agent = match (agent, matches) {
+        (Some(agent), true) => agent,
+        _ => {
+            db::sessions::record_login_failure(&mut conn, &email_key, client_ip).await?;
+            return Err(ServiceError::InvalidCredentials);
+        }
+    };
+
+    db::sessions::clear_login_failures(&mut conn, &email_key).await?;
+    let expires_at = now + Duration::from_std(session_ttl).unwrap_or(Duration::hours(8));
+    let session_id = db::sessions::create(&mut conn, agent.id, expires_at).await?;
+    let token = keys
+        .issue(agent.id, session_id, now, expires_at)
+        .map_err(|e| ServiceError::Internal(e.to_string()))?;
+    tracing::info!(agent_id = %agent.id, "agent signed in");
+    Ok(SignedIn { token, expires_at, agent })
+}
+
+/// Resolves a bearer token to the agent behind a live session.
+pub async fn authenticate(pool: &DbPool, keys: &SessionKeys, token: &str) -> ServiceResult<(Agent, Uuid)> {
+    let claims = keys.verify(token).map_err(|_| ServiceError::Unauthenticated)?;
+    let mut conn = pool.get().await.map_err(db::DbError::from)?;
+    let agent = db::sessions::find_active_agent(&mut conn, claims.session_id)
+        .await?
+        .filter(|a| a.id == claims.agent_id)
+        .ok_or(ServiceError::Unauthenticated)?;
+    Ok((agent, claims.session_id))
+}
+
+/// Ends the session; the agent goes offline so the router stops offering them calls.
+pub async fn logout(pool: &DbPool, agent: &Agent, session_id: Uuid) -> ServiceResult<()> {
+    let mut conn = pool.get().await.map_err(db::DbError::from)?;
+    db::sessions::revoke(&mut conn, session_id).await?;
+    if !agent.status.is_engaged() {
+        db::agents::set_status(&mut conn, agent.id, AgentStatus::Offline).await?;
+    }
+    Ok(())
+}
+
+pub async fn set_own_status(pool: &DbPool, agent: &Agent, status: SelectableStatus) -> ServiceResult<Agent> {
+    if agent.status.is_engaged() {
+        return Err(ServiceError::Conflict(format!(
+            "you are {} on a call; your status changes when the call ends",
+            agent.status
+        )));
+    }
+    let mut conn = pool.get().await.map_err(db::DbError::from)?;
+    db::agents::set_status(&mut conn, agent.id, status.into()).await?.ok_or(ServiceError::NotFound("agent"))
+}
+
+pub struct NewAgentInput {
+    pub email: String,
+    pub display_name: String,
+    pub password: String,
+    pub role: Role,
+    pub client_identity: Option<String>,
+}
+
+pub async fn create_agent(pool: &DbPool, input: NewAgentInput) -> ServiceResult<Agent> {
+    let email = Email::parse(&input.email)?;
+    let display_name = DisplayName::parse(&input.display_name)?;
+    let password = Password::parse(&input.password)?;
+    let client_identity = match input.client_identity.as_deref() {
+        Some(raw) => ClientIdentity::parse(raw)?,
+        None => ClientIdentity::derive_from_email(&email, &Uuid::new_v4().simple().to_string()[..6]),
+    };
+    let hash = run_blocking(move || password::hash(&password))
+        .await?
+        .map_err(|e| ServiceError::Internal(e.to_string()))?;
+    let mut conn = pool.get().await.map_err(db::DbError::from)?;
+    let agent = db::agents::insert(
+        &mut conn,
+        db::agents::NewAgent {
+            email: &email,
+            display_name: &display_name,
+            password_hash: &hash,
+            role: input.role,
+            client_identity: &client_identity,
+        },
+    )
+    .await?;
+    tracing::info!(agent_id = %agent.id, role = %agent.role, "agent created");
+    Ok(agent)
+}
+
+#[derive(Default)]
+pub struct AgentUpdate {
+    pub display_name: Option<String>,
+    pub role: Option<Role>,
+    pub password: Option<String>,
+    pub active: Option<bool>,
+}
+
+pub async fn update_agent(pool: &DbPool, actor: &Agent, id: Uuid, update: AgentUpdate) -> ServiceResult<Agent> {
+    if id == actor.id && (update.active == Some(false) || update.role == Some(Role::Agent)) {
+        return Err(ServiceError::Conflict("you cannot deactivate or demote yourself".into()));
+    }
+    let display_name = update.display_name.as_deref().map(DisplayName::parse).transpose()?;
+    let password = update.password.as_deref().map(Password::parse).transpose()?;
+    let hash = match password {
+        Some(p) => Some(
+            run_blocking(move || password::hash(&p))
+                .await?
+                .map_err(|e| ServiceError::Internal(e.to_string()))?,
+        ),
+        None => None,
+    };
+    let deactivating = update.active == Some(false);
+    let mut conn = pool.get().await.map_err(db::DbError::from)?;
+    let changes = AgentChanges {
+        display_name: display_name.as_ref().map(DisplayName::as_str),
+        role: update.role.map(Role::as_str),
+        password_hash: hash.as_deref(),
+        active: update.active,
+        // A deactivated agent leaves routing at once.
+        status: deactivating.then_some(AgentStatus::Offline.as_str()),
+        status_changed_at: deactivating.then(Utc::now),
+        ..Default::default()
+    };
+    let agent = db::agents::update(&mut conn, id, changes).await?.ok_or(ServiceError::NotFound("agent"))?;
+    if deactivating || hash.is_some() {
+        db::sessions::revoke_all_for_agent(&mut conn, id).await?;
+    }
+    Ok(agent)
+}
+
+pub async fn deactivate_agent(pool: &DbPool, actor: &Agent, id: Uuid) -> ServiceResult<Agent> {
+    update_agent(pool, actor, id, AgentUpdate { active: Some(false), ..Default::default() }).await
+}
+
+pub async fn list_agents(pool: &DbPool, include_inactive: bool) -> ServiceResult<Vec<Agent>> {
+    let mut conn = pool.get().await.map_err(db::DbError::from)?;
+    Ok(db::agents::list(&mut conn, include_inactive).await?)
+}
+
+pub async fn get_agent(pool: &DbPool, id: Uuid) -> ServiceResult<Agent> {
+    let mut conn = pool.get().await.map_err(db::DbError::from)?;
+    db::agents::find(&mut conn, id).await?.ok_or(ServiceError::NotFound("agent"))
+}
+
+/// Creates the first admin when the database has no agents yet. Returns the credentials only
+/// when it created them, so they are shown exactly once.
+pub async fn ensure_first_admin(
+    pool: &DbPool,
+    email: &str,
+    password: Option<&str>,
+) -> ServiceResult<Option<(Agent, String)>> {
+    let mut conn = pool.get().await.map_err(db::DbError::from)?;
+    if db::agents::count(&mut conn).await? > 0 {
+        return Ok(None);
+    }
+    drop(conn);
+    let password = password.map(str::to_owned).unwrap_or_else(generate_password);
+    let agent = create_agent(
+        pool,
+        NewAgentInput {
+            email: email.into(),
+            display_name: "Administrator".into(),
+            password: password.clone(),
+            role: Role::Admin,
+            client_identity: None,
+        },
+    )
+    .await?;
+    Ok(Some((agent, password)))
+}
+
+/// A random, readable password (about 120 bits).
+pub fn generate_password() -> String {
+    use rand::Rng;
+    const ALPHABET: &[u8] = b"abcdefghijkmnpqrstuvwxyzABCDEFGHJKLMNPQRSTUVWXYZ23456789";
+    let mut rng = rand::thread_rng();
+    (0..4)
+        .map(|_| (0..5).map(|_| ALPHABET[rng.gen_range(0..ALPHABET.len())] as char).collect::<String>())
+        .collect::<Vec<_>>()
+        .join("-")
+}

@@ -1,0 +1,42 @@
+//! Use cases: each function is one thing a user or Twilio asks of the system, composed from the
+//! domain rules and the storage layer. Handlers call these and only translate HTTP.
+
+pub mod accounts;
+
+use crate::db::DbError;
+use crate::domain::ValidationError;
+
+/// What can go wrong in a use case. Mapped to HTTP (and TwiML) in one place each.
+#[derive(Debug, thiserror::Error)]
+pub enum ServiceError {
+    #[error(transparent)]
+    Validation(#[from] ValidationError),
+    #[error("wrong email or password")]
+    InvalidCredentials,
+    #[error("too many failed sign-in attempts; try again in {retry_after_secs} seconds")]
+    TooManyAttempts { retry_after_secs: u64 },
+    #[error("sign in first")]
+    Unauthenticated,
+    #[error("{0}")]
+    Forbidden(String),
+    #[error("{0} not found")]
+    NotFound(&'static str),
+    #[error("{0}")]
+    Conflict(String),
+    #[error("the database is unavailable")]
+    Unavailable(#[source] DbError),
+    #[error("internal error: {0}")]
+    Internal(String),
+}
+
+impl From<DbError> for ServiceError {
+    fn from(e: DbError) -> Self {
+        match e {
+            DbError::UniqueViolation(what) => ServiceError::Conflict(format!("an agent with this {what} already exists")),
+            DbError::Pool(_) => ServiceError::Unavailable(e),
+            other => ServiceError::Internal(other.to_string()),
+        }
+    }
+}
+
+pub type ServiceResult<T> = Result<T, ServiceError>;

@@ -1,0 +1,207 @@
+//! Wiring: the database, the HTTP server and its routes, the SPA.
+
+use std::net::TcpListener;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use actix_cors::Cors;
+use actix_web::dev::{Server, ServiceFactory, ServiceRequest};
+use actix_web::http::header::{self, HeaderValue};
+use actix_web::{web, App, HttpResponse, HttpServer};
+use tracing_actix_web::{RequestId, TracingLogger};
+use utoipa::OpenApi;
+use utoipa_actix_web::{scope, AppExt, UtoipaApp};
+use utoipa_swagger_ui::SwaggerUi;
+
+use crate::api::{self, error::ApiError, state::AppState};
+use crate::auth::session::SessionKeys;
+use crate::config::{AppEnv, Config, Secret};
+use crate::db;
+
+#[derive(Debug, thiserror::Error)]
+pub enum StartupError {
+    #[error(transparent)]
+    Db(#[from] db::DbError),
+    #[error("cannot bind {addr}: {source}")]
+    Bind { addr: String, source: std::io::Error },
+    #[error("session secret in {path}: {source}")]
+    SessionSecret { path: PathBuf, source: std::io::Error },
+    #[error("STATIC_DIR {0} has no index.html; build the SPA first (npm --prefix frontend run build)")]
+    StaticDir(PathBuf),
+}
+
+/// A built server, bound to its port, not yet running.
+pub struct Application {
+    port: u16,
+    server: Server,
+    state: AppState,
+}
+
+impl Application {
+    /// Migrates the database, binds the listener and assembles the app.
+    pub async fn build(config: Config) -> Result<Self, StartupError> {
+        let applied = db::run_migrations(config.database.url.expose()).await?;
+        if !applied.is_empty() {
+            tracing::info!(migrations = ?applied, "database migrated");
+        }
+        let pool = db::pool(config.database.url.expose(), config.database.pool_size)?;
+        let secret = resolve_session_secret(&config)?;
+        if let Some(dir) = &config.static_dir {
+            if !dir.join("index.html").is_file() {
+                return Err(StartupError::StaticDir(dir.clone()));
+            }
+        }
+        let addr = format!("{}:{}", config.host, config.port);
+        let listener = TcpListener::bind(&addr).map_err(|source| StartupError::Bind { addr: addr.clone(), source })?;
+        let port = listener.local_addr().map_err(|source| StartupError::Bind { addr, source })?.port();
+
+        let state = AppState {
+            pool,
+            session_keys: SessionKeys::new(secret.expose().as_bytes()),
+            config: Arc::new(config),
+        };
+        let server = serve(listener, state.clone())?;
+        Ok(Self { port, server, state })
+    }
+
+    pub fn port(&self) -> u16 {
+        self.port
+    }
+
+    pub fn state(&self) -> &AppState {
+        &self.state
+    }
+
+    pub async fn run_until_stopped(self) -> std::io::Result<()> {
+        self.server.await
+    }
+}
+
+/// In development the session key is generated once and kept in the data folder, so sessions
+/// survive restarts without anyone choosing a secret.
+fn resolve_session_secret(config: &Config) -> Result<Secret, StartupError> {
+    if let Some(secret) = &config.session_secret {
+        return Ok(secret.clone());
+    }
+    debug_assert_eq!(config.env, AppEnv::Development, "production config always carries a secret");
+    let path = config.data_dir.join("session_secret");
+    let io = |source| StartupError::SessionSecret { path: path.clone(), source };
+    if let Ok(existing) = std::fs::read_to_string(&path) {
+        let existing = existing.trim();
+        if existing.len() >= crate::config::MIN_SECRET_LEN {
+            return Ok(Secret::new(existing));
+        }
+    }
+    std::fs::create_dir_all(&config.data_dir).map_err(io)?;
+    let secret = random_secret();
+    write_private(&path, &secret).map_err(io)?;
+    tracing::info!(path = %path.display(), "generated a development session key");
+    Ok(Secret::new(secret))
+}
+
+fn random_secret() -> String {
+    use base64::Engine;
+    use rand::RngCore;
+    let mut bytes = [0u8; 48];
+    rand::thread_rng().fill_bytes(&mut bytes);
+    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes)
+}
+
+fn write_private(path: &Path, contents: &str) -> std::io::Result<()> {
+    use std::io::Write;
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create(true).truncate(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+    options.open(path)?.write_all(contents.as_bytes())
+}
+
+/// Registers the documented routes; used by the server and by `openapi` so both see the same set.
+fn documented_routes<T>(app: UtoipaApp<T>) -> UtoipaApp<T>
+where
+    T: ServiceFactory<ServiceRequest, Config = (), Error = actix_web::Error, InitError = ()>,
+{
+    app.service(
+        scope("/api")
+            .configure(api::configure_api)
+            .default_service(web::to(|| async { Err::<HttpResponse, _>(ApiError::RouteNotFound) })),
+    )
+    .service(api::meta::healthz)
+    .service(api::meta::readyz)
+}
+
+/// The OpenAPI document the code describes; `openapi.yaml` is this, serialised.
+pub fn openapi_document() -> utoipa::openapi::OpenApi {
+    let (_, doc) = documented_routes(App::new().into_utoipa_app().openapi(api::ApiDoc::openapi())).split_for_parts();
+    doc
+}
+
+fn cors(origins: &[String]) -> Cors {
+    let mut cors = Cors::default()
+        .allowed_methods(["GET", "POST", "PUT", "PATCH", "DELETE"])
+        .allowed_headers([header::AUTHORIZATION, header::CONTENT_TYPE, header::ACCEPT])
+        .expose_headers([header::RETRY_AFTER, header::HeaderName::from_static("x-request-id")])
+        .max_age(3600);
+    for origin in origins {
+        cors = cors.allowed_origin(origin);
+    }
+    cors
+}
+
+fn serve(listener: TcpListener, state: AppState) -> Result<Server, StartupError> {
+    let doc = openapi_document();
+    let static_dir = state.config.static_dir.clone();
+    let origins = state.config.cors_allowed_origins.clone();
+    let data = web::Data::new(state);
+
+    let server = HttpServer::new(move || {
+        let app = App::new()
+            .wrap(cors(&origins))
+            .wrap_fn(|req, srv| {
+                use actix_web::dev::Service;
+                use actix_web::HttpMessage;
+                let request_id = req.extensions().get::<RequestId>().map(|id| id.to_string());
+                let fut = srv.call(req);
+                async move {
+                    let mut res = fut.await?;
+                    if let Some(id) = request_id.and_then(|id| HeaderValue::from_str(&id).ok()) {
+                        res.headers_mut().insert(header::HeaderName::from_static("x-request-id"), id);
+                    }
+                    Ok(res)
+                }
+            })
+            .wrap(TracingLogger::default())
+            .app_data(data.clone())
+            .configure(api::extractor_configs);
+        let (app, _) = documented_routes(app.into_utoipa_app()).split_for_parts();
+        let app = app
+            .service(SwaggerUi::new("/docs/{_:.*}").url("/openapi.json", doc.clone()))
+            .route("/docs", web::get().to(|| async { HttpResponse::PermanentRedirect().insert_header((header::LOCATION, "/docs/")).finish() }));
+        match &static_dir {
+            Some(dir) => app.service(spa_files(dir)),
+            None => app.default_service(web::to(|| async { Err::<HttpResponse, _>(ApiError::RouteNotFound) })),
+        }
+    })
+    .listen(listener)
+    .map_err(|source| StartupError::Bind { addr: "listener".into(), source })?
+    .shutdown_timeout(10)
+    .run();
+    Ok(server)
+}
+
+/// The built SPA; unknown paths get `index.html` so client-side routes survive a reload.
+fn spa_files(dir: &Path) -> actix_files::Files {
+    let index = dir.join("index.html");
+    actix_files::Files::new("/", dir)
+        .index_file("index.html")
+        .prefer_utf8(true)
+        .default_handler(actix_web::dev::fn_service(move |req: ServiceRequest| {
+            let index = index.clone();
+            async move {
+                let (req, _) = req.into_parts();
+                let file = actix_files::NamedFile::open_async(&index).await?;
+                let res = file.into_response(&req);
+                Ok(actix_web::dev::ServiceResponse::new(req, res))
+            }
+        }))
+}
