@@ -21,6 +21,8 @@ pub mod vars {
     pub const STATIC_DIR: &str = "STATIC_DIR";
     pub const CORS_ALLOWED_ORIGINS: &str = "CORS_ALLOWED_ORIGINS";
     pub const LOG_FORMAT: &str = "LOG_FORMAT";
+    /// Read by the log filter (tracing-subscriber's EnvFilter).
+    pub const RUST_LOG: &str = "RUST_LOG";
     pub const LOGIN_MAX_FAILURES: &str = "LOGIN_MAX_FAILURES";
     pub const LOGIN_WINDOW_SECONDS: &str = "LOGIN_WINDOW_SECONDS";
     pub const DEMO_ADMIN_EMAIL: &str = "DEMO_ADMIN_EMAIL";
@@ -33,6 +35,14 @@ pub mod vars {
     pub const TWILIO_TWIML_APP_SID: &str = "TWILIO_TWIML_APP_SID";
     pub const TWILIO_PHONE_NUMBER: &str = "TWILIO_PHONE_NUMBER";
     pub const TWILIO_API_BASE_URL: &str = "TWILIO_API_BASE_URL";
+
+    /// Every variable the backend reads (docs and the compose file are checked against it).
+    pub const ALL: [&str; 24] = [
+        RUST_LOG, APP_ENV, APP_HOST, APP_PORT, DATABASE_URL, DATABASE_POOL_SIZE, SESSION_SECRET, SESSION_TTL_SECONDS,
+        DATA_DIR, STATIC_DIR, CORS_ALLOWED_ORIGINS, LOG_FORMAT, LOGIN_MAX_FAILURES, LOGIN_WINDOW_SECONDS,
+        DEMO_ADMIN_EMAIL, DEMO_ADMIN_PASSWORD, PUBLIC_BASE_URL, TWILIO_ACCOUNT_SID, TWILIO_AUTH_TOKEN,
+        TWILIO_API_KEY_SID, TWILIO_API_KEY_SECRET, TWILIO_TWIML_APP_SID, TWILIO_PHONE_NUMBER, TWILIO_API_BASE_URL,
+    ];
 
     /// The variables that together switch live mode on.
     pub const TWILIO_LIVE: [&str; 7] = [

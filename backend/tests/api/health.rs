@@ -1,0 +1,123 @@
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use serde_json::Value;
+use tokio::net::{TcpListener, TcpSocket, TcpStream};
+use tokio::task::JoinSet;
+
+use crate::helpers::{assert_error, base_env, create_database, TestApp};
+
+#[tokio::test]
+async fn healthz_answers_and_responses_carry_a_request_id() {
+    let app = TestApp::spawn().await;
+    let res = app.get("/healthz", None).await;
+    assert_eq!(res.status(), 200);
+    assert!(res.headers().get("x-request-id").is_some_and(|v| !v.is_empty()));
+    assert_eq!(res.json::<Value>().await.unwrap()["status"], "ok");
+    assert_eq!(app.get("/readyz", None).await.status(), 200);
+}
+
+#[tokio::test]
+async fn docs_and_the_openapi_document_are_served() {
+    let app = TestApp::spawn().await;
+    let res = app.get("/docs", None).await;
+    assert_eq!(res.status(), 308);
+    assert_eq!(res.headers()["location"], "/docs/");
+    let html = app.get("/docs/", None).await.text().await.unwrap();
+    assert!(html.contains("swagger-ui"), "{html}");
+    // The explorer's assets come from the binary, not a CDN.
+    assert_eq!(app.get("/docs/swagger-ui-bundle.js", None).await.status(), 200);
+    let doc: Value = app.get("/openapi.json", None).await.json().await.unwrap();
+    assert!(doc["paths"]["/api/auth/login"]["post"].is_object());
+}
+
+#[tokio::test]
+async fn cors_allows_only_configured_origins() {
+    let app = TestApp::spawn_with(|env| {
+        env.insert("CORS_ALLOWED_ORIGINS".into(), "http://127.0.0.1:5173".into());
+    })
+    .await;
+    let preflight = |origin: &'static str| {
+        app.client
+            .request(reqwest::Method::OPTIONS, app.url("/api/me"))
+            .header("origin", origin)
+            .header("access-control-request-method", "GET")
+            .header("access-control-request-headers", "authorization")
+            .send()
+    };
+    let allowed = preflight("http://127.0.0.1:5173").await.unwrap();
+    assert_eq!(allowed.headers()["access-control-allow-origin"], "http://127.0.0.1:5173");
+    let refused = preflight("https://evil.example.com").await.unwrap();
+    assert!(refused.headers().get("access-control-allow-origin").is_none());
+}
+
+/// A TCP relay to PostgreSQL that a test can cut and restore, standing in for a database outage.
+struct Relay {
+    addr: SocketAddr,
+    target: SocketAddr,
+    tasks: JoinSet<()>,
+}
+
+impl Relay {
+    async fn start(target: SocketAddr) -> Self {
+        let mut relay = Relay { addr: "127.0.0.1:0".parse().unwrap(), target, tasks: JoinSet::new() };
+        relay.open().await;
+        relay
+    }
+
+    async fn open(&mut self) {
+        let socket = TcpSocket::new_v4().unwrap();
+        socket.set_reuseaddr(true).unwrap();
+        socket.bind(self.addr).unwrap();
+        let listener: TcpListener = socket.listen(64).unwrap();
+        self.addr = listener.local_addr().unwrap();
+        let target = self.target;
+        self.tasks.spawn(async move {
+            let mut pipes = JoinSet::new();
+            while let Ok((mut inbound, _)) = listener.accept().await {
+                pipes.spawn(async move {
+                    if let Ok(mut outbound) = TcpStream::connect(target).await {
+                        let _ = tokio::io::copy_bidirectional(&mut inbound, &mut outbound).await;
+                    }
+                });
+            }
+        });
+    }
+
+    /// Drops the listener and every open connection.
+    async fn cut(&mut self) {
+        self.tasks.shutdown().await;
+    }
+}
+
+#[tokio::test]
+async fn readiness_fails_while_the_database_is_down_and_recovers_when_it_returns() {
+    let real = url::Url::parse(&create_database().await).unwrap();
+    let pg: SocketAddr = format!("{}:{}", real.host_str().unwrap(), real.port().unwrap_or(5432)).parse().unwrap();
+    let mut relay = Relay::start(pg).await;
+    let mut via_relay = real.clone();
+    via_relay.set_port(Some(relay.addr.port())).unwrap();
+
+    let app = TestApp::spawn_on(base_env(via_relay.as_str())).await;
+    assert_eq!(app.get("/readyz", None).await.status(), 200);
+
+    relay.cut().await;
+    let res = app.get("/readyz", None).await;
+    assert_error(res, 503, "unavailable").await;
+    // Liveness is not readiness: the process is fine.
+    assert_eq!(app.get("/healthz", None).await.status(), 200);
+    // API calls that need the database say so instead of hanging or answering 500.
+    let res = app.login("ana@example.com", "whatever-password").await;
+    assert_error(res, 503, "unavailable").await;
+
+    relay.open().await;
+    let mut recovered = false;
+    for _ in 0..50 {
+        if app.get("/readyz", None).await.status() == 200 {
+            recovered = true;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    assert!(recovered, "readiness did not recover after the database returned");
+}
