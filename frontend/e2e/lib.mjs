@@ -1,0 +1,104 @@
+// Shared helpers for e2e/*.spec.mjs (run by e2e/run.mjs, which sets the environment).
+import assert from 'node:assert/strict';
+import { mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { chromium } from 'playwright-core';
+
+export const env = {
+  baseUrl: required('E2E_BASE_URL'),
+  adminEmail: required('E2E_ADMIN_EMAIL'),
+  adminPassword: required('E2E_ADMIN_PASSWORD'),
+  artifacts: process.env.E2E_ARTIFACTS || join(process.cwd(), 'e2e-artifacts'),
+  chromium: process.env.CHROMIUM_PATH || '/usr/bin/chromium',
+};
+
+function required(name) {
+  const value = process.env[name];
+  if (!value) throw new Error(`${name} is not set: run the specs through \`npm run e2e\``);
+  return value;
+}
+
+export const SESSION_KEY = 'warm-transfer.session';
+
+export const VIEWPORTS = {
+  desktop: { width: 1280, height: 800 },
+  tablet: { width: 768, height: 1024 },
+};
+
+export async function launchBrowser() {
+  return chromium.launch({
+    executablePath: env.chromium,
+    headless: process.env.E2E_HEADFUL !== '1',
+    args: [
+      ...(process.env.E2E_HEADFUL === '1' ? [] : ['--headless']),
+      '--no-sandbox',
+      '--disable-gpu',
+      '--disable-quic',
+      '--no-first-run',
+      '--disable-background-networking',
+      '--disable-component-update',
+      '--disable-sync',
+    ],
+  });
+}
+
+/**
+ * A fresh context (its own localStorage) and page. Uncaught page errors and console errors are
+ * collected in `problems` so a spec can assert the app ran cleanly.
+ */
+export async function openPage(browser, viewport = VIEWPORTS.desktop) {
+  const context = await browser.newContext({ viewport, baseURL: env.baseUrl });
+  const page = await context.newPage();
+  page.setDefaultTimeout(15_000);
+  const problems = [];
+  page.on('pageerror', (err) => problems.push(`pageerror: ${err.message}`));
+  page.on('console', (msg) => {
+    // Failed requests the app handles itself (e.g. the expected 401 for a wrong password) are
+    // logged by Chromium as console errors; those are not app errors.
+    if (msg.type() === 'error' && !/Failed to load resource/.test(msg.text())) {
+      problems.push(`console: ${msg.text()}`);
+    }
+  });
+  return { context, page, problems };
+}
+
+export async function screenshot(page, name) {
+  mkdirSync(env.artifacts, { recursive: true });
+  const path = join(env.artifacts, `${name}.png`);
+  await page.screenshot({ path, fullPage: true });
+  return path;
+}
+
+/** Calls the backend directly (outside the browser). */
+export async function api(path, { token, method = 'GET', body } = {}) {
+  const res = await fetch(new URL(path, env.baseUrl), {
+    method,
+    headers: {
+      Accept: 'application/json',
+      ...(body !== undefined ? { 'Content-Type': 'application/json' } : {}),
+      ...(token ? { Authorization: `Bearer ${token}` } : {}),
+    },
+    body: body !== undefined ? JSON.stringify(body) : undefined,
+  });
+  const text = await res.text();
+  let json;
+  try {
+    json = text ? JSON.parse(text) : undefined;
+  } catch {
+    json = undefined;
+  }
+  return { status: res.status, json, text };
+}
+
+export async function storedSession(page) {
+  const raw = await page.evaluate((key) => window.localStorage.getItem(key), SESSION_KEY);
+  return raw ? JSON.parse(raw) : null;
+}
+
+export async function signIn(page, email, password) {
+  await page.getByLabel('Email').fill(email);
+  await page.getByLabel('Password').fill(password);
+  await page.getByRole('button', { name: 'Sign in' }).click();
+}
+
+export { assert };

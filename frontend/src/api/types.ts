@@ -1,0 +1,45 @@
+/**
+ * Friendly names for the wire types, derived from the generated `schema.d.ts`.
+ *
+ * Types are looked up by path and operation rather than by component name, so a rename of a
+ * schema in the backend's generated spec does not ripple through the app. Never hand-write a
+ * request or response shape: add an alias here instead.
+ */
+import type { paths } from './schema';
+
+type JsonBody<T> = T extends { content: { 'application/json': infer B } } ? B : never;
+
+/** The JSON body of the first 2xx response of `paths[P][M]`. */
+export type ResponseOf<
+  P extends keyof paths,
+  M extends keyof paths[P],
+> = paths[P][M] extends { responses: infer R }
+  ? R extends { 200: infer Ok }
+    ? JsonBody<Ok>
+    : R extends { 201: infer Created }
+      ? JsonBody<Created>
+      : never
+  : never;
+
+/** The JSON request body of `paths[P][M]`. */
+export type RequestBodyOf<
+  P extends keyof paths,
+  M extends keyof paths[P],
+> = paths[P][M] extends { requestBody?: infer B } ? JsonBody<NonNullable<B>> : never;
+
+export type AppConfig = ResponseOf<'/api/config', 'get'>;
+export type AppMode = AppConfig['mode'];
+
+export type Agent = ResponseOf<'/api/me', 'get'>;
+export type AgentStatus = Agent['status'];
+export type Role = Agent['role'];
+
+export type LoginRequest = RequestBodyOf<'/api/auth/login', 'post'>;
+export type LoginResponse = ResponseOf<'/api/auth/login', 'post'>;
+
+export type SetStatusRequest = RequestBodyOf<'/api/me/status', 'put'>;
+/** The statuses an agent may choose; the others (reserved, busy, wrap_up) are set by calls. */
+export type SettableStatus = SetStatusRequest['status'];
+
+export type CreateAgentRequest = RequestBodyOf<'/api/agents', 'post'>;
+export type UpdateAgentRequest = RequestBodyOf<'/api/agents/{id}', 'patch'>;

@@ -1,0 +1,140 @@
+import { render, screen, waitFor, within } from '@testing-library/react';
+import userEvent from '@testing-library/user-event';
+import { describe, expect, it } from 'vitest';
+import { createApiClient } from '@/api/client';
+import { createSessionStore } from '@/features/auth/session-store';
+import { jsonResponse, makeAgent, makeLogin, MemoryStorage } from '@/testing/fixtures';
+import { App } from './App';
+
+type Route = (request: Request, body: unknown) => Response | Promise<Response>;
+
+/** A fake backend: `routes['GET /api/me']` answers that operation; anything else is a 404. */
+function setup(routes: Record<string, Route>, storage = new MemoryStorage()) {
+  const calls: string[] = [];
+  const fetch = (async (input: RequestInfo | URL, init?: RequestInit) => {
+    const request = input instanceof Request ? input : new Request(input, init);
+    const key = `${request.method} ${new URL(request.url).pathname}`;
+    calls.push(key);
+    const text = await request.text();
+    const route = routes[key];
+    return route
+      ? route(request, text ? JSON.parse(text) : undefined)
+      : jsonResponse(404, { code: 'not_found', message: `no route ${key}` });
+  }) as typeof globalThis.fetch;
+  const session = createSessionStore({ storage });
+  const api = createApiClient({ session, baseUrl: 'http://backend.test', fetch });
+  render(<App services={{ session, api }} />);
+  return { calls, session, storage };
+}
+
+const admin = makeAgent({ display_name: 'Grace Hopper', role: 'admin', email: 'grace@example.com' });
+const config: Route = () => jsonResponse(200, { mode: 'live', version: '0.1.0' });
+
+describe('App', () => {
+  it('shows the backend error on a failed sign-in, then signs in to the dashboard', async () => {
+    const user = userEvent.setup();
+    setup({
+      'GET /api/config': config,
+      'POST /api/auth/login': (_req, body) => {
+        const { password } = body as { password: string };
+        return password === 'right'
+          ? jsonResponse(200, makeLogin(new Date(Date.now() + 3_600_000), { agent: admin }))
+          : jsonResponse(401, { code: 'invalid_credentials', message: 'Wrong email or password.' });
+      },
+      'GET /api/me': () => jsonResponse(200, admin),
+    });
+
+    await user.type(screen.getByLabelText('Email'), 'grace@example.com');
+    await user.type(screen.getByLabelText('Password'), 'wrong');
+    await user.click(screen.getByRole('button', { name: 'Sign in' }));
+    expect(await screen.findByRole('alert')).toHaveTextContent('Wrong email or password.');
+    expect(screen.getByLabelText('Password')).toHaveValue('');
+
+    await user.type(screen.getByLabelText('Password'), 'right');
+    await user.click(screen.getByRole('button', { name: 'Sign in' }));
+
+    expect(await screen.findByRole('heading', { name: 'Dashboard' })).toBeInTheDocument();
+    const header = screen.getByRole('banner');
+    expect(within(header).getByText('Grace Hopper')).toBeInTheDocument();
+    expect(within(header).getByText('Admin')).toBeInTheDocument();
+  });
+
+  it('shows the rate-limit message from the backend', async () => {
+    const user = userEvent.setup();
+    setup({
+      'GET /api/config': config,
+      'POST /api/auth/login': () =>
+        jsonResponse(429, { code: 'too_many_attempts', message: 'Too many attempts. Try again in 60 seconds.' }),
+    });
+    await user.type(screen.getByLabelText('Email'), 'a@example.com');
+    await user.type(screen.getByLabelText('Password'), 'x');
+    await user.click(screen.getByRole('button', { name: 'Sign in' }));
+    expect(await screen.findByRole('alert')).toHaveTextContent('Too many attempts. Try again in 60 seconds.');
+  });
+
+  it('shows a DEMO banner in demo mode', async () => {
+    setup({ 'GET /api/config': () => jsonResponse(200, { mode: 'demo', version: '0.1.0' }) });
+    expect(await screen.findByRole('note', { name: 'Demo mode' })).toHaveTextContent('DEMO');
+  });
+
+  it('shows no DEMO banner in live mode', async () => {
+    const { calls } = setup({ 'GET /api/config': config });
+    await waitFor(() => expect(calls).toContain('GET /api/config'));
+    expect(screen.queryByRole('note', { name: 'Demo mode' })).toBeNull();
+  });
+
+  it('restores a stored session, changes presence in one click, and signs out', async () => {
+    const user = userEvent.setup();
+    const storage = new MemoryStorage();
+    const seed = createSessionStore({ storage });
+    seed.signIn(makeLogin(new Date(Date.now() + 3_600_000), { agent: admin }));
+    seed.dispose();
+
+    let status = 'offline';
+    const { calls } = setup(
+      {
+        'GET /api/config': config,
+        'GET /api/me': () => jsonResponse(200, { ...admin, status }),
+        'PUT /api/me/status': (req, body) => {
+          expect(req.headers.get('Authorization')).toBe('Bearer token-1');
+          status = (body as { status: string }).status;
+          return jsonResponse(200, { ...admin, status });
+        },
+        'POST /api/auth/logout': () => new Response(null, { status: 204 }),
+      },
+      storage,
+    );
+
+    const presence = await screen.findByRole('group', { name: 'Your status' });
+    expect(within(presence).getByRole('button', { name: /Offline/ })).toHaveAttribute('aria-pressed', 'true');
+
+    await user.click(within(presence).getByRole('button', { name: /Available/ }));
+    await waitFor(() =>
+      expect(within(presence).getByRole('button', { name: /Available/ })).toHaveAttribute('aria-pressed', 'true'),
+    );
+    expect(status).toBe('available');
+
+    await user.click(screen.getByRole('button', { name: 'Sign out' }));
+    expect(await screen.findByRole('heading', { name: 'Sign in' })).toBeInTheDocument();
+    expect(calls).toContain('POST /api/auth/logout');
+    expect(storage.length).toBe(0);
+  });
+
+  it('returns to sign-in with a message when the server rejects the stored session', async () => {
+    const storage = new MemoryStorage();
+    const seed = createSessionStore({ storage });
+    seed.signIn(makeLogin(new Date(Date.now() + 3_600_000), { agent: admin }));
+    seed.dispose();
+
+    setup(
+      {
+        'GET /api/config': config,
+        'GET /api/me': () => jsonResponse(401, { code: 'unauthorized', message: 'Session expired.' }),
+      },
+      storage,
+    );
+
+    expect(await screen.findByRole('heading', { name: 'Sign in' })).toBeInTheDocument();
+    expect(screen.getByRole('status')).toHaveTextContent('Your session has expired. Please sign in again.');
+  });
+});

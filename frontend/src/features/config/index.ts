@@ -1,0 +1,1 @@
+export { AppConfigProvider, useAppConfig, useIsDemo, type AppConfigState } from './AppConfigProvider';

@@ -1,0 +1,63 @@
+import { useState } from 'react';
+import { settle, useApi, type Agent, type ApiProblem, type SettableStatus } from '@/api';
+import { StatusDot } from '@/components/StatusDot';
+import { SETTABLE_STATUSES, STATUS_DESCRIPTIONS, STATUS_LABELS } from '@/lib/agent-status';
+
+interface PresenceControlProps {
+  agent: Agent;
+  /** Receives the agent as the server returned it after a change. */
+  onChange: (agent: Agent) => void;
+}
+
+/**
+ * One-click presence: available / away / offline via `PUT /api/me/status`. Call-driven statuses
+ * (ringing, on a call, wrap-up) are shown but can't be picked.
+ */
+export function PresenceControl({ agent, onChange }: PresenceControlProps) {
+  const api = useApi();
+  const [pending, setPending] = useState<SettableStatus | null>(null);
+  const [problem, setProblem] = useState<ApiProblem | null>(null);
+  const current = agent.status;
+  const onCall = !SETTABLE_STATUSES.includes(current as SettableStatus);
+
+  async function choose(status: SettableStatus) {
+    if (status === current || pending) return;
+    setPending(status);
+    setProblem(null);
+    const result = await settle(api.PUT('/api/me/status', { body: { status } }));
+    setPending(null);
+    if (result.ok) onChange(result.data);
+    else if (result.problem.status !== 401) setProblem(result.problem); // 401 signs out instead
+  }
+
+  return (
+    <div className="presence">
+      <div className="presence__group" role="group" aria-label="Your status">
+        {SETTABLE_STATUSES.map((status) => (
+          <button
+            key={status}
+            type="button"
+            className={`presence__option presence__option--${status}`}
+            aria-pressed={current === status}
+            title={STATUS_DESCRIPTIONS[status]}
+            disabled={pending !== null}
+            onClick={() => void choose(status)}
+          >
+            <StatusDot status={status} />
+            {pending === status ? `${STATUS_LABELS[status]}…` : STATUS_LABELS[status]}
+          </button>
+        ))}
+      </div>
+      {onCall && (
+        <span className="presence__live" role="status">
+          <StatusDot status={current} /> {STATUS_LABELS[current]}
+        </span>
+      )}
+      {problem && (
+        <p className="presence__error" role="alert">
+          {problem.message}
+        </p>
+      )}
+    </div>
+  );
+}

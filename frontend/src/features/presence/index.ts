@@ -1,0 +1,1 @@
+export { PresenceControl } from './components/PresenceControl';

@@ -1,0 +1,55 @@
+import type { Agent, LoginResponse } from '@/api/types';
+
+export function makeAgent(overrides: Partial<Agent> = {}): Agent {
+  return {
+    id: '5d0c3d0e-7c1b-4a8a-9a63-0d0d3c1f1a01',
+    email: 'ada@example.com',
+    display_name: 'Ada Lovelace',
+    role: 'agent',
+    client_identity: 'ada',
+    status: 'offline',
+    status_changed_at: '2026-01-01T09:00:00Z',
+    active: true,
+    created_at: '2026-01-01T08:00:00Z',
+    ...overrides,
+  };
+}
+
+export function makeLogin(expiresAt: Date | string, overrides: Partial<LoginResponse> = {}): LoginResponse {
+  return {
+    token: 'token-1',
+    expires_at: typeof expiresAt === 'string' ? expiresAt : expiresAt.toISOString(),
+    agent: makeAgent(),
+    ...overrides,
+  };
+}
+
+/** A Storage backed by a Map, so tests control exactly what "localStorage" holds. */
+export class MemoryStorage implements Storage {
+  private readonly data = new Map<string, string>();
+  get length() {
+    return this.data.size;
+  }
+  clear() {
+    this.data.clear();
+  }
+  getItem(key: string) {
+    return this.data.get(key) ?? null;
+  }
+  key(index: number) {
+    return [...this.data.keys()][index] ?? null;
+  }
+  removeItem(key: string) {
+    this.data.delete(key);
+  }
+  setItem(key: string, value: string) {
+    this.data.set(key, String(value));
+  }
+}
+
+export function jsonResponse(status: number, body: unknown, headers: Record<string, string> = {}): Response {
+  return new Response(body === undefined ? null : JSON.stringify(body), {
+    status,
+    headers: body === undefined ? headers : { 'Content-Type': 'application/json', ...headers },
+  });
+}

@@ -1,0 +1,75 @@
+#!/usr/bin/env bash
+# Checks the tools the build needs and installs what is missing.
+#
+#   scripts/ensure-tools.sh            cargo, node + npm, frontend dependencies (npm ci)
+#   scripts/ensure-tools.sh --browser  also Chromium for the browser tests (apt-get when root)
+#
+# PostgreSQL is handled by scripts/db.sh.
+set -euo pipefail
+
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd -P)"
+FRONTEND="$ROOT/frontend"
+CHROMIUM="${CHROMIUM_PATH:-/usr/bin/chromium}"
+
+want_browser=0
+for arg in "$@"; do
+    case "$arg" in
+        --browser) want_browser=1 ;;
+        -h|--help) sed -n '2,7p' "$0"; exit 0 ;;
+        *) echo "usage: $0 [--browser]" >&2; exit 2 ;;
+    esac
+done
+
+log() { printf 'tools: %s\n' "$*" >&2; }
+die() { printf 'tools: error: %s\n' "$*" >&2; exit 1; }
+
+apt_install() {
+    if [[ $EUID -ne 0 ]]; then
+        die "missing package(s): $*. Install them as root: apt-get install -y $*"
+    fi
+    command -v apt-get >/dev/null 2>&1 || die "missing package(s) $* and apt-get is unavailable"
+    export DEBIAN_FRONTEND=noninteractive
+    log "installing $* with apt-get"
+    apt-get update -qq || die "apt-get update failed"
+    apt-get install -y -qq --no-install-recommends "$@" </dev/null || die "apt-get install $* failed"
+}
+
+# Rust ------------------------------------------------------------------------------------------
+command -v cargo >/dev/null 2>&1 \
+    || die "cargo not found. Install the Rust toolchain (https://rustup.rs) and make sure ~/.cargo/bin is on PATH."
+
+# Node -----------------------------------------------------------------------------------------
+command -v node >/dev/null 2>&1 || die "node not found. Install Node.js 20.19 or newer (with npm)."
+command -v npm >/dev/null 2>&1 || die "npm not found. Install npm alongside Node.js."
+node_major="$(node -p 'process.versions.node.split(".")[0]')"
+if (( node_major < 20 )); then
+    die "Node.js $(node --version) is too old; the frontend needs Node.js 20.19 or newer."
+fi
+
+# Frontend dependencies -------------------------------------------------------------------------
+if [[ ! -f "$FRONTEND/package.json" ]]; then
+    log "frontend/package.json not found; skipping frontend dependencies"
+elif [[ ! -f "$FRONTEND/package-lock.json" ]]; then
+    log "frontend/package-lock.json missing; running npm install"
+    npm --prefix "$FRONTEND" install --no-audit --no-fund </dev/null
+else
+    # npm writes node_modules/.package-lock.json on every install: it marks the installed state.
+    marker="$FRONTEND/node_modules/.package-lock.json"
+    if [[ ! -f "$marker" ]]; then
+        log "installing frontend dependencies (npm ci)"
+        npm --prefix "$FRONTEND" ci --no-audit --no-fund </dev/null
+    elif [[ "$FRONTEND/package-lock.json" -nt "$marker" ]]; then
+        log "frontend/package-lock.json changed; reinstalling dependencies (npm ci)"
+        npm --prefix "$FRONTEND" ci --no-audit --no-fund </dev/null
+    fi
+fi
+
+# Browser ---------------------------------------------------------------------------------------
+if (( want_browser )); then
+    if [[ ! -x "$CHROMIUM" ]]; then
+        apt_install chromium fonts-liberation
+        [[ -x "$CHROMIUM" ]] || die "chromium installed but $CHROMIUM not found"
+    fi
+fi
+
+exit 0

@@ -1,0 +1,172 @@
+#!/usr/bin/env bash
+# `make test`: every test suite against a real PostgreSQL, with a summary.
+#
+#   scripts/test.sh                 all steps
+#   scripts/test.sh STEP...         only these steps (setup steps tools and db always run)
+#
+# Steps: rust, openapi-drift, frontend-typecheck, frontend-unit, frontend-build, e2e.
+# A frontend step runs only when frontend/package.json defines the matching npm script.
+# Every step runs even after a failure; the exit status is 1 when any step failed.
+# DATABASE_URL: when set, that server is used; otherwise the project-local one (scripts/db.sh).
+# Tests create their own isolated databases from it.
+set -euo pipefail
+
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd -P)"
+cd "$ROOT"
+
+ALL_STEPS=(rust openapi-drift frontend-typecheck frontend-unit frontend-build e2e)
+if (($#)); then
+    for s in "$@"; do
+        [[ " ${ALL_STEPS[*]} " == *" $s "* ]] || { echo "unknown step '$s'; steps: ${ALL_STEPS[*]}" >&2; exit 2; }
+    done
+    SELECTED=("$@")
+else
+    SELECTED=("${ALL_STEPS[@]}")
+fi
+selected() { [[ " ${SELECTED[*]} " == *" $1 "* ]]; }
+
+export RUST_BACKTRACE="${RUST_BACKTRACE:-1}"
+
+NAMES=() RESULTS=() TIMES=() NOTES=()
+now_ms() { echo $(( $(date +%s%N) / 1000000 )); }
+fmt_ms() { printf '%d.%ds' $(($1 / 1000)) $(($1 % 1000 / 100)); }
+record() { NAMES+=("$1"); RESULTS+=("$2"); TIMES+=("$3"); NOTES+=("${4:-}"); }
+
+# run_step NAME FUNCTION: runs FUNCTION in a subshell with errexit, records pass/fail and time.
+run_step() {
+    local name="$1" fn="$2" start rc elapsed
+    if [[ -t 1 ]]; then printf '\n\033[1m==> [%s]\033[0m\n' "$name"; else printf '\n==> [%s]\n' "$name"; fi
+    start="$(now_ms)"
+    set +e
+    ( set -euo pipefail; "$fn" ) </dev/null
+    rc=$?
+    set -e
+    elapsed=$(( $(now_ms) - start ))
+    if ((rc == 0)); then
+        record "$name" PASS "$elapsed"
+        printf '==> [%s] passed in %s\n' "$name" "$(fmt_ms "$elapsed")"
+    else
+        record "$name" FAIL "$elapsed" "exit $rc"
+        printf '==> [%s] FAILED (exit %d) in %s\n' "$name" "$rc" "$(fmt_ms "$elapsed")"
+    fi
+}
+step_passed() {
+    local i
+    for i in "${!NAMES[@]}"; do [[ "${NAMES[$i]}" == "$1" && "${RESULTS[$i]}" == PASS ]] && return 0; done
+    return 1
+}
+skip_step() {
+    record "$1" SKIP 0 "$2"
+    printf '\n==> [%s] skipped: %s\n' "$1" "$2"
+}
+
+has_npm_script() {
+    [[ -f frontend/package.json ]] || return 1
+    node -e 'const p = JSON.parse(require("fs").readFileSync("frontend/package.json", "utf8"));
+             process.exit(p.scripts && p.scripts[process.argv[1]] ? 0 : 1)' "$1"
+}
+
+# ---------------------------------------------------------------------------------------------
+# Steps
+
+step_tools() {
+    if selected e2e; then bash scripts/ensure-tools.sh --browser; else bash scripts/ensure-tools.sh; fi
+}
+
+DB_LINE_FILE="$(mktemp)"
+trap 'rm -f "$DB_LINE_FILE"' EXIT
+step_db() { bash scripts/db.sh start >"$DB_LINE_FILE"; }
+
+# Each Rust test creates its own database (test_<uuid>); drop those left by earlier runs.
+drop_test_databases() {
+    local admin_url="${DATABASE_URL%/*}/postgres"
+    psql -qAt "$admin_url" -c "SELECT datname FROM pg_database WHERE datname LIKE 'test\_%' OR datname LIKE 'e2e\_%'" 2>/dev/null |
+        while read -r name; do psql -q "$admin_url" -c "DROP DATABASE IF EXISTS \"$name\" WITH (FORCE)" >/dev/null 2>&1 || true; done
+}
+
+step_rust() {
+    drop_test_databases
+    if cargo nextest --version >/dev/null 2>&1; then
+        cargo nextest run --workspace --no-fail-fast --no-tests=warn
+    else
+        cargo test --workspace --no-fail-fast
+    fi
+}
+
+step_openapi_drift() {
+    mkdir -p target
+    local fresh=target/openapi.check.yaml
+    cargo run -q -p warm-transfer -- openapi >"$fresh"
+    if ! diff -u openapi.yaml "$fresh" >"$fresh.diff"; then
+        head -n 80 "$fresh.diff"
+        echo "openapi.yaml is out of date with the code; regenerate it with: make openapi" >&2
+        return 1
+    fi
+}
+
+step_frontend_typecheck() { npm --prefix frontend run typecheck; }
+step_frontend_unit() { npm --prefix frontend test; }
+step_frontend_build() { npm --prefix frontend run build; }
+step_e2e() {
+    # The e2e runner starts target/debug/warm-transfer itself (or $WARM_TRANSFER_BIN).
+    [[ -n "${WARM_TRANSFER_BIN:-}" ]] || cargo build -p warm-transfer
+    # The SPA was just built by the frontend-build step: don't build it twice.
+    if step_passed frontend-build; then export E2E_SKIP_BUILD=1; fi
+    npm --prefix frontend run e2e
+}
+
+# ---------------------------------------------------------------------------------------------
+# Run
+
+T0="$(now_ms)"
+
+run_step tools step_tools
+
+if [[ -n "${DATABASE_URL:-}" ]]; then
+    skip_step db "using DATABASE_URL from the environment"
+else
+    run_step db step_db
+    line="$(tail -n1 "$DB_LINE_FILE")"
+    if [[ "$line" == DATABASE_URL=* ]]; then export DATABASE_URL="${line#DATABASE_URL=}"; fi
+fi
+# Show where tests go, without the password.
+if [[ -n "${DATABASE_URL:-}" ]]; then
+    echo "DATABASE_URL=$(sed -E 's#^([a-z]+://[^:/@]*):[^@]*@#\1:***@#' <<<"$DATABASE_URL")"
+fi
+
+selected rust && run_step rust step_rust
+
+if selected openapi-drift; then
+    if [[ -f openapi.yaml ]]; then
+        run_step openapi-drift step_openapi_drift
+    else
+        skip_step openapi-drift "no openapi.yaml yet"
+    fi
+fi
+
+frontend_step() { # NAME NPM_SCRIPT FUNCTION
+    selected "$1" || return 0
+    if has_npm_script "$2"; then run_step "$1" "$3"; else skip_step "$1" "no npm script '$2' in frontend/package.json"; fi
+}
+frontend_step frontend-typecheck typecheck step_frontend_typecheck
+frontend_step frontend-unit test step_frontend_unit
+frontend_step frontend-build build step_frontend_build
+frontend_step e2e e2e step_e2e
+
+# ---------------------------------------------------------------------------------------------
+# Summary
+
+passed=0 failed=0 skipped=0
+printf '\n======================== summary ========================\n'
+for i in "${!NAMES[@]}"; do
+    case "${RESULTS[$i]}" in
+        PASS) passed=$((passed + 1)); printf '  PASS  %-20s %9s\n' "${NAMES[$i]}" "$(fmt_ms "${TIMES[$i]}")" ;;
+        FAIL) failed=$((failed + 1)); printf '  FAIL  %-20s %9s  %s\n' "${NAMES[$i]}" "$(fmt_ms "${TIMES[$i]}")" "${NOTES[$i]}" ;;
+        SKIP) skipped=$((skipped + 1)); printf '  SKIP  %-20s %9s  %s\n' "${NAMES[$i]}" "-" "${NOTES[$i]}" ;;
+    esac
+done
+printf '  total %-20s %9s\n' "" "$(fmt_ms $(( $(now_ms) - T0 )))"
+((skipped == 0)) || printf '%d skipped\n' "$skipped"
+printf '%d passed, %d failed\n' "$passed" "$failed"
+
+((failed == 0))
