@@ -7,6 +7,8 @@ pub mod cli;
 pub mod config;
 pub mod db;
 pub mod domain;
+pub mod events;
 pub mod startup;
 pub mod telemetry;
 pub mod twilio;
+pub mod webhooks;

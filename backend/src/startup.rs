@@ -13,10 +13,15 @@ use utoipa::OpenApi;
 use utoipa_actix_web::{scope, AppExt, UtoipaApp};
 use utoipa_swagger_ui::SwaggerUi;
 
-use crate::api::{self, error::ApiError, state::AppState};
+use crate::api::state::{AppState, VoiceCredentials};
+use crate::api::{self, error::ApiError};
 use crate::auth::session::SessionKeys;
-use crate::config::{AppEnv, Config, Secret};
+use crate::config::{AppEnv, Config, Secret, VoiceMode};
 use crate::db;
+use crate::events::EventBus;
+use crate::services::voice::{VoiceEngine, VoiceSettings, WebhookUrls};
+use crate::twilio::rest::TwilioClient;
+use crate::webhooks::{self, WebhookAuth};
 
 #[derive(Debug, thiserror::Error)]
 pub enum StartupError {
@@ -28,6 +33,64 @@ pub enum StartupError {
     SessionSecret { path: PathBuf, source: std::io::Error },
     #[error("STATIC_DIR {0} has no index.html; build the SPA first (npm --prefix frontend run build)")]
     StaticDir(PathBuf),
+    #[error("Twilio client: {0}")]
+    Twilio(#[from] crate::twilio::rest::TwilioError),
+}
+
+/// Twilio as this process sees it: the real one, or (demo mode) the built-in simulator served
+/// from this same server with credentials made up at start.
+struct VoiceSetup {
+    client: TwilioClient,
+    urls: WebhookUrls,
+    webhook_auth: WebhookAuth,
+    credentials: VoiceCredentials,
+    phone_number: String,
+}
+
+fn random_hex(bytes: usize) -> String {
+    use rand::RngCore;
+    let mut buf = vec![0u8; bytes];
+    rand::thread_rng().fill_bytes(&mut buf);
+    buf.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+fn voice_setup(config: &Config, port: u16) -> Result<VoiceSetup, StartupError> {
+    let timeout = std::time::Duration::from_secs(10);
+    match &config.voice {
+        VoiceMode::Live(t) => Ok(VoiceSetup {
+            client: TwilioClient::new(t.api_base_url.clone(), &t.account_sid, &t.api_key_sid, t.api_key_secret.expose(), timeout)?,
+            urls: WebhookUrls::new(&t.public_base_url),
+            webhook_auth: WebhookAuth::new(t.auth_token.expose(), &t.public_base_url),
+            credentials: VoiceCredentials {
+                account_sid: t.account_sid.clone(),
+                api_key_sid: t.api_key_sid.clone(),
+                api_key_secret: t.api_key_secret.clone(),
+                twiml_app_sid: t.twiml_app_sid.clone(),
+            },
+            phone_number: t.phone_number.as_str().to_owned(),
+        }),
+        VoiceMode::Demo => {
+            let host = match config.host.as_str() {
+                "0.0.0.0" | "::" | "[::]" => "127.0.0.1",
+                other => other,
+            };
+            let base = url::Url::parse(&format!("http://{host}:{port}")).map_err(|e| StartupError::Bind { addr: host.into(), source: std::io::Error::other(e) })?;
+            let credentials = VoiceCredentials {
+                account_sid: format!("AC{}", random_hex(16)),
+                api_key_sid: format!("SK{}", random_hex(16)),
+                api_key_secret: Secret::new(random_hex(24)),
+                twiml_app_sid: format!("AP{}", random_hex(16)),
+            };
+            let auth_token = random_hex(16);
+            Ok(VoiceSetup {
+                client: TwilioClient::new(base.clone(), &credentials.account_sid, &credentials.api_key_sid, credentials.api_key_secret.expose(), timeout)?,
+                urls: WebhookUrls::new(&base),
+                webhook_auth: WebhookAuth::new(&auth_token, &base),
+                credentials,
+                phone_number: "+15005550006".into(),
+            })
+        }
+    }
 }
 
 /// A built server, bound to its port, not yet running.
@@ -55,10 +118,24 @@ impl Application {
         let listener = TcpListener::bind(&addr).map_err(|source| StartupError::Bind { addr: addr.clone(), source })?;
         let port = listener.local_addr().map_err(|source| StartupError::Bind { addr, source })?.port();
 
+        let setup = voice_setup(&config, port)?;
+        let events = EventBus::shared(config.database.url.expose());
+        let voice = VoiceEngine::new(
+            pool.clone(),
+            setup.client,
+            setup.urls,
+            VoiceSettings { phone_number: setup.phone_number, ..VoiceSettings::default() },
+            events.clone(),
+        );
+        tokio::spawn(voice.clone().run_router());
         let state = AppState {
             pool,
             session_keys: SessionKeys::new(secret.expose().as_bytes()),
             config: Arc::new(config),
+            voice,
+            webhook_auth: setup.webhook_auth,
+            voice_credentials: setup.credentials,
+            events,
         };
         let server = serve(listener, state.clone())?;
         Ok(Self { port, server, state })
@@ -175,6 +252,7 @@ fn serve(listener: TcpListener, state: AppState) -> Result<Server, StartupError>
             .configure(api::extractor_configs);
         let (app, _) = documented_routes(app.into_utoipa_app()).split_for_parts();
         let app = app
+            .service(web::scope("/twilio").configure(webhooks::configure))
             .service(SwaggerUi::new("/docs/{_:.*}").url("/openapi.json", doc.clone()))
             .route("/docs", web::get().to(|| async { HttpResponse::PermanentRedirect().insert_header((header::LOCATION, "/docs/")).finish() }));
         match &static_dir {

@@ -119,3 +119,243 @@ pub struct HealthStatus {
     #[schema(example = "ok")]
     pub status: &'static str,
 }
+
+// ---- calls ----
+
+use crate::domain::call::{CallStatus, ParticipantKind, ParticipantStatus, TransferMode, TransferStatus};
+use crate::services::calls::{CallDetail, CallSummary};
+
+#[derive(Serialize, ToSchema)]
+pub struct CallSummaryView {
+    pub id: Uuid,
+    #[schema(example = "CA0123456789abcdef0123456789abcdef")]
+    pub customer_call_sid: String,
+    #[schema(example = "+14155550100")]
+    pub from_number: String,
+    pub to_number: String,
+    pub status: CallStatus,
+    pub owner_agent_id: Option<Uuid>,
+    pub owner_name: Option<String>,
+    pub created_at: DateTime<Utc>,
+    pub answered_at: Option<DateTime<Utc>>,
+    pub ended_at: Option<DateTime<Utc>>,
+    /// From answer to end, for answered calls that ended.
+    pub duration_seconds: Option<i64>,
+}
+
+impl From<&CallSummary> for CallSummaryView {
+    fn from(s: &CallSummary) -> Self {
+        summary(&s.call, s.owner_name.clone())
+    }
+}
+
+fn summary(c: &crate::db::calls::Call, owner_name: Option<String>) -> CallSummaryView {
+    CallSummaryView {
+        id: c.id,
+        customer_call_sid: c.customer_call_sid.clone(),
+        from_number: c.from_number.clone(),
+        to_number: c.to_number.clone(),
+        status: c.status,
+        owner_agent_id: c.owner_agent_id,
+        owner_name,
+        created_at: c.created_at,
+        answered_at: c.answered_at,
+        ended_at: c.ended_at,
+        duration_seconds: match (c.answered_at, c.ended_at) {
+            (Some(a), Some(e)) => Some((e - a).num_seconds().max(0)),
+            _ => None,
+        },
+    }
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct ParticipantView {
+    pub id: Uuid,
+    pub kind: ParticipantKind,
+    pub agent_id: Option<Uuid>,
+    /// The agent's name, or the phone number.
+    pub display_name: String,
+    pub phone: Option<String>,
+    pub call_sid: Option<String>,
+    pub status: ParticipantStatus,
+    pub on_hold: bool,
+    pub muted: bool,
+    /// Whether the conference ends when this participant leaves (the call's owner and the customer).
+    pub end_conference_on_exit: bool,
+    pub joined_at: Option<DateTime<Utc>>,
+    pub left_at: Option<DateTime<Utc>>,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct TransferView {
+    pub id: Uuid,
+    pub call_id: Uuid,
+    pub mode: TransferMode,
+    pub status: TransferStatus,
+    pub from_agent_id: Option<Uuid>,
+    pub to_agent_id: Option<Uuid>,
+    pub to_number: Option<String>,
+    pub target_participant_id: Option<Uuid>,
+    pub created_at: DateTime<Utc>,
+    pub answered_at: Option<DateTime<Utc>>,
+    pub ended_at: Option<DateTime<Utc>>,
+}
+
+impl From<&crate::db::calls::Transfer> for TransferView {
+    fn from(t: &crate::db::calls::Transfer) -> Self {
+        TransferView {
+            id: t.id,
+            call_id: t.call_id,
+            mode: t.mode,
+            status: t.status,
+            from_agent_id: t.from_agent_id,
+            to_agent_id: t.to_agent_id,
+            to_number: t.to_number.clone(),
+            target_participant_id: t.target_participant_id,
+            created_at: t.created_at,
+            answered_at: t.answered_at,
+            ended_at: t.ended_at,
+        }
+    }
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct CallEventView {
+    pub id: i64,
+    pub at: DateTime<Utc>,
+    /// E.g. `call_received`, `agent_ringing`, `participant_joined`, `transfer_started`,
+    /// `transfer_completed`, `conference_event`, `call_ended`.
+    pub kind: String,
+    #[schema(value_type = Object)]
+    pub data: serde_json::Value,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct CallDetailView {
+    #[serde(flatten)]
+    pub summary: CallSummaryView,
+    pub participants: Vec<ParticipantView>,
+    pub transfers: Vec<TransferView>,
+    pub timeline: Vec<CallEventView>,
+}
+
+impl From<CallDetail> for CallDetailView {
+    fn from(d: CallDetail) -> Self {
+        CallDetailView {
+            summary: summary(&d.call, d.owner_name.clone()),
+            participants: d
+                .participants
+                .into_iter()
+                .map(|(p, display_name)| ParticipantView {
+                    id: p.id,
+                    kind: p.kind,
+                    agent_id: p.agent_id,
+                    display_name,
+                    phone: p.phone,
+                    call_sid: p.call_sid,
+                    status: p.status,
+                    on_hold: p.on_hold,
+                    muted: p.muted,
+                    end_conference_on_exit: p.end_conference_on_exit,
+                    joined_at: p.joined_at,
+                    left_at: p.left_at,
+                })
+                .collect(),
+            transfers: d.transfers.iter().map(TransferView::from).collect(),
+            timeline: d
+                .timeline
+                .into_iter()
+                .map(|e| CallEventView { id: e.id, at: e.at, kind: e.kind, data: e.data })
+                .collect(),
+        }
+    }
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct CallPageView {
+    pub items: Vec<CallSummaryView>,
+    /// Pass as `cursor` for the next page; `null` on the last page.
+    pub next_cursor: Option<String>,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct CurrentCallView {
+    pub call: Option<CallDetailView>,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct QueueEntryView {
+    pub call_id: Uuid,
+    pub from_number: String,
+    pub status: CallStatus,
+    pub queued_at: DateTime<Utc>,
+    pub waiting_seconds: i64,
+}
+
+impl From<&crate::db::calls::Call> for QueueEntryView {
+    fn from(c: &crate::db::calls::Call) -> Self {
+        QueueEntryView {
+            call_id: c.id,
+            from_number: c.from_number.clone(),
+            status: c.status,
+            queued_at: c.queued_at,
+            waiting_seconds: (Utc::now() - c.created_at).num_seconds().max(0),
+        }
+    }
+}
+
+#[derive(Deserialize, utoipa::IntoParams)]
+#[serde(deny_unknown_fields)]
+pub struct CallListQuery {
+    pub status: Option<CallStatus>,
+    /// Calls this agent owned or took part in (agents always see only their own).
+    pub agent_id: Option<Uuid>,
+    /// Created at or after (RFC 3339).
+    pub since: Option<DateTime<Utc>>,
+    /// Created before (RFC 3339).
+    pub until: Option<DateTime<Utc>>,
+    /// 1 to 200; default 50.
+    pub limit: Option<u32>,
+    pub cursor: Option<String>,
+}
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct TransferTargetInput {
+    /// An available agent.
+    pub agent_id: Option<Uuid>,
+    /// Or a phone number in E.164 form.
+    #[schema(example = "+14155550123")]
+    pub phone_number: Option<String>,
+}
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CreateTransferRequest {
+    pub mode: TransferMode,
+    pub target: TransferTargetInput,
+    /// Warm transfers only: put the customer on hold (with music) while you consult. Default true.
+    pub hold_customer: Option<bool>,
+}
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct HoldRequest {
+    pub hold: bool,
+}
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct MuteRequest {
+    pub muted: bool,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct VoiceTokenView {
+    /// A Twilio Voice access token for the Voice SDK's `Device`.
+    pub token: String,
+    /// The Twilio Client identity it registers (`client:<identity>`).
+    pub identity: String,
+    pub expires_at: DateTime<Utc>,
+    pub ttl_seconds: u64,
+}

@@ -12,7 +12,8 @@ use crate::services::ServiceError;
 pub struct ErrorBody {
     /// Stable, machine-readable: `bad_request`, `validation_failed`, `invalid_credentials`,
     /// `unauthorized`, `forbidden`, `not_found`, `conflict`, `too_many_attempts`,
-    /// `payload_too_large`, `unsupported_media_type`, `unavailable`, `internal`.
+    /// `payload_too_large`, `unsupported_media_type`, `upstream_failed` (Twilio refused or
+    /// timed out), `unavailable`, `internal`.
     #[schema(example = "validation_failed")]
     pub code: &'static str,
     /// For people; may change between versions.
@@ -50,6 +51,7 @@ impl ApiError {
                 S::NotFound(_) => (StatusCode::NOT_FOUND, "not_found"),
                 S::Conflict(_) => (StatusCode::CONFLICT, "conflict"),
                 S::Unavailable(_) => (StatusCode::SERVICE_UNAVAILABLE, "unavailable"),
+                S::Upstream(_) => (StatusCode::BAD_GATEWAY, "upstream_failed"),
                 S::Internal(_) => (StatusCode::INTERNAL_SERVER_ERROR, "internal"),
             },
             ApiError::BadRequest(_) => (StatusCode::BAD_REQUEST, "bad_request"),

@@ -2,12 +2,15 @@
 
 pub mod agents;
 pub mod auth;
+pub mod calls;
 pub mod dto;
 pub mod error;
+pub mod events;
 pub mod extract;
 pub mod me;
 pub mod meta;
 pub mod state;
+pub mod voice;
 
 use actix_web::web;
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
@@ -26,6 +29,9 @@ use utoipa_actix_web::service_config::ServiceConfig;
         (name = "auth", description = "Sign in and out"),
         (name = "me", description = "The signed-in agent"),
         (name = "agents", description = "The team; admins manage it"),
+        (name = "calls", description = "Call history, the queue, and live call control"),
+        (name = "voice", description = "Voice SDK access tokens"),
+        (name = "events", description = "Live updates (server-sent events)"),
         (name = "meta", description = "Public facts for the dashboard"),
         (name = "ops", description = "Health and readiness probes"),
     )
@@ -55,7 +61,21 @@ pub fn configure_api(cfg: &mut ServiceConfig) {
         .service(agents::create)
         .service(agents::update)
         .service(agents::deactivate)
-        .service(meta::client_config);
+        .service(meta::client_config)
+        .service(voice::token)
+        .service(calls::list)
+        .service(calls::get)
+        .service(calls::mine)
+        .service(calls::queue)
+        .service(calls::create_transfer)
+        .service(calls::complete_transfer)
+        .service(calls::cancel_transfer)
+        .service(calls::hold)
+        .service(calls::mute)
+        .service(calls::remove_participant)
+        .service(calls::leave)
+        .service(calls::hang_up)
+        .service(events::stream);
 }
 
 /// Extractor settings that turn malformed input into our JSON errors.

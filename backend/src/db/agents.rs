@@ -6,7 +6,7 @@ use diesel_async::RunQueryDsl;
 use uuid::Uuid;
 
 use super::schema::agents;
-use super::{DbConn, DbError};
+use super::{DbError, PgConn};
 use crate::domain::agent::{Agent, AgentStatus, ClientIdentity, DisplayName, Email, Role};
 
 #[derive(Debug, Queryable, Selectable)]
@@ -54,7 +54,7 @@ pub struct NewAgent<'a> {
     pub client_identity: &'a ClientIdentity,
 }
 
-pub async fn insert(conn: &mut DbConn, new: NewAgent<'_>) -> Result<Agent, DbError> {
+pub async fn insert(conn: &mut PgConn, new: NewAgent<'_>) -> Result<Agent, DbError> {
     let row: AgentRow = diesel::insert_into(agents::table)
         .values((
             agents::id.eq(Uuid::new_v4()),
@@ -70,11 +70,11 @@ pub async fn insert(conn: &mut DbConn, new: NewAgent<'_>) -> Result<Agent, DbErr
     row.try_into()
 }
 
-pub async fn count(conn: &mut DbConn) -> Result<i64, DbError> {
+pub async fn count(conn: &mut PgConn) -> Result<i64, DbError> {
     Ok(agents::table.count().get_result(conn).await?)
 }
 
-pub async fn find(conn: &mut DbConn, id: Uuid) -> Result<Option<Agent>, DbError> {
+pub async fn find(conn: &mut PgConn, id: Uuid) -> Result<Option<Agent>, DbError> {
     let row = agents::table
         .find(id)
         .select(AgentRow::as_select())
@@ -85,7 +85,7 @@ pub async fn find(conn: &mut DbConn, id: Uuid) -> Result<Option<Agent>, DbError>
 }
 
 /// The agent and its password hash, for sign-in.
-pub async fn find_credentials(conn: &mut DbConn, email: &Email) -> Result<Option<(Agent, String)>, DbError> {
+pub async fn find_credentials(conn: &mut PgConn, email: &Email) -> Result<Option<(Agent, String)>, DbError> {
     let row = agents::table
         .filter(agents::email.eq(email.as_str()))
         .select(AgentRow::as_select())
@@ -99,7 +99,7 @@ pub async fn find_credentials(conn: &mut DbConn, email: &Email) -> Result<Option
     .transpose()
 }
 
-pub async fn list(conn: &mut DbConn, include_inactive: bool) -> Result<Vec<Agent>, DbError> {
+pub async fn list(conn: &mut PgConn, include_inactive: bool) -> Result<Vec<Agent>, DbError> {
     let mut query = agents::table.select(AgentRow::as_select()).order(agents::display_name.asc()).into_boxed();
     if !include_inactive {
         query = query.filter(agents::active.eq(true));
@@ -120,7 +120,7 @@ pub struct AgentChanges<'a> {
     pub updated_at: Option<DateTime<Utc>>,
 }
 
-pub async fn update(conn: &mut DbConn, id: Uuid, mut changes: AgentChanges<'_>) -> Result<Option<Agent>, DbError> {
+pub async fn update(conn: &mut PgConn, id: Uuid, mut changes: AgentChanges<'_>) -> Result<Option<Agent>, DbError> {
     changes.updated_at = Some(Utc::now());
     let row = diesel::update(agents::table.find(id))
         .set(changes)
@@ -132,7 +132,7 @@ pub async fn update(conn: &mut DbConn, id: Uuid, mut changes: AgentChanges<'_>) 
 }
 
 /// Sets an agent's presence; a no-op change keeps `status_changed_at`, so idle time stays honest.
-pub async fn set_status(conn: &mut DbConn, id: Uuid, status: AgentStatus) -> Result<Option<Agent>, DbError> {
+pub async fn set_status(conn: &mut PgConn, id: Uuid, status: AgentStatus) -> Result<Option<Agent>, DbError> {
     let now = Utc::now();
     let row = diesel::update(agents::table.find(id).filter(agents::status.ne(status.as_str())))
         .set((

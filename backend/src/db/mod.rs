@@ -1,6 +1,7 @@
 //! PostgreSQL access: the pool, embedded migrations, and one repository module per table group.
 
 pub mod agents;
+pub mod calls;
 pub mod schema;
 pub mod sessions;
 
@@ -11,6 +12,8 @@ use diesel_migrations::{embed_migrations, EmbeddedMigrations};
 
 pub type DbPool = Pool<AsyncPgConnection>;
 pub type DbConn = Object<AsyncPgConnection>;
+/// What repository functions take: a pooled connection or one inside a transaction.
+pub type PgConn = AsyncPgConnection;
 
 pub const MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations");
 

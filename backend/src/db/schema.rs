@@ -38,3 +38,72 @@ diesel::table! {
 
 diesel::joinable!(sessions -> agents (agent_id));
 diesel::allow_tables_to_appear_in_same_query!(agents, sessions, login_failures);
+
+diesel::table! {
+    calls (id) {
+        id -> Uuid,
+        customer_call_sid -> Text,
+        from_number -> Text,
+        to_number -> Text,
+        conference_name -> Text,
+        conference_sid -> Nullable<Text>,
+        status -> Text,
+        owner_agent_id -> Nullable<Uuid>,
+        queued_at -> Timestamptz,
+        created_at -> Timestamptz,
+        answered_at -> Nullable<Timestamptz>,
+        ended_at -> Nullable<Timestamptz>,
+        updated_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    participants (id) {
+        id -> Uuid,
+        call_id -> Uuid,
+        kind -> Text,
+        agent_id -> Nullable<Uuid>,
+        phone -> Nullable<Text>,
+        call_sid -> Nullable<Text>,
+        status -> Text,
+        on_hold -> Bool,
+        muted -> Bool,
+        end_conference_on_exit -> Bool,
+        flags_sequence -> Int4,
+        created_at -> Timestamptz,
+        joined_at -> Nullable<Timestamptz>,
+        left_at -> Nullable<Timestamptz>,
+    }
+}
+
+diesel::table! {
+    transfers (id) {
+        id -> Uuid,
+        call_id -> Uuid,
+        from_agent_id -> Nullable<Uuid>,
+        to_agent_id -> Nullable<Uuid>,
+        to_number -> Nullable<Text>,
+        mode -> Text,
+        status -> Text,
+        target_participant_id -> Nullable<Uuid>,
+        created_at -> Timestamptz,
+        answered_at -> Nullable<Timestamptz>,
+        ended_at -> Nullable<Timestamptz>,
+    }
+}
+
+diesel::table! {
+    call_events (id) {
+        id -> Int8,
+        call_id -> Uuid,
+        at -> Timestamptz,
+        kind -> Text,
+        data -> Jsonb,
+        dedupe_key -> Nullable<Text>,
+    }
+}
+
+diesel::joinable!(participants -> calls (call_id));
+diesel::joinable!(transfers -> calls (call_id));
+diesel::joinable!(call_events -> calls (call_id));
+diesel::allow_tables_to_appear_in_same_query!(agents, calls, participants, transfers, call_events);

@@ -7,10 +7,10 @@ use uuid::Uuid;
 
 use super::agents::AgentRow;
 use super::schema::{agents, login_failures, sessions};
-use super::{DbConn, DbError};
+use super::{DbError, PgConn};
 use crate::domain::agent::Agent;
 
-pub async fn create(conn: &mut DbConn, agent_id: Uuid, expires_at: DateTime<Utc>) -> Result<Uuid, DbError> {
+pub async fn create(conn: &mut PgConn, agent_id: Uuid, expires_at: DateTime<Utc>) -> Result<Uuid, DbError> {
     let id = Uuid::new_v4();
     diesel::insert_into(sessions::table)
         .values((sessions::id.eq(id), sessions::agent_id.eq(agent_id), sessions::expires_at.eq(expires_at)))
@@ -20,7 +20,7 @@ pub async fn create(conn: &mut DbConn, agent_id: Uuid, expires_at: DateTime<Utc>
 }
 
 /// The agent behind a live session: not revoked, not expired, agent still active.
-pub async fn find_active_agent(conn: &mut DbConn, session_id: Uuid) -> Result<Option<Agent>, DbError> {
+pub async fn find_active_agent(conn: &mut PgConn, session_id: Uuid) -> Result<Option<Agent>, DbError> {
     let row = sessions::table
         .inner_join(agents::table)
         .filter(sessions::id.eq(session_id))
@@ -34,7 +34,7 @@ pub async fn find_active_agent(conn: &mut DbConn, session_id: Uuid) -> Result<Op
     row.map(Agent::try_from).transpose()
 }
 
-pub async fn revoke(conn: &mut DbConn, session_id: Uuid) -> Result<(), DbError> {
+pub async fn revoke(conn: &mut PgConn, session_id: Uuid) -> Result<(), DbError> {
     diesel::update(sessions::table.find(session_id).filter(sessions::revoked_at.is_null()))
         .set(sessions::revoked_at.eq(Utc::now()))
         .execute(conn)
@@ -43,7 +43,7 @@ pub async fn revoke(conn: &mut DbConn, session_id: Uuid) -> Result<(), DbError> 
 }
 
 /// Ends every session of an agent, e.g. when an admin deactivates them or resets their password.
-pub async fn revoke_all_for_agent(conn: &mut DbConn, agent_id: Uuid) -> Result<(), DbError> {
+pub async fn revoke_all_for_agent(conn: &mut PgConn, agent_id: Uuid) -> Result<(), DbError> {
     diesel::update(sessions::table.filter(sessions::agent_id.eq(agent_id)).filter(sessions::revoked_at.is_null()))
         .set(sessions::revoked_at.eq(Utc::now()))
         .execute(conn)
@@ -51,7 +51,7 @@ pub async fn revoke_all_for_agent(conn: &mut DbConn, agent_id: Uuid) -> Result<(
     Ok(())
 }
 
-pub async fn record_login_failure(conn: &mut DbConn, email: &str, client_ip: &str) -> Result<(), DbError> {
+pub async fn record_login_failure(conn: &mut PgConn, email: &str, client_ip: &str) -> Result<(), DbError> {
     diesel::insert_into(login_failures::table)
         .values((login_failures::email.eq(email), login_failures::client_ip.eq(client_ip)))
         .execute(conn)
@@ -68,7 +68,7 @@ pub struct RecentFailures {
 }
 
 pub async fn recent_login_failures(
-    conn: &mut DbConn,
+    conn: &mut PgConn,
     email: &str,
     client_ip: &str,
     since: DateTime<Utc>,
@@ -94,7 +94,7 @@ pub async fn recent_login_failures(
     Ok(RecentFailures { by_email, by_ip, oldest })
 }
 
-pub async fn clear_login_failures(conn: &mut DbConn, email: &str) -> Result<(), DbError> {
+pub async fn clear_login_failures(conn: &mut PgConn, email: &str) -> Result<(), DbError> {
     diesel::delete(login_failures::table.filter(login_failures::email.eq(email)))
         .execute(conn)
         .await?;

@@ -1,6 +1,7 @@
 //! The product's rules and vocabulary, free of HTTP and SQL.
 
 pub mod agent;
+pub mod call;
 pub mod phone;
 
 /// A value that failed to parse at the edge; the message is safe to show to the caller.

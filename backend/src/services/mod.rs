@@ -2,6 +2,8 @@
 //! domain rules and the storage layer. Handlers call these and only translate HTTP.
 
 pub mod accounts;
+pub mod calls;
+pub mod voice;
 
 use crate::db::DbError;
 use crate::domain::ValidationError;
@@ -25,6 +27,9 @@ pub enum ServiceError {
     Conflict(String),
     #[error("the database is unavailable")]
     Unavailable(#[source] DbError),
+    /// Twilio refused or did not answer a request we had to make.
+    #[error("{0}")]
+    Upstream(String),
     #[error("internal error: {0}")]
     Internal(String),
 }
@@ -36,6 +41,12 @@ impl From<DbError> for ServiceError {
             DbError::Pool(_) => ServiceError::Unavailable(e),
             other => ServiceError::Internal(other.to_string()),
         }
+    }
+}
+
+impl From<diesel::result::Error> for ServiceError {
+    fn from(e: diesel::result::Error) -> Self {
+        DbError::from(e).into()
     }
 }
 

@@ -1,0 +1,4 @@
+DROP TABLE call_events;
+DROP TABLE transfers;
+DROP TABLE participants;
+DROP TABLE calls;

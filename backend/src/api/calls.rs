@@ -1,0 +1,229 @@
+//! Calls: history, detail, the queue, and controlling a live call.
+
+use actix_web::{delete, get, post, web, HttpResponse};
+use uuid::Uuid;
+
+use super::dto::{
+    CallDetailView, CallListQuery, CallPageView, CallSummaryView, CreateTransferRequest, CurrentCallView, HoldRequest, MuteRequest,
+    ParticipantView, QueueEntryView, TransferView,
+};
+use super::error::{ApiResult, ErrorBody};
+use super::extract::CurrentAgent;
+use super::state::AppState;
+use crate::services::calls::{self, HistoryQuery};
+use crate::services::voice::{TransferRequest, TransferTarget};
+use crate::services::ServiceError;
+
+/// Call history, newest first. Agents see the calls they took part in; admins see all.
+#[utoipa::path(
+    operation_id = "listCalls",
+    tag = "calls",
+    params(CallListQuery),
+    responses((status = 200, body = CallPageView), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 422, body = ErrorBody)),
+    security(("session" = []))
+)]
+#[get("/calls")]
+pub async fn list(state: web::Data<AppState>, current: CurrentAgent, query: web::Query<CallListQuery>) -> ApiResult<web::Json<CallPageView>> {
+    let query = query.into_inner();
+    let agent_id = if current.agent.is_admin() { query.agent_id } else { Some(current.agent.id) };
+    let page = calls::history(
+        &state.pool,
+        HistoryQuery { status: query.status, agent_id, since: query.since, until: query.until, limit: query.limit.unwrap_or(50), cursor: query.cursor },
+    )
+    .await?;
+    Ok(web::Json(CallPageView { items: page.items.iter().map(CallSummaryView::from).collect(), next_cursor: page.next_cursor }))
+}
+
+/// One call with its participants, transfers and timeline.
+#[utoipa::path(
+    operation_id = "getCall",
+    tag = "calls",
+    params(("id" = Uuid, Path)),
+    responses((status = 200, body = CallDetailView), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)),
+    security(("session" = []))
+)]
+#[get("/calls/{id}")]
+pub async fn get(state: web::Data<AppState>, current: CurrentAgent, id: web::Path<Uuid>) -> ApiResult<web::Json<CallDetailView>> {
+    let detail = calls::call_detail(&state.pool, *id).await?;
+    if !calls::can_view(&state.pool, &current.agent, *id).await? {
+        return Err(ServiceError::Forbidden("you were not on this call".into()).into());
+    }
+    Ok(web::Json(detail.into()))
+}
+
+/// The call you are on or ringing for, if any.
+#[utoipa::path(
+    operation_id = "getMyCall",
+    tag = "calls",
+    responses((status = 200, body = CurrentCallView), (status = 401, body = ErrorBody)),
+    security(("session" = []))
+)]
+#[get("/me/call")]
+pub async fn mine(state: web::Data<AppState>, current: CurrentAgent) -> ApiResult<web::Json<CurrentCallView>> {
+    let call = calls::current_call(&state.pool, current.agent.id).await?;
+    Ok(web::Json(CurrentCallView { call: call.map(CallDetailView::from) }))
+}
+
+/// Calls waiting for an agent (queued or ringing), longest-waiting first.
+#[utoipa::path(
+    operation_id = "getQueue",
+    tag = "calls",
+    responses((status = 200, body = Vec<QueueEntryView>), (status = 401, body = ErrorBody)),
+    security(("session" = []))
+)]
+#[get("/queue")]
+pub async fn queue(state: web::Data<AppState>, _current: CurrentAgent) -> ApiResult<web::Json<Vec<QueueEntryView>>> {
+    let calls = calls::queue(&state.pool).await?;
+    Ok(web::Json(calls.iter().map(QueueEntryView::from).collect()))
+}
+
+/// Transfer the call to an available agent or a phone number, warm or cold.
+///
+/// Warm: the target is dialed into the conference while you stay (the customer is held unless
+/// `hold_customer` is false); then complete or cancel. Cold: you leave at once and the customer
+/// hears hold music until the target answers; if nobody answers, the call goes back to the queue.
+#[utoipa::path(
+    operation_id = "createTransfer",
+    tag = "calls",
+    params(("id" = Uuid, Path)),
+    request_body = CreateTransferRequest,
+    responses(
+        (status = 201, body = TransferView),
+        (status = 400, body = ErrorBody),
+        (status = 401, body = ErrorBody),
+        (status = 403, body = ErrorBody, description = "Not on this call"),
+        (status = 404, body = ErrorBody),
+        (status = 409, body = ErrorBody, description = "The call or target does not allow it now"),
+        (status = 422, body = ErrorBody, description = "Bad target, e.g. not an E.164 number"),
+        (status = 502, body = ErrorBody, description = "Twilio refused the request"),
+    ),
+    security(("session" = []))
+)]
+#[post("/calls/{id}/transfers")]
+pub async fn create_transfer(state: web::Data<AppState>, current: CurrentAgent, id: web::Path<Uuid>, body: web::Json<CreateTransferRequest>) -> ApiResult<HttpResponse> {
+    let body = body.into_inner();
+    let target = match (body.target.agent_id, body.target.phone_number) {
+        (Some(agent), None) => TransferTarget::Agent(agent),
+        (None, Some(phone)) => TransferTarget::Phone(phone),
+        _ => return Err(ServiceError::from(crate::domain::ValidationError::new("target", "give exactly one of agent_id and phone_number")).into()),
+    };
+    let transfer = state
+        .voice
+        .start_transfer(&current.agent, *id, TransferRequest { target, mode: body.mode, hold_customer: body.hold_customer.unwrap_or(true) })
+        .await?;
+    Ok(HttpResponse::Created().json(TransferView::from(&transfer)))
+}
+
+/// Complete a warm transfer: you leave, the target owns the call.
+#[utoipa::path(
+    operation_id = "completeTransfer",
+    tag = "calls",
+    params(("id" = Uuid, Path), ("transfer_id" = Uuid, Path)),
+    responses((status = 200, body = TransferView), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody), (status = 502, body = ErrorBody)),
+    security(("session" = []))
+)]
+#[post("/calls/{id}/transfers/{transfer_id}/complete")]
+pub async fn complete_transfer(state: web::Data<AppState>, current: CurrentAgent, path: web::Path<(Uuid, Uuid)>) -> ApiResult<web::Json<TransferView>> {
+    let (call_id, transfer_id) = path.into_inner();
+    let transfer = state.voice.complete_transfer(&current.agent, call_id, transfer_id).await?;
+    Ok(web::Json(TransferView::from(&transfer)))
+}
+
+/// Cancel a transfer: the target's leg ends and the customer comes off hold.
+#[utoipa::path(
+    operation_id = "cancelTransfer",
+    tag = "calls",
+    params(("id" = Uuid, Path), ("transfer_id" = Uuid, Path)),
+    responses((status = 200, body = TransferView), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody), (status = 502, body = ErrorBody)),
+    security(("session" = []))
+)]
+#[post("/calls/{id}/transfers/{transfer_id}/cancel")]
+pub async fn cancel_transfer(state: web::Data<AppState>, current: CurrentAgent, path: web::Path<(Uuid, Uuid)>) -> ApiResult<web::Json<TransferView>> {
+    let (call_id, transfer_id) = path.into_inner();
+    let transfer = state.voice.cancel_transfer(&current.agent, call_id, transfer_id).await?;
+    Ok(web::Json(TransferView::from(&transfer)))
+}
+
+async fn participant_view(state: &AppState, call_id: Uuid, participant_id: Uuid) -> ApiResult<ParticipantView> {
+    let detail: CallDetailView = calls::call_detail(&state.pool, call_id).await?.into();
+    detail
+        .participants
+        .into_iter()
+        .find(|p| p.id == participant_id)
+        .ok_or_else(|| ServiceError::NotFound("participant").into())
+}
+
+/// Put a participant on hold (they hear music) or take them off hold.
+#[utoipa::path(
+    operation_id = "holdParticipant",
+    tag = "calls",
+    params(("id" = Uuid, Path), ("participant_id" = Uuid, Path)),
+    request_body = HoldRequest,
+    responses((status = 200, body = ParticipantView), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody), (status = 502, body = ErrorBody)),
+    security(("session" = []))
+)]
+#[post("/calls/{id}/participants/{participant_id}/hold")]
+pub async fn hold(state: web::Data<AppState>, current: CurrentAgent, path: web::Path<(Uuid, Uuid)>, body: web::Json<HoldRequest>) -> ApiResult<web::Json<ParticipantView>> {
+    let (call_id, participant_id) = path.into_inner();
+    state.voice.set_hold(&current.agent, call_id, participant_id, body.hold).await?;
+    Ok(web::Json(participant_view(&state, call_id, participant_id).await?))
+}
+
+/// Mute or unmute a participant.
+#[utoipa::path(
+    operation_id = "muteParticipant",
+    tag = "calls",
+    params(("id" = Uuid, Path), ("participant_id" = Uuid, Path)),
+    request_body = MuteRequest,
+    responses((status = 200, body = ParticipantView), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody), (status = 502, body = ErrorBody)),
+    security(("session" = []))
+)]
+#[post("/calls/{id}/participants/{participant_id}/mute")]
+pub async fn mute(state: web::Data<AppState>, current: CurrentAgent, path: web::Path<(Uuid, Uuid)>, body: web::Json<MuteRequest>) -> ApiResult<web::Json<ParticipantView>> {
+    let (call_id, participant_id) = path.into_inner();
+    state.voice.set_muted(&current.agent, call_id, participant_id, body.muted).await?;
+    Ok(web::Json(participant_view(&state, call_id, participant_id).await?))
+}
+
+/// Remove a participant (not the customer: hang up instead).
+#[utoipa::path(
+    operation_id = "removeParticipant",
+    tag = "calls",
+    params(("id" = Uuid, Path), ("participant_id" = Uuid, Path)),
+    responses((status = 204), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody), (status = 502, body = ErrorBody)),
+    security(("session" = []))
+)]
+#[delete("/calls/{id}/participants/{participant_id}")]
+pub async fn remove_participant(state: web::Data<AppState>, current: CurrentAgent, path: web::Path<(Uuid, Uuid)>) -> ApiResult<HttpResponse> {
+    let (call_id, participant_id) = path.into_inner();
+    state.voice.remove_participant(&current.agent, call_id, participant_id).await?;
+    Ok(HttpResponse::NoContent().finish())
+}
+
+/// Leave the call; the customer stays (with a colleague, the transfer target, or back in the queue).
+#[utoipa::path(
+    operation_id = "leaveCall",
+    tag = "calls",
+    params(("id" = Uuid, Path)),
+    responses((status = 204), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody), (status = 502, body = ErrorBody)),
+    security(("session" = []))
+)]
+#[post("/calls/{id}/leave")]
+pub async fn leave(state: web::Data<AppState>, current: CurrentAgent, id: web::Path<Uuid>) -> ApiResult<HttpResponse> {
+    state.voice.leave(&current.agent, *id).await?;
+    Ok(HttpResponse::NoContent().finish())
+}
+
+/// End the call for everyone.
+#[utoipa::path(
+    operation_id = "hangUpCall",
+    tag = "calls",
+    params(("id" = Uuid, Path)),
+    responses((status = 204), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody), (status = 502, body = ErrorBody)),
+    security(("session" = []))
+)]
+#[post("/calls/{id}/hangup")]
+pub async fn hang_up(state: web::Data<AppState>, current: CurrentAgent, id: web::Path<Uuid>) -> ApiResult<HttpResponse> {
+    state.voice.hang_up(&current.agent, *id).await?;
+    Ok(HttpResponse::NoContent().finish())
+}

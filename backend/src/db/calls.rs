@@ -1,0 +1,586 @@
+//! Calls, participants, transfers and the call timeline.
+
+use chrono::{DateTime, Utc};
+use diesel::prelude::*;
+use diesel_async::RunQueryDsl;
+use serde_json::Value;
+use uuid::Uuid;
+
+use super::schema::{agents, call_events, calls, participants, transfers};
+use super::{DbError, PgConn};
+use crate::domain::call::{CallStatus, ParticipantKind, ParticipantStatus, TransferMode, TransferStatus};
+
+fn parse<T: std::str::FromStr<Err = crate::domain::ValidationError>>(what: &str, id: Uuid, raw: &str) -> Result<T, DbError> {
+    raw.parse().map_err(|e| DbError::Corrupt(format!("{what} {id}: {e}")))
+}
+
+#[derive(Debug, Clone, Queryable, Selectable)]
+#[diesel(table_name = calls)]
+struct CallRow {
+    id: Uuid,
+    customer_call_sid: String,
+    from_number: String,
+    to_number: String,
+    conference_name: String,
+    conference_sid: Option<String>,
+    status: String,
+    owner_agent_id: Option<Uuid>,
+    queued_at: DateTime<Utc>,
+    created_at: DateTime<Utc>,
+    answered_at: Option<DateTime<Utc>>,
+    ended_at: Option<DateTime<Utc>>,
+}
+
+#[derive(Debug, Clone)]
+pub struct Call {
+    pub id: Uuid,
+    pub customer_call_sid: String,
+    pub from_number: String,
+    pub to_number: String,
+    pub conference_name: String,
+    pub conference_sid: Option<String>,
+    pub status: CallStatus,
+    pub owner_agent_id: Option<Uuid>,
+    pub queued_at: DateTime<Utc>,
+    pub created_at: DateTime<Utc>,
+    pub answered_at: Option<DateTime<Utc>>,
+    pub ended_at: Option<DateTime<Utc>>,
+}
+
+impl TryFrom<CallRow> for Call {
+    type Error = DbError;
+    fn try_from(r: CallRow) -> Result<Self, DbError> {
+        Ok(Call {
+            status: parse("call", r.id, &r.status)?,
+            id: r.id,
+            customer_call_sid: r.customer_call_sid,
+            from_number: r.from_number,
+            to_number: r.to_number,
+            conference_name: r.conference_name,
+            conference_sid: r.conference_sid,
+            owner_agent_id: r.owner_agent_id,
+            queued_at: r.queued_at,
+            created_at: r.created_at,
+            answered_at: r.answered_at,
+            ended_at: r.ended_at,
+        })
+    }
+}
+
+#[derive(Debug, Clone, Queryable, Selectable)]
+#[diesel(table_name = participants)]
+struct ParticipantRow {
+    id: Uuid,
+    call_id: Uuid,
+    kind: String,
+    agent_id: Option<Uuid>,
+    phone: Option<String>,
+    call_sid: Option<String>,
+    status: String,
+    on_hold: bool,
+    muted: bool,
+    end_conference_on_exit: bool,
+    flags_sequence: i32,
+    created_at: DateTime<Utc>,
+    joined_at: Option<DateTime<Utc>>,
+    left_at: Option<DateTime<Utc>>,
+}
+
+#[derive(Debug, Clone)]
+pub struct Participant {
+    pub id: Uuid,
+    pub call_id: Uuid,
+    pub kind: ParticipantKind,
+    pub agent_id: Option<Uuid>,
+    pub phone: Option<String>,
+    pub call_sid: Option<String>,
+    pub status: ParticipantStatus,
+    pub on_hold: bool,
+    pub muted: bool,
+    pub end_conference_on_exit: bool,
+    pub flags_sequence: i32,
+    pub created_at: DateTime<Utc>,
+    pub joined_at: Option<DateTime<Utc>>,
+    pub left_at: Option<DateTime<Utc>>,
+}
+
+impl TryFrom<ParticipantRow> for Participant {
+    type Error = DbError;
+    fn try_from(r: ParticipantRow) -> Result<Self, DbError> {
+        Ok(Participant {
+            kind: parse("participant", r.id, &r.kind)?,
+            status: parse("participant", r.id, &r.status)?,
+            id: r.id,
+            call_id: r.call_id,
+            agent_id: r.agent_id,
+            phone: r.phone,
+            call_sid: r.call_sid,
+            on_hold: r.on_hold,
+            muted: r.muted,
+            end_conference_on_exit: r.end_conference_on_exit,
+            flags_sequence: r.flags_sequence,
+            created_at: r.created_at,
+            joined_at: r.joined_at,
+            left_at: r.left_at,
+        })
+    }
+}
+
+#[derive(Debug, Clone, Queryable, Selectable)]
+#[diesel(table_name = transfers)]
+struct TransferRow {
+    id: Uuid,
+    call_id: Uuid,
+    from_agent_id: Option<Uuid>,
+    to_agent_id: Option<Uuid>,
+    to_number: Option<String>,
+    mode: String,
+    status: String,
+    target_participant_id: Option<Uuid>,
+    created_at: DateTime<Utc>,
+    answered_at: Option<DateTime<Utc>>,
+    ended_at: Option<DateTime<Utc>>,
+}
+
+#[derive(Debug, Clone)]
+pub struct Transfer {
+    pub id: Uuid,
+    pub call_id: Uuid,
+    pub from_agent_id: Option<Uuid>,
+    pub to_agent_id: Option<Uuid>,
+    pub to_number: Option<String>,
+    pub mode: TransferMode,
+    pub status: TransferStatus,
+    pub target_participant_id: Option<Uuid>,
+    pub created_at: DateTime<Utc>,
+    pub answered_at: Option<DateTime<Utc>>,
+    pub ended_at: Option<DateTime<Utc>>,
+}
+
+impl TryFrom<TransferRow> for Transfer {
+    type Error = DbError;
+    fn try_from(r: TransferRow) -> Result<Self, DbError> {
+        Ok(Transfer {
+            mode: parse("transfer", r.id, &r.mode)?,
+            status: parse("transfer", r.id, &r.status)?,
+            id: r.id,
+            call_id: r.call_id,
+            from_agent_id: r.from_agent_id,
+            to_agent_id: r.to_agent_id,
+            to_number: r.to_number,
+            target_participant_id: r.target_participant_id,
+            created_at: r.created_at,
+            answered_at: r.answered_at,
+            ended_at: r.ended_at,
+        })
+    }
+}
+
+#[derive(Debug, Clone, Queryable, Selectable)]
+#[diesel(table_name = call_events)]
+pub struct CallEvent {
+    pub id: i64,
+    pub call_id: Uuid,
+    pub at: DateTime<Utc>,
+    pub kind: String,
+    pub data: Value,
+}
+
+// ---- calls ----
+
+/// Stores a new inbound call, or returns the existing one when Twilio retries the webhook.
+pub async fn insert_call_if_new(
+    conn: &mut PgConn,
+    customer_call_sid: &str,
+    from: &str,
+    to: &str,
+    conference_name: &str,
+) -> Result<(Call, bool), DbError> {
+    let inserted: Option<CallRow> = diesel::insert_into(calls::table)
+        .values((
+            calls::id.eq(Uuid::new_v4()),
+            calls::customer_call_sid.eq(customer_call_sid),
+            calls::from_number.eq(from),
+            calls::to_number.eq(to),
+            calls::conference_name.eq(conference_name),
+            calls::status.eq(CallStatus::Queued.as_str()),
+        ))
+        .on_conflict_do_nothing()
+        .returning(CallRow::as_returning())
+        .get_result(conn)
+        .await
+        .optional()?;
+    match inserted {
+        Some(row) => Ok((row.try_into()?, true)),
+        None => {
+            let existing = find_call_by_sid(conn, customer_call_sid).await?.ok_or_else(|| DbError::Corrupt("call vanished".into()))?;
+            Ok((existing, false))
+        }
+    }
+}
+
+pub async fn find_call(conn: &mut PgConn, id: Uuid) -> Result<Option<Call>, DbError> {
+    calls::table.find(id).select(CallRow::as_select()).first(conn).await.optional()?.map(Call::try_from).transpose()
+}
+
+/// Locks the call row for the rest of the transaction, serialising every change to one call
+/// across handlers and backend instances.
+pub async fn lock_call(conn: &mut PgConn, id: Uuid) -> Result<Option<Call>, DbError> {
+    calls::table
+        .find(id)
+        .select(CallRow::as_select())
+        .for_update()
+        .first(conn)
+        .await
+        .optional()?
+        .map(Call::try_from)
+        .transpose()
+}
+
+pub async fn find_call_by_sid(conn: &mut PgConn, sid: &str) -> Result<Option<Call>, DbError> {
+    calls::table
+        .filter(calls::customer_call_sid.eq(sid))
+        .select(CallRow::as_select())
+        .first(conn)
+        .await
+        .optional()?
+        .map(Call::try_from)
+        .transpose()
+}
+
+pub async fn find_call_by_conference(conn: &mut PgConn, name: &str) -> Result<Option<Call>, DbError> {
+    calls::table
+        .filter(calls::conference_name.eq(name))
+        .select(CallRow::as_select())
+        .first(conn)
+        .await
+        .optional()?
+        .map(Call::try_from)
+        .transpose()
+}
+
+#[derive(Default, AsChangeset)]
+#[diesel(table_name = calls)]
+pub struct CallChanges {
+    pub status: Option<&'static str>,
+    pub owner_agent_id: Option<Option<Uuid>>,
+    pub conference_sid: Option<String>,
+    pub answered_at: Option<DateTime<Utc>>,
+    pub ended_at: Option<DateTime<Utc>>,
+    pub updated_at: Option<DateTime<Utc>>,
+}
+
+pub async fn update_call(conn: &mut PgConn, id: Uuid, mut changes: CallChanges) -> Result<Call, DbError> {
+    changes.updated_at = Some(Utc::now());
+    diesel::update(calls::table.find(id))
+        .set(changes)
+        .returning(CallRow::as_returning())
+        .get_result(conn)
+        .await?
+        .try_into()
+}
+
+/// The oldest queued call no other instance is routing right now, locked.
+pub async fn lock_next_queued_call(conn: &mut PgConn) -> Result<Option<Call>, DbError> {
+    calls::table
+        .filter(calls::status.eq(CallStatus::Queued.as_str()))
+        .order(calls::queued_at.asc())
+        .select(CallRow::as_select())
+        .for_update()
+        .skip_locked()
+        .first(conn)
+        .await
+        .optional()?
+        .map(Call::try_from)
+        .transpose()
+}
+
+/// The longest-idle available agent no other instance is booking right now, locked. Agents who
+/// already missed this call are skipped so it moves on down the line.
+pub async fn lock_longest_idle_agent(conn: &mut PgConn, excluded: &[Uuid]) -> Result<Option<Uuid>, DbError> {
+    Ok(agents::table
+        .filter(agents::status.eq("available"))
+        .filter(agents::active.eq(true))
+        .filter(agents::id.ne_all(excluded))
+        .order((agents::status_changed_at.asc(), agents::id.asc()))
+        .select(agents::id)
+        .for_update()
+        .skip_locked()
+        .first(conn)
+        .await
+        .optional()?)
+}
+
+pub struct CallFilter {
+    pub status: Option<CallStatus>,
+    pub agent_id: Option<Uuid>,
+    pub since: Option<DateTime<Utc>>,
+    pub until: Option<DateTime<Utc>>,
+    /// Keyset pagination: calls created strictly before this (created_at, id).
+    pub before: Option<(DateTime<Utc>, Uuid)>,
+    pub limit: i64,
+}
+
+pub async fn list_calls(conn: &mut PgConn, filter: &CallFilter) -> Result<Vec<Call>, DbError> {
+    let mut query = calls::table.select(CallRow::as_select()).into_boxed();
+    if let Some(status) = filter.status {
+        query = query.filter(calls::status.eq(status.as_str()));
+    }
+    if let Some(agent) = filter.agent_id {
+        let on_call = participants::table.filter(participants::agent_id.eq(agent)).select(participants::call_id);
+        query = query.filter(calls::owner_agent_id.eq(agent).or(calls::id.eq_any(on_call)));
+    }
+    if let Some(since) = filter.since {
+        query = query.filter(calls::created_at.ge(since));
+    }
+    if let Some(until) = filter.until {
+        query = query.filter(calls::created_at.lt(until));
+    }
+    if let Some((at, id)) = filter.before {
+        query = query.filter(calls::created_at.lt(at).or(calls::created_at.eq(at).and(calls::id.lt(id))));
+    }
+    query
+        .order((calls::created_at.desc(), calls::id.desc()))
+        .limit(filter.limit)
+        .load(conn)
+        .await?
+        .into_iter()
+        .map(Call::try_from)
+        .collect()
+}
+
+pub async fn active_calls(conn: &mut PgConn) -> Result<Vec<Call>, DbError> {
+    calls::table
+        .filter(calls::status.eq_any([CallStatus::Queued.as_str(), CallStatus::Ringing.as_str()]))
+        .order(calls::queued_at.asc())
+        .select(CallRow::as_select())
+        .load(conn)
+        .await?
+        .into_iter()
+        .map(Call::try_from)
+        .collect()
+}
+
+/// The live call an agent is on or ringing for, if any.
+pub async fn current_call_for_agent(conn: &mut PgConn, agent_id: Uuid) -> Result<Option<Call>, DbError> {
+    let live_legs = participants::table
+        .filter(participants::agent_id.eq(agent_id))
+        .filter(participants::status.eq_any(["dialing", "ringing", "connected"]))
+        .select(participants::call_id);
+    calls::table
+        .filter(calls::id.eq_any(live_legs))
+        .filter(calls::status.eq_any(["queued", "ringing", "in_progress"]))
+        .order(calls::created_at.desc())
+        .select(CallRow::as_select())
+        .first(conn)
+        .await
+        .optional()?
+        .map(Call::try_from)
+        .transpose()
+}
+
+// ---- participants ----
+
+pub struct NewParticipant<'a> {
+    pub call_id: Uuid,
+    pub kind: ParticipantKind,
+    pub agent_id: Option<Uuid>,
+    pub phone: Option<&'a str>,
+    pub call_sid: Option<&'a str>,
+    pub status: ParticipantStatus,
+    pub end_conference_on_exit: bool,
+}
+
+pub async fn insert_participant(conn: &mut PgConn, p: NewParticipant<'_>) -> Result<Participant, DbError> {
+    diesel::insert_into(participants::table)
+        .values((
+            participants::id.eq(Uuid::new_v4()),
+            participants::call_id.eq(p.call_id),
+            participants::kind.eq(p.kind.as_str()),
+            participants::agent_id.eq(p.agent_id),
+            participants::phone.eq(p.phone),
+            participants::call_sid.eq(p.call_sid),
+            participants::status.eq(p.status.as_str()),
+            participants::end_conference_on_exit.eq(p.end_conference_on_exit),
+        ))
+        .returning(ParticipantRow::as_returning())
+        .get_result(conn)
+        .await?
+        .try_into()
+}
+
+pub async fn find_participant(conn: &mut PgConn, id: Uuid) -> Result<Option<Participant>, DbError> {
+    participants::table
+        .find(id)
+        .select(ParticipantRow::as_select())
+        .first(conn)
+        .await
+        .optional()?
+        .map(Participant::try_from)
+        .transpose()
+}
+
+pub async fn find_participant_by_sid(conn: &mut PgConn, call_sid: &str) -> Result<Option<Participant>, DbError> {
+    participants::table
+        .filter(participants::call_sid.eq(call_sid))
+        .select(ParticipantRow::as_select())
+        .first(conn)
+        .await
+        .optional()?
+        .map(Participant::try_from)
+        .transpose()
+}
+
+pub async fn participants_of(conn: &mut PgConn, call_id: Uuid) -> Result<Vec<Participant>, DbError> {
+    participants::table
+        .filter(participants::call_id.eq(call_id))
+        .order((participants::created_at.asc(), participants::id.asc()))
+        .select(ParticipantRow::as_select())
+        .load(conn)
+        .await?
+        .into_iter()
+        .map(Participant::try_from)
+        .collect()
+}
+
+#[derive(Default, AsChangeset)]
+#[diesel(table_name = participants)]
+pub struct ParticipantChanges {
+    pub call_sid: Option<String>,
+    pub status: Option<&'static str>,
+    pub on_hold: Option<bool>,
+    pub muted: Option<bool>,
+    pub end_conference_on_exit: Option<bool>,
+    pub flags_sequence: Option<i32>,
+    pub joined_at: Option<DateTime<Utc>>,
+    pub left_at: Option<DateTime<Utc>>,
+}
+
+pub async fn update_participant(conn: &mut PgConn, id: Uuid, changes: ParticipantChanges) -> Result<Participant, DbError> {
+    diesel::update(participants::table.find(id))
+        .set(changes)
+        .returning(ParticipantRow::as_returning())
+        .get_result(conn)
+        .await?
+        .try_into()
+}
+
+/// Agents who already missed (or declined) this call, so routing moves on.
+pub async fn agents_who_missed(conn: &mut PgConn, call_id: Uuid) -> Result<Vec<Uuid>, DbError> {
+    Ok(participants::table
+        .filter(participants::call_id.eq(call_id))
+        .filter(participants::status.eq_any(["no_answer", "busy", "failed", "canceled"]))
+        .filter(participants::agent_id.is_not_null())
+        .select(participants::agent_id.assume_not_null())
+        .load(conn)
+        .await?)
+}
+
+// ---- transfers ----
+
+pub struct NewTransfer<'a> {
+    pub call_id: Uuid,
+    pub from_agent_id: Option<Uuid>,
+    pub to_agent_id: Option<Uuid>,
+    pub to_number: Option<&'a str>,
+    pub mode: TransferMode,
+    pub target_participant_id: Uuid,
+}
+
+pub async fn insert_transfer(conn: &mut PgConn, t: NewTransfer<'_>) -> Result<Transfer, DbError> {
+    diesel::insert_into(transfers::table)
+        .values((
+            transfers::id.eq(Uuid::new_v4()),
+            transfers::call_id.eq(t.call_id),
+            transfers::from_agent_id.eq(t.from_agent_id),
+            transfers::to_agent_id.eq(t.to_agent_id),
+            transfers::to_number.eq(t.to_number),
+            transfers::mode.eq(t.mode.as_str()),
+            transfers::status.eq(TransferStatus::Dialing.as_str()),
+            transfers::target_participant_id.eq(t.target_participant_id),
+        ))
+        .returning(TransferRow::as_returning())
+        .get_result(conn)
+        .await?
+        .try_into()
+}
+
+pub async fn transfers_of(conn: &mut PgConn, call_id: Uuid) -> Result<Vec<Transfer>, DbError> {
+    transfers::table
+        .filter(transfers::call_id.eq(call_id))
+        .order(transfers::created_at.asc())
+        .select(TransferRow::as_select())
+        .load(conn)
+        .await?
+        .into_iter()
+        .map(Transfer::try_from)
+        .collect()
+}
+
+pub async fn active_transfer(conn: &mut PgConn, call_id: Uuid) -> Result<Option<Transfer>, DbError> {
+    transfers::table
+        .filter(transfers::call_id.eq(call_id))
+        .filter(transfers::status.eq_any(["dialing", "consulting"]))
+        .select(TransferRow::as_select())
+        .first(conn)
+        .await
+        .optional()?
+        .map(Transfer::try_from)
+        .transpose()
+}
+
+pub async fn set_transfer_status(conn: &mut PgConn, id: Uuid, status: TransferStatus) -> Result<Transfer, DbError> {
+    let now = Utc::now();
+    let answered = (status == TransferStatus::Consulting).then_some(now);
+    let ended = (!status.is_active()).then_some(now);
+    diesel::update(transfers::table.find(id))
+        .set((
+            transfers::status.eq(status.as_str()),
+            transfers::answered_at.eq(diesel::dsl::sql::<diesel::sql_types::Nullable<diesel::sql_types::Timestamptz>>("COALESCE(answered_at, ")
+                .bind::<diesel::sql_types::Nullable<diesel::sql_types::Timestamptz>, _>(answered)
+                .sql(")")),
+            transfers::ended_at.eq(ended),
+        ))
+        .returning(TransferRow::as_returning())
+        .get_result(conn)
+        .await?
+        .try_into()
+}
+
+// ---- timeline ----
+
+/// Appends to the timeline. With a `dedupe_key`, a second event with the same key is dropped and
+/// `false` comes back, so a retried or duplicated callback is applied once.
+pub async fn record_event(conn: &mut PgConn, call_id: Uuid, kind: &str, data: Value, dedupe_key: Option<&str>) -> Result<bool, DbError> {
+    let inserted = diesel::insert_into(call_events::table)
+        .values((
+            call_events::call_id.eq(call_id),
+            call_events::kind.eq(kind),
+            call_events::data.eq(data),
+            call_events::dedupe_key.eq(dedupe_key),
+        ))
+        .on_conflict_do_nothing()
+        .execute(conn)
+        .await?;
+    Ok(inserted == 1)
+}
+
+pub async fn events_of(conn: &mut PgConn, call_id: Uuid) -> Result<Vec<CallEvent>, DbError> {
+    Ok(call_events::table
+        .filter(call_events::call_id.eq(call_id))
+        .order(call_events::id.asc())
+        .select(CallEvent::as_select())
+        .load(conn)
+        .await?)
+}
+
+pub async fn find_transfer(conn: &mut PgConn, id: Uuid) -> Result<Option<Transfer>, DbError> {
+    transfers::table
+        .find(id)
+        .select(TransferRow::as_select())
+        .first(conn)
+        .await
+        .optional()?
+        .map(Transfer::try_from)
+        .transpose()
+}

@@ -1,0 +1,291 @@
+//! Calls, their legs, and transfers: the states they move through and the rules between them.
+
+use std::fmt;
+use std::str::FromStr;
+
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+use super::agent::string_enum;
+use super::ValidationError;
+
+/// A customer call, from the customer's point of view.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum CallStatus {
+    /// Waiting for an agent (hearing the wait music).
+    Queued,
+    /// An agent's browser is ringing.
+    Ringing,
+    /// Talking to an agent (or to a transfer target).
+    InProgress,
+    Completed,
+    /// The customer hung up before anyone answered.
+    Abandoned,
+    Failed,
+}
+
+string_enum!(CallStatus {
+    Queued => "queued",
+    Ringing => "ringing",
+    InProgress => "in_progress",
+    Completed => "completed",
+    Abandoned => "abandoned",
+    Failed => "failed",
+});
+
+impl CallStatus {
+    pub fn is_final(self) -> bool {
+        matches!(self, CallStatus::Completed | CallStatus::Abandoned | CallStatus::Failed)
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum ParticipantKind {
+    Customer,
+    Agent,
+    /// A phone number outside the team (a transfer target).
+    External,
+}
+
+string_enum!(ParticipantKind { Customer => "customer", Agent => "agent", External => "external" });
+
+/// One leg of a call's conference.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum ParticipantStatus {
+    /// Asked Twilio to place the call.
+    Dialing,
+    Ringing,
+    /// In the conference.
+    Connected,
+    Left,
+    NoAnswer,
+    Busy,
+    Failed,
+    Canceled,
+}
+
+string_enum!(ParticipantStatus {
+    Dialing => "dialing",
+    Ringing => "ringing",
+    Connected => "connected",
+    Left => "left",
+    NoAnswer => "no_answer",
+    Busy => "busy",
+    Failed => "failed",
+    Canceled => "canceled",
+});
+
+impl ParticipantStatus {
+    /// Still being dialed: the leg may yet join.
+    pub fn is_pending(self) -> bool {
+        matches!(self, ParticipantStatus::Dialing | ParticipantStatus::Ringing)
+    }
+
+    pub fn is_final(self) -> bool {
+        !self.is_pending() && self != ParticipantStatus::Connected
+    }
+
+    /// A leg that ended without ever joining.
+    pub fn is_missed(self) -> bool {
+        matches!(self, ParticipantStatus::NoAnswer | ParticipantStatus::Busy | ParticipantStatus::Failed | ParticipantStatus::Canceled)
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum TransferMode {
+    /// Consult the target first; the customer may be held meanwhile.
+    Warm,
+    /// Hand over at once; the customer hears hold music until the target answers.
+    Cold,
+}
+
+string_enum!(TransferMode { Warm => "warm", Cold => "cold" });
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum TransferStatus {
+    /// The target is being dialed.
+    Dialing,
+    /// Warm: the target is in the conference, talking with the agent.
+    Consulting,
+    Completed,
+    Canceled,
+    /// The target did not answer.
+    Failed,
+}
+
+string_enum!(TransferStatus {
+    Dialing => "dialing",
+    Consulting => "consulting",
+    Completed => "completed",
+    Canceled => "canceled",
+    Failed => "failed",
+});
+
+impl TransferStatus {
+    pub fn is_active(self) -> bool {
+        matches!(self, TransferStatus::Dialing | TransferStatus::Consulting)
+    }
+}
+
+/// Twilio's `CallStatus` values, as its callbacks send them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TwilioCallStatus {
+    Queued,
+    Initiated,
+    Ringing,
+    InProgress,
+    Completed,
+    Busy,
+    Failed,
+    NoAnswer,
+    Canceled,
+}
+
+impl FromStr for TwilioCallStatus {
+    type Err = ValidationError;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        Ok(match s {
+            "queued" => Self::Queued,
+            "initiated" => Self::Initiated,
+            "ringing" => Self::Ringing,
+            "in-progress" | "answered" => Self::InProgress,
+            "completed" => Self::Completed,
+            "busy" => Self::Busy,
+            "failed" => Self::Failed,
+            "no-answer" => Self::NoAnswer,
+            "canceled" => Self::Canceled,
+            other => return Err(ValidationError::new("CallStatus", format!("unknown call status {other:?}"))),
+        })
+    }
+}
+
+impl TwilioCallStatus {
+    /// The leg status a call-progress callback implies, before the conference says more.
+    pub fn leg_status(self) -> ParticipantStatus {
+        match self {
+            Self::Queued | Self::Initiated => ParticipantStatus::Dialing,
+            Self::Ringing => ParticipantStatus::Ringing,
+            // Answered; it becomes `connected` when the conference reports the join.
+            Self::InProgress => ParticipantStatus::Ringing,
+            Self::Completed => ParticipantStatus::Left,
+            Self::Busy => ParticipantStatus::Busy,
+            Self::Failed => ParticipantStatus::Failed,
+            Self::NoAnswer => ParticipantStatus::NoAnswer,
+            Self::Canceled => ParticipantStatus::Canceled,
+        }
+    }
+
+    pub fn is_final(self) -> bool {
+        matches!(self, Self::Completed | Self::Busy | Self::Failed | Self::NoAnswer | Self::Canceled)
+    }
+}
+
+/// The conference events Twilio delivers (`StatusCallbackEvent`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ConferenceEvent {
+    ConferenceStart,
+    ConferenceEnd,
+    ParticipantJoin,
+    ParticipantLeave,
+    ParticipantHold,
+    ParticipantUnhold,
+    ParticipantMute,
+    ParticipantUnmute,
+    ParticipantModify,
+    /// Events we subscribe to for completeness but do not act on (speaker, announcements).
+    Other,
+}
+
+impl ConferenceEvent {
+    pub fn parse(s: &str) -> Self {
+        match s {
+            "conference-start" => Self::ConferenceStart,
+            "conference-end" => Self::ConferenceEnd,
+            "participant-join" => Self::ParticipantJoin,
+            "participant-leave" => Self::ParticipantLeave,
+            "participant-hold" => Self::ParticipantHold,
+            "participant-unhold" => Self::ParticipantUnhold,
+            "participant-mute" => Self::ParticipantMute,
+            "participant-unmute" => Self::ParticipantUnmute,
+            "participant-modify" => Self::ParticipantModify,
+            _ => Self::Other,
+        }
+    }
+}
+
+/// A Twilio call SID: `CA` and 32 hex digits.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct CallSid(String);
+
+impl CallSid {
+    pub fn parse(raw: &str) -> Result<Self, ValidationError> {
+        let ok = raw.len() == 34 && raw.starts_with("CA") && raw[2..].chars().all(|c| c.is_ascii_hexdigit());
+        if ok {
+            Ok(Self(raw.to_owned()))
+        } else {
+            Err(ValidationError::new("CallSid", "expected CA followed by 32 hex digits"))
+        }
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Display for CallSid {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+/// The conference that holds one customer call. Named after the customer's call SID, so even
+/// the fallback route (which can't reach the database) puts the caller in the right room.
+pub fn conference_name(customer: &CallSid) -> String {
+    format!("wt_{}", customer.as_str())
+}
+
+/// The customer call SID a conference name came from.
+pub fn customer_sid_from_conference(name: &str) -> Option<CallSid> {
+    name.strip_prefix("wt_").and_then(|sid| CallSid::parse(sid).ok())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn enums_round_trip_through_their_text() {
+        for s in CallStatus::ALL {
+            assert_eq!(s.as_str().parse::<CallStatus>().unwrap(), *s);
+        }
+        for s in ParticipantStatus::ALL {
+            assert_eq!(s.as_str().parse::<ParticipantStatus>().unwrap(), *s);
+        }
+        for s in TransferStatus::ALL {
+            assert_eq!(s.as_str().parse::<TransferStatus>().unwrap(), *s);
+        }
+        assert_eq!(serde_json::to_value(CallStatus::InProgress).unwrap(), "in_progress");
+    }
+
+    #[test]
+    fn twilio_statuses_map_to_leg_states() {
+        assert_eq!("no-answer".parse::<TwilioCallStatus>().unwrap().leg_status(), ParticipantStatus::NoAnswer);
+        assert_eq!("busy".parse::<TwilioCallStatus>().unwrap().leg_status(), ParticipantStatus::Busy);
+        assert!("in-progress".parse::<TwilioCallStatus>().unwrap().leg_status().is_pending());
+        assert!("bogus".parse::<TwilioCallStatus>().is_err());
+    }
+
+    #[test]
+    fn conference_names_come_from_the_customer_sid() {
+        let sid = CallSid::parse("CAaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa").unwrap();
+        let name = conference_name(&sid);
+        assert_eq!(customer_sid_from_conference(&name), Some(sid));
+        assert_eq!(customer_sid_from_conference("other"), None);
+        assert!(CallSid::parse("CF0123456789abcdef0123456789abcdef").is_err());
+    }
+}

@@ -1,0 +1,124 @@
+//! Live updates for dashboards: what changed (an agent, a call, the queue), fanned out to every
+//! subscriber in this process and, through PostgreSQL `LISTEN`/`NOTIFY`, to every other instance.
+
+use std::time::Duration;
+
+use futures_util::StreamExt;
+use tokio::sync::broadcast;
+use uuid::Uuid;
+
+const CHANNEL: &str = "warm_transfer_events";
+
+/// What changed; subscribers fetch the current state themselves, so a missed or merged
+/// notification can never leave them with a stale copy.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
+#[serde(tag = "topic", content = "id", rename_all = "snake_case")]
+pub enum Topic {
+    Agent(Uuid),
+    Call(Uuid),
+    Queue,
+}
+
+#[derive(serde::Serialize, serde::Deserialize)]
+struct Notification {
+    origin: Uuid,
+    #[serde(flatten)]
+    topic: Topic,
+}
+
+#[derive(Clone)]
+pub struct EventBus {
+    local: broadcast::Sender<Topic>,
+    /// Identifies this instance, so it ignores its own notifications coming back.
+    origin: Uuid,
+    outbound: Option<tokio::sync::mpsc::UnboundedSender<Topic>>,
+}
+
+impl Default for EventBus {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl EventBus {
+    /// A bus for this process only.
+    pub fn new() -> Self {
+        let (local, _) = broadcast::channel(1024);
+        Self { local, origin: Uuid::new_v4(), outbound: None }
+    }
+
+    /// A bus shared with every instance on the same database. The listener reconnects by itself.
+    pub fn shared(database_url: &str) -> Self {
+        let mut bus = Self::new();
+        let (tx, rx) = tokio::sync::mpsc::unbounded_channel();
+        bus.outbound = Some(tx);
+        tokio::spawn(relay(database_url.to_owned(), bus.origin, bus.local.clone(), rx));
+        bus
+    }
+
+    pub fn publish(&self, topic: Topic) {
+        // No subscribers is fine.
+        let _ = self.local.send(topic);
+        if let Some(outbound) = &self.outbound {
+            let _ = outbound.send(topic);
+        }
+    }
+
+    pub fn subscribe(&self) -> broadcast::Receiver<Topic> {
+        self.local.subscribe()
+    }
+}
+
+/// Keeps one connection that both LISTENs for other instances' changes and NOTIFYs ours.
+async fn relay(
+    database_url: String,
+    origin: Uuid,
+    local: broadcast::Sender<Topic>,
+    mut outbound: tokio::sync::mpsc::UnboundedReceiver<Topic>,
+) {
+    loop {
+        match tokio_postgres::connect(&database_url, tokio_postgres::NoTls).await {
+            Ok((client, mut connection)) => {
+                let (notes_tx, mut notes_rx) = tokio::sync::mpsc::unbounded_channel();
+                let driver = tokio::spawn(async move {
+                    let mut messages = futures_util::stream::poll_fn(move |cx| connection.poll_message(cx));
+                    while let Some(Ok(message)) = messages.next().await {
+                        if let tokio_postgres::AsyncMessage::Notification(n) = message {
+                            let _ = notes_tx.send(n.payload().to_owned());
+                        }
+                    }
+                });
+                if let Err(e) = client.batch_execute(&format!("LISTEN {CHANNEL}")).await {
+                    tracing::warn!(error = %e, "event relay could not LISTEN");
+                } else {
+                    loop {
+                        tokio::select! {
+                            note = notes_rx.recv() => match note {
+                                Some(payload) => {
+                                    if let Ok(n) = serde_json::from_str::<Notification>(&payload) {
+                                        if n.origin != origin {
+                                            let _ = local.send(n.topic);
+                                        }
+                                    }
+                                }
+                                None => break,
+                            },
+                            topic = outbound.recv() => match topic {
+                                Some(topic) => {
+                                    let payload = serde_json::to_string(&Notification { origin, topic }).unwrap_or_default();
+                                    if client.execute("SELECT pg_notify($1, $2)", &[&CHANNEL, &payload]).await.is_err() {
+                                        break;
+                                    }
+                                }
+                                None => return,
+                            },
+                        }
+                    }
+                }
+                driver.abort();
+            }
+            Err(e) => tracing::debug!(error = %e, "event relay cannot reach the database"),
+        }
+        tokio::time::sleep(Duration::from_secs(1)).await;
+    }
+}

@@ -1,0 +1,143 @@
+//! Reading calls: history, one call's detail with its timeline, the queue, an agent's current call.
+
+use std::collections::HashMap;
+
+use chrono::{DateTime, Utc};
+use uuid::Uuid;
+
+use super::{ServiceError, ServiceResult};
+use crate::db::calls::{Call, CallEvent, CallFilter, Participant, Transfer};
+use crate::db::{self, DbError, DbPool, PgConn};
+use crate::domain::call::CallStatus;
+
+pub struct CallDetail {
+    pub call: Call,
+    pub owner_name: Option<String>,
+    pub participants: Vec<(Participant, String)>,
+    pub transfers: Vec<Transfer>,
+    pub timeline: Vec<CallEvent>,
+}
+
+pub struct CallSummary {
+    pub call: Call,
+    pub owner_name: Option<String>,
+}
+
+pub struct CallPage {
+    pub items: Vec<CallSummary>,
+    pub next_cursor: Option<String>,
+}
+
+pub struct HistoryQuery {
+    pub status: Option<CallStatus>,
+    pub agent_id: Option<Uuid>,
+    pub since: Option<DateTime<Utc>>,
+    pub until: Option<DateTime<Utc>>,
+    pub limit: u32,
+    pub cursor: Option<String>,
+}
+
+/// Names of agents by id, fetched once per request.
+async fn agent_names(conn: &mut PgConn, ids: Vec<Uuid>) -> Result<HashMap<Uuid, String>, DbError> {
+    let mut names = HashMap::new();
+    for id in ids {
+        if let std::collections::hash_map::Entry::Vacant(slot) = names.entry(id) {
+            if let Some(agent) = db::agents::find(conn, id).await? {
+                slot.insert(agent.display_name.as_str().to_owned());
+            }
+        }
+    }
+    Ok(names)
+}
+
+async fn detail_of(conn: &mut PgConn, call: Call) -> Result<CallDetail, DbError> {
+    let participants = db::calls::participants_of(conn, call.id).await?;
+    let transfers = db::calls::transfers_of(conn, call.id).await?;
+    let timeline = db::calls::events_of(conn, call.id).await?;
+    let ids: Vec<Uuid> = participants.iter().filter_map(|p| p.agent_id).chain(call.owner_agent_id).collect();
+    let names = agent_names(conn, ids).await?;
+    let participants = participants
+        .into_iter()
+        .map(|p| {
+            let name = match (p.agent_id, &p.phone) {
+                (Some(id), _) => names.get(&id).cloned().unwrap_or_else(|| "agent".into()),
+                (None, Some(phone)) => phone.clone(),
+                (None, None) => "unknown".into(),
+            };
+            (p, name)
+        })
+        .collect();
+    let owner_name = call.owner_agent_id.and_then(|id| names.get(&id).cloned());
+    Ok(CallDetail { call, owner_name, participants, transfers, timeline })
+}
+
+pub async fn call_detail(pool: &DbPool, id: Uuid) -> ServiceResult<CallDetail> {
+    let mut conn = pool.get().await.map_err(DbError::from)?;
+    let call = db::calls::find_call(&mut conn, id).await?.ok_or(ServiceError::NotFound("call"))?;
+    Ok(detail_of(&mut conn, call).await?)
+}
+
+pub async fn current_call(pool: &DbPool, agent_id: Uuid) -> ServiceResult<Option<CallDetail>> {
+    let mut conn = pool.get().await.map_err(DbError::from)?;
+    match db::calls::current_call_for_agent(&mut conn, agent_id).await? {
+        Some(call) => Ok(Some(detail_of(&mut conn, call).await?)),
+        None => Ok(None),
+    }
+}
+
+pub async fn queue(pool: &DbPool) -> ServiceResult<Vec<Call>> {
+    let mut conn = pool.get().await.map_err(DbError::from)?;
+    Ok(db::calls::active_calls(&mut conn).await?)
+}
+
+fn encode_cursor(call: &Call) -> String {
+    format!("{}_{}", call.created_at.timestamp_micros(), call.id.simple())
+}
+
+fn decode_cursor(cursor: &str) -> ServiceResult<(DateTime<Utc>, Uuid)> {
+    let bad = || crate::domain::ValidationError::new("cursor", "is not a cursor this API returned");
+    let (micros, id) = cursor.split_once('_').ok_or_else(bad)?;
+    let at = micros.parse::<i64>().ok().and_then(DateTime::from_timestamp_micros).ok_or_else(bad)?;
+    let id = Uuid::parse_str(id).map_err(|_| bad())?;
+    Ok((at, id))
+}
+
+pub async fn history(pool: &DbPool, query: HistoryQuery) -> ServiceResult<CallPage> {
+    if !(1..=200).contains(&query.limit) {
+        return Err(crate::domain::ValidationError::new("limit", "must be between 1 and 200").into());
+    }
+    let before = query.cursor.as_deref().map(decode_cursor).transpose()?;
+    let mut conn = pool.get().await.map_err(DbError::from)?;
+    let filter = CallFilter {
+        status: query.status,
+        agent_id: query.agent_id,
+        since: query.since,
+        until: query.until,
+        before,
+        limit: i64::from(query.limit) + 1,
+    };
+    let mut calls = db::calls::list_calls(&mut conn, &filter).await?;
+    let next_cursor = if calls.len() > query.limit as usize {
+        calls.truncate(query.limit as usize);
+        calls.last().map(encode_cursor)
+    } else {
+        None
+    };
+    let owners: Vec<Uuid> = calls.iter().filter_map(|c| c.owner_agent_id).collect();
+    let names = agent_names(&mut conn, owners).await?;
+    let items = calls
+        .into_iter()
+        .map(|call| CallSummary { owner_name: call.owner_agent_id.and_then(|id| names.get(&id).cloned()), call })
+        .collect();
+    Ok(CallPage { items, next_cursor })
+}
+
+/// May this agent look at this call? Admins see everything; agents see calls they took part in.
+pub async fn can_view(pool: &DbPool, agent: &crate::domain::agent::Agent, call_id: Uuid) -> ServiceResult<bool> {
+    if agent.is_admin() {
+        return Ok(true);
+    }
+    let mut conn = pool.get().await.map_err(DbError::from)?;
+    let participants = db::calls::participants_of(&mut conn, call_id).await?;
+    Ok(participants.iter().any(|p| p.agent_id == Some(agent.id)))
+}

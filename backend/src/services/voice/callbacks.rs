@@ -1,0 +1,289 @@
+//! Twilio's status callbacks: call progress of the legs we dial, and conference events.
+//! Both arrive in any order and may repeat, so every step is idempotent and only moves forward.
+
+use chrono::Utc;
+use serde_json::json;
+use uuid::Uuid;
+
+use super::effects::Effect;
+use super::flow::{self, Outcome};
+use super::VoiceEngine;
+use crate::db::calls::{CallChanges, NewParticipant, ParticipantChanges};
+use crate::db::{self, DbError};
+use crate::domain::call::{customer_sid_from_conference, ConferenceEvent, ParticipantKind, ParticipantStatus, TwilioCallStatus};
+use crate::services::{ServiceError, ServiceResult};
+
+/// A call-progress callback for a leg we placed (`/twilio/leg-status?participant=…`).
+#[derive(Debug, Clone)]
+pub struct LegStatusCallback {
+    pub participant_id: Uuid,
+    pub call_sid: String,
+    pub status: TwilioCallStatus,
+    pub raw_status: String,
+    pub sequence: Option<i64>,
+}
+
+/// A conference status callback.
+#[derive(Debug, Clone)]
+pub struct ConferenceCallback {
+    pub event: ConferenceEvent,
+    pub raw_event: String,
+    pub conference_sid: String,
+    pub friendly_name: String,
+    pub call_sid: Option<String>,
+    pub sequence: Option<i64>,
+    pub hold: Option<bool>,
+    pub muted: Option<bool>,
+    pub end_conference_on_exit: Option<bool>,
+    pub reason: Option<String>,
+}
+
+/// Runs the body in a transaction and returns its value with the [`Outcome`] it collected.
+macro_rules! transaction_outcome {
+    ($engine:expr, |$conn:ident, $out:ident| $body:expr) => {{
+        let mut conn = $engine.pool().get().await.map_err($crate::db::DbError::from)?;
+        let mut outcome = $crate::services::voice::flow::Outcome::default();
+        let value = {
+            let $out = &mut outcome;
+            diesel_async::AsyncConnection::transaction::<_, $crate::services::ServiceError, _>(&mut *conn, async |$conn| $body).await?
+        };
+        (value, outcome)
+    }};
+}
+pub(crate) use transaction_outcome;
+
+/// Runs the body in a transaction, then carries out its outcome in the background.
+macro_rules! in_transaction {
+    ($engine:expr, |$conn:ident, $out:ident| $body:expr) => {{
+        let (value, outcome) = $crate::services::voice::callbacks::transaction_outcome!($engine, |$conn, $out| $body);
+        $engine.after_commit(outcome).await;
+        value
+    }};
+}
+pub(crate) use in_transaction;
+
+impl VoiceEngine {
+    /// Publishes changes, wakes the router and runs the Twilio requests a transaction decided on.
+    pub(crate) async fn after_commit(&self, outcome: Outcome) {
+        for topic in outcome.topics {
+            self.events().publish(topic);
+        }
+        if outcome.wake_router {
+            self.wake_router();
+        }
+        self.apply_later(outcome.effects);
+    }
+
+    /// Like `after_commit`, but the effects run now so an API caller hears about failures.
+    pub(crate) async fn after_commit_now(&self, mut outcome: Outcome) -> ServiceResult<()> {
+        let effects = std::mem::take(&mut outcome.effects);
+        self.after_commit(outcome).await;
+        self.apply(effects)
+            .await
+            .map_err(|e| ServiceError::Upstream(format!("Twilio refused the request: {e}")))
+    }
+
+    pub async fn leg_status(&self, cb: LegStatusCallback) -> ServiceResult<()> {
+        in_transaction!(self, |conn, out| {
+            let Some(p) = db::calls::find_participant(conn, cb.participant_id).await? else {
+                tracing::warn!(participant_id = %cb.participant_id, "status callback for an unknown leg");
+                return Ok(());
+            };
+            let Some(call) = db::calls::lock_call(conn, p.call_id).await? else { return Ok(()) };
+            // Re-read under the call's lock.
+            let Some(p) = db::calls::find_participant(conn, p.id).await? else { return Ok(()) };
+
+            match p.call_sid.as_deref() {
+                None => {
+                    db::calls::update_participant(conn, p.id, ParticipantChanges { call_sid: Some(cb.call_sid.clone()), ..Default::default() }).await?;
+                }
+                Some(known) if known != cb.call_sid => {
+                    // A second leg for one participant (a retried create): stop the stray one.
+                    if !cb.status.is_final() {
+                        out.effects.push(Effect::Cancel { call_id: call.id, call_sid: cb.call_sid.clone() });
+                    }
+                    return Ok(());
+                }
+                Some(_) => {}
+            }
+            let key = format!("leg:{}:{}", cb.call_sid, cb.raw_status);
+            if !db::calls::record_event(conn, call.id, "leg_status", json!({ "participant_id": p.id, "call_sid": cb.call_sid, "status": cb.raw_status }), Some(&key)).await? {
+                return Ok(()); // a duplicate
+            }
+            let next = cb.status.leg_status();
+            if p.status.is_pending() {
+                if cb.status.is_final() {
+                    // Ended before joining. `completed` without a join means it hung up at once.
+                    let missed = if next == ParticipantStatus::Left { ParticipantStatus::Failed } else { next };
+                    mark_unanswered(conn, p.id, missed).await?;
+                    flow::leg_missed(conn, &call, &p, missed, out).await?;
+                } else if next == ParticipantStatus::Ringing && p.status == ParticipantStatus::Dialing {
+                    db::calls::update_participant(conn, p.id, ParticipantChanges { status: Some(next.as_str()), ..Default::default() }).await?;
+                    out.changed_call(&call);
+                }
+            } else if p.status == ParticipantStatus::Connected && cb.status.is_final() {
+                // The leg hung up; the conference's leave event may come later or not at all.
+                db::calls::update_participant(conn, p.id, ParticipantChanges { status: Some(ParticipantStatus::Left.as_str()), left_at: Some(Utc::now()), ..Default::default() }).await?;
+                flow::leg_left(conn, &call, &p, out).await?;
+            }
+            Ok(())
+        });
+        Ok(())
+    }
+
+    /// A leg we dialed ended without joining (also used when Twilio refused to place it).
+    pub(crate) async fn leg_ended_unanswered(&self, call_id: Uuid, participant_id: Uuid, status: ParticipantStatus, _sid: Option<&str>) -> ServiceResult<()> {
+        in_transaction!(self, |conn, out| {
+            let Some(call) = db::calls::lock_call(conn, call_id).await? else { return Ok(()) };
+            let Some(p) = db::calls::find_participant(conn, participant_id).await? else { return Ok(()) };
+            if p.status.is_pending() {
+                mark_unanswered(conn, p.id, status).await?;
+                flow::leg_missed(conn, &call, &p, status, out).await?;
+            }
+            Ok(())
+        });
+        Ok(())
+    }
+
+    pub async fn conference_event(&self, cb: ConferenceCallback) -> ServiceResult<()> {
+        in_transaction!(self, |conn, out| {
+            let call = match db::calls::find_call_by_conference(conn, &cb.friendly_name).await? {
+                Some(call) => call,
+                // The voice webhook could not store this call (it answered from the fallback
+                // path): adopt it now so the caller is routed all the same.
+                None => match customer_sid_from_conference(&cb.friendly_name) {
+                    Some(sid) if !matches!(cb.event, ConferenceEvent::ConferenceEnd | ConferenceEvent::ParticipantLeave) => {
+                        let (call, created) = db::calls::insert_call_if_new(conn, sid.as_str(), "unknown", "unknown", &cb.friendly_name).await?;
+                        if created {
+                            tracing::warn!(call_sid = %sid, "adopted a call the voice webhook did not store");
+                            db::calls::record_event(conn, call.id, "call_adopted", json!({ "conference": cb.friendly_name }), None).await?;
+                            out.changed_call(&call);
+                            out.wake_router = true;
+                        }
+                        call
+                    }
+                    _ => {
+                        tracing::warn!(conference = %cb.friendly_name, event = %cb.raw_event, "event for an unknown conference");
+                        return Ok(());
+                    }
+                },
+            };
+            let Some(mut call) = db::calls::lock_call(conn, call.id).await? else { return Ok(()) };
+            let key = cb.sequence.map(|seq| format!("conf:{}:{}:{}", cb.conference_sid, seq, cb.raw_event));
+            let data = json!({ "event": cb.raw_event, "call_sid": cb.call_sid, "sequence": cb.sequence, "hold": cb.hold, "muted": cb.muted, "reason": cb.reason });
+            if !db::calls::record_event(conn, call.id, "conference_event", data, key.as_deref()).await? {
+                return Ok(()); // a duplicate
+            }
+            if call.conference_sid.is_none() {
+                call = db::calls::update_call(conn, call.id, CallChanges { conference_sid: Some(cb.conference_sid.clone()), ..Default::default() }).await?;
+            }
+            match cb.event {
+                ConferenceEvent::ConferenceStart | ConferenceEvent::Other => {}
+                ConferenceEvent::ConferenceEnd => flow::finish_call(conn, &call, "conference ended", out).await?,
+                ConferenceEvent::ParticipantJoin => {
+                    let Some(sid) = cb.call_sid.as_deref() else { return Ok(()) };
+                    let p = match db::calls::find_participant_by_sid(conn, sid).await? {
+                        Some(p) => p,
+                        None if sid == call.customer_call_sid => {
+                            db::calls::insert_participant(conn, NewParticipant {
+                                call_id: call.id,
+                                kind: ParticipantKind::Customer,
+                                agent_id: None,
+                                phone: Some(&call.from_number),
+                                call_sid: Some(sid),
+                                status: ParticipantStatus::Ringing,
+                                end_conference_on_exit: true,
+                            })
+                            .await?
+                        }
+                        None => {
+                            tracing::warn!(call_sid = sid, "join by a leg we do not know");
+                            return Ok(());
+                        }
+                    };
+                    // A join that arrives after the leave (reordered delivery) changes nothing.
+                    if p.status.is_final() {
+                        return Ok(());
+                    }
+                    let p = db::calls::update_participant(conn, p.id, ParticipantChanges {
+                        status: Some(ParticipantStatus::Connected.as_str()),
+                        joined_at: Some(p.joined_at.unwrap_or_else(Utc::now)),
+                        ..flag_changes(&p, &cb)
+                    })
+                    .await?;
+                    if p.status == ParticipantStatus::Connected {
+                        flow::leg_joined(conn, &call, &p, out).await?;
+                    }
+                }
+                ConferenceEvent::ParticipantLeave => {
+                    let Some(p) = cb.call_sid.as_deref() else { return Ok(()) };
+                    let Some(p) = db::calls::find_participant_by_sid(conn, p).await? else { return Ok(()) };
+                    if p.status.is_final() {
+                        return Ok(());
+                    }
+                    let was_pending = p.status.is_pending();
+                    db::calls::update_participant(conn, p.id, ParticipantChanges {
+                        status: Some(ParticipantStatus::Left.as_str()),
+                        left_at: Some(Utc::now()),
+                        on_hold: Some(false),
+                        ..Default::default()
+                    })
+                    .await?;
+                    if was_pending && p.kind != ParticipantKind::Customer {
+                        flow::leg_missed(conn, &call, &p, ParticipantStatus::Failed, out).await?;
+                    } else {
+                        flow::leg_left(conn, &call, &p, out).await?;
+                    }
+                }
+                ConferenceEvent::ParticipantHold
+                | ConferenceEvent::ParticipantUnhold
+                | ConferenceEvent::ParticipantMute
+                | ConferenceEvent::ParticipantUnmute
+                | ConferenceEvent::ParticipantModify => {
+                    let Some(sid) = cb.call_sid.as_deref() else { return Ok(()) };
+                    let Some(p) = db::calls::find_participant_by_sid(conn, sid).await? else { return Ok(()) };
+                    let mut changes = flag_changes(&p, &cb);
+                    // The event itself says what changed, even where the flag parameters are absent.
+                    let in_order = cb.sequence.is_none_or(|s| s > i64::from(p.flags_sequence));
+                    if in_order {
+                        match cb.event {
+                            ConferenceEvent::ParticipantHold => changes.on_hold = Some(true),
+                            ConferenceEvent::ParticipantUnhold => changes.on_hold = Some(false),
+                            ConferenceEvent::ParticipantMute => changes.muted = Some(true),
+                            ConferenceEvent::ParticipantUnmute => changes.muted = Some(false),
+                            _ => {}
+                        }
+                    }
+                    db::calls::update_participant(conn, p.id, changes).await?;
+                    out.changed_call(&call);
+                }
+            }
+            Ok(())
+        });
+        Ok(())
+    }
+}
+
+async fn mark_unanswered(conn: &mut crate::db::PgConn, id: Uuid, status: ParticipantStatus) -> Result<(), DbError> {
+    db::calls::update_participant(conn, id, ParticipantChanges { status: Some(status.as_str()), left_at: Some(Utc::now()), ..Default::default() }).await?;
+    Ok(())
+}
+
+/// Hold, mute and ownership flags from a callback, applied only if it is newer than the last one
+/// applied (callbacks carry a per-conference `SequenceNumber` and arrive out of order).
+fn flag_changes(p: &crate::db::calls::Participant, cb: &ConferenceCallback) -> ParticipantChanges {
+    let newer = match cb.sequence {
+        Some(seq) => seq > i64::from(p.flags_sequence),
+        None => true,
+    };
+    if !newer {
+        return ParticipantChanges::default();
+    }
+    ParticipantChanges {
+        on_hold: cb.hold,
+        muted: cb.muted,
+        end_conference_on_exit: cb.end_conference_on_exit,
+        flags_sequence: cb.sequence.and_then(|s| i32::try_from(s).ok()),
+        ..Default::default()
+    }
+}

@@ -1,0 +1,174 @@
+//! Twilio REST requests decided inside a transaction and carried out after it commits.
+
+use serde_json::json;
+use uuid::Uuid;
+
+use super::VoiceEngine;
+use crate::db::{self, calls::ParticipantChanges};
+use crate::domain::call::ParticipantStatus;
+use crate::twilio::rest::{CallProgressEvent, CallUpdateStatus, CreateCall, TwilioError, UpdateCall, UpdateParticipant};
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Effect {
+    /// Place a leg (agent browser or phone number) that joins the call's conference when answered.
+    Dial { call_id: Uuid, participant_id: Uuid, to: String, conference: String },
+    /// Stop a leg that is still ringing.
+    Cancel { call_id: Uuid, call_sid: String },
+    /// End a leg whatever its state.
+    HangUp { call_id: Uuid, call_sid: String },
+    Hold { call_id: Uuid, conference_sid: String, call_sid: String, hold: bool },
+    Mute { call_id: Uuid, conference_sid: String, call_sid: String, muted: bool },
+    /// Hands the conference's lifetime to a participant (who must not be on hold: Twilio
+    /// silently ignores this change for held participants).
+    EndConferenceOnExit { call_id: Uuid, conference_sid: String, call_sid: String },
+    Remove { call_id: Uuid, conference_sid: String, call_sid: String },
+}
+
+impl Effect {
+    fn call_id(&self) -> Uuid {
+        match self {
+            Effect::Dial { call_id, .. }
+            | Effect::Cancel { call_id, .. }
+            | Effect::HangUp { call_id, .. }
+            | Effect::Hold { call_id, .. }
+            | Effect::Mute { call_id, .. }
+            | Effect::EndConferenceOnExit { call_id, .. }
+            | Effect::Remove { call_id, .. } => *call_id,
+        }
+    }
+}
+
+impl VoiceEngine {
+    /// Carries out effects in order. Each failure is logged and put on the call's timeline; the
+    /// first one is returned so an API caller can say what went wrong.
+    pub(crate) async fn apply(&self, effects: Vec<Effect>) -> Result<(), TwilioError> {
+        let mut first_error = None;
+        for effect in effects {
+            if let Err(e) = self.apply_one(&effect).await {
+                tracing::warn!(?effect, error = %e, "Twilio request failed");
+                let call_id = effect.call_id();
+                if let Ok(mut conn) = self.pool().get().await {
+                    let _ = db::calls::record_event(
+                        &mut conn,
+                        call_id,
+                        "twilio_error",
+                        json!({ "request": format!("{effect:?}"), "error": e.to_string() }),
+                        None,
+                    )
+                    .await;
+                }
+                if let Effect::Dial { call_id, participant_id, .. } = effect {
+                    self.dial_failed(call_id, participant_id).await;
+                }
+                first_error.get_or_insert(e);
+            }
+        }
+        first_error.map_or(Ok(()), Err)
+    }
+
+    /// Runs effects in the background, for webhook handlers that must answer Twilio at once.
+    pub(crate) fn apply_later(&self, effects: Vec<Effect>) {
+        if effects.is_empty() {
+            return;
+        }
+        let engine = self.clone();
+        tokio::spawn(async move {
+            let _ = engine.apply(effects).await;
+        });
+    }
+
+    async fn apply_one(&self, effect: &Effect) -> Result<(), TwilioError> {
+        let twilio = self.twilio();
+        match effect {
+            Effect::Dial { call_id, participant_id, to, conference } => {
+                let request = CreateCall {
+                    to: to.clone(),
+                    from: self.settings().phone_number.clone(),
+                    url: Some(self.urls().leg_answered(*participant_id, conference)),
+                    status_callback: Some(self.urls().leg_status(*participant_id)),
+                    status_callback_events: CallProgressEvent::ALL.to_vec(),
+                    timeout_secs: Some(self.settings().ring_timeout.as_secs().clamp(5, 600) as u32),
+                    ..Default::default()
+                };
+                let created = twilio.create_call(&request).await?;
+                self.leg_created(*call_id, *participant_id, &created.sid).await;
+                Ok(())
+            }
+            Effect::Cancel { call_sid, .. } => {
+                let update = UpdateCall { status: Some(CallUpdateStatus::Canceled), ..Default::default() };
+                match twilio.update_call(call_sid, &update).await {
+                    // Answered in the meantime: canceling no longer applies, so end it.
+                    Err(TwilioError::Api { .. }) => {
+                        let end = UpdateCall { status: Some(CallUpdateStatus::Completed), ..Default::default() };
+                        ignore_gone(twilio.update_call(call_sid, &end).await.map(drop))
+                    }
+                    other => other.map(drop),
+                }
+            }
+            Effect::HangUp { call_sid, .. } => {
+                let update = UpdateCall { status: Some(CallUpdateStatus::Completed), ..Default::default() };
+                ignore_gone(twilio.update_call(call_sid, &update).await.map(drop))
+            }
+            Effect::Hold { conference_sid, call_sid, hold, .. } => {
+                let update = UpdateParticipant {
+                    hold: Some(*hold),
+                    hold_url: hold.then(|| self.urls().hold()),
+                    ..Default::default()
+                };
+                twilio.update_participant(conference_sid, call_sid, &update).await.map(drop)
+            }
+            Effect::Mute { conference_sid, call_sid, muted, .. } => {
+                let update = UpdateParticipant { muted: Some(*muted), ..Default::default() };
+                twilio.update_participant(conference_sid, call_sid, &update).await.map(drop)
+            }
+            Effect::EndConferenceOnExit { conference_sid, call_sid, .. } => {
+                let update = UpdateParticipant { end_conference_on_exit: Some(true), ..Default::default() };
+                twilio.update_participant(conference_sid, call_sid, &update).await.map(drop)
+            }
+            Effect::Remove { conference_sid, call_sid, .. } => {
+                ignore_gone(twilio.remove_participant(conference_sid, call_sid).await)
+            }
+        }
+    }
+
+    /// Twilio created the leg: keep its SID from now on. If the leg was called off while the
+    /// request was in flight (customer hung up, transfer canceled), stop it at once.
+    async fn leg_created(&self, call_id: Uuid, participant_id: Uuid, call_sid: &str) {
+        let outcome = async {
+            let mut conn = self.pool().get().await?;
+            let participant = db::calls::find_participant(&mut conn, participant_id).await?;
+            let Some(participant) = participant else { return Ok::<_, db::DbError>(None) };
+            if participant.call_sid.is_none() {
+                db::calls::update_participant(
+                    &mut conn,
+                    participant_id,
+                    ParticipantChanges { call_sid: Some(call_sid.to_owned()), ..Default::default() },
+                )
+                .await?;
+            }
+            let stray = participant.call_sid.as_deref().is_some_and(|known| known != call_sid);
+            Ok(Some(stray || participant.status.is_final()))
+        }
+        .await;
+        match outcome {
+            Ok(Some(true)) => self.apply_later(vec![Effect::Cancel { call_id, call_sid: call_sid.to_owned() }]),
+            Ok(_) => {}
+            Err(e) => tracing::error!(error = %e, %participant_id, "could not store the new leg's call SID"),
+        }
+    }
+
+    /// Twilio refused to place a leg: treat it like a leg that failed to connect.
+    async fn dial_failed(&self, call_id: Uuid, participant_id: Uuid) {
+        if let Err(e) = self.leg_ended_unanswered(call_id, participant_id, ParticipantStatus::Failed, None).await {
+            tracing::error!(error = %e, %participant_id, "could not record a failed dial");
+        }
+    }
+}
+
+/// A leg that is already gone is the outcome we wanted.
+fn ignore_gone(result: Result<(), TwilioError>) -> Result<(), TwilioError> {
+    match result {
+        Err(e) if e.is_not_found() => Ok(()),
+        other => other,
+    }
+}

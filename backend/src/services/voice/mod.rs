@@ -1,0 +1,132 @@
+//! The call engine: inbound calls, routing, Twilio's callbacks, transfers and call control.
+//!
+//! Every change to a call happens inside a transaction that locks the call's row, so handlers on
+//! several backend instances never interleave on one call. Twilio REST requests are never made
+//! while a lock is held: a transaction decides and records, returns the [`Effect`]s to carry out,
+//! and they run after commit.
+
+mod callbacks;
+mod control;
+mod effects;
+mod flow;
+mod inbound;
+mod routing;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio::sync::Notify;
+use uuid::Uuid;
+
+pub use callbacks::{ConferenceCallback, LegStatusCallback};
+pub use control::{TransferRequest, TransferTarget};
+pub use effects::Effect;
+pub use inbound::InboundCall;
+
+use crate::db::DbPool;
+use crate::events::EventBus;
+use crate::twilio::rest::TwilioClient;
+
+/// Where Twilio reaches our webhooks; all built from the public base URL.
+#[derive(Debug, Clone)]
+pub struct WebhookUrls {
+    base: String,
+}
+
+impl WebhookUrls {
+    pub fn new(public_base_url: &url::Url) -> Self {
+        Self { base: public_base_url.as_str().trim_end_matches('/').to_owned() }
+    }
+    pub fn base(&self) -> &str {
+        &self.base
+    }
+    pub fn voice(&self) -> String {
+        format!("{}/twilio/voice", self.base)
+    }
+    pub fn voice_fallback(&self) -> String {
+        format!("{}/twilio/voice/fallback", self.base)
+    }
+    pub fn wait(&self) -> String {
+        format!("{}/twilio/wait", self.base)
+    }
+    pub fn hold(&self) -> String {
+        format!("{}/twilio/hold", self.base)
+    }
+    pub fn conference_status(&self) -> String {
+        format!("{}/twilio/conference-status", self.base)
+    }
+    /// Carries the conference name too, so the leg can join even if the database is down.
+    pub fn leg_answered(&self, participant: Uuid, conference: &str) -> String {
+        format!("{}/twilio/leg?participant={participant}&conference={conference}", self.base)
+    }
+    pub fn leg_status(&self, participant: Uuid) -> String {
+        format!("{}/twilio/leg-status?participant={participant}", self.base)
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct VoiceSettings {
+    /// Our Twilio number: the caller ID of every leg we dial.
+    pub phone_number: String,
+    /// How long an agent's browser (or a transfer target) rings before it counts as no answer.
+    pub ring_timeout: Duration,
+    pub hold_music_url: String,
+    pub greeting: String,
+}
+
+impl Default for VoiceSettings {
+    fn default() -> Self {
+        Self {
+            phone_number: "+15005550006".into(),
+            ring_timeout: Duration::from_secs(20),
+            hold_music_url: "http://com.twilio.sounds.music.s3.amazonaws.com/MARKOVICHAMP-Borghestral.mp3".into(),
+            greeting: "Thanks for calling. Please hold while we connect you to the next available agent.".into(),
+        }
+    }
+}
+
+/// Shared by webhooks, the API and the router.
+#[derive(Clone)]
+pub struct VoiceEngine {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    pool: DbPool,
+    twilio: TwilioClient,
+    urls: WebhookUrls,
+    settings: VoiceSettings,
+    router_wakeup: Notify,
+    events: EventBus,
+}
+
+impl VoiceEngine {
+    pub fn new(pool: DbPool, twilio: TwilioClient, urls: WebhookUrls, settings: VoiceSettings, events: EventBus) -> Self {
+        Self { inner: Arc::new(Inner { pool, twilio, urls, settings, router_wakeup: Notify::new(), events }) }
+    }
+
+    pub fn urls(&self) -> &WebhookUrls {
+        &self.inner.urls
+    }
+
+    pub fn settings(&self) -> &VoiceSettings {
+        &self.inner.settings
+    }
+
+    fn pool(&self) -> &DbPool {
+        &self.inner.pool
+    }
+
+    fn twilio(&self) -> &TwilioClient {
+        &self.inner.twilio
+    }
+
+    fn events(&self) -> &EventBus {
+        &self.inner.events
+    }
+
+    /// Asks the router to look at the queue now rather than at its next tick.
+    pub fn wake_router(&self) {
+        self.inner.router_wakeup.notify_one();
+    }
+}

@@ -1,0 +1,75 @@
+//! The router: offers the longest-waiting call to the longest-idle available agent.
+//!
+//! Both rows are taken with `FOR UPDATE SKIP LOCKED`, so any number of backend instances can run
+//! the router against one database and no agent is ever booked twice.
+
+use std::time::Duration;
+
+use serde_json::json;
+
+use super::callbacks::in_transaction;
+use super::effects::Effect;
+use super::flow;
+use super::VoiceEngine;
+use crate::db::calls::{CallChanges, NewParticipant};
+use crate::db::{self, DbError};
+use crate::domain::agent::AgentStatus;
+use crate::domain::call::{CallStatus, ParticipantKind, ParticipantStatus};
+use crate::services::{ServiceError, ServiceResult};
+
+/// How often the router looks at the queue without being woken (covers agents freed by
+/// another instance).
+const TICK: Duration = Duration::from_millis(500);
+
+impl VoiceEngine {
+    /// Runs until the process ends.
+    pub async fn run_router(self) {
+        loop {
+            loop {
+                match self.route_next().await {
+                    Ok(true) => continue,
+                    Ok(false) => break,
+                    Err(e) => {
+                        tracing::warn!(error = %e, "routing failed; retrying shortly");
+                        break;
+                    }
+                }
+            }
+            tokio::select! {
+                _ = self.inner.router_wakeup.notified() => {}
+                _ = tokio::time::sleep(TICK) => {}
+            }
+        }
+    }
+
+    /// Books one agent for one queued call and dials them. Returns whether it did.
+    pub async fn route_next(&self) -> ServiceResult<bool> {
+        let routed = in_transaction!(self, |conn, out| {
+            let Some(call) = db::calls::lock_next_queued_call(conn).await? else { return Ok::<_, ServiceError>(false) };
+            let Some(agent_id) = db::calls::lock_longest_idle_agent(conn, &[]).await? else { return Ok(false) };
+            let agent = db::agents::find(conn, agent_id).await?.ok_or(DbError::Corrupt("agent vanished".into()))?;
+            flow::set_agent_status(conn, agent_id, AgentStatus::Reserved, out).await?;
+            db::calls::update_call(conn, call.id, CallChanges { status: Some(CallStatus::Ringing.as_str()), ..Default::default() }).await?;
+            let leg = db::calls::insert_participant(conn, NewParticipant {
+                call_id: call.id,
+                kind: ParticipantKind::Agent,
+                agent_id: Some(agent_id),
+                phone: None,
+                call_sid: None,
+                status: ParticipantStatus::Dialing,
+                end_conference_on_exit: false,
+            })
+            .await?;
+            db::calls::record_event(conn, call.id, "agent_ringing", json!({ "agent_id": agent_id, "participant_id": leg.id }), None).await?;
+            out.effects.push(Effect::Dial {
+                call_id: call.id,
+                participant_id: leg.id,
+                to: format!("client:{}", agent.client_identity.as_str()),
+                conference: call.conference_name.clone(),
+            });
+            out.changed_call(&call);
+            Ok(true)
+        });
+        Ok(routed)
+    }
+}

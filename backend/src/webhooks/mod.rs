@@ -1,0 +1,156 @@
+//! Twilio's webhooks under `/twilio/*`: form-encoded, signature-checked, answered fast.
+//!
+//! A webhook for a live customer never answers with an error page: if the database fails, the
+//! caller still gets valid TwiML that keeps them connected.
+
+mod signed;
+
+use actix_web::{http::header::ContentType, post, web, HttpResponse};
+use uuid::Uuid;
+
+pub use signed::{SignedForm, WebhookAuth};
+
+use crate::api::state::AppState;
+use crate::domain::call::{CallSid, ConferenceEvent, TwilioCallStatus};
+use crate::services::voice::{ConferenceCallback, InboundCall, LegStatusCallback};
+use crate::twilio::twiml;
+
+fn twiml_response(body: String) -> HttpResponse {
+    HttpResponse::Ok().content_type(ContentType::xml()).body(body)
+}
+
+/// The number's voice URL: the customer joins their conference at once; routing happens in the
+/// background.
+#[post("/voice")]
+async fn voice(state: web::Data<AppState>, form: SignedForm) -> HttpResponse {
+    let Some(call_sid) = form.get("CallSid").and_then(|s| CallSid::parse(s).ok()) else {
+        tracing::warn!("voice webhook without a valid CallSid");
+        return twiml_response(twiml::say_and_hangup("Sorry, we could not take your call."));
+    };
+    let call = InboundCall {
+        call_sid: call_sid.clone(),
+        from: form.get("From").unwrap_or("unknown").to_owned(),
+        to: form.get("To").unwrap_or("unknown").to_owned(),
+    };
+    // The caller gets the same conference either way; if storing fails, the conference
+    // callbacks adopt the call later.
+    if let Err(e) = state.voice.incoming_call(&call).await {
+        tracing::error!(error = %e, %call_sid, "could not store an incoming call; answering anyway");
+    }
+    twiml_response(state.voice.customer_twiml(&call_sid))
+}
+
+/// The number's fallback URL, for when the voice URL fails: same room, no database needed.
+#[post("/voice/fallback")]
+async fn voice_fallback(state: web::Data<AppState>, form: SignedForm) -> HttpResponse {
+    tracing::warn!(error_code = ?form.get("ErrorCode"), "voice fallback used");
+    match form.get("CallSid").and_then(|s| CallSid::parse(s).ok()) {
+        Some(sid) => twiml_response(state.voice.customer_twiml(&sid)),
+        None => twiml_response(twiml::say_and_hangup("Sorry, we are having technical difficulties. Please call again.")),
+    }
+}
+
+#[derive(serde::Deserialize)]
+struct WaitQuery {
+    again: Option<String>,
+}
+
+/// The conference's waitUrl: greeting and music, looping.
+#[post("/wait")]
+async fn wait(state: web::Data<AppState>, _form: SignedForm, query: web::Query<WaitQuery>) -> HttpResponse {
+    twiml_response(state.voice.wait_twiml(query.again.is_none()))
+}
+
+/// The holdUrl for participants put on hold.
+#[post("/hold")]
+async fn hold(state: web::Data<AppState>, _form: SignedForm) -> HttpResponse {
+    twiml_response(state.voice.hold_twiml())
+}
+
+#[derive(serde::Deserialize)]
+struct LegQuery {
+    participant: Uuid,
+    conference: Option<String>,
+}
+
+/// A dialed leg (agent browser or phone) answered: join the conference.
+#[post("/leg")]
+async fn leg_answered(state: web::Data<AppState>, _form: SignedForm, query: web::Query<LegQuery>) -> HttpResponse {
+    match state.voice.answered_leg_twiml(query.participant).await {
+        Ok(body) => twiml_response(body),
+        Err(e) => {
+            tracing::error!(error = %e, participant = %query.participant, "leg TwiML from the database failed");
+            match &query.conference {
+                Some(name) => twiml_response(state.voice.agent_leg_twiml(name)),
+                None => twiml_response(twiml::say_and_hangup("Sorry, this call could not be connected.")),
+            }
+        }
+    }
+}
+
+/// Call progress of a leg we placed.
+#[post("/leg-status")]
+async fn leg_status(state: web::Data<AppState>, form: SignedForm, query: web::Query<LegQuery>) -> HttpResponse {
+    let (Some(call_sid), Some(raw_status)) = (form.get("CallSid"), form.get("CallStatus")) else {
+        return HttpResponse::BadRequest().body("CallSid and CallStatus are required");
+    };
+    let Ok(status) = raw_status.parse::<TwilioCallStatus>() else {
+        return HttpResponse::BadRequest().body("unknown CallStatus");
+    };
+    let callback = LegStatusCallback {
+        participant_id: query.participant,
+        call_sid: call_sid.to_owned(),
+        status,
+        raw_status: raw_status.to_owned(),
+        sequence: form.get("SequenceNumber").and_then(|s| s.parse().ok()),
+    };
+    match state.voice.leg_status(callback).await {
+        Ok(()) => HttpResponse::NoContent().finish(),
+        Err(e) => {
+            tracing::error!(error = %e, "leg status callback failed");
+            HttpResponse::ServiceUnavailable().finish()
+        }
+    }
+}
+
+fn parse_bool(value: Option<&str>) -> Option<bool> {
+    value.map(|v| v.eq_ignore_ascii_case("true"))
+}
+
+/// Conference events (joins, leaves, hold, mute, start, end).
+#[post("/conference-status")]
+async fn conference_status(state: web::Data<AppState>, form: SignedForm) -> HttpResponse {
+    let (Some(event), Some(conference_sid), Some(name)) = (form.get("StatusCallbackEvent"), form.get("ConferenceSid"), form.get("FriendlyName")) else {
+        return HttpResponse::BadRequest().body("StatusCallbackEvent, ConferenceSid and FriendlyName are required");
+    };
+    let callback = ConferenceCallback {
+        event: ConferenceEvent::parse(event),
+        raw_event: event.to_owned(),
+        conference_sid: conference_sid.to_owned(),
+        friendly_name: name.to_owned(),
+        call_sid: form.get("CallSid").map(str::to_owned),
+        sequence: form.get("SequenceNumber").and_then(|s| s.parse().ok()),
+        hold: parse_bool(form.get("Hold")),
+        muted: parse_bool(form.get("Muted")),
+        end_conference_on_exit: parse_bool(form.get("EndConferenceOnExit")),
+        reason: form.get("ReasonParticipantLeft").or(form.get("Reason")).map(str::to_owned),
+    };
+    match state.voice.conference_event(callback).await {
+        Ok(()) => HttpResponse::NoContent().finish(),
+        Err(e) => {
+            tracing::error!(error = %e, "conference callback failed");
+            HttpResponse::ServiceUnavailable().finish()
+        }
+    }
+}
+
+/// Routes under `/twilio`.
+pub fn configure(cfg: &mut web::ServiceConfig) {
+    cfg.service(voice)
+        .service(voice_fallback)
+        .service(wait)
+        .service(hold)
+        .service(leg_answered)
+        .service(leg_status)
+        .service(conference_status);
+}
