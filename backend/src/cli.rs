@@ -4,7 +4,7 @@ use clap::{Parser, Subcommand};
 
 use crate::config::{AppEnv, Config};
 use crate::domain::agent::Role;
-use crate::services::accounts::{self, NewAgentInput};
+use crate::services::accounts::{self, NewAgentInput, Seed};
 use crate::startup::{openapi_document, Application};
 use crate::{db, telemetry};
 
@@ -106,15 +106,21 @@ async fn serve() -> anyhow::Result<()> {
     let demo_admin = config.demo_admin.clone();
     let app = Application::build(config).await?;
 
-    // The first admin: only on an empty database, credentials shown once on the console (never logged).
-    let email = demo_admin.as_ref().map(|d| d.email.clone()).unwrap_or_else(|| "admin@example.com".into());
-    if env == AppEnv::Development || demo_admin.is_some() {
-        let password = demo_admin.as_ref().map(|d| d.password.expose().to_owned());
-        if let Some((agent, password)) = accounts::ensure_first_admin(&app.state().pool, &email, password.as_deref())
-            .await
-            .map_err(|e| anyhow::anyhow!("{e}"))?
-        {
-            println!("\n  First admin created — sign in with:\n    email:    {}\n    password: {password}\n  (shown once)\n", agent.email.as_str());
+    // First start: an admin (and in demo mode two agents), credentials shown once on the
+    // console, never logged.
+    if env == AppEnv::Development || demo_admin.is_some() || app.state().config.is_demo() {
+        let seed = Seed {
+            admin_email: demo_admin.as_ref().map(|d| d.email.clone()).unwrap_or_else(|| "admin@example.com".into()),
+            admin_password: demo_admin.as_ref().map(|d| d.password.expose().to_owned()),
+            demo_agents: app.state().config.is_demo().then(|| app.state().config.demo_agent_password.as_ref().map(|p| p.expose().to_owned())),
+        };
+        let created = accounts::seed_if_empty(&app.state().pool, seed).await.map_err(|e| anyhow::anyhow!("{e}"))?;
+        if !created.is_empty() {
+            println!("\n  First start: sign in with (shown once)");
+            for s in &created {
+                println!("    {:<6} {:<24} {}", s.agent.role.as_str(), s.agent.email.as_str(), s.password);
+            }
+            println!();
         }
     }
     let url = format!("http://{}:{}", app.state().config.host, app.port());

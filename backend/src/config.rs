@@ -27,6 +27,7 @@ pub mod vars {
     pub const LOGIN_WINDOW_SECONDS: &str = "LOGIN_WINDOW_SECONDS";
     pub const DEMO_ADMIN_EMAIL: &str = "DEMO_ADMIN_EMAIL";
     pub const DEMO_ADMIN_PASSWORD: &str = "DEMO_ADMIN_PASSWORD";
+    pub const DEMO_AGENT_PASSWORD: &str = "DEMO_AGENT_PASSWORD";
     pub const PUBLIC_BASE_URL: &str = "PUBLIC_BASE_URL";
     pub const TWILIO_ACCOUNT_SID: &str = "TWILIO_ACCOUNT_SID";
     pub const TWILIO_AUTH_TOKEN: &str = "TWILIO_AUTH_TOKEN";
@@ -37,10 +38,10 @@ pub mod vars {
     pub const TWILIO_API_BASE_URL: &str = "TWILIO_API_BASE_URL";
 
     /// Every variable the backend reads (docs and the compose file are checked against it).
-    pub const ALL: [&str; 24] = [
+    pub const ALL: [&str; 25] = [
         RUST_LOG, APP_ENV, APP_HOST, APP_PORT, DATABASE_URL, DATABASE_POOL_SIZE, SESSION_SECRET, SESSION_TTL_SECONDS,
         DATA_DIR, STATIC_DIR, CORS_ALLOWED_ORIGINS, LOG_FORMAT, LOGIN_MAX_FAILURES, LOGIN_WINDOW_SECONDS,
-        DEMO_ADMIN_EMAIL, DEMO_ADMIN_PASSWORD, PUBLIC_BASE_URL, TWILIO_ACCOUNT_SID, TWILIO_AUTH_TOKEN,
+        DEMO_ADMIN_EMAIL, DEMO_ADMIN_PASSWORD, DEMO_AGENT_PASSWORD, PUBLIC_BASE_URL, TWILIO_ACCOUNT_SID, TWILIO_AUTH_TOKEN,
         TWILIO_API_KEY_SID, TWILIO_API_KEY_SECRET, TWILIO_TWIML_APP_SID, TWILIO_PHONE_NUMBER, TWILIO_API_BASE_URL,
     ];
 
@@ -154,6 +155,8 @@ pub struct Config {
     pub log_format: LogFormat,
     pub login_limits: LoginLimits,
     pub demo_admin: Option<DemoAdmin>,
+    /// Password for the two demo agents seeded in demo mode (generated when unset).
+    pub demo_agent_password: Option<Secret>,
     pub voice: VoiceMode,
 }
 
@@ -250,6 +253,7 @@ impl Config {
             (None, Some(_)) => return Err(ConfigError::Missing(vars::DEMO_ADMIN_EMAIL)),
         };
 
+        let demo_agent_password = get(vars::DEMO_AGENT_PASSWORD).map(Secret::new);
         let voice = voice_mode(&get)?;
 
         Ok(Config {
@@ -265,6 +269,7 @@ impl Config {
             log_format,
             login_limits,
             demo_admin,
+            demo_agent_password,
             voice,
         })
     }

@@ -8,6 +8,7 @@ pub mod config;
 pub mod db;
 pub mod domain;
 pub mod events;
+pub mod metrics;
 pub mod startup;
 pub mod telemetry;
 pub mod twilio;

@@ -33,6 +33,8 @@ pub enum StartupError {
     SessionSecret { path: PathBuf, source: std::io::Error },
     #[error("STATIC_DIR {0} has no index.html; build the SPA first (npm --prefix frontend run build)")]
     StaticDir(PathBuf),
+    #[error("metrics: {0}")]
+    Metrics(String),
     #[error("Twilio client: {0}")]
     Twilio(#[from] crate::twilio::rest::TwilioError),
 }
@@ -227,12 +229,16 @@ fn cors(origins: &[String]) -> Cors {
 
 fn serve(listener: TcpListener, state: AppState) -> Result<Server, StartupError> {
     let doc = openapi_document();
+    let metrics = crate::metrics::Metrics::new().map_err(|e| StartupError::Metrics(e.to_string()))?;
+    metrics.spawn_sampler(state.pool.clone());
+    let prometheus = metrics.http.clone();
     let static_dir = state.config.static_dir.clone();
     let origins = state.config.cors_allowed_origins.clone();
     let data = web::Data::new(state);
 
     let server = HttpServer::new(move || {
         let app = App::new()
+            .wrap(prometheus.clone())
             .wrap(cors(&origins))
             .wrap_fn(|req, srv| {
                 use actix_web::dev::Service;

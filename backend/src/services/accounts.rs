@@ -193,31 +193,40 @@ pub async fn get_agent(pool: &DbPool, id: Uuid) -> ServiceResult<Agent> {
     db::agents::find(&mut conn, id).await?.ok_or(ServiceError::NotFound("agent"))
 }
 
-/// Creates the first admin when the database has no agents yet. Returns the credentials only
-/// when it created them, so they are shown exactly once.
-pub async fn ensure_first_admin(
-    pool: &DbPool,
-    email: &str,
-    password: Option<&str>,
-) -> ServiceResult<Option<(Agent, String)>> {
+/// Who to create in an empty database.
+pub struct Seed {
+    pub admin_email: String,
+    /// Generated when `None`.
+    pub admin_password: Option<String>,
+    /// Demo mode: two agents to try transfers with, sharing this password (generated when `None`).
+    pub demo_agents: Option<Option<String>>,
+}
+
+pub struct Seeded {
+    pub agent: Agent,
+    pub password: String,
+}
+
+/// Seeds an empty database (first start); does nothing otherwise. Returns who it created, with
+/// their passwords, so the console can show them exactly once.
+pub async fn seed_if_empty(pool: &DbPool, seed: Seed) -> ServiceResult<Vec<Seeded>> {
     let mut conn = pool.get().await.map_err(db::DbError::from)?;
     if db::agents::count(&mut conn).await? > 0 {
-        return Ok(None);
+        return Ok(Vec::new());
     }
     drop(conn);
-    let password = password.map(str::to_owned).unwrap_or_else(generate_password);
-    let agent = create_agent(
-        pool,
-        NewAgentInput {
-            email: email.into(),
-            display_name: "Administrator".into(),
-            password: password.clone(),
-            role: Role::Admin,
-            client_identity: None,
-        },
-    )
-    .await?;
-    Ok(Some((agent, password)))
+    let mut plan = vec![(seed.admin_email, "Administrator".to_owned(), seed.admin_password.unwrap_or_else(generate_password), Role::Admin)];
+    if let Some(password) = seed.demo_agents {
+        let password = password.unwrap_or_else(generate_password);
+        plan.push(("agent1@example.com".into(), "Agent One".into(), password.clone(), Role::Agent));
+        plan.push(("agent2@example.com".into(), "Agent Two".into(), password, Role::Agent));
+    }
+    let mut created = Vec::new();
+    for (email, display_name, password, role) in plan {
+        let agent = create_agent(pool, NewAgentInput { email, display_name, password: password.clone(), role, client_identity: None }).await?;
+        created.push(Seeded { agent, password });
+    }
+    Ok(created)
 }
 
 /// A random, readable password (about 120 bits).

@@ -121,3 +121,21 @@ async fn readiness_fails_while_the_database_is_down_and_recovers_when_it_returns
     }
     assert!(recovered, "readiness did not recover after the database returned");
 }
+
+#[tokio::test]
+async fn metrics_expose_requests_and_contact_center_gauges() {
+    let app = TestApp::spawn().await;
+    app.create_agent("ana@example.com", warm_transfer::domain::agent::Role::Agent).await;
+    assert_eq!(app.get("/healthz", None).await.status(), 200);
+    let mut body = String::new();
+    for _ in 0..50 {
+        body = app.get("/metrics", None).await.text().await.unwrap();
+        if body.contains("warm_transfer_agents{status=\"offline\"} 1") {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    assert!(body.contains("warm_transfer_http_requests_total{endpoint=\"/healthz\""), "{body}");
+    assert!(body.contains("warm_transfer_agents{status=\"offline\"} 1"), "{body}");
+    assert!(body.contains("warm_transfer_calls_waiting 0"), "{body}");
+}
