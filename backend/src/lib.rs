@@ -13,3 +13,4 @@ pub mod startup;
 pub mod telemetry;
 pub mod twilio;
 pub mod webhooks;
+pub mod sim;

@@ -84,6 +84,7 @@ struct ParticipantRow {
     created_at: DateTime<Utc>,
     joined_at: Option<DateTime<Utc>>,
     left_at: Option<DateTime<Utc>>,
+    call_ended_at: Option<DateTime<Utc>>,
 }
 
 #[derive(Debug, Clone)]
@@ -102,6 +103,8 @@ pub struct Participant {
     pub created_at: DateTime<Utc>,
     pub joined_at: Option<DateTime<Utc>>,
     pub left_at: Option<DateTime<Utc>>,
+    /// When Twilio reported this leg's call over.
+    pub call_ended_at: Option<DateTime<Utc>>,
 }
 
 impl TryFrom<ParticipantRow> for Participant {
@@ -122,6 +125,7 @@ impl TryFrom<ParticipantRow> for Participant {
             created_at: r.created_at,
             joined_at: r.joined_at,
             left_at: r.left_at,
+            call_ended_at: r.call_ended_at,
         })
     }
 }
@@ -454,6 +458,7 @@ pub struct ParticipantChanges {
     pub flags_sequence: Option<i32>,
     pub joined_at: Option<DateTime<Utc>>,
     pub left_at: Option<DateTime<Utc>>,
+    pub call_ended_at: Option<DateTime<Utc>>,
 }
 
 pub async fn update_participant(conn: &mut PgConn, id: Uuid, changes: ParticipantChanges) -> Result<Participant, DbError> {
@@ -474,6 +479,44 @@ pub async fn agents_who_missed(conn: &mut PgConn, call_id: Uuid) -> Result<Vec<U
         .select(participants::agent_id.assume_not_null())
         .load(conn)
         .await?)
+}
+
+/// Whether any leg of this agent may still be live in Twilio. Every agent leg is one we dialed,
+/// and it counts as live until Twilio reports its call over (or refuses to place it) — even if we
+/// called it off before its SID came back.
+pub async fn agent_has_live_leg(conn: &mut PgConn, agent_id: Uuid) -> Result<bool, DbError> {
+    let live = participants::table
+        .filter(participants::agent_id.eq(agent_id))
+        .filter(participants::call_ended_at.is_null())
+        .count()
+        .get_result::<i64>(conn)
+        .await?;
+    Ok(live > 0)
+}
+
+/// Agents left in `wrap_up` or `reserved` with no live leg for longer than `grace` (a lost
+/// callback), so nobody stays unroutable forever.
+pub async fn release_stuck_agents(conn: &mut PgConn, grace: chrono::Duration) -> Result<Vec<Uuid>, DbError> {
+    let cutoff = Utc::now() - grace;
+    let stuck: Vec<Uuid> = agents::table
+        .filter(agents::status.eq_any(["wrap_up", "reserved", "busy"]))
+        .filter(agents::status_changed_at.lt(cutoff))
+        .select(agents::id)
+        .load(conn)
+        .await?;
+    let mut released = Vec::new();
+    for id in stuck {
+        let active_leg = participants::table
+            .filter(participants::agent_id.eq(id))
+            .filter(participants::status.eq_any(["dialing", "ringing", "connected"]))
+            .count()
+            .get_result::<i64>(conn)
+            .await?;
+        if active_leg == 0 {
+            released.push(id);
+        }
+    }
+    Ok(released)
 }
 
 // ---- transfers ----

@@ -73,6 +73,7 @@ diesel::table! {
         created_at -> Timestamptz,
         joined_at -> Nullable<Timestamptz>,
         left_at -> Nullable<Timestamptz>,
+        call_ended_at -> Nullable<Timestamptz>,
     }
 }
 

@@ -1,6 +1,5 @@
 use reqwest::Method;
 use serde_json::{json, Value};
-use warm_transfer::domain::agent::Role;
 
 use crate::helpers::{assert_error, TestApp, PASSWORD};
 

@@ -31,8 +31,6 @@ pub async fn create_database() -> String {
 
 pub struct TestApp {
     pub address: String,
-    pub port: u16,
-    pub database_url: String,
     pub client: reqwest::Client,
     pub state: warm_transfer::api::state::AppState,
 }
@@ -64,15 +62,12 @@ impl TestApp {
 
     pub async fn spawn_on(env: HashMap<String, String>) -> Self {
         let config = Config::from_lookup(|k| env.get(k).cloned()).expect("valid test config");
-        let database_url = config.database.url.expose().to_owned();
         let app = Application::build(config).await.expect("app builds");
         let port = app.port();
         let state = app.state().clone();
         tokio::spawn(app.run_until_stopped());
         TestApp {
             address: format!("http://127.0.0.1:{port}"),
-            port,
-            database_url,
             client: reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap(),
             state,
         }

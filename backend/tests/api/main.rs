@@ -2,7 +2,11 @@
 
 mod agents;
 mod auth;
+mod call_flows;
 mod health;
 mod helpers;
 mod migrations;
 mod project_files;
+mod robustness;
+mod transfers;
+mod voice;

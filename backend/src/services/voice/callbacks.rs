@@ -110,13 +110,26 @@ impl VoiceEngine {
             if !db::calls::record_event(conn, call.id, "leg_status", json!({ "participant_id": p.id, "call_sid": cb.call_sid, "status": cb.raw_status }), Some(&key)).await? {
                 return Ok(()); // a duplicate
             }
+            if cb.status.is_final() {
+                db::calls::update_participant(conn, p.id, ParticipantChanges { call_ended_at: Some(Utc::now()), ..Default::default() }).await?;
+            }
             let next = cb.status.leg_status();
             if p.status.is_pending() {
                 if cb.status.is_final() {
-                    // Ended before joining. `completed` without a join means it hung up at once.
-                    let missed = if next == ParticipantStatus::Left { ParticipantStatus::Failed } else { next };
-                    mark_unanswered(conn, p.id, missed).await?;
-                    flow::leg_missed(conn, &call, &p, missed, out).await?;
+                    // Ended before we saw it join. `completed` means it was answered (the join
+                    // callback may still be on its way, or the caller left first): not a miss.
+                    mark_unanswered(conn, p.id, next).await?;
+                    flow::leg_missed(conn, &call, &p, next, out).await?;
+                } else if cb.status == TwilioCallStatus::InProgress {
+                    // Answered; the conference reports the join. A routed call counts as answered
+                    // now, even if the caller leaves before the join is reported.
+                    if call.answered_at.is_none() && db::calls::active_transfer(conn, call.id).await?.is_none() {
+                        db::calls::update_call(conn, call.id, CallChanges { answered_at: Some(Utc::now()), ..Default::default() }).await?;
+                    }
+                    if p.status == ParticipantStatus::Dialing {
+                        db::calls::update_participant(conn, p.id, ParticipantChanges { status: Some(ParticipantStatus::Ringing.as_str()), ..Default::default() }).await?;
+                    }
+                    out.changed_call(&call);
                 } else if next == ParticipantStatus::Ringing && p.status == ParticipantStatus::Dialing {
                     db::calls::update_participant(conn, p.id, ParticipantChanges { status: Some(next.as_str()), ..Default::default() }).await?;
                     out.changed_call(&call);
@@ -125,6 +138,10 @@ impl VoiceEngine {
                 // The leg hung up; the conference's leave event may come later or not at all.
                 db::calls::update_participant(conn, p.id, ParticipantChanges { status: Some(ParticipantStatus::Left.as_str()), left_at: Some(Utc::now()), ..Default::default() }).await?;
                 flow::leg_left(conn, &call, &p, out).await?;
+            } else if let (Some(agent), true) = (p.agent_id, cb.status.is_final()) {
+                // The leg had already left or been called off; now that it is over in Twilio too,
+                // the agent can take the next call.
+                flow::release_agent(conn, agent, out).await?;
             }
             Ok(())
         });
@@ -136,9 +153,13 @@ impl VoiceEngine {
         in_transaction!(self, |conn, out| {
             let Some(call) = db::calls::lock_call(conn, call_id).await? else { return Ok(()) };
             let Some(p) = db::calls::find_participant(conn, participant_id).await? else { return Ok(()) };
+            // Twilio never placed it: it can't be live.
+            db::calls::update_participant(conn, p.id, ParticipantChanges { call_ended_at: Some(Utc::now()), ..Default::default() }).await?;
             if p.status.is_pending() {
                 mark_unanswered(conn, p.id, status).await?;
                 flow::leg_missed(conn, &call, &p, status, out).await?;
+            } else if let Some(agent) = p.agent_id {
+                flow::release_agent(conn, agent, out).await?;
             }
             Ok(())
         });
@@ -230,7 +251,8 @@ impl VoiceEngine {
                     })
                     .await?;
                     if was_pending && p.kind != ParticipantKind::Customer {
-                        flow::leg_missed(conn, &call, &p, ParticipantStatus::Failed, out).await?;
+                        // Its join is still on its way (callbacks arrive out of order).
+                        flow::leg_missed(conn, &call, &p, ParticipantStatus::Left, out).await?;
                     } else {
                         flow::leg_left(conn, &call, &p, out).await?;
                     }

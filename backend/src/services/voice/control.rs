@@ -39,14 +39,16 @@ fn conflict(message: impl Into<String>) -> ServiceError {
 async fn authorize(conn: &mut PgConn, actor: &Agent, call_id: Uuid) -> ServiceResult<(Call, Vec<Participant>)> {
     let call = db::calls::lock_call(conn, call_id).await?.ok_or(ServiceError::NotFound("call"))?;
     let participants = db::calls::participants_of(conn, call.id).await?;
-    let on_call = participants
-        .iter()
-        .any(|p| p.agent_id == Some(actor.id) && p.status == ParticipantStatus::Connected);
-    if !on_call && !actor.is_admin() {
+    let was_on_call = participants.iter().any(|p| p.agent_id == Some(actor.id));
+    let is_on_call = participants.iter().any(|p| p.agent_id == Some(actor.id) && p.status == ParticipantStatus::Connected);
+    if !was_on_call && !actor.is_admin() {
         return Err(ServiceError::Forbidden("only an agent on this call (or an admin) can do that".into()));
     }
     if call.status.is_final() {
         return Err(conflict(format!("the call has already ended ({})", call.status)));
+    }
+    if !is_on_call && !actor.is_admin() {
+        return Err(conflict("you are no longer on this call"));
     }
     Ok((call, participants))
 }

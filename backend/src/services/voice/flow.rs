@@ -35,6 +35,18 @@ pub(crate) async fn set_agent_status(conn: &mut PgConn, agent_id: uuid::Uuid, st
     Ok(())
 }
 
+/// Frees an agent once none of their legs can still be live in Twilio. Leaving the conference is
+/// not enough: until Twilio reports the leg's call over, their browser is still on it and would
+/// drop the next call.
+pub(crate) async fn release_agent(conn: &mut PgConn, agent_id: uuid::Uuid, out: &mut Outcome) -> Result<(), DbError> {
+    let Some(agent) = db::agents::find(conn, agent_id).await? else { return Ok(()) };
+    let holding = matches!(agent.status, AgentStatus::Reserved | AgentStatus::Busy | AgentStatus::WrapUp);
+    if holding && !db::calls::agent_has_live_leg(conn, agent_id).await? {
+        set_agent_status(conn, agent_id, AgentStatus::Available, out).await?;
+    }
+    Ok(())
+}
+
 fn customer(participants: &[Participant]) -> Option<&Participant> {
     participants.iter().find(|p| p.kind == ParticipantKind::Customer)
 }
@@ -67,7 +79,7 @@ pub(crate) async fn call_off_pending_leg(conn: &mut PgConn, call: &Call, p: &Par
         out.effects.push(Effect::Cancel { call_id: call.id, call_sid: sid.clone() });
     }
     if let Some(agent) = p.agent_id {
-        set_agent_status(conn, agent, AgentStatus::Available, out).await?;
+        release_agent(conn, agent, out).await?;
     }
     Ok(())
 }
@@ -95,7 +107,8 @@ pub(crate) async fn finish_call(conn: &mut PgConn, call: &Call, reason: &str, ou
                 }
             }
             if let Some(agent) = p.agent_id {
-                set_agent_status(conn, agent, AgentStatus::Available, out).await?;
+                set_agent_status(conn, agent, AgentStatus::WrapUp, out).await?;
+                release_agent(conn, agent, out).await?;
             }
         }
     }
@@ -228,7 +241,8 @@ pub(crate) async fn leg_left(conn: &mut PgConn, call: &Call, p: &Participant, ou
         return finish_call(conn, call, "customer hung up", out).await;
     }
     if let Some(agent) = p.agent_id {
-        set_agent_status(conn, agent, AgentStatus::Available, out).await?;
+        set_agent_status(conn, agent, AgentStatus::WrapUp, out).await?;
+        release_agent(conn, agent, out).await?;
     }
     if call.status.is_final() {
         return Ok(());
@@ -273,12 +287,17 @@ pub(crate) async fn leg_left(conn: &mut PgConn, call: &Call, p: &Participant, ou
     Ok(())
 }
 
-/// A leg ended without ever joining (no answer, busy, declined, failed, or called off).
+/// A leg ended without us seeing it join: no answer, busy, declined, failed, called off, or
+/// (`Left`) answered but gone before its join was reported.
 pub(crate) async fn leg_missed(conn: &mut PgConn, call: &Call, p: &Participant, status: ParticipantStatus, out: &mut Outcome) -> Result<(), DbError> {
     if let Some(agent) = p.agent_id {
-        // An agent who lets a call ring out is probably not at their desk: stop offering them calls.
-        let next = if status == ParticipantStatus::Canceled { AgentStatus::Available } else { AgentStatus::Away };
-        set_agent_status(conn, agent, next, out).await?;
+        // Called off by us, or answered and gone before joining: the agent did nothing wrong.
+        if matches!(status, ParticipantStatus::Canceled | ParticipantStatus::Left) {
+            release_agent(conn, agent, out).await?;
+        } else {
+            // An agent who lets a call ring out is probably not at their desk: stop offering them calls.
+            set_agent_status(conn, agent, AgentStatus::Away, out).await?;
+        }
     }
     db::calls::record_event(
         conn,

@@ -21,9 +21,15 @@ use crate::services::{ServiceError, ServiceResult};
 /// another instance).
 const TICK: Duration = Duration::from_millis(500);
 
+/// How long an agent may sit in wrap-up or reserved with no leg in progress before the router
+/// assumes a callback was lost and frees them.
+const STUCK_AFTER_SECS: i64 = 30;
+
 impl VoiceEngine {
     /// Runs until the process ends.
     pub async fn run_router(self) {
+        // Changes made by other instances (an agent freed, a call queued) arrive as events.
+        let mut changes = self.events().subscribe();
         loop {
             loop {
                 match self.route_next().await {
@@ -35,11 +41,28 @@ impl VoiceEngine {
                     }
                 }
             }
+            if let Err(e) = self.release_stuck_agents().await {
+                tracing::warn!(error = %e, "could not release stuck agents");
+            }
             tokio::select! {
                 _ = self.inner.router_wakeup.notified() => {}
+                _ = changes.recv() => {}
                 _ = tokio::time::sleep(TICK) => {}
             }
         }
+    }
+
+    /// Safety net for lost callbacks: an agent held in wrap-up or reserved with no leg in
+    /// progress for a while goes back to available.
+    async fn release_stuck_agents(&self) -> ServiceResult<()> {
+        in_transaction!(self, |conn, out| {
+            for agent in db::calls::release_stuck_agents(conn, chrono::Duration::seconds(STUCK_AFTER_SECS)).await? {
+                tracing::warn!(%agent, "releasing an agent whose last leg never reported its end");
+                flow::set_agent_status(conn, agent, AgentStatus::Available, out).await?;
+            }
+            Ok::<_, ServiceError>(())
+        });
+        Ok(())
     }
 
     /// Books one agent for one queued call and dials them. Returns whether it did.

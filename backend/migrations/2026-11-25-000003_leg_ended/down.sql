@@ -1,0 +1,1 @@
+ALTER TABLE participants DROP COLUMN call_ended_at;
