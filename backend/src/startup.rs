@@ -21,6 +21,7 @@ use crate::db;
 use crate::events::EventBus;
 use crate::services::voice::{VoiceEngine, VoiceSettings, WebhookUrls};
 use crate::twilio::rest::TwilioClient;
+use crate::sim::{SimConfig, Simulator};
 use crate::webhooks::{self, WebhookAuth};
 
 #[derive(Debug, thiserror::Error)]
@@ -47,6 +48,7 @@ struct VoiceSetup {
     webhook_auth: WebhookAuth,
     credentials: VoiceCredentials,
     phone_number: String,
+    sim: Option<Simulator>,
 }
 
 fn random_hex(bytes: usize) -> String {
@@ -70,6 +72,7 @@ fn voice_setup(config: &Config, port: u16) -> Result<VoiceSetup, StartupError> {
                 twiml_app_sid: t.twiml_app_sid.clone(),
             },
             phone_number: t.phone_number.as_str().to_owned(),
+            sim: None,
         }),
         VoiceMode::Demo => {
             let host = match config.host.as_str() {
@@ -84,12 +87,25 @@ fn voice_setup(config: &Config, port: u16) -> Result<VoiceSetup, StartupError> {
                 twiml_app_sid: format!("AP{}", random_hex(16)),
             };
             let auth_token = random_hex(16);
+            let urls = WebhookUrls::new(&base);
+            let phone_number = "+15005550006".to_owned();
+            let parse = |u: String| url::Url::parse(&u).map_err(|e| StartupError::Bind { addr: u, source: std::io::Error::other(e) });
+            let sim = Simulator::new(SimConfig {
+                account_sid: credentials.account_sid.clone(),
+                auth_token: auth_token.clone(),
+                api_key_sid: credentials.api_key_sid.clone(),
+                api_key_secret: credentials.api_key_secret.expose().to_owned(),
+                phone_number: phone_number.clone(),
+                voice_url: parse(urls.voice())?,
+                voice_fallback_url: Some(parse(urls.voice_fallback())?),
+            });
             Ok(VoiceSetup {
                 client: TwilioClient::new(base.clone(), &credentials.account_sid, &credentials.api_key_sid, credentials.api_key_secret.expose(), timeout)?,
-                urls: WebhookUrls::new(&base),
                 webhook_auth: WebhookAuth::new(&auth_token, &base),
+                urls,
                 credentials,
-                phone_number: "+15005550006".into(),
+                phone_number,
+                sim: Some(sim),
             })
         }
     }
@@ -138,6 +154,7 @@ impl Application {
             webhook_auth: setup.webhook_auth,
             voice_credentials: setup.credentials,
             events,
+            sim: setup.sim,
         };
         let server = serve(listener, state.clone())?;
         Ok(Self { port, server, state })
@@ -233,6 +250,7 @@ fn serve(listener: TcpListener, state: AppState) -> Result<Server, StartupError>
     metrics.spawn_sampler(state.pool.clone());
     let prometheus = metrics.http.clone();
     let static_dir = state.config.static_dir.clone();
+    let sim = state.sim.clone();
     let origins = state.config.cors_allowed_origins.clone();
     let data = web::Data::new(state);
 
@@ -256,7 +274,12 @@ fn serve(listener: TcpListener, state: AppState) -> Result<Server, StartupError>
             .wrap(TracingLogger::default())
             .app_data(data.clone())
             .configure(api::extractor_configs);
-        let (app, _) = documented_routes(app.into_utoipa_app()).split_for_parts();
+        let (mut app, _) = documented_routes(app.into_utoipa_app()).split_for_parts();
+        // Demo mode: the simulator's Twilio REST API, at Twilio's paths, on this same server.
+        if let Some(sim) = &sim {
+            let sim = sim.clone();
+            app = app.configure(move |cfg| sim.configure_rest(cfg));
+        }
         let app = app
             .service(web::scope("/twilio").configure(webhooks::configure))
             .service(SwaggerUi::new("/docs/{_:.*}").url("/openapi.json", doc.clone()))

@@ -3,6 +3,7 @@
 pub mod agents;
 pub mod auth;
 pub mod calls;
+pub mod demo;
 pub mod dto;
 pub mod error;
 pub mod events;
@@ -32,6 +33,7 @@ use utoipa_actix_web::service_config::ServiceConfig;
         (name = "calls", description = "Call history, the queue, and live call control"),
         (name = "voice", description = "Voice SDK access tokens"),
         (name = "events", description = "Live updates (server-sent events)"),
+        (name = "demo", description = "Demo mode only: play the customer and the agent's browser through the built-in simulator"),
         (name = "meta", description = "Public facts for the dashboard"),
         (name = "ops", description = "Health and readiness probes"),
     )
@@ -75,7 +77,12 @@ pub fn configure_api(cfg: &mut ServiceConfig) {
         .service(calls::remove_participant)
         .service(calls::leave)
         .service(calls::hang_up)
-        .service(events::stream);
+        .service(events::stream)
+        .service(demo::create_call)
+        .service(demo::hang_up)
+        .service(demo::ringing)
+        .service(demo::accept)
+        .service(demo::reject);
 }
 
 /// Extractor settings that turn malformed input into our JSON errors.

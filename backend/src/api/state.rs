@@ -7,6 +7,7 @@ use crate::config::{Config, Secret};
 use crate::db::DbPool;
 use crate::events::EventBus;
 use crate::services::voice::VoiceEngine;
+use crate::sim::Simulator;
 use crate::webhooks::WebhookAuth;
 
 /// What signing Voice access tokens needs.
@@ -27,4 +28,6 @@ pub struct AppState {
     pub webhook_auth: WebhookAuth,
     pub voice_credentials: VoiceCredentials,
     pub events: EventBus,
+    /// Demo mode: the in-process Twilio simulator playing Twilio.
+    pub sim: Option<Simulator>,
 }

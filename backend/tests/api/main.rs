@@ -3,6 +3,7 @@
 mod agents;
 mod auth;
 mod call_flows;
+mod demo;
 mod health;
 mod helpers;
 mod migrations;

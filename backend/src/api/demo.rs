@@ -1,0 +1,140 @@
+//! Demo mode only: the dashboard plays the customer and the agent's browser through the built-in
+//! Twilio simulator. In live mode every route here is a 404.
+
+use actix_web::{get, post, web, HttpResponse};
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+use super::error::{ApiError, ApiResult, ErrorBody};
+use super::extract::CurrentAgent;
+use super::state::AppState;
+use crate::services::ServiceError;
+use crate::sim::{SimError, Simulator};
+
+#[derive(Deserialize, ToSchema, Default)]
+#[serde(deny_unknown_fields)]
+pub struct DemoCallRequest {
+    /// The caller's number (E.164); a random one when left out.
+    #[schema(example = "+14155550100")]
+    pub from: Option<String>,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct DemoCallView {
+    /// The customer's call SID in the simulator.
+    pub call_sid: String,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct DemoRingingView {
+    pub call_sid: String,
+    pub from: String,
+    pub to: String,
+}
+
+fn simulator(state: &AppState) -> ApiResult<&Simulator> {
+    state.sim.as_ref().ok_or(ApiError::Service(ServiceError::NotFound("demo mode (this server talks to the real Twilio)")))
+}
+
+fn sim_error(e: SimError) -> ApiError {
+    match e {
+        SimError::CallNotFound(_) | SimError::ConferenceNotFound(_) | SimError::ParticipantNotFound { .. } => ServiceError::NotFound("call").into(),
+        other => ServiceError::Conflict(other.to_string()).into(),
+    }
+}
+
+fn random_caller() -> String {
+    use rand::Rng;
+    format!("+1415555{:04}", rand::thread_rng().gen_range(0..10_000))
+}
+
+/// Simulate a customer calling the support number.
+#[utoipa::path(
+    operation_id = "demoCreateCall",
+    tag = "demo",
+    request_body = DemoCallRequest,
+    responses((status = 201, body = DemoCallView), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody, description = "Not in demo mode"), (status = 422, body = ErrorBody)),
+    security(("session" = []))
+)]
+#[post("/demo/calls")]
+pub async fn create_call(state: web::Data<AppState>, _current: CurrentAgent, body: Option<web::Json<DemoCallRequest>>) -> ApiResult<HttpResponse> {
+    let sim = simulator(&state)?;
+    let from = match body.and_then(|b| b.into_inner().from) {
+        Some(raw) => crate::domain::phone::PhoneNumber::parse(&raw).map_err(ServiceError::from)?.as_str().to_owned(),
+        None => random_caller(),
+    };
+    let call_sid = sim.dial_in(&from);
+    Ok(HttpResponse::Created().json(DemoCallView { call_sid }))
+}
+
+/// Hang up a simulated call: the customer's, or your own browser's leg.
+#[utoipa::path(
+    operation_id = "demoHangUp",
+    tag = "demo",
+    params(("call_sid" = String, Path)),
+    responses((status = 204), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)),
+    security(("session" = []))
+)]
+#[post("/demo/calls/{call_sid}/hangup")]
+pub async fn hang_up(state: web::Data<AppState>, _current: CurrentAgent, call_sid: web::Path<String>) -> ApiResult<HttpResponse> {
+    simulator(&state)?.hang_up(&call_sid).map_err(sim_error)?;
+    Ok(HttpResponse::NoContent().finish())
+}
+
+/// Calls ringing at your (simulated) browser.
+#[utoipa::path(
+    operation_id = "demoRinging",
+    tag = "demo",
+    responses((status = 200, body = Vec<DemoRingingView>), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)),
+    security(("session" = []))
+)]
+#[get("/demo/ringing")]
+pub async fn ringing(state: web::Data<AppState>, current: CurrentAgent) -> ApiResult<web::Json<Vec<DemoRingingView>>> {
+    let sim = simulator(&state)?;
+    let to = format!("client:{}", current.agent.client_identity.as_str());
+    Ok(web::Json(
+        sim.ringing_for(&to).into_iter().map(|r| DemoRingingView { call_sid: r.call_sid, from: r.from, to: r.to }).collect(),
+    ))
+}
+
+/// Only a call ringing at this agent's own browser may be answered or declined by them.
+fn own_ringing(sim: &Simulator, current: &CurrentAgent, call_sid: &str) -> ApiResult<()> {
+    let to = format!("client:{}", current.agent.client_identity.as_str());
+    if sim.ringing_for(&to).iter().any(|r| r.call_sid == call_sid) {
+        Ok(())
+    } else {
+        Err(ServiceError::NotFound("ringing call").into())
+    }
+}
+
+/// Answer a call ringing at your browser.
+#[utoipa::path(
+    operation_id = "demoAccept",
+    tag = "demo",
+    params(("call_sid" = String, Path)),
+    responses((status = 204), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)),
+    security(("session" = []))
+)]
+#[post("/demo/ringing/{call_sid}/accept")]
+pub async fn accept(state: web::Data<AppState>, current: CurrentAgent, call_sid: web::Path<String>) -> ApiResult<HttpResponse> {
+    let sim = simulator(&state)?;
+    own_ringing(sim, &current, &call_sid)?;
+    sim.accept(&call_sid).map_err(sim_error)?;
+    Ok(HttpResponse::NoContent().finish())
+}
+
+/// Decline a call ringing at your browser.
+#[utoipa::path(
+    operation_id = "demoReject",
+    tag = "demo",
+    params(("call_sid" = String, Path)),
+    responses((status = 204), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)),
+    security(("session" = []))
+)]
+#[post("/demo/ringing/{call_sid}/reject")]
+pub async fn reject(state: web::Data<AppState>, current: CurrentAgent, call_sid: web::Path<String>) -> ApiResult<HttpResponse> {
+    let sim = simulator(&state)?;
+    own_ringing(sim, &current, &call_sid)?;
+    sim.reject(&call_sid).map_err(sim_error)?;
+    Ok(HttpResponse::NoContent().finish())
+}
