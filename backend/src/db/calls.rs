@@ -242,25 +242,15 @@ pub async fn lock_call(conn: &mut PgConn, id: Uuid) -> Result<Option<Call>, DbEr
 }
 
 pub async fn find_call_by_sid(conn: &mut PgConn, sid: &str) -> Result<Option<Call>, DbError> {
-    calls::table
-        .filter(calls::customer_call_sid.eq(sid))
-        .select(CallRow::as_select())
-        .first(conn)
-        .await
-        .optional()?
-        .map(Call::try_from)
-        .transpose()
+    first_call(conn, calls::table.filter(calls::customer_call_sid.eq(sid)).into_boxed()).await
 }
 
 pub async fn find_call_by_conference(conn: &mut PgConn, name: &str) -> Result<Option<Call>, DbError> {
-    calls::table
-        .filter(calls::conference_name.eq(name))
-        .select(CallRow::as_select())
-        .first(conn)
-        .await
-        .optional()?
-        .map(Call::try_from)
-        .transpose()
+    first_call(conn, calls::table.filter(calls::conference_name.eq(name)).into_boxed()).await
+}
+
+async fn first_call(conn: &mut PgConn, query: calls::BoxedQuery<'_, diesel::pg::Pg>) -> Result<Option<Call>, DbError> {
+    query.select(CallRow::as_select()).first(conn).await.optional()?.map(Call::try_from).transpose()
 }
 
 #[derive(Default, AsChangeset)]

@@ -248,6 +248,19 @@ pub enum CallStatus {
     Unknown,
 }
 
+impl std::str::FromStr for CallStatus {
+    type Err = crate::domain::ValidationError;
+
+    /// Parses a `CallStatus` form parameter from a callback; unlike the JSON resource, a
+    /// callback value we do not know is an error.
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match serde_json::from_value::<Self>(serde_json::Value::String(s.to_owned())) {
+            Ok(Self::Unknown) | Err(_) => Err(crate::domain::ValidationError::new("CallStatus", format!("unknown call status {s:?}"))),
+            Ok(status) => Ok(status),
+        }
+    }
+}
+
 impl CallStatus {
     /// True once the call is over and no further status can follow.
     pub fn is_final(self) -> bool {

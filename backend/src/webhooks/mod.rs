@@ -11,7 +11,8 @@ use uuid::Uuid;
 pub use signed::{SignedForm, WebhookAuth};
 
 use crate::api::state::AppState;
-use crate::domain::call::{CallSid, ConferenceEvent, TwilioCallStatus};
+use crate::domain::call::{CallSid, ConferenceEvent};
+use crate::twilio::rest::CallStatus as TwilioCallStatus;
 use crate::services::voice::{ConferenceCallback, InboundCall, LegStatusCallback};
 use crate::twilio::twiml;
 

@@ -10,7 +10,8 @@ use super::flow::{self, Outcome};
 use super::VoiceEngine;
 use crate::db::calls::{CallChanges, NewParticipant, ParticipantChanges};
 use crate::db::{self, DbError};
-use crate::domain::call::{customer_sid_from_conference, ConferenceEvent, ParticipantKind, ParticipantStatus, TwilioCallStatus};
+use crate::domain::call::{customer_sid_from_conference, leg_status, ConferenceEvent, ParticipantKind, ParticipantStatus};
+use crate::twilio::rest::CallStatus as TwilioCallStatus;
 use crate::services::{ServiceError, ServiceResult};
 
 /// A call-progress callback for a leg we placed (`/twilio/leg-status?participant=…`).
@@ -113,7 +114,7 @@ impl VoiceEngine {
             if cb.status.is_final() {
                 db::calls::update_participant(conn, p.id, ParticipantChanges { call_ended_at: Some(Utc::now()), ..Default::default() }).await?;
             }
-            let next = cb.status.leg_status();
+            let next = leg_status(cb.status);
             if p.status.is_pending() {
                 if cb.status.is_final() {
                     // Ended before we saw it join. `completed` means it was answered (the join
