@@ -16,6 +16,9 @@ use crate::twilio::rest::CallStatus as TwilioCallStatus;
 use crate::services::voice::{ConferenceCallback, InboundCall, LegStatusCallback};
 use crate::twilio::twiml;
 
+/// How long the voice webhook may spend storing the call before it answers regardless.
+const STORE_CALL_WITHIN: std::time::Duration = std::time::Duration::from_secs(3);
+
 fn twiml_response(body: String) -> HttpResponse {
     HttpResponse::Ok().content_type(ContentType::xml()).body(body)
 }
@@ -35,8 +38,11 @@ async fn voice(state: web::Data<AppState>, form: SignedForm) -> HttpResponse {
     };
     // The caller gets the same conference either way; if storing fails, the conference
     // callbacks adopt the call later.
-    if let Err(e) = state.voice.incoming_call(&call).await {
-        tracing::error!(error = %e, %call_sid, "could not store an incoming call; answering anyway");
+    // Twilio waits at most 15 s; answer well before, whatever the database does.
+    match tokio::time::timeout(STORE_CALL_WITHIN, state.voice.incoming_call(&call)).await {
+        Ok(Ok(())) => {}
+        Ok(Err(e)) => tracing::error!(error = %e, %call_sid, "could not store an incoming call; answering anyway"),
+        Err(_) => tracing::error!(%call_sid, "storing an incoming call timed out; answering anyway"),
     }
     twiml_response(state.voice.customer_twiml(&call_sid))
 }

@@ -2,10 +2,8 @@ use std::net::SocketAddr;
 use std::time::Duration;
 
 use serde_json::Value;
-use tokio::net::{TcpListener, TcpSocket, TcpStream};
-use tokio::task::JoinSet;
 
-use crate::helpers::{assert_error, base_env, create_database, TestApp};
+use crate::helpers::{assert_error, base_env, create_database, Relay, TestApp};
 
 #[tokio::test]
 async fn healthz_answers_and_responses_carry_a_request_id() {
@@ -49,45 +47,6 @@ async fn cors_allows_only_configured_origins() {
     assert_eq!(allowed.headers()["access-control-allow-origin"], "http://127.0.0.1:5173");
     let refused = preflight("https://evil.example.com").await.unwrap();
     assert!(refused.headers().get("access-control-allow-origin").is_none());
-}
-
-/// A TCP relay to PostgreSQL that a test can cut and restore, standing in for a database outage.
-struct Relay {
-    addr: SocketAddr,
-    target: SocketAddr,
-    tasks: JoinSet<()>,
-}
-
-impl Relay {
-    async fn start(target: SocketAddr) -> Self {
-        let mut relay = Relay { addr: "127.0.0.1:0".parse().unwrap(), target, tasks: JoinSet::new() };
-        relay.open().await;
-        relay
-    }
-
-    async fn open(&mut self) {
-        let socket = TcpSocket::new_v4().unwrap();
-        socket.set_reuseaddr(true).unwrap();
-        socket.bind(self.addr).unwrap();
-        let listener: TcpListener = socket.listen(64).unwrap();
-        self.addr = listener.local_addr().unwrap();
-        let target = self.target;
-        self.tasks.spawn(async move {
-            let mut pipes = JoinSet::new();
-            while let Ok((mut inbound, _)) = listener.accept().await {
-                pipes.spawn(async move {
-                    if let Ok(mut outbound) = TcpStream::connect(target).await {
-                        let _ = tokio::io::copy_bidirectional(&mut inbound, &mut outbound).await;
-                    }
-                });
-            }
-        });
-    }
-
-    /// Drops the listener and every open connection.
-    async fn cut(&mut self) {
-        self.tasks.shutdown().await;
-    }
 }
 
 #[tokio::test]

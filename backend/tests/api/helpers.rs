@@ -2,6 +2,10 @@
 //! HTTP server on a free port, like production but isolated.
 
 use std::collections::HashMap;
+use std::net::SocketAddr;
+
+use tokio::net::{TcpListener, TcpSocket, TcpStream};
+use tokio::task::JoinSet;
 
 use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl};
 use serde_json::{json, Value};
@@ -144,3 +148,43 @@ pub async fn assert_error(res: reqwest::Response, status: u16, code: &str) -> Va
     assert!(body["message"].as_str().is_some_and(|m| !m.is_empty()), "{body}");
     body
 }
+
+/// A TCP relay to PostgreSQL that a test can cut and restore, standing in for a database outage.
+pub struct Relay {
+    pub addr: SocketAddr,
+    target: SocketAddr,
+    tasks: JoinSet<()>,
+}
+
+impl Relay {
+    pub async fn start(target: SocketAddr) -> Self {
+        let mut relay = Relay { addr: "127.0.0.1:0".parse().unwrap(), target, tasks: JoinSet::new() };
+        relay.open().await;
+        relay
+    }
+
+    pub async fn open(&mut self) {
+        let socket = TcpSocket::new_v4().unwrap();
+        socket.set_reuseaddr(true).unwrap();
+        socket.bind(self.addr).unwrap();
+        let listener: TcpListener = socket.listen(64).unwrap();
+        self.addr = listener.local_addr().unwrap();
+        let target = self.target;
+        self.tasks.spawn(async move {
+            let mut pipes = JoinSet::new();
+            while let Ok((mut inbound, _)) = listener.accept().await {
+                pipes.spawn(async move {
+                    if let Ok(mut outbound) = TcpStream::connect(target).await {
+                        let _ = tokio::io::copy_bidirectional(&mut inbound, &mut outbound).await;
+                    }
+                });
+            }
+        });
+    }
+
+    /// Drops the listener and every open connection.
+    pub async fn cut(&mut self) {
+        self.tasks.shutdown().await;
+    }
+}
+
