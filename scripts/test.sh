@@ -14,7 +14,7 @@ set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd -P)"
 cd "$ROOT"
 
-ALL_STEPS=(rust openapi-drift frontend-typecheck frontend-unit frontend-build e2e)
+ALL_STEPS=(rust rust-lint openapi-drift frontend-typecheck frontend-api-drift frontend-unit frontend-build e2e)
 if (($#)); then
     for s in "$@"; do
         [[ " ${ALL_STEPS[*]} " == *" $s "* ]] || { echo "unknown step '$s'; steps: ${ALL_STEPS[*]}" >&2; exit 2; }
@@ -93,6 +93,11 @@ step_rust() {
     fi
 }
 
+step_rust_lint() {
+    cargo fmt --all --check
+    cargo clippy --workspace --all-targets --quiet -- -D warnings
+}
+
 step_openapi_drift() {
     mkdir -p target
     local fresh=target/openapi.check.yaml
@@ -106,6 +111,7 @@ step_openapi_drift() {
 
 step_frontend_typecheck() { npm --prefix frontend run typecheck; }
 step_frontend_unit() { npm --prefix frontend test; }
+step_frontend_api_drift() { npm --prefix frontend run check:api; }
 step_frontend_build() { npm --prefix frontend run build; }
 step_e2e() {
     # The e2e runner starts target/debug/warm-transfer itself (or $WARM_TRANSFER_BIN).
@@ -135,6 +141,7 @@ if [[ -n "${DATABASE_URL:-}" ]]; then
 fi
 
 selected rust && run_step rust step_rust
+selected rust-lint && run_step rust-lint step_rust_lint
 
 if selected openapi-drift; then
     if [[ -f openapi.yaml ]]; then
@@ -149,6 +156,7 @@ frontend_step() { # NAME NPM_SCRIPT FUNCTION
     if has_npm_script "$2"; then run_step "$1" "$3"; else skip_step "$1" "no npm script '$2' in frontend/package.json"; fi
 }
 frontend_step frontend-typecheck typecheck step_frontend_typecheck
+frontend_step frontend-api-drift check:api step_frontend_api_drift
 frontend_step frontend-unit test step_frontend_unit
 frontend_step frontend-build build step_frontend_build
 frontend_step e2e e2e step_e2e

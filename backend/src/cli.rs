@@ -9,7 +9,11 @@ use crate::startup::{openapi_document, Application};
 use crate::{db, telemetry};
 
 #[derive(Parser)]
-#[command(name = "warm-transfer", version, about = "Contact-center backend for warm transfers on Twilio Voice")]
+#[command(
+    name = "warm-transfer",
+    version,
+    about = "Contact-center backend for warm transfers on Twilio Voice"
+)]
 pub struct Cli {
     #[command(subcommand)]
     command: Option<Command>,
@@ -63,7 +67,16 @@ pub async fn run() -> anyhow::Result<()> {
             println!("applied {} migration(s)", applied.len());
             Ok(())
         }
-        Command::Agents { command: AgentsCommand::Create { email, name, password, admin, client_identity } } => {
+        Command::Agents {
+            command:
+                AgentsCommand::Create {
+                    email,
+                    name,
+                    password,
+                    admin,
+                    client_identity,
+                },
+        } => {
             let config = load_config()?;
             telemetry::init(config.log_format);
             db::run_migrations(config.database.url.expose()).await?;
@@ -82,7 +95,12 @@ pub async fn run() -> anyhow::Result<()> {
             )
             .await
             .map_err(|e| anyhow::anyhow!("{e}"))?;
-            println!("created {} {} ({})", agent.role, agent.email.as_str(), agent.id);
+            println!(
+                "created {} {} ({})",
+                agent.role,
+                agent.email.as_str(),
+                agent.id
+            );
             if generated {
                 println!("password (shown once): {password}");
             }
@@ -110,22 +128,46 @@ async fn serve() -> anyhow::Result<()> {
     // console, never logged.
     if env == AppEnv::Development || demo_admin.is_some() || app.state().config.is_demo() {
         let seed = Seed {
-            admin_email: demo_admin.as_ref().map(|d| d.email.clone()).unwrap_or_else(|| "admin@example.com".into()),
+            admin_email: demo_admin
+                .as_ref()
+                .map(|d| d.email.clone())
+                .unwrap_or_else(|| "admin@example.com".into()),
             admin_password: demo_admin.as_ref().map(|d| d.password.expose().to_owned()),
-            demo_agents: app.state().config.is_demo().then(|| app.state().config.demo_agent_password.as_ref().map(|p| p.expose().to_owned())),
+            demo_agents: app.state().config.is_demo().then(|| {
+                app.state()
+                    .config
+                    .demo_agent_password
+                    .as_ref()
+                    .map(|p| p.expose().to_owned())
+            }),
         };
-        let created = accounts::seed_if_empty(&app.state().pool, seed).await.map_err(|e| anyhow::anyhow!("{e}"))?;
+        let created = accounts::seed_if_empty(&app.state().pool, seed)
+            .await
+            .map_err(|e| anyhow::anyhow!("{e}"))?;
         if !created.is_empty() {
             println!("\n  First start: sign in with (shown once)");
             for s in &created {
-                println!("    {:<6} {:<24} {}", s.agent.role.as_str(), s.agent.email.as_str(), s.password);
+                println!(
+                    "    {:<6} {:<24} {}",
+                    s.agent.role.as_str(),
+                    s.agent.email.as_str(),
+                    s.password
+                );
             }
             println!();
         }
     }
     let url = format!("http://{}:{}", app.state().config.host, app.port());
     println!("Warm Transfer is listening on {url}  (API docs: {url}/docs)");
-    tracing::info!(port = app.port(), mode = if app.state().config.is_demo() { "demo" } else { "live" }, "server started");
+    tracing::info!(
+        port = app.port(),
+        mode = if app.state().config.is_demo() {
+            "demo"
+        } else {
+            "live"
+        },
+        "server started"
+    );
     app.run_until_stopped().await?;
     Ok(())
 }

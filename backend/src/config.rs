@@ -39,10 +39,31 @@ pub mod vars {
 
     /// Every variable the backend reads (docs and the compose file are checked against it).
     pub const ALL: [&str; 25] = [
-        RUST_LOG, APP_ENV, APP_HOST, APP_PORT, DATABASE_URL, DATABASE_POOL_SIZE, SESSION_SECRET, SESSION_TTL_SECONDS,
-        DATA_DIR, STATIC_DIR, CORS_ALLOWED_ORIGINS, LOG_FORMAT, LOGIN_MAX_FAILURES, LOGIN_WINDOW_SECONDS,
-        DEMO_ADMIN_EMAIL, DEMO_ADMIN_PASSWORD, DEMO_AGENT_PASSWORD, PUBLIC_BASE_URL, TWILIO_ACCOUNT_SID, TWILIO_AUTH_TOKEN,
-        TWILIO_API_KEY_SID, TWILIO_API_KEY_SECRET, TWILIO_TWIML_APP_SID, TWILIO_PHONE_NUMBER, TWILIO_API_BASE_URL,
+        RUST_LOG,
+        APP_ENV,
+        APP_HOST,
+        APP_PORT,
+        DATABASE_URL,
+        DATABASE_POOL_SIZE,
+        SESSION_SECRET,
+        SESSION_TTL_SECONDS,
+        DATA_DIR,
+        STATIC_DIR,
+        CORS_ALLOWED_ORIGINS,
+        LOG_FORMAT,
+        LOGIN_MAX_FAILURES,
+        LOGIN_WINDOW_SECONDS,
+        DEMO_ADMIN_EMAIL,
+        DEMO_ADMIN_PASSWORD,
+        DEMO_AGENT_PASSWORD,
+        PUBLIC_BASE_URL,
+        TWILIO_ACCOUNT_SID,
+        TWILIO_AUTH_TOKEN,
+        TWILIO_API_KEY_SID,
+        TWILIO_API_KEY_SECRET,
+        TWILIO_TWIML_APP_SID,
+        TWILIO_PHONE_NUMBER,
+        TWILIO_API_BASE_URL,
     ];
 
     /// The variables that together switch live mode on.
@@ -66,7 +87,10 @@ pub enum ConfigError {
 }
 
 fn invalid(var: &'static str, reason: impl Into<String>) -> ConfigError {
-    ConfigError::Invalid { var, reason: reason.into() }
+    ConfigError::Invalid {
+        var,
+        reason: reason.into(),
+    }
 }
 
 /// A secret string: it never prints, so it can't reach a log by accident.
@@ -131,7 +155,7 @@ pub struct TwilioConfig {
 #[derive(Debug, Clone)]
 pub enum VoiceMode {
     Demo,
-    Live(TwilioConfig),
+    Live(Box<TwilioConfig>),
 }
 
 #[derive(Debug, Clone)]
@@ -162,8 +186,18 @@ pub struct Config {
 
 /// Secrets that appear in samples and tutorials; a production run refuses them.
 const WELL_KNOWN_SECRETS: &[&str] = &[
-    "secret", "changeme", "change-me", "change_me", "password", "development", "dev", "test",
-    "your-secret", "supersecret", "session-secret", "please-change-me",
+    "secret",
+    "changeme",
+    "change-me",
+    "change_me",
+    "password",
+    "development",
+    "dev",
+    "test",
+    "your-secret",
+    "supersecret",
+    "session-secret",
+    "please-change-me",
 ];
 
 pub const MIN_SECRET_LEN: usize = 32;
@@ -176,20 +210,28 @@ impl Config {
 
     /// Reads settings through `lookup`, so tests can pass a map instead of mutating the process.
     pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
-        let get = |name: &str| lookup(name).map(|v| v.trim().to_owned()).filter(|v| !v.is_empty());
+        let get = |name: &str| {
+            lookup(name)
+                .map(|v| v.trim().to_owned())
+                .filter(|v| !v.is_empty())
+        };
 
         let env = match get(vars::APP_ENV).as_deref() {
             None | Some("development") | Some("dev") => AppEnv::Development,
             Some("production") | Some("prod") => AppEnv::Production,
             Some(other) => {
-                return Err(invalid(vars::APP_ENV, format!("expected development or production, got {other:?}")))
+                return Err(invalid(
+                    vars::APP_ENV,
+                    format!("expected development or production, got {other:?}"),
+                ))
             }
         };
 
         let host = get(vars::APP_HOST).unwrap_or_else(|| "127.0.0.1".into());
         let port = parse_or(&get, vars::APP_PORT, 8080u16)?;
 
-        let database_url = get(vars::DATABASE_URL).ok_or(ConfigError::Missing(vars::DATABASE_URL))?;
+        let database_url =
+            get(vars::DATABASE_URL).ok_or(ConfigError::Missing(vars::DATABASE_URL))?;
         if !(database_url.starts_with("postgres://") || database_url.starts_with("postgresql://")) {
             return Err(invalid(vars::DATABASE_URL, "expected a postgres:// URL"));
         }
@@ -206,7 +248,10 @@ impl Config {
         }
         let ttl_secs = parse_or(&get, vars::SESSION_TTL_SECONDS, 8 * 3600u64)?;
         if !(60..=24 * 3600).contains(&ttl_secs) {
-            return Err(invalid(vars::SESSION_TTL_SECONDS, "must be between 60 and 86400 seconds"));
+            return Err(invalid(
+                vars::SESSION_TTL_SECONDS,
+                "must be between 60 and 86400 seconds",
+            ));
         }
 
         let data_dir = PathBuf::from(get(vars::DATA_DIR).unwrap_or_else(|| ".data".into()));
@@ -235,7 +280,12 @@ impl Config {
         let log_format = match get(vars::LOG_FORMAT).as_deref() {
             None | Some("pretty") | Some("human") => LogFormat::Pretty,
             Some("json") => LogFormat::Json,
-            Some(other) => return Err(invalid(vars::LOG_FORMAT, format!("expected pretty or json, got {other:?}"))),
+            Some(other) => {
+                return Err(invalid(
+                    vars::LOG_FORMAT,
+                    format!("expected pretty or json, got {other:?}"),
+                ))
+            }
         };
 
         let login_limits = LoginLimits {
@@ -247,7 +297,10 @@ impl Config {
         }
 
         let demo_admin = match (get(vars::DEMO_ADMIN_EMAIL), get(vars::DEMO_ADMIN_PASSWORD)) {
-            (Some(email), Some(password)) => Some(DemoAdmin { email, password: Secret::new(password) }),
+            (Some(email), Some(password)) => Some(DemoAdmin {
+                email,
+                password: Secret::new(password),
+            }),
             (None, None) => None,
             (Some(_), None) => return Err(ConfigError::Missing(vars::DEMO_ADMIN_PASSWORD)),
             (None, Some(_)) => return Err(ConfigError::Missing(vars::DEMO_ADMIN_EMAIL)),
@@ -260,7 +313,10 @@ impl Config {
             env,
             host,
             port,
-            database: DatabaseConfig { url: Secret::new(database_url), pool_size },
+            database: DatabaseConfig {
+                url: Secret::new(database_url),
+                pool_size,
+            },
             session_secret,
             session_ttl: Duration::from_secs(ttl_secs),
             data_dir,
@@ -289,16 +345,24 @@ where
 {
     match get(var) {
         None => Ok(default),
-        Some(raw) => raw.parse().map_err(|e| invalid(var, format!("{raw:?}: {e}"))),
+        Some(raw) => raw
+            .parse()
+            .map_err(|e| invalid(var, format!("{raw:?}: {e}"))),
     }
 }
 
 fn check_secret_strength(var: &'static str, secret: &str) -> Result<(), ConfigError> {
     if WELL_KNOWN_SECRETS.contains(&secret.to_ascii_lowercase().as_str()) {
-        return Err(invalid(var, "is a well-known placeholder; generate a random value (e.g. `openssl rand -base64 48`)"));
+        return Err(invalid(
+            var,
+            "is a well-known placeholder; generate a random value (e.g. `openssl rand -base64 48`)",
+        ));
     }
     if secret.len() < MIN_SECRET_LEN {
-        return Err(invalid(var, format!("must be at least {MIN_SECRET_LEN} characters")));
+        return Err(invalid(
+            var,
+            format!("must be at least {MIN_SECRET_LEN} characters"),
+        ));
     }
     Ok(())
 }
@@ -310,19 +374,30 @@ fn check_sid(var: &'static str, value: &str, prefix: &str) -> Result<(), ConfigE
     if ok {
         Ok(())
     } else {
-        Err(invalid(var, format!("expected {prefix} followed by 32 hex digits")))
+        Err(invalid(
+            var,
+            format!("expected {prefix} followed by 32 hex digits"),
+        ))
     }
 }
 
 fn voice_mode(get: &impl Fn(&str) -> Option<String>) -> Result<VoiceMode, ConfigError> {
-    let present: Vec<&str> = vars::TWILIO_LIVE.iter().copied().filter(|v| get(v).is_some()).collect();
+    let present: Vec<&str> = vars::TWILIO_LIVE
+        .iter()
+        .copied()
+        .filter(|v| get(v).is_some())
+        .collect();
     if present.is_empty() {
         return Ok(VoiceMode::Demo);
     }
     if let Some(missing) = vars::TWILIO_LIVE.iter().copied().find(|v| get(v).is_none()) {
         return Err(invalid(
             missing,
-            format!("live mode needs all of {}; {} set but {missing} is not", vars::TWILIO_LIVE.join(", "), present.join(", ")),
+            format!(
+                "live mode needs all of {}; {} set but {missing} is not",
+                vars::TWILIO_LIVE.join(", "),
+                present.join(", ")
+            ),
         ));
     }
     let need = |var: &'static str| get(var).ok_or(ConfigError::Missing(var));
@@ -336,7 +411,10 @@ fn voice_mode(get: &impl Fn(&str) -> Option<String>) -> Result<VoiceMode, Config
 
     let auth_token = need(vars::TWILIO_AUTH_TOKEN)?;
     if auth_token.len() < 32 || WELL_KNOWN_SECRETS.contains(&auth_token.as_str()) {
-        return Err(invalid(vars::TWILIO_AUTH_TOKEN, "expected the 32-character auth token from the Twilio console"));
+        return Err(invalid(
+            vars::TWILIO_AUTH_TOKEN,
+            "expected the 32-character auth token from the Twilio console",
+        ));
     }
     let api_key_secret = need(vars::TWILIO_API_KEY_SECRET)?;
     check_secret_strength(vars::TWILIO_API_KEY_SECRET, &api_key_secret)?;
@@ -350,7 +428,7 @@ fn voice_mode(get: &impl Fn(&str) -> Option<String>) -> Result<VoiceMode, Config
         &get(vars::TWILIO_API_BASE_URL).unwrap_or_else(|| "https://api.twilio.com".into()),
     )?;
 
-    Ok(VoiceMode::Live(TwilioConfig {
+    Ok(VoiceMode::Live(Box::new(TwilioConfig {
         account_sid,
         auth_token: Secret::new(auth_token),
         api_key_sid,
@@ -359,12 +437,13 @@ fn voice_mode(get: &impl Fn(&str) -> Option<String>) -> Result<VoiceMode, Config
         phone_number,
         public_base_url,
         api_base_url,
-    }))
+    })))
 }
 
 /// A base URL without a trailing slash, so paths can be appended with `format!("{base}/x")`.
 pub fn parse_base_url(var: &'static str, raw: &str) -> Result<Url, ConfigError> {
-    let url = Url::parse(raw.trim_end_matches('/')).map_err(|e| invalid(var, format!("{raw:?}: {e}")))?;
+    let url =
+        Url::parse(raw.trim_end_matches('/')).map_err(|e| invalid(var, format!("{raw:?}: {e}")))?;
     if !matches!(url.scheme(), "http" | "https") || url.host().is_none() {
         return Err(invalid(var, "expected an http(s) URL with a host"));
     }
@@ -380,7 +459,10 @@ mod tests {
     use std::collections::HashMap;
 
     fn config(pairs: &[(&str, &str)]) -> Result<Config, ConfigError> {
-        let map: HashMap<String, String> = pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
+        let map: HashMap<String, String> = pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
         Config::from_lookup(|k| map.get(k).cloned())
     }
 
@@ -426,9 +508,21 @@ mod tests {
             (vec![("DATABASE_URL", "mysql://x")], "DATABASE_URL"),
             (vec![DB, ("LOG_FORMAT", "xml")], "LOG_FORMAT"),
             (vec![DB, ("DATABASE_POOL_SIZE", "0")], "DATABASE_POOL_SIZE"),
-            (vec![DB, ("SESSION_TTL_SECONDS", "5")], "SESSION_TTL_SECONDS"),
-            (vec![DB, ("CORS_ALLOWED_ORIGINS", "https://ok.example.com, not a url")], "CORS_ALLOWED_ORIGINS"),
-            (vec![DB, ("CORS_ALLOWED_ORIGINS", "https://app.example.com/path")], "CORS_ALLOWED_ORIGINS"),
+            (
+                vec![DB, ("SESSION_TTL_SECONDS", "5")],
+                "SESSION_TTL_SECONDS",
+            ),
+            (
+                vec![
+                    DB,
+                    ("CORS_ALLOWED_ORIGINS", "https://ok.example.com, not a url"),
+                ],
+                "CORS_ALLOWED_ORIGINS",
+            ),
+            (
+                vec![DB, ("CORS_ALLOWED_ORIGINS", "https://app.example.com/path")],
+                "CORS_ALLOWED_ORIGINS",
+            ),
             (vec![DB, ("SESSION_SECRET", "short")], "SESSION_SECRET"),
         ] {
             let err = config(&pairs).unwrap_err();
@@ -439,8 +533,14 @@ mod tests {
     #[test]
     fn production_requires_a_strong_session_secret() {
         let prod = ("APP_ENV", "production");
-        assert_eq!(config(&[DB, prod]).unwrap_err(), ConfigError::Missing("SESSION_SECRET"));
-        assert!(config(&[DB, prod, ("SESSION_SECRET", "changeme")]).unwrap_err().to_string().contains("well-known"));
+        assert_eq!(
+            config(&[DB, prod]).unwrap_err(),
+            ConfigError::Missing("SESSION_SECRET")
+        );
+        assert!(config(&[DB, prod, ("SESSION_SECRET", "changeme")])
+            .unwrap_err()
+            .to_string()
+            .contains("well-known"));
         assert!(config(&[DB, prod, ("SESSION_SECRET", "")]).is_err());
         let ok = config(&[DB, prod, ("SESSION_SECRET", STRONG)]).unwrap();
         assert_eq!(ok.session_secret.unwrap().expose(), STRONG);
@@ -457,7 +557,9 @@ mod tests {
     #[test]
     fn all_twilio_variables_switch_on_live_mode() {
         let c = config(&live()).unwrap();
-        let VoiceMode::Live(t) = c.voice else { panic!("expected live mode") };
+        let VoiceMode::Live(t) = c.voice else {
+            panic!("expected live mode")
+        };
         assert_eq!(t.public_base_url.as_str(), "https://support.example.com/");
         assert_eq!(t.api_base_url.as_str(), "https://api.twilio.com/");
         assert_eq!(t.phone_number.as_str(), "+14155550100");

@@ -28,18 +28,36 @@ impl Metrics {
             // Unknown paths are one label value, not one per URL anybody tries.
             .mask_unmatched_patterns("UNMATCHED")
             .build()?;
-        let agents_by_status = IntGaugeVec::new(Opts::new("warm_transfer_agents", "Active agents by presence status"), &["status"])?;
-        let calls_waiting = IntGauge::new("warm_transfer_calls_waiting", "Calls queued or ringing an agent")?;
-        let calls_live = IntGauge::new("warm_transfer_calls_in_progress", "Calls connected to an agent")?;
+        let agents_by_status = IntGaugeVec::new(
+            Opts::new("warm_transfer_agents", "Active agents by presence status"),
+            &["status"],
+        )?;
+        let calls_waiting = IntGauge::new(
+            "warm_transfer_calls_waiting",
+            "Calls queued or ringing an agent",
+        )?;
+        let calls_live = IntGauge::new(
+            "warm_transfer_calls_in_progress",
+            "Calls connected to an agent",
+        )?;
         http.registry.register(Box::new(agents_by_status.clone()))?;
         http.registry.register(Box::new(calls_waiting.clone()))?;
         http.registry.register(Box::new(calls_live.clone()))?;
-        Ok(Self { http, agents_by_status, calls_waiting, calls_live })
+        Ok(Self {
+            http,
+            agents_by_status,
+            calls_waiting,
+            calls_live,
+        })
     }
 
     /// Refreshes the gauges in the background for as long as the process runs.
     pub fn spawn_sampler(&self, pool: DbPool) {
-        let (agents_by_status, waiting, live) = (self.agents_by_status.clone(), self.calls_waiting.clone(), self.calls_live.clone());
+        let (agents_by_status, waiting, live) = (
+            self.agents_by_status.clone(),
+            self.calls_waiting.clone(),
+            self.calls_live.clone(),
+        );
         tokio::spawn(async move {
             loop {
                 if let Err(e) = sample(&pool, &agents_by_status, &waiting, &live).await {
@@ -51,7 +69,12 @@ impl Metrics {
     }
 }
 
-async fn sample(pool: &DbPool, by_status: &IntGaugeVec, waiting: &IntGauge, live: &IntGauge) -> Result<(), crate::db::DbError> {
+async fn sample(
+    pool: &DbPool,
+    by_status: &IntGaugeVec,
+    waiting: &IntGauge,
+    live: &IntGauge,
+) -> Result<(), crate::db::DbError> {
     let mut conn = pool.get().await?;
     let counts: Vec<(String, i64)> = agents::table
         .filter(agents::active.eq(true))
@@ -60,11 +83,20 @@ async fn sample(pool: &DbPool, by_status: &IntGaugeVec, waiting: &IntGauge, live
         .load(&mut conn)
         .await?;
     for status in AgentStatus::ALL {
-        let n = counts.iter().find(|(s, _)| s == status.as_str()).map_or(0, |(_, n)| *n);
+        let n = counts
+            .iter()
+            .find(|(s, _)| s == status.as_str())
+            .map_or(0, |(_, n)| *n);
         by_status.with_label_values(&[status.as_str()]).set(n);
     }
-    let count_in = async |conn: &mut crate::db::DbConn, statuses: &[&str]| -> Result<i64, crate::db::DbError> {
-        Ok(calls::table.filter(calls::status.eq_any(statuses)).count().get_result(conn).await?)
+    let count_in = async |conn: &mut crate::db::DbConn,
+                          statuses: &[&str]|
+           -> Result<i64, crate::db::DbError> {
+        Ok(calls::table
+            .filter(calls::status.eq_any(statuses))
+            .count()
+            .get_result(conn)
+            .await?)
     };
     waiting.set(count_in(&mut conn, &["queued", "ringing"]).await?);
     live.set(count_in(&mut conn, &["in_progress"]).await?);

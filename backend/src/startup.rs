@@ -20,8 +20,8 @@ use crate::config::{AppEnv, Config, Secret, VoiceMode};
 use crate::db;
 use crate::events::EventBus;
 use crate::services::voice::{VoiceEngine, VoiceSettings, WebhookUrls};
-use crate::twilio::rest::TwilioClient;
 use crate::sim::{SimConfig, Simulator};
+use crate::twilio::rest::TwilioClient;
 use crate::webhooks::{self, WebhookAuth};
 
 #[derive(Debug, thiserror::Error)]
@@ -29,10 +29,18 @@ pub enum StartupError {
     #[error(transparent)]
     Db(#[from] db::DbError),
     #[error("cannot bind {addr}: {source}")]
-    Bind { addr: String, source: std::io::Error },
+    Bind {
+        addr: String,
+        source: std::io::Error,
+    },
     #[error("session secret in {path}: {source}")]
-    SessionSecret { path: PathBuf, source: std::io::Error },
-    #[error("STATIC_DIR {0} has no index.html; build the SPA first (npm --prefix frontend run build)")]
+    SessionSecret {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error(
+        "STATIC_DIR {0} has no index.html; build the SPA first (npm --prefix frontend run build)"
+    )]
     StaticDir(PathBuf),
     #[error("metrics: {0}")]
     Metrics(String),
@@ -62,7 +70,13 @@ fn voice_setup(config: &Config, port: u16) -> Result<VoiceSetup, StartupError> {
     let timeout = std::time::Duration::from_secs(10);
     match &config.voice {
         VoiceMode::Live(t) => Ok(VoiceSetup {
-            client: TwilioClient::new(t.api_base_url.clone(), &t.account_sid, &t.api_key_sid, t.api_key_secret.expose(), timeout)?,
+            client: TwilioClient::new(
+                t.api_base_url.clone(),
+                &t.account_sid,
+                &t.api_key_sid,
+                t.api_key_secret.expose(),
+                timeout,
+            )?,
             urls: WebhookUrls::new(&t.public_base_url),
             webhook_auth: WebhookAuth::new(t.auth_token.expose(), &t.public_base_url),
             credentials: VoiceCredentials {
@@ -79,7 +93,12 @@ fn voice_setup(config: &Config, port: u16) -> Result<VoiceSetup, StartupError> {
                 "0.0.0.0" | "::" | "[::]" => "127.0.0.1",
                 other => other,
             };
-            let base = url::Url::parse(&format!("http://{host}:{port}")).map_err(|e| StartupError::Bind { addr: host.into(), source: std::io::Error::other(e) })?;
+            let base = url::Url::parse(&format!("http://{host}:{port}")).map_err(|e| {
+                StartupError::Bind {
+                    addr: host.into(),
+                    source: std::io::Error::other(e),
+                }
+            })?;
             let credentials = VoiceCredentials {
                 account_sid: format!("AC{}", random_hex(16)),
                 api_key_sid: format!("SK{}", random_hex(16)),
@@ -89,7 +108,12 @@ fn voice_setup(config: &Config, port: u16) -> Result<VoiceSetup, StartupError> {
             let auth_token = random_hex(16);
             let urls = WebhookUrls::new(&base);
             let phone_number = "+15005550006".to_owned();
-            let parse = |u: String| url::Url::parse(&u).map_err(|e| StartupError::Bind { addr: u, source: std::io::Error::other(e) });
+            let parse = |u: String| {
+                url::Url::parse(&u).map_err(|e| StartupError::Bind {
+                    addr: u,
+                    source: std::io::Error::other(e),
+                })
+            };
             let sim = Simulator::new(SimConfig {
                 account_sid: credentials.account_sid.clone(),
                 auth_token: auth_token.clone(),
@@ -100,7 +124,13 @@ fn voice_setup(config: &Config, port: u16) -> Result<VoiceSetup, StartupError> {
                 voice_fallback_url: Some(parse(urls.voice_fallback())?),
             });
             Ok(VoiceSetup {
-                client: TwilioClient::new(base.clone(), &credentials.account_sid, &credentials.api_key_sid, credentials.api_key_secret.expose(), timeout)?,
+                client: TwilioClient::new(
+                    base.clone(),
+                    &credentials.account_sid,
+                    &credentials.api_key_sid,
+                    credentials.api_key_secret.expose(),
+                    timeout,
+                )?,
                 webhook_auth: WebhookAuth::new(&auth_token, &base),
                 urls,
                 credentials,
@@ -133,8 +163,14 @@ impl Application {
             }
         }
         let addr = format!("{}:{}", config.host, config.port);
-        let listener = TcpListener::bind(&addr).map_err(|source| StartupError::Bind { addr: addr.clone(), source })?;
-        let port = listener.local_addr().map_err(|source| StartupError::Bind { addr, source })?.port();
+        let listener = TcpListener::bind(&addr).map_err(|source| StartupError::Bind {
+            addr: addr.clone(),
+            source,
+        })?;
+        let port = listener
+            .local_addr()
+            .map_err(|source| StartupError::Bind { addr, source })?
+            .port();
 
         let setup = voice_setup(&config, port)?;
         let events = EventBus::shared(config.database.url.expose());
@@ -142,7 +178,10 @@ impl Application {
             pool.clone(),
             setup.client,
             setup.urls,
-            VoiceSettings { phone_number: setup.phone_number, ..VoiceSettings::default() },
+            VoiceSettings {
+                phone_number: setup.phone_number,
+                ..VoiceSettings::default()
+            },
             events.clone(),
         );
         tokio::spawn(voice.clone().run_router());
@@ -157,7 +196,11 @@ impl Application {
             sim: setup.sim,
         };
         let server = serve(listener, state.clone())?;
-        Ok(Self { port, server, state })
+        Ok(Self {
+            port,
+            server,
+            state,
+        })
     }
 
     pub fn port(&self) -> u16 {
@@ -179,9 +222,16 @@ fn resolve_session_secret(config: &Config) -> Result<Secret, StartupError> {
     if let Some(secret) = &config.session_secret {
         return Ok(secret.clone());
     }
-    debug_assert_eq!(config.env, AppEnv::Development, "production config always carries a secret");
+    debug_assert_eq!(
+        config.env,
+        AppEnv::Development,
+        "production config always carries a secret"
+    );
     let path = config.data_dir.join("session_secret");
-    let io = |source| StartupError::SessionSecret { path: path.clone(), source };
+    let io = |source| StartupError::SessionSecret {
+        path: path.clone(),
+        source,
+    };
     if let Ok(existing) = std::fs::read_to_string(&path) {
         let existing = existing.trim();
         if existing.len() >= crate::config::MIN_SECRET_LEN {
@@ -220,7 +270,9 @@ where
     app.service(
         scope("/api")
             .configure(api::configure_api)
-            .default_service(web::to(|| async { Err::<HttpResponse, _>(ApiError::RouteNotFound) })),
+            .default_service(web::to(|| async {
+                Err::<HttpResponse, _>(ApiError::RouteNotFound)
+            })),
     )
     .service(api::meta::healthz)
     .service(api::meta::readyz)
@@ -228,7 +280,8 @@ where
 
 /// The OpenAPI document the code describes; `openapi.yaml` is this, serialised.
 pub fn openapi_document() -> utoipa::openapi::OpenApi {
-    let (_, doc) = documented_routes(App::new().into_utoipa_app().openapi(api::ApiDoc::openapi())).split_for_parts();
+    let (_, doc) = documented_routes(App::new().into_utoipa_app().openapi(api::ApiDoc::openapi()))
+        .split_for_parts();
     doc
 }
 
@@ -236,7 +289,10 @@ fn cors(origins: &[String]) -> Cors {
     let mut cors = Cors::default()
         .allowed_methods(["GET", "POST", "PUT", "PATCH", "DELETE"])
         .allowed_headers([header::AUTHORIZATION, header::CONTENT_TYPE, header::ACCEPT])
-        .expose_headers([header::RETRY_AFTER, header::HeaderName::from_static("x-request-id")])
+        .expose_headers([
+            header::RETRY_AFTER,
+            header::HeaderName::from_static("x-request-id"),
+        ])
         .max_age(3600);
     for origin in origins {
         cors = cors.allowed_origin(origin);
@@ -246,7 +302,8 @@ fn cors(origins: &[String]) -> Cors {
 
 fn serve(listener: TcpListener, state: AppState) -> Result<Server, StartupError> {
     let doc = openapi_document();
-    let metrics = crate::metrics::Metrics::new().map_err(|e| StartupError::Metrics(e.to_string()))?;
+    let metrics =
+        crate::metrics::Metrics::new().map_err(|e| StartupError::Metrics(e.to_string()))?;
     metrics.spawn_sampler(state.pool.clone());
     let prometheus = metrics.http.clone();
     let static_dir = state.config.static_dir.clone();
@@ -266,7 +323,8 @@ fn serve(listener: TcpListener, state: AppState) -> Result<Server, StartupError>
                 async move {
                     let mut res = fut.await?;
                     if let Some(id) = request_id.and_then(|id| HeaderValue::from_str(&id).ok()) {
-                        res.headers_mut().insert(header::HeaderName::from_static("x-request-id"), id);
+                        res.headers_mut()
+                            .insert(header::HeaderName::from_static("x-request-id"), id);
                     }
                     Ok(res)
                 }
@@ -283,14 +341,26 @@ fn serve(listener: TcpListener, state: AppState) -> Result<Server, StartupError>
         let app = app
             .service(web::scope("/twilio").configure(webhooks::configure))
             .service(SwaggerUi::new("/docs/{_:.*}").url("/openapi.json", doc.clone()))
-            .route("/docs", web::get().to(|| async { HttpResponse::PermanentRedirect().insert_header((header::LOCATION, "/docs/")).finish() }));
+            .route(
+                "/docs",
+                web::get().to(|| async {
+                    HttpResponse::PermanentRedirect()
+                        .insert_header((header::LOCATION, "/docs/"))
+                        .finish()
+                }),
+            );
         match &static_dir {
             Some(dir) => app.service(spa_files(dir)),
-            None => app.default_service(web::to(|| async { Err::<HttpResponse, _>(ApiError::RouteNotFound) })),
+            None => app.default_service(web::to(|| async {
+                Err::<HttpResponse, _>(ApiError::RouteNotFound)
+            })),
         }
     })
     .listen(listener)
-    .map_err(|source| StartupError::Bind { addr: "listener".into(), source })?
+    .map_err(|source| StartupError::Bind {
+        addr: "listener".into(),
+        source,
+    })?
     .shutdown_timeout(10)
     .run();
     Ok(server)

@@ -18,9 +18,16 @@ use crate::services::accounts::{self, AgentUpdate, NewAgentInput};
     security(("session" = []))
 )]
 #[get("/agents")]
-pub async fn list(state: web::Data<AppState>, current: CurrentAgent, query: web::Query<ListAgentsQuery>) -> ApiResult<web::Json<Vec<AgentView>>> {
+pub async fn list(
+    state: web::Data<AppState>,
+    current: CurrentAgent,
+    query: web::Query<ListAgentsQuery>,
+) -> ApiResult<web::Json<Vec<AgentView>>> {
     if query.include_inactive && !current.agent.is_admin() {
-        return Err(crate::services::ServiceError::Forbidden("listing deactivated agents needs the admin role".into()).into());
+        return Err(crate::services::ServiceError::Forbidden(
+            "listing deactivated agents needs the admin role".into(),
+        )
+        .into());
     }
     let agents = accounts::list_agents(&state.pool, query.include_inactive).await?;
     Ok(web::Json(agents.into_iter().map(AgentView::from).collect()))
@@ -35,8 +42,14 @@ pub async fn list(state: web::Data<AppState>, current: CurrentAgent, query: web:
     security(("session" = []))
 )]
 #[get("/agents/{id}")]
-pub async fn get(state: web::Data<AppState>, _current: CurrentAgent, id: web::Path<Uuid>) -> ApiResult<web::Json<AgentView>> {
-    Ok(web::Json(accounts::get_agent(&state.pool, *id).await?.into()))
+pub async fn get(
+    state: web::Data<AppState>,
+    _current: CurrentAgent,
+    id: web::Path<Uuid>,
+) -> ApiResult<web::Json<AgentView>> {
+    Ok(web::Json(
+        accounts::get_agent(&state.pool, *id).await?.into(),
+    ))
 }
 
 /// Create an agent (admin).
@@ -55,7 +68,11 @@ pub async fn get(state: web::Data<AppState>, _current: CurrentAgent, id: web::Pa
     security(("session" = []))
 )]
 #[post("/agents")]
-pub async fn create(state: web::Data<AppState>, _admin: AdminAgent, body: web::Json<CreateAgentRequest>) -> ApiResult<HttpResponse> {
+pub async fn create(
+    state: web::Data<AppState>,
+    _admin: AdminAgent,
+    body: web::Json<CreateAgentRequest>,
+) -> ApiResult<HttpResponse> {
     let body = body.into_inner();
     let agent = accounts::create_agent(
         &state.pool,
@@ -69,7 +86,10 @@ pub async fn create(state: web::Data<AppState>, _admin: AdminAgent, body: web::J
     )
     .await?;
     Ok(HttpResponse::Created()
-        .insert_header((actix_web::http::header::LOCATION, format!("/api/agents/{}", agent.id)))
+        .insert_header((
+            actix_web::http::header::LOCATION,
+            format!("/api/agents/{}", agent.id),
+        ))
         .json(AgentView::from(agent)))
 }
 
@@ -91,13 +111,23 @@ pub async fn create(state: web::Data<AppState>, _admin: AdminAgent, body: web::J
     security(("session" = []))
 )]
 #[patch("/agents/{id}")]
-pub async fn update(state: web::Data<AppState>, admin: AdminAgent, id: web::Path<Uuid>, body: web::Json<UpdateAgentRequest>) -> ApiResult<web::Json<AgentView>> {
+pub async fn update(
+    state: web::Data<AppState>,
+    admin: AdminAgent,
+    id: web::Path<Uuid>,
+    body: web::Json<UpdateAgentRequest>,
+) -> ApiResult<web::Json<AgentView>> {
     let body = body.into_inner();
     let agent = accounts::update_agent(
         &state.pool,
         &admin.0.agent,
         *id,
-        AgentUpdate { display_name: body.display_name, role: body.role, password: body.password, active: body.active },
+        AgentUpdate {
+            display_name: body.display_name,
+            role: body.role,
+            password: body.password,
+            active: body.active,
+        },
     )
     .await?;
     Ok(web::Json(agent.into()))
@@ -112,7 +142,11 @@ pub async fn update(state: web::Data<AppState>, admin: AdminAgent, id: web::Path
     security(("session" = []))
 )]
 #[delete("/agents/{id}")]
-pub async fn deactivate(state: web::Data<AppState>, admin: AdminAgent, id: web::Path<Uuid>) -> ApiResult<HttpResponse> {
+pub async fn deactivate(
+    state: web::Data<AppState>,
+    admin: AdminAgent,
+    id: web::Path<Uuid>,
+) -> ApiResult<HttpResponse> {
     accounts::deactivate_agent(&state.pool, &admin.0.agent, *id).await?;
     Ok(HttpResponse::NoContent().finish())
 }

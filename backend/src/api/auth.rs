@@ -24,7 +24,11 @@ use crate::services::accounts;
     )
 )]
 #[post("/auth/login")]
-pub async fn login(state: web::Data<AppState>, req: HttpRequest, body: web::Json<LoginRequest>) -> ApiResult<web::Json<LoginResponse>> {
+pub async fn login(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    body: web::Json<LoginRequest>,
+) -> ApiResult<web::Json<LoginResponse>> {
     let LoginRequest { email, password } = body.into_inner();
     let signed_in = accounts::login(
         &state.pool,

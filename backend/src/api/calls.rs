@@ -4,8 +4,8 @@ use actix_web::{delete, get, post, web, HttpResponse};
 use uuid::Uuid;
 
 use super::dto::{
-    CallDetailView, CallListQuery, CallPageView, CallSummaryView, CreateTransferRequest, CurrentCallView, HoldRequest, MuteRequest,
-    ParticipantView, QueueEntryView, TransferView,
+    CallDetailView, CallListQuery, CallPageView, CallSummaryView, CreateTransferRequest,
+    CurrentCallView, HoldRequest, MuteRequest, ParticipantView, QueueEntryView, TransferView,
 };
 use super::error::{ApiResult, ErrorBody};
 use super::extract::CurrentAgent;
@@ -23,15 +23,33 @@ use crate::services::ServiceError;
     security(("session" = []))
 )]
 #[get("/calls")]
-pub async fn list(state: web::Data<AppState>, current: CurrentAgent, query: web::Query<CallListQuery>) -> ApiResult<web::Json<CallPageView>> {
+pub async fn list(
+    state: web::Data<AppState>,
+    current: CurrentAgent,
+    query: web::Query<CallListQuery>,
+) -> ApiResult<web::Json<CallPageView>> {
     let query = query.into_inner();
-    let agent_id = if current.agent.is_admin() { query.agent_id } else { Some(current.agent.id) };
+    let agent_id = if current.agent.is_admin() {
+        query.agent_id
+    } else {
+        Some(current.agent.id)
+    };
     let page = calls::history(
         &state.pool,
-        HistoryQuery { status: query.status, agent_id, since: query.since, until: query.until, limit: query.limit.unwrap_or(50), cursor: query.cursor },
+        HistoryQuery {
+            status: query.status,
+            agent_id,
+            since: query.since,
+            until: query.until,
+            limit: query.limit.unwrap_or(50),
+            cursor: query.cursor,
+        },
     )
     .await?;
-    Ok(web::Json(CallPageView { items: page.items.iter().map(CallSummaryView::from).collect(), next_cursor: page.next_cursor }))
+    Ok(web::Json(CallPageView {
+        items: page.items.iter().map(CallSummaryView::from).collect(),
+        next_cursor: page.next_cursor,
+    }))
 }
 
 /// One call with its participants, transfers and timeline.
@@ -43,7 +61,11 @@ pub async fn list(state: web::Data<AppState>, current: CurrentAgent, query: web:
     security(("session" = []))
 )]
 #[get("/calls/{id}")]
-pub async fn get(state: web::Data<AppState>, current: CurrentAgent, id: web::Path<Uuid>) -> ApiResult<web::Json<CallDetailView>> {
+pub async fn get(
+    state: web::Data<AppState>,
+    current: CurrentAgent,
+    id: web::Path<Uuid>,
+) -> ApiResult<web::Json<CallDetailView>> {
     let detail = calls::call_detail(&state.pool, *id).await?;
     if !calls::can_view(&state.pool, &current.agent, *id).await? {
         return Err(ServiceError::Forbidden("you were not on this call".into()).into());
@@ -59,9 +81,14 @@ pub async fn get(state: web::Data<AppState>, current: CurrentAgent, id: web::Pat
     security(("session" = []))
 )]
 #[get("/me/call")]
-pub async fn mine(state: web::Data<AppState>, current: CurrentAgent) -> ApiResult<web::Json<CurrentCallView>> {
+pub async fn mine(
+    state: web::Data<AppState>,
+    current: CurrentAgent,
+) -> ApiResult<web::Json<CurrentCallView>> {
     let call = calls::current_call(&state.pool, current.agent.id).await?;
-    Ok(web::Json(CurrentCallView { call: call.map(CallDetailView::from) }))
+    Ok(web::Json(CurrentCallView {
+        call: call.map(CallDetailView::from),
+    }))
 }
 
 /// Calls waiting for an agent (queued or ringing), longest-waiting first.
@@ -72,7 +99,10 @@ pub async fn mine(state: web::Data<AppState>, current: CurrentAgent) -> ApiResul
     security(("session" = []))
 )]
 #[get("/queue")]
-pub async fn queue(state: web::Data<AppState>, _current: CurrentAgent) -> ApiResult<web::Json<Vec<QueueEntryView>>> {
+pub async fn queue(
+    state: web::Data<AppState>,
+    _current: CurrentAgent,
+) -> ApiResult<web::Json<Vec<QueueEntryView>>> {
     let calls = calls::queue(&state.pool).await?;
     Ok(web::Json(calls.iter().map(QueueEntryView::from).collect()))
 }
@@ -100,16 +130,35 @@ pub async fn queue(state: web::Data<AppState>, _current: CurrentAgent) -> ApiRes
     security(("session" = []))
 )]
 #[post("/calls/{id}/transfers")]
-pub async fn create_transfer(state: web::Data<AppState>, current: CurrentAgent, id: web::Path<Uuid>, body: web::Json<CreateTransferRequest>) -> ApiResult<HttpResponse> {
+pub async fn create_transfer(
+    state: web::Data<AppState>,
+    current: CurrentAgent,
+    id: web::Path<Uuid>,
+    body: web::Json<CreateTransferRequest>,
+) -> ApiResult<HttpResponse> {
     let body = body.into_inner();
     let target = match (body.target.agent_id, body.target.phone_number) {
         (Some(agent), None) => TransferTarget::Agent(agent),
         (None, Some(phone)) => TransferTarget::Phone(phone),
-        _ => return Err(ServiceError::from(crate::domain::ValidationError::new("target", "give exactly one of agent_id and phone_number")).into()),
+        _ => {
+            return Err(ServiceError::from(crate::domain::ValidationError::new(
+                "target",
+                "give exactly one of agent_id and phone_number",
+            ))
+            .into())
+        }
     };
     let transfer = state
         .voice
-        .start_transfer(&current.agent, *id, TransferRequest { target, mode: body.mode, hold_customer: body.hold_customer.unwrap_or(true) })
+        .start_transfer(
+            &current.agent,
+            *id,
+            TransferRequest {
+                target,
+                mode: body.mode,
+                hold_customer: body.hold_customer.unwrap_or(true),
+            },
+        )
         .await?;
     Ok(HttpResponse::Created().json(TransferView::from(&transfer)))
 }
@@ -123,9 +172,16 @@ pub async fn create_transfer(state: web::Data<AppState>, current: CurrentAgent, 
     security(("session" = []))
 )]
 #[post("/calls/{id}/transfers/{transfer_id}/complete")]
-pub async fn complete_transfer(state: web::Data<AppState>, current: CurrentAgent, path: web::Path<(Uuid, Uuid)>) -> ApiResult<web::Json<TransferView>> {
+pub async fn complete_transfer(
+    state: web::Data<AppState>,
+    current: CurrentAgent,
+    path: web::Path<(Uuid, Uuid)>,
+) -> ApiResult<web::Json<TransferView>> {
     let (call_id, transfer_id) = path.into_inner();
-    let transfer = state.voice.complete_transfer(&current.agent, call_id, transfer_id).await?;
+    let transfer = state
+        .voice
+        .complete_transfer(&current.agent, call_id, transfer_id)
+        .await?;
     Ok(web::Json(TransferView::from(&transfer)))
 }
 
@@ -138,13 +194,24 @@ pub async fn complete_transfer(state: web::Data<AppState>, current: CurrentAgent
     security(("session" = []))
 )]
 #[post("/calls/{id}/transfers/{transfer_id}/cancel")]
-pub async fn cancel_transfer(state: web::Data<AppState>, current: CurrentAgent, path: web::Path<(Uuid, Uuid)>) -> ApiResult<web::Json<TransferView>> {
+pub async fn cancel_transfer(
+    state: web::Data<AppState>,
+    current: CurrentAgent,
+    path: web::Path<(Uuid, Uuid)>,
+) -> ApiResult<web::Json<TransferView>> {
     let (call_id, transfer_id) = path.into_inner();
-    let transfer = state.voice.cancel_transfer(&current.agent, call_id, transfer_id).await?;
+    let transfer = state
+        .voice
+        .cancel_transfer(&current.agent, call_id, transfer_id)
+        .await?;
     Ok(web::Json(TransferView::from(&transfer)))
 }
 
-async fn participant_view(state: &AppState, call_id: Uuid, participant_id: Uuid) -> ApiResult<ParticipantView> {
+async fn participant_view(
+    state: &AppState,
+    call_id: Uuid,
+    participant_id: Uuid,
+) -> ApiResult<ParticipantView> {
     let detail: CallDetailView = calls::call_detail(&state.pool, call_id).await?.into();
     detail
         .participants
@@ -163,10 +230,20 @@ async fn participant_view(state: &AppState, call_id: Uuid, participant_id: Uuid)
     security(("session" = []))
 )]
 #[post("/calls/{id}/participants/{participant_id}/hold")]
-pub async fn hold(state: web::Data<AppState>, current: CurrentAgent, path: web::Path<(Uuid, Uuid)>, body: web::Json<HoldRequest>) -> ApiResult<web::Json<ParticipantView>> {
+pub async fn hold(
+    state: web::Data<AppState>,
+    current: CurrentAgent,
+    path: web::Path<(Uuid, Uuid)>,
+    body: web::Json<HoldRequest>,
+) -> ApiResult<web::Json<ParticipantView>> {
     let (call_id, participant_id) = path.into_inner();
-    state.voice.set_hold(&current.agent, call_id, participant_id, body.hold).await?;
-    Ok(web::Json(participant_view(&state, call_id, participant_id).await?))
+    state
+        .voice
+        .set_hold(&current.agent, call_id, participant_id, body.hold)
+        .await?;
+    Ok(web::Json(
+        participant_view(&state, call_id, participant_id).await?,
+    ))
 }
 
 /// Mute or unmute a participant.
@@ -179,10 +256,20 @@ pub async fn hold(state: web::Data<AppState>, current: CurrentAgent, path: web::
     security(("session" = []))
 )]
 #[post("/calls/{id}/participants/{participant_id}/mute")]
-pub async fn mute(state: web::Data<AppState>, current: CurrentAgent, path: web::Path<(Uuid, Uuid)>, body: web::Json<MuteRequest>) -> ApiResult<web::Json<ParticipantView>> {
+pub async fn mute(
+    state: web::Data<AppState>,
+    current: CurrentAgent,
+    path: web::Path<(Uuid, Uuid)>,
+    body: web::Json<MuteRequest>,
+) -> ApiResult<web::Json<ParticipantView>> {
     let (call_id, participant_id) = path.into_inner();
-    state.voice.set_muted(&current.agent, call_id, participant_id, body.muted).await?;
-    Ok(web::Json(participant_view(&state, call_id, participant_id).await?))
+    state
+        .voice
+        .set_muted(&current.agent, call_id, participant_id, body.muted)
+        .await?;
+    Ok(web::Json(
+        participant_view(&state, call_id, participant_id).await?,
+    ))
 }
 
 /// Remove a participant (not the customer: hang up instead).
@@ -194,9 +281,16 @@ pub async fn mute(state: web::Data<AppState>, current: CurrentAgent, path: web::
     security(("session" = []))
 )]
 #[delete("/calls/{id}/participants/{participant_id}")]
-pub async fn remove_participant(state: web::Data<AppState>, current: CurrentAgent, path: web::Path<(Uuid, Uuid)>) -> ApiResult<HttpResponse> {
+pub async fn remove_participant(
+    state: web::Data<AppState>,
+    current: CurrentAgent,
+    path: web::Path<(Uuid, Uuid)>,
+) -> ApiResult<HttpResponse> {
     let (call_id, participant_id) = path.into_inner();
-    state.voice.remove_participant(&current.agent, call_id, participant_id).await?;
+    state
+        .voice
+        .remove_participant(&current.agent, call_id, participant_id)
+        .await?;
     Ok(HttpResponse::NoContent().finish())
 }
 
@@ -209,7 +303,11 @@ pub async fn remove_participant(state: web::Data<AppState>, current: CurrentAgen
     security(("session" = []))
 )]
 #[post("/calls/{id}/leave")]
-pub async fn leave(state: web::Data<AppState>, current: CurrentAgent, id: web::Path<Uuid>) -> ApiResult<HttpResponse> {
+pub async fn leave(
+    state: web::Data<AppState>,
+    current: CurrentAgent,
+    id: web::Path<Uuid>,
+) -> ApiResult<HttpResponse> {
     state.voice.leave(&current.agent, *id).await?;
     Ok(HttpResponse::NoContent().finish())
 }
@@ -223,7 +321,11 @@ pub async fn leave(state: web::Data<AppState>, current: CurrentAgent, id: web::P
     security(("session" = []))
 )]
 #[post("/calls/{id}/hangup")]
-pub async fn hang_up(state: web::Data<AppState>, current: CurrentAgent, id: web::Path<Uuid>) -> ApiResult<HttpResponse> {
+pub async fn hang_up(
+    state: web::Data<AppState>,
+    current: CurrentAgent,
+    id: web::Path<Uuid>,
+) -> ApiResult<HttpResponse> {
     state.voice.hang_up(&current.agent, *id).await?;
     Ok(HttpResponse::NoContent().finish())
 }

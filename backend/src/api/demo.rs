@@ -33,12 +33,19 @@ pub struct DemoRingingView {
 }
 
 fn simulator(state: &AppState) -> ApiResult<&Simulator> {
-    state.sim.as_ref().ok_or(ApiError::Service(ServiceError::NotFound("demo mode (this server talks to the real Twilio)")))
+    state
+        .sim
+        .as_ref()
+        .ok_or(ApiError::Service(ServiceError::NotFound(
+            "demo mode (this server talks to the real Twilio)",
+        )))
 }
 
 fn sim_error(e: SimError) -> ApiError {
     match e {
-        SimError::CallNotFound(_) | SimError::ConferenceNotFound(_) | SimError::ParticipantNotFound { .. } => ServiceError::NotFound("call").into(),
+        SimError::CallNotFound(_)
+        | SimError::ConferenceNotFound(_)
+        | SimError::ParticipantNotFound { .. } => ServiceError::NotFound("call").into(),
         other => ServiceError::Conflict(other.to_string()).into(),
     }
 }
@@ -57,10 +64,17 @@ fn random_caller() -> String {
     security(("session" = []))
 )]
 #[post("/demo/calls")]
-pub async fn create_call(state: web::Data<AppState>, _current: CurrentAgent, body: Option<web::Json<DemoCallRequest>>) -> ApiResult<HttpResponse> {
+pub async fn create_call(
+    state: web::Data<AppState>,
+    _current: CurrentAgent,
+    body: Option<web::Json<DemoCallRequest>>,
+) -> ApiResult<HttpResponse> {
     let sim = simulator(&state)?;
     let from = match body.and_then(|b| b.into_inner().from) {
-        Some(raw) => crate::domain::phone::PhoneNumber::parse(&raw).map_err(ServiceError::from)?.as_str().to_owned(),
+        Some(raw) => crate::domain::phone::PhoneNumber::parse(&raw)
+            .map_err(ServiceError::from)?
+            .as_str()
+            .to_owned(),
         None => random_caller(),
     };
     let call_sid = sim.dial_in(&from);
@@ -76,7 +90,11 @@ pub async fn create_call(state: web::Data<AppState>, _current: CurrentAgent, bod
     security(("session" = []))
 )]
 #[post("/demo/calls/{call_sid}/hangup")]
-pub async fn hang_up(state: web::Data<AppState>, _current: CurrentAgent, call_sid: web::Path<String>) -> ApiResult<HttpResponse> {
+pub async fn hang_up(
+    state: web::Data<AppState>,
+    _current: CurrentAgent,
+    call_sid: web::Path<String>,
+) -> ApiResult<HttpResponse> {
     simulator(&state)?.hang_up(&call_sid).map_err(sim_error)?;
     Ok(HttpResponse::NoContent().finish())
 }
@@ -89,11 +107,21 @@ pub async fn hang_up(state: web::Data<AppState>, _current: CurrentAgent, call_si
     security(("session" = []))
 )]
 #[get("/demo/ringing")]
-pub async fn ringing(state: web::Data<AppState>, current: CurrentAgent) -> ApiResult<web::Json<Vec<DemoRingingView>>> {
+pub async fn ringing(
+    state: web::Data<AppState>,
+    current: CurrentAgent,
+) -> ApiResult<web::Json<Vec<DemoRingingView>>> {
     let sim = simulator(&state)?;
     let to = format!("client:{}", current.agent.client_identity.as_str());
     Ok(web::Json(
-        sim.ringing_for(&to).into_iter().map(|r| DemoRingingView { call_sid: r.call_sid, from: r.from, to: r.to }).collect(),
+        sim.ringing_for(&to)
+            .into_iter()
+            .map(|r| DemoRingingView {
+                call_sid: r.call_sid,
+                from: r.from,
+                to: r.to,
+            })
+            .collect(),
     ))
 }
 
@@ -116,7 +144,11 @@ fn own_ringing(sim: &Simulator, current: &CurrentAgent, call_sid: &str) -> ApiRe
     security(("session" = []))
 )]
 #[post("/demo/ringing/{call_sid}/accept")]
-pub async fn accept(state: web::Data<AppState>, current: CurrentAgent, call_sid: web::Path<String>) -> ApiResult<HttpResponse> {
+pub async fn accept(
+    state: web::Data<AppState>,
+    current: CurrentAgent,
+    call_sid: web::Path<String>,
+) -> ApiResult<HttpResponse> {
     let sim = simulator(&state)?;
     own_ringing(sim, &current, &call_sid)?;
     sim.accept(&call_sid).map_err(sim_error)?;
@@ -132,7 +164,11 @@ pub async fn accept(state: web::Data<AppState>, current: CurrentAgent, call_sid:
     security(("session" = []))
 )]
 #[post("/demo/ringing/{call_sid}/reject")]
-pub async fn reject(state: web::Data<AppState>, current: CurrentAgent, call_sid: web::Path<String>) -> ApiResult<HttpResponse> {
+pub async fn reject(
+    state: web::Data<AppState>,
+    current: CurrentAgent,
+    call_sid: web::Path<String>,
+) -> ApiResult<HttpResponse> {
     let sim = simulator(&state)?;
     own_ringing(sim, &current, &call_sid)?;
     sim.reject(&call_sid).map_err(sim_error)?;

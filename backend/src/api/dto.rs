@@ -122,7 +122,9 @@ pub struct HealthStatus {
 
 // ---- calls ----
 
-use crate::domain::call::{CallStatus, ParticipantKind, ParticipantStatus, TransferMode, TransferStatus};
+use crate::domain::call::{
+    CallStatus, ParticipantKind, ParticipantStatus, TransferMode, TransferStatus,
+};
 use crate::services::calls::{CallDetail, CallSummary};
 
 #[derive(Serialize, ToSchema)]
@@ -265,7 +267,12 @@ impl From<CallDetail> for CallDetailView {
             timeline: d
                 .timeline
                 .into_iter()
-                .map(|e| CallEventView { id: e.id, at: e.at, kind: e.kind, data: e.data })
+                .map(|e| CallEventView {
+                    id: e.id,
+                    at: e.at,
+                    kind: e.kind,
+                    data: e.data,
+                })
                 .collect(),
         }
     }

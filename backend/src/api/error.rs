@@ -56,7 +56,9 @@ impl ApiError {
             },
             ApiError::BadRequest(_) => (StatusCode::BAD_REQUEST, "bad_request"),
             ApiError::PayloadTooLarge(_) => (StatusCode::PAYLOAD_TOO_LARGE, "payload_too_large"),
-            ApiError::UnsupportedMediaType(_) => (StatusCode::UNSUPPORTED_MEDIA_TYPE, "unsupported_media_type"),
+            ApiError::UnsupportedMediaType(_) => {
+                (StatusCode::UNSUPPORTED_MEDIA_TYPE, "unsupported_media_type")
+            }
             ApiError::RouteNotFound => (StatusCode::NOT_FOUND, "not_found"),
         }
     }
@@ -95,28 +97,45 @@ impl ResponseError for ApiError {
             }
             _ => {}
         }
-        response.json(ErrorBody { code, message, field })
+        response.json(ErrorBody {
+            code,
+            message,
+            field,
+        })
     }
 }
 
 /// JSON bodies that fail to parse (syntax, unknown or missing fields, wrong types, size) become
 /// our JSON errors instead of actix's plain-text ones.
-pub fn json_error_handler(err: actix_web::error::JsonPayloadError, _req: &actix_web::HttpRequest) -> actix_web::Error {
+pub fn json_error_handler(
+    err: actix_web::error::JsonPayloadError,
+    _req: &actix_web::HttpRequest,
+) -> actix_web::Error {
     use actix_web::error::JsonPayloadError as J;
     let api = match &err {
-        J::ContentType => ApiError::UnsupportedMediaType("send the body as application/json".into()),
-        J::Overflow { .. } | J::OverflowKnownLength { .. } => ApiError::PayloadTooLarge("the request body is too large".into()),
+        J::ContentType => {
+            ApiError::UnsupportedMediaType("send the body as application/json".into())
+        }
+        J::Overflow { .. } | J::OverflowKnownLength { .. } => {
+            ApiError::PayloadTooLarge("the request body is too large".into())
+        }
         J::Deserialize(e) => ApiError::BadRequest(format!("invalid JSON body: {e}")),
         other => ApiError::BadRequest(format!("invalid request body: {other}")),
     };
     api.into()
 }
 
-pub fn path_error_handler(err: actix_web::error::PathError, _req: &actix_web::HttpRequest) -> actix_web::Error {
+pub fn path_error_handler(
+    err: actix_web::error::PathError,
+    _req: &actix_web::HttpRequest,
+) -> actix_web::Error {
     ApiError::BadRequest(format!("invalid path parameter: {err}")).into()
 }
 
-pub fn query_error_handler(err: actix_web::error::QueryPayloadError, _req: &actix_web::HttpRequest) -> actix_web::Error {
+pub fn query_error_handler(
+    err: actix_web::error::QueryPayloadError,
+    _req: &actix_web::HttpRequest,
+) -> actix_web::Error {
     ApiError::BadRequest(format!("invalid query string: {err}")).into()
 }
 

@@ -38,12 +38,19 @@ pub struct EventsQuery {
     security(("session" = []))
 )]
 #[get("/events")]
-pub async fn stream(state: web::Data<AppState>, req: HttpRequest, query: web::Query<EventsQuery>) -> ApiResult<impl actix_web::Responder> {
+pub async fn stream(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    query: web::Query<EventsQuery>,
+) -> ApiResult<impl actix_web::Responder> {
     let token = req
         .headers()
         .get(actix_web::http::header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.strip_prefix("Bearer ").or_else(|| v.strip_prefix("bearer ")))
+        .and_then(|v| {
+            v.strip_prefix("Bearer ")
+                .or_else(|| v.strip_prefix("bearer "))
+        })
         .map(str::to_owned)
         .or_else(|| query.access_token.clone())
         .ok_or(ServiceError::Unauthenticated)?;
@@ -92,16 +99,25 @@ async fn render(state: &AppState, topic: Topic) -> Option<sse::Data> {
     let data = match topic {
         Topic::Agent(id) => {
             let agent = accounts::get_agent(&state.pool, id).await.ok()?;
-            sse::Data::new_json(AgentView::from(agent)).ok()?.event("agent")
+            sse::Data::new_json(AgentView::from(agent))
+                .ok()?
+                .event("agent")
         }
         Topic::Queue => {
             let queue = calls::queue(&state.pool).await.ok()?;
-            sse::Data::new_json(queue.iter().map(QueueEntryView::from).collect::<Vec<_>>()).ok()?.event("queue")
+            sse::Data::new_json(queue.iter().map(QueueEntryView::from).collect::<Vec<_>>())
+                .ok()?
+                .event("queue")
         }
         Topic::Call(id) => {
             let detail = calls::call_detail(&state.pool, id).await.ok()?;
-            let summary = CallSummary { call: detail.call, owner_name: detail.owner_name };
-            sse::Data::new_json(CallSummaryView::from(&summary)).ok()?.event("call")
+            let summary = CallSummary {
+                call: detail.call,
+                owner_name: detail.owner_name,
+            };
+            sse::Data::new_json(CallSummaryView::from(&summary))
+                .ok()?
+                .event("call")
         }
     };
     Some(data)

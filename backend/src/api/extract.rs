@@ -23,7 +23,10 @@ pub struct AdminAgent(pub CurrentAgent);
 fn bearer_token(req: &HttpRequest) -> Option<String> {
     let value = req.headers().get(header::AUTHORIZATION)?.to_str().ok()?;
     let (scheme, token) = value.split_once(' ')?;
-    scheme.eq_ignore_ascii_case("bearer").then(|| token.trim().to_owned()).filter(|t| !t.is_empty())
+    scheme
+        .eq_ignore_ascii_case("bearer")
+        .then(|| token.trim().to_owned())
+        .filter(|t| !t.is_empty())
 }
 
 impl FromRequest for CurrentAgent {
@@ -34,9 +37,11 @@ impl FromRequest for CurrentAgent {
         let state = req.app_data::<web::Data<AppState>>().cloned();
         let token = bearer_token(req);
         Box::pin(async move {
-            let state = state.ok_or_else(|| ApiError::Service(ServiceError::Internal("state missing".into())))?;
+            let state = state
+                .ok_or_else(|| ApiError::Service(ServiceError::Internal("state missing".into())))?;
             let token = token.ok_or(ServiceError::Unauthenticated)?;
-            let (agent, session_id) = accounts::authenticate(&state.pool, &state.session_keys, &token).await?;
+            let (agent, session_id) =
+                accounts::authenticate(&state.pool, &state.session_keys, &token).await?;
             Ok(CurrentAgent { agent, session_id })
         })
     }
@@ -61,5 +66,7 @@ impl FromRequest for AdminAgent {
 /// The client's address for rate limiting: the peer address, since forwarded headers can be
 /// forged unless a trusted proxy sets them.
 pub fn client_ip(req: &HttpRequest) -> String {
-    req.peer_addr().map(|a| a.ip().to_string()).unwrap_or_else(|| "unknown".into())
+    req.peer_addr()
+        .map(|a| a.ip().to_string())
+        .unwrap_or_else(|| "unknown".into())
 }

@@ -33,7 +33,11 @@ pub async fn me(current: CurrentAgent) -> web::Json<AgentView> {
     security(("session" = []))
 )]
 #[put("/me/status")]
-pub async fn set_status(state: web::Data<AppState>, current: CurrentAgent, body: web::Json<StatusRequest>) -> ApiResult<web::Json<AgentView>> {
+pub async fn set_status(
+    state: web::Data<AppState>,
+    current: CurrentAgent,
+    body: web::Json<StatusRequest>,
+) -> ApiResult<web::Json<AgentView>> {
     let agent = accounts::set_own_status(&state.pool, &current.agent, body.status).await?;
     Ok(web::Json(agent.into()))
 }

@@ -14,7 +14,11 @@ use crate::db;
 #[get("/config")]
 pub async fn client_config(state: web::Data<AppState>) -> web::Json<ClientConfig> {
     web::Json(ClientConfig {
-        mode: if state.config.is_demo() { VoiceModeView::Demo } else { VoiceModeView::Live },
+        mode: if state.config.is_demo() {
+            VoiceModeView::Demo
+        } else {
+            VoiceModeView::Live
+        },
         version: env!("CARGO_PKG_VERSION"),
     })
 }
@@ -38,8 +42,16 @@ pub async fn readyz(state: web::Data<AppState>) -> HttpResponse {
         Ok(Ok(())) => HttpResponse::Ok().json(HealthStatus { status: "ok" }),
         Ok(Err(e)) => {
             tracing::warn!(error = %e, "readiness check failed");
-            HttpResponse::ServiceUnavailable().json(ErrorBody { code: "unavailable", message: "the database is unreachable".into(), field: None })
+            HttpResponse::ServiceUnavailable().json(ErrorBody {
+                code: "unavailable",
+                message: "the database is unreachable".into(),
+                field: None,
+            })
         }
-        Err(_) => HttpResponse::ServiceUnavailable().json(ErrorBody { code: "unavailable", message: "the database did not answer in time".into(), field: None }),
+        Err(_) => HttpResponse::ServiceUnavailable().json(ErrorBody {
+            code: "unavailable",
+            message: "the database did not answer in time".into(),
+            field: None,
+        }),
     }
 }

@@ -47,7 +47,12 @@ impl Modify for SessionAuth {
         let components = openapi.components.get_or_insert_with(Default::default);
         components.add_security_scheme(
             "session",
-            SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Bearer).bearer_format("JWT").build()),
+            SecurityScheme::Http(
+                HttpBuilder::new()
+                    .scheme(HttpAuthScheme::Bearer)
+                    .bearer_format("JWT")
+                    .build(),
+            ),
         );
     }
 }
@@ -87,7 +92,11 @@ pub fn configure_api(cfg: &mut ServiceConfig) {
 
 /// Extractor settings that turn malformed input into our JSON errors.
 pub fn extractor_configs(cfg: &mut web::ServiceConfig) {
-    cfg.app_data(web::JsonConfig::default().limit(64 * 1024).error_handler(error::json_error_handler))
-        .app_data(web::PathConfig::default().error_handler(error::path_error_handler))
-        .app_data(web::QueryConfig::default().error_handler(error::query_error_handler));
+    cfg.app_data(
+        web::JsonConfig::default()
+            .limit(64 * 1024)
+            .error_handler(error::json_error_handler),
+    )
+    .app_data(web::PathConfig::default().error_handler(error::path_error_handler))
+    .app_data(web::QueryConfig::default().error_handler(error::query_error_handler));
 }

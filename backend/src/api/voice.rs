@@ -22,7 +22,10 @@ const TOKEN_TTL_SECS: u64 = 3600;
     security(("session" = []))
 )]
 #[post("/voice/token")]
-pub async fn token(state: web::Data<AppState>, current: CurrentAgent) -> ApiResult<web::Json<VoiceTokenView>> {
+pub async fn token(
+    state: web::Data<AppState>,
+    current: CurrentAgent,
+) -> ApiResult<web::Json<VoiceTokenView>> {
     let creds = &state.voice_credentials;
     let identity = current.agent.client_identity.as_str().to_owned();
     let now = Utc::now();

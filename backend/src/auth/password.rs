@@ -1,6 +1,8 @@
 //! Argon2id password hashing. Hashing is deliberately slow, so callers run it off the async threads.
 
-use argon2::password_hash::{rand_core::OsRng, PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
+use argon2::password_hash::{
+    rand_core::OsRng, PasswordHash, PasswordHasher, PasswordVerifier, SaltString,
+};
 use argon2::Argon2;
 
 use crate::domain::agent::Password;
@@ -20,7 +22,9 @@ pub fn hash(password: &Password) -> Result<String, HashError> {
 /// Checks a password against a stored PHC string; a malformed hash counts as a mismatch.
 pub fn verify(password: &str, stored_hash: &str) -> bool {
     match PasswordHash::new(stored_hash) {
-        Ok(parsed) => Argon2::default().verify_password(password.as_bytes(), &parsed).is_ok(),
+        Ok(parsed) => Argon2::default()
+            .verify_password(password.as_bytes(), &parsed)
+            .is_ok(),
         Err(_) => false,
     }
 }
@@ -31,7 +35,8 @@ pub fn decoy_hash() -> &'static str {
     static DECOY: std::sync::OnceLock<String> = std::sync::OnceLock::new();
     DECOY.get_or_init(|| {
         let random = uuid::Uuid::new_v4().to_string();
-        hash(&Password::parse(&random).expect("a uuid is long enough")).expect("hashing a fixed-size input")
+        hash(&Password::parse(&random).expect("a uuid is long enough"))
+            .expect("hashing a fixed-size input")
     })
 }
 

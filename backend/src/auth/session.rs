@@ -42,10 +42,19 @@ pub struct SessionKeys {
 
 impl SessionKeys {
     pub fn new(secret: &[u8]) -> Self {
-        Self { encoding: EncodingKey::from_secret(secret), decoding: DecodingKey::from_secret(secret) }
+        Self {
+            encoding: EncodingKey::from_secret(secret),
+            decoding: DecodingKey::from_secret(secret),
+        }
     }
 
-    pub fn issue(&self, agent_id: Uuid, session_id: Uuid, issued_at: DateTime<Utc>, expires_at: DateTime<Utc>) -> Result<String, TokenError> {
+    pub fn issue(
+        &self,
+        agent_id: Uuid,
+        session_id: Uuid,
+        issued_at: DateTime<Utc>,
+        expires_at: DateTime<Utc>,
+    ) -> Result<String, TokenError> {
         let claims = Claims {
             sub: agent_id,
             sid: session_id,
@@ -53,7 +62,8 @@ impl SessionKeys {
             iat: issued_at.timestamp(),
             exp: expires_at.timestamp(),
         };
-        encode(&Header::new(Algorithm::HS256), &claims, &self.encoding).map_err(|e| TokenError::Signing(e.to_string()))
+        encode(&Header::new(Algorithm::HS256), &claims, &self.encoding)
+            .map_err(|e| TokenError::Signing(e.to_string()))
     }
 
     pub fn verify(&self, token: &str) -> Result<SessionClaims, TokenError> {
@@ -61,8 +71,13 @@ impl SessionKeys {
         validation.set_issuer(&[ISSUER]);
         validation.leeway = 0;
         validation.set_required_spec_claims(&["exp", "iss", "sub"]);
-        let data = decode::<Claims>(token, &self.decoding, &validation).map_err(|_| TokenError::Invalid)?;
-        Ok(SessionClaims { agent_id: data.claims.sub, session_id: data.claims.sid, expires_at: data.claims.exp })
+        let data = decode::<Claims>(token, &self.decoding, &validation)
+            .map_err(|_| TokenError::Invalid)?;
+        Ok(SessionClaims {
+            agent_id: data.claims.sub,
+            session_id: data.claims.sid,
+            expires_at: data.claims.exp,
+        })
     }
 }
 
@@ -76,7 +91,9 @@ mod tests {
         let keys = SessionKeys::new(b"0123456789abcdef0123456789abcdef");
         let (agent, session) = (Uuid::new_v4(), Uuid::new_v4());
         let now = Utc::now();
-        let token = keys.issue(agent, session, now, now + Duration::hours(1)).unwrap();
+        let token = keys
+            .issue(agent, session, now, now + Duration::hours(1))
+            .unwrap();
         let claims = keys.verify(&token).unwrap();
         assert_eq!((claims.agent_id, claims.session_id), (agent, session));
 
@@ -91,7 +108,14 @@ mod tests {
     fn expired_tokens_are_refused() {
         let keys = SessionKeys::new(b"0123456789abcdef0123456789abcdef");
         let past = Utc::now() - Duration::hours(2);
-        let token = keys.issue(Uuid::new_v4(), Uuid::new_v4(), past, past + Duration::hours(1)).unwrap();
+        let token = keys
+            .issue(
+                Uuid::new_v4(),
+                Uuid::new_v4(),
+                past,
+                past + Duration::hours(1),
+            )
+            .unwrap();
         assert!(keys.verify(&token).is_err());
     }
 }

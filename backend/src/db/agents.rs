@@ -30,7 +30,8 @@ impl TryFrom<AgentRow> for Agent {
     type Error = DbError;
 
     fn try_from(row: AgentRow) -> Result<Self, DbError> {
-        let corrupt = |e: crate::domain::ValidationError| DbError::Corrupt(format!("agent {}: {e}", row.id));
+        let corrupt =
+            |e: crate::domain::ValidationError| DbError::Corrupt(format!("agent {}: {e}", row.id));
         Ok(Agent {
             id: row.id,
             email: Email::parse(&row.email).map_err(corrupt)?,
@@ -85,7 +86,10 @@ pub async fn find(conn: &mut PgConn, id: Uuid) -> Result<Option<Agent>, DbError>
 }
 
 /// The agent and its password hash, for sign-in.
-pub async fn find_credentials(conn: &mut PgConn, email: &Email) -> Result<Option<(Agent, String)>, DbError> {
+pub async fn find_credentials(
+    conn: &mut PgConn,
+    email: &Email,
+) -> Result<Option<(Agent, String)>, DbError> {
     let row = agents::table
         .filter(agents::email.eq(email.as_str()))
         .select(AgentRow::as_select())
@@ -100,11 +104,19 @@ pub async fn find_credentials(conn: &mut PgConn, email: &Email) -> Result<Option
 }
 
 pub async fn list(conn: &mut PgConn, include_inactive: bool) -> Result<Vec<Agent>, DbError> {
-    let mut query = agents::table.select(AgentRow::as_select()).order(agents::display_name.asc()).into_boxed();
+    let mut query = agents::table
+        .select(AgentRow::as_select())
+        .order(agents::display_name.asc())
+        .into_boxed();
     if !include_inactive {
         query = query.filter(agents::active.eq(true));
     }
-    query.load(conn).await?.into_iter().map(Agent::try_from).collect()
+    query
+        .load(conn)
+        .await?
+        .into_iter()
+        .map(Agent::try_from)
+        .collect()
 }
 
 /// Fields an admin may change; `None` leaves a field as it is.
@@ -120,7 +132,11 @@ pub struct AgentChanges<'a> {
     pub updated_at: Option<DateTime<Utc>>,
 }
 
-pub async fn update(conn: &mut PgConn, id: Uuid, mut changes: AgentChanges<'_>) -> Result<Option<Agent>, DbError> {
+pub async fn update(
+    conn: &mut PgConn,
+    id: Uuid,
+    mut changes: AgentChanges<'_>,
+) -> Result<Option<Agent>, DbError> {
     changes.updated_at = Some(Utc::now());
     let row = diesel::update(agents::table.find(id))
         .set(changes)
@@ -132,18 +148,26 @@ pub async fn update(conn: &mut PgConn, id: Uuid, mut changes: AgentChanges<'_>) 
 }
 
 /// Sets an agent's presence; a no-op change keeps `status_changed_at`, so idle time stays honest.
-pub async fn set_status(conn: &mut PgConn, id: Uuid, status: AgentStatus) -> Result<Option<Agent>, DbError> {
+pub async fn set_status(
+    conn: &mut PgConn,
+    id: Uuid,
+    status: AgentStatus,
+) -> Result<Option<Agent>, DbError> {
     let now = Utc::now();
-    let row = diesel::update(agents::table.find(id).filter(agents::status.ne(status.as_str())))
-        .set((
-            agents::status.eq(status.as_str()),
-            agents::status_changed_at.eq(now),
-            agents::updated_at.eq(now),
-        ))
-        .returning(AgentRow::as_returning())
-        .get_result(conn)
-        .await
-        .optional()?;
+    let row = diesel::update(
+        agents::table
+            .find(id)
+            .filter(agents::status.ne(status.as_str())),
+    )
+    .set((
+        agents::status.eq(status.as_str()),
+        agents::status_changed_at.eq(now),
+        agents::updated_at.eq(now),
+    ))
+    .returning(AgentRow::as_returning())
+    .get_result(conn)
+    .await
+    .optional()?;
     match row {
         Some(row) => Agent::try_from(row).map(Some),
         None => find(conn, id).await,

@@ -8,10 +8,17 @@ use uuid::Uuid;
 
 use super::schema::{agents, call_events, calls, participants, transfers};
 use super::{DbError, PgConn};
-use crate::domain::call::{CallStatus, ParticipantKind, ParticipantStatus, TransferMode, TransferStatus};
+use crate::domain::call::{
+    CallStatus, ParticipantKind, ParticipantStatus, TransferMode, TransferStatus,
+};
 
-fn parse<T: std::str::FromStr<Err = crate::domain::ValidationError>>(what: &str, id: Uuid, raw: &str) -> Result<T, DbError> {
-    raw.parse().map_err(|e| DbError::Corrupt(format!("{what} {id}: {e}")))
+fn parse<T: std::str::FromStr<Err = crate::domain::ValidationError>>(
+    what: &str,
+    id: Uuid,
+    raw: &str,
+) -> Result<T, DbError> {
+    raw.parse()
+        .map_err(|e| DbError::Corrupt(format!("{what} {id}: {e}")))
 }
 
 #[derive(Debug, Clone, Queryable, Selectable)]
@@ -217,14 +224,23 @@ pub async fn insert_call_if_new(
     match inserted {
         Some(row) => Ok((row.try_into()?, true)),
         None => {
-            let existing = find_call_by_sid(conn, customer_call_sid).await?.ok_or_else(|| DbError::Corrupt("call vanished".into()))?;
+            let existing = find_call_by_sid(conn, customer_call_sid)
+                .await?
+                .ok_or_else(|| DbError::Corrupt("call vanished".into()))?;
             Ok((existing, false))
         }
     }
 }
 
 pub async fn find_call(conn: &mut PgConn, id: Uuid) -> Result<Option<Call>, DbError> {
-    calls::table.find(id).select(CallRow::as_select()).first(conn).await.optional()?.map(Call::try_from).transpose()
+    calls::table
+        .find(id)
+        .select(CallRow::as_select())
+        .first(conn)
+        .await
+        .optional()?
+        .map(Call::try_from)
+        .transpose()
 }
 
 /// Locks the call row for the rest of the transaction, serialising every change to one call
@@ -242,15 +258,39 @@ pub async fn lock_call(conn: &mut PgConn, id: Uuid) -> Result<Option<Call>, DbEr
 }
 
 pub async fn find_call_by_sid(conn: &mut PgConn, sid: &str) -> Result<Option<Call>, DbError> {
-    first_call(conn, calls::table.filter(calls::customer_call_sid.eq(sid)).into_boxed()).await
+    first_call(
+        conn,
+        calls::table
+            .filter(calls::customer_call_sid.eq(sid))
+            .into_boxed(),
+    )
+    .await
 }
 
-pub async fn find_call_by_conference(conn: &mut PgConn, name: &str) -> Result<Option<Call>, DbError> {
-    first_call(conn, calls::table.filter(calls::conference_name.eq(name)).into_boxed()).await
+pub async fn find_call_by_conference(
+    conn: &mut PgConn,
+    name: &str,
+) -> Result<Option<Call>, DbError> {
+    first_call(
+        conn,
+        calls::table
+            .filter(calls::conference_name.eq(name))
+            .into_boxed(),
+    )
+    .await
 }
 
-async fn first_call(conn: &mut PgConn, query: calls::BoxedQuery<'_, diesel::pg::Pg>) -> Result<Option<Call>, DbError> {
-    query.select(CallRow::as_select()).first(conn).await.optional()?.map(Call::try_from).transpose()
+async fn first_call(
+    conn: &mut PgConn,
+    query: calls::BoxedQuery<'_, diesel::pg::Pg>,
+) -> Result<Option<Call>, DbError> {
+    query
+        .select(CallRow::as_select())
+        .first(conn)
+        .await
+        .optional()?
+        .map(Call::try_from)
+        .transpose()
 }
 
 #[derive(Default, AsChangeset)]
@@ -264,7 +304,11 @@ pub struct CallChanges {
     pub updated_at: Option<DateTime<Utc>>,
 }
 
-pub async fn update_call(conn: &mut PgConn, id: Uuid, mut changes: CallChanges) -> Result<Call, DbError> {
+pub async fn update_call(
+    conn: &mut PgConn,
+    id: Uuid,
+    mut changes: CallChanges,
+) -> Result<Call, DbError> {
     changes.updated_at = Some(Utc::now());
     diesel::update(calls::table.find(id))
         .set(changes)
@@ -291,7 +335,10 @@ pub async fn lock_next_queued_call(conn: &mut PgConn) -> Result<Option<Call>, Db
 
 /// The longest-idle available agent no other instance is booking right now, locked. Agents who
 /// already missed this call are skipped so it moves on down the line.
-pub async fn lock_longest_idle_agent(conn: &mut PgConn, excluded: &[Uuid]) -> Result<Option<Uuid>, DbError> {
+pub async fn lock_longest_idle_agent(
+    conn: &mut PgConn,
+    excluded: &[Uuid],
+) -> Result<Option<Uuid>, DbError> {
     Ok(agents::table
         .filter(agents::status.eq("available"))
         .filter(agents::active.eq(true))
@@ -321,8 +368,14 @@ pub async fn list_calls(conn: &mut PgConn, filter: &CallFilter) -> Result<Vec<Ca
         query = query.filter(calls::status.eq(status.as_str()));
     }
     if let Some(agent) = filter.agent_id {
-        let on_call = participants::table.filter(participants::agent_id.eq(agent)).select(participants::call_id);
-        query = query.filter(calls::owner_agent_id.eq(agent).or(calls::id.eq_any(on_call)));
+        let on_call = participants::table
+            .filter(participants::agent_id.eq(agent))
+            .select(participants::call_id);
+        query = query.filter(
+            calls::owner_agent_id
+                .eq(agent)
+                .or(calls::id.eq_any(on_call)),
+        );
     }
     if let Some(since) = filter.since {
         query = query.filter(calls::created_at.ge(since));
@@ -331,7 +384,11 @@ pub async fn list_calls(conn: &mut PgConn, filter: &CallFilter) -> Result<Vec<Ca
         query = query.filter(calls::created_at.lt(until));
     }
     if let Some((at, id)) = filter.before {
-        query = query.filter(calls::created_at.lt(at).or(calls::created_at.eq(at).and(calls::id.lt(id))));
+        query = query.filter(
+            calls::created_at
+                .lt(at)
+                .or(calls::created_at.eq(at).and(calls::id.lt(id))),
+        );
     }
     query
         .order((calls::created_at.desc(), calls::id.desc()))
@@ -356,7 +413,10 @@ pub async fn active_calls(conn: &mut PgConn) -> Result<Vec<Call>, DbError> {
 }
 
 /// The live call an agent is on or ringing for, if any.
-pub async fn current_call_for_agent(conn: &mut PgConn, agent_id: Uuid) -> Result<Option<Call>, DbError> {
+pub async fn current_call_for_agent(
+    conn: &mut PgConn,
+    agent_id: Uuid,
+) -> Result<Option<Call>, DbError> {
     let live_legs = participants::table
         .filter(participants::agent_id.eq(agent_id))
         .filter(participants::status.eq_any(["dialing", "ringing", "connected"]))
@@ -385,7 +445,10 @@ pub struct NewParticipant<'a> {
     pub end_conference_on_exit: bool,
 }
 
-pub async fn insert_participant(conn: &mut PgConn, p: NewParticipant<'_>) -> Result<Participant, DbError> {
+pub async fn insert_participant(
+    conn: &mut PgConn,
+    p: NewParticipant<'_>,
+) -> Result<Participant, DbError> {
     diesel::insert_into(participants::table)
         .values((
             participants::id.eq(Uuid::new_v4()),
@@ -414,7 +477,10 @@ pub async fn find_participant(conn: &mut PgConn, id: Uuid) -> Result<Option<Part
         .transpose()
 }
 
-pub async fn find_participant_by_sid(conn: &mut PgConn, call_sid: &str) -> Result<Option<Participant>, DbError> {
+pub async fn find_participant_by_sid(
+    conn: &mut PgConn,
+    call_sid: &str,
+) -> Result<Option<Participant>, DbError> {
     participants::table
         .filter(participants::call_sid.eq(call_sid))
         .select(ParticipantRow::as_select())
@@ -425,7 +491,10 @@ pub async fn find_participant_by_sid(conn: &mut PgConn, call_sid: &str) -> Resul
         .transpose()
 }
 
-pub async fn participants_of(conn: &mut PgConn, call_id: Uuid) -> Result<Vec<Participant>, DbError> {
+pub async fn participants_of(
+    conn: &mut PgConn,
+    call_id: Uuid,
+) -> Result<Vec<Participant>, DbError> {
     participants::table
         .filter(participants::call_id.eq(call_id))
         .order((participants::created_at.asc(), participants::id.asc()))
@@ -451,7 +520,11 @@ pub struct ParticipantChanges {
     pub call_ended_at: Option<DateTime<Utc>>,
 }
 
-pub async fn update_participant(conn: &mut PgConn, id: Uuid, changes: ParticipantChanges) -> Result<Participant, DbError> {
+pub async fn update_participant(
+    conn: &mut PgConn,
+    id: Uuid,
+    changes: ParticipantChanges,
+) -> Result<Participant, DbError> {
     diesel::update(participants::table.find(id))
         .set(changes)
         .returning(ParticipantRow::as_returning())
@@ -486,7 +559,10 @@ pub async fn agent_has_live_leg(conn: &mut PgConn, agent_id: Uuid) -> Result<boo
 
 /// Agents left in `wrap_up` or `reserved` with no live leg for longer than `grace` (a lost
 /// callback), so nobody stays unroutable forever.
-pub async fn release_stuck_agents(conn: &mut PgConn, grace: chrono::Duration) -> Result<Vec<Uuid>, DbError> {
+pub async fn release_stuck_agents(
+    conn: &mut PgConn,
+    grace: chrono::Duration,
+) -> Result<Vec<Uuid>, DbError> {
     let cutoff = Utc::now() - grace;
     let stuck: Vec<Uuid> = agents::table
         .filter(agents::status.eq_any(["wrap_up", "reserved", "busy"]))
@@ -550,7 +626,10 @@ pub async fn transfers_of(conn: &mut PgConn, call_id: Uuid) -> Result<Vec<Transf
         .collect()
 }
 
-pub async fn active_transfer(conn: &mut PgConn, call_id: Uuid) -> Result<Option<Transfer>, DbError> {
+pub async fn active_transfer(
+    conn: &mut PgConn,
+    call_id: Uuid,
+) -> Result<Option<Transfer>, DbError> {
     transfers::table
         .filter(transfers::call_id.eq(call_id))
         .filter(transfers::status.eq_any(["dialing", "consulting"]))
@@ -562,16 +641,22 @@ pub async fn active_transfer(conn: &mut PgConn, call_id: Uuid) -> Result<Option<
         .transpose()
 }
 
-pub async fn set_transfer_status(conn: &mut PgConn, id: Uuid, status: TransferStatus) -> Result<Transfer, DbError> {
+pub async fn set_transfer_status(
+    conn: &mut PgConn,
+    id: Uuid,
+    status: TransferStatus,
+) -> Result<Transfer, DbError> {
     let now = Utc::now();
     let answered = (status == TransferStatus::Consulting).then_some(now);
     let ended = (!status.is_active()).then_some(now);
     diesel::update(transfers::table.find(id))
         .set((
             transfers::status.eq(status.as_str()),
-            transfers::answered_at.eq(diesel::dsl::sql::<diesel::sql_types::Nullable<diesel::sql_types::Timestamptz>>("COALESCE(answered_at, ")
-                .bind::<diesel::sql_types::Nullable<diesel::sql_types::Timestamptz>, _>(answered)
-                .sql(")")),
+            transfers::answered_at.eq(diesel::dsl::sql::<
+                diesel::sql_types::Nullable<diesel::sql_types::Timestamptz>,
+            >("COALESCE(answered_at, ")
+            .bind::<diesel::sql_types::Nullable<diesel::sql_types::Timestamptz>, _>(answered)
+            .sql(")")),
             transfers::ended_at.eq(ended),
         ))
         .returning(TransferRow::as_returning())
@@ -584,7 +669,13 @@ pub async fn set_transfer_status(conn: &mut PgConn, id: Uuid, status: TransferSt
 
 /// Appends to the timeline. With a `dedupe_key`, a second event with the same key is dropped and
 /// `false` comes back, so a retried or duplicated callback is applied once.
-pub async fn record_event(conn: &mut PgConn, call_id: Uuid, kind: &str, data: Value, dedupe_key: Option<&str>) -> Result<bool, DbError> {
+pub async fn record_event(
+    conn: &mut PgConn,
+    call_id: Uuid,
+    kind: &str,
+    data: Value,
+    dedupe_key: Option<&str>,
+) -> Result<bool, DbError> {
     let inserted = diesel::insert_into(call_events::table)
         .values((
             call_events::call_id.eq(call_id),

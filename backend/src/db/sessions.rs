@@ -10,17 +10,28 @@ use super::schema::{agents, login_failures, sessions};
 use super::{DbError, PgConn};
 use crate::domain::agent::Agent;
 
-pub async fn create(conn: &mut PgConn, agent_id: Uuid, expires_at: DateTime<Utc>) -> Result<Uuid, DbError> {
+pub async fn create(
+    conn: &mut PgConn,
+    agent_id: Uuid,
+    expires_at: DateTime<Utc>,
+) -> Result<Uuid, DbError> {
     let id = Uuid::new_v4();
     diesel::insert_into(sessions::table)
-        .values((sessions::id.eq(id), sessions::agent_id.eq(agent_id), sessions::expires_at.eq(expires_at)))
+        .values((
+            sessions::id.eq(id),
+            sessions::agent_id.eq(agent_id),
+            sessions::expires_at.eq(expires_at),
+        ))
         .execute(conn)
         .await?;
     Ok(id)
 }
 
 /// The agent behind a live session: not revoked, not expired, agent still active.
-pub async fn find_active_agent(conn: &mut PgConn, session_id: Uuid) -> Result<Option<Agent>, DbError> {
+pub async fn find_active_agent(
+    conn: &mut PgConn,
+    session_id: Uuid,
+) -> Result<Option<Agent>, DbError> {
     let row = sessions::table
         .inner_join(agents::table)
         .filter(sessions::id.eq(session_id))
@@ -35,25 +46,40 @@ pub async fn find_active_agent(conn: &mut PgConn, session_id: Uuid) -> Result<Op
 }
 
 pub async fn revoke(conn: &mut PgConn, session_id: Uuid) -> Result<(), DbError> {
-    diesel::update(sessions::table.find(session_id).filter(sessions::revoked_at.is_null()))
-        .set(sessions::revoked_at.eq(Utc::now()))
-        .execute(conn)
-        .await?;
+    diesel::update(
+        sessions::table
+            .find(session_id)
+            .filter(sessions::revoked_at.is_null()),
+    )
+    .set(sessions::revoked_at.eq(Utc::now()))
+    .execute(conn)
+    .await?;
     Ok(())
 }
 
 /// Ends every session of an agent, e.g. when an admin deactivates them or resets their password.
 pub async fn revoke_all_for_agent(conn: &mut PgConn, agent_id: Uuid) -> Result<(), DbError> {
-    diesel::update(sessions::table.filter(sessions::agent_id.eq(agent_id)).filter(sessions::revoked_at.is_null()))
-        .set(sessions::revoked_at.eq(Utc::now()))
-        .execute(conn)
-        .await?;
+    diesel::update(
+        sessions::table
+            .filter(sessions::agent_id.eq(agent_id))
+            .filter(sessions::revoked_at.is_null()),
+    )
+    .set(sessions::revoked_at.eq(Utc::now()))
+    .execute(conn)
+    .await?;
     Ok(())
 }
 
-pub async fn record_login_failure(conn: &mut PgConn, email: &str, client_ip: &str) -> Result<(), DbError> {
+pub async fn record_login_failure(
+    conn: &mut PgConn,
+    email: &str,
+    client_ip: &str,
+) -> Result<(), DbError> {
     diesel::insert_into(login_failures::table)
-        .values((login_failures::email.eq(email), login_failures::client_ip.eq(client_ip)))
+        .values((
+            login_failures::email.eq(email),
+            login_failures::client_ip.eq(client_ip),
+        ))
         .execute(conn)
         .await?;
     Ok(())
@@ -86,12 +112,20 @@ pub async fn recent_login_failures(
         .get_result(conn)
         .await?;
     let oldest: Option<DateTime<Utc>> = login_failures::table
-        .filter(login_failures::email.eq(email).or(login_failures::client_ip.eq(client_ip)))
+        .filter(
+            login_failures::email
+                .eq(email)
+                .or(login_failures::client_ip.eq(client_ip)),
+        )
         .filter(login_failures::at.gt(since))
         .select(diesel::dsl::min(login_failures::at))
         .first(conn)
         .await?;
-    Ok(RecentFailures { by_email, by_ip, oldest })
+    Ok(RecentFailures {
+        by_email,
+        by_ip,
+        oldest,
+    })
 }
 
 pub async fn clear_login_failures(conn: &mut PgConn, email: &str) -> Result<(), DbError> {

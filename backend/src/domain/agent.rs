@@ -105,8 +105,14 @@ impl Email {
             && domain.contains('.')
             && !domain.starts_with('.')
             && !domain.ends_with('.')
-            && domain.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '.');
-        if local.is_empty() || local.len() > 64 || local.chars().any(|c| c.is_whitespace() || c == '@') || !domain_ok {
+            && domain
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '.');
+        if local.is_empty()
+            || local.len() > 64
+            || local.chars().any(|c| c.is_whitespace() || c == '@')
+            || !domain_ok
+        {
             return Err(err("is not a valid email address"));
         }
         Ok(Self(email))
@@ -128,10 +134,16 @@ impl DisplayName {
             return Err(ValidationError::new("display_name", "must not be empty"));
         }
         if name.chars().count() > 100 {
-            return Err(ValidationError::new("display_name", "must be at most 100 characters"));
+            return Err(ValidationError::new(
+                "display_name",
+                "must be at most 100 characters",
+            ));
         }
         if name.chars().any(char::is_control) {
-            return Err(ValidationError::new("display_name", "must not contain control characters"));
+            return Err(ValidationError::new(
+                "display_name",
+                "must not contain control characters",
+            ));
         }
         Ok(Self(name.to_owned()))
     }
@@ -175,7 +187,11 @@ impl ClientIdentity {
         if base.is_empty() {
             base.push_str("agent");
         }
-        let suffix: String = suffix.chars().filter(|c| c.is_ascii_alphanumeric()).take(8).collect();
+        let suffix: String = suffix
+            .chars()
+            .filter(|c| c.is_ascii_alphanumeric())
+            .take(8)
+            .collect();
         Self(format!("{base}_{suffix}"))
     }
 
@@ -194,10 +210,16 @@ impl Password {
     pub fn parse(raw: &str) -> Result<Self, ValidationError> {
         let len = raw.chars().count();
         if len < Self::MIN_LEN {
-            return Err(ValidationError::new("password", format!("must be at least {} characters", Self::MIN_LEN)));
+            return Err(ValidationError::new(
+                "password",
+                format!("must be at least {} characters", Self::MIN_LEN),
+            ));
         }
         if len > 256 {
-            return Err(ValidationError::new("password", "must be at most 256 characters"));
+            return Err(ValidationError::new(
+                "password",
+                "must be at most 256 characters",
+            ));
         }
         Ok(Self(raw.to_owned()))
     }
@@ -221,7 +243,10 @@ mod tests {
     fn statuses_round_trip_through_their_text() {
         for s in AgentStatus::ALL {
             assert_eq!(s.as_str().parse::<AgentStatus>().unwrap(), *s);
-            assert_eq!(serde_json::to_value(s).unwrap(), serde_json::json!(s.as_str()));
+            assert_eq!(
+                serde_json::to_value(s).unwrap(),
+                serde_json::json!(s.as_str())
+            );
         }
         for r in Role::ALL {
             assert_eq!(r.as_str().parse::<Role>().unwrap(), *r);
@@ -231,8 +256,19 @@ mod tests {
 
     #[test]
     fn emails_are_normalised_and_checked() {
-        assert_eq!(Email::parse("  Ana.Lopez@Example.COM ").unwrap().as_str(), "ana.lopez@example.com");
-        for bad in ["", "ana", "ana@", "@example.com", "ana@example", "a na@example.com", "ana@exa mple.com"] {
+        assert_eq!(
+            Email::parse("  Ana.Lopez@Example.COM ").unwrap().as_str(),
+            "ana.lopez@example.com"
+        );
+        for bad in [
+            "",
+            "ana",
+            "ana@",
+            "@example.com",
+            "ana@example",
+            "a na@example.com",
+            "ana@exa mple.com",
+        ] {
             assert!(Email::parse(bad).is_err(), "{bad}");
         }
     }
@@ -240,7 +276,14 @@ mod tests {
     #[test]
     fn client_identities_allow_no_delimiters() {
         assert!(ClientIdentity::parse("agent_7f3a").is_ok());
-        for bad in ["", "ana lopez", "ana.lopez@example.com", "a:b", "a-b", &"x".repeat(65)] {
+        for bad in [
+            "",
+            "ana lopez",
+            "ana.lopez@example.com",
+            "a:b",
+            "a-b",
+            &"x".repeat(65),
+        ] {
             assert!(ClientIdentity::parse(bad).is_err(), "{bad}");
         }
         let email = Email::parse("ana.lopez+support@example.com").unwrap();

@@ -7,8 +7,8 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use super::agent::string_enum;
-use crate::twilio::rest::CallStatus as TwilioCallStatus;
 use super::ValidationError;
+use crate::twilio::rest::CallStatus as TwilioCallStatus;
 
 /// A customer call, from the customer's point of view.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, ToSchema)]
@@ -37,7 +37,10 @@ string_enum!(CallStatus {
 
 impl CallStatus {
     pub fn is_final(self) -> bool {
-        matches!(self, CallStatus::Completed | CallStatus::Abandoned | CallStatus::Failed)
+        matches!(
+            self,
+            CallStatus::Completed | CallStatus::Abandoned | CallStatus::Failed
+        )
     }
 }
 
@@ -82,7 +85,10 @@ string_enum!(ParticipantStatus {
 impl ParticipantStatus {
     /// Still being dialed: the leg may yet join.
     pub fn is_pending(self) -> bool {
-        matches!(self, ParticipantStatus::Dialing | ParticipantStatus::Ringing)
+        matches!(
+            self,
+            ParticipantStatus::Dialing | ParticipantStatus::Ringing
+        )
     }
 
     pub fn is_final(self) -> bool {
@@ -91,7 +97,13 @@ impl ParticipantStatus {
 
     /// A leg that ended without ever joining.
     pub fn is_missed(self) -> bool {
-        matches!(self, ParticipantStatus::NoAnswer | ParticipantStatus::Busy | ParticipantStatus::Failed | ParticipantStatus::Canceled)
+        matches!(
+            self,
+            ParticipantStatus::NoAnswer
+                | ParticipantStatus::Busy
+                | ParticipantStatus::Failed
+                | ParticipantStatus::Canceled
+        )
     }
 }
 
@@ -136,7 +148,9 @@ impl TransferStatus {
 /// The leg status a call-progress callback implies, before the conference says more.
 pub fn leg_status(status: TwilioCallStatus) -> ParticipantStatus {
     match status {
-        TwilioCallStatus::Queued | TwilioCallStatus::Initiated | TwilioCallStatus::Unknown => ParticipantStatus::Dialing,
+        TwilioCallStatus::Queued | TwilioCallStatus::Initiated | TwilioCallStatus::Unknown => {
+            ParticipantStatus::Dialing
+        }
         TwilioCallStatus::Ringing => ParticipantStatus::Ringing,
         // Answered; it becomes `connected` when the conference reports the join.
         TwilioCallStatus::InProgress => ParticipantStatus::Ringing,
@@ -187,11 +201,16 @@ pub struct CallSid(String);
 
 impl CallSid {
     pub fn parse(raw: &str) -> Result<Self, ValidationError> {
-        let ok = raw.len() == 34 && raw.starts_with("CA") && raw[2..].chars().all(|c| c.is_ascii_hexdigit());
+        let ok = raw.len() == 34
+            && raw.starts_with("CA")
+            && raw[2..].chars().all(|c| c.is_ascii_hexdigit());
         if ok {
             Ok(Self(raw.to_owned()))
         } else {
-            Err(ValidationError::new("CallSid", "expected CA followed by 32 hex digits"))
+            Err(ValidationError::new(
+                "CallSid",
+                "expected CA followed by 32 hex digits",
+            ))
         }
     }
 
@@ -214,7 +233,8 @@ pub fn conference_name(customer: &CallSid) -> String {
 
 /// The customer call SID a conference name came from.
 pub fn customer_sid_from_conference(name: &str) -> Option<CallSid> {
-    name.strip_prefix("wt_").and_then(|sid| CallSid::parse(sid).ok())
+    name.strip_prefix("wt_")
+        .and_then(|sid| CallSid::parse(sid).ok())
 }
 
 #[cfg(test)]
@@ -232,12 +252,18 @@ mod tests {
         for s in TransferStatus::ALL {
             assert_eq!(s.as_str().parse::<TransferStatus>().unwrap(), *s);
         }
-        assert_eq!(serde_json::to_value(CallStatus::InProgress).unwrap(), "in_progress");
+        assert_eq!(
+            serde_json::to_value(CallStatus::InProgress).unwrap(),
+            "in_progress"
+        );
     }
 
     #[test]
     fn twilio_statuses_map_to_leg_states() {
-        assert_eq!(leg_status("no-answer".parse().unwrap()), ParticipantStatus::NoAnswer);
+        assert_eq!(
+            leg_status("no-answer".parse().unwrap()),
+            ParticipantStatus::NoAnswer
+        );
         assert_eq!(leg_status("busy".parse().unwrap()), ParticipantStatus::Busy);
         assert!(leg_status("in-progress".parse().unwrap()).is_pending());
         assert!("bogus".parse::<TwilioCallStatus>().is_err());

@@ -44,7 +44,11 @@ impl EventBus {
     /// A bus for this process only.
     pub fn new() -> Self {
         let (local, _) = broadcast::channel(1024);
-        Self { local, origin: Uuid::new_v4(), outbound: None }
+        Self {
+            local,
+            origin: Uuid::new_v4(),
+            outbound: None,
+        }
     }
 
     /// A bus shared with every instance on the same database. The listener reconnects by itself.
@@ -52,7 +56,12 @@ impl EventBus {
         let mut bus = Self::new();
         let (tx, rx) = tokio::sync::mpsc::unbounded_channel();
         bus.outbound = Some(tx);
-        tokio::spawn(relay(database_url.to_owned(), bus.origin, bus.local.clone(), rx));
+        tokio::spawn(relay(
+            database_url.to_owned(),
+            bus.origin,
+            bus.local.clone(),
+            rx,
+        ));
         bus
     }
 
@@ -81,7 +90,8 @@ async fn relay(
             Ok((client, mut connection)) => {
                 let (notes_tx, mut notes_rx) = tokio::sync::mpsc::unbounded_channel();
                 let driver = tokio::spawn(async move {
-                    let mut messages = futures_util::stream::poll_fn(move |cx| connection.poll_message(cx));
+                    let mut messages =
+                        futures_util::stream::poll_fn(move |cx| connection.poll_message(cx));
                     while let Some(Ok(message)) = messages.next().await {
                         if let tokio_postgres::AsyncMessage::Notification(n) = message {
                             let _ = notes_tx.send(n.payload().to_owned());

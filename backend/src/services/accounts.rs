@@ -8,7 +8,9 @@ use crate::auth::password;
 use crate::auth::session::SessionKeys;
 use crate::config::LoginLimits;
 use crate::db::{self, agents::AgentChanges, DbPool};
-use crate::domain::agent::{Agent, AgentStatus, ClientIdentity, DisplayName, Email, Password, Role, SelectableStatus};
+use crate::domain::agent::{
+    Agent, AgentStatus, ClientIdentity, DisplayName, Email, Password, Role, SelectableStatus,
+};
 
 pub struct SignedIn {
     pub token: String,
@@ -16,8 +18,12 @@ pub struct SignedIn {
     pub agent: Agent,
 }
 
-async fn run_blocking<T: Send + 'static>(f: impl FnOnce() -> T + Send + 'static) -> ServiceResult<T> {
-    tokio::task::spawn_blocking(f).await.map_err(|e| ServiceError::Internal(e.to_string()))
+async fn run_blocking<T: Send + 'static>(
+    f: impl FnOnce() -> T + Send + 'static,
+) -> ServiceResult<T> {
+    tokio::task::spawn_blocking(f)
+        .await
+        .map_err(|e| ServiceError::Internal(e.to_string()))
 }
 
 /// Signs an agent in. Failures are counted per email and per client address; past the limit the
@@ -33,15 +39,20 @@ pub async fn login(
 ) -> ServiceResult<SignedIn> {
     let mut conn = pool.get().await.map_err(db::DbError::from)?;
     // An unparseable email can't match an agent; count it under its raw text.
-    let email_key = Email::parse(raw_email).map(|e| e.as_str().to_owned()).unwrap_or_else(|_| raw_email.trim().to_lowercase());
+    let email_key = Email::parse(raw_email)
+        .map(|e| e.as_str().to_owned())
+        .unwrap_or_else(|_| raw_email.trim().to_lowercase());
 
     let now = Utc::now();
     let window = Duration::from_std(limits.window).unwrap_or(Duration::minutes(15));
-    let recent = db::sessions::recent_login_failures(&mut conn, &email_key, client_ip, now - window).await?;
+    let recent =
+        db::sessions::recent_login_failures(&mut conn, &email_key, client_ip, now - window).await?;
     let max = i64::from(limits.max_failures);
     if recent.by_email >= max || recent.by_ip >= max * 4 {
         let retry_at = recent.oldest.unwrap_or(now) + window;
-        return Err(ServiceError::TooManyAttempts { retry_after_secs: (retry_at - now).num_seconds().max(1) as u64 });
+        return Err(ServiceError::TooManyAttempts {
+            retry_after_secs: (retry_at - now).num_seconds().max(1) as u64,
+        });
     }
 
     let found = match Email::parse(raw_email) {
@@ -68,12 +79,22 @@ pub async fn login(
         .issue(agent.id, session_id, now, expires_at)
         .map_err(|e| ServiceError::Internal(e.to_string()))?;
     tracing::info!(agent_id = %agent.id, "agent signed in");
-    Ok(SignedIn { token, expires_at, agent })
+    Ok(SignedIn {
+        token,
+        expires_at,
+        agent,
+    })
 }
 
 /// Resolves a bearer token to the agent behind a live session.
-pub async fn authenticate(pool: &DbPool, keys: &SessionKeys, token: &str) -> ServiceResult<(Agent, Uuid)> {
-    let claims = keys.verify(token).map_err(|_| ServiceError::Unauthenticated)?;
+pub async fn authenticate(
+    pool: &DbPool,
+    keys: &SessionKeys,
+    token: &str,
+) -> ServiceResult<(Agent, Uuid)> {
+    let claims = keys
+        .verify(token)
+        .map_err(|_| ServiceError::Unauthenticated)?;
     let mut conn = pool.get().await.map_err(db::DbError::from)?;
     let agent = db::sessions::find_active_agent(&mut conn, claims.session_id)
         .await?
@@ -92,7 +113,11 @@ pub async fn logout(pool: &DbPool, agent: &Agent, session_id: Uuid) -> ServiceRe
     Ok(())
 }
 
-pub async fn set_own_status(pool: &DbPool, agent: &Agent, status: SelectableStatus) -> ServiceResult<Agent> {
+pub async fn set_own_status(
+    pool: &DbPool,
+    agent: &Agent,
+    status: SelectableStatus,
+) -> ServiceResult<Agent> {
     if agent.status.is_engaged() {
         return Err(ServiceError::Conflict(format!(
             "you are {} on a call; your status changes when the call ends",
@@ -100,7 +125,9 @@ pub async fn set_own_status(pool: &DbPool, agent: &Agent, status: SelectableStat
         )));
     }
     let mut conn = pool.get().await.map_err(db::DbError::from)?;
-    db::agents::set_status(&mut conn, agent.id, status.into()).await?.ok_or(ServiceError::NotFound("agent"))
+    db::agents::set_status(&mut conn, agent.id, status.into())
+        .await?
+        .ok_or(ServiceError::NotFound("agent"))
 }
 
 pub struct NewAgentInput {
@@ -117,7 +144,9 @@ pub async fn create_agent(pool: &DbPool, input: NewAgentInput) -> ServiceResult<
     let password = Password::parse(&input.password)?;
     let client_identity = match input.client_identity.as_deref() {
         Some(raw) => ClientIdentity::parse(raw)?,
-        None => ClientIdentity::derive_from_email(&email, &Uuid::new_v4().simple().to_string()[..6]),
+        None => {
+            ClientIdentity::derive_from_email(&email, &Uuid::new_v4().simple().to_string()[..6])
+        }
     };
     let hash = run_blocking(move || password::hash(&password))
         .await?
@@ -146,12 +175,27 @@ pub struct AgentUpdate {
     pub active: Option<bool>,
 }
 
-pub async fn update_agent(pool: &DbPool, actor: &Agent, id: Uuid, update: AgentUpdate) -> ServiceResult<Agent> {
+pub async fn update_agent(
+    pool: &DbPool,
+    actor: &Agent,
+    id: Uuid,
+    update: AgentUpdate,
+) -> ServiceResult<Agent> {
     if id == actor.id && (update.active == Some(false) || update.role == Some(Role::Agent)) {
-        return Err(ServiceError::Conflict("you cannot deactivate or demote yourself".into()));
+        return Err(ServiceError::Conflict(
+            "you cannot deactivate or demote yourself".into(),
+        ));
     }
-    let display_name = update.display_name.as_deref().map(DisplayName::parse).transpose()?;
-    let password = update.password.as_deref().map(Password::parse).transpose()?;
+    let display_name = update
+        .display_name
+        .as_deref()
+        .map(DisplayName::parse)
+        .transpose()?;
+    let password = update
+        .password
+        .as_deref()
+        .map(Password::parse)
+        .transpose()?;
     let hash = match password {
         Some(p) => Some(
             run_blocking(move || password::hash(&p))
@@ -172,7 +216,9 @@ pub async fn update_agent(pool: &DbPool, actor: &Agent, id: Uuid, update: AgentU
         status_changed_at: deactivating.then(Utc::now),
         ..Default::default()
     };
-    let agent = db::agents::update(&mut conn, id, changes).await?.ok_or(ServiceError::NotFound("agent"))?;
+    let agent = db::agents::update(&mut conn, id, changes)
+        .await?
+        .ok_or(ServiceError::NotFound("agent"))?;
     if deactivating || hash.is_some() {
         db::sessions::revoke_all_for_agent(&mut conn, id).await?;
     }
@@ -180,7 +226,16 @@ pub async fn update_agent(pool: &DbPool, actor: &Agent, id: Uuid, update: AgentU
 }
 
 pub async fn deactivate_agent(pool: &DbPool, actor: &Agent, id: Uuid) -> ServiceResult<Agent> {
-    update_agent(pool, actor, id, AgentUpdate { active: Some(false), ..Default::default() }).await
+    update_agent(
+        pool,
+        actor,
+        id,
+        AgentUpdate {
+            active: Some(false),
+            ..Default::default()
+        },
+    )
+    .await
 }
 
 pub async fn list_agents(pool: &DbPool, include_inactive: bool) -> ServiceResult<Vec<Agent>> {
@@ -190,7 +245,9 @@ pub async fn list_agents(pool: &DbPool, include_inactive: bool) -> ServiceResult
 
 pub async fn get_agent(pool: &DbPool, id: Uuid) -> ServiceResult<Agent> {
     let mut conn = pool.get().await.map_err(db::DbError::from)?;
-    db::agents::find(&mut conn, id).await?.ok_or(ServiceError::NotFound("agent"))
+    db::agents::find(&mut conn, id)
+        .await?
+        .ok_or(ServiceError::NotFound("agent"))
 }
 
 /// Who to create in an empty database.
@@ -215,15 +272,40 @@ pub async fn seed_if_empty(pool: &DbPool, seed: Seed) -> ServiceResult<Vec<Seede
         return Ok(Vec::new());
     }
     drop(conn);
-    let mut plan = vec![(seed.admin_email, "Administrator".to_owned(), seed.admin_password.unwrap_or_else(generate_password), Role::Admin)];
+    let mut plan = vec![(
+        seed.admin_email,
+        "Administrator".to_owned(),
+        seed.admin_password.unwrap_or_else(generate_password),
+        Role::Admin,
+    )];
     if let Some(password) = seed.demo_agents {
         let password = password.unwrap_or_else(generate_password);
-        plan.push(("agent1@example.com".into(), "Agent One".into(), password.clone(), Role::Agent));
-        plan.push(("agent2@example.com".into(), "Agent Two".into(), password, Role::Agent));
+        plan.push((
+            "agent1@example.com".into(),
+            "Agent One".into(),
+            password.clone(),
+            Role::Agent,
+        ));
+        plan.push((
+            "agent2@example.com".into(),
+            "Agent Two".into(),
+            password,
+            Role::Agent,
+        ));
     }
     let mut created = Vec::new();
     for (email, display_name, password, role) in plan {
-        let agent = create_agent(pool, NewAgentInput { email, display_name, password: password.clone(), role, client_identity: None }).await?;
+        let agent = create_agent(
+            pool,
+            NewAgentInput {
+                email,
+                display_name,
+                password: password.clone(),
+                role,
+                client_identity: None,
+            },
+        )
+        .await?;
         created.push(Seeded { agent, password });
     }
     Ok(created)
@@ -235,7 +317,11 @@ pub fn generate_password() -> String {
     const ALPHABET: &[u8] = b"abcdefghijkmnpqrstuvwxyzABCDEFGHJKLMNPQRSTUVWXYZ23456789";
     let mut rng = rand::thread_rng();
     (0..4)
-        .map(|_| (0..5).map(|_| ALPHABET[rng.gen_range(0..ALPHABET.len())] as char).collect::<String>())
+        .map(|_| {
+            (0..5)
+                .map(|_| ALPHABET[rng.gen_range(0..ALPHABET.len())] as char)
+                .collect::<String>()
+        })
         .collect::<Vec<_>>()
         .join("-")
 }

@@ -54,7 +54,11 @@ async fn detail_of(conn: &mut PgConn, call: Call) -> Result<CallDetail, DbError>
     let participants = db::calls::participants_of(conn, call.id).await?;
     let transfers = db::calls::transfers_of(conn, call.id).await?;
     let timeline = db::calls::events_of(conn, call.id).await?;
-    let ids: Vec<Uuid> = participants.iter().filter_map(|p| p.agent_id).chain(call.owner_agent_id).collect();
+    let ids: Vec<Uuid> = participants
+        .iter()
+        .filter_map(|p| p.agent_id)
+        .chain(call.owner_agent_id)
+        .collect();
     let names = agent_names(conn, ids).await?;
     let participants = participants
         .into_iter()
@@ -68,12 +72,20 @@ async fn detail_of(conn: &mut PgConn, call: Call) -> Result<CallDetail, DbError>
         })
         .collect();
     let owner_name = call.owner_agent_id.and_then(|id| names.get(&id).cloned());
-    Ok(CallDetail { call, owner_name, participants, transfers, timeline })
+    Ok(CallDetail {
+        call,
+        owner_name,
+        participants,
+        transfers,
+        timeline,
+    })
 }
 
 pub async fn call_detail(pool: &DbPool, id: Uuid) -> ServiceResult<CallDetail> {
     let mut conn = pool.get().await.map_err(DbError::from)?;
-    let call = db::calls::find_call(&mut conn, id).await?.ok_or(ServiceError::NotFound("call"))?;
+    let call = db::calls::find_call(&mut conn, id)
+        .await?
+        .ok_or(ServiceError::NotFound("call"))?;
     Ok(detail_of(&mut conn, call).await?)
 }
 
@@ -91,20 +103,30 @@ pub async fn queue(pool: &DbPool) -> ServiceResult<Vec<Call>> {
 }
 
 fn encode_cursor(call: &Call) -> String {
-    format!("{}_{}", call.created_at.timestamp_micros(), call.id.simple())
+    format!(
+        "{}_{}",
+        call.created_at.timestamp_micros(),
+        call.id.simple()
+    )
 }
 
 fn decode_cursor(cursor: &str) -> ServiceResult<(DateTime<Utc>, Uuid)> {
     let bad = || crate::domain::ValidationError::new("cursor", "is not a cursor this API returned");
     let (micros, id) = cursor.split_once('_').ok_or_else(bad)?;
-    let at = micros.parse::<i64>().ok().and_then(DateTime::from_timestamp_micros).ok_or_else(bad)?;
+    let at = micros
+        .parse::<i64>()
+        .ok()
+        .and_then(DateTime::from_timestamp_micros)
+        .ok_or_else(bad)?;
     let id = Uuid::parse_str(id).map_err(|_| bad())?;
     Ok((at, id))
 }
 
 pub async fn history(pool: &DbPool, query: HistoryQuery) -> ServiceResult<CallPage> {
     if !(1..=200).contains(&query.limit) {
-        return Err(crate::domain::ValidationError::new("limit", "must be between 1 and 200").into());
+        return Err(
+            crate::domain::ValidationError::new("limit", "must be between 1 and 200").into(),
+        );
     }
     let before = query.cursor.as_deref().map(decode_cursor).transpose()?;
     let mut conn = pool.get().await.map_err(DbError::from)?;
@@ -127,13 +149,20 @@ pub async fn history(pool: &DbPool, query: HistoryQuery) -> ServiceResult<CallPa
     let names = agent_names(&mut conn, owners).await?;
     let items = calls
         .into_iter()
-        .map(|call| CallSummary { owner_name: call.owner_agent_id.and_then(|id| names.get(&id).cloned()), call })
+        .map(|call| CallSummary {
+            owner_name: call.owner_agent_id.and_then(|id| names.get(&id).cloned()),
+            call,
+        })
         .collect();
     Ok(CallPage { items, next_cursor })
 }
 
 /// May this agent look at this call? Admins see everything; agents see calls they took part in.
-pub async fn can_view(pool: &DbPool, agent: &crate::domain::agent::Agent, call_id: Uuid) -> ServiceResult<bool> {
+pub async fn can_view(
+    pool: &DbPool,
+    agent: &crate::domain::agent::Agent,
+    call_id: Uuid,
+) -> ServiceResult<bool> {
     if agent.is_admin() {
         return Ok(true);
     }

@@ -37,7 +37,9 @@ pub enum ServiceError {
 impl From<DbError> for ServiceError {
     fn from(e: DbError) -> Self {
         match e {
-            DbError::UniqueViolation(what) => ServiceError::Conflict(format!("an agent with this {what} already exists")),
+            DbError::UniqueViolation(what) => {
+                ServiceError::Conflict(format!("an agent with this {what} already exists"))
+            }
             DbError::Pool(_) => ServiceError::Unavailable(e),
             other => ServiceError::Internal(other.to_string()),
         }

@@ -1,6 +1,6 @@
 //! Everything that speaks Twilio's formats: TwiML, webhook signatures, access tokens, the REST client.
 
+pub mod rest;
 pub mod signature;
 pub mod token;
 pub mod twiml;
-pub mod rest;

@@ -255,7 +255,10 @@ impl std::str::FromStr for CallStatus {
     /// callback value we do not know is an error.
     fn from_str(s: &str) -> Result<Self, Self::Err> {
         match serde_json::from_value::<Self>(serde_json::Value::String(s.to_owned())) {
-            Ok(Self::Unknown) | Err(_) => Err(crate::domain::ValidationError::new("CallStatus", format!("unknown call status {s:?}"))),
+            Ok(Self::Unknown) | Err(_) => Err(crate::domain::ValidationError::new(
+                "CallStatus",
+                format!("unknown call status {s:?}"),
+            )),
             Ok(status) => Ok(status),
         }
     }

@@ -12,15 +12,17 @@ pub use signed::{SignedForm, WebhookAuth};
 
 use crate::api::state::AppState;
 use crate::domain::call::{CallSid, ConferenceEvent};
-use crate::twilio::rest::CallStatus as TwilioCallStatus;
 use crate::services::voice::{ConferenceCallback, InboundCall, LegStatusCallback};
+use crate::twilio::rest::CallStatus as TwilioCallStatus;
 use crate::twilio::twiml;
 
 /// How long the voice webhook may spend storing the call before it answers regardless.
 const STORE_CALL_WITHIN: std::time::Duration = std::time::Duration::from_secs(3);
 
 fn twiml_response(body: String) -> HttpResponse {
-    HttpResponse::Ok().content_type(ContentType::xml()).body(body)
+    HttpResponse::Ok()
+        .content_type(ContentType::xml())
+        .body(body)
 }
 
 /// The number's voice URL: the customer joins their conference at once; routing happens in the
@@ -41,8 +43,12 @@ async fn voice(state: web::Data<AppState>, form: SignedForm) -> HttpResponse {
     // Twilio waits at most 15 s; answer well before, whatever the database does.
     match tokio::time::timeout(STORE_CALL_WITHIN, state.voice.incoming_call(&call)).await {
         Ok(Ok(())) => {}
-        Ok(Err(e)) => tracing::error!(error = %e, %call_sid, "could not store an incoming call; answering anyway"),
-        Err(_) => tracing::error!(%call_sid, "storing an incoming call timed out; answering anyway"),
+        Ok(Err(e)) => {
+            tracing::error!(error = %e, %call_sid, "could not store an incoming call; answering anyway")
+        }
+        Err(_) => {
+            tracing::error!(%call_sid, "storing an incoming call timed out; answering anyway")
+        }
     }
     twiml_response(state.voice.customer_twiml(&call_sid))
 }
@@ -53,7 +59,9 @@ async fn voice_fallback(state: web::Data<AppState>, form: SignedForm) -> HttpRes
     tracing::warn!(error_code = ?form.get("ErrorCode"), "voice fallback used");
     match form.get("CallSid").and_then(|s| CallSid::parse(s).ok()) {
         Some(sid) => twiml_response(state.voice.customer_twiml(&sid)),
-        None => twiml_response(twiml::say_and_hangup("Sorry, we are having technical difficulties. Please call again.")),
+        None => twiml_response(twiml::say_and_hangup(
+            "Sorry, we are having technical difficulties. Please call again.",
+        )),
     }
 }
 
@@ -64,7 +72,11 @@ struct WaitQuery {
 
 /// The conference's waitUrl: greeting and music, looping.
 #[post("/wait")]
-async fn wait(state: web::Data<AppState>, _form: SignedForm, query: web::Query<WaitQuery>) -> HttpResponse {
+async fn wait(
+    state: web::Data<AppState>,
+    _form: SignedForm,
+    query: web::Query<WaitQuery>,
+) -> HttpResponse {
     twiml_response(state.voice.wait_twiml(query.again.is_none()))
 }
 
@@ -82,14 +94,20 @@ struct LegQuery {
 
 /// A dialed leg (agent browser or phone) answered: join the conference.
 #[post("/leg")]
-async fn leg_answered(state: web::Data<AppState>, _form: SignedForm, query: web::Query<LegQuery>) -> HttpResponse {
+async fn leg_answered(
+    state: web::Data<AppState>,
+    _form: SignedForm,
+    query: web::Query<LegQuery>,
+) -> HttpResponse {
     match state.voice.answered_leg_twiml(query.participant).await {
         Ok(body) => twiml_response(body),
         Err(e) => {
             tracing::error!(error = %e, participant = %query.participant, "leg TwiML from the database failed");
             match &query.conference {
                 Some(name) => twiml_response(state.voice.agent_leg_twiml(name)),
-                None => twiml_response(twiml::say_and_hangup("Sorry, this call could not be connected.")),
+                None => twiml_response(twiml::say_and_hangup(
+                    "Sorry, this call could not be connected.",
+                )),
             }
         }
     }
@@ -97,7 +115,11 @@ async fn leg_answered(state: web::Data<AppState>, _form: SignedForm, query: web:
 
 /// Call progress of a leg we placed.
 #[post("/leg-status")]
-async fn leg_status(state: web::Data<AppState>, form: SignedForm, query: web::Query<LegQuery>) -> HttpResponse {
+async fn leg_status(
+    state: web::Data<AppState>,
+    form: SignedForm,
+    query: web::Query<LegQuery>,
+) -> HttpResponse {
     let (Some(call_sid), Some(raw_status)) = (form.get("CallSid"), form.get("CallStatus")) else {
         return HttpResponse::BadRequest().body("CallSid and CallStatus are required");
     };
@@ -127,8 +149,13 @@ fn parse_bool(value: Option<&str>) -> Option<bool> {
 /// Conference events (joins, leaves, hold, mute, start, end).
 #[post("/conference-status")]
 async fn conference_status(state: web::Data<AppState>, form: SignedForm) -> HttpResponse {
-    let (Some(event), Some(conference_sid), Some(name)) = (form.get("StatusCallbackEvent"), form.get("ConferenceSid"), form.get("FriendlyName")) else {
-        return HttpResponse::BadRequest().body("StatusCallbackEvent, ConferenceSid and FriendlyName are required");
+    let (Some(event), Some(conference_sid), Some(name)) = (
+        form.get("StatusCallbackEvent"),
+        form.get("ConferenceSid"),
+        form.get("FriendlyName"),
+    ) else {
+        return HttpResponse::BadRequest()
+            .body("StatusCallbackEvent, ConferenceSid and FriendlyName are required");
     };
     let callback = ConferenceCallback {
         event: ConferenceEvent::parse(event),
@@ -140,7 +167,10 @@ async fn conference_status(state: web::Data<AppState>, form: SignedForm) -> Http
         hold: parse_bool(form.get("Hold")),
         muted: parse_bool(form.get("Muted")),
         end_conference_on_exit: parse_bool(form.get("EndConferenceOnExit")),
-        reason: form.get("ReasonParticipantLeft").or(form.get("Reason")).map(str::to_owned),
+        reason: form
+            .get("ReasonParticipantLeft")
+            .or(form.get("Reason"))
+            .map(str::to_owned),
     };
     match state.voice.conference_event(callback).await {
         Ok(()) => HttpResponse::NoContent().finish(),

@@ -31,7 +31,10 @@ pub struct SignedForm(Vec<(String, String)>);
 
 impl SignedForm {
     pub fn get(&self, name: &str) -> Option<&str> {
-        self.0.iter().find(|(k, _)| k == name).map(|(_, v)| v.as_str())
+        self.0
+            .iter()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.as_str())
     }
 }
 
@@ -61,12 +64,23 @@ impl FromRequest for SignedForm {
         let body = web::Bytes::from_request(&req, payload);
         Box::pin(async move {
             let body = body.await?;
-            let state = req.app_data::<web::Data<AppState>>().ok_or(WebhookRejection::BadSignature)?;
+            let state = req
+                .app_data::<web::Data<AppState>>()
+                .ok_or(WebhookRejection::BadSignature)?;
             let auth = &state.webhook_auth;
-            let path = req.uri().path_and_query().map(|p| p.as_str()).unwrap_or("/");
+            let path = req
+                .uri()
+                .path_and_query()
+                .map(|p| p.as_str())
+                .unwrap_or("/");
             let url = format!("{}{}", auth.public_base_url, path);
-            let params: Vec<(String, String)> = serde_urlencoded::from_bytes(&body).map_err(|_| WebhookRejection::BadForm)?;
-            let signature = req.headers().get(SIGNATURE_HEADER).and_then(|v| v.to_str().ok()).unwrap_or_default();
+            let params: Vec<(String, String)> =
+                serde_urlencoded::from_bytes(&body).map_err(|_| WebhookRejection::BadForm)?;
+            let signature = req
+                .headers()
+                .get(SIGNATURE_HEADER)
+                .and_then(|v| v.to_str().ok())
+                .unwrap_or_default();
             if signature.is_empty() || !auth.validator.validate(&url, &params, signature) {
                 tracing::warn!(%url, peer = ?req.peer_addr(), "rejected a webhook with a missing or invalid signature");
                 return Err(WebhookRejection::BadSignature.into());

@@ -12,35 +12,95 @@ async fn admins_create_list_update_and_deactivate_agents() {
     let app = TestApp::spawn().await;
     let (admin, _, _) = app.admin_and_agent().await;
 
-    let res = app.send_json(Method::POST, "/api/agents", Some(&admin), &new_agent("bea@example.com")).await;
+    let res = app
+        .send_json(
+            Method::POST,
+            "/api/agents",
+            Some(&admin),
+            &new_agent("bea@example.com"),
+        )
+        .await;
     assert_eq!(res.status(), 201);
     let location = res.headers()["location"].to_str().unwrap().to_owned();
     let bea: Value = res.json().await.unwrap();
-    assert_eq!(location, format!("/api/agents/{}", bea["id"].as_str().unwrap()));
+    assert_eq!(
+        location,
+        format!("/api/agents/{}", bea["id"].as_str().unwrap())
+    );
     assert_eq!(bea["status"], "offline");
     let identity = bea["client_identity"].as_str().unwrap();
-    assert!(identity.starts_with("bea_") && identity.chars().all(|c| c.is_ascii_alphanumeric() || c == '_'), "{identity}");
+    assert!(
+        identity.starts_with("bea_")
+            && identity
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || c == '_'),
+        "{identity}"
+    );
 
-    let list: Vec<Value> = app.get("/api/agents", Some(&admin)).await.json().await.unwrap();
+    let list: Vec<Value> = app
+        .get("/api/agents", Some(&admin))
+        .await
+        .json()
+        .await
+        .unwrap();
     assert_eq!(list.len(), 3);
 
     let path = format!("/api/agents/{}", bea["id"].as_str().unwrap());
-    let res = app.send_json(Method::PATCH, &path, Some(&admin), &json!({"display_name": "Bea D.", "role": "admin"})).await;
+    let res = app
+        .send_json(
+            Method::PATCH,
+            &path,
+            Some(&admin),
+            &json!({"display_name": "Bea D.", "role": "admin"}),
+        )
+        .await;
     let updated: Value = res.json().await.unwrap();
-    assert_eq!((updated["display_name"].as_str(), updated["role"].as_str()), (Some("Bea D."), Some("admin")));
+    assert_eq!(
+        (updated["display_name"].as_str(), updated["role"].as_str()),
+        (Some("Bea D."), Some("admin"))
+    );
 
     let bea_token = {
         let res = app.login("bea@example.com", "a-long-password").await;
-        res.json::<Value>().await.unwrap()["token"].as_str().unwrap().to_owned()
+        res.json::<Value>().await.unwrap()["token"]
+            .as_str()
+            .unwrap()
+            .to_owned()
     };
-    let res = app.client.delete(app.url(&path)).bearer_auth(&admin).send().await.unwrap();
+    let res = app
+        .client
+        .delete(app.url(&path))
+        .bearer_auth(&admin)
+        .send()
+        .await
+        .unwrap();
     assert_eq!(res.status(), 204);
     // Deactivation signs Bea out at once and keeps her out.
-    assert_error(app.get("/api/me", Some(&bea_token)).await, 401, "unauthorized").await;
-    assert_error(app.login("bea@example.com", "a-long-password").await, 401, "invalid_credentials").await;
-    let active: Vec<Value> = app.get("/api/agents", Some(&admin)).await.json().await.unwrap();
+    assert_error(
+        app.get("/api/me", Some(&bea_token)).await,
+        401,
+        "unauthorized",
+    )
+    .await;
+    assert_error(
+        app.login("bea@example.com", "a-long-password").await,
+        401,
+        "invalid_credentials",
+    )
+    .await;
+    let active: Vec<Value> = app
+        .get("/api/agents", Some(&admin))
+        .await
+        .json()
+        .await
+        .unwrap();
     assert_eq!(active.len(), 2);
-    let all: Vec<Value> = app.get("/api/agents?include_inactive=true", Some(&admin)).await.json().await.unwrap();
+    let all: Vec<Value> = app
+        .get("/api/agents?include_inactive=true", Some(&admin))
+        .await
+        .json()
+        .await
+        .unwrap();
     assert_eq!(all.len(), 3);
 }
 
@@ -50,14 +110,74 @@ async fn admin_routes_refuse_agents_with_403_and_anonymous_callers_with_401() {
     let (_, agent, agent_id) = app.admin_and_agent().await;
     let path = format!("/api/agents/{agent_id}");
 
-    assert_error(app.send_json(Method::POST, "/api/agents", Some(&agent), &new_agent("x@example.com")).await, 403, "forbidden").await;
-    assert_error(app.send_json(Method::PATCH, &path, Some(&agent), &json!({"role": "admin"})).await, 403, "forbidden").await;
-    assert_error(app.client.delete(app.url(&path)).bearer_auth(&agent).send().await.unwrap(), 403, "forbidden").await;
-    assert_error(app.get("/api/agents?include_inactive=true", Some(&agent)).await, 403, "forbidden").await;
+    assert_error(
+        app.send_json(
+            Method::POST,
+            "/api/agents",
+            Some(&agent),
+            &new_agent("x@example.com"),
+        )
+        .await,
+        403,
+        "forbidden",
+    )
+    .await;
+    assert_error(
+        app.send_json(
+            Method::PATCH,
+            &path,
+            Some(&agent),
+            &json!({"role": "admin"}),
+        )
+        .await,
+        403,
+        "forbidden",
+    )
+    .await;
+    assert_error(
+        app.client
+            .delete(app.url(&path))
+            .bearer_auth(&agent)
+            .send()
+            .await
+            .unwrap(),
+        403,
+        "forbidden",
+    )
+    .await;
+    assert_error(
+        app.get("/api/agents?include_inactive=true", Some(&agent))
+            .await,
+        403,
+        "forbidden",
+    )
+    .await;
 
-    assert_error(app.send_json(Method::POST, "/api/agents", None, &new_agent("x@example.com")).await, 401, "unauthorized").await;
-    assert_error(app.send_json(Method::PATCH, &path, None, &json!({"role": "admin"})).await, 401, "unauthorized").await;
-    assert_error(app.client.delete(app.url(&path)).send().await.unwrap(), 401, "unauthorized").await;
+    assert_error(
+        app.send_json(
+            Method::POST,
+            "/api/agents",
+            None,
+            &new_agent("x@example.com"),
+        )
+        .await,
+        401,
+        "unauthorized",
+    )
+    .await;
+    assert_error(
+        app.send_json(Method::PATCH, &path, None, &json!({"role": "admin"}))
+            .await,
+        401,
+        "unauthorized",
+    )
+    .await;
+    assert_error(
+        app.client.delete(app.url(&path)).send().await.unwrap(),
+        401,
+        "unauthorized",
+    )
+    .await;
     assert_error(app.get("/api/agents", None).await, 401, "unauthorized").await;
 
     // Agents may still see their team.
@@ -68,17 +188,43 @@ async fn admin_routes_refuse_agents_with_403_and_anonymous_callers_with_401() {
 async fn duplicate_email_or_identity_is_a_409_and_changes_nothing() {
     let app = TestApp::spawn().await;
     let (admin, _, _) = app.admin_and_agent().await;
-    let res = app.send_json(Method::POST, "/api/agents", Some(&admin), &new_agent("ANA@example.com")).await;
+    let res = app
+        .send_json(
+            Method::POST,
+            "/api/agents",
+            Some(&admin),
+            &new_agent("ANA@example.com"),
+        )
+        .await;
     let body = assert_error(res, 409, "conflict").await;
-    assert!(body["message"].as_str().unwrap().contains("email"), "{body}");
+    assert!(
+        body["message"].as_str().unwrap().contains("email"),
+        "{body}"
+    );
 
     let mut with_identity = new_agent("carla@example.com");
     with_identity["client_identity"] = json!("carla_1");
-    assert_eq!(app.send_json(Method::POST, "/api/agents", Some(&admin), &with_identity).await.status(), 201);
+    assert_eq!(
+        app.send_json(Method::POST, "/api/agents", Some(&admin), &with_identity)
+            .await
+            .status(),
+        201
+    );
     with_identity["email"] = json!("carla2@example.com");
-    assert_error(app.send_json(Method::POST, "/api/agents", Some(&admin), &with_identity).await, 409, "conflict").await;
+    assert_error(
+        app.send_json(Method::POST, "/api/agents", Some(&admin), &with_identity)
+            .await,
+        409,
+        "conflict",
+    )
+    .await;
 
-    let list: Vec<Value> = app.get("/api/agents", Some(&admin)).await.json().await.unwrap();
+    let list: Vec<Value> = app
+        .get("/api/agents", Some(&admin))
+        .await
+        .json()
+        .await
+        .unwrap();
     assert_eq!(list.len(), 3);
 }
 
@@ -86,14 +232,28 @@ async fn duplicate_email_or_identity_is_a_409_and_changes_nothing() {
 async fn invalid_fields_get_422_naming_the_field() {
     let app = TestApp::spawn().await;
     let (admin, _, _) = app.admin_and_agent().await;
-    for (field, value) in [("email", json!("not-an-email")), ("password", json!("short")), ("display_name", json!("  ")), ("client_identity", json!("has space"))] {
+    for (field, value) in [
+        ("email", json!("not-an-email")),
+        ("password", json!("short")),
+        ("display_name", json!("  ")),
+        ("client_identity", json!("has space")),
+    ] {
         let mut body = new_agent("dan@example.com");
         body[field] = value;
-        let res = app.send_json(Method::POST, "/api/agents", Some(&admin), &body).await;
+        let res = app
+            .send_json(Method::POST, "/api/agents", Some(&admin), &body)
+            .await;
         let err = assert_error(res, 422, "validation_failed").await;
         assert_eq!(err["field"], field);
     }
-    let res = app.send_json(Method::POST, "/api/agents", Some(&admin), &json!({"email": "dan@example.com", "role": "boss"})).await;
+    let res = app
+        .send_json(
+            Method::POST,
+            "/api/agents",
+            Some(&admin),
+            &json!({"email": "dan@example.com", "role": "boss"}),
+        )
+        .await;
     assert_error(res, 400, "bad_request").await;
 }
 
@@ -102,12 +262,38 @@ async fn unknown_agents_are_404_and_admins_cannot_lock_themselves_out() {
     let app = TestApp::spawn().await;
     let (admin, _, _) = app.admin_and_agent().await;
     let path = format!("/api/agents/{}", uuid::Uuid::new_v4());
-    assert_error(app.send_json(Method::PATCH, &path, Some(&admin), &json!({"display_name": "x"})).await, 404, "not_found").await;
-    assert_error(app.get("/api/agents/not-a-uuid", Some(&admin)).await, 400, "bad_request").await;
+    assert_error(
+        app.send_json(
+            Method::PATCH,
+            &path,
+            Some(&admin),
+            &json!({"display_name": "x"}),
+        )
+        .await,
+        404,
+        "not_found",
+    )
+    .await;
+    assert_error(
+        app.get("/api/agents/not-a-uuid", Some(&admin)).await,
+        400,
+        "bad_request",
+    )
+    .await;
 
     let me: Value = app.get("/api/me", Some(&admin)).await.json().await.unwrap();
     let own = format!("/api/agents/{}", me["id"].as_str().unwrap());
-    assert_error(app.client.delete(app.url(&own)).bearer_auth(&admin).send().await.unwrap(), 409, "conflict").await;
+    assert_error(
+        app.client
+            .delete(app.url(&own))
+            .bearer_auth(&admin)
+            .send()
+            .await
+            .unwrap(),
+        409,
+        "conflict",
+    )
+    .await;
 }
 
 #[tokio::test]
@@ -115,9 +301,26 @@ async fn a_password_reset_signs_the_agent_out_everywhere() {
     let app = TestApp::spawn().await;
     let (admin, agent, agent_id) = app.admin_and_agent().await;
     let path = format!("/api/agents/{agent_id}");
-    let res = app.send_json(Method::PATCH, &path, Some(&admin), &json!({"password": "a-brand-new-password"})).await;
+    let res = app
+        .send_json(
+            Method::PATCH,
+            &path,
+            Some(&admin),
+            &json!({"password": "a-brand-new-password"}),
+        )
+        .await;
     assert_eq!(res.status(), 200);
     assert_error(app.get("/api/me", Some(&agent)).await, 401, "unauthorized").await;
-    assert_error(app.login("ana@example.com", PASSWORD).await, 401, "invalid_credentials").await;
-    assert_eq!(app.login("ana@example.com", "a-brand-new-password").await.status(), 200);
+    assert_error(
+        app.login("ana@example.com", PASSWORD).await,
+        401,
+        "invalid_credentials",
+    )
+    .await;
+    assert_eq!(
+        app.login("ana@example.com", "a-brand-new-password")
+            .await
+            .status(),
+        200
+    );
 }

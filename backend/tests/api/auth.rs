@@ -28,8 +28,18 @@ async fn wrong_credentials_get_401_json_and_do_not_reveal_which_part_was_wrong()
     let app = TestApp::spawn().await;
     app.create_agent("ana@example.com", Role::Agent).await;
 
-    let wrong_password = assert_error(app.login("ana@example.com", "not-the-password").await, 401, "invalid_credentials").await;
-    let unknown_email = assert_error(app.login("nobody@example.com", PASSWORD).await, 401, "invalid_credentials").await;
+    let wrong_password = assert_error(
+        app.login("ana@example.com", "not-the-password").await,
+        401,
+        "invalid_credentials",
+    )
+    .await;
+    let unknown_email = assert_error(
+        app.login("nobody@example.com", PASSWORD).await,
+        401,
+        "invalid_credentials",
+    )
+    .await;
     assert_eq!(wrong_password["message"], unknown_email["message"]);
 }
 
@@ -42,11 +52,20 @@ async fn repeated_failures_are_limited_until_the_window_passes() {
     app.create_agent("ana@example.com", Role::Agent).await;
 
     for _ in 0..3 {
-        assert_error(app.login("ana@example.com", "guess-guess-guess").await, 401, "invalid_credentials").await;
+        assert_error(
+            app.login("ana@example.com", "guess-guess-guess").await,
+            401,
+            "invalid_credentials",
+        )
+        .await;
     }
     // Locked now, even with the right password.
     let res = app.login("ana@example.com", PASSWORD).await;
-    let retry_after: u64 = res.headers()["retry-after"].to_str().unwrap().parse().unwrap();
+    let retry_after: u64 = res.headers()["retry-after"]
+        .to_str()
+        .unwrap()
+        .parse()
+        .unwrap();
     assert!(retry_after > 0 && retry_after <= 15 * 60, "{retry_after}");
     assert_error(res, 429, "too_many_attempts").await;
 
@@ -69,10 +88,23 @@ async fn logout_revokes_the_token_and_sets_the_agent_offline() {
     let app = TestApp::spawn().await;
     app.create_agent("ana@example.com", Role::Agent).await;
     let token = app.token("ana@example.com").await;
-    let res = app.send_json(Method::PUT, "/api/me/status", Some(&token), &json!({"status": "available"})).await;
+    let res = app
+        .send_json(
+            Method::PUT,
+            "/api/me/status",
+            Some(&token),
+            &json!({"status": "available"}),
+        )
+        .await;
     assert_eq!(res.json::<Value>().await.unwrap()["status"], "available");
 
-    let res = app.client.post(app.url("/api/auth/logout")).bearer_auth(&token).send().await.unwrap();
+    let res = app
+        .client
+        .post(app.url("/api/auth/logout"))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .unwrap();
     assert_eq!(res.status(), 204);
     assert_error(app.get("/api/me", Some(&token)).await, 401, "unauthorized").await;
 
@@ -87,7 +119,12 @@ async fn missing_malformed_and_forged_tokens_get_401() {
     let res = app.get("/api/me", None).await;
     assert_eq!(res.headers()["www-authenticate"], "Bearer");
     assert_error(res, 401, "unauthorized").await;
-    assert_error(app.get("/api/me", Some("not-a-jwt")).await, 401, "unauthorized").await;
+    assert_error(
+        app.get("/api/me", Some("not-a-jwt")).await,
+        401,
+        "unauthorized",
+    )
+    .await;
     let forged = "eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIwMDAwMDAwMC0wMDAwLTAwMDAtMDAwMC0wMDAwMDAwMDAwMDAiLCJzaWQiOiIwMDAwMDAwMC0wMDAwLTAwMDAtMDAwMC0wMDAwMDAwMDAwMDAiLCJpc3MiOiJ3YXJtLXRyYW5zZmVyIiwiaWF0IjoxLCJleHAiOjk5OTk5OTk5OTl9.c2lnbmF0dXJl";
     assert_error(app.get("/api/me", Some(forged)).await, 401, "unauthorized").await;
 }
@@ -98,12 +135,26 @@ async fn presence_changes_by_hand_and_rejects_unknown_states() {
     app.create_agent("ana@example.com", Role::Agent).await;
     let token = app.token("ana@example.com").await;
     for status in ["available", "away", "offline"] {
-        let res = app.send_json(Method::PUT, "/api/me/status", Some(&token), &json!({ "status": status })).await;
+        let res = app
+            .send_json(
+                Method::PUT,
+                "/api/me/status",
+                Some(&token),
+                &json!({ "status": status }),
+            )
+            .await;
         assert_eq!(res.status(), 200);
         assert_eq!(res.json::<Value>().await.unwrap()["status"], status);
     }
     // `busy` is set by the call flow, never by hand.
-    let res = app.send_json(Method::PUT, "/api/me/status", Some(&token), &json!({ "status": "busy" })).await;
+    let res = app
+        .send_json(
+            Method::PUT,
+            "/api/me/status",
+            Some(&token),
+            &json!({ "status": "busy" }),
+        )
+        .await;
     assert_error(res, 400, "bad_request").await;
 }
 
@@ -120,11 +171,27 @@ async fn malformed_json_and_unknown_fields_get_400_json() {
         .unwrap();
     assert_error(res, 400, "bad_request").await;
 
-    let res = app.send_json(Method::POST, "/api/auth/login", None, &json!({"email": "a@b.co", "password": "x", "admin": true})).await;
+    let res = app
+        .send_json(
+            Method::POST,
+            "/api/auth/login",
+            None,
+            &json!({"email": "a@b.co", "password": "x", "admin": true}),
+        )
+        .await;
     let body = assert_error(res, 400, "bad_request").await;
-    assert!(body["message"].as_str().unwrap().contains("admin"), "{body}");
+    assert!(
+        body["message"].as_str().unwrap().contains("admin"),
+        "{body}"
+    );
 
-    let res = app.client.post(app.url("/api/auth/login")).body("email=a").send().await.unwrap();
+    let res = app
+        .client
+        .post(app.url("/api/auth/login"))
+        .body("email=a")
+        .send()
+        .await
+        .unwrap();
     assert_error(res, 415, "unsupported_media_type").await;
 
     assert_error(app.get("/api/no-such-route", None).await, 404, "not_found").await;

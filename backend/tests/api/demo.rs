@@ -9,7 +9,13 @@ use warm_transfer::domain::agent::Role;
 
 use crate::helpers::{assert_error, TestApp};
 
-async fn poll(app: &TestApp, token: &str, path: &str, what: &str, check: impl Fn(&Value) -> bool) -> Value {
+async fn poll(
+    app: &TestApp,
+    token: &str,
+    path: &str,
+    what: &str,
+    check: impl Fn(&Value) -> bool,
+) -> Value {
     let mut last = Value::Null;
     for _ in 0..200 {
         last = app.get(path, Some(token)).await.json().await.unwrap();
@@ -31,61 +37,203 @@ async fn a_warm_transfer_through_the_demo_api() {
     let one = app.token("one@example.com").await;
     let two = app.token("two@example.com").await;
     for token in [&one, &two] {
-        let res = app.send_json(Method::PUT, "/api/me/status", Some(token), &json!({ "status": "available" })).await;
+        let res = app
+            .send_json(
+                Method::PUT,
+                "/api/me/status",
+                Some(token),
+                &json!({ "status": "available" }),
+            )
+            .await;
         assert_eq!(res.status(), 200);
     }
 
-    let res = app.send_json(Method::POST, "/api/demo/calls", Some(&one), &json!({ "from": "+1 415 555 0123" })).await;
+    let res = app
+        .send_json(
+            Method::POST,
+            "/api/demo/calls",
+            Some(&one),
+            &json!({ "from": "+1 415 555 0123" }),
+        )
+        .await;
     assert_eq!(res.status(), 201);
-    let customer_sid = res.json::<Value>().await.unwrap()["call_sid"].as_str().unwrap().to_owned();
+    let customer_sid = res.json::<Value>().await.unwrap()["call_sid"]
+        .as_str()
+        .unwrap()
+        .to_owned();
 
-    let ringing = poll(&app, &one, "/api/demo/ringing", "agent one ringing", |v| v.as_array().is_some_and(|a| !a.is_empty())).await;
-    assert_eq!(ringing[0]["from"], "+15005550006", "agents see our number as the caller ID of the leg");
+    let ringing = poll(&app, &one, "/api/demo/ringing", "agent one ringing", |v| {
+        v.as_array().is_some_and(|a| !a.is_empty())
+    })
+    .await;
+    assert_eq!(
+        ringing[0]["from"], "+15005550006",
+        "agents see our number as the caller ID of the leg"
+    );
     let leg = ringing[0]["call_sid"].as_str().unwrap().to_owned();
     // Agent two can't answer agent one's browser.
-    assert_error(app.client.post(app.url(&format!("/api/demo/ringing/{leg}/accept"))).bearer_auth(&two).send().await.unwrap(), 404, "not_found").await;
-    assert_eq!(app.client.post(app.url(&format!("/api/demo/ringing/{leg}/accept"))).bearer_auth(&one).send().await.unwrap().status(), 204);
+    assert_error(
+        app.client
+            .post(app.url(&format!("/api/demo/ringing/{leg}/accept")))
+            .bearer_auth(&two)
+            .send()
+            .await
+            .unwrap(),
+        404,
+        "not_found",
+    )
+    .await;
+    assert_eq!(
+        app.client
+            .post(app.url(&format!("/api/demo/ringing/{leg}/accept")))
+            .bearer_auth(&one)
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        204
+    );
 
-    let mine = poll(&app, &one, "/api/me/call", "connected", |v| v["call"]["status"] == "in_progress").await;
+    let mine = poll(&app, &one, "/api/me/call", "connected", |v| {
+        v["call"]["status"] == "in_progress"
+    })
+    .await;
     assert_eq!(mine["call"]["from_number"], "+14155550123");
     let call_id = mine["call"]["id"].as_str().unwrap().to_owned();
     let me_two: Value = app.get("/api/me", Some(&two)).await.json().await.unwrap();
 
     let res = app
-        .send_json(Method::POST, &format!("/api/calls/{call_id}/transfers"), Some(&one), &json!({ "mode": "warm", "target": { "agent_id": me_two["id"] } }))
+        .send_json(
+            Method::POST,
+            &format!("/api/calls/{call_id}/transfers"),
+            Some(&one),
+            &json!({ "mode": "warm", "target": { "agent_id": me_two["id"] } }),
+        )
         .await;
     assert_eq!(res.status(), 201);
-    let transfer_id = res.json::<Value>().await.unwrap()["id"].as_str().unwrap().to_owned();
-    let ringing = poll(&app, &two, "/api/demo/ringing", "agent two ringing", |v| v.as_array().is_some_and(|a| !a.is_empty())).await;
+    let transfer_id = res.json::<Value>().await.unwrap()["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let ringing = poll(&app, &two, "/api/demo/ringing", "agent two ringing", |v| {
+        v.as_array().is_some_and(|a| !a.is_empty())
+    })
+    .await;
     let leg = ringing[0]["call_sid"].as_str().unwrap().to_owned();
-    assert_eq!(app.client.post(app.url(&format!("/api/demo/ringing/{leg}/accept"))).bearer_auth(&two).send().await.unwrap().status(), 204);
-    poll(&app, &two, "/api/me/call", "consulting", |v| v["call"]["transfers"][0]["status"] == "consulting").await;
+    assert_eq!(
+        app.client
+            .post(app.url(&format!("/api/demo/ringing/{leg}/accept")))
+            .bearer_auth(&two)
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        204
+    );
+    poll(&app, &two, "/api/me/call", "consulting", |v| {
+        v["call"]["transfers"][0]["status"] == "consulting"
+    })
+    .await;
 
-    let res = app.send_json(Method::POST, &format!("/api/calls/{call_id}/transfers/{transfer_id}/complete"), Some(&one), &json!({})).await;
+    let res = app
+        .send_json(
+            Method::POST,
+            &format!("/api/calls/{call_id}/transfers/{transfer_id}/complete"),
+            Some(&one),
+            &json!({}),
+        )
+        .await;
     assert_eq!(res.status(), 200);
-    poll(&app, &one, "/api/me/call", "agent one off the call", |v| v["call"].is_null()).await;
-    let theirs = poll(&app, &two, "/api/me/call", "agent two owns", |v| v["call"]["owner_agent_id"] == me_two["id"]).await;
+    poll(&app, &one, "/api/me/call", "agent one off the call", |v| {
+        v["call"].is_null()
+    })
+    .await;
+    let theirs = poll(&app, &two, "/api/me/call", "agent two owns", |v| {
+        v["call"]["owner_agent_id"] == me_two["id"]
+    })
+    .await;
     assert_eq!(theirs["call"]["id"], call_id.as_str());
 
-    assert_eq!(app.client.post(app.url(&format!("/api/demo/calls/{customer_sid}/hangup"))).bearer_auth(&two).send().await.unwrap().status(), 204);
-    poll(&app, &two, &format!("/api/calls/{call_id}"), "completed", |v| v["status"] == "completed").await;
-    poll(&app, &two, "/api/me", "agent two available", |v| v["status"] == "available").await;
-    assert_error(app.client.post(app.url("/api/demo/calls/CA00000000000000000000000000000000/hangup")).bearer_auth(&two).send().await.unwrap(), 404, "not_found").await;
+    assert_eq!(
+        app.client
+            .post(app.url(&format!("/api/demo/calls/{customer_sid}/hangup")))
+            .bearer_auth(&two)
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        204
+    );
+    poll(
+        &app,
+        &two,
+        &format!("/api/calls/{call_id}"),
+        "completed",
+        |v| v["status"] == "completed",
+    )
+    .await;
+    poll(&app, &two, "/api/me", "agent two available", |v| {
+        v["status"] == "available"
+    })
+    .await;
+    assert_error(
+        app.client
+            .post(app.url("/api/demo/calls/CA00000000000000000000000000000000/hangup"))
+            .bearer_auth(&two)
+            .send()
+            .await
+            .unwrap(),
+        404,
+        "not_found",
+    )
+    .await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn demo_routes_need_a_session_and_do_not_exist_in_live_mode() {
     let app = TestApp::spawn().await;
-    assert_error(app.client.post(app.url("/api/demo/calls")).send().await.unwrap(), 401, "unauthorized").await;
+    assert_error(
+        app.client
+            .post(app.url("/api/demo/calls"))
+            .send()
+            .await
+            .unwrap(),
+        401,
+        "unauthorized",
+    )
+    .await;
 
     let cc = crate::voice::CallCenter::start().await;
     let agent = cc.agent("ana", false).await;
-    let config: Value = cc.app().get("/api/config", None).await.json().await.unwrap();
+    let config: Value = cc
+        .app()
+        .get("/api/config", None)
+        .await
+        .json()
+        .await
+        .unwrap();
     assert_eq!(config["mode"], "live");
-    let res = cc.app().send_json(Method::POST, "/api/demo/calls", Some(&agent.token), &json!({})).await;
+    let res = cc
+        .app()
+        .send_json(
+            Method::POST,
+            "/api/demo/calls",
+            Some(&agent.token),
+            &json!({}),
+        )
+        .await;
     assert_error(res, 404, "not_found").await;
     // Nor is the simulator's REST API served by a live server.
-    let res = cc.app().client.get(cc.app().url("/2010-04-01/Accounts/AC00000000000000000000000000000000/Calls.json")).send().await.unwrap();
+    let res = cc
+        .app()
+        .client
+        .get(
+            cc.app()
+                .url("/2010-04-01/Accounts/AC00000000000000000000000000000000/Calls.json"),
+        )
+        .send()
+        .await
+        .unwrap();
     assert_eq!(res.status(), 404);
 }
 
@@ -94,18 +242,41 @@ async fn live_events_stream_agent_queue_and_call_changes() {
     let app = TestApp::spawn().await;
     app.create_agent("one@example.com", Role::Agent).await;
     let token = app.token("one@example.com").await;
-    let mut stream = app.client.get(app.url(&format!("/api/events?access_token={token}"))).send().await.unwrap();
+    let mut stream = app
+        .client
+        .get(app.url(&format!("/api/events?access_token={token}")))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(stream.status(), 200);
-    assert!(stream.headers()["content-type"].to_str().unwrap().starts_with("text/event-stream"));
+    assert!(stream.headers()["content-type"]
+        .to_str()
+        .unwrap()
+        .starts_with("text/event-stream"));
 
-    let res = app.send_json(Method::PUT, "/api/me/status", Some(&token), &json!({ "status": "available" })).await;
+    let res = app
+        .send_json(
+            Method::PUT,
+            "/api/me/status",
+            Some(&token),
+            &json!({ "status": "available" }),
+        )
+        .await;
     assert_eq!(res.status(), 200);
-    app.send_json(Method::POST, "/api/demo/calls", Some(&token), &json!({})).await;
+    app.send_json(Method::POST, "/api/demo/calls", Some(&token), &json!({}))
+        .await;
 
     let mut seen = String::new();
     let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
-    while !(seen.contains("event: agent") && seen.contains("event: queue") && seen.contains("event: call")) {
-        let chunk = tokio::time::timeout_at(deadline, stream.chunk()).await.expect("events arrive in time").unwrap().unwrap();
+    while !(seen.contains("event: agent")
+        && seen.contains("event: queue")
+        && seen.contains("event: call"))
+    {
+        let chunk = tokio::time::timeout_at(deadline, stream.chunk())
+            .await
+            .expect("events arrive in time")
+            .unwrap()
+            .unwrap();
         seen.push_str(&String::from_utf8_lossy(&chunk));
     }
     assert!(seen.contains("\"email\":\"one@example.com\""), "{seen}");

@@ -19,7 +19,8 @@ pub const PASSWORD: &str = "correct-horse-battery";
 
 /// The server URL from `DATABASE_URL` (set by `make test`), pointed at another database.
 pub fn database_url(name: &str) -> String {
-    let base = std::env::var("DATABASE_URL").expect("DATABASE_URL must point at the test PostgreSQL server (make test sets it)");
+    let base = std::env::var("DATABASE_URL")
+        .expect("DATABASE_URL must point at the test PostgreSQL server (make test sets it)");
     let mut url = Url::parse(&base).expect("DATABASE_URL is a URL");
     url.set_path(&format!("/{name}"));
     url.to_string()
@@ -28,8 +29,13 @@ pub fn database_url(name: &str) -> String {
 /// Creates an empty database and returns its URL.
 pub async fn create_database() -> String {
     let name = format!("test_{}", uuid::Uuid::new_v4().simple());
-    let mut admin = AsyncPgConnection::establish(&database_url("postgres")).await.expect("connect to the test server");
-    diesel::sql_query(format!("CREATE DATABASE {name}")).execute(&mut admin).await.expect("create test database");
+    let mut admin = AsyncPgConnection::establish(&database_url("postgres"))
+        .await
+        .expect("connect to the test server");
+    diesel::sql_query(format!("CREATE DATABASE {name}"))
+        .execute(&mut admin)
+        .await
+        .expect("create test database");
     database_url(&name)
 }
 
@@ -43,7 +49,10 @@ pub fn base_env(database_url: &str) -> HashMap<String, String> {
     [
         ("DATABASE_URL", database_url),
         ("APP_PORT", "0"),
-        ("SESSION_SECRET", "test-session-secret-0123456789abcdefghijkl"),
+        (
+            "SESSION_SECRET",
+            "test-session-secret-0123456789abcdefghijkl",
+        ),
         ("DATABASE_POOL_SIZE", "4"),
     ]
     .into_iter()
@@ -72,7 +81,10 @@ impl TestApp {
         tokio::spawn(app.run_until_stopped());
         TestApp {
             address: format!("http://127.0.0.1:{port}"),
-            client: reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap(),
+            client: reqwest::Client::builder()
+                .redirect(reqwest::redirect::Policy::none())
+                .build()
+                .unwrap(),
             state,
         }
     }
@@ -111,14 +123,21 @@ impl TestApp {
     pub async fn token(&self, email: &str) -> String {
         let res = self.login(email, PASSWORD).await;
         assert_eq!(res.status(), 200, "login for {email}");
-        res.json::<Value>().await.unwrap()["token"].as_str().unwrap().to_owned()
+        res.json::<Value>().await.unwrap()["token"]
+            .as_str()
+            .unwrap()
+            .to_owned()
     }
 
     /// An admin and an agent, signed in: (admin token, agent token, agent id).
     pub async fn admin_and_agent(&self) -> (String, String, uuid::Uuid) {
         self.create_agent("boss@example.com", Role::Admin).await;
         let agent_id = self.create_agent("ana@example.com", Role::Agent).await;
-        (self.token("boss@example.com").await, self.token("ana@example.com").await, agent_id)
+        (
+            self.token("boss@example.com").await,
+            self.token("ana@example.com").await,
+            agent_id,
+        )
     }
 
     pub async fn get(&self, path: &str, token: Option<&str>) -> reqwest::Response {
@@ -129,7 +148,13 @@ impl TestApp {
         req.send().await.unwrap()
     }
 
-    pub async fn send_json(&self, method: reqwest::Method, path: &str, token: Option<&str>, body: &Value) -> reqwest::Response {
+    pub async fn send_json(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        token: Option<&str>,
+        body: &Value,
+    ) -> reqwest::Response {
         let mut req = self.client.request(method, self.url(path)).json(body);
         if let Some(t) = token {
             req = req.bearer_auth(t);
@@ -141,11 +166,18 @@ impl TestApp {
 /// Asserts the status and the JSON error code of a response, and returns the body.
 pub async fn assert_error(res: reqwest::Response, status: u16, code: &str) -> Value {
     assert_eq!(res.status().as_u16(), status, "status");
-    let ct = res.headers().get("content-type").map(|v| v.to_str().unwrap().to_owned()).unwrap_or_default();
+    let ct = res
+        .headers()
+        .get("content-type")
+        .map(|v| v.to_str().unwrap().to_owned())
+        .unwrap_or_default();
     assert!(ct.starts_with("application/json"), "content-type {ct}");
     let body: Value = res.json().await.unwrap();
     assert_eq!(body["code"], code, "{body}");
-    assert!(body["message"].as_str().is_some_and(|m| !m.is_empty()), "{body}");
+    assert!(
+        body["message"].as_str().is_some_and(|m| !m.is_empty()),
+        "{body}"
+    );
     body
 }
 
@@ -158,7 +190,11 @@ pub struct Relay {
 
 impl Relay {
     pub async fn start(target: SocketAddr) -> Self {
-        let mut relay = Relay { addr: "127.0.0.1:0".parse().unwrap(), target, tasks: JoinSet::new() };
+        let mut relay = Relay {
+            addr: "127.0.0.1:0".parse().unwrap(),
+            target,
+            tasks: JoinSet::new(),
+        };
         relay.open().await;
         relay
     }
@@ -187,4 +223,3 @@ impl Relay {
         self.tasks.shutdown().await;
     }
 }
-

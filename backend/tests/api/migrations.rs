@@ -25,6 +25,9 @@ async fn migrations_apply_to_an_empty_database_once() {
     .unwrap();
     let names: Vec<&str> = tables.iter().map(|t| t.table_name.as_str()).collect();
     for expected in ["agents", "login_failures", "sessions"] {
-        assert!(names.contains(&expected), "{expected} missing from {names:?}");
+        assert!(
+            names.contains(&expected),
+            "{expected} missing from {names:?}"
+        );
     }
 }

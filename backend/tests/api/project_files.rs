@@ -6,7 +6,9 @@ use serde_yaml::Value;
 use warm_transfer::config::vars;
 
 fn repo_file(path: &str) -> String {
-    let full = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..").join(path);
+    let full = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("..")
+        .join(path);
     std::fs::read_to_string(&full).unwrap_or_else(|e| panic!("{}: {e}", full.display()))
 }
 
@@ -22,7 +24,10 @@ fn committed_openapi_yaml_matches_the_code() {
 
 fn env_keys(service: &Value) -> Vec<String> {
     match &service["environment"] {
-        Value::Mapping(map) => map.keys().filter_map(|k| k.as_str().map(str::to_owned)).collect(),
+        Value::Mapping(map) => map
+            .keys()
+            .filter_map(|k| k.as_str().map(str::to_owned))
+            .collect(),
         Value::Sequence(list) => list
             .iter()
             .filter_map(|e| e.as_str().map(|s| s.split('=').next().unwrap().to_owned()))
@@ -48,12 +53,16 @@ fn env_value(service: &Value, key: &str) -> Option<String> {
 
 #[test]
 fn compose_file_matches_the_real_configuration() {
-    let mut compose: Value = serde_yaml::from_str(&repo_file("docker-compose.yml")).expect("docker-compose.yml parses");
+    let mut compose: Value =
+        serde_yaml::from_str(&repo_file("docker-compose.yml")).expect("docker-compose.yml parses");
     compose.apply_merge().expect("YAML merge keys resolve");
     let services = compose["services"].as_mapping().expect("services");
 
     let db = &compose["services"]["db"];
-    assert!(db["image"].as_str().unwrap().starts_with("postgres:15"), "db image");
+    assert!(
+        db["image"].as_str().unwrap().starts_with("postgres:15"),
+        "db image"
+    );
     assert!(db["healthcheck"].is_mapping(), "db healthcheck");
 
     let backends: Vec<&Value> = services
@@ -61,34 +70,76 @@ fn compose_file_matches_the_real_configuration() {
         .filter(|(_, s)| s["build"].is_mapping() || s["build"].is_string())
         .map(|(_, s)| s)
         .collect();
-    assert!(backends.len() >= 2, "two backend replicas share one database");
+    assert!(
+        backends.len() >= 2,
+        "two backend replicas share one database"
+    );
 
     for backend in backends {
         let keys = env_keys(backend);
         for key in &keys {
-            assert!(vars::ALL.contains(&key.as_str()), "compose sets {key}, which the backend does not read");
+            assert!(
+                vars::ALL.contains(&key.as_str()),
+                "compose sets {key}, which the backend does not read"
+            );
         }
-        for required in [vars::DATABASE_URL, vars::SESSION_SECRET, vars::APP_ENV, vars::APP_HOST, vars::APP_PORT, vars::STATIC_DIR]
-            .into_iter()
-            .chain(vars::TWILIO_LIVE)
+        for required in [
+            vars::DATABASE_URL,
+            vars::SESSION_SECRET,
+            vars::APP_ENV,
+            vars::APP_HOST,
+            vars::APP_PORT,
+            vars::STATIC_DIR,
+        ]
+        .into_iter()
+        .chain(vars::TWILIO_LIVE)
         {
-            assert!(keys.iter().any(|k| k == required), "compose does not pass {required}");
+            assert!(
+                keys.iter().any(|k| k == required),
+                "compose does not pass {required}"
+            );
         }
-        assert_eq!(env_value(backend, vars::APP_ENV).as_deref(), Some("production"));
-        assert_eq!(env_value(backend, vars::APP_HOST).as_deref(), Some("0.0.0.0"));
+        assert_eq!(
+            env_value(backend, vars::APP_ENV).as_deref(),
+            Some("production")
+        );
+        assert_eq!(
+            env_value(backend, vars::APP_HOST).as_deref(),
+            Some("0.0.0.0")
+        );
         let db_url = env_value(backend, vars::DATABASE_URL).unwrap();
-        assert!(db_url.starts_with("postgres://") && db_url.contains("@db:5432/"), "{db_url}");
+        assert!(
+            db_url.starts_with("postgres://") && db_url.contains("@db:5432/"),
+            "{db_url}"
+        );
         let port = env_value(backend, vars::APP_PORT).unwrap();
-        let ports: Vec<String> = backend["ports"].as_sequence().unwrap().iter().map(|p| p.as_str().unwrap().to_owned()).collect();
-        assert!(ports.iter().any(|p| p.ends_with(&format!(":{port}"))), "ports {ports:?} expose APP_PORT {port}");
+        let ports: Vec<String> = backend["ports"]
+            .as_sequence()
+            .unwrap()
+            .iter()
+            .map(|p| p.as_str().unwrap().to_owned())
+            .collect();
+        assert!(
+            ports.iter().any(|p| p.ends_with(&format!(":{port}"))),
+            "ports {ports:?} expose APP_PORT {port}"
+        );
         let health = serde_yaml::to_string(&backend["healthcheck"]).unwrap();
-        assert!(health.contains("/healthz"), "backend healthcheck uses /healthz: {health}");
+        assert!(
+            health.contains("/healthz"),
+            "backend healthcheck uses /healthz: {health}"
+        );
         let depends = serde_yaml::to_string(&backend["depends_on"]).unwrap();
-        assert!(depends.contains("db") && depends.contains("service_healthy"), "{depends}");
+        assert!(
+            depends.contains("db") && depends.contains("service_healthy"),
+            "{depends}"
+        );
     }
 
     let dockerfile = repo_file("backend/Dockerfile");
-    assert!(dockerfile.contains("warm-transfer"), "Dockerfile builds the warm-transfer binary");
+    assert!(
+        dockerfile.contains("warm-transfer"),
+        "Dockerfile builds the warm-transfer binary"
+    );
     assert!(dockerfile.contains("serve"), "Dockerfile runs `serve`");
 }
 

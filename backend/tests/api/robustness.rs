@@ -14,16 +14,30 @@ use crate::voice::{agent_leg, connected, customer, CallCenter};
 async fn webhooks_without_a_valid_signature_get_403_and_no_twiml() {
     let cc = CallCenter::start().await;
     let app = cc.app();
-    let params = [("CallSid", "CA0123456789abcdef0123456789abcdef"), ("From", "+14155550100"), ("To", "+15005550006")];
+    let params = [
+        ("CallSid", "CA0123456789abcdef0123456789abcdef"),
+        ("From", "+14155550100"),
+        ("To", "+15005550006"),
+    ];
     let url = app.url("/twilio/voice");
 
     let unsigned = app.client.post(&url).form(&params).send().await.unwrap();
     assert_eq!(unsigned.status(), 403);
     assert!(!unsigned.text().await.unwrap().contains("<Response"));
 
-    let owned: Vec<(String, String)> = params.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
+    let owned: Vec<(String, String)> = params
+        .iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect();
     let forged = compute_signature("not-the-auth-token-0123456789abcd", &url, &owned);
-    let res = app.client.post(&url).header("X-Twilio-Signature", forged).form(&params).send().await.unwrap();
+    let res = app
+        .client
+        .post(&url)
+        .header("X-Twilio-Signature", forged)
+        .form(&params)
+        .send()
+        .await
+        .unwrap();
     assert_eq!(res.status(), 403);
 
     // Signed correctly but for other parameters (tampered in transit).
@@ -33,21 +47,51 @@ async fn webhooks_without_a_valid_signature_get_403_and_no_twiml() {
         .client
         .post(&url)
         .header("X-Twilio-Signature", &signed)
-        .form(&[("CallSid", "CA0123456789abcdef0123456789abcdef"), ("From", "+19999999999"), ("To", "+15005550006")])
+        .form(&[
+            ("CallSid", "CA0123456789abcdef0123456789abcdef"),
+            ("From", "+19999999999"),
+            ("To", "+15005550006"),
+        ])
         .send()
         .await
         .unwrap();
     assert_eq!(res.status(), 403);
 
     // And the genuine article gets TwiML that puts the caller in a conference.
-    let res = app.client.post(&url).header("X-Twilio-Signature", &signed).form(&params).send().await.unwrap();
+    let res = app
+        .client
+        .post(&url)
+        .header("X-Twilio-Signature", &signed)
+        .form(&params)
+        .send()
+        .await
+        .unwrap();
     assert_eq!(res.status(), 200);
-    assert!(res.headers()["content-type"].to_str().unwrap().contains("xml"));
+    assert!(res.headers()["content-type"]
+        .to_str()
+        .unwrap()
+        .contains("xml"));
     let body = res.text().await.unwrap();
-    assert!(body.contains("<Conference") && body.contains("startConferenceOnEnter=\"false\"") && body.contains("endConferenceOnExit=\"true\""), "{body}");
+    assert!(
+        body.contains("<Conference")
+            && body.contains("startConferenceOnEnter=\"false\"")
+            && body.contains("endConferenceOnExit=\"true\""),
+        "{body}"
+    );
 
-    for path in ["/twilio/wait", "/twilio/hold", "/twilio/conference-status", "/twilio/voice/fallback"] {
-        let res = app.client.post(app.url(path)).form(&params).send().await.unwrap();
+    for path in [
+        "/twilio/wait",
+        "/twilio/hold",
+        "/twilio/conference-status",
+        "/twilio/voice/fallback",
+    ] {
+        let res = app
+            .client
+            .post(app.url(path))
+            .form(&params)
+            .send()
+            .await
+            .unwrap();
         assert_eq!(res.status(), 403, "{path}");
     }
 }
@@ -55,11 +99,24 @@ async fn webhooks_without_a_valid_signature_get_403_and_no_twiml() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn voice_tokens_are_for_signed_in_agents_only_and_name_them() {
     let cc = CallCenter::start().await;
-    let res = cc.app().client.post(cc.app().url("/api/voice/token")).send().await.unwrap();
+    let res = cc
+        .app()
+        .client
+        .post(cc.app().url("/api/voice/token"))
+        .send()
+        .await
+        .unwrap();
     assert_error(res, 401, "unauthorized").await;
 
     let agent = cc.agent("ana", false).await;
-    let res = cc.app().client.post(cc.app().url("/api/voice/token")).bearer_auth(&agent.token).send().await.unwrap();
+    let res = cc
+        .app()
+        .client
+        .post(cc.app().url("/api/voice/token"))
+        .bearer_auth(&agent.token)
+        .send()
+        .await
+        .unwrap();
     assert_eq!(res.status(), 200);
     let body: Value = res.json().await.unwrap();
     assert_eq!(body["identity"], agent.identity.as_str());
@@ -83,19 +140,42 @@ async fn duplicated_and_reordered_callbacks_are_applied_once_and_in_order() {
     cc.sim.duplicate_next_callbacks(50);
     cc.customer_calls().await;
     cc.answer(&agent).await;
-    let call = cc.my_call_until(&agent, "connected", |c| c["status"] == "in_progress" && connected(customer(c))).await;
+    let call = cc
+        .my_call_until(&agent, "connected", |c| {
+            c["status"] == "in_progress" && connected(customer(c))
+        })
+        .await;
     let call_id = call["id"].as_str().unwrap().to_owned();
-    let joins = call["timeline"].as_array().unwrap().iter().filter(|e| e["kind"] == "participant_joined").count();
+    let joins = call["timeline"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| e["kind"] == "participant_joined")
+        .count();
     assert_eq!(joins, 1, "one join recorded despite duplicates");
 
     // Reordered hold/unhold: the later unhold must win even if it arrives first.
     cc.sim.reorder_next_callbacks(2);
     let customer_id = customer(&call)["id"].as_str().unwrap().to_owned();
     let hold_path = format!("/api/calls/{call_id}/participants/{customer_id}/hold");
-    assert_eq!(cc.post(&agent, &hold_path, serde_json::json!({ "hold": true })).await.status(), 200);
-    assert_eq!(cc.post(&agent, &hold_path, serde_json::json!({ "hold": false })).await.status(), 200);
+    assert_eq!(
+        cc.post(&agent, &hold_path, serde_json::json!({ "hold": true }))
+            .await
+            .status(),
+        200
+    );
+    assert_eq!(
+        cc.post(&agent, &hold_path, serde_json::json!({ "hold": false }))
+            .await
+            .status(),
+        200
+    );
     tokio::time::sleep(Duration::from_millis(500)).await;
-    let call = cc.call_until(&admin, &call_id, "unheld", |c| customer(c)["on_hold"] == false).await;
+    let call = cc
+        .call_until(&admin, &call_id, "unheld", |c| {
+            customer(c)["on_hold"] == false
+        })
+        .await;
     assert!(connected(agent_leg(&call, &agent)));
 }
 
@@ -106,9 +186,18 @@ async fn a_twilio_500_is_retried_and_the_agent_still_rings() {
     cc.sim.fail_next_rest(2, 500);
     cc.customer_calls().await;
     cc.answer(&agent).await;
-    cc.my_call_until(&agent, "connected", |c| c["status"] == "in_progress").await;
-    let creates: Vec<_> = cc.sim.rest_log().into_iter().filter(|r| r.method == "POST" && r.path.ends_with("/Calls.json")).collect();
-    assert!(creates.len() >= 3, "two failures then a success: {creates:#?}");
+    cc.my_call_until(&agent, "connected", |c| c["status"] == "in_progress")
+        .await;
+    let creates: Vec<_> = cc
+        .sim
+        .rest_log()
+        .into_iter()
+        .filter(|r| r.method == "POST" && r.path.ends_with("/Calls.json"))
+        .collect();
+    assert!(
+        creates.len() >= 3,
+        "two failures then a success: {creates:#?}"
+    );
     assert!(creates.iter().any(|r| r.status == 500) && creates.iter().any(|r| r.status == 201));
 }
 
@@ -152,11 +241,26 @@ async fn twenty_calls_onto_five_agents_through_two_instances_never_double_book()
         let snapshot = cc.sim.snapshot();
         // No browser ever has two calls at once (ringing or connected).
         let mut live: HashMap<&str, Vec<&str>> = HashMap::new();
-        for call in snapshot.calls.iter().filter(|c| !c.status.is_final() && identities.contains(&c.to)) {
-            live.entry(call.to.as_str()).or_default().push(call.sid.as_str());
+        for call in snapshot
+            .calls
+            .iter()
+            .filter(|c| !c.status.is_final() && identities.contains(&c.to))
+        {
+            live.entry(call.to.as_str())
+                .or_default()
+                .push(call.sid.as_str());
         }
         for (identity, legs) in &live {
-            assert!(legs.len() <= 1, "{identity} holds {} calls at once: {legs:?}\n{:#?}", legs.len(), snapshot.calls.iter().filter(|c| c.to == *identity).collect::<Vec<_>>());
+            assert!(
+                legs.len() <= 1,
+                "{identity} holds {} calls at once: {legs:?}\n{:#?}",
+                legs.len(),
+                snapshot
+                    .calls
+                    .iter()
+                    .filter(|c| c.to == *identity)
+                    .collect::<Vec<_>>()
+            );
         }
         for agent in &agents {
             for ringing in cc.sim.ringing_for(&agent.client()) {
@@ -167,7 +271,11 @@ async fn twenty_calls_onto_five_agents_through_two_instances_never_double_book()
         }
         for conference in &snapshot.conferences {
             if conference.participants.len() >= 2 {
-                if let Some(customer) = conference.participants.iter().find(|p| customers.contains(&p.call_sid)) {
+                if let Some(customer) = conference
+                    .participants
+                    .iter()
+                    .find(|p| customers.contains(&p.call_sid))
+                {
                     if served.insert(customer.call_sid.clone()) {
                         let _ = cc.sim.hang_up(&customer.call_sid);
                     }
@@ -177,15 +285,31 @@ async fn twenty_calls_onto_five_agents_through_two_instances_never_double_book()
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
     stop.store(true, std::sync::atomic::Ordering::Relaxed);
-    let routed: Vec<usize> = futures_util::future::join_all(routers).await.into_iter().map(Result::unwrap).collect();
+    let routed: Vec<usize> = futures_util::future::join_all(routers)
+        .await
+        .into_iter()
+        .map(Result::unwrap)
+        .collect();
     assert_eq!(served.len(), 20, "every caller talked to an agent");
 
     let admin = cc.admin().await;
-    let page: Value = cc.app().get("/api/calls?limit=50", Some(&admin)).await.json().await.unwrap();
+    let page: Value = cc
+        .app()
+        .get("/api/calls?limit=50", Some(&admin))
+        .await
+        .json()
+        .await
+        .unwrap();
     let calls = page["items"].as_array().unwrap();
     assert_eq!(calls.len(), 20);
-    assert!(calls.iter().all(|c| c["answered_at"].is_string()), "every call was answered");
-    assert!(routed.iter().all(|n| *n > 0), "both instances booked agents: {routed:?}");
+    assert!(
+        calls.iter().all(|c| c["answered_at"].is_string()),
+        "every call was answered"
+    );
+    assert!(
+        routed.iter().all(|n| *n > 0),
+        "both instances booked agents: {routed:?}"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -195,8 +319,12 @@ async fn with_the_database_down_a_caller_still_gets_the_conference_and_music() {
     let cc = CallCenter::start_with(1, move |env| {
         // Route the app's database connections through a relay the test can cut.
         let real = url::Url::parse(&env["DATABASE_URL"]).unwrap();
-        let target: std::net::SocketAddr = format!("{}:{}", real.host_str().unwrap(), real.port().unwrap()).parse().unwrap();
-        let relay = futures_util::FutureExt::now_or_never(crate::helpers::Relay::start(target)).expect("relay binds at once");
+        let target: std::net::SocketAddr =
+            format!("{}:{}", real.host_str().unwrap(), real.port().unwrap())
+                .parse()
+                .unwrap();
+        let relay = futures_util::FutureExt::now_or_never(crate::helpers::Relay::start(target))
+            .expect("relay binds at once");
         let mut via = real.clone();
         via.set_port(Some(relay.addr.port())).unwrap();
         env.insert("DATABASE_URL".into(), via.to_string());
@@ -208,11 +336,22 @@ async fn with_the_database_down_a_caller_still_gets_the_conference_and_music() {
     let customer_sid = cc.customer_calls().await;
     let snapshot = cc
         .sim
-        .wait_for(|s| s.call(&customer_sid).is_some_and(|c| c.conference_sid.is_some() && !c.heard.is_empty()), Duration::from_secs(15))
+        .wait_for(
+            |s| {
+                s.call(&customer_sid)
+                    .is_some_and(|c| c.conference_sid.is_some() && !c.heard.is_empty())
+            },
+            Duration::from_secs(15),
+        )
         .await
         .expect("the caller is in a conference hearing the wait music, not an error");
     let call = snapshot.call(&customer_sid).unwrap();
     assert!(!call.status.is_final(), "{call:#?}");
-    let voice = cc.sim.webhook_log().into_iter().find(|w| w.url.ends_with("/twilio/voice")).expect("voice webhook sent");
+    let voice = cc
+        .sim
+        .webhook_log()
+        .into_iter()
+        .find(|w| w.url.ends_with("/twilio/voice"))
+        .expect("voice webhook sent");
     assert_eq!(voice.response_status, Some(200), "{voice:#?}");
 }

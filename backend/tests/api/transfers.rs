@@ -2,20 +2,26 @@
 
 use serde_json::{json, Value};
 
-use crate::voice::{agent_leg, connected, customer, participant, timeline_kinds, Agent, CallCenter};
+use crate::voice::{
+    agent_leg, connected, customer, participant, timeline_kinds, Agent, CallCenter,
+};
 
 /// A call answered by `agent`; returns its id.
 async fn answered_call(cc: &CallCenter, agent: &Agent) -> String {
     cc.customer_calls().await;
     cc.answer(agent).await;
     let call = cc
-        .my_call_until(agent, "connected", |c| c["status"] == "in_progress" && connected(agent_leg(c, agent)) && connected(customer(c)))
+        .my_call_until(agent, "connected", |c| {
+            c["status"] == "in_progress" && connected(agent_leg(c, agent)) && connected(customer(c))
+        })
         .await;
     call["id"].as_str().unwrap().to_owned()
 }
 
 async fn start_transfer(cc: &CallCenter, by: &Agent, call_id: &str, body: Value) -> Value {
-    let res = cc.post(by, &format!("/api/calls/{call_id}/transfers"), body).await;
+    let res = cc
+        .post(by, &format!("/api/calls/{call_id}/transfers"), body)
+        .await;
     assert_eq!(res.status(), 201, "{}", res.text().await.unwrap());
     res.json().await.unwrap()
 }
@@ -29,22 +35,51 @@ async fn a_cancelled_warm_transfer_leaves_the_first_agent_with_the_customer() {
     let call_id = answered_call(&cc, &a).await;
     cc.set_status(&b, "available").await;
 
-    let transfer = start_transfer(&cc, &a, &call_id, json!({ "mode": "warm", "target": { "agent_id": b.id } })).await;
+    let transfer = start_transfer(
+        &cc,
+        &a,
+        &call_id,
+        json!({ "mode": "warm", "target": { "agent_id": b.id } }),
+    )
+    .await;
     cc.answer(&b).await;
-    cc.call_until(&admin, &call_id, "consulting", |c| c["transfers"][0]["status"] == "consulting").await;
+    cc.call_until(&admin, &call_id, "consulting", |c| {
+        c["transfers"][0]["status"] == "consulting"
+    })
+    .await;
 
-    let res = cc.post(&a, &format!("/api/calls/{call_id}/transfers/{}/cancel", transfer["id"].as_str().unwrap()), json!({})).await;
+    let res = cc
+        .post(
+            &a,
+            &format!(
+                "/api/calls/{call_id}/transfers/{}/cancel",
+                transfer["id"].as_str().unwrap()
+            ),
+            json!({}),
+        )
+        .await;
     assert_eq!(res.status(), 200);
     assert_eq!(res.json::<Value>().await.unwrap()["status"], "canceled");
     let call = cc
-        .call_until(&admin, &call_id, "b removed, customer unheld", |c| agent_leg(c, &b)["status"] == "left" && customer(c)["on_hold"] == false)
+        .call_until(&admin, &call_id, "b removed, customer unheld", |c| {
+            agent_leg(c, &b)["status"] == "left" && customer(c)["on_hold"] == false
+        })
         .await;
     assert_eq!(call["owner_agent_id"], a.id.as_str());
     assert!(connected(agent_leg(&call, &a)));
     cc.status_until(&b, "available").await;
 
     // The finished transfer can't be completed or canceled again.
-    let res = cc.post(&a, &format!("/api/calls/{call_id}/transfers/{}/complete", transfer["id"].as_str().unwrap()), json!({})).await;
+    let res = cc
+        .post(
+            &a,
+            &format!(
+                "/api/calls/{call_id}/transfers/{}/complete",
+                transfer["id"].as_str().unwrap()
+            ),
+            json!({}),
+        )
+        .await;
     crate::helpers::assert_error(res, 409, "conflict").await;
 }
 
@@ -56,11 +91,19 @@ async fn a_warm_transfer_target_who_rejects_changes_nothing_for_the_customer() {
     let b = cc.agent("b", false).await;
     let call_id = answered_call(&cc, &a).await;
     cc.set_status(&b, "available").await;
-    start_transfer(&cc, &a, &call_id, json!({ "mode": "warm", "target": { "agent_id": b.id } })).await;
+    start_transfer(
+        &cc,
+        &a,
+        &call_id,
+        json!({ "mode": "warm", "target": { "agent_id": b.id } }),
+    )
+    .await;
     let ringing = cc.ringing(&b).await;
     cc.sim.reject(&ringing).unwrap();
     let call = cc
-        .call_until(&admin, &call_id, "transfer failed", |c| c["transfers"][0]["status"] == "failed" && customer(c)["on_hold"] == false)
+        .call_until(&admin, &call_id, "transfer failed", |c| {
+            c["transfers"][0]["status"] == "failed" && customer(c)["on_hold"] == false
+        })
         .await;
     assert_eq!(call["status"], "in_progress");
     assert_eq!(call["owner_agent_id"], a.id.as_str());
@@ -75,11 +118,19 @@ async fn a_cold_transfer_hands_over_when_the_target_answers() {
     let b = cc.agent("b", false).await;
     let call_id = answered_call(&cc, &a).await;
     cc.set_status(&b, "available").await;
-    start_transfer(&cc, &a, &call_id, json!({ "mode": "cold", "target": { "agent_id": b.id } })).await;
+    start_transfer(
+        &cc,
+        &a,
+        &call_id,
+        json!({ "mode": "cold", "target": { "agent_id": b.id } }),
+    )
+    .await;
 
     // A leaves at once; the customer hears hold music while B rings.
     let call = cc
-        .call_until(&admin, &call_id, "a gone, customer held", |c| agent_leg(c, &a)["status"] == "left" && customer(c)["on_hold"] == true)
+        .call_until(&admin, &call_id, "a gone, customer held", |c| {
+            agent_leg(c, &a)["status"] == "left" && customer(c)["on_hold"] == true
+        })
         .await;
     assert_eq!(call["status"], "in_progress");
     cc.status_until(&a, "available").await;
@@ -87,7 +138,9 @@ async fn a_cold_transfer_hands_over_when_the_target_answers() {
     cc.answer(&b).await;
     let call = cc
         .call_until(&admin, &call_id, "b owns the call", |c| {
-            c["owner_agent_id"] == b.id.as_str() && customer(c)["on_hold"] == false && agent_leg(c, &b)["end_conference_on_exit"] == true
+            c["owner_agent_id"] == b.id.as_str()
+                && customer(c)["on_hold"] == false
+                && agent_leg(c, &b)["end_conference_on_exit"] == true
         })
         .await;
     assert_eq!(call["transfers"][0]["status"], "completed");
@@ -101,7 +154,13 @@ async fn an_unanswered_cold_transfer_puts_the_call_back_in_the_queue() {
     let b = cc.agent("b", false).await;
     let call_id = answered_call(&cc, &a).await;
     cc.set_status(&b, "available").await;
-    start_transfer(&cc, &a, &call_id, json!({ "mode": "cold", "target": { "agent_id": b.id } })).await;
+    start_transfer(
+        &cc,
+        &a,
+        &call_id,
+        json!({ "mode": "cold", "target": { "agent_id": b.id } }),
+    )
+    .await;
     cc.status_until(&a, "available").await;
     // A became available again after leaving, so the requeued call may ring A: make A away first.
     cc.set_status(&a, "away").await;
@@ -109,7 +168,9 @@ async fn an_unanswered_cold_transfer_puts_the_call_back_in_the_queue() {
     let ringing = cc.ringing(&b).await;
     cc.sim.time_out(&ringing).unwrap();
     let call = cc
-        .call_until(&admin, &call_id, "back in the queue", |c| c["status"] == "queued" && c["transfers"][0]["status"] == "failed")
+        .call_until(&admin, &call_id, "back in the queue", |c| {
+            c["status"] == "queued" && c["transfers"][0]["status"] == "failed"
+        })
         .await;
     // Never dropped: the customer is still in the conference, hearing hold music.
     assert!(connected(customer(&call)));
@@ -119,7 +180,11 @@ async fn an_unanswered_cold_transfer_puts_the_call_back_in_the_queue() {
     let c = cc.agent("c", true).await;
     cc.answer(&c).await;
     let call = cc
-        .call_until(&admin, &call_id, "c answered", |x| x["status"] == "in_progress" && x["owner_agent_id"] == c.id.as_str() && customer(x)["on_hold"] == false)
+        .call_until(&admin, &call_id, "c answered", |x| {
+            x["status"] == "in_progress"
+                && x["owner_agent_id"] == c.id.as_str()
+                && customer(x)["on_hold"] == false
+        })
         .await;
     assert!(connected(agent_leg(&call, &c)));
 }
@@ -131,22 +196,57 @@ async fn transfers_reach_external_numbers_and_bad_numbers_get_422() {
     let a = cc.agent("a", true).await;
     let call_id = answered_call(&cc, &a).await;
 
-    let res = cc.post(&a, &format!("/api/calls/{call_id}/transfers"), json!({ "mode": "warm", "target": { "phone_number": "555-0100" } })).await;
+    let res = cc
+        .post(
+            &a,
+            &format!("/api/calls/{call_id}/transfers"),
+            json!({ "mode": "warm", "target": { "phone_number": "555-0100" } }),
+        )
+        .await;
     let err = crate::helpers::assert_error(res, 422, "validation_failed").await;
     assert_eq!(err["field"], "phone_number");
-    let res = cc.post(&a, &format!("/api/calls/{call_id}/transfers"), json!({ "mode": "warm", "target": {} })).await;
+    let res = cc
+        .post(
+            &a,
+            &format!("/api/calls/{call_id}/transfers"),
+            json!({ "mode": "warm", "target": {} }),
+        )
+        .await;
     crate::helpers::assert_error(res, 422, "validation_failed").await;
 
-    let transfer = start_transfer(&cc, &a, &call_id, json!({ "mode": "warm", "target": { "phone_number": "+1 (415) 555-0199" } })).await;
+    let transfer = start_transfer(
+        &cc,
+        &a,
+        &call_id,
+        json!({ "mode": "warm", "target": { "phone_number": "+1 (415) 555-0199" } }),
+    )
+    .await;
     assert_eq!(transfer["to_number"], "+14155550199");
-    let ringing = cc.sim.wait_for_ringing("+14155550199", crate::voice::WAIT).await.expect("the number rings");
+    let ringing = cc
+        .sim
+        .wait_for_ringing("+14155550199", crate::voice::WAIT)
+        .await
+        .expect("the number rings");
     cc.sim.accept(&ringing.call_sid).unwrap();
-    cc.call_until(&admin, &call_id, "consulting", |c| c["transfers"][0]["status"] == "consulting").await;
-    let res = cc.post(&a, &format!("/api/calls/{call_id}/transfers/{}/complete", transfer["id"].as_str().unwrap()), json!({})).await;
+    cc.call_until(&admin, &call_id, "consulting", |c| {
+        c["transfers"][0]["status"] == "consulting"
+    })
+    .await;
+    let res = cc
+        .post(
+            &a,
+            &format!(
+                "/api/calls/{call_id}/transfers/{}/complete",
+                transfer["id"].as_str().unwrap()
+            ),
+            json!({}),
+        )
+        .await;
     assert_eq!(res.status(), 200);
     let call = cc
         .call_until(&admin, &call_id, "external owns", |c| {
-            participant(c, |p| p["kind"] == "external")["end_conference_on_exit"] == true && agent_leg(c, &a)["status"] == "left"
+            participant(c, |p| p["kind"] == "external")["end_conference_on_exit"] == true
+                && agent_leg(c, &a)["status"] == "left"
         })
         .await;
     assert!(call["owner_agent_id"].is_null());
@@ -161,24 +261,47 @@ async fn the_customer_hanging_up_during_a_transfer_ends_everything() {
     let b = cc.agent("b", false).await;
     let customer_sid = cc.customer_calls().await;
     cc.answer(&a).await;
-    let call = cc.my_call_until(&a, "connected", |c| c["status"] == "in_progress" && connected(customer(c))).await;
+    let call = cc
+        .my_call_until(&a, "connected", |c| {
+            c["status"] == "in_progress" && connected(customer(c))
+        })
+        .await;
     let call_id = call["id"].as_str().unwrap().to_owned();
     cc.set_status(&b, "available").await;
-    start_transfer(&cc, &a, &call_id, json!({ "mode": "warm", "target": { "agent_id": b.id } })).await;
+    start_transfer(
+        &cc,
+        &a,
+        &call_id,
+        json!({ "mode": "warm", "target": { "agent_id": b.id } }),
+    )
+    .await;
     let ringing = cc.ringing(&b).await;
 
     cc.sim.hang_up(&customer_sid).unwrap();
-    let call = cc.call_until(&admin, &call_id, "completed", |c| c["status"] == "completed").await;
+    let call = cc
+        .call_until(&admin, &call_id, "completed", |c| {
+            c["status"] == "completed"
+        })
+        .await;
     assert_eq!(call["transfers"][0]["status"], "canceled");
     cc.status_until(&a, "available").await;
     cc.status_until(&b, "available").await;
     cc.sim
-        .wait_for(|s| s.calls.iter().any(|c| c.sid == ringing && c.status.is_final()), crate::voice::WAIT)
+        .wait_for(
+            |s| {
+                s.calls
+                    .iter()
+                    .any(|c| c.sid == ringing && c.status.is_final())
+            },
+            crate::voice::WAIT,
+        )
         .await
         .expect("the transfer target's ringing leg is called off");
 
     // Control on a finished call is a conflict that changes nothing.
-    let res = cc.post(&a, &format!("/api/calls/{call_id}/hangup"), json!({})).await;
+    let res = cc
+        .post(&a, &format!("/api/calls/{call_id}/hangup"), json!({}))
+        .await;
     crate::helpers::assert_error(res, 409, "conflict").await;
 }
 
@@ -187,29 +310,61 @@ async fn hold_and_mute_show_in_the_participants_state() {
     let cc = CallCenter::start().await;
     let a = cc.agent("a", true).await;
     let call_id = answered_call(&cc, &a).await;
-    let call = cc.my_call_until(&a, "connected", |c| c["status"] == "in_progress").await;
+    let call = cc
+        .my_call_until(&a, "connected", |c| c["status"] == "in_progress")
+        .await;
     let customer_id = customer(&call)["id"].as_str().unwrap().to_owned();
     let own_id = agent_leg(&call, &a)["id"].as_str().unwrap().to_owned();
 
-    let res = cc.post(&a, &format!("/api/calls/{call_id}/participants/{customer_id}/hold"), json!({ "hold": true })).await;
+    let res = cc
+        .post(
+            &a,
+            &format!("/api/calls/{call_id}/participants/{customer_id}/hold"),
+            json!({ "hold": true }),
+        )
+        .await;
     assert_eq!(res.status(), 200);
     assert_eq!(res.json::<Value>().await.unwrap()["on_hold"], true);
     // Twilio confirms through the conference callback, and the simulator plays hold music.
     cc.sim
         .wait_for(
-            |s| s.conferences.iter().flat_map(|c| &c.participants).any(|p| p.call_sid == customer(&call)["call_sid"].as_str().unwrap() && p.hold),
+            |s| {
+                s.conferences
+                    .iter()
+                    .flat_map(|c| &c.participants)
+                    .any(|p| p.call_sid == customer(&call)["call_sid"].as_str().unwrap() && p.hold)
+            },
             crate::voice::WAIT,
         )
         .await
         .expect("held in Twilio");
-    let res = cc.post(&a, &format!("/api/calls/{call_id}/participants/{customer_id}/hold"), json!({ "hold": false })).await;
+    let res = cc
+        .post(
+            &a,
+            &format!("/api/calls/{call_id}/participants/{customer_id}/hold"),
+            json!({ "hold": false }),
+        )
+        .await;
     assert_eq!(res.json::<Value>().await.unwrap()["on_hold"], false);
 
-    let res = cc.post(&a, &format!("/api/calls/{call_id}/participants/{own_id}/mute"), json!({ "muted": true })).await;
+    let res = cc
+        .post(
+            &a,
+            &format!("/api/calls/{call_id}/participants/{own_id}/mute"),
+            json!({ "muted": true }),
+        )
+        .await;
     assert_eq!(res.json::<Value>().await.unwrap()["muted"], true);
-    let call = cc.my_call_until(&a, "muted", |c| agent_leg(c, &a)["muted"] == true && customer(c)["on_hold"] == false).await;
+    let call = cc
+        .my_call_until(&a, "muted", |c| {
+            agent_leg(c, &a)["muted"] == true && customer(c)["on_hold"] == false
+        })
+        .await;
     let kinds = timeline_kinds(&call);
-    assert!(kinds.contains(&"hold".to_owned()) && kinds.contains(&"mute".to_owned()), "{kinds:?}");
+    assert!(
+        kinds.contains(&"hold".to_owned()) && kinds.contains(&"mute".to_owned()),
+        "{kinds:?}"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -218,18 +373,41 @@ async fn only_agents_on_the_call_control_it() {
     let a = cc.agent("a", true).await;
     let outsider = cc.agent("outsider", false).await;
     let call_id = answered_call(&cc, &a).await;
-    let res = cc.post(&outsider, &format!("/api/calls/{call_id}/hangup"), json!({})).await;
+    let res = cc
+        .post(
+            &outsider,
+            &format!("/api/calls/{call_id}/hangup"),
+            json!({}),
+        )
+        .await;
     crate::helpers::assert_error(res, 403, "forbidden").await;
-    let res = cc.app().get(&format!("/api/calls/{call_id}"), Some(&outsider.token)).await;
+    let res = cc
+        .app()
+        .get(&format!("/api/calls/{call_id}"), Some(&outsider.token))
+        .await;
     crate::helpers::assert_error(res, 403, "forbidden").await;
-    let res = cc.app().client.post(cc.app().url(&format!("/api/calls/{call_id}/leave"))).send().await.unwrap();
+    let res = cc
+        .app()
+        .client
+        .post(cc.app().url(&format!("/api/calls/{call_id}/leave")))
+        .send()
+        .await
+        .unwrap();
     crate::helpers::assert_error(res, 401, "unauthorized").await;
     // Transferring to someone who is not available is a conflict.
-    let res = cc.post(&a, &format!("/api/calls/{call_id}/transfers"), json!({ "mode": "warm", "target": { "agent_id": outsider.id } })).await;
+    let res = cc
+        .post(
+            &a,
+            &format!("/api/calls/{call_id}/transfers"),
+            json!({ "mode": "warm", "target": { "agent_id": outsider.id } }),
+        )
+        .await;
     crate::helpers::assert_error(res, 409, "conflict").await;
 
     // Hanging up ends it for everyone.
-    let res = cc.post(&a, &format!("/api/calls/{call_id}/hangup"), json!({})).await;
+    let res = cc
+        .post(&a, &format!("/api/calls/{call_id}/hangup"), json!({}))
+        .await;
     assert_eq!(res.status(), 204);
     cc.status_until(&a, "available").await;
 }
@@ -240,10 +418,15 @@ async fn an_agent_who_leaves_without_a_transfer_sends_the_customer_back_to_the_q
     let admin = cc.admin().await;
     let a = cc.agent("a", true).await;
     let call_id = answered_call(&cc, &a).await;
-    let res = cc.post(&a, &format!("/api/calls/{call_id}/leave"), json!({})).await;
+    let res = cc
+        .post(&a, &format!("/api/calls/{call_id}/leave"), json!({}))
+        .await;
     assert_eq!(res.status(), 204);
     let call = cc
-        .call_until(&admin, &call_id, "requeued", |c| timeline_kinds(c).contains(&"requeued".to_owned()) && agent_leg(c, &a)["status"] == "left")
+        .call_until(&admin, &call_id, "requeued", |c| {
+            timeline_kinds(c).contains(&"requeued".to_owned())
+                && agent_leg(c, &a)["status"] == "left"
+        })
         .await;
     assert!(connected(customer(&call)), "the customer is never dropped");
     assert!(call["owner_agent_id"].is_null() || call["status"] != "completed");

@@ -18,7 +18,11 @@ pub const NUMBER: &str = "+15005550006";
 pub const WAIT: Duration = Duration::from_secs(10);
 
 fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+    TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
 }
 
 pub struct Agent {
@@ -45,15 +49,34 @@ impl CallCenter {
         Self::start_with(1, |_| {}).await
     }
 
-    pub async fn start_with(instances: usize, customise: impl Fn(&mut HashMap<String, String>)) -> Self {
+    pub async fn start_with(
+        instances: usize,
+        customise: impl Fn(&mut HashMap<String, String>),
+    ) -> Self {
         let database_url = create_database().await;
         let ports: Vec<u16> = (0..instances).map(|_| free_port()).collect();
-        let voice_url = url::Url::parse(&format!("http://127.0.0.1:{}/twilio/voice", ports[0])).unwrap();
+        let voice_url =
+            url::Url::parse(&format!("http://127.0.0.1:{}/twilio/voice", ports[0])).unwrap();
         let mut config = SimConfig::random(NUMBER, voice_url);
-        config.voice_fallback_url = Some(url::Url::parse(&format!("http://127.0.0.1:{}/twilio/voice/fallback", ports[0])).unwrap());
-        let sim = Simulator::with_options(config.clone(), SimOptions { time_scale: 0.05, ..SimOptions::default() });
+        config.voice_fallback_url = Some(
+            url::Url::parse(&format!(
+                "http://127.0.0.1:{}/twilio/voice/fallback",
+                ports[0]
+            ))
+            .unwrap(),
+        );
+        let sim = Simulator::with_options(
+            config.clone(),
+            SimOptions {
+                time_scale: 0.05,
+                ..SimOptions::default()
+            },
+        );
         let sim_listener = TcpListener::bind("127.0.0.1:0").unwrap();
-        let sim_url = format!("http://127.0.0.1:{}", sim_listener.local_addr().unwrap().port());
+        let sim_url = format!(
+            "http://127.0.0.1:{}",
+            sim_listener.local_addr().unwrap().port()
+        );
         tokio::spawn(sim.serve(sim_listener).unwrap());
 
         let mut apps = Vec::new();
@@ -90,7 +113,12 @@ impl CallCenter {
         let id = app.create_agent(&email, Role::Agent).await.to_string();
         let token = app.token(&email).await;
         let me: Value = app.get("/api/me", Some(&token)).await.json().await.unwrap();
-        let agent = Agent { id, token, identity: me["client_identity"].as_str().unwrap().to_owned(), email };
+        let agent = Agent {
+            id,
+            token,
+            identity: me["client_identity"].as_str().unwrap().to_owned(),
+            email,
+        };
         if available {
             self.set_status(&agent, "available").await;
         }
@@ -98,17 +126,33 @@ impl CallCenter {
     }
 
     pub async fn admin(&self) -> String {
-        self.app().create_agent("supervisor@example.com", Role::Admin).await;
+        self.app()
+            .create_agent("supervisor@example.com", Role::Admin)
+            .await;
         self.app().token("supervisor@example.com").await
     }
 
     pub async fn set_status(&self, agent: &Agent, status: &str) {
-        let res = self.app().send_json(Method::PUT, "/api/me/status", Some(&agent.token), &json!({ "status": status })).await;
+        let res = self
+            .app()
+            .send_json(
+                Method::PUT,
+                "/api/me/status",
+                Some(&agent.token),
+                &json!({ "status": status }),
+            )
+            .await;
         assert_eq!(res.status(), 200, "{}", res.text().await.unwrap());
     }
 
     pub async fn agent_status(&self, agent: &Agent) -> String {
-        let me: Value = self.app().get("/api/me", Some(&agent.token)).await.json().await.unwrap();
+        let me: Value = self
+            .app()
+            .get("/api/me", Some(&agent.token))
+            .await
+            .json()
+            .await
+            .unwrap();
         me["status"].as_str().unwrap().to_owned()
     }
 
@@ -119,20 +163,39 @@ impl CallCenter {
 
     /// Waits for the agent's browser to ring and answers.
     pub async fn answer(&self, agent: &Agent) -> String {
-        let ringing = self.sim.wait_for_ringing(&agent.client(), WAIT).await.expect("the agent's browser rings");
+        let ringing = self
+            .sim
+            .wait_for_ringing(&agent.client(), WAIT)
+            .await
+            .expect("the agent's browser rings");
         self.sim.accept(&ringing.call_sid).unwrap();
         ringing.call_sid
     }
 
     pub async fn ringing(&self, agent: &Agent) -> String {
-        self.sim.wait_for_ringing(&agent.client(), WAIT).await.expect("the agent's browser rings").call_sid
+        self.sim
+            .wait_for_ringing(&agent.client(), WAIT)
+            .await
+            .expect("the agent's browser rings")
+            .call_sid
     }
 
     /// The call a given agent is on (through the API), waiting until it satisfies `check`.
-    pub async fn my_call_until(&self, agent: &Agent, what: &str, check: impl Fn(&Value) -> bool) -> Value {
+    pub async fn my_call_until(
+        &self,
+        agent: &Agent,
+        what: &str,
+        check: impl Fn(&Value) -> bool,
+    ) -> Value {
         let mut last = Value::Null;
         for _ in 0..200 {
-            let body: Value = self.app().get("/api/me/call", Some(&agent.token)).await.json().await.unwrap();
+            let body: Value = self
+                .app()
+                .get("/api/me/call", Some(&agent.token))
+                .await
+                .json()
+                .await
+                .unwrap();
             if check(&body["call"]) {
                 return body["call"].clone();
             }
@@ -143,10 +206,22 @@ impl CallCenter {
     }
 
     /// A call's detail (as an admin or participant token), waiting until it satisfies `check`.
-    pub async fn call_until(&self, token: &str, call_id: &str, what: &str, check: impl Fn(&Value) -> bool) -> Value {
+    pub async fn call_until(
+        &self,
+        token: &str,
+        call_id: &str,
+        what: &str,
+        check: impl Fn(&Value) -> bool,
+    ) -> Value {
         let mut last = Value::Null;
         for _ in 0..200 {
-            let body: Value = self.app().get(&format!("/api/calls/{call_id}"), Some(token)).await.json().await.unwrap();
+            let body: Value = self
+                .app()
+                .get(&format!("/api/calls/{call_id}"), Some(token))
+                .await
+                .json()
+                .await
+                .unwrap();
             if check(&body) {
                 return body;
             }
@@ -163,16 +238,27 @@ impl CallCenter {
             }
             tokio::time::sleep(Duration::from_millis(50)).await;
         }
-        panic!("{} never became {expected} (is {})", agent.email, self.agent_status(agent).await);
+        panic!(
+            "{} never became {expected} (is {})",
+            agent.email,
+            self.agent_status(agent).await
+        );
     }
 
     pub async fn post(&self, agent: &Agent, path: &str, body: Value) -> reqwest::Response {
-        self.app().send_json(Method::POST, path, Some(&agent.token), &body).await
+        self.app()
+            .send_json(Method::POST, path, Some(&agent.token), &body)
+            .await
     }
 }
 
-pub fn participant<'a>(call: &'a Value, pred: impl Fn(&Value) -> bool) -> &'a Value {
-    call["participants"].as_array().unwrap().iter().find(|p| pred(p)).unwrap_or_else(|| panic!("no such participant in {call:#}"))
+pub fn participant(call: &Value, pred: impl Fn(&Value) -> bool) -> &Value {
+    call["participants"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|p| pred(p))
+        .unwrap_or_else(|| panic!("no such participant in {call:#}"))
 }
 
 pub fn customer(call: &Value) -> &Value {
@@ -180,11 +266,18 @@ pub fn customer(call: &Value) -> &Value {
 }
 
 pub fn agent_leg<'a>(call: &'a Value, agent: &Agent) -> &'a Value {
-    participant(call, |p| p["agent_id"] == agent.id.as_str() && p["status"] != "no_answer" && p["status"] != "busy")
+    participant(call, |p| {
+        p["agent_id"] == agent.id.as_str() && p["status"] != "no_answer" && p["status"] != "busy"
+    })
 }
 
 pub fn timeline_kinds(call: &Value) -> Vec<String> {
-    call["timeline"].as_array().unwrap().iter().map(|e| e["kind"].as_str().unwrap().to_owned()).collect()
+    call["timeline"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["kind"].as_str().unwrap().to_owned())
+        .collect()
 }
 
 pub fn connected(p: &Value) -> bool {

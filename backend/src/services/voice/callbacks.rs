@@ -10,9 +10,11 @@ use super::flow::{self, Outcome};
 use super::VoiceEngine;
 use crate::db::calls::{CallChanges, NewParticipant, ParticipantChanges};
 use crate::db::{self, DbError};
-use crate::domain::call::{customer_sid_from_conference, leg_status, ConferenceEvent, ParticipantKind, ParticipantStatus};
-use crate::twilio::rest::CallStatus as TwilioCallStatus;
+use crate::domain::call::{
+    customer_sid_from_conference, leg_status, ConferenceEvent, ParticipantKind, ParticipantStatus,
+};
 use crate::services::{ServiceError, ServiceResult};
+use crate::twilio::rest::CallStatus as TwilioCallStatus;
 
 /// A call-progress callback for a leg we placed (`/twilio/leg-status?participant=…`).
 #[derive(Debug, Clone)]
@@ -42,11 +44,19 @@ pub struct ConferenceCallback {
 /// Runs the body in a transaction and returns its value with the [`Outcome`] it collected.
 macro_rules! transaction_outcome {
     ($engine:expr, |$conn:ident, $out:ident| $body:expr) => {{
-        let mut conn = $engine.pool().get().await.map_err($crate::db::DbError::from)?;
+        let mut conn = $engine
+            .pool()
+            .get()
+            .await
+            .map_err($crate::db::DbError::from)?;
         let mut outcome = $crate::services::voice::flow::Outcome::default();
         let value = {
             let $out = &mut outcome;
-            diesel_async::AsyncConnection::transaction::<_, $crate::services::ServiceError, _>(&mut *conn, async |$conn| $body).await?
+            diesel_async::AsyncConnection::transaction::<_, $crate::services::ServiceError, _>(
+                &mut *conn,
+                async |$conn| $body,
+            )
+            .await?
         };
         (value, outcome)
     }};
@@ -56,7 +66,8 @@ pub(crate) use transaction_outcome;
 /// Runs the body in a transaction, then carries out its outcome in the background.
 macro_rules! in_transaction {
     ($engine:expr, |$conn:ident, $out:ident| $body:expr) => {{
-        let (value, outcome) = $crate::services::voice::callbacks::transaction_outcome!($engine, |$conn, $out| $body);
+        let (value, outcome) =
+            $crate::services::voice::callbacks::transaction_outcome!($engine, |$conn, $out| $body);
         $engine.after_commit(outcome).await;
         value
     }};
@@ -90,29 +101,60 @@ impl VoiceEngine {
                 tracing::warn!(participant_id = %cb.participant_id, "status callback for an unknown leg");
                 return Ok(());
             };
-            let Some(call) = db::calls::lock_call(conn, p.call_id).await? else { return Ok(()) };
+            let Some(call) = db::calls::lock_call(conn, p.call_id).await? else {
+                return Ok(());
+            };
             // Re-read under the call's lock.
-            let Some(p) = db::calls::find_participant(conn, p.id).await? else { return Ok(()) };
+            let Some(p) = db::calls::find_participant(conn, p.id).await? else {
+                return Ok(());
+            };
 
             match p.call_sid.as_deref() {
                 None => {
-                    db::calls::update_participant(conn, p.id, ParticipantChanges { call_sid: Some(cb.call_sid.clone()), ..Default::default() }).await?;
+                    db::calls::update_participant(
+                        conn,
+                        p.id,
+                        ParticipantChanges {
+                            call_sid: Some(cb.call_sid.clone()),
+                            ..Default::default()
+                        },
+                    )
+                    .await?;
                 }
                 Some(known) if known != cb.call_sid => {
                     // A second leg for one participant (a retried create): stop the stray one.
                     if !cb.status.is_final() {
-                        out.effects.push(Effect::Cancel { call_id: call.id, call_sid: cb.call_sid.clone() });
+                        out.effects.push(Effect::Cancel {
+                            call_id: call.id,
+                            call_sid: cb.call_sid.clone(),
+                        });
                     }
                     return Ok(());
                 }
                 Some(_) => {}
             }
             let key = format!("leg:{}:{}", cb.call_sid, cb.raw_status);
-            if !db::calls::record_event(conn, call.id, "leg_status", json!({ "participant_id": p.id, "call_sid": cb.call_sid, "status": cb.raw_status }), Some(&key)).await? {
+            if !db::calls::record_event(
+                conn,
+                call.id,
+                "leg_status",
+                json!({ "participant_id": p.id, "call_sid": cb.call_sid, "status": cb.raw_status }),
+                Some(&key),
+            )
+            .await?
+            {
                 return Ok(()); // a duplicate
             }
             if cb.status.is_final() {
-                db::calls::update_participant(conn, p.id, ParticipantChanges { call_ended_at: Some(Utc::now()), ..Default::default() }).await?;
+                db::calls::update_participant(
+                    conn,
+                    p.id,
+                    ParticipantChanges {
+                        call_ended_at: Some(Utc::now()),
+                        ..Default::default()
+                    },
+                )
+                .await?;
             }
             let next = leg_status(cb.status);
             if p.status.is_pending() {
@@ -124,20 +166,57 @@ impl VoiceEngine {
                 } else if cb.status == TwilioCallStatus::InProgress {
                     // Answered; the conference reports the join. A routed call counts as answered
                     // now, even if the caller leaves before the join is reported.
-                    if call.answered_at.is_none() && db::calls::active_transfer(conn, call.id).await?.is_none() {
-                        db::calls::update_call(conn, call.id, CallChanges { answered_at: Some(Utc::now()), ..Default::default() }).await?;
+                    if call.answered_at.is_none()
+                        && db::calls::active_transfer(conn, call.id).await?.is_none()
+                    {
+                        db::calls::update_call(
+                            conn,
+                            call.id,
+                            CallChanges {
+                                answered_at: Some(Utc::now()),
+                                ..Default::default()
+                            },
+                        )
+                        .await?;
                     }
                     if p.status == ParticipantStatus::Dialing {
-                        db::calls::update_participant(conn, p.id, ParticipantChanges { status: Some(ParticipantStatus::Ringing.as_str()), ..Default::default() }).await?;
+                        db::calls::update_participant(
+                            conn,
+                            p.id,
+                            ParticipantChanges {
+                                status: Some(ParticipantStatus::Ringing.as_str()),
+                                ..Default::default()
+                            },
+                        )
+                        .await?;
                     }
                     out.changed_call(&call);
-                } else if next == ParticipantStatus::Ringing && p.status == ParticipantStatus::Dialing {
-                    db::calls::update_participant(conn, p.id, ParticipantChanges { status: Some(next.as_str()), ..Default::default() }).await?;
+                } else if next == ParticipantStatus::Ringing
+                    && p.status == ParticipantStatus::Dialing
+                {
+                    db::calls::update_participant(
+                        conn,
+                        p.id,
+                        ParticipantChanges {
+                            status: Some(next.as_str()),
+                            ..Default::default()
+                        },
+                    )
+                    .await?;
                     out.changed_call(&call);
                 }
             } else if p.status == ParticipantStatus::Connected && cb.status.is_final() {
                 // The leg hung up; the conference's leave event may come later or not at all.
-                db::calls::update_participant(conn, p.id, ParticipantChanges { status: Some(ParticipantStatus::Left.as_str()), left_at: Some(Utc::now()), ..Default::default() }).await?;
+                db::calls::update_participant(
+                    conn,
+                    p.id,
+                    ParticipantChanges {
+                        status: Some(ParticipantStatus::Left.as_str()),
+                        left_at: Some(Utc::now()),
+                        ..Default::default()
+                    },
+                )
+                .await?;
                 flow::leg_left(conn, &call, &p, out).await?;
             } else if let (Some(agent), true) = (p.agent_id, cb.status.is_final()) {
                 // The leg had already left or been called off; now that it is over in Twilio too,
@@ -150,12 +229,30 @@ impl VoiceEngine {
     }
 
     /// A leg we dialed ended without joining (also used when Twilio refused to place it).
-    pub(crate) async fn leg_ended_unanswered(&self, call_id: Uuid, participant_id: Uuid, status: ParticipantStatus, _sid: Option<&str>) -> ServiceResult<()> {
+    pub(crate) async fn leg_ended_unanswered(
+        &self,
+        call_id: Uuid,
+        participant_id: Uuid,
+        status: ParticipantStatus,
+        _sid: Option<&str>,
+    ) -> ServiceResult<()> {
         in_transaction!(self, |conn, out| {
-            let Some(call) = db::calls::lock_call(conn, call_id).await? else { return Ok(()) };
-            let Some(p) = db::calls::find_participant(conn, participant_id).await? else { return Ok(()) };
+            let Some(call) = db::calls::lock_call(conn, call_id).await? else {
+                return Ok(());
+            };
+            let Some(p) = db::calls::find_participant(conn, participant_id).await? else {
+                return Ok(());
+            };
             // Twilio never placed it: it can't be live.
-            db::calls::update_participant(conn, p.id, ParticipantChanges { call_ended_at: Some(Utc::now()), ..Default::default() }).await?;
+            db::calls::update_participant(
+                conn,
+                p.id,
+                ParticipantChanges {
+                    call_ended_at: Some(Utc::now()),
+                    ..Default::default()
+                },
+            )
+            .await?;
             if p.status.is_pending() {
                 mark_unanswered(conn, p.id, status).await?;
                 flow::leg_missed(conn, &call, &p, status, out).await?;
@@ -174,11 +271,30 @@ impl VoiceEngine {
                 // The voice webhook could not store this call (it answered from the fallback
                 // path): adopt it now so the caller is routed all the same.
                 None => match customer_sid_from_conference(&cb.friendly_name) {
-                    Some(sid) if !matches!(cb.event, ConferenceEvent::ConferenceEnd | ConferenceEvent::ParticipantLeave) => {
-                        let (call, created) = db::calls::insert_call_if_new(conn, sid.as_str(), "unknown", "unknown", &cb.friendly_name).await?;
+                    Some(sid)
+                        if !matches!(
+                            cb.event,
+                            ConferenceEvent::ConferenceEnd | ConferenceEvent::ParticipantLeave
+                        ) =>
+                    {
+                        let (call, created) = db::calls::insert_call_if_new(
+                            conn,
+                            sid.as_str(),
+                            "unknown",
+                            "unknown",
+                            &cb.friendly_name,
+                        )
+                        .await?;
                         if created {
                             tracing::warn!(call_sid = %sid, "adopted a call the voice webhook did not store");
-                            db::calls::record_event(conn, call.id, "call_adopted", json!({ "conference": cb.friendly_name }), None).await?;
+                            db::calls::record_event(
+                                conn,
+                                call.id,
+                                "call_adopted",
+                                json!({ "conference": cb.friendly_name }),
+                                None,
+                            )
+                            .await?;
                             out.changed_call(&call);
                             out.wake_router = true;
                         }
@@ -190,32 +306,53 @@ impl VoiceEngine {
                     }
                 },
             };
-            let Some(mut call) = db::calls::lock_call(conn, call.id).await? else { return Ok(()) };
-            let key = cb.sequence.map(|seq| format!("conf:{}:{}:{}", cb.conference_sid, seq, cb.raw_event));
+            let Some(mut call) = db::calls::lock_call(conn, call.id).await? else {
+                return Ok(());
+            };
+            let key = cb
+                .sequence
+                .map(|seq| format!("conf:{}:{}:{}", cb.conference_sid, seq, cb.raw_event));
             let data = json!({ "event": cb.raw_event, "call_sid": cb.call_sid, "sequence": cb.sequence, "hold": cb.hold, "muted": cb.muted, "reason": cb.reason });
-            if !db::calls::record_event(conn, call.id, "conference_event", data, key.as_deref()).await? {
+            if !db::calls::record_event(conn, call.id, "conference_event", data, key.as_deref())
+                .await?
+            {
                 return Ok(()); // a duplicate
             }
             if call.conference_sid.is_none() {
-                call = db::calls::update_call(conn, call.id, CallChanges { conference_sid: Some(cb.conference_sid.clone()), ..Default::default() }).await?;
+                call = db::calls::update_call(
+                    conn,
+                    call.id,
+                    CallChanges {
+                        conference_sid: Some(cb.conference_sid.clone()),
+                        ..Default::default()
+                    },
+                )
+                .await?;
             }
             match cb.event {
                 ConferenceEvent::ConferenceStart | ConferenceEvent::Other => {}
-                ConferenceEvent::ConferenceEnd => flow::finish_call(conn, &call, "conference ended", out).await?,
+                ConferenceEvent::ConferenceEnd => {
+                    flow::finish_call(conn, &call, "conference ended", out).await?
+                }
                 ConferenceEvent::ParticipantJoin => {
-                    let Some(sid) = cb.call_sid.as_deref() else { return Ok(()) };
+                    let Some(sid) = cb.call_sid.as_deref() else {
+                        return Ok(());
+                    };
                     let p = match db::calls::find_participant_by_sid(conn, sid).await? {
                         Some(p) => p,
                         None if sid == call.customer_call_sid => {
-                            db::calls::insert_participant(conn, NewParticipant {
-                                call_id: call.id,
-                                kind: ParticipantKind::Customer,
-                                agent_id: None,
-                                phone: Some(&call.from_number),
-                                call_sid: Some(sid),
-                                status: ParticipantStatus::Ringing,
-                                end_conference_on_exit: true,
-                            })
+                            db::calls::insert_participant(
+                                conn,
+                                NewParticipant {
+                                    call_id: call.id,
+                                    kind: ParticipantKind::Customer,
+                                    agent_id: None,
+                                    phone: Some(&call.from_number),
+                                    call_sid: Some(sid),
+                                    status: ParticipantStatus::Ringing,
+                                    end_conference_on_exit: true,
+                                },
+                            )
                             .await?
                         }
                         None => {
@@ -227,29 +364,41 @@ impl VoiceEngine {
                     if p.status.is_final() {
                         return Ok(());
                     }
-                    let p = db::calls::update_participant(conn, p.id, ParticipantChanges {
-                        status: Some(ParticipantStatus::Connected.as_str()),
-                        joined_at: Some(p.joined_at.unwrap_or_else(Utc::now)),
-                        ..flag_changes(&p, &cb)
-                    })
+                    let p = db::calls::update_participant(
+                        conn,
+                        p.id,
+                        ParticipantChanges {
+                            status: Some(ParticipantStatus::Connected.as_str()),
+                            joined_at: Some(p.joined_at.unwrap_or_else(Utc::now)),
+                            ..flag_changes(&p, &cb)
+                        },
+                    )
                     .await?;
                     if p.status == ParticipantStatus::Connected {
                         flow::leg_joined(conn, &call, &p, out).await?;
                     }
                 }
                 ConferenceEvent::ParticipantLeave => {
-                    let Some(p) = cb.call_sid.as_deref() else { return Ok(()) };
-                    let Some(p) = db::calls::find_participant_by_sid(conn, p).await? else { return Ok(()) };
+                    let Some(p) = cb.call_sid.as_deref() else {
+                        return Ok(());
+                    };
+                    let Some(p) = db::calls::find_participant_by_sid(conn, p).await? else {
+                        return Ok(());
+                    };
                     if p.status.is_final() {
                         return Ok(());
                     }
                     let was_pending = p.status.is_pending();
-                    db::calls::update_participant(conn, p.id, ParticipantChanges {
-                        status: Some(ParticipantStatus::Left.as_str()),
-                        left_at: Some(Utc::now()),
-                        on_hold: Some(false),
-                        ..Default::default()
-                    })
+                    db::calls::update_participant(
+                        conn,
+                        p.id,
+                        ParticipantChanges {
+                            status: Some(ParticipantStatus::Left.as_str()),
+                            left_at: Some(Utc::now()),
+                            on_hold: Some(false),
+                            ..Default::default()
+                        },
+                    )
                     .await?;
                     if was_pending && p.kind != ParticipantKind::Customer {
                         // Its join is still on its way (callbacks arrive out of order).
@@ -263,8 +412,12 @@ impl VoiceEngine {
                 | ConferenceEvent::ParticipantMute
                 | ConferenceEvent::ParticipantUnmute
                 | ConferenceEvent::ParticipantModify => {
-                    let Some(sid) = cb.call_sid.as_deref() else { return Ok(()) };
-                    let Some(p) = db::calls::find_participant_by_sid(conn, sid).await? else { return Ok(()) };
+                    let Some(sid) = cb.call_sid.as_deref() else {
+                        return Ok(());
+                    };
+                    let Some(p) = db::calls::find_participant_by_sid(conn, sid).await? else {
+                        return Ok(());
+                    };
                     let mut changes = flag_changes(&p, &cb);
                     // The event itself says what changed, even where the flag parameters are absent.
                     let in_order = cb.sequence.is_none_or(|s| s > i64::from(p.flags_sequence));
@@ -287,8 +440,21 @@ impl VoiceEngine {
     }
 }
 
-async fn mark_unanswered(conn: &mut crate::db::PgConn, id: Uuid, status: ParticipantStatus) -> Result<(), DbError> {
-    db::calls::update_participant(conn, id, ParticipantChanges { status: Some(status.as_str()), left_at: Some(Utc::now()), ..Default::default() }).await?;
+async fn mark_unanswered(
+    conn: &mut crate::db::PgConn,
+    id: Uuid,
+    status: ParticipantStatus,
+) -> Result<(), DbError> {
+    db::calls::update_participant(
+        conn,
+        id,
+        ParticipantChanges {
+            status: Some(status.as_str()),
+            left_at: Some(Utc::now()),
+            ..Default::default()
+        },
+    )
+    .await?;
     Ok(())
 }
 

@@ -9,10 +9,14 @@ use super::callbacks::transaction_outcome;
 use super::effects::Effect;
 use super::flow::{self, Outcome};
 use super::VoiceEngine;
-use crate::db::calls::{Call, NewParticipant, NewTransfer, Participant, ParticipantChanges, Transfer};
+use crate::db::calls::{
+    Call, NewParticipant, NewTransfer, Participant, ParticipantChanges, Transfer,
+};
 use crate::db::{self, DbError, PgConn};
 use crate::domain::agent::{Agent, AgentStatus};
-use crate::domain::call::{CallStatus, ParticipantKind, ParticipantStatus, TransferMode, TransferStatus};
+use crate::domain::call::{
+    CallStatus, ParticipantKind, ParticipantStatus, TransferMode, TransferStatus,
+};
 use crate::domain::phone::PhoneNumber;
 use crate::services::{ServiceError, ServiceResult};
 
@@ -36,16 +40,29 @@ fn conflict(message: impl Into<String>) -> ServiceError {
 }
 
 /// Loads and checks the call for an action by `actor`: it must be live and the actor on it.
-async fn authorize(conn: &mut PgConn, actor: &Agent, call_id: Uuid) -> ServiceResult<(Call, Vec<Participant>)> {
-    let call = db::calls::lock_call(conn, call_id).await?.ok_or(ServiceError::NotFound("call"))?;
+async fn authorize(
+    conn: &mut PgConn,
+    actor: &Agent,
+    call_id: Uuid,
+) -> ServiceResult<(Call, Vec<Participant>)> {
+    let call = db::calls::lock_call(conn, call_id)
+        .await?
+        .ok_or(ServiceError::NotFound("call"))?;
     let participants = db::calls::participants_of(conn, call.id).await?;
     let was_on_call = participants.iter().any(|p| p.agent_id == Some(actor.id));
-    let is_on_call = participants.iter().any(|p| p.agent_id == Some(actor.id) && p.status == ParticipantStatus::Connected);
+    let is_on_call = participants
+        .iter()
+        .any(|p| p.agent_id == Some(actor.id) && p.status == ParticipantStatus::Connected);
     if !was_on_call && !actor.is_admin() {
-        return Err(ServiceError::Forbidden("only an agent on this call (or an admin) can do that".into()));
+        return Err(ServiceError::Forbidden(
+            "only an agent on this call (or an admin) can do that".into(),
+        ));
     }
     if call.status.is_final() {
-        return Err(conflict(format!("the call has already ended ({})", call.status)));
+        return Err(conflict(format!(
+            "the call has already ended ({})",
+            call.status
+        )));
     }
     if !is_on_call && !actor.is_admin() {
         return Err(conflict("you are no longer on this call"));
@@ -61,15 +78,25 @@ fn customer(participants: &[Participant]) -> ServiceResult<&Participant> {
 }
 
 fn conference_sid(call: &Call) -> ServiceResult<String> {
-    call.conference_sid.clone().ok_or_else(|| conflict("the conference has not started yet"))
+    call.conference_sid
+        .clone()
+        .ok_or_else(|| conflict("the conference has not started yet"))
 }
 
 impl VoiceEngine {
-    pub async fn start_transfer(&self, actor: &Agent, call_id: Uuid, request: TransferRequest) -> ServiceResult<Transfer> {
+    pub async fn start_transfer(
+        &self,
+        actor: &Agent,
+        call_id: Uuid,
+        request: TransferRequest,
+    ) -> ServiceResult<Transfer> {
         let (transfer, outcome) = transaction_outcome!(self, |conn, out| {
             let (call, participants) = authorize(conn, actor, call_id).await?;
             if call.status != CallStatus::InProgress {
-                return Err(conflict(format!("only a call in progress can be transferred; this one is {}", call.status)));
+                return Err(conflict(format!(
+                    "only a call in progress can be transferred; this one is {}",
+                    call.status
+                )));
             }
             if db::calls::active_transfer(conn, call.id).await?.is_some() {
                 return Err(conflict("a transfer is already in progress on this call"));
@@ -80,54 +107,92 @@ impl VoiceEngine {
 
             let (kind, agent_id, phone, dial_to) = match &request.target {
                 TransferTarget::Agent(id) => {
-                    let target = db::agents::find(conn, *id).await?.ok_or(ServiceError::NotFound("agent"))?;
+                    let target = db::agents::find(conn, *id)
+                        .await?
+                        .ok_or(ServiceError::NotFound("agent"))?;
                     if target.id == actor.id || Some(target.id) == call.owner_agent_id {
                         return Err(conflict("that agent is already on this call"));
                     }
                     if !target.active || target.status != AgentStatus::Available {
-                        return Err(conflict(format!("{} is not available (status: {})", target.display_name.as_str(), target.status)));
+                        return Err(conflict(format!(
+                            "{} is not available (status: {})",
+                            target.display_name.as_str(),
+                            target.status
+                        )));
                     }
                     flow::set_agent_status(conn, target.id, AgentStatus::Reserved, out).await?;
-                    (ParticipantKind::Agent, Some(target.id), None, format!("client:{}", target.client_identity.as_str()))
+                    (
+                        ParticipantKind::Agent,
+                        Some(target.id),
+                        None,
+                        format!("client:{}", target.client_identity.as_str()),
+                    )
                 }
                 TransferTarget::Phone(raw) => {
                     let number = PhoneNumber::parse(raw)?;
-                    (ParticipantKind::External, None, Some(number.as_str().to_owned()), number.as_str().to_owned())
+                    (
+                        ParticipantKind::External,
+                        None,
+                        Some(number.as_str().to_owned()),
+                        number.as_str().to_owned(),
+                    )
                 }
             };
-            let leg = db::calls::insert_participant(conn, NewParticipant {
-                call_id: call.id,
-                kind,
-                agent_id,
-                phone: phone.as_deref(),
-                call_sid: None,
-                status: ParticipantStatus::Dialing,
-                end_conference_on_exit: false,
-            })
+            let leg = db::calls::insert_participant(
+                conn,
+                NewParticipant {
+                    call_id: call.id,
+                    kind,
+                    agent_id,
+                    phone: phone.as_deref(),
+                    call_sid: None,
+                    status: ParticipantStatus::Dialing,
+                    end_conference_on_exit: false,
+                },
+            )
             .await?;
-            let transfer = db::calls::insert_transfer(conn, NewTransfer {
-                call_id: call.id,
-                from_agent_id: from_agent,
-                to_agent_id: agent_id,
-                to_number: phone.as_deref(),
-                mode: request.mode,
-                target_participant_id: leg.id,
-            })
+            let transfer = db::calls::insert_transfer(
+                conn,
+                NewTransfer {
+                    call_id: call.id,
+                    from_agent_id: from_agent,
+                    to_agent_id: agent_id,
+                    to_number: phone.as_deref(),
+                    mode: request.mode,
+                    target_participant_id: leg.id,
+                },
+            )
             .await?;
             if (request.mode == TransferMode::Cold || request.hold_customer) && !customer.on_hold {
-                out.effects.extend(flow::hold_effect(&call, &customer, true));
+                out.effects
+                    .extend(flow::hold_effect(&call, &customer, true));
             }
-            out.effects.push(Effect::Dial { call_id: call.id, participant_id: leg.id, to: dial_to, conference: call.conference_name.clone() });
+            out.effects.push(Effect::Dial {
+                call_id: call.id,
+                participant_id: leg.id,
+                to: dial_to,
+                conference: call.conference_name.clone(),
+            });
             if request.mode == TransferMode::Cold {
                 // The transferring agent leaves at once; the customer keeps hearing hold music.
-                if let Some(own) = participants.iter().find(|p| p.agent_id == from_agent && p.status == ParticipantStatus::Connected) {
+                if let Some(own) = participants
+                    .iter()
+                    .find(|p| p.agent_id == from_agent && p.status == ParticipantStatus::Connected)
+                {
                     out.effects.extend(flow::remove_effect(&call, own));
                 }
             }
-            db::calls::record_event(conn, call.id, "transfer_started", json!({
-                "transfer_id": transfer.id, "mode": request.mode, "by": actor.id,
-                "to_agent_id": agent_id, "to_number": phone,
-            }), None).await?;
+            db::calls::record_event(
+                conn,
+                call.id,
+                "transfer_started",
+                json!({
+                    "transfer_id": transfer.id, "mode": request.mode, "by": actor.id,
+                    "to_agent_id": agent_id, "to_number": phone,
+                }),
+                None,
+            )
+            .await?;
             out.changed_call(&call);
             Ok(transfer)
         });
@@ -136,16 +201,26 @@ impl VoiceEngine {
     }
 
     /// Warm transfer, step two: the agent leaves and the target owns the call.
-    pub async fn complete_transfer(&self, actor: &Agent, call_id: Uuid, transfer_id: Uuid) -> ServiceResult<Transfer> {
+    pub async fn complete_transfer(
+        &self,
+        actor: &Agent,
+        call_id: Uuid,
+        transfer_id: Uuid,
+    ) -> ServiceResult<Transfer> {
         let ((), outcome) = transaction_outcome!(self, |conn, out| {
             let (call, participants) = authorize(conn, actor, call_id).await?;
             let transfer = active_transfer(conn, &call, transfer_id).await?;
             if transfer.status != TransferStatus::Consulting {
-                return Err(conflict("the transfer target has not answered yet; cancel the transfer or wait"));
+                return Err(conflict(
+                    "the transfer target has not answered yet; cancel the transfer or wait",
+                ));
             }
             let target = participants
                 .iter()
-                .find(|p| Some(p.id) == transfer.target_participant_id && p.status == ParticipantStatus::Connected)
+                .find(|p| {
+                    Some(p.id) == transfer.target_participant_id
+                        && p.status == ParticipantStatus::Connected
+                })
                 .ok_or_else(|| conflict("the transfer target is no longer on the call"))?;
             flow::hand_over(conn, &call, &transfer, target, out).await?;
             Ok(())
@@ -155,11 +230,19 @@ impl VoiceEngine {
     }
 
     /// Calls the transfer off: the target's leg ends and the customer comes off hold.
-    pub async fn cancel_transfer(&self, actor: &Agent, call_id: Uuid, transfer_id: Uuid) -> ServiceResult<Transfer> {
+    pub async fn cancel_transfer(
+        &self,
+        actor: &Agent,
+        call_id: Uuid,
+        transfer_id: Uuid,
+    ) -> ServiceResult<Transfer> {
         let ((), outcome) = transaction_outcome!(self, |conn, out| {
             let (call, participants) = authorize(conn, actor, call_id).await?;
             let transfer = active_transfer(conn, &call, transfer_id).await?;
-            if let Some(target) = participants.iter().find(|p| Some(p.id) == transfer.target_participant_id) {
+            if let Some(target) = participants
+                .iter()
+                .find(|p| Some(p.id) == transfer.target_participant_id)
+            {
                 if target.status.is_pending() {
                     flow::call_off_pending_leg(conn, &call, target, out).await?;
                 } else if target.status == ParticipantStatus::Connected {
@@ -172,7 +255,14 @@ impl VoiceEngine {
                 }
             }
             db::calls::set_transfer_status(conn, transfer.id, TransferStatus::Canceled).await?;
-            db::calls::record_event(conn, call.id, "transfer_canceled", json!({ "transfer_id": transfer.id, "by": actor.id }), None).await?;
+            db::calls::record_event(
+                conn,
+                call.id,
+                "transfer_canceled",
+                json!({ "transfer_id": transfer.id, "by": actor.id }),
+                None,
+            )
+            .await?;
             out.changed_call(&call);
             Ok(())
         });
@@ -180,44 +270,103 @@ impl VoiceEngine {
         self.transfer(transfer_id).await
     }
 
-    pub async fn set_hold(&self, actor: &Agent, call_id: Uuid, participant_id: Uuid, hold: bool) -> ServiceResult<()> {
-        self.participant_action(actor, call_id, participant_id, "hold", move |call, p, out| {
-            if p.on_hold == hold {
-                return Ok(ParticipantChanges::default());
-            }
-            out.effects.push(Effect::Hold { call_id: call.id, conference_sid: conference_sid(call)?, call_sid: sid(p)?, hold });
-            Ok(ParticipantChanges { on_hold: Some(hold), ..Default::default() })
-        })
+    pub async fn set_hold(
+        &self,
+        actor: &Agent,
+        call_id: Uuid,
+        participant_id: Uuid,
+        hold: bool,
+    ) -> ServiceResult<()> {
+        self.participant_action(
+            actor,
+            call_id,
+            participant_id,
+            "hold",
+            move |call, p, out| {
+                if p.on_hold == hold {
+                    return Ok(ParticipantChanges::default());
+                }
+                out.effects.push(Effect::Hold {
+                    call_id: call.id,
+                    conference_sid: conference_sid(call)?,
+                    call_sid: sid(p)?,
+                    hold,
+                });
+                Ok(ParticipantChanges {
+                    on_hold: Some(hold),
+                    ..Default::default()
+                })
+            },
+        )
         .await
     }
 
-    pub async fn set_muted(&self, actor: &Agent, call_id: Uuid, participant_id: Uuid, muted: bool) -> ServiceResult<()> {
-        self.participant_action(actor, call_id, participant_id, "mute", move |call, p, out| {
-            if p.muted == muted {
-                return Ok(ParticipantChanges::default());
-            }
-            out.effects.push(Effect::Mute { call_id: call.id, conference_sid: conference_sid(call)?, call_sid: sid(p)?, muted });
-            Ok(ParticipantChanges { muted: Some(muted), ..Default::default() })
-        })
+    pub async fn set_muted(
+        &self,
+        actor: &Agent,
+        call_id: Uuid,
+        participant_id: Uuid,
+        muted: bool,
+    ) -> ServiceResult<()> {
+        self.participant_action(
+            actor,
+            call_id,
+            participant_id,
+            "mute",
+            move |call, p, out| {
+                if p.muted == muted {
+                    return Ok(ParticipantChanges::default());
+                }
+                out.effects.push(Effect::Mute {
+                    call_id: call.id,
+                    conference_sid: conference_sid(call)?,
+                    call_sid: sid(p)?,
+                    muted,
+                });
+                Ok(ParticipantChanges {
+                    muted: Some(muted),
+                    ..Default::default()
+                })
+            },
+        )
         .await
     }
 
     /// Removes a participant other than the customer (hang up on the customer with `hang_up`).
-    pub async fn remove_participant(&self, actor: &Agent, call_id: Uuid, participant_id: Uuid) -> ServiceResult<()> {
+    pub async fn remove_participant(
+        &self,
+        actor: &Agent,
+        call_id: Uuid,
+        participant_id: Uuid,
+    ) -> ServiceResult<()> {
         let ((), outcome) = transaction_outcome!(self, |conn, out| {
             let (call, participants) = authorize(conn, actor, call_id).await?;
-            let p = participants.iter().find(|p| p.id == participant_id).ok_or(ServiceError::NotFound("participant"))?;
+            let p = participants
+                .iter()
+                .find(|p| p.id == participant_id)
+                .ok_or(ServiceError::NotFound("participant"))?;
             if p.kind == ParticipantKind::Customer {
                 return Err(conflict("to drop the customer, hang up the call"));
             }
             if p.status.is_pending() {
                 flow::call_off_pending_leg(conn, &call, p, out).await?;
             } else if p.status == ParticipantStatus::Connected {
-                out.effects.push(Effect::Remove { call_id: call.id, conference_sid: conference_sid(&call)?, call_sid: sid(p)? });
+                out.effects.push(Effect::Remove {
+                    call_id: call.id,
+                    conference_sid: conference_sid(&call)?,
+                    call_sid: sid(p)?,
+                });
             } else {
                 return Err(conflict("that participant has already left"));
             }
-            db::calls::record_event(conn, call.id, "participant_removed", json!({ "participant_id": p.id, "by": actor.id }), None).await?;
+            db::calls::record_event(
+                conn,
+                call.id,
+                "participant_removed",
+                json!({ "participant_id": p.id, "by": actor.id }),
+                None,
+            )
+            .await?;
             Ok(())
         });
         self.after_commit_now(outcome).await
@@ -232,8 +381,19 @@ impl VoiceEngine {
                 .iter()
                 .find(|p| p.agent_id == Some(actor.id) && p.status == ParticipantStatus::Connected)
                 .ok_or_else(|| conflict("you are not in this call's conference"))?;
-            out.effects.push(Effect::Remove { call_id: call.id, conference_sid: conference_sid(&call)?, call_sid: sid(own)? });
-            db::calls::record_event(conn, call.id, "agent_leaving", json!({ "agent_id": actor.id }), None).await?;
+            out.effects.push(Effect::Remove {
+                call_id: call.id,
+                conference_sid: conference_sid(&call)?,
+                call_sid: sid(own)?,
+            });
+            db::calls::record_event(
+                conn,
+                call.id,
+                "agent_leaving",
+                json!({ "agent_id": actor.id }),
+                None,
+            )
+            .await?;
             Ok(())
         });
         self.after_commit_now(outcome).await
@@ -245,11 +405,21 @@ impl VoiceEngine {
             let (call, participants) = authorize(conn, actor, call_id).await?;
             // Ending the customer's leg ends the conference (endConferenceOnExit), which ends
             // every other leg; pending legs are called off explicitly.
-            out.effects.push(Effect::HangUp { call_id: call.id, call_sid: call.customer_call_sid.clone() });
+            out.effects.push(Effect::HangUp {
+                call_id: call.id,
+                call_sid: call.customer_call_sid.clone(),
+            });
             for p in participants.iter().filter(|p| p.status.is_pending()) {
                 flow::call_off_pending_leg(conn, &call, p, out).await?;
             }
-            db::calls::record_event(conn, call.id, "hangup_requested", json!({ "by": actor.id }), None).await?;
+            db::calls::record_event(
+                conn,
+                call.id,
+                "hangup_requested",
+                json!({ "by": actor.id }),
+                None,
+            )
+            .await?;
             out.changed_call(&call);
             Ok(())
         });
@@ -262,18 +432,32 @@ impl VoiceEngine {
         call_id: Uuid,
         participant_id: Uuid,
         what: &'static str,
-        decide: impl FnOnce(&Call, &Participant, &mut Outcome) -> ServiceResult<ParticipantChanges> + Send,
+        decide: impl FnOnce(&Call, &Participant, &mut Outcome) -> ServiceResult<ParticipantChanges>
+            + Send,
     ) -> ServiceResult<()> {
         let ((), outcome) = transaction_outcome!(self, |conn, out| {
             let (call, participants) = authorize(conn, actor, call_id).await?;
-            let p = participants.iter().find(|p| p.id == participant_id).ok_or(ServiceError::NotFound("participant"))?;
+            let p = participants
+                .iter()
+                .find(|p| p.id == participant_id)
+                .ok_or(ServiceError::NotFound("participant"))?;
             if p.status != ParticipantStatus::Connected {
-                return Err(conflict(format!("can't {what} a participant who is {}", p.status)));
+                return Err(conflict(format!(
+                    "can't {what} a participant who is {}",
+                    p.status
+                )));
             }
             let changes = decide(&call, p, out)?;
             if changes.on_hold.is_some() || changes.muted.is_some() {
                 db::calls::update_participant(conn, p.id, changes).await?;
-                db::calls::record_event(conn, call.id, what, json!({ "participant_id": p.id, "by": actor.id }), None).await?;
+                db::calls::record_event(
+                    conn,
+                    call.id,
+                    what,
+                    json!({ "participant_id": p.id, "by": actor.id }),
+                    None,
+                )
+                .await?;
                 out.changed_call(&call);
             }
             Ok(())
@@ -288,16 +472,25 @@ impl VoiceEngine {
 }
 
 fn sid(p: &Participant) -> ServiceResult<String> {
-    p.call_sid.clone().ok_or_else(|| conflict("that leg has not been placed yet"))
+    p.call_sid
+        .clone()
+        .ok_or_else(|| conflict("that leg has not been placed yet"))
 }
 
-async fn active_transfer(conn: &mut PgConn, call: &Call, transfer_id: Uuid) -> ServiceResult<Transfer> {
+async fn active_transfer(
+    conn: &mut PgConn,
+    call: &Call,
+    transfer_id: Uuid,
+) -> ServiceResult<Transfer> {
     let transfer = find_transfer(conn, transfer_id).await?;
     if transfer.call_id != call.id {
         return Err(ServiceError::NotFound("transfer"));
     }
     if !transfer.status.is_active() {
-        return Err(conflict(format!("the transfer is already {}", transfer.status)));
+        return Err(conflict(format!(
+            "the transfer is already {}",
+            transfer.status
+        )));
     }
     Ok(transfer)
 }
@@ -306,4 +499,3 @@ async fn find_transfer(conn: &mut PgConn, transfer_id: Uuid) -> ServiceResult<Tr
     let call_transfers = crate::db::calls::find_transfer(conn, transfer_id).await?;
     call_transfers.ok_or(ServiceError::NotFound("transfer"))
 }
-

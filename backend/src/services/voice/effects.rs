@@ -6,22 +6,47 @@ use uuid::Uuid;
 use super::VoiceEngine;
 use crate::db::{self, calls::ParticipantChanges};
 use crate::domain::call::ParticipantStatus;
-use crate::twilio::rest::{CallProgressEvent, CallUpdateStatus, CreateCall, TwilioError, UpdateCall, UpdateParticipant};
+use crate::twilio::rest::{
+    CallProgressEvent, CallUpdateStatus, CreateCall, TwilioError, UpdateCall, UpdateParticipant,
+};
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Effect {
     /// Place a leg (agent browser or phone number) that joins the call's conference when answered.
-    Dial { call_id: Uuid, participant_id: Uuid, to: String, conference: String },
+    Dial {
+        call_id: Uuid,
+        participant_id: Uuid,
+        to: String,
+        conference: String,
+    },
     /// Stop a leg that is still ringing.
     Cancel { call_id: Uuid, call_sid: String },
     /// End a leg whatever its state.
     HangUp { call_id: Uuid, call_sid: String },
-    Hold { call_id: Uuid, conference_sid: String, call_sid: String, hold: bool },
-    Mute { call_id: Uuid, conference_sid: String, call_sid: String, muted: bool },
+    Hold {
+        call_id: Uuid,
+        conference_sid: String,
+        call_sid: String,
+        hold: bool,
+    },
+    Mute {
+        call_id: Uuid,
+        conference_sid: String,
+        call_sid: String,
+        muted: bool,
+    },
     /// Hands the conference's lifetime to a participant (who must not be on hold: Twilio
     /// silently ignores this change for held participants).
-    EndConferenceOnExit { call_id: Uuid, conference_sid: String, call_sid: String },
-    Remove { call_id: Uuid, conference_sid: String, call_sid: String },
+    EndConferenceOnExit {
+        call_id: Uuid,
+        conference_sid: String,
+        call_sid: String,
+    },
+    Remove {
+        call_id: Uuid,
+        conference_sid: String,
+        call_sid: String,
+    },
 }
 
 impl Effect {
@@ -57,7 +82,12 @@ impl VoiceEngine {
                     )
                     .await;
                 }
-                if let Effect::Dial { call_id, participant_id, .. } = effect {
+                if let Effect::Dial {
+                    call_id,
+                    participant_id,
+                    ..
+                } = effect
+                {
                     self.dial_failed(call_id, participant_id).await;
                 }
                 first_error.get_or_insert(e);
@@ -80,7 +110,12 @@ impl VoiceEngine {
     async fn apply_one(&self, effect: &Effect) -> Result<(), TwilioError> {
         let twilio = self.twilio();
         match effect {
-            Effect::Dial { call_id, participant_id, to, conference } => {
+            Effect::Dial {
+                call_id,
+                participant_id,
+                to,
+                conference,
+            } => {
                 let request = CreateCall {
                     to: to.clone(),
                     from: self.settings().phone_number.clone(),
@@ -91,43 +126,84 @@ impl VoiceEngine {
                     ..Default::default()
                 };
                 let created = twilio.create_call(&request).await?;
-                self.leg_created(*call_id, *participant_id, &created.sid).await;
+                self.leg_created(*call_id, *participant_id, &created.sid)
+                    .await;
                 Ok(())
             }
             Effect::Cancel { call_sid, .. } => {
-                let update = UpdateCall { status: Some(CallUpdateStatus::Canceled), ..Default::default() };
+                let update = UpdateCall {
+                    status: Some(CallUpdateStatus::Canceled),
+                    ..Default::default()
+                };
                 match twilio.update_call(call_sid, &update).await {
                     // Answered in the meantime: canceling no longer applies, so end it.
                     Err(TwilioError::Api { .. }) => {
-                        let end = UpdateCall { status: Some(CallUpdateStatus::Completed), ..Default::default() };
+                        let end = UpdateCall {
+                            status: Some(CallUpdateStatus::Completed),
+                            ..Default::default()
+                        };
                         ignore_gone(twilio.update_call(call_sid, &end).await.map(drop))
                     }
                     other => other.map(drop),
                 }
             }
             Effect::HangUp { call_sid, .. } => {
-                let update = UpdateCall { status: Some(CallUpdateStatus::Completed), ..Default::default() };
+                let update = UpdateCall {
+                    status: Some(CallUpdateStatus::Completed),
+                    ..Default::default()
+                };
                 ignore_gone(twilio.update_call(call_sid, &update).await.map(drop))
             }
-            Effect::Hold { conference_sid, call_sid, hold, .. } => {
+            Effect::Hold {
+                conference_sid,
+                call_sid,
+                hold,
+                ..
+            } => {
                 let update = UpdateParticipant {
                     hold: Some(*hold),
                     hold_url: hold.then(|| self.urls().hold()),
                     ..Default::default()
                 };
-                twilio.update_participant(conference_sid, call_sid, &update).await.map(drop)
+                twilio
+                    .update_participant(conference_sid, call_sid, &update)
+                    .await
+                    .map(drop)
             }
-            Effect::Mute { conference_sid, call_sid, muted, .. } => {
-                let update = UpdateParticipant { muted: Some(*muted), ..Default::default() };
-                twilio.update_participant(conference_sid, call_sid, &update).await.map(drop)
+            Effect::Mute {
+                conference_sid,
+                call_sid,
+                muted,
+                ..
+            } => {
+                let update = UpdateParticipant {
+                    muted: Some(*muted),
+                    ..Default::default()
+                };
+                twilio
+                    .update_participant(conference_sid, call_sid, &update)
+                    .await
+                    .map(drop)
             }
-            Effect::EndConferenceOnExit { conference_sid, call_sid, .. } => {
-                let update = UpdateParticipant { end_conference_on_exit: Some(true), ..Default::default() };
-                twilio.update_participant(conference_sid, call_sid, &update).await.map(drop)
+            Effect::EndConferenceOnExit {
+                conference_sid,
+                call_sid,
+                ..
+            } => {
+                let update = UpdateParticipant {
+                    end_conference_on_exit: Some(true),
+                    ..Default::default()
+                };
+                twilio
+                    .update_participant(conference_sid, call_sid, &update)
+                    .await
+                    .map(drop)
             }
-            Effect::Remove { conference_sid, call_sid, .. } => {
-                ignore_gone(twilio.remove_participant(conference_sid, call_sid).await)
-            }
+            Effect::Remove {
+                conference_sid,
+                call_sid,
+                ..
+            } => ignore_gone(twilio.remove_participant(conference_sid, call_sid).await),
         }
     }
 
@@ -137,29 +213,45 @@ impl VoiceEngine {
         let outcome = async {
             let mut conn = self.pool().get().await?;
             let participant = db::calls::find_participant(&mut conn, participant_id).await?;
-            let Some(participant) = participant else { return Ok::<_, db::DbError>(None) };
+            let Some(participant) = participant else {
+                return Ok::<_, db::DbError>(None);
+            };
             if participant.call_sid.is_none() {
                 db::calls::update_participant(
                     &mut conn,
                     participant_id,
-                    ParticipantChanges { call_sid: Some(call_sid.to_owned()), ..Default::default() },
+                    ParticipantChanges {
+                        call_sid: Some(call_sid.to_owned()),
+                        ..Default::default()
+                    },
                 )
                 .await?;
             }
-            let stray = participant.call_sid.as_deref().is_some_and(|known| known != call_sid);
+            let stray = participant
+                .call_sid
+                .as_deref()
+                .is_some_and(|known| known != call_sid);
             Ok(Some(stray || participant.status.is_final()))
         }
         .await;
         match outcome {
-            Ok(Some(true)) => self.apply_later(vec![Effect::Cancel { call_id, call_sid: call_sid.to_owned() }]),
+            Ok(Some(true)) => self.apply_later(vec![Effect::Cancel {
+                call_id,
+                call_sid: call_sid.to_owned(),
+            }]),
             Ok(_) => {}
-            Err(e) => tracing::error!(error = %e, %participant_id, "could not store the new leg's call SID"),
+            Err(e) => {
+                tracing::error!(error = %e, %participant_id, "could not store the new leg's call SID")
+            }
         }
     }
 
     /// Twilio refused to place a leg: treat it like a leg that failed to connect.
     async fn dial_failed(&self, call_id: Uuid, participant_id: Uuid) {
-        if let Err(e) = self.leg_ended_unanswered(call_id, participant_id, ParticipantStatus::Failed, None).await {
+        if let Err(e) = self
+            .leg_ended_unanswered(call_id, participant_id, ParticipantStatus::Failed, None)
+            .await
+        {
             tracing::error!(error = %e, %participant_id, "could not record a failed dial");
         }
     }

@@ -8,7 +8,9 @@ use super::effects::Effect;
 use crate::db::calls::{Call, CallChanges, Participant, ParticipantChanges, Transfer};
 use crate::db::{self, DbError, PgConn};
 use crate::domain::agent::AgentStatus;
-use crate::domain::call::{CallStatus, ParticipantKind, ParticipantStatus, TransferMode, TransferStatus};
+use crate::domain::call::{
+    CallStatus, ParticipantKind, ParticipantStatus, TransferMode, TransferStatus,
+};
 use crate::events::Topic;
 
 /// What a transaction decided should happen once it commits.
@@ -26,7 +28,12 @@ impl Outcome {
     }
 }
 
-pub(crate) async fn set_agent_status(conn: &mut PgConn, agent_id: uuid::Uuid, status: AgentStatus, out: &mut Outcome) -> Result<(), DbError> {
+pub(crate) async fn set_agent_status(
+    conn: &mut PgConn,
+    agent_id: uuid::Uuid,
+    status: AgentStatus,
+    out: &mut Outcome,
+) -> Result<(), DbError> {
     db::agents::set_status(conn, agent_id, status).await?;
     out.topics.push(Topic::Agent(agent_id));
     if status == AgentStatus::Available {
@@ -38,9 +45,18 @@ pub(crate) async fn set_agent_status(conn: &mut PgConn, agent_id: uuid::Uuid, st
 /// Frees an agent once none of their legs can still be live in Twilio. Leaving the conference is
 /// not enough: until Twilio reports the leg's call over, their browser is still on it and would
 /// drop the next call.
-pub(crate) async fn release_agent(conn: &mut PgConn, agent_id: uuid::Uuid, out: &mut Outcome) -> Result<(), DbError> {
-    let Some(agent) = db::agents::find(conn, agent_id).await? else { return Ok(()) };
-    let holding = matches!(agent.status, AgentStatus::Reserved | AgentStatus::Busy | AgentStatus::WrapUp);
+pub(crate) async fn release_agent(
+    conn: &mut PgConn,
+    agent_id: uuid::Uuid,
+    out: &mut Outcome,
+) -> Result<(), DbError> {
+    let Some(agent) = db::agents::find(conn, agent_id).await? else {
+        return Ok(());
+    };
+    let holding = matches!(
+        agent.status,
+        AgentStatus::Reserved | AgentStatus::Busy | AgentStatus::WrapUp
+    );
     if holding && !db::calls::agent_has_live_leg(conn, agent_id).await? {
         set_agent_status(conn, agent_id, AgentStatus::Available, out).await?;
     }
@@ -48,7 +64,9 @@ pub(crate) async fn release_agent(conn: &mut PgConn, agent_id: uuid::Uuid, out: 
 }
 
 fn customer(participants: &[Participant]) -> Option<&Participant> {
-    participants.iter().find(|p| p.kind == ParticipantKind::Customer)
+    participants
+        .iter()
+        .find(|p| p.kind == ParticipantKind::Customer)
 }
 
 /// Effects on a conference participant need both SIDs; before the conference exists there is
@@ -59,24 +77,45 @@ fn in_conference(call: &Call, p: &Participant) -> Option<(String, String)> {
 
 pub(crate) fn hold_effect(call: &Call, p: &Participant, hold: bool) -> Option<Effect> {
     let (conference_sid, call_sid) = in_conference(call, p)?;
-    Some(Effect::Hold { call_id: call.id, conference_sid, call_sid, hold })
+    Some(Effect::Hold {
+        call_id: call.id,
+        conference_sid,
+        call_sid,
+        hold,
+    })
 }
 
 pub(crate) fn remove_effect(call: &Call, p: &Participant) -> Option<Effect> {
     let (conference_sid, call_sid) = in_conference(call, p)?;
-    Some(Effect::Remove { call_id: call.id, conference_sid, call_sid })
+    Some(Effect::Remove {
+        call_id: call.id,
+        conference_sid,
+        call_sid,
+    })
 }
 
 /// Stops a leg that has not joined; without a SID yet, the dialer cancels it when the SID arrives.
-pub(crate) async fn call_off_pending_leg(conn: &mut PgConn, call: &Call, p: &Participant, out: &mut Outcome) -> Result<(), DbError> {
+pub(crate) async fn call_off_pending_leg(
+    conn: &mut PgConn,
+    call: &Call,
+    p: &Participant,
+    out: &mut Outcome,
+) -> Result<(), DbError> {
     db::calls::update_participant(
         conn,
         p.id,
-        ParticipantChanges { status: Some(ParticipantStatus::Canceled.as_str()), left_at: Some(Utc::now()), ..Default::default() },
+        ParticipantChanges {
+            status: Some(ParticipantStatus::Canceled.as_str()),
+            left_at: Some(Utc::now()),
+            ..Default::default()
+        },
     )
     .await?;
     if let Some(sid) = &p.call_sid {
-        out.effects.push(Effect::Cancel { call_id: call.id, call_sid: sid.clone() });
+        out.effects.push(Effect::Cancel {
+            call_id: call.id,
+            call_sid: sid.clone(),
+        });
     }
     if let Some(agent) = p.agent_id {
         release_agent(conn, agent, out).await?;
@@ -85,12 +124,21 @@ pub(crate) async fn call_off_pending_leg(conn: &mut PgConn, call: &Call, p: &Par
 }
 
 /// The call is over: close every leg, free every agent, and stamp the end.
-pub(crate) async fn finish_call(conn: &mut PgConn, call: &Call, reason: &str, out: &mut Outcome) -> Result<(), DbError> {
+pub(crate) async fn finish_call(
+    conn: &mut PgConn,
+    call: &Call,
+    reason: &str,
+    out: &mut Outcome,
+) -> Result<(), DbError> {
     if call.status.is_final() {
         return Ok(());
     }
     let now = Utc::now();
-    let status = if call.answered_at.is_some() { CallStatus::Completed } else { CallStatus::Abandoned };
+    let status = if call.answered_at.is_some() {
+        CallStatus::Completed
+    } else {
+        CallStatus::Abandoned
+    };
     for p in db::calls::participants_of(conn, call.id).await? {
         if p.status.is_pending() {
             call_off_pending_leg(conn, call, &p, out).await?;
@@ -98,12 +146,20 @@ pub(crate) async fn finish_call(conn: &mut PgConn, call: &Call, reason: &str, ou
             db::calls::update_participant(
                 conn,
                 p.id,
-                ParticipantChanges { status: Some(ParticipantStatus::Left.as_str()), left_at: Some(now), on_hold: Some(false), ..Default::default() },
+                ParticipantChanges {
+                    status: Some(ParticipantStatus::Left.as_str()),
+                    left_at: Some(now),
+                    on_hold: Some(false),
+                    ..Default::default()
+                },
             )
             .await?;
             if p.kind != ParticipantKind::Customer {
                 if let Some(sid) = &p.call_sid {
-                    out.effects.push(Effect::HangUp { call_id: call.id, call_sid: sid.clone() });
+                    out.effects.push(Effect::HangUp {
+                        call_id: call.id,
+                        call_sid: sid.clone(),
+                    });
                 }
             }
             if let Some(agent) = p.agent_id {
@@ -115,25 +171,52 @@ pub(crate) async fn finish_call(conn: &mut PgConn, call: &Call, reason: &str, ou
     if let Some(t) = db::calls::active_transfer(conn, call.id).await? {
         db::calls::set_transfer_status(conn, t.id, TransferStatus::Canceled).await?;
     }
-    db::calls::update_call(conn, call.id, CallChanges { status: Some(status.as_str()), ended_at: Some(now), ..Default::default() }).await?;
-    db::calls::record_event(conn, call.id, "call_ended", json!({ "status": status, "reason": reason }), None).await?;
+    db::calls::update_call(
+        conn,
+        call.id,
+        CallChanges {
+            status: Some(status.as_str()),
+            ended_at: Some(now),
+            ..Default::default()
+        },
+    )
+    .await?;
+    db::calls::record_event(
+        conn,
+        call.id,
+        "call_ended",
+        json!({ "status": status, "reason": reason }),
+        None,
+    )
+    .await?;
     out.changed_call(call);
     Ok(())
 }
 
 /// Back to the queue: the customer hears hold music until the next agent joins.
-pub(crate) async fn requeue(conn: &mut PgConn, call: &Call, reason: &str, out: &mut Outcome) -> Result<(), DbError> {
+pub(crate) async fn requeue(
+    conn: &mut PgConn,
+    call: &Call,
+    reason: &str,
+    out: &mut Outcome,
+) -> Result<(), DbError> {
     if call.status.is_final() {
         return Ok(());
     }
     db::calls::update_call(
         conn,
         call.id,
-        CallChanges { status: Some(CallStatus::Queued.as_str()), owner_agent_id: Some(None), ..Default::default() },
+        CallChanges {
+            status: Some(CallStatus::Queued.as_str()),
+            owner_agent_id: Some(None),
+            ..Default::default()
+        },
     )
     .await?;
     let participants = db::calls::participants_of(conn, call.id).await?;
-    if let Some(c) = customer(&participants).filter(|c| c.status == ParticipantStatus::Connected && !c.on_hold) {
+    if let Some(c) =
+        customer(&participants).filter(|c| c.status == ParticipantStatus::Connected && !c.on_hold)
+    {
         out.effects.extend(hold_effect(call, c, true));
     }
     db::calls::record_event(conn, call.id, "requeued", json!({ "reason": reason }), None).await?;
@@ -144,7 +227,13 @@ pub(crate) async fn requeue(conn: &mut PgConn, call: &Call, reason: &str, out: &
 
 /// The transfer target takes the call over: it now ends the conference when it leaves, the
 /// customer is taken off hold, and the transferring agent (if still there) leaves.
-pub(crate) async fn hand_over(conn: &mut PgConn, call: &Call, transfer: &Transfer, target: &Participant, out: &mut Outcome) -> Result<(), DbError> {
+pub(crate) async fn hand_over(
+    conn: &mut PgConn,
+    call: &Call,
+    transfer: &Transfer,
+    target: &Participant,
+    out: &mut Outcome,
+) -> Result<(), DbError> {
     let participants = db::calls::participants_of(conn, call.id).await?;
     // Twilio ignores endConferenceOnExit changes on a held participant: the target is never held
     // here, but make sure before handing over.
@@ -152,19 +241,43 @@ pub(crate) async fn hand_over(conn: &mut PgConn, call: &Call, transfer: &Transfe
         out.effects.extend(hold_effect(call, target, false));
     }
     if let Some((conference_sid, call_sid)) = in_conference(call, target) {
-        out.effects.push(Effect::EndConferenceOnExit { call_id: call.id, conference_sid, call_sid });
+        out.effects.push(Effect::EndConferenceOnExit {
+            call_id: call.id,
+            conference_sid,
+            call_sid,
+        });
     }
-    db::calls::update_participant(conn, target.id, ParticipantChanges { end_conference_on_exit: Some(true), ..Default::default() }).await?;
+    db::calls::update_participant(
+        conn,
+        target.id,
+        ParticipantChanges {
+            end_conference_on_exit: Some(true),
+            ..Default::default()
+        },
+    )
+    .await?;
     if let Some(c) = customer(&participants).filter(|c| c.on_hold) {
         out.effects.extend(hold_effect(call, c, false));
     }
     if let Some(from) = transfer.from_agent_id {
-        if let Some(leg) = participants.iter().find(|p| p.agent_id == Some(from) && p.status == ParticipantStatus::Connected && p.id != target.id) {
+        if let Some(leg) = participants.iter().find(|p| {
+            p.agent_id == Some(from)
+                && p.status == ParticipantStatus::Connected
+                && p.id != target.id
+        }) {
             out.effects.extend(remove_effect(call, leg));
         }
     }
     db::calls::set_transfer_status(conn, transfer.id, TransferStatus::Completed).await?;
-    db::calls::update_call(conn, call.id, CallChanges { owner_agent_id: Some(target.agent_id), ..Default::default() }).await?;
+    db::calls::update_call(
+        conn,
+        call.id,
+        CallChanges {
+            owner_agent_id: Some(target.agent_id),
+            ..Default::default()
+        },
+    )
+    .await?;
     db::calls::record_event(
         conn,
         call.id,
@@ -178,7 +291,12 @@ pub(crate) async fn hand_over(conn: &mut PgConn, call: &Call, transfer: &Transfe
 }
 
 /// A leg joined the conference.
-pub(crate) async fn leg_joined(conn: &mut PgConn, call: &Call, p: &Participant, out: &mut Outcome) -> Result<(), DbError> {
+pub(crate) async fn leg_joined(
+    conn: &mut PgConn,
+    call: &Call,
+    p: &Participant,
+    out: &mut Outcome,
+) -> Result<(), DbError> {
     if p.kind == ParticipantKind::Customer {
         return Ok(());
     }
@@ -192,7 +310,9 @@ pub(crate) async fn leg_joined(conn: &mut PgConn, call: &Call, p: &Participant, 
     if let Some(agent) = p.agent_id {
         set_agent_status(conn, agent, AgentStatus::Busy, out).await?;
     }
-    let transfer = db::calls::active_transfer(conn, call.id).await?.filter(|t| t.target_participant_id == Some(p.id));
+    let transfer = db::calls::active_transfer(conn, call.id)
+        .await?
+        .filter(|t| t.target_participant_id == Some(p.id));
     match transfer {
         Some(t) => {
             let from_still_here = match t.from_agent_id {
@@ -206,7 +326,14 @@ pub(crate) async fn leg_joined(conn: &mut PgConn, call: &Call, p: &Participant, 
                 hand_over(conn, call, &t, p, out).await?;
             } else {
                 db::calls::set_transfer_status(conn, t.id, TransferStatus::Consulting).await?;
-                db::calls::record_event(conn, call.id, "transfer_target_joined", json!({ "transfer_id": t.id, "participant_id": p.id }), None).await?;
+                db::calls::record_event(
+                    conn,
+                    call.id,
+                    "transfer_target_joined",
+                    json!({ "transfer_id": t.id, "participant_id": p.id }),
+                    None,
+                )
+                .await?;
             }
         }
         None => {
@@ -217,7 +344,11 @@ pub(crate) async fn leg_joined(conn: &mut PgConn, call: &Call, p: &Participant, 
                 call.id,
                 CallChanges {
                     status: Some(CallStatus::InProgress.as_str()),
-                    owner_agent_id: if call.owner_agent_id.is_none() { Some(p.agent_id) } else { None },
+                    owner_agent_id: if call.owner_agent_id.is_none() {
+                        Some(p.agent_id)
+                    } else {
+                        None
+                    },
                     answered_at: call.answered_at.is_none().then(Utc::now),
                     ..Default::default()
                 },
@@ -228,14 +359,33 @@ pub(crate) async fn leg_joined(conn: &mut PgConn, call: &Call, p: &Participant, 
             }
         }
     }
-    db::calls::record_event(conn, call.id, "participant_joined", json!({ "participant_id": p.id, "agent_id": p.agent_id, "kind": p.kind }), None).await?;
+    db::calls::record_event(
+        conn,
+        call.id,
+        "participant_joined",
+        json!({ "participant_id": p.id, "agent_id": p.agent_id, "kind": p.kind }),
+        None,
+    )
+    .await?;
     out.changed_call(call);
     Ok(())
 }
 
 /// A leg that had joined left the conference.
-pub(crate) async fn leg_left(conn: &mut PgConn, call: &Call, p: &Participant, out: &mut Outcome) -> Result<(), DbError> {
-    db::calls::record_event(conn, call.id, "participant_left", json!({ "participant_id": p.id, "agent_id": p.agent_id, "kind": p.kind }), None).await?;
+pub(crate) async fn leg_left(
+    conn: &mut PgConn,
+    call: &Call,
+    p: &Participant,
+    out: &mut Outcome,
+) -> Result<(), DbError> {
+    db::calls::record_event(
+        conn,
+        call.id,
+        "participant_left",
+        json!({ "participant_id": p.id, "agent_id": p.agent_id, "kind": p.kind }),
+        None,
+    )
+    .await?;
     out.changed_call(call);
     if p.kind == ParticipantKind::Customer {
         return finish_call(conn, call, "customer hung up", out).await;
@@ -251,9 +401,19 @@ pub(crate) async fn leg_left(conn: &mut PgConn, call: &Call, p: &Participant, ou
     let transfer = db::calls::active_transfer(conn, call.id).await?;
 
     // The transfer target left during the consultation: the transfer is off.
-    if let Some(t) = transfer.as_ref().filter(|t| t.target_participant_id == Some(p.id)) {
+    if let Some(t) = transfer
+        .as_ref()
+        .filter(|t| t.target_participant_id == Some(p.id))
+    {
         db::calls::set_transfer_status(conn, t.id, TransferStatus::Canceled).await?;
-        db::calls::record_event(conn, call.id, "transfer_canceled", json!({ "transfer_id": t.id, "reason": "target left" }), None).await?;
+        db::calls::record_event(
+            conn,
+            call.id,
+            "transfer_canceled",
+            json!({ "transfer_id": t.id, "reason": "target left" }),
+            None,
+        )
+        .await?;
         if let Some(c) = customer(&participants).filter(|c| c.on_hold) {
             out.effects.extend(hold_effect(call, c, false));
         }
@@ -262,24 +422,56 @@ pub(crate) async fn leg_left(conn: &mut PgConn, call: &Call, p: &Participant, ou
     if call.owner_agent_id.is_some() && call.owner_agent_id == p.agent_id {
         let others: Vec<&Participant> = participants
             .iter()
-            .filter(|x| x.kind != ParticipantKind::Customer && x.id != p.id && x.status == ParticipantStatus::Connected)
+            .filter(|x| {
+                x.kind != ParticipantKind::Customer
+                    && x.id != p.id
+                    && x.status == ParticipantStatus::Connected
+            })
             .collect();
-        if let Some(t) = transfer.as_ref().filter(|t| t.target_participant_id != Some(p.id)) {
+        if let Some(t) = transfer
+            .as_ref()
+            .filter(|t| t.target_participant_id != Some(p.id))
+        {
             // The owner walked away mid-transfer: the target takes over as in a cold transfer.
-            match participants.iter().find(|x| Some(x.id) == t.target_participant_id) {
-                Some(target) if target.status == ParticipantStatus::Connected => hand_over(conn, call, t, target, out).await?,
+            match participants
+                .iter()
+                .find(|x| Some(x.id) == t.target_participant_id)
+            {
+                Some(target) if target.status == ParticipantStatus::Connected => {
+                    hand_over(conn, call, t, target, out).await?
+                }
                 _ => {
                     if let Some(c) = customer(&participants).filter(|c| !c.on_hold) {
                         out.effects.extend(hold_effect(call, c, true));
                     }
-                    db::calls::update_call(conn, call.id, CallChanges { owner_agent_id: Some(None), ..Default::default() }).await?;
+                    db::calls::update_call(
+                        conn,
+                        call.id,
+                        CallChanges {
+                            owner_agent_id: Some(None),
+                            ..Default::default()
+                        },
+                    )
+                    .await?;
                 }
             }
         } else if let Some(next) = others.first() {
             if let Some((conference_sid, call_sid)) = in_conference(call, next) {
-                out.effects.push(Effect::EndConferenceOnExit { call_id: call.id, conference_sid, call_sid });
+                out.effects.push(Effect::EndConferenceOnExit {
+                    call_id: call.id,
+                    conference_sid,
+                    call_sid,
+                });
             }
-            db::calls::update_call(conn, call.id, CallChanges { owner_agent_id: Some(next.agent_id), ..Default::default() }).await?;
+            db::calls::update_call(
+                conn,
+                call.id,
+                CallChanges {
+                    owner_agent_id: Some(next.agent_id),
+                    ..Default::default()
+                },
+            )
+            .await?;
         } else {
             requeue(conn, call, "the agent left", out).await?;
         }
@@ -289,10 +481,19 @@ pub(crate) async fn leg_left(conn: &mut PgConn, call: &Call, p: &Participant, ou
 
 /// A leg ended without us seeing it join: no answer, busy, declined, failed, called off, or
 /// (`Left`) answered but gone before its join was reported.
-pub(crate) async fn leg_missed(conn: &mut PgConn, call: &Call, p: &Participant, status: ParticipantStatus, out: &mut Outcome) -> Result<(), DbError> {
+pub(crate) async fn leg_missed(
+    conn: &mut PgConn,
+    call: &Call,
+    p: &Participant,
+    status: ParticipantStatus,
+    out: &mut Outcome,
+) -> Result<(), DbError> {
     if let Some(agent) = p.agent_id {
         // Called off by us, or answered and gone before joining: the agent did nothing wrong.
-        if matches!(status, ParticipantStatus::Canceled | ParticipantStatus::Left) {
+        if matches!(
+            status,
+            ParticipantStatus::Canceled | ParticipantStatus::Left
+        ) {
             release_agent(conn, agent, out).await?;
         } else {
             // An agent who lets a call ring out is probably not at their desk: stop offering them calls.
@@ -311,15 +512,26 @@ pub(crate) async fn leg_missed(conn: &mut PgConn, call: &Call, p: &Participant, 
     if call.status.is_final() {
         return Ok(());
     }
-    let transfer = db::calls::active_transfer(conn, call.id).await?.filter(|t| t.target_participant_id == Some(p.id));
+    let transfer = db::calls::active_transfer(conn, call.id)
+        .await?
+        .filter(|t| t.target_participant_id == Some(p.id));
     match transfer {
         Some(t) => {
             db::calls::set_transfer_status(conn, t.id, TransferStatus::Failed).await?;
-            db::calls::record_event(conn, call.id, "transfer_failed", json!({ "transfer_id": t.id, "status": status }), None).await?;
+            db::calls::record_event(
+                conn,
+                call.id,
+                "transfer_failed",
+                json!({ "transfer_id": t.id, "status": status }),
+                None,
+            )
+            .await?;
             let participants = db::calls::participants_of(conn, call.id).await?;
-            let owner_here = participants
-                .iter()
-                .any(|x| x.agent_id.is_some() && x.agent_id == call.owner_agent_id && x.status == ParticipantStatus::Connected);
+            let owner_here = participants.iter().any(|x| {
+                x.agent_id.is_some()
+                    && x.agent_id == call.owner_agent_id
+                    && x.status == ParticipantStatus::Connected
+            });
             if t.mode == TransferMode::Cold || !owner_here {
                 requeue(conn, call, "the transfer target did not answer", out).await?;
             } else if let Some(c) = customer(&participants).filter(|c| c.on_hold) {
@@ -332,7 +544,15 @@ pub(crate) async fn leg_missed(conn: &mut PgConn, call: &Call, p: &Participant, 
                 .iter()
                 .any(|x| x.id != p.id && x.kind == ParticipantKind::Agent && x.status.is_pending());
             if !still_ringing {
-                db::calls::update_call(conn, call.id, CallChanges { status: Some(CallStatus::Queued.as_str()), ..Default::default() }).await?;
+                db::calls::update_call(
+                    conn,
+                    call.id,
+                    CallChanges {
+                        status: Some(CallStatus::Queued.as_str()),
+                        ..Default::default()
+                    },
+                )
+                .await?;
                 out.wake_router = true;
             }
         }

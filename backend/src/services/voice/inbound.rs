@@ -35,19 +35,36 @@ impl VoiceEngine {
     pub async fn incoming_call(&self, call: &InboundCall) -> ServiceResult<()> {
         let created = in_transaction!(self, |conn, out| {
             let name = conference_name(&call.call_sid);
-            let (stored, created) = db::calls::insert_call_if_new(conn, call.call_sid.as_str(), &call.from, &call.to, &name).await?;
+            let (stored, created) = db::calls::insert_call_if_new(
+                conn,
+                call.call_sid.as_str(),
+                &call.from,
+                &call.to,
+                &name,
+            )
+            .await?;
             if created {
-                db::calls::insert_participant(conn, NewParticipant {
-                    call_id: stored.id,
-                    kind: ParticipantKind::Customer,
-                    agent_id: None,
-                    phone: Some(&call.from),
-                    call_sid: Some(call.call_sid.as_str()),
-                    status: ParticipantStatus::Ringing,
-                    end_conference_on_exit: true,
-                })
+                db::calls::insert_participant(
+                    conn,
+                    NewParticipant {
+                        call_id: stored.id,
+                        kind: ParticipantKind::Customer,
+                        agent_id: None,
+                        phone: Some(&call.from),
+                        call_sid: Some(call.call_sid.as_str()),
+                        status: ParticipantStatus::Ringing,
+                        end_conference_on_exit: true,
+                    },
+                )
                 .await?;
-                db::calls::record_event(conn, stored.id, "call_received", json!({ "from": call.from, "to": call.to }), None).await?;
+                db::calls::record_event(
+                    conn,
+                    stored.id,
+                    "call_received",
+                    json!({ "from": call.from, "to": call.to }),
+                    None,
+                )
+                .await?;
                 out.changed_call(&stored);
                 out.wake_router = true;
             }
@@ -64,7 +81,11 @@ impl VoiceEngine {
     pub fn wait_twiml(&self, first: bool) -> String {
         let settings = self.settings();
         let again = format!("{}?again=1", self.urls().wait());
-        twiml::wait_music(first.then_some(settings.greeting.as_str()), &settings.hold_music_url, &again)
+        twiml::wait_music(
+            first.then_some(settings.greeting.as_str()),
+            &settings.hold_music_url,
+            &again,
+        )
     }
 
     pub fn hold_twiml(&self) -> String {
@@ -97,4 +118,3 @@ impl VoiceEngine {
         })
     }
 }
-

@@ -35,7 +35,9 @@ pub struct WebhookUrls {
 
 impl WebhookUrls {
     pub fn new(public_base_url: &url::Url) -> Self {
-        Self { base: public_base_url.as_str().trim_end_matches('/').to_owned() }
+        Self {
+            base: public_base_url.as_str().trim_end_matches('/').to_owned(),
+        }
     }
     pub fn base(&self) -> &str {
         &self.base
@@ -57,7 +59,10 @@ impl WebhookUrls {
     }
     /// Carries the conference name too, so the leg can join even if the database is down.
     pub fn leg_answered(&self, participant: Uuid, conference: &str) -> String {
-        format!("{}/twilio/leg?participant={participant}&conference={conference}", self.base)
+        format!(
+            "{}/twilio/leg?participant={participant}&conference={conference}",
+            self.base
+        )
     }
     pub fn leg_status(&self, participant: Uuid) -> String {
         format!("{}/twilio/leg-status?participant={participant}", self.base)
@@ -79,8 +84,12 @@ impl Default for VoiceSettings {
         Self {
             phone_number: "+15005550006".into(),
             ring_timeout: Duration::from_secs(20),
-            hold_music_url: "http://com.twilio.sounds.music.s3.amazonaws.com/MARKOVICHAMP-Borghestral.mp3".into(),
-            greeting: "Thanks for calling. Please hold while we connect you to the next available agent.".into(),
+            hold_music_url:
+                "http://com.twilio.sounds.music.s3.amazonaws.com/MARKOVICHAMP-Borghestral.mp3"
+                    .into(),
+            greeting:
+                "Thanks for calling. Please hold while we connect you to the next available agent."
+                    .into(),
         }
     }
 }
@@ -101,8 +110,23 @@ struct Inner {
 }
 
 impl VoiceEngine {
-    pub fn new(pool: DbPool, twilio: TwilioClient, urls: WebhookUrls, settings: VoiceSettings, events: EventBus) -> Self {
-        Self { inner: Arc::new(Inner { pool, twilio, urls, settings, router_wakeup: Notify::new(), events }) }
+    pub fn new(
+        pool: DbPool,
+        twilio: TwilioClient,
+        urls: WebhookUrls,
+        settings: VoiceSettings,
+        events: EventBus,
+    ) -> Self {
+        Self {
+            inner: Arc::new(Inner {
+                pool,
+                twilio,
+                urls,
+                settings,
+                router_wakeup: Notify::new(),
+                events,
+            }),
+        }
     }
 
     pub fn urls(&self) -> &WebhookUrls {

@@ -56,7 +56,10 @@ impl VoiceEngine {
     /// progress for a while goes back to available.
     async fn release_stuck_agents(&self) -> ServiceResult<()> {
         in_transaction!(self, |conn, out| {
-            for agent in db::calls::release_stuck_agents(conn, chrono::Duration::seconds(STUCK_AFTER_SECS)).await? {
+            for agent in
+                db::calls::release_stuck_agents(conn, chrono::Duration::seconds(STUCK_AFTER_SECS))
+                    .await?
+            {
                 tracing::warn!(%agent, "releasing an agent whose last leg never reported its end");
                 flow::set_agent_status(conn, agent, AgentStatus::Available, out).await?;
             }
@@ -68,22 +71,46 @@ impl VoiceEngine {
     /// Books one agent for one queued call and dials them. Returns whether it did.
     pub async fn route_next(&self) -> ServiceResult<bool> {
         let routed = in_transaction!(self, |conn, out| {
-            let Some(call) = db::calls::lock_next_queued_call(conn).await? else { return Ok::<_, ServiceError>(false) };
-            let Some(agent_id) = db::calls::lock_longest_idle_agent(conn, &[]).await? else { return Ok(false) };
-            let agent = db::agents::find(conn, agent_id).await?.ok_or(DbError::Corrupt("agent vanished".into()))?;
+            let Some(call) = db::calls::lock_next_queued_call(conn).await? else {
+                return Ok::<_, ServiceError>(false);
+            };
+            let Some(agent_id) = db::calls::lock_longest_idle_agent(conn, &[]).await? else {
+                return Ok(false);
+            };
+            let agent = db::agents::find(conn, agent_id)
+                .await?
+                .ok_or(DbError::Corrupt("agent vanished".into()))?;
             flow::set_agent_status(conn, agent_id, AgentStatus::Reserved, out).await?;
-            db::calls::update_call(conn, call.id, CallChanges { status: Some(CallStatus::Ringing.as_str()), ..Default::default() }).await?;
-            let leg = db::calls::insert_participant(conn, NewParticipant {
-                call_id: call.id,
-                kind: ParticipantKind::Agent,
-                agent_id: Some(agent_id),
-                phone: None,
-                call_sid: None,
-                status: ParticipantStatus::Dialing,
-                end_conference_on_exit: false,
-            })
+            db::calls::update_call(
+                conn,
+                call.id,
+                CallChanges {
+                    status: Some(CallStatus::Ringing.as_str()),
+                    ..Default::default()
+                },
+            )
             .await?;
-            db::calls::record_event(conn, call.id, "agent_ringing", json!({ "agent_id": agent_id, "participant_id": leg.id }), None).await?;
+            let leg = db::calls::insert_participant(
+                conn,
+                NewParticipant {
+                    call_id: call.id,
+                    kind: ParticipantKind::Agent,
+                    agent_id: Some(agent_id),
+                    phone: None,
+                    call_sid: None,
+                    status: ParticipantStatus::Dialing,
+                    end_conference_on_exit: false,
+                },
+            )
+            .await?;
+            db::calls::record_event(
+                conn,
+                call.id,
+                "agent_ringing",
+                json!({ "agent_id": agent_id, "participant_id": leg.id }),
+                None,
+            )
+            .await?;
             out.effects.push(Effect::Dial {
                 call_id: call.id,
                 participant_id: leg.id,
