@@ -85,6 +85,7 @@ pub async fn create(
         },
     )
     .await?;
+    state.events.publish(crate::events::Topic::Agent(agent.id));
     Ok(HttpResponse::Created()
         .insert_header((
             actix_web::http::header::LOCATION,
@@ -130,6 +131,7 @@ pub async fn update(
         },
     )
     .await?;
+    state.events.publish(crate::events::Topic::Agent(agent.id));
     Ok(web::Json(agent.into()))
 }
 
@@ -148,5 +150,6 @@ pub async fn deactivate(
     id: web::Path<Uuid>,
 ) -> ApiResult<HttpResponse> {
     accounts::deactivate_agent(&state.pool, &admin.0.agent, *id).await?;
+    state.events.publish(crate::events::Topic::Agent(*id));
     Ok(HttpResponse::NoContent().finish())
 }

@@ -57,5 +57,8 @@ pub async fn login(
 #[post("/auth/logout")]
 pub async fn logout(state: web::Data<AppState>, current: CurrentAgent) -> ApiResult<HttpResponse> {
     accounts::logout(&state.pool, &current.agent, current.session_id).await?;
+    state
+        .events
+        .publish(crate::events::Topic::Agent(current.agent.id));
     Ok(HttpResponse::NoContent().finish())
 }

@@ -6,6 +6,7 @@ use super::dto::{AgentView, StatusRequest};
 use super::error::{ApiResult, ErrorBody};
 use super::extract::CurrentAgent;
 use super::state::AppState;
+use crate::events::Topic;
 use crate::services::accounts;
 
 /// The signed-in agent.
@@ -39,5 +40,6 @@ pub async fn set_status(
     body: web::Json<StatusRequest>,
 ) -> ApiResult<web::Json<AgentView>> {
     let agent = accounts::set_own_status(&state.pool, &current.agent, body.status).await?;
+    state.events.publish(Topic::Agent(agent.id));
     Ok(web::Json(agent.into()))
 }

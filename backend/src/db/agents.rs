@@ -85,6 +85,18 @@ pub async fn find(conn: &mut PgConn, id: Uuid) -> Result<Option<Agent>, DbError>
     row.map(Agent::try_from).transpose()
 }
 
+/// The agent, its row locked for the rest of the transaction.
+pub async fn lock(conn: &mut PgConn, id: Uuid) -> Result<Option<Agent>, DbError> {
+    let row = agents::table
+        .find(id)
+        .select(AgentRow::as_select())
+        .for_update()
+        .first(conn)
+        .await
+        .optional()?;
+    row.map(Agent::try_from).transpose()
+}
+
 /// The agent and its password hash, for sign-in.
 pub async fn find_credentials(
     conn: &mut PgConn,

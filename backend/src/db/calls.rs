@@ -548,41 +548,60 @@ pub async fn agents_who_missed(conn: &mut PgConn, call_id: Uuid) -> Result<Vec<U
 /// and it counts as live until Twilio reports its call over (or refuses to place it) — even if we
 /// called it off before its SID came back.
 pub async fn agent_has_live_leg(conn: &mut PgConn, agent_id: Uuid) -> Result<bool, DbError> {
+    // A leg whose end was never reported stops counting a while after it left, so one lost
+    // callback can't hold an agent forever.
+    let recently = Utc::now() - chrono::Duration::minutes(2);
     let live = participants::table
         .filter(participants::agent_id.eq(agent_id))
         .filter(participants::call_ended_at.is_null())
+        .filter(
+            participants::status
+                .eq_any(["dialing", "ringing", "connected"])
+                .or(participants::left_at.gt(recently)),
+        )
         .count()
         .get_result::<i64>(conn)
         .await?;
     Ok(live > 0)
 }
 
-/// Agents left in `wrap_up` or `reserved` with no live leg for longer than `grace` (a lost
-/// callback), so nobody stays unroutable forever.
-pub async fn release_stuck_agents(
+/// Agents left in `wrap_up`, `reserved` or `busy` for longer than `grace` with no live leg
+/// (a lost callback), so nobody stays unroutable forever.
+pub async fn stuck_agents(
     conn: &mut PgConn,
     grace: chrono::Duration,
 ) -> Result<Vec<Uuid>, DbError> {
     let cutoff = Utc::now() - grace;
-    let stuck: Vec<Uuid> = agents::table
+    let candidates: Vec<Uuid> = agents::table
         .filter(agents::status.eq_any(["wrap_up", "reserved", "busy"]))
         .filter(agents::status_changed_at.lt(cutoff))
         .select(agents::id)
         .load(conn)
         .await?;
-    let mut released = Vec::new();
-    for id in stuck {
-        let active_leg = participants::table
-            .filter(participants::agent_id.eq(id))
-            .filter(participants::status.eq_any(["dialing", "ringing", "connected"]))
-            .count()
-            .get_result::<i64>(conn)
-            .await?;
-        if active_leg == 0 {
-            released.push(id);
+    let mut stuck = Vec::new();
+    for id in candidates {
+        if !agent_has_live_leg(conn, id).await? {
+            stuck.push(id);
         }
     }
-    Ok(released)
+    Ok(stuck)
+}
+
+/// Legs still dialing or ringing long after their ring timeout: the request or its callbacks
+/// were lost (e.g. the instance that placed them restarted).
+pub async fn stale_pending_legs(
+    conn: &mut PgConn,
+    older_than: chrono::Duration,
+) -> Result<Vec<Participant>, DbError> {
+    participants::table
+        .filter(participants::status.eq_any(["dialing", "ringing"]))
+        .filter(participants::created_at.lt(Utc::now() - older_than))
+        .select(ParticipantRow::as_select())
+        .load(conn)
+        .await?
+        .into_iter()
+        .map(Participant::try_from)
+        .collect()
 }
 
 // ---- transfers ----

@@ -96,10 +96,14 @@ struct LegQuery {
 #[post("/leg")]
 async fn leg_answered(
     state: web::Data<AppState>,
-    _form: SignedForm,
+    form: SignedForm,
     query: web::Query<LegQuery>,
 ) -> HttpResponse {
-    match state.voice.answered_leg_twiml(query.participant).await {
+    match state
+        .voice
+        .answered_leg_twiml(query.participant, form.get("CallSid"))
+        .await
+    {
         Ok(body) => twiml_response(body),
         Err(e) => {
             tracing::error!(error = %e, participant = %query.participant, "leg TwiML from the database failed");

@@ -434,3 +434,135 @@ async fn an_agent_who_leaves_without_a_transfer_sends_the_customer_back_to_the_q
     let ringing = cc.ringing(&a).await;
     assert!(!ringing.is_empty());
 }
+
+/// After a transfer the new owner ends the conference by leaving; a second transfer must take
+/// that away first, or completing it would hang up on the customer.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_second_transfer_keeps_the_customer_connected() {
+    let cc = CallCenter::start().await;
+    let admin = cc.admin().await;
+    let a = cc.agent("a", true).await;
+    let b = cc.agent("b", false).await;
+    let c = cc.agent("c", false).await;
+    let call_id = answered_call(&cc, &a).await;
+    cc.set_status(&b, "available").await;
+
+    let first = start_transfer(
+        &cc,
+        &a,
+        &call_id,
+        json!({ "mode": "warm", "target": { "agent_id": b.id } }),
+    )
+    .await;
+    cc.answer(&b).await;
+    cc.call_until(&admin, &call_id, "b consulting", |x| {
+        x["transfers"][0]["status"] == "consulting"
+    })
+    .await;
+    let res = cc
+        .post(
+            &a,
+            &format!(
+                "/api/calls/{call_id}/transfers/{}/complete",
+                first["id"].as_str().unwrap()
+            ),
+            json!({}),
+        )
+        .await;
+    assert_eq!(res.status(), 200);
+    cc.call_until(&admin, &call_id, "b owns", |x| {
+        x["owner_agent_id"] == b.id.as_str()
+            && agent_leg(x, &b)["end_conference_on_exit"] == true
+            && agent_leg(x, &a)["status"] == "left"
+    })
+    .await;
+
+    cc.set_status(&c, "available").await;
+    let second = start_transfer(
+        &cc,
+        &b,
+        &call_id,
+        json!({ "mode": "warm", "target": { "agent_id": c.id } }),
+    )
+    .await;
+    cc.answer(&c).await;
+    cc.call_until(&admin, &call_id, "c consulting", |x| {
+        x["transfers"][1]["status"] == "consulting"
+    })
+    .await;
+    let res = cc
+        .post(
+            &b,
+            &format!(
+                "/api/calls/{call_id}/transfers/{}/complete",
+                second["id"].as_str().unwrap()
+            ),
+            json!({}),
+        )
+        .await;
+    assert_eq!(res.status(), 200);
+    let call = cc
+        .call_until(&admin, &call_id, "c owns, b gone", |x| {
+            x["owner_agent_id"] == c.id.as_str()
+                && agent_leg(x, &b)["status"] == "left"
+                && agent_leg(x, &c)["end_conference_on_exit"] == true
+        })
+        .await;
+    assert_eq!(
+        call["status"], "in_progress",
+        "the customer is still connected"
+    );
+    assert!(connected(customer(&call)) && connected(agent_leg(&call, &c)));
+    assert_eq!(customer(&call)["on_hold"], false);
+}
+
+/// An owner who leaves while the transfer target still rings must not take the customer along.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_owner_leaving_while_the_target_rings_keeps_the_customer() {
+    let cc = CallCenter::start().await;
+    let admin = cc.admin().await;
+    let a = cc.agent("a", true).await;
+    let b = cc.agent("b", false).await;
+    let c = cc.agent("c", false).await;
+    let call_id = answered_call(&cc, &a).await;
+    cc.set_status(&b, "available").await;
+    let first = start_transfer(
+        &cc,
+        &a,
+        &call_id,
+        json!({ "mode": "cold", "target": { "agent_id": b.id } }),
+    )
+    .await;
+    let _ = first;
+    cc.answer(&b).await;
+    cc.call_until(&admin, &call_id, "b owns", |x| {
+        x["owner_agent_id"] == b.id.as_str() && agent_leg(x, &b)["end_conference_on_exit"] == true
+    })
+    .await;
+
+    cc.set_status(&c, "available").await;
+    start_transfer(
+        &cc,
+        &b,
+        &call_id,
+        json!({ "mode": "warm", "target": { "agent_id": c.id } }),
+    )
+    .await;
+    let ringing = cc.ringing(&c).await;
+    let res = cc
+        .post(&b, &format!("/api/calls/{call_id}/leave"), json!({}))
+        .await;
+    assert_eq!(res.status(), 204);
+    cc.call_until(&admin, &call_id, "b gone", |x| {
+        agent_leg(x, &b)["status"] == "left"
+    })
+    .await;
+    cc.sim.accept(&ringing).unwrap();
+    let call = cc
+        .call_until(&admin, &call_id, "c took over", |x| {
+            x["owner_agent_id"] == c.id.as_str() && customer(x)["on_hold"] == false
+        })
+        .await;
+    assert_eq!(call["status"], "in_progress");
+    assert!(connected(customer(&call)));
+}

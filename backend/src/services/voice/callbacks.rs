@@ -162,7 +162,20 @@ impl VoiceEngine {
                     // Ended before we saw it join. `completed` means it was answered (the join
                     // callback may still be on its way, or the caller left first): not a miss.
                     mark_unanswered(conn, p.id, next).await?;
-                    flow::leg_missed(conn, &call, &p, next, out).await?;
+                    flow::leg_missed(
+                        conn,
+                        &call,
+                        &p,
+                        next,
+                        matches!(
+                            next,
+                            ParticipantStatus::NoAnswer
+                                | ParticipantStatus::Busy
+                                | ParticipantStatus::Failed
+                        ),
+                        out,
+                    )
+                    .await?;
                 } else if cb.status == TwilioCallStatus::InProgress {
                     // Answered; the conference reports the join. A routed call counts as answered
                     // now, even if the caller leaves before the join is reported.
@@ -206,18 +219,9 @@ impl VoiceEngine {
                     out.changed_call(&call);
                 }
             } else if p.status == ParticipantStatus::Connected && cb.status.is_final() {
-                // The leg hung up; the conference's leave event may come later or not at all.
-                db::calls::update_participant(
-                    conn,
-                    p.id,
-                    ParticipantChanges {
-                        status: Some(ParticipantStatus::Left.as_str()),
-                        left_at: Some(Utc::now()),
-                        ..Default::default()
-                    },
-                )
-                .await?;
-                flow::leg_left(conn, &call, &p, out).await?;
+                // Over in Twilio (stamped above). What its departure means for the call is
+                // decided by the conference's participant-leave, which knows why it left: acting
+                // here too would race it (e.g. requeue a call whose customer just hung up).
             } else if let (Some(agent), true) = (p.agent_id, cb.status.is_final()) {
                 // The leg had already left or been called off; now that it is over in Twilio too,
                 // the agent can take the next call.
@@ -255,7 +259,7 @@ impl VoiceEngine {
             .await?;
             if p.status.is_pending() {
                 mark_unanswered(conn, p.id, status).await?;
-                flow::leg_missed(conn, &call, &p, status, out).await?;
+                flow::leg_missed(conn, &call, &p, status, false, out).await?;
             } else if let Some(agent) = p.agent_id {
                 flow::release_agent(conn, agent, out).await?;
             }
@@ -361,7 +365,17 @@ impl VoiceEngine {
                         }
                     };
                     // A join that arrives after the leave (reordered delivery) changes nothing.
+                    // A leg we called off that joined anyway (answered as we canceled it) must
+                    // not stay in the room unseen: hang it up.
                     if p.status.is_final() {
+                        if p.kind != ParticipantKind::Customer
+                            && p.status != ParticipantStatus::Left
+                        {
+                            out.effects.push(Effect::HangUp {
+                                call_id: call.id,
+                                call_sid: sid.to_owned(),
+                            });
+                        }
                         return Ok(());
                     }
                     let p = db::calls::update_participant(
@@ -388,6 +402,15 @@ impl VoiceEngine {
                     if p.status.is_final() {
                         return Ok(());
                     }
+                    // Dropped because the conference is ending (an owner left): the call is over.
+                    if cb
+                        .reason
+                        .as_deref()
+                        .is_some_and(|r| r.contains("ended_conference"))
+                    {
+                        flow::finish_call(conn, &call, "conference ended", out).await?;
+                        return Ok(());
+                    }
                     let was_pending = p.status.is_pending();
                     db::calls::update_participant(
                         conn,
@@ -402,7 +425,8 @@ impl VoiceEngine {
                     .await?;
                     if was_pending && p.kind != ParticipantKind::Customer {
                         // Its join is still on its way (callbacks arrive out of order).
-                        flow::leg_missed(conn, &call, &p, ParticipantStatus::Left, out).await?;
+                        flow::leg_missed(conn, &call, &p, ParticipantStatus::Left, false, out)
+                            .await?;
                     } else {
                         flow::leg_left(conn, &call, &p, out).await?;
                     }

@@ -107,7 +107,9 @@ impl VoiceEngine {
 
             let (kind, agent_id, phone, dial_to) = match &request.target {
                 TransferTarget::Agent(id) => {
-                    let target = db::agents::find(conn, *id)
+                    // Locked (call first, then agent, as the router does) so the router can't
+                    // book this agent between the check and the booking.
+                    let target = db::agents::lock(conn, *id)
                         .await?
                         .ok_or(ServiceError::NotFound("agent"))?;
                     if target.id == actor.id || Some(target.id) == call.owner_agent_id {
@@ -163,9 +165,16 @@ impl VoiceEngine {
                 },
             )
             .await?;
-            if (request.mode == TransferMode::Cold || request.hold_customer) && !customer.on_hold {
-                out.effects
-                    .extend(flow::hold_effect(&call, &customer, true));
+            if request.mode == TransferMode::Cold || request.hold_customer {
+                flow::set_hold(conn, &call, &customer, true, out).await?;
+            }
+            let own = participants
+                .iter()
+                .find(|p| p.agent_id == from_agent && p.status == ParticipantStatus::Connected);
+            // While a transfer is under way the transferring agent must be able to drop off
+            // without ending the call for the customer.
+            if let Some(own) = own.filter(|own| own.end_conference_on_exit) {
+                flow::set_ends_conference(conn, &call, own, false, out).await?;
             }
             out.effects.push(Effect::Dial {
                 call_id: call.id,
@@ -175,11 +184,11 @@ impl VoiceEngine {
             });
             if request.mode == TransferMode::Cold {
                 // The transferring agent leaves at once; the customer keeps hearing hold music.
-                if let Some(own) = participants
-                    .iter()
-                    .find(|p| p.agent_id == from_agent && p.status == ParticipantStatus::Connected)
-                {
-                    out.effects.extend(flow::remove_effect(&call, own));
+                if let Some(own) = own {
+                    let own = db::calls::find_participant(conn, own.id)
+                        .await?
+                        .ok_or(ServiceError::NotFound("participant"))?;
+                    flow::remove_leg(conn, &call, &own, out).await?;
                 }
             }
             db::calls::record_event(
@@ -246,14 +255,13 @@ impl VoiceEngine {
                 if target.status.is_pending() {
                     flow::call_off_pending_leg(conn, &call, target, out).await?;
                 } else if target.status == ParticipantStatus::Connected {
-                    out.effects.extend(flow::remove_effect(&call, target));
+                    flow::remove_leg(conn, &call, target, out).await?;
                 }
             }
             if let Ok(c) = customer(&participants) {
-                if c.on_hold {
-                    out.effects.extend(flow::hold_effect(&call, c, false));
-                }
+                flow::set_hold(conn, &call, c, false, out).await?;
             }
+            flow::restore_owner(conn, &call, &participants, out).await?;
             db::calls::set_transfer_status(conn, transfer.id, TransferStatus::Canceled).await?;
             db::calls::record_event(
                 conn,

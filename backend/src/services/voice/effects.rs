@@ -19,7 +19,7 @@ pub enum Effect {
         to: String,
         conference: String,
     },
-    /// Stop a leg that is still ringing.
+    /// Stop a leg we placed that has not joined (ringing, or answered on its way in).
     Cancel { call_id: Uuid, call_sid: String },
     /// End a leg whatever its state.
     HangUp { call_id: Uuid, call_sid: String },
@@ -35,12 +35,13 @@ pub enum Effect {
         call_sid: String,
         muted: bool,
     },
-    /// Hands the conference's lifetime to a participant (who must not be on hold: Twilio
-    /// silently ignores this change for held participants).
+    /// Hands the conference's lifetime to a participant, or takes it back (the participant must
+    /// not be on hold: Twilio silently ignores this change for held participants).
     EndConferenceOnExit {
         call_id: Uuid,
         conference_sid: String,
         call_sid: String,
+        value: bool,
     },
     Remove {
         call_id: Uuid,
@@ -130,24 +131,9 @@ impl VoiceEngine {
                     .await;
                 Ok(())
             }
-            Effect::Cancel { call_sid, .. } => {
-                let update = UpdateCall {
-                    status: Some(CallUpdateStatus::Canceled),
-                    ..Default::default()
-                };
-                match twilio.update_call(call_sid, &update).await {
-                    // Answered in the meantime: canceling no longer applies, so end it.
-                    Err(TwilioError::Api { .. }) => {
-                        let end = UpdateCall {
-                            status: Some(CallUpdateStatus::Completed),
-                            ..Default::default()
-                        };
-                        ignore_gone(twilio.update_call(call_sid, &end).await.map(drop))
-                    }
-                    other => other.map(drop),
-                }
-            }
-            Effect::HangUp { call_sid, .. } => {
+            // `canceled` only stops queued or ringing calls and succeeds silently on an answered
+            // one; `completed` ends the leg whatever its state.
+            Effect::Cancel { call_sid, .. } | Effect::HangUp { call_sid, .. } => {
                 let update = UpdateCall {
                     status: Some(CallUpdateStatus::Completed),
                     ..Default::default()
@@ -188,10 +174,11 @@ impl VoiceEngine {
             Effect::EndConferenceOnExit {
                 conference_sid,
                 call_sid,
+                value,
                 ..
             } => {
                 let update = UpdateParticipant {
-                    end_conference_on_exit: Some(true),
+                    end_conference_on_exit: Some(*value),
                     ..Default::default()
                 };
                 twilio
@@ -246,7 +233,7 @@ impl VoiceEngine {
         }
     }
 
-    /// Twilio refused to place a leg: treat it like a leg that failed to connect.
+    /// Twilio refused to place a leg: it failed, through no fault of the agent.
     async fn dial_failed(&self, call_id: Uuid, participant_id: Uuid) {
         if let Err(e) = self
             .leg_ended_unanswered(call_id, participant_id, ParticipantStatus::Failed, None)

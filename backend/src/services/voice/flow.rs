@@ -3,6 +3,7 @@
 
 use chrono::Utc;
 use serde_json::json;
+use uuid::Uuid;
 
 use super::effects::Effect;
 use crate::db::calls::{Call, CallChanges, Participant, ParticipantChanges, Transfer};
@@ -30,7 +31,7 @@ impl Outcome {
 
 pub(crate) async fn set_agent_status(
     conn: &mut PgConn,
-    agent_id: uuid::Uuid,
+    agent_id: Uuid,
     status: AgentStatus,
     out: &mut Outcome,
 ) -> Result<(), DbError> {
@@ -47,7 +48,7 @@ pub(crate) async fn set_agent_status(
 /// drop the next call.
 pub(crate) async fn release_agent(
     conn: &mut PgConn,
-    agent_id: uuid::Uuid,
+    agent_id: Uuid,
     out: &mut Outcome,
 ) -> Result<(), DbError> {
     let Some(agent) = db::agents::find(conn, agent_id).await? else {
@@ -69,32 +70,130 @@ fn customer(participants: &[Participant]) -> Option<&Participant> {
         .find(|p| p.kind == ParticipantKind::Customer)
 }
 
+fn connected_customer(participants: &[Participant]) -> Option<&Participant> {
+    customer(participants).filter(|c| c.status == ParticipantStatus::Connected)
+}
+
 /// Effects on a conference participant need both SIDs; before the conference exists there is
 /// nothing to act on.
 fn in_conference(call: &Call, p: &Participant) -> Option<(String, String)> {
     Some((call.conference_sid.clone()?, p.call_sid.clone()?))
 }
 
-pub(crate) fn hold_effect(call: &Call, p: &Participant, hold: bool) -> Option<Effect> {
-    let (conference_sid, call_sid) = in_conference(call, p)?;
-    Some(Effect::Hold {
+/// Holds or unholds a participant, recording the decision at once so later decisions in other
+/// transactions see it even before Twilio's confirming callback arrives. Sent even when the
+/// stored flag already matches: a repeated hold or unhold is harmless, a missed unhold is not.
+pub(crate) async fn set_hold(
+    conn: &mut PgConn,
+    call: &Call,
+    p: &Participant,
+    hold: bool,
+    out: &mut Outcome,
+) -> Result<(), DbError> {
+    let Some((conference_sid, call_sid)) = in_conference(call, p) else {
+        return Ok(());
+    };
+    out.effects.push(Effect::Hold {
         call_id: call.id,
         conference_sid,
         call_sid,
         hold,
-    })
+    });
+    db::calls::update_participant(
+        conn,
+        p.id,
+        ParticipantChanges {
+            on_hold: Some(hold),
+            ..Default::default()
+        },
+    )
+    .await?;
+    Ok(())
 }
 
-pub(crate) fn remove_effect(call: &Call, p: &Participant) -> Option<Effect> {
-    let (conference_sid, call_sid) = in_conference(call, p)?;
-    Some(Effect::Remove {
+/// Gives a participant (or takes away) the power to end the conference by leaving. Twilio
+/// ignores this change for a held participant without an error, so a held one is unheld first.
+pub(crate) async fn set_ends_conference(
+    conn: &mut PgConn,
+    call: &Call,
+    p: &Participant,
+    value: bool,
+    out: &mut Outcome,
+) -> Result<(), DbError> {
+    let Some((conference_sid, call_sid)) = in_conference(call, p) else {
+        return Ok(());
+    };
+    if p.on_hold {
+        set_hold(conn, call, p, false, out).await?;
+    }
+    out.effects.push(Effect::EndConferenceOnExit {
         call_id: call.id,
         conference_sid,
         call_sid,
-    })
+        value,
+    });
+    db::calls::update_participant(
+        conn,
+        p.id,
+        ParticipantChanges {
+            end_conference_on_exit: Some(value),
+            ..Default::default()
+        },
+    )
+    .await?;
+    Ok(())
 }
 
-/// Stops a leg that has not joined; without a SID yet, the dialer cancels it when the SID arrives.
+/// Takes a participant out of the conference without ending it for everyone: a leg that owns
+/// the conference (`endConferenceOnExit`) gives that up first.
+pub(crate) async fn remove_leg(
+    conn: &mut PgConn,
+    call: &Call,
+    p: &Participant,
+    out: &mut Outcome,
+) -> Result<(), DbError> {
+    let Some((conference_sid, call_sid)) = in_conference(call, p) else {
+        return Ok(());
+    };
+    if p.end_conference_on_exit && p.kind != ParticipantKind::Customer {
+        set_ends_conference(conn, call, p, false, out).await?;
+    }
+    out.effects.push(Effect::Remove {
+        call_id: call.id,
+        conference_sid,
+        call_sid,
+    });
+    Ok(())
+}
+
+/// After a transfer falls through, the agent who still has the call owns the conference again
+/// if they owned it before (they got the call through an earlier transfer).
+pub(crate) async fn restore_owner(
+    conn: &mut PgConn,
+    call: &Call,
+    participants: &[Participant],
+    out: &mut Outcome,
+) -> Result<(), DbError> {
+    let Some(owner) = call.owner_agent_id else {
+        return Ok(());
+    };
+    let Some(leg) = participants
+        .iter()
+        .find(|p| p.agent_id == Some(owner) && p.status == ParticipantStatus::Connected)
+    else {
+        return Ok(());
+    };
+    let took_over = db::calls::transfers_of(conn, call.id)
+        .await?
+        .iter()
+        .any(|t| t.status == TransferStatus::Completed && t.target_participant_id == Some(leg.id));
+    if took_over && !leg.end_conference_on_exit {
+        set_ends_conference(conn, call, leg, true, out).await?;
+    }
+    Ok(())
+}
+
+/// Stops a leg that has not joined; without a SID yet, the dialer stops it when the SID arrives.
 pub(crate) async fn call_off_pending_leg(
     conn: &mut PgConn,
     call: &Call,
@@ -214,10 +313,8 @@ pub(crate) async fn requeue(
     )
     .await?;
     let participants = db::calls::participants_of(conn, call.id).await?;
-    if let Some(c) =
-        customer(&participants).filter(|c| c.status == ParticipantStatus::Connected && !c.on_hold)
-    {
-        out.effects.extend(hold_effect(call, c, true));
+    if let Some(c) = connected_customer(&participants) {
+        set_hold(conn, call, c, true, out).await?;
     }
     db::calls::record_event(conn, call.id, "requeued", json!({ "reason": reason }), None).await?;
     out.changed_call(call);
@@ -235,29 +332,9 @@ pub(crate) async fn hand_over(
     out: &mut Outcome,
 ) -> Result<(), DbError> {
     let participants = db::calls::participants_of(conn, call.id).await?;
-    // Twilio ignores endConferenceOnExit changes on a held participant: the target is never held
-    // here, but make sure before handing over.
-    if target.on_hold {
-        out.effects.extend(hold_effect(call, target, false));
-    }
-    if let Some((conference_sid, call_sid)) = in_conference(call, target) {
-        out.effects.push(Effect::EndConferenceOnExit {
-            call_id: call.id,
-            conference_sid,
-            call_sid,
-        });
-    }
-    db::calls::update_participant(
-        conn,
-        target.id,
-        ParticipantChanges {
-            end_conference_on_exit: Some(true),
-            ..Default::default()
-        },
-    )
-    .await?;
-    if let Some(c) = customer(&participants).filter(|c| c.on_hold) {
-        out.effects.extend(hold_effect(call, c, false));
+    set_ends_conference(conn, call, target, true, out).await?;
+    if let Some(c) = connected_customer(&participants) {
+        set_hold(conn, call, c, false, out).await?;
     }
     if let Some(from) = transfer.from_agent_id {
         if let Some(leg) = participants.iter().find(|p| {
@@ -265,7 +342,7 @@ pub(crate) async fn hand_over(
                 && p.status == ParticipantStatus::Connected
                 && p.id != target.id
         }) {
-            out.effects.extend(remove_effect(call, leg));
+            remove_leg(conn, call, leg, out).await?;
         }
     }
     db::calls::set_transfer_status(conn, transfer.id, TransferStatus::Completed).await?;
@@ -302,8 +379,11 @@ pub(crate) async fn leg_joined(
     }
     if call.status.is_final() {
         // The customer is gone; nobody should sit in an empty conference.
-        if let Some(effect) = remove_effect(call, p) {
-            out.effects.push(effect);
+        if let Some(sid) = &p.call_sid {
+            out.effects.push(Effect::HangUp {
+                call_id: call.id,
+                call_sid: sid.clone(),
+            });
         }
         return Ok(());
     }
@@ -337,7 +417,7 @@ pub(crate) async fn leg_joined(
             }
         }
         None => {
-            // A routed agent answered: the call is theirs.
+            // A routed agent answered: the call is theirs, and the customer hears them.
             let participants = db::calls::participants_of(conn, call.id).await?;
             db::calls::update_call(
                 conn,
@@ -354,8 +434,11 @@ pub(crate) async fn leg_joined(
                 },
             )
             .await?;
-            if let Some(c) = customer(&participants).filter(|c| c.on_hold) {
-                out.effects.extend(hold_effect(call, c, false));
+            if let Some(c) = connected_customer(&participants)
+                .filter(|c| c.on_hold || call.answered_at.is_some())
+            {
+                // A call coming back from the queue had the customer on hold.
+                set_hold(conn, call, c, false, out).await?;
             }
         }
     }
@@ -414,13 +497,14 @@ pub(crate) async fn leg_left(
             None,
         )
         .await?;
-        if let Some(c) = customer(&participants).filter(|c| c.on_hold) {
-            out.effects.extend(hold_effect(call, c, false));
+        if let Some(c) = connected_customer(&participants) {
+            set_hold(conn, call, c, false, out).await?;
         }
+        restore_owner(conn, call, &participants, out).await?;
     }
 
     if call.owner_agent_id.is_some() && call.owner_agent_id == p.agent_id {
-        let others: Vec<&Participant> = participants
+        let mut others: Vec<&Participant> = participants
             .iter()
             .filter(|x| {
                 x.kind != ParticipantKind::Customer
@@ -428,6 +512,8 @@ pub(crate) async fn leg_left(
                     && x.status == ParticipantStatus::Connected
             })
             .collect();
+        // Colleagues take over before outside numbers.
+        others.sort_by_key(|x| x.kind != ParticipantKind::Agent);
         if let Some(t) = transfer
             .as_ref()
             .filter(|t| t.target_participant_id != Some(p.id))
@@ -441,8 +527,8 @@ pub(crate) async fn leg_left(
                     hand_over(conn, call, t, target, out).await?
                 }
                 _ => {
-                    if let Some(c) = customer(&participants).filter(|c| !c.on_hold) {
-                        out.effects.extend(hold_effect(call, c, true));
+                    if let Some(c) = connected_customer(&participants) {
+                        set_hold(conn, call, c, true, out).await?;
                     }
                     db::calls::update_call(
                         conn,
@@ -456,13 +542,7 @@ pub(crate) async fn leg_left(
                 }
             }
         } else if let Some(next) = others.first() {
-            if let Some((conference_sid, call_sid)) = in_conference(call, next) {
-                out.effects.push(Effect::EndConferenceOnExit {
-                    call_id: call.id,
-                    conference_sid,
-                    call_sid,
-                });
-            }
+            set_ends_conference(conn, call, next, true, out).await?;
             db::calls::update_call(
                 conn,
                 call.id,
@@ -480,24 +560,22 @@ pub(crate) async fn leg_left(
 }
 
 /// A leg ended without us seeing it join: no answer, busy, declined, failed, called off, or
-/// (`Left`) answered but gone before its join was reported.
+/// (`Left`) answered but gone before its join was reported. `agent_at_fault` says whether the
+/// agent let it ring out (they are set away) or it was no doing of theirs (they are freed).
 pub(crate) async fn leg_missed(
     conn: &mut PgConn,
     call: &Call,
     p: &Participant,
     status: ParticipantStatus,
+    agent_at_fault: bool,
     out: &mut Outcome,
 ) -> Result<(), DbError> {
     if let Some(agent) = p.agent_id {
-        // Called off by us, or answered and gone before joining: the agent did nothing wrong.
-        if matches!(
-            status,
-            ParticipantStatus::Canceled | ParticipantStatus::Left
-        ) {
-            release_agent(conn, agent, out).await?;
-        } else {
+        if agent_at_fault {
             // An agent who lets a call ring out is probably not at their desk: stop offering them calls.
             set_agent_status(conn, agent, AgentStatus::Away, out).await?;
+        } else {
+            release_agent(conn, agent, out).await?;
         }
     }
     db::calls::record_event(
@@ -534,8 +612,11 @@ pub(crate) async fn leg_missed(
             });
             if t.mode == TransferMode::Cold || !owner_here {
                 requeue(conn, call, "the transfer target did not answer", out).await?;
-            } else if let Some(c) = customer(&participants).filter(|c| c.on_hold) {
-                out.effects.extend(hold_effect(call, c, false));
+            } else {
+                if let Some(c) = connected_customer(&participants) {
+                    set_hold(conn, call, c, false, out).await?;
+                }
+                restore_owner(conn, call, &participants, out).await?;
             }
         }
         None if call.status == CallStatus::Ringing => {
@@ -544,16 +625,22 @@ pub(crate) async fn leg_missed(
                 .iter()
                 .any(|x| x.id != p.id && x.kind == ParticipantKind::Agent && x.status.is_pending());
             if !still_ringing {
-                db::calls::update_call(
-                    conn,
-                    call.id,
-                    CallChanges {
-                        status: Some(CallStatus::Queued.as_str()),
-                        ..Default::default()
-                    },
-                )
-                .await?;
-                out.wake_router = true;
+                if status == ParticipantStatus::Left {
+                    // Answered, so the conference may have started and the wait music stopped:
+                    // hold the customer so they hear music, not silence.
+                    requeue(conn, call, "the agent hung up on answering", out).await?;
+                } else {
+                    db::calls::update_call(
+                        conn,
+                        call.id,
+                        CallChanges {
+                            status: Some(CallStatus::Queued.as_str()),
+                            ..Default::default()
+                        },
+                    )
+                    .await?;
+                    out.wake_router = true;
+                }
             }
         }
         None => {}

@@ -94,8 +94,13 @@ impl VoiceEngine {
 
     /// TwiML for a leg we dialed, fetched by Twilio when it answers: join the call's conference,
     /// starting it (so the customer hears them). If the call ended meanwhile, say so and hang up.
-    pub async fn answered_leg_twiml(&self, participant_id: Uuid) -> ServiceResult<String> {
-        self.answered_leg_twiml_inner(participant_id).await
+    pub async fn answered_leg_twiml(
+        &self,
+        participant_id: Uuid,
+        call_sid: Option<&str>,
+    ) -> ServiceResult<String> {
+        self.answered_leg_twiml_inner(participant_id, call_sid)
+            .await
     }
 
     /// The agent leg's TwiML when the database can't be asked: join the named conference.
@@ -103,7 +108,11 @@ impl VoiceEngine {
         twiml::conference(&ConferenceTwiml::agent(conference))
     }
 
-    async fn answered_leg_twiml_inner(&self, participant_id: Uuid) -> ServiceResult<String> {
+    async fn answered_leg_twiml_inner(
+        &self,
+        participant_id: Uuid,
+        call_sid: Option<&str>,
+    ) -> ServiceResult<String> {
         let mut conn = self.pool().get().await.map_err(DbError::from)?;
         let participant = db::calls::find_participant(&mut conn, participant_id).await?;
         let call = match &participant {
@@ -111,6 +120,15 @@ impl VoiceEngine {
             None => None,
         };
         Ok(match (participant, call) {
+            // A second leg for the same participant (a retried create) must not join too.
+            (Some(p), _)
+                if p.call_sid
+                    .as_deref()
+                    .zip(call_sid)
+                    .is_some_and(|(known, this)| known != this) =>
+            {
+                twiml::say_and_hangup("Sorry, this call was already answered elsewhere.")
+            }
             (Some(p), Some(call)) if !call.status.is_final() && !p.status.is_final() => {
                 twiml::conference(&ConferenceTwiml::agent(call.conference_name))
             }

@@ -44,6 +44,9 @@ impl VoiceEngine {
             if let Err(e) = self.release_stuck_agents().await {
                 tracing::warn!(error = %e, "could not release stuck agents");
             }
+            if let Err(e) = self.expire_stale_legs().await {
+                tracing::warn!(error = %e, "could not expire stale legs");
+            }
             tokio::select! {
                 _ = self.inner.router_wakeup.notified() => {}
                 _ = changes.recv() => {}
@@ -57,14 +60,37 @@ impl VoiceEngine {
     async fn release_stuck_agents(&self) -> ServiceResult<()> {
         in_transaction!(self, |conn, out| {
             for agent in
-                db::calls::release_stuck_agents(conn, chrono::Duration::seconds(STUCK_AFTER_SECS))
-                    .await?
+                db::calls::stuck_agents(conn, chrono::Duration::seconds(STUCK_AFTER_SECS)).await?
             {
                 tracing::warn!(%agent, "releasing an agent whose last leg never reported its end");
                 flow::set_agent_status(conn, agent, AgentStatus::Available, out).await?;
             }
             Ok::<_, ServiceError>(())
         });
+        Ok(())
+    }
+
+    /// Legs still "ringing" long past their ring timeout lost their request or callbacks: end
+    /// them, so the call moves on and the agent is not held forever.
+    async fn expire_stale_legs(&self) -> ServiceResult<()> {
+        let older_than = chrono::Duration::from_std(self.settings().ring_timeout)
+            .unwrap_or_default()
+            + chrono::Duration::seconds(60);
+        let legs = {
+            let mut conn = self.pool().get().await.map_err(DbError::from)?;
+            db::calls::stale_pending_legs(&mut conn, older_than).await?
+        };
+        for leg in legs {
+            tracing::warn!(participant_id = %leg.id, "ending a leg that never reported back");
+            if let Some(sid) = leg.call_sid.clone() {
+                self.apply_later(vec![Effect::HangUp {
+                    call_id: leg.call_id,
+                    call_sid: sid,
+                }]);
+            }
+            self.leg_ended_unanswered(leg.call_id, leg.id, ParticipantStatus::Failed, None)
+                .await?;
+        }
         Ok(())
     }
 
