@@ -8,6 +8,8 @@ export const env = {
   baseUrl: required('E2E_BASE_URL'),
   adminEmail: required('E2E_ADMIN_EMAIL'),
   adminPassword: required('E2E_ADMIN_PASSWORD'),
+  /** The demo agents' password (`DEMO_AGENT_PASSWORD`); call specs skip without it. */
+  agentPassword: process.env.E2E_AGENT_PASSWORD || null,
   artifacts: process.env.E2E_ARTIFACTS || join(process.cwd(), 'e2e-artifacts'),
   chromium: process.env.CHROMIUM_PATH || '/usr/bin/chromium',
 };

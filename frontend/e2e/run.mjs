@@ -13,7 +13,8 @@
 //   E2E_SKIP_BUILD=1      serve the existing dist/ instead of running `vite build` first
 //   E2E_KEEP_DB=1         keep the database after the run (its name is printed)
 //   E2E_BASE_URL          run the specs against an already running server instead; then also set
-//                         E2E_ADMIN_EMAIL and E2E_ADMIN_PASSWORD
+//                         E2E_ADMIN_EMAIL and E2E_ADMIN_PASSWORD (and E2E_AGENT_PASSWORD, the demo
+//                         agents' password, for the call specs)
 //   E2E_HEADFUL=1         show the browser (needs a display)
 import { spawn, spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
@@ -176,6 +177,8 @@ async function main() {
   const dataDir = mkdtempSync(join(tmpdir(), 'warm-transfer-e2e-'));
   const adminEmail = 'admin@example.com';
   const adminPassword = `E2e-${randomBytes(12).toString('base64url')}`;
+  // The demo agents (agent1@example.com, agent2@example.com) the backend seeds in demo mode.
+  const agentPassword = `E2e-${randomBytes(12).toString('base64url')}`;
   const logFile = join(ARTIFACTS, 'backend.log');
 
   let backend = null;
@@ -224,6 +227,7 @@ async function main() {
         DATA_DIR: dataDir,
         DEMO_ADMIN_EMAIL: adminEmail,
         DEMO_ADMIN_PASSWORD: adminPassword,
+        DEMO_AGENT_PASSWORD: agentPassword,
         RUST_LOG: process.env.RUST_LOG || 'info',
       },
       stdio: ['ignore', 'pipe', 'pipe'],
@@ -237,6 +241,7 @@ async function main() {
       E2E_BASE_URL: baseUrl,
       E2E_ADMIN_EMAIL: adminEmail,
       E2E_ADMIN_PASSWORD: adminPassword,
+      E2E_AGENT_PASSWORD: agentPassword,
       E2E_ARTIFACTS: ARTIFACTS,
       CHROMIUM_PATH: chromium,
     });

@@ -43,3 +43,40 @@ export type SettableStatus = SetStatusRequest['status'];
 
 export type CreateAgentRequest = RequestBodyOf<'/api/agents', 'post'>;
 export type UpdateAgentRequest = RequestBodyOf<'/api/agents/{id}', 'patch'>;
+
+/** The query parameters of `paths[P][M]`. */
+export type QueryOf<P extends keyof paths, M extends keyof paths[P]> = paths[P][M] extends {
+  parameters: { query?: infer Q };
+}
+  ? NonNullable<Q>
+  : never;
+
+/** An agent as the team list, live events and admin screens see them (same shape as `Agent`). */
+export type AgentView = ResponseOf<'/api/agents/{id}', 'get'>;
+
+export type VoiceToken = ResponseOf<'/api/voice/token', 'post'>;
+
+export type CallPage = ResponseOf<'/api/calls', 'get'>;
+export type CallSummary = CallPage['items'][number];
+export type CallStatus = CallSummary['status'];
+export type ListCallsQuery = QueryOf<'/api/calls', 'get'>;
+
+export type CallDetail = ResponseOf<'/api/calls/{id}', 'get'>;
+export type Participant = CallDetail['participants'][number];
+export type ParticipantKind = Participant['kind'];
+export type ParticipantStatus = Participant['status'];
+export type Transfer = CallDetail['transfers'][number];
+export type TransferMode = Transfer['mode'];
+export type TransferStatus = Transfer['status'];
+export type CallEvent = CallDetail['timeline'][number];
+
+export type MyCallResponse = ResponseOf<'/api/me/call', 'get'>;
+
+export type QueueEntry = ResponseOf<'/api/queue', 'get'>[number];
+
+export type CreateTransferRequest = RequestBodyOf<'/api/calls/{id}/transfers', 'post'>;
+export type TransferTarget = CreateTransferRequest['target'];
+
+export type DemoCallRequest = RequestBodyOf<'/api/demo/calls', 'post'>;
+export type DemoCallCreated = ResponseOf<'/api/demo/calls', 'post'>;
+export type DemoRinging = ResponseOf<'/api/demo/ringing', 'get'>[number];

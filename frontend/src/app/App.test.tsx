@@ -93,7 +93,9 @@ describe('App', () => {
     let status = 'offline';
     const { calls } = setup(
       {
-        'GET /api/config': config,
+        // Demo mode: going available first connects the (simulated) browser phone.
+        'GET /api/config': () => jsonResponse(200, { mode: 'demo', version: '0.1.0' }),
+        'GET /api/demo/ringing': () => jsonResponse(200, []),
         'GET /api/me': () => jsonResponse(200, { ...admin, status }),
         'PUT /api/me/status': (req, body) => {
           expect(req.headers.get('Authorization')).toBe('Bearer token-1');
@@ -118,6 +120,28 @@ describe('App', () => {
     expect(await screen.findByRole('heading', { name: 'Sign in' })).toBeInTheDocument();
     expect(calls).toContain('POST /api/auth/logout');
     expect(storage.length).toBe(0);
+  });
+
+  it('does not go available when the browser phone cannot connect, and says why', async () => {
+    const user = userEvent.setup();
+    const storage = new MemoryStorage();
+    const seed = createSessionStore({ storage });
+    seed.signIn(makeLogin(new Date(Date.now() + 3_600_000), { agent: admin }));
+    seed.dispose();
+    const { calls } = setup(
+      {
+        'GET /api/config': config,
+        'GET /api/me': () => jsonResponse(200, admin),
+        'POST /api/voice/token': () =>
+          jsonResponse(503, { code: 'unavailable', message: 'Voice is not configured on this server.' }),
+      },
+      storage,
+    );
+    const presence = await screen.findByRole('group', { name: 'Your status' });
+    await user.click(within(presence).getByRole('button', { name: /Available/ }));
+    expect(await screen.findByText(/Your phone is not ready, so you stay offline: Voice is not configured/)).toBeInTheDocument();
+    expect(within(presence).getByRole('button', { name: /Offline/ })).toHaveAttribute('aria-pressed', 'true');
+    expect(calls).not.toContain('PUT /api/me/status');
   });
 
   it('returns to sign-in with a message when the server rejects the stored session', async () => {

@@ -1,14 +1,108 @@
+import { useEffect, useMemo, useState } from 'react';
+import { useApi, type AgentStatus } from '@/api';
+import { AgentsAdminPage } from '@/features/admin';
 import { SignOutButton, useRefreshMe, useSessionStore, type Session } from '@/features/auth';
+import { CallDock, MyCallProvider, useMyCall } from '@/features/calls';
 import { useAppConfig } from '@/features/config';
+import { CallDetailPage, filtersFromParams, filtersToParams, HistoryPage } from '@/features/history';
 import { PresenceControl } from '@/features/presence';
+import { useTeam } from '@/features/team';
 import { ROLE_LABELS } from '@/lib/agent-status';
+import { formatPhone } from '@/lib/format';
+import { apiEventStream, LiveEvents, LiveEventsProvider, useLiveEvent } from '@/live';
+import { createVoiceClient, createWebAudioRinger, Phone, PhoneProvider, usePhoneState } from '@/voice';
 import { Dashboard } from './Dashboard';
+import { hrefs, navigate, useHashRoute, type Route } from './router';
+import { StatusStrip } from './StatusStrip';
 
+/** Presence states in which the browser phone stays registered (on a call counts). */
+const PHONE_ON: ReadonlySet<AgentStatus> = new Set(['available', 'reserved', 'busy', 'wrap_up']);
+
+/**
+ * The signed-in page. Owns the per-session services: the live event stream and the browser phone
+ * (Twilio or simulator by the server's mode), and keeps the phone registered exactly while the
+ * agent should take calls.
+ */
 export function AppShell({ session }: { session: Session }) {
+  const api = useApi();
+  const config = useAppConfig();
+  const live = useMemo(() => new LiveEvents({ open: apiEventStream(api) }), [api]);
+  const mode = config.status === 'ready' ? config.config.mode : null;
+  const [phone, setPhone] = useState<Phone | null>(null);
+  const agentId = session.agent.id;
+
+  useEffect(() => {
+    live.start();
+    const online = () => live.reconnectNow();
+    window.addEventListener('online', online);
+    return () => {
+      window.removeEventListener('online', online);
+      live.stop();
+    };
+  }, [live]);
+
+  useEffect(() => {
+    if (!mode) return;
+    const created = new Phone(createVoiceClient(mode, { api, agentId, events: live }), { ringer: createWebAudioRinger() });
+    setPhone(created);
+    // Browsers allow sound only after a user gesture: any click or key press unlocks the ringtone.
+    const unlock = () => created.unlockAudio();
+    window.addEventListener('pointerdown', unlock);
+    window.addEventListener('keydown', unlock);
+    return () => {
+      window.removeEventListener('pointerdown', unlock);
+      window.removeEventListener('keydown', unlock);
+      created.destroy();
+      setPhone(null);
+    };
+  }, [mode, api, agentId, live]);
+
+  return (
+    <LiveEventsProvider events={live}>
+      <PhoneProvider phone={phone}>
+        <MyCallProvider meId={agentId}>
+          <Shell session={session} phone={phone} demo={mode === 'demo'} />
+        </MyCallProvider>
+      </PhoneProvider>
+    </LiveEventsProvider>
+  );
+}
+
+function Shell({ session, phone, demo }: { session: Session; phone: Phone | null; demo: boolean }) {
   const store = useSessionStore();
   const config = useAppConfig();
+  const route = useHashRoute();
+  const snapshot = usePhoneState();
   useRefreshMe();
   const { agent } = session;
+  const isAdmin = agent.role === 'admin';
+  const team = useTeam({ includeInactive: isAdmin });
+
+  // This agent's own status changes (ringing, on a call, wrap-up) arrive as live events.
+  useLiveEvent('agent', (changed) => {
+    if (changed.id === agent.id) store.updateAgent(changed);
+  });
+
+  useEffect(() => {
+    phone?.setWanted(PHONE_ON.has(agent.status));
+  }, [phone, agent.status]);
+
+  // The team board shows this agent as the server last answered, without waiting for a reload.
+  const { upsert } = team;
+  useEffect(() => {
+    upsert(agent);
+  }, [upsert, agent]);
+
+  const { callerFor } = useMyCall();
+  const ringingSid = snapshot.call.phase === 'ringing' ? snapshot.call.call.callSid : null;
+  const ringingFrom = ringingSid ? formatPhone(callerFor(ringingSid) ?? (snapshot.call.phase === 'ringing' ? snapshot.call.call.from : null)) : null;
+  const announcement = useRingingAnnouncement(ringingSid, ringingSid ? callerFor(ringingSid) : null, ringingFrom);
+  useEffect(() => {
+    document.title = ringingFrom ? `📞 Incoming call ${ringingFrom} · Warm Transfer` : 'Warm Transfer';
+    return () => {
+      document.title = 'Warm Transfer';
+    };
+  }, [ringingFrom]);
 
   return (
     <div className="shell">
@@ -18,6 +112,19 @@ export function AppShell({ session }: { session: Session }) {
             <span className="brand-mark" aria-hidden="true" />
             Warm Transfer
           </p>
+          <nav className="app-nav" aria-label="Main">
+            <NavLink href={hrefs.dashboard} current={route.name === 'dashboard'}>
+              Dashboard
+            </NavLink>
+            <NavLink href={hrefs.history()} current={route.name === 'history' || route.name === 'call'}>
+              History
+            </NavLink>
+            {isAdmin && (
+              <NavLink href={hrefs.admin} current={route.name === 'admin'}>
+                Agents
+              </NavLink>
+            )}
+          </nav>
           <div className="me" aria-label="Signed in as">
             <span className="me__name" data-testid="agent-name">
               {agent.display_name}
@@ -26,12 +133,26 @@ export function AppShell({ session }: { session: Session }) {
               {ROLE_LABELS[agent.role]}
             </span>
           </div>
-          <PresenceControl agent={agent} onChange={store.updateAgent} />
+          <PresenceControl
+            agent={agent}
+            onChange={store.updateAgent}
+            prepare={async (status) => {
+              if (status !== 'available' || !phone) return null;
+              const problem = await phone.ensureRegistered();
+              return problem ? `Your phone is not ready, so you stay ${agent.status === 'away' ? 'away' : 'offline'}: ${problem}` : null;
+            }}
+            onAbandon={() => phone?.setWanted(PHONE_ON.has(store.getState().session?.agent.status ?? 'offline'))}
+          />
           <SignOutButton />
         </div>
+        <StatusStrip />
       </header>
+      <div className="sr-only" aria-live="assertive" aria-atomic="true">
+        {announcement}
+      </div>
       <main id="main" className="main" tabIndex={-1}>
-        <Dashboard agent={agent} />
+        {route.name !== 'dashboard' && <CallDock me={agent} team={team.agents} dashboardHref={hrefs.dashboard} />}
+        <Page route={route} agent={agent} team={team} demo={demo} />
       </main>
       <footer className="app-footer">
         <span>Warm Transfer</span>
@@ -40,4 +161,52 @@ export function AppShell({ session }: { session: Session }) {
       </footer>
     </div>
   );
+}
+
+function Page({ route, agent, team, demo }: { route: Route; agent: Session['agent']; team: ReturnType<typeof useTeam>; demo: boolean }) {
+  switch (route.name) {
+    case 'history':
+      return (
+        <HistoryPage
+          key={route.params.toString()}
+          me={agent}
+          agents={team.agents}
+          filters={filtersFromParams(route.params)}
+          onFiltersChange={(filters) => navigate(hrefs.history(filtersToParams(filters)))}
+          callHref={hrefs.call}
+        />
+      );
+    case 'call':
+      return <CallDetailPage id={route.id} agents={team.agents} backHref={hrefs.history()} />;
+    case 'admin':
+      return <AgentsAdminPage me={agent} agents={team.agents} loading={team.loading} problem={team.problem} reload={team.reload} />;
+    default:
+      return <Dashboard agent={agent} team={team} demo={demo} />;
+  }
+}
+
+function NavLink({ href, current, children }: { href: string; current: boolean; children: string }) {
+  return (
+    <a className="app-nav__link" href={href} aria-current={current ? 'page' : undefined}>
+      {children}
+    </a>
+  );
+}
+
+/**
+ * What the assertive live region says about a ringing call: announced once, with the customer's
+ * number as soon as the server confirms it (or what the phone shows after a second), so screen
+ * readers do not hear it twice with two numbers.
+ */
+function useRingingAnnouncement(callSid: string | null, confirmed: string | null, fallback: string | null): string {
+  const [late, setLate] = useState<string | null>(null);
+  useEffect(() => {
+    setLate(null);
+    if (!callSid) return;
+    const id = setTimeout(() => setLate(callSid), 1_000);
+    return () => clearTimeout(id);
+  }, [callSid]);
+  if (!callSid) return '';
+  if (confirmed) return `Incoming call from ${formatPhone(confirmed)}`;
+  return late === callSid && fallback ? `Incoming call from ${fallback}` : '';
 }

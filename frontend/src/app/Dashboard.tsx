@@ -1,35 +1,35 @@
-import type { Agent } from '@/api/types';
-import { STATUS_DESCRIPTIONS, STATUS_LABELS } from '@/lib/agent-status';
+import type { AgentView } from '@/api/types';
+import { LiveCallsPanel } from '@/features/admin';
+import { CallPanel } from '@/features/calls';
+import { DemoControls, HangUpAsCustomer } from '@/features/demo';
+import { QueuePanel, useQueue } from '@/features/queue';
+import { TeamPanel, type TeamState } from '@/features/team';
+import { hrefs } from './router';
 
 /**
- * Placeholder for the agent dashboard. The panels come from their features as they are built:
- * features/calls (the active call and its controls), features/queue, features/team,
- * features/history and, for admins, features/admin; src/voice provides the browser phone.
+ * The agent's home: the call area (ringing, active call and its controls) first; the queue and
+ * the team board beside it (below it at 768px). Demo mode adds the customer simulator.
  */
-export function Dashboard({ agent }: { agent: Agent }) {
+export function Dashboard({ agent, team, demo }: { agent: AgentView; team: TeamState; demo: boolean }) {
+  const queue = useQueue();
   return (
     <div className="dashboard">
-      <h1 className="page-title">Dashboard</h1>
+      <h1 className="page-title page-title--compact">Dashboard</h1>
       <div className="dashboard__grid">
-        <section className="panel" aria-labelledby="panel-status">
-          <h2 id="panel-status" className="panel__title">
-            Your status
-          </h2>
-          <p className="panel__big">{STATUS_LABELS[agent.status]}</p>
-          <p className="muted">{STATUS_DESCRIPTIONS[agent.status]}</p>
-        </section>
-        <section className="panel" aria-labelledby="panel-call">
-          <h2 id="panel-call" className="panel__title">
-            Current call
-          </h2>
-          <p className="muted">No active call. Calls will appear here when you are available.</p>
-        </section>
-        <section className="panel" aria-labelledby="panel-queue">
-          <h2 id="panel-queue" className="panel__title">
-            Queue
-          </h2>
-          <p className="muted">The live queue and team board are coming soon.</p>
-        </section>
+        <div className="dashboard__main">
+          <CallPanel
+            me={agent}
+            team={team.agents}
+            historyHref={hrefs.call}
+            renderCustomerActions={demo ? (call) => <HangUpAsCustomer customerCallSid={call.customer_call_sid} /> : undefined}
+          />
+          {demo && <DemoControls />}
+        </div>
+        <div className="dashboard__side">
+          <QueuePanel entries={queue.entries} loading={queue.loading} problem={queue.problem} />
+          {agent.role === 'admin' && <LiveCallsPanel callHref={hrefs.call} />}
+          <TeamPanel agents={team.agents} meId={agent.id} loading={team.loading} problem={team.problem} />
+        </div>
       </div>
     </div>
   );

@@ -1,4 +1,4 @@
-import type { Agent, LoginResponse } from '@/api/types';
+import type { Agent, CallDetail, LoginResponse, Participant } from '@/api/types';
 
 export function makeAgent(overrides: Partial<Agent> = {}): Agent {
   return {
@@ -52,4 +52,42 @@ export function jsonResponse(status: number, body: unknown, headers: Record<stri
     status,
     headers: body === undefined ? headers : { 'Content-Type': 'application/json', ...headers },
   });
+}
+
+export function makeCall(overrides: Partial<CallDetail> = {}): CallDetail {
+  return {
+    id: 'c0a80101-0000-4000-8000-000000000001',
+    customer_call_sid: 'CAcustomer',
+    from_number: '+15551230001',
+    to_number: '+15550000000',
+    status: 'in_progress',
+    owner_agent_id: makeAgent().id,
+    owner_name: 'Ada Lovelace',
+    created_at: '2026-01-01T09:00:00Z',
+    answered_at: '2026-01-01T09:00:05Z',
+    ended_at: null,
+    duration_seconds: null,
+    participants: [],
+    transfers: [],
+    timeline: [],
+    ...overrides,
+  };
+}
+
+export function makeParticipant(overrides: Partial<Participant> = {}): Participant {
+  return {
+    id: 'p-customer',
+    kind: 'customer',
+    agent_id: null,
+    display_name: '+15551230001',
+    phone: '+15551230001',
+    call_sid: 'CAcustomer',
+    status: 'connected',
+    on_hold: false,
+    muted: false,
+    end_conference_on_exit: true,
+    joined_at: '2026-01-01T09:00:00Z',
+    left_at: null,
+    ...overrides,
+  };
 }

@@ -7,13 +7,21 @@ interface PresenceControlProps {
   agent: Agent;
   /** Receives the agent as the server returned it after a change. */
   onChange: (agent: Agent) => void;
+  /**
+   * Runs before the change is sent; a returned message stops it and is shown. The shell uses it
+   * to connect the browser phone before telling the server "available" (else the first call
+   * could ring a phone that is not registered yet, and count as missed).
+   */
+  prepare?: (status: SettableStatus) => Promise<string | null>;
+  /** The change was not made (prepare or the server refused). */
+  onAbandon?: (status: SettableStatus) => void;
 }
 
 /**
  * One-click presence: available / away / offline via `PUT /api/me/status`. Call-driven statuses
  * (ringing, on a call, wrap-up) are shown but can't be picked.
  */
-export function PresenceControl({ agent, onChange }: PresenceControlProps) {
+export function PresenceControl({ agent, onChange, prepare, onAbandon }: PresenceControlProps) {
   const api = useApi();
   const [pending, setPending] = useState<SettableStatus | null>(null);
   const [problem, setProblem] = useState<ApiProblem | null>(null);
@@ -24,10 +32,20 @@ export function PresenceControl({ agent, onChange }: PresenceControlProps) {
     if (status === current || pending) return;
     setPending(status);
     setProblem(null);
+    const refused = prepare ? await prepare(status) : null;
+    if (refused) {
+      setPending(null);
+      setProblem({ code: 'phone_unavailable', message: refused, status: null });
+      onAbandon?.(status);
+      return;
+    }
     const result = await settle(api.PUT('/api/me/status', { body: { status } }));
     setPending(null);
     if (result.ok) onChange(result.data);
-    else if (result.problem.status !== 401) setProblem(result.problem); // 401 signs out instead
+    else {
+      onAbandon?.(status);
+      if (result.problem.status !== 401) setProblem(result.problem); // 401 signs out instead
+    }
   }
 
   return (

@@ -1,0 +1,241 @@
+// The seed's story in two real browsers (demo mode, the backend's Twilio simulator):
+// agent 1 and agent 2 sign in and go available; a simulated customer rings agent 1, who answers,
+// holds the customer and warm-transfers to agent 2 (picked from the live team list); agent 2
+// answers; agent 1 sees them connected and completes the transfer (leaves); agent 2 owns the call;
+// the customer hangs up; the history shows the call with its transfer in the timeline.
+// A screenshot per step lands in e2e-artifacts/wt-*.png.
+import { after, before, test } from 'node:test';
+import { api, assert, env, launchBrowser, openPage, screenshot, signIn, storedSession, VIEWPORTS } from './lib.mjs';
+
+const CALLER = '+15551230001';
+const AGENT1 = 'agent1@example.com';
+const AGENT2 = 'agent2@example.com';
+/** Everything here is simulated and local; allow for a slow debug build under load. */
+const STEP_MS = 20_000;
+
+let browser;
+
+before(async () => {
+  browser = await launchBrowser();
+});
+
+after(async () => {
+  await browser?.close();
+});
+
+/** Why this spec cannot run against this server, or null when it can. */
+async function unsupported() {
+  if (!env.agentPassword) return 'E2E_AGENT_PASSWORD (the demo agents\' password) is not set';
+  const config = await api('/api/config');
+  if (config.status !== 200 || config.json?.mode !== 'demo') return 'the server is not in demo mode';
+  const spec = await api('/openapi.json');
+  if (spec.status !== 200 || !spec.json?.paths?.['/api/demo/calls']) {
+    return 'the backend has no /api/demo/calls yet (demo call routes not implemented)';
+  }
+  return null;
+}
+
+async function signInAgent(email) {
+  const opened = await openPage(browser);
+  const { page } = opened;
+  await page.goto('/');
+  await signIn(page, email, env.agentPassword);
+  await page.getByRole('heading', { name: 'Dashboard' }).waitFor();
+  const session = await storedSession(page);
+  assert.ok(session?.token, `${email}: signed in`);
+  return { ...opened, token: session.token, me: session.agent };
+}
+
+async function goAvailable(page) {
+  await page.getByRole('group', { name: 'Your status' }).getByRole('button', { name: 'Available' }).click();
+  await page.locator('[aria-label="Your status"] [aria-pressed="true"]', { hasText: 'Available' }).waitFor();
+  // Demo mode: the simulated browser phone registers while available.
+  await page.getByTestId('phone-status').filter({ hasText: 'Ready' }).waitFor({ timeout: STEP_MS });
+  await page.getByTestId('live-status').filter({ hasText: 'Live' }).waitFor({ timeout: STEP_MS });
+}
+
+/** Poll the API (outside the browser) until `check` returns a truthy value. */
+async function until(description, check, timeoutMs = STEP_MS) {
+  const deadline = Date.now() + timeoutMs;
+  let last;
+  while (Date.now() < deadline) {
+    last = await check();
+    if (last) return last;
+    await new Promise((r) => setTimeout(r, 250));
+  }
+  throw new Error(`timed out waiting for ${description}`);
+}
+
+test('warm transfer from agent 1 to agent 2, in two browsers', async (t) => {
+  const reason = await unsupported();
+  if (reason) {
+    t.skip(reason);
+    return;
+  }
+
+  const a1 = await signInAgent(AGENT1);
+  const a2 = await signInAgent(AGENT2);
+  const pages = { a1: a1.page, a2: a2.page };
+  try {
+    // 1. Both go available: agent 1 first, so the router (longest idle first) offers agent 1.
+    await goAvailable(a1.page);
+    await goAvailable(a2.page);
+    // Agent 1 sees agent 2 available in the live team list, without a reload.
+    const team1 = a1.page.getByRole('list', { name: 'Team presence' });
+    await team1.locator(`[data-agent-id="${a2.me.id}"]`, { hasText: 'Available' }).waitFor({ timeout: STEP_MS });
+    await screenshot(a1.page, 'wt-01-agent1-available');
+    await screenshot(a2.page, 'wt-01-agent2-available');
+
+    // 2. A simulated customer calls (demo control in agent 1's page); agent 1's browser rings.
+    await a1.page.getByLabel('Caller number (optional)').fill(CALLER);
+    await a1.page.getByRole('button', { name: 'Simulate a customer call' }).click();
+    const simulated = a1.page.getByRole('list', { name: 'Simulated calls' }).getByRole('listitem').first();
+    await simulated.waitFor();
+    const customerSid = await simulated.getAttribute('data-call-sid');
+    assert.ok(customerSid, 'the simulator returned the customer call sid');
+
+    const ringing1 = a1.page.getByRole('region', { name: 'Incoming call' });
+    await ringing1.waitFor({ timeout: STEP_MS });
+    await ringing1.getByTestId('incoming-caller').filter({ hasText: CALLER }).waitFor({ timeout: STEP_MS });
+    assert.match(await a1.page.title(), /Incoming call/);
+    await screenshot(a1.page, 'wt-02-agent1-ringing');
+
+    // 3. Agent 1 accepts.
+    await ringing1.getByRole('button', { name: 'Accept' }).click();
+    const call1 = a1.page.getByTestId('active-call');
+    await call1.waitFor({ timeout: STEP_MS });
+    await call1.getByTestId('call-caller').filter({ hasText: CALLER }).waitFor();
+    const customerRow1 = call1.locator('[data-participant-kind="customer"]');
+    await customerRow1.filter({ hasText: 'Talking' }).waitFor({ timeout: STEP_MS });
+    const callId = await call1.getAttribute('data-call-id');
+    assert.ok(callId, 'the active call shows its id');
+    const mine1 = await api('/api/me/call', { token: a1.token });
+    assert.equal(mine1.status, 200, mine1.text);
+    assert.equal(mine1.json.call?.id, callId, 'GET /api/me/call agrees with the page');
+    assert.equal(mine1.json.call?.owner_agent_id, a1.me.id, 'agent 1 owns the call');
+    await screenshot(a1.page, 'wt-03-agent1-connected');
+
+    // 4. Agent 1 holds the customer.
+    await call1.getByRole('button', { name: 'Hold customer' }).click();
+    await call1.getByRole('button', { name: 'Resume customer' }).waitFor({ timeout: STEP_MS });
+    await customerRow1.filter({ hasText: 'On hold' }).waitFor({ timeout: STEP_MS });
+    await screenshot(a1.page, 'wt-04-agent1-customer-on-hold');
+
+    // 5. Warm transfer to agent 2, picked from the live list.
+    await call1.getByRole('radio', { name: 'Warm' }).check();
+    const target = call1.getByRole('radio', { name: new RegExp(escapeRegExp(a2.me.display_name)) });
+    await target.check();
+    await call1.getByRole('button', { name: 'Start warm transfer' }).click();
+    const transfer1 = call1.getByTestId('active-transfer');
+    await transfer1.waitFor({ timeout: STEP_MS });
+    assert.match(await transfer1.innerText(), new RegExp(`Warm transfer to ${escapeRegExp(a2.me.display_name)}`));
+    await screenshot(a1.page, 'wt-05-agent1-transfer-dialing');
+
+    // 6. Agent 2's browser rings.
+    const ringing2 = a2.page.getByRole('region', { name: 'Incoming call' });
+    await ringing2.waitFor({ timeout: STEP_MS });
+    await ringing2.getByTestId('incoming-caller').filter({ hasText: CALLER }).waitFor({ timeout: STEP_MS });
+    await screenshot(a2.page, 'wt-06-agent2-ringing');
+
+    // 7. Agent 2 accepts; agent 1 sees them connected and the transfer consulting.
+    await ringing2.getByRole('button', { name: 'Accept' }).click();
+    const call2 = a2.page.getByTestId('active-call');
+    await call2.waitFor({ timeout: STEP_MS });
+    await call1.locator(`[data-agent-id="${a2.me.id}"][data-participant-status="connected"]`).waitFor({ timeout: STEP_MS });
+    await call1.locator('[data-testid="active-transfer"][data-transfer-status="consulting"]').waitFor({ timeout: STEP_MS });
+    const complete = transfer1.getByRole('button', { name: 'Complete transfer' });
+    await until('Complete transfer enabled', () => complete.isEnabled());
+    await screenshot(a1.page, 'wt-07-agent1-consulting');
+    await screenshot(a2.page, 'wt-07-agent2-consulting');
+
+    // 8. Agent 1 completes the transfer (and leaves).
+    await complete.click();
+    await a1.page.getByTestId('no-call').waitFor({ timeout: STEP_MS });
+    await a1.page
+      .getByTestId('last-call')
+      .filter({ hasText: `You handed the call from ${CALLER} over to ${a2.me.display_name}` })
+      .waitFor({ timeout: STEP_MS });
+    // Agent 2 now has the call, with the customer talking (off hold) and agent 1 gone.
+    await call2.getByText('Your call').waitFor({ timeout: STEP_MS });
+    const customerRow2 = call2.locator('[data-participant-kind="customer"]');
+    await customerRow2.filter({ hasText: 'Talking' }).waitFor({ timeout: STEP_MS });
+    const mine2 = await until('agent 2 owns the call', async () => {
+      const r = await api('/api/me/call', { token: a2.token });
+      return r.json?.call?.owner_agent_id === a2.me.id ? r.json.call : null;
+    });
+    assert.equal(mine2.id, callId);
+    const agent1Legs = mine2.participants.filter((p) => p.agent_id === a1.me.id);
+    assert.ok(agent1Legs.length > 0 && agent1Legs.every((p) => p.status !== 'connected'), 'agent 1 left the call');
+    const after1 = await until('agent 1 has no call', async () => {
+      const r = await api('/api/me/call', { token: a1.token });
+      return r.status === 200 && !r.json.call ? r : null;
+    });
+    assert.ok(after1);
+    const me1 = await api('/api/me', { token: a1.token });
+    assert.ok(['available', 'wrap_up'].includes(me1.json.status), `agent 1 is free again (${me1.json.status})`);
+    await screenshot(a1.page, 'wt-08-agent1-idle');
+    await screenshot(a2.page, 'wt-08-agent2-owns-call');
+    await a2.page.setViewportSize(VIEWPORTS.tablet);
+    await screenshot(a2.page, 'wt-08-agent2-owns-call-768');
+    await a2.page.setViewportSize(VIEWPORTS.desktop);
+
+    // 9. The customer hangs up (demo control, as the customer).
+    await a1.page.getByRole('button', { name: `Hang up as customer (${CALLER})` }).click();
+    await a2.page.getByTestId('no-call').waitFor({ timeout: STEP_MS });
+    const ended = await until('the call is completed', async () => {
+      const r = await api(`/api/calls/${callId}`, { token: a2.token });
+      return r.json?.status === 'completed' ? r.json : null;
+    });
+    assert.ok(ended.ended_at, 'the call has an end time');
+    assert.ok(ended.customer_call_sid === customerSid, 'the call is the simulated customer\'s');
+    await screenshot(a2.page, 'wt-09-agent2-call-ended');
+    // When the customer hangs up on agent 2, the call simply ends with agent 2 as its owner; it
+    // is not put back in the queue and nobody is rung again.
+    await t.test('the customer hanging up ends the call with agent 2 as owner (no re-queue)', () => {
+      const kinds = ended.timeline.map((e) => e.kind);
+      const completedAt = kinds.lastIndexOf('transfer_completed');
+      assert.equal(ended.owner_agent_id, a2.me.id, 'agent 2 stays the owner');
+      assert.deepEqual(
+        kinds.slice(completedAt).filter((k) => k === 'requeued' || k === 'agent_ringing'),
+        [],
+        `no re-queue or new ringing after the transfer: ${kinds.slice(completedAt).join(', ')}`,
+      );
+    });
+
+    // 10. History: the call is listed; its detail shows the warm transfer and the timeline.
+    await a2.page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'History' }).click();
+    const row = a2.page.locator(`tr[data-call-id="${callId}"]`);
+    await row.waitFor({ timeout: STEP_MS });
+    assert.match(await row.innerText(), /Completed/);
+    await screenshot(a2.page, 'wt-10-history');
+    await row.getByRole('link').click();
+    await a2.page.getByRole('heading', { name: `Call from ${CALLER}` }).waitFor();
+    const transfers = a2.page.getByTestId('transfers');
+    await transfers.waitFor();
+    assert.match(await transfers.innerText(), /Warm[\s\S]*Completed/);
+    const timeline = a2.page.getByTestId('timeline');
+    await timeline.locator('[data-kind="transfer_started"]').waitFor();
+    await timeline.locator('[data-kind="transfer_completed"]').waitFor();
+    const kinds = await timeline.locator('li[data-kind]').evaluateAll((items) => items.map((li) => li.dataset.kind));
+    assert.ok(kinds.indexOf('transfer_started') < kinds.indexOf('transfer_completed'), `timeline order: ${kinds.join(', ')}`);
+    await screenshot(a2.page, 'wt-11-call-detail');
+
+    assert.deepEqual(a1.problems, [], 'no page errors for agent 1');
+    assert.deepEqual(a2.problems, [], 'no page errors for agent 2');
+  } catch (err) {
+    await screenshot(pages.a1, 'wt-failure-agent1').catch(() => {});
+    await screenshot(pages.a2, 'wt-failure-agent2').catch(() => {});
+    throw err;
+  } finally {
+    // Leave the agents offline for whatever runs next.
+    for (const { token } of [a1, a2]) {
+      await api('/api/me/status', { token, method: 'PUT', body: { status: 'offline' } }).catch(() => {});
+    }
+    await a1.context.close();
+    await a2.context.close();
+  }
+});
+
+function escapeRegExp(text) {
+  return text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+}

@@ -1,0 +1,205 @@
+import { render, screen, waitFor, within } from '@testing-library/react';
+import userEvent from '@testing-library/user-event';
+import { afterEach, describe, expect, it } from 'vitest';
+import type { CallDetail, DemoRinging, Participant, Transfer } from '@/api';
+import { createApiClient } from '@/api/client';
+import { createSessionStore } from '@/features/auth/session-store';
+import { fakeBackend, noContent, type Route } from '@/testing/fake-backend';
+import { jsonResponse, makeAgent, makeCall, makeLogin, makeParticipant, MemoryStorage } from '@/testing/fixtures';
+import { App } from './App';
+
+const ada = makeAgent({ status: 'available' });
+const bob = makeAgent({ id: '5d0c3d0e-7c1b-4a8a-9a63-0d0d3c1f1b02', display_name: 'Bob Builder', email: 'bob@example.com', client_identity: 'bob', status: 'available' });
+const carol = makeAgent({ id: '5d0c3d0e-7c1b-4a8a-9a63-0d0d3c1f1c03', display_name: 'Carol Away', email: 'carol@example.com', client_identity: 'carol', status: 'away' });
+
+/** A live event stream the test writes to. */
+function eventStream() {
+  const encoder = new TextEncoder();
+  const controllers = new Set<ReadableStreamDefaultController<Uint8Array>>();
+  return {
+    route: (() =>
+      new Response(
+        new ReadableStream<Uint8Array>({
+          start: (c) => void controllers.add(c),
+          cancel: () => {},
+        }),
+        { headers: { 'Content-Type': 'text/event-stream' } },
+      )) as Route,
+    send(event: string, data: unknown) {
+      for (const c of controllers) c.enqueue(encoder.encode(`event: ${event}\ndata: ${JSON.stringify(data)}\n\n`));
+    },
+  };
+}
+
+function mount(routes: Record<string, Route>) {
+  const storage = new MemoryStorage();
+  const seed = createSessionStore({ storage });
+  seed.signIn(makeLogin(new Date(Date.now() + 3_600_000), { agent: ada }));
+  seed.dispose();
+  const { fetch, calls } = fakeBackend(routes);
+  const session = createSessionStore({ storage });
+  const api = createApiClient({ session, baseUrl: 'http://backend.test', fetch });
+  render(<App services={{ session, api }} />);
+  return { calls };
+}
+
+/** A small in-memory call-center backend in demo mode, enough for one call and a warm transfer. */
+function demoBackend() {
+  const events = eventStream();
+  let ringing: DemoRinging[] = [];
+  let call: CallDetail | null = null;
+  const state = { hangups: [] as string[], transferBodies: [] as unknown[] };
+  const customer = makeParticipant({ id: 'p-customer' });
+  const adaLeg = makeParticipant({ id: 'p-ada', kind: 'agent', agent_id: ada.id, display_name: ada.display_name, phone: null, call_sid: 'CAada', end_conference_on_exit: true });
+
+  const routes: Record<string, Route> = {
+    'GET /api/config': () => jsonResponse(200, { mode: 'demo', version: 'test' }),
+    'GET /api/me': () => jsonResponse(200, ada),
+    'GET /api/agents': () => jsonResponse(200, [ada, bob, carol]),
+    'GET /api/queue': () => jsonResponse(200, []),
+    'GET /api/events': events.route,
+    'GET /api/me/call': () => jsonResponse(200, { call }),
+    'GET /api/demo/ringing': () => jsonResponse(200, ringing),
+    'POST /api/demo/ringing/:sid/accept': () => {
+      ringing = [];
+      call = makeCall({ participants: [customer, adaLeg] });
+      return noContent();
+    },
+    'POST /api/demo/calls/:sid/hangup': (_r, _b, { sid }) => {
+      state.hangups.push(sid!);
+      return noContent();
+    },
+    'POST /api/calls/:id/participants/:pid/hold': (_r, body, { pid }) => {
+      const { hold } = body as { hold: boolean };
+      const updated = { ...call!.participants.find((p) => p.id === pid)!, on_hold: hold };
+      call = { ...call!, participants: call!.participants.map((p) => (p.id === pid ? updated : p)) };
+      return jsonResponse(200, updated);
+    },
+    'POST /api/calls/:id/transfers': (_r, body) => {
+      state.transferBodies.push(body);
+      const target = (body as { target: { agent_id?: string; phone_number?: string } }).target;
+      if (target.phone_number) {
+        return jsonResponse(422, { code: 'validation_failed', message: 'phone_number: must be in E.164 form, like +14155550123', field: 'target.phone_number' });
+      }
+      const transfer: Transfer = {
+        id: 't-1', call_id: call!.id, mode: 'warm', status: 'dialing', from_agent_id: ada.id, to_agent_id: bob.id,
+        to_number: null, target_participant_id: 'p-bob', created_at: new Date().toISOString(), answered_at: null, ended_at: null,
+      };
+      const bobLeg: Participant = makeParticipant({ id: 'p-bob', kind: 'agent', agent_id: bob.id, display_name: bob.display_name, phone: null, call_sid: 'CAbob', status: 'ringing', joined_at: null, end_conference_on_exit: false });
+      call = { ...call!, transfers: [transfer], participants: [...call!.participants, bobLeg] };
+      return jsonResponse(201, transfer);
+    },
+    'POST /api/calls/:id/transfers/:tid/complete': () => {
+      const done = { ...call!.transfers[0]!, status: 'completed' as const };
+      call = null;
+      return jsonResponse(200, done);
+    },
+    'POST /api/calls/:id/hangup': () => jsonResponse(409, { code: 'conflict', message: 'The call has already ended.' }),
+  };
+  return {
+    routes,
+    events,
+    state,
+    ring: () => (ringing = [{ call_sid: 'CAada', from: '+15551230001', to: 'client:ada' }]),
+    bobAnswers: () => {
+      call = {
+        ...call!,
+        transfers: [{ ...call!.transfers[0]!, status: 'consulting', answered_at: new Date().toISOString() }],
+        participants: call!.participants.map((p) => (p.id === 'p-bob' ? { ...p, status: 'connected', joined_at: new Date().toISOString() } : p)),
+      };
+      events.send('call', { ...call, participants: undefined });
+    },
+  };
+}
+
+afterEach(() => {
+  document.title = 'Warm Transfer';
+});
+
+describe('Dashboard (demo mode)', () => {
+  it('rings, answers, holds the customer, warm-transfers to a live-picked agent and completes', async () => {
+    const user = userEvent.setup();
+    const backend = demoBackend();
+    mount(backend.routes);
+
+    // Available: the demo phone registers; the team is live.
+    await waitFor(() => expect(screen.getByTestId('phone-status')).toHaveTextContent('Demo phone: Ready'));
+    expect(await screen.findByText('Bob Builder')).toBeInTheDocument();
+
+    backend.ring();
+    const incoming = await screen.findByRole('region', { name: 'Incoming call' }, { timeout: 3_000 });
+    expect(within(incoming).getByTestId('incoming-caller')).toHaveTextContent('+15551230001');
+    expect(document.title).toMatch(/Incoming call/);
+    await user.click(within(incoming).getByRole('button', { name: 'Accept' }));
+
+    const active = await screen.findByRole('region', { name: 'Current call' });
+    expect(within(active).getByTestId('call-caller')).toHaveTextContent('+15551230001');
+    expect(within(active).getByText('Audio in this browser')).toBeInTheDocument();
+
+    // Hold the customer.
+    await user.click(within(active).getByRole('button', { name: 'Hold customer' }));
+    await waitFor(() => expect(within(active).getByRole('button', { name: 'Resume customer' })).toBeInTheDocument());
+    const customerRow = within(active).getAllByRole('listitem').find((li) => li.dataset.participantKind === 'customer')!;
+    expect(within(customerRow).getByText('On hold')).toBeInTheDocument();
+
+    // An away agent cannot be picked; Bob can.
+    expect(within(active).getByRole('radio', { name: /Carol Away/ })).toBeDisabled();
+    await user.click(within(active).getByRole('radio', { name: /Bob Builder/ }));
+    await user.click(within(active).getByRole('button', { name: 'Start warm transfer' }));
+    expect(backend.state.transferBodies).toEqual([{ mode: 'warm', target: { agent_id: bob.id }, hold_customer: true }]);
+    const transferCard = await within(active).findByTestId('active-transfer');
+    expect(transferCard).toHaveTextContent('Warm transfer to Bob Builder');
+    expect(within(transferCard).getByRole('button', { name: 'Complete transfer' })).toBeDisabled();
+
+    // Bob answers: the live event refreshes the call; complete becomes possible.
+    backend.bobAnswers();
+    await waitFor(() => expect(within(transferCard).getByRole('button', { name: 'Complete transfer' })).toBeEnabled());
+    const bobRow = within(active).getAllByRole('listitem').find((li) => li.dataset.agentId === bob.id)!;
+    expect(within(bobRow).getByText('Talking')).toBeInTheDocument();
+    await user.click(within(transferCard).getByRole('button', { name: 'Complete transfer' }));
+
+    expect(await screen.findByTestId('no-call', {}, { timeout: 3_000 })).toBeInTheDocument();
+    expect(screen.getByTestId('last-call')).toHaveTextContent('You handed the call from +15551230001 over to Bob Builder.');
+  });
+
+  it('shows the backend 422 for a bad transfer number, and a refused hang-up says why', async () => {
+    const user = userEvent.setup();
+    const backend = demoBackend();
+    mount(backend.routes);
+    await waitFor(() => expect(screen.getByTestId('phone-status')).toHaveTextContent('Ready'));
+    backend.ring();
+    const incoming = await screen.findByRole('region', { name: 'Incoming call' }, { timeout: 3_000 });
+    await user.click(within(incoming).getByRole('button', { name: 'Accept' }));
+    const active = await screen.findByRole('region', { name: 'Current call' });
+
+    await user.click(within(active).getByRole('radio', { name: 'A phone number' }));
+    await user.type(within(active).getByLabelText('Phone number (E.164)'), '0044 20 1234');
+    await user.click(within(active).getByRole('radio', { name: 'Cold' }));
+    await user.click(within(active).getByRole('button', { name: 'Transfer now' }));
+    expect(backend.state.transferBodies.at(-1)).toEqual({ mode: 'cold', target: { phone_number: '0044201234' } });
+    const input = within(active).getByLabelText('Phone number (E.164)');
+    await waitFor(() => expect(input).toHaveAttribute('aria-invalid', 'true'));
+    expect(within(active).getByRole('alert')).toHaveTextContent('must be in E.164 form');
+
+    await user.click(within(active).getByRole('button', { name: 'Hang up' }));
+    expect(await within(active).findByText('The call has already ended.')).toBeInTheDocument();
+
+    // Demo: hang up as the customer.
+    await user.click(within(active).getByRole('button', { name: 'Hang up as customer' }));
+    await waitFor(() => expect(backend.state.hangups).toContain('CAcustomer'));
+  });
+
+  it('a call that stops ringing (answered in another tab) leaves this tab idle', async () => {
+    const backend = demoBackend();
+    const routes = { ...backend.routes };
+    let list: DemoRinging[] = [];
+    routes['GET /api/demo/ringing'] = () => jsonResponse(200, list);
+    mount(routes);
+    await waitFor(() => expect(screen.getByTestId('phone-status')).toHaveTextContent('Ready'));
+    list = [{ call_sid: 'CAx', from: '+15559990000', to: 'client:ada' }];
+    await screen.findByRole('region', { name: 'Incoming call' }, { timeout: 3_000 });
+    list = [];
+    await waitFor(() => expect(screen.queryByRole('region', { name: 'Incoming call' })).toBeNull(), { timeout: 3_000 });
+    expect(screen.getByText(/stopped ringing/)).toBeInTheDocument();
+  });
+});

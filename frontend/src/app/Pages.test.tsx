@@ -1,0 +1,172 @@
+import { render, screen, waitFor, within } from '@testing-library/react';
+import userEvent from '@testing-library/user-event';
+import { afterEach, describe, expect, it } from 'vitest';
+import type { CallEvent, CallSummary } from '@/api';
+import { createApiClient } from '@/api/client';
+import { createSessionStore } from '@/features/auth/session-store';
+import { fakeBackend, noContent, type Route } from '@/testing/fake-backend';
+import { jsonResponse, makeAgent, makeCall, makeLogin, makeParticipant, MemoryStorage } from '@/testing/fixtures';
+import { App } from './App';
+
+const admin = makeAgent({ role: 'admin', display_name: 'Grace Admin', status: 'offline' });
+const ada = makeAgent({ id: '5d0c3d0e-7c1b-4a8a-9a63-0d0d3c1f1b02', display_name: 'Ada Agent', email: 'ada2@example.com', status: 'available' });
+
+function mount(routes: Record<string, Route>, hash: string) {
+  window.location.hash = hash;
+  const storage = new MemoryStorage();
+  const seed = createSessionStore({ storage });
+  seed.signIn(makeLogin(new Date(Date.now() + 3_600_000), { agent: admin }));
+  seed.dispose();
+  const { fetch, calls } = fakeBackend({
+    'GET /api/config': () => jsonResponse(200, { mode: 'live', version: 'test' }),
+    'GET /api/me': () => jsonResponse(200, admin),
+    'GET /api/me/call': () => jsonResponse(200, { call: null }),
+    'GET /api/queue': () => jsonResponse(200, []),
+    'GET /api/events': () => new Response(new ReadableStream(), { headers: { 'Content-Type': 'text/event-stream' } }),
+    ...routes,
+  });
+  const session = createSessionStore({ storage });
+  const api = createApiClient({ session, baseUrl: 'http://backend.test', fetch });
+  render(<App services={{ session, api }} />);
+  return { calls };
+}
+
+afterEach(() => {
+  window.location.hash = '';
+});
+
+/** The spec types event data as an open object (`Record<string, never>` once generated). */
+function eventData(data: Record<string, unknown>): CallEvent['data'] {
+  return data as unknown as CallEvent['data'];
+}
+
+function summary(i: number): CallSummary {
+  const { participants: _p, transfers: _t, timeline: _tl, ...s } = makeCall({
+    id: `00000000-0000-4000-8000-${String(i).padStart(12, '0')}`,
+    from_number: `+1555000${String(i).padStart(4, '0')}`,
+    status: 'completed',
+    duration_seconds: 60 + i,
+  });
+  return s;
+}
+
+describe('History', () => {
+  it('filters, pages with the cursor, and opens a call with its timeline', async () => {
+    const user = userEvent.setup();
+    const { calls } = mount(
+      {
+        'GET /api/agents': () => jsonResponse(200, [admin, ada]),
+        'GET /api/calls': (req) => {
+          const cursor = new URL(req.url).searchParams.get('cursor');
+          return cursor === 'page-2'
+            ? jsonResponse(200, { items: [summary(3)], next_cursor: null })
+            : jsonResponse(200, { items: [summary(1), summary(2)], next_cursor: 'page-2' });
+        },
+        'GET /api/calls/:id': () =>
+          jsonResponse(
+            200,
+            makeCall({
+              id: summary(3).id,
+              from_number: '+15550000003',
+              status: 'completed',
+              participants: [makeParticipant({ status: 'left' })],
+              transfers: [
+                {
+                  id: 't1', call_id: summary(3).id, mode: 'warm', status: 'completed', from_agent_id: admin.id, to_agent_id: ada.id,
+                  to_number: null, target_participant_id: null, created_at: '2026-01-01T09:01:00Z', answered_at: '2026-01-01T09:01:05Z', ended_at: '2026-01-01T09:02:00Z',
+                },
+              ],
+              timeline: [
+                { id: 1, at: '2026-01-01T09:00:00Z', kind: 'call_received', data: {} },
+                { id: 2, at: '2026-01-01T09:01:00Z', kind: 'transfer_started', data: eventData({ to_agent_id: ada.id, mode: 'warm' }) },
+                { id: 3, at: '2026-01-01T09:02:00Z', kind: 'transfer_completed', data: {} },
+              ],
+            }),
+          ),
+      },
+      '#/history',
+    );
+
+    // New filters remount the page (back to page 1), so always look the table up afresh.
+    const table = () => screen.getByRole('table', { name: 'Calls' });
+    await screen.findByRole('table', { name: 'Calls' });
+    await within(table()).findByText('+15550000001');
+    await user.selectOptions(screen.getByLabelText('Status'), 'completed');
+    await user.selectOptions(screen.getByLabelText('Agent'), ada.id);
+    await user.click(screen.getByRole('button', { name: 'Apply' }));
+    await waitFor(() => expect(window.location.hash).toBe(`#/history?status=completed&agent_id=${ada.id}`));
+    await waitFor(() => expect(calls.some((c) => c.includes(`status=completed`) && c.includes(`agent_id=${ada.id}`))).toBe(true));
+
+    await user.click(screen.getByRole('button', { name: 'Older' }));
+    await waitFor(() => expect(within(table()).getByText('+15550000003')).toBeInTheDocument());
+    expect(calls.some((c) => c.includes('cursor=page-2'))).toBe(true);
+    expect(screen.getByRole('button', { name: 'Older' })).toBeDisabled();
+    await user.click(screen.getByRole('button', { name: 'Newer' }));
+    await waitFor(() => expect(within(table()).getByText('+15550000001')).toBeInTheDocument());
+
+    window.location.hash = `#/history/${summary(3).id}`;
+    expect(await screen.findByRole('heading', { name: 'Call from +15550000003' })).toBeInTheDocument();
+    const timeline = screen.getByTestId('timeline');
+    expect(within(timeline).getByText('Transfer started')).toBeInTheDocument();
+    expect(within(timeline).getByText(/to agent: Ada Agent/)).toBeInTheDocument();
+    expect(within(screen.getByTestId('transfers')).getByText('Ada Agent')).toBeInTheDocument();
+  });
+});
+
+describe('Admin: agents', () => {
+  it('creates an agent (showing a field error first), edits, and deactivates with confirmation', async () => {
+    const user = userEvent.setup();
+    let agents = [admin, ada];
+    const patches: unknown[] = [];
+    mount(
+      {
+        'GET /api/agents': () => jsonResponse(200, agents),
+        'POST /api/agents': (_r, body) => {
+          const b = body as { email: string; display_name: string; password: string };
+          if (b.password.length < 10) {
+            return jsonResponse(422, { code: 'validation_failed', message: 'password: at least 10 characters', field: 'password' });
+          }
+          const created = makeAgent({ id: 'new-agent', email: b.email, display_name: b.display_name });
+          agents = [...agents, created];
+          return jsonResponse(201, created);
+        },
+        'PATCH /api/agents/:id': (_r, body, { id }) => {
+          patches.push(body);
+          agents = agents.map((a) => (a.id === id ? { ...a, ...(body as object) } : a));
+          return jsonResponse(200, agents.find((a) => a.id === id));
+        },
+        'DELETE /api/agents/:id': (_r, _b, { id }) => {
+          agents = agents.map((a) => (a.id === id ? { ...a, active: false } : a));
+          return noContent();
+        },
+      },
+      '#/admin',
+    );
+
+    await screen.findByRole('heading', { name: 'Agents' });
+    const form = screen.getByRole('form', { name: 'Add an agent' });
+    await user.type(within(form).getByLabelText('Name'), 'Lin New');
+    await user.type(within(form).getByLabelText('Email'), 'lin@example.com');
+    await user.type(within(form).getByLabelText('Password (10+ characters)'), 'short');
+    await user.click(within(form).getByRole('button', { name: 'Add agent' }));
+    expect(await within(form).findByText('password: at least 10 characters')).toBeInTheDocument();
+    expect(within(form).getByLabelText('Password (10+ characters)')).toHaveAttribute('aria-invalid', 'true');
+    await user.type(within(form).getByLabelText('Password (10+ characters)'), '-long-enough');
+    await user.click(within(form).getByRole('button', { name: 'Add agent' }));
+    expect(await screen.findByText(/Added Lin New/)).toBeInTheDocument();
+    expect(await screen.findByRole('cell', { name: 'lin@example.com' })).toBeInTheDocument();
+
+    await user.click(screen.getByRole('button', { name: 'Edit Ada Agent' }));
+    const edit = screen.getByRole('form', { name: 'Edit Ada Agent' });
+    await user.clear(within(edit).getByLabelText('Name'));
+    await user.type(within(edit).getByLabelText('Name'), 'Ada Renamed');
+    await user.selectOptions(within(edit).getByLabelText('Role'), 'admin');
+    await user.click(within(edit).getByRole('button', { name: 'Save' }));
+    await waitFor(() => expect(patches).toEqual([{ display_name: 'Ada Renamed', role: 'admin' }]));
+
+    await user.click(await screen.findByRole('button', { name: 'Deactivate Ada Renamed' }));
+    await user.click(screen.getByRole('button', { name: 'Confirm deactivation' }));
+    expect(await screen.findByText(/Deactivated Ada Renamed/)).toBeInTheDocument();
+    expect(await screen.findByRole('button', { name: 'Reactivate' })).toBeInTheDocument();
+  });
+});

@@ -1,0 +1,3 @@
+export { AgentsAdminPage } from './components/AgentsAdminPage';
+export { LiveCallsPanel } from './components/LiveCallsPanel';
+export { useLiveCalls } from './hooks/use-live-calls';

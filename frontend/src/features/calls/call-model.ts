@@ -1,0 +1,53 @@
+import type { AgentView, CallDetail, Participant, Transfer } from '@/api';
+import { isLiveParticipant } from '@/lib/call-labels';
+
+/** This agent's live leg on the call (the latest, if they rejoined). */
+export function myParticipant(call: CallDetail, meId: string): Participant | null {
+  const mine = call.participants.filter((p) => p.agent_id === meId && isLiveParticipant(p));
+  return mine[mine.length - 1] ?? null;
+}
+
+export function customerParticipant(call: CallDetail): Participant | null {
+  const customers = call.participants.filter((p) => p.kind === 'customer');
+  return customers.find(isLiveParticipant) ?? customers[customers.length - 1] ?? null;
+}
+
+/** The transfer in flight (dialing or consulting), if any. */
+export function activeTransfer(call: CallDetail): Transfer | null {
+  return call.transfers.find((t) => t.status === 'dialing' || t.status === 'consulting') ?? null;
+}
+
+export function transferTargetName(transfer: Transfer, call: CallDetail, team: AgentView[]): string {
+  if (transfer.to_agent_id) {
+    return team.find((a) => a.id === transfer.to_agent_id)?.display_name ?? participantName(call, transfer.target_participant_id) ?? 'another agent';
+  }
+  return transfer.to_number ?? participantName(call, transfer.target_participant_id) ?? 'a phone number';
+}
+
+export function agentName(id: string | null | undefined, team: AgentView[], fallback = 'Another agent'): string {
+  if (!id) return fallback;
+  return team.find((a) => a.id === id)?.display_name ?? fallback;
+}
+
+function participantName(call: CallDetail, id: string | null | undefined): string | null {
+  if (!id) return null;
+  return call.participants.find((p) => p.id === id)?.display_name ?? null;
+}
+
+/** The participant rows worth showing: everyone live, then who left, customer first. */
+export function visibleParticipants(call: CallDetail): Participant[] {
+  const rank = (p: Participant) => (isLiveParticipant(p) ? 0 : 1) * 10 + (p.kind === 'customer' ? 0 : p.kind === 'agent' ? 1 : 2);
+  return call.participants.slice().sort((a, b) => rank(a) - rank(b));
+}
+
+export function replaceParticipant(call: CallDetail, participant: Participant): CallDetail {
+  return { ...call, participants: call.participants.map((p) => (p.id === participant.id ? participant : p)) };
+}
+
+export function replaceTransfer(call: CallDetail, transfer: Transfer): CallDetail {
+  const exists = call.transfers.some((t) => t.id === transfer.id);
+  return {
+    ...call,
+    transfers: exists ? call.transfers.map((t) => (t.id === transfer.id ? transfer : t)) : [...call.transfers, transfer],
+  };
+}

@@ -1,0 +1,194 @@
+import { useMemo, type ReactNode } from 'react';
+import { useApi, type AgentView, type ApiResult, type CallDetail, type CreateTransferRequest, type Participant } from '@/api';
+import { ActionButton } from '@/components/ActionButton';
+import { ProblemMessage } from '@/components/ProblemMessage';
+import { CALL_STATUS_LABELS, PARTICIPANT_STATUS_LABELS } from '@/lib/call-labels';
+import { formatDuration, formatPhone, secondsSince } from '@/lib/format';
+import { useAction } from '@/lib/use-action';
+import { useNow } from '@/lib/use-now';
+import type { PhoneSnapshot } from '@/voice';
+import { callActions } from '../api/call-actions';
+import { activeTransfer, agentName, customerParticipant, myParticipant, replaceParticipant, replaceTransfer } from '../call-model';
+import { useMyCall } from '../hooks/my-call';
+import { ParticipantList } from './ParticipantList';
+import { ActiveTransfer, TransferForm } from './TransferSection';
+
+interface ActiveCallProps {
+  call: CallDetail;
+  me: AgentView;
+  team: AgentView[];
+  phone: PhoneSnapshot;
+  /** Extra controls for the customer's side (demo mode: "Hang up as customer"). */
+  customerActions?: ReactNode;
+}
+
+/** The call in progress: who is on it, for how long, and every control an agent needs. */
+export function ActiveCall({ call, me, team, phone, customerActions }: ActiveCallProps) {
+  const api = useApi();
+  const actions = useMemo(() => callActions(api), [api]);
+  const { refresh, patch } = useMyCall();
+  const action = useAction();
+  const now = useNow(1_000);
+
+  const mine = myParticipant(call, me.id);
+  const customer = customerParticipant(call);
+  const transfer = activeTransfer(call);
+  const isOwner = call.owner_agent_id === me.id;
+  // Anyone on the call (or an admin) may hold and mute; ending it for everyone, removing people
+  // and transferring belong to the owner (or an admin). The backend has the last word either way.
+  const canControl = isOwner || me.role === 'admin' || mine !== null;
+  const canManage = isOwner || me.role === 'admin';
+  const started = call.answered_at ?? mine?.joined_at ?? call.created_at;
+  const elapsed = secondsSince(started, now) ?? 0;
+  const audioHere = phone.call.phase === 'connected';
+  const busy = action.pending !== null;
+
+  async function participantAction(key: string, run: () => ReturnType<typeof actions.hold>) {
+    const result = await action.run(key, run);
+    if (result?.ok) patch((c) => replaceParticipant(c, result.data));
+    refresh();
+  }
+
+  async function plain(key: string, run: () => Promise<ApiResult<unknown>>) {
+    await action.run(key, run);
+    refresh();
+  }
+
+  const hold = (p: Participant, on: boolean) => void participantAction(`hold:${p.id}`, () => actions.hold(call.id, p.id, on));
+  const mute = (p: Participant, on: boolean) => void participantAction(`mute:${p.id}`, () => actions.mute(call.id, p.id, on));
+  const remove = (p: Participant) => void plain(`remove:${p.id}`, () => actions.remove(call.id, p.id));
+
+  async function startTransfer(body: CreateTransferRequest) {
+    const result = await action.run('transfer:start', () => actions.startTransfer(call.id, body));
+    if (result?.ok) patch((c) => replaceTransfer(c, result.data));
+    refresh();
+  }
+  async function finishTransfer(kind: 'complete' | 'cancel', transferId: string) {
+    const result = await action.run(`transfer:${kind}`, () =>
+      kind === 'complete' ? actions.completeTransfer(call.id, transferId) : actions.cancelTransfer(call.id, transferId),
+    );
+    if (result?.ok) patch((c) => replaceTransfer(c, result.data));
+    refresh();
+  }
+
+  const participantProblem = action.problemFor((k) => /^(hold|mute|remove):/.test(k));
+  const callProblem = action.problemFor((k) => k === 'leave' || k === 'hangup' || k === 'customer-hold' || k === 'self-mute');
+
+  return (
+    <section className="panel call-card call-card--active" role="region" aria-label="Current call" data-testid="active-call" data-call-id={call.id}>
+      <header className="call-card__header">
+        <div>
+          <p className="call-card__eyebrow">
+            {CALL_STATUS_LABELS[call.status]}
+            {mine && mine.status !== 'connected' && ` · you: ${PARTICIPANT_STATUS_LABELS[mine.status].toLowerCase()}`}
+          </p>
+          <p className="call-card__caller" data-testid="call-caller">
+            {formatPhone(call.from_number)}
+          </p>
+          <p className="muted">
+            {isOwner ? 'Your call' : `Owner: ${call.owner_name ?? agentName(call.owner_agent_id, team, 'nobody yet')}`}
+            {' · '}
+            <span className={audioHere ? '' : 'call-card__audio-warning'}>
+              {audioHere ? 'Audio in this browser' : mine?.status === 'connected' ? 'Audio is in another tab or device' : 'Not connected here'}
+            </span>
+          </p>
+        </div>
+        <p className="call-card__timer" aria-label={`Call duration ${formatDuration(elapsed)}`} role="timer" data-testid="call-timer">
+          {formatDuration(elapsed)}
+        </p>
+      </header>
+
+      <div className="call-controls" role="group" aria-label="Call controls">
+        {customer && customer.status === 'connected' && canControl && (
+          <ActionButton
+            variant={customer.on_hold ? 'warning' : 'ghost'}
+            pending={action.pending === 'customer-hold'}
+            pendingLabel={customer.on_hold ? 'Resuming…' : 'Holding…'}
+            disabled={busy}
+            aria-pressed={customer.on_hold}
+            onClick={() => void participantAction('customer-hold', () => actions.hold(call.id, customer.id, !customer.on_hold))}
+          >
+            {customer.on_hold ? 'Resume customer' : 'Hold customer'}
+          </ActionButton>
+        )}
+        {mine && mine.status === 'connected' && (
+          <ActionButton
+            variant={mine.muted ? 'warning' : 'ghost'}
+            pending={action.pending === 'self-mute'}
+            pendingLabel={mine.muted ? 'Unmuting…' : 'Muting…'}
+            disabled={busy}
+            aria-pressed={mine.muted}
+            onClick={() => void participantAction('self-mute', () => actions.mute(call.id, mine.id, !mine.muted))}
+          >
+            {mine.muted ? 'Unmute me' : 'Mute me'}
+          </ActionButton>
+        )}
+        {mine && (
+          <ActionButton
+            pending={action.pending === 'leave'}
+            pendingLabel="Leaving…"
+            disabled={busy}
+            title="Leave the call; the customer stays with whoever else is on it"
+            onClick={() => void plain('leave', () => actions.leave(call.id))}
+          >
+            Leave call
+          </ActionButton>
+        )}
+        {canManage && (
+          <ActionButton
+            variant="danger"
+            pending={action.pending === 'hangup'}
+            pendingLabel="Hanging up…"
+            disabled={busy}
+            title="End the call for everyone"
+            onClick={() => void plain('hangup', () => actions.hangup(call.id))}
+          >
+            Hang up
+          </ActionButton>
+        )}
+        {customerActions}
+      </div>
+      <ProblemMessage problem={callProblem} onDismiss={action.clear} />
+
+      <h3 className="call-card__section-title">Participants</h3>
+      <ParticipantList
+        call={call}
+        meId={me.id}
+        canControl={canControl}
+        canRemove={canManage}
+        pending={action.pending}
+        onHold={hold}
+        onMute={mute}
+        onRemove={remove}
+      />
+      <ProblemMessage problem={participantProblem} onDismiss={action.clear} />
+
+      {transfer ? (
+        <ActiveTransfer
+          transfer={transfer}
+          call={call}
+          customer={customer}
+          meId={me.id}
+          team={team}
+          canControl={canManage || transfer.from_agent_id === me.id}
+          pending={action.pending}
+          problem={action.problemFor((k) => k === 'transfer:complete' || k === 'transfer:cancel')}
+          onComplete={() => void finishTransfer('complete', transfer.id)}
+          onCancel={() => void finishTransfer('cancel', transfer.id)}
+        />
+      ) : (
+        canManage &&
+        call.status === 'in_progress' && (
+          <TransferForm
+            meId={me.id}
+            team={team}
+            pending={action.pending === 'transfer:start'}
+            disabled={busy}
+            problem={action.problemFor('transfer:start')}
+            onSubmit={(body) => void startTransfer(body)}
+          />
+        )
+      )}
+    </section>
+  );
+}

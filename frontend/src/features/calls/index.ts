@@ -1,0 +1,4 @@
+export { CallPanel } from './components/CallPanel';
+export { CallDock } from './components/CallDock';
+export { MyCallProvider, useMyCall, type MyCallState, type EndedCall } from './hooks/my-call';
+export { callActions, type CallActions } from './api/call-actions';

@@ -1,0 +1,1 @@
+export { DemoControls, HangUpAsCustomer } from './components/DemoControls';

@@ -1,0 +1,2 @@
+export { useQueue } from './hooks/use-queue';
+export { QueuePanel } from './components/QueuePanel';

@@ -1,0 +1,2 @@
+export { useTeam, upsertAgent, type TeamState } from './hooks/use-team';
+export { TeamPanel, sortTeam } from './components/TeamPanel';

@@ -1,0 +1,119 @@
+import { describe, expect, it } from 'vitest';
+import { IDLE, isBusy, transition, type CallState, type PhoneEvent } from './call-machine';
+
+const call = { callSid: 'CA1', from: '+15551230001', to: 'ada', parameters: {} };
+const other = { callSid: 'CA2', from: '+15551230002', to: 'ada', parameters: {} };
+
+function run(events: PhoneEvent[], from: CallState = IDLE): CallState {
+  return events.reduce(transition, from);
+}
+
+describe('call state machine', () => {
+  it('goes idle → ringing → connected → ended → idle', () => {
+    let s = transition(IDLE, { type: 'incoming', call, at: 1000 });
+    expect(s).toMatchObject({ phase: 'ringing', call, since: 1000, answering: false });
+    s = transition(s, { type: 'answer' });
+    expect(s).toMatchObject({ phase: 'ringing', answering: true });
+    s = transition(s, { type: 'accepted', callSid: 'CA1', at: 3000 });
+    expect(s).toMatchObject({ phase: 'connected', since: 3000, muted: false, hangingUp: false });
+    s = transition(s, { type: 'disconnected', callSid: 'CA1', at: 63_000 });
+    expect(s).toEqual({ phase: 'ended', call, reason: 'remote_hangup', at: 63_000, connectedMs: 60_000 });
+    expect(transition(s, { type: 'dismiss' })).toBe(IDLE);
+  });
+
+  it('records a local hang-up as such', () => {
+    const s = run([
+      { type: 'incoming', call, at: 0 },
+      { type: 'accepted', callSid: 'CA1', at: 10 },
+      { type: 'hangup' },
+      { type: 'disconnected', callSid: 'CA1', at: 20 },
+    ]);
+    expect(s).toMatchObject({ phase: 'ended', reason: 'local_hangup', connectedMs: 10 });
+  });
+
+  it('a declined call ends as rejected at once', () => {
+    const s = run([
+      { type: 'incoming', call, at: 0 },
+      { type: 'decline', at: 5 },
+    ]);
+    expect(s).toMatchObject({ phase: 'ended', reason: 'rejected', connectedMs: null });
+  });
+
+  it('stops ringing when the call is cancelled (answered in another tab, caller hung up)', () => {
+    const s = run([
+      { type: 'incoming', call, at: 0 },
+      { type: 'answer' },
+      { type: 'cancelled', callSid: 'CA1', at: 7 },
+    ]);
+    expect(s).toMatchObject({ phase: 'ended', reason: 'missed', at: 7 });
+  });
+
+  it('a disconnect while ringing is a missed call', () => {
+    const s = run([
+      { type: 'incoming', call, at: 0 },
+      { type: 'disconnected', callSid: 'CA1', at: 3 },
+    ]);
+    expect(s).toMatchObject({ phase: 'ended', reason: 'missed' });
+  });
+
+  it('keeps ringing with the reason when answering fails', () => {
+    const s = run([
+      { type: 'incoming', call, at: 0 },
+      { type: 'answer' },
+      { type: 'answer_failed', callSid: 'CA1', error: 'Microphone blocked' },
+    ]);
+    expect(s).toMatchObject({ phase: 'ringing', answering: false, error: 'Microphone blocked' });
+  });
+
+  it('ignores a second invite while ringing or connected (busy)', () => {
+    const ringing = transition(IDLE, { type: 'incoming', call, at: 0 });
+    expect(transition(ringing, { type: 'incoming', call: other, at: 1 })).toBe(ringing);
+    const connected = transition(ringing, { type: 'accepted', callSid: 'CA1', at: 2 });
+    expect(transition(connected, { type: 'incoming', call: other, at: 3 })).toBe(connected);
+  });
+
+  it('a new call may ring while the last one is still shown as ended', () => {
+    const ended = run([
+      { type: 'incoming', call, at: 0 },
+      { type: 'decline', at: 1 },
+    ]);
+    expect(transition(ended, { type: 'incoming', call: other, at: 2 })).toMatchObject({ phase: 'ringing', call: other });
+  });
+
+  it('ignores events about another call', () => {
+    const ringing = transition(IDLE, { type: 'incoming', call, at: 0 });
+    expect(transition(ringing, { type: 'cancelled', callSid: 'CA2', at: 1 })).toBe(ringing);
+    expect(transition(ringing, { type: 'accepted', callSid: 'CA2', at: 1 })).toBe(ringing);
+    const connected = transition(ringing, { type: 'accepted', callSid: 'CA1', at: 2 });
+    expect(transition(connected, { type: 'disconnected', callSid: 'CA2', at: 3 })).toBe(connected);
+    expect(transition(connected, { type: 'cancelled', callSid: 'CA1', at: 3 })).toBe(connected);
+  });
+
+  it('ignores actions that do not fit the phase', () => {
+    expect(transition(IDLE, { type: 'answer' })).toBe(IDLE);
+    expect(transition(IDLE, { type: 'hangup' })).toBe(IDLE);
+    expect(transition(IDLE, { type: 'decline', at: 0 })).toBe(IDLE);
+    expect(transition(IDLE, { type: 'dismiss' })).toBe(IDLE);
+    const answering = run([{ type: 'incoming', call, at: 0 }, { type: 'answer' }]);
+    expect(transition(answering, { type: 'answer' })).toBe(answering);
+  });
+
+  it('tracks mute and a failed hang-up', () => {
+    let s = run([
+      { type: 'incoming', call, at: 0 },
+      { type: 'accepted', callSid: 'CA1', at: 1 },
+      { type: 'muted', callSid: 'CA1', muted: true },
+    ]);
+    expect(s).toMatchObject({ phase: 'connected', muted: true });
+    s = transition(s, { type: 'hangup' });
+    s = transition(s, { type: 'hangup_failed', callSid: 'CA1', error: 'offline' });
+    expect(s).toMatchObject({ phase: 'connected', hangingUp: false, error: 'offline' });
+  });
+
+  it('isBusy is true while ringing or connected', () => {
+    const ringing = transition(IDLE, { type: 'incoming', call, at: 0 });
+    const connected = transition(ringing, { type: 'accepted', callSid: 'CA1', at: 1 });
+    const ended = transition(connected, { type: 'disconnected', callSid: 'CA1', at: 2 });
+    expect([IDLE, ringing, connected, ended].map(isBusy)).toEqual([false, true, true, false]);
+  });
+});

@@ -1,0 +1,127 @@
+/**
+ * The browser leg's state machine: idle → ringing → connected → ended → idle.
+ *
+ * Pure: `transition(state, event)` returns the next state (the same object when the event does not
+ * apply), so every rule is unit-tested without a browser. Events about a call other than the one
+ * in hand are ignored: late events from an earlier call, or a second invite while busy (the
+ * Twilio Device drops those itself since `allowIncomingWhileBusy` is false).
+ */
+import type { IncomingCallInfo } from './types';
+
+export type CallInfo = IncomingCallInfo;
+
+export type EndReason =
+  /** The agent declined. */
+  | 'rejected'
+  /** It stopped ringing before the agent answered here: answered in another tab, caller hung up, timed out. */
+  | 'missed'
+  /** The agent hung up from this browser. */
+  | 'local_hangup'
+  /** The other side ended the leg (the customer hung up, the agent left through the API, transfer completed). */
+  | 'remote_hangup';
+
+export type CallState =
+  | { phase: 'idle' }
+  | {
+      phase: 'ringing';
+      call: CallInfo;
+      since: number;
+      /** Accept was clicked and is in flight. */
+      answering: boolean;
+      /** Why the last accept failed, if it did. */
+      error: string | null;
+    }
+  | { phase: 'connected'; call: CallInfo; since: number; muted: boolean; hangingUp: boolean; error: string | null }
+  | { phase: 'ended'; call: CallInfo; reason: EndReason; at: number; connectedMs: number | null };
+
+export type PhoneEvent =
+  | { type: 'incoming'; call: CallInfo; at: number }
+  | { type: 'answer' }
+  | { type: 'answer_failed'; callSid: string; error: string }
+  | { type: 'accepted'; callSid: string; at: number }
+  | { type: 'decline'; at: number }
+  | { type: 'cancelled'; callSid: string; at: number }
+  | { type: 'hangup' }
+  | { type: 'hangup_failed'; callSid: string; error: string }
+  | { type: 'disconnected'; callSid: string; at: number }
+  | { type: 'muted'; callSid: string; muted: boolean }
+  | { type: 'dismiss' };
+
+export const IDLE: CallState = { phase: 'idle' };
+
+export function transition(state: CallState, event: PhoneEvent): CallState {
+  switch (event.type) {
+    case 'incoming':
+      if (state.phase === 'idle' || state.phase === 'ended') {
+        return { phase: 'ringing', call: event.call, since: event.at, answering: false, error: null };
+      }
+      return state; // busy (or a duplicate invite): keep the call in hand
+
+    case 'answer':
+      if (state.phase !== 'ringing' || state.answering) return state;
+      return { ...state, answering: true, error: null };
+
+    case 'answer_failed':
+      if (state.phase !== 'ringing' || state.call.callSid !== event.callSid) return state;
+      return { ...state, answering: false, error: event.error };
+
+    case 'accepted':
+      if (state.phase !== 'ringing' || state.call.callSid !== event.callSid) return state;
+      return { phase: 'connected', call: state.call, since: event.at, muted: false, hangingUp: false, error: null };
+
+    case 'decline':
+      if (state.phase !== 'ringing') return state;
+      return { phase: 'ended', call: state.call, reason: 'rejected', at: event.at, connectedMs: null };
+
+    case 'cancelled':
+      if (state.phase !== 'ringing' || state.call.callSid !== event.callSid) return state;
+      return { phase: 'ended', call: state.call, reason: 'missed', at: event.at, connectedMs: null };
+
+    case 'hangup':
+      if (state.phase !== 'connected' || state.hangingUp) return state;
+      return { ...state, hangingUp: true, error: null };
+
+    case 'hangup_failed':
+      if (state.phase !== 'connected' || state.call.callSid !== event.callSid) return state;
+      return { ...state, hangingUp: false, error: event.error };
+
+    case 'disconnected':
+      if (state.phase === 'ringing' && state.call.callSid === event.callSid) {
+        return { phase: 'ended', call: state.call, reason: 'missed', at: event.at, connectedMs: null };
+      }
+      if (state.phase !== 'connected' || state.call.callSid !== event.callSid) return state;
+      return {
+        phase: 'ended',
+        call: state.call,
+        reason: state.hangingUp ? 'local_hangup' : 'remote_hangup',
+        at: event.at,
+        connectedMs: Math.max(0, event.at - state.since),
+      };
+
+    case 'muted':
+      if (state.phase !== 'connected' || state.call.callSid !== event.callSid || state.muted === event.muted) {
+        return state;
+      }
+      return { ...state, muted: event.muted };
+
+    case 'dismiss':
+      return state.phase === 'ended' ? IDLE : state;
+  }
+}
+
+/** The call sid in hand, in any phase but idle. */
+export function currentCallSid(state: CallState): string | null {
+  return state.phase === 'idle' ? null : state.call.callSid;
+}
+
+/** Ringing or talking: the agent must not be unregistered or signed out silently. */
+export function isBusy(state: CallState): boolean {
+  return state.phase === 'ringing' || state.phase === 'connected';
+}
+
+export const END_REASON_LABELS: Record<EndReason, string> = {
+  rejected: 'You declined the call.',
+  missed: 'The call stopped ringing (answered elsewhere, or the caller hung up).',
+  local_hangup: 'You hung up.',
+  remote_hangup: 'The call ended.',
+};

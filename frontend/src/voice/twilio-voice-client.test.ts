@@ -1,0 +1,168 @@
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { TwilioVoiceClient, type SdkCall, type SdkDevice, type SdkDeviceOptions } from './twilio-voice-client';
+
+type Handler = (...args: unknown[]) => void;
+
+class FakeEmitter {
+  handlers = new Map<string, Handler[]>();
+  on(event: string, listener: Handler) {
+    this.handlers.set(event, [...(this.handlers.get(event) ?? []), listener]);
+    return this;
+  }
+  fire(event: string, ...args: unknown[]) {
+    for (const h of this.handlers.get(event) ?? []) h(...args);
+  }
+}
+
+class FakeCall extends FakeEmitter implements SdkCall {
+  customParameters = new Map([['call_id', 'c-1']]);
+  accept = vi.fn(() => this.fire('accept', this));
+  reject = vi.fn();
+  disconnect = vi.fn(() => this.fire('disconnect', this));
+  mute = vi.fn((m?: boolean) => this.fire('mute', m, this));
+  constructor(public parameters: Record<string, string>) {
+    super();
+  }
+}
+
+class FakeDevice extends FakeEmitter implements SdkDevice {
+  state = 'unregistered';
+  tokens: string[] = [];
+  incomingSound = true;
+  audio = { incoming: (enable?: boolean) => (this.incomingSound = enable ?? this.incomingSound) };
+  register = vi.fn(async () => {
+    this.fire('registering');
+    this.state = 'registered';
+    this.fire('registered');
+  });
+  unregister = vi.fn(async () => {
+    this.state = 'unregistered';
+    this.fire('unregistered');
+  });
+  updateToken = vi.fn((t: string) => this.tokens.push(t));
+  destroy = vi.fn();
+  constructor(
+    public token: string,
+    public options: SdkDeviceOptions,
+  ) {
+    super();
+  }
+}
+
+function setup() {
+  let n = 0;
+  const fetchToken = vi.fn(async () => ({ token: `tok${++n}`, expiresAt: Date.now() + 3_600_000 }));
+  let device!: FakeDevice;
+  const client = new TwilioVoiceClient({
+    fetchToken,
+    createDevice: async () => (token, options) => (device = new FakeDevice(token, options)),
+  });
+  const events: unknown[][] = [];
+  for (const name of ['state', 'error', 'incoming', 'cancelled', 'accepted', 'disconnected', 'muted'] as const) {
+    client.on(name, ((...args: unknown[]) => events.push([name, ...args])) as never);
+  }
+  return { client, fetchToken, device: () => device, events };
+}
+
+describe('TwilioVoiceClient', () => {
+  beforeEach(() => vi.useFakeTimers());
+  afterEach(() => vi.useRealTimers());
+
+  it('creates the Device with a fresh token and Twilio-safe options, then registers', async () => {
+    const { client, device, fetchToken } = setup();
+    await client.register();
+    expect(fetchToken).toHaveBeenCalledTimes(1);
+    expect(device().token).toBe('tok1');
+    expect(device().options).toMatchObject({ allowIncomingWhileBusy: false, tokenRefreshMs: 10_000 });
+    expect(device().options.closeProtection).toBeTruthy();
+    expect(device().incomingSound).toBe(false); // our own ringer plays instead
+    expect(client.state).toBe('registered');
+    // Registering again reuses the device.
+    await client.unregister();
+    expect(client.state).toBe('unregistered');
+    await client.register();
+    expect(device().register).toHaveBeenCalledTimes(2);
+    client.destroy();
+    expect(device().destroy).toHaveBeenCalled();
+  });
+
+  it('updates the token on tokenWillExpire', async () => {
+    const { client, device, fetchToken } = setup();
+    await client.register();
+    device().fire('tokenWillExpire', device());
+    await vi.advanceTimersByTimeAsync(0);
+    expect(fetchToken).toHaveBeenCalledTimes(2);
+    expect(device().updateToken).toHaveBeenCalledWith('tok2');
+    client.destroy();
+  });
+
+  it('fetches a new token after an "access token expired" error and reports device errors', async () => {
+    const { client, device, events } = setup();
+    await client.register();
+    device().fire('error', { code: 20104, message: 'AccessTokenExpired' });
+    await vi.advanceTimersByTimeAsync(0);
+    expect(device().updateToken).toHaveBeenCalledWith('tok2');
+    device().fire('error', { code: 31401, message: 'UserMediaError' });
+    const errors = events.filter((e) => e[0] === 'error').map((e) => (e[1] as { code: number; message: string }));
+    expect(errors.map((e) => e.code)).toEqual([20104, 31401]);
+    expect(errors[1]!.message).toMatch(/Microphone access was denied/);
+    client.destroy();
+  });
+
+  it('offers incoming calls and follows accept, mute and disconnect', async () => {
+    const { client, device, events } = setup();
+    await client.register();
+    const call = new FakeCall({ CallSid: 'CA1', From: '+15551230001', To: 'client:ada' });
+    device().fire('incoming', call);
+    expect(events).toContainEqual([
+      'incoming',
+      { callSid: 'CA1', from: '+15551230001', to: 'ada', parameters: { call_id: 'c-1' } },
+    ]);
+    await client.accept('CA1');
+    expect(call.accept).toHaveBeenCalled();
+    expect(events).toContainEqual(['accepted', 'CA1']);
+    client.mute('CA1', true);
+    expect(events).toContainEqual(['muted', 'CA1', true]);
+    await client.hangup('CA1');
+    expect(events).toContainEqual(['disconnected', 'CA1']);
+    await expect(client.accept('CA1')).rejects.toThrow(/no longer ringing/);
+    client.destroy();
+  });
+
+  it('stops ringing when the call is answered in another tab (cancel)', async () => {
+    const { client, device, events } = setup();
+    await client.register();
+    const call = new FakeCall({ CallSid: 'CA9', From: '+1555', To: 'client:ada' });
+    device().fire('incoming', call);
+    call.fire('cancel');
+    expect(events).toContainEqual(['cancelled', 'CA9']);
+    await expect(client.accept('CA9')).rejects.toThrow();
+    client.destroy();
+  });
+
+  it('rejects a ringing call', async () => {
+    const { client, device } = setup();
+    await client.register();
+    const call = new FakeCall({ CallSid: 'CA2', From: '+1555', To: 'client:ada' });
+    device().fire('incoming', call);
+    await client.reject('CA2');
+    expect(call.reject).toHaveBeenCalled();
+    client.destroy();
+  });
+
+  it('reports a failed registration (no token) as an error state', async () => {
+    const client = new TwilioVoiceClient({
+      fetchToken: async () => {
+        throw new Error('Voice is not configured');
+      },
+      createDevice: async () => () => {
+        throw new Error('unreachable');
+      },
+    });
+    const errors: string[] = [];
+    client.on('error', (e) => errors.push(e.message));
+    await expect(client.register()).rejects.toThrow('Voice is not configured');
+    expect(client.state).toBe('error');
+    expect(errors).toEqual(['Voice is not configured']);
+  });
+});

@@ -1,0 +1,276 @@
+import { Emitter } from './emitter';
+import { TokenRefresher, type IssuedToken } from './token-refresh';
+import type { VoiceClient, VoiceClientEvents, VoiceClientState, VoiceError } from './types';
+
+/**
+ * The live-mode `VoiceClient` on `@twilio/voice-sdk` 2.x.
+ *
+ * - One `Device` per page, created with a token from `POST /api/voice/token`; refreshed on
+ *   `tokenWillExpire` (10 s before expiry), on our own earlier timer, and after a token error.
+ * - `allowIncomingWhileBusy: false` (Twilio's default, stated): a second invite while on a call is
+ *   not offered; the backend routes it to someone else.
+ * - The SDK's own ringtone is off; `Phone` plays one ringer for both modes.
+ * - A call answered in another tab (same identity) emits `cancel` here, so every tab stops ringing.
+ * - `closeProtection`: the browser asks before the tab is closed during a call.
+ *
+ * The SDK is loaded on first `register()` (a separate chunk), so demo mode never downloads it.
+ * The types below are the small part of the SDK we use, so tests can pass a fake.
+ */
+
+export interface SdkCall {
+  parameters: Record<string, string>;
+  customParameters: Map<string, string>;
+  accept(): void;
+  reject(): void;
+  disconnect(): void;
+  mute(shouldMute?: boolean): void;
+  // `any`: the SDK's listeners take varied arguments.
+  on(event: string, listener: (...args: any[]) => void): unknown;
+}
+
+export interface SdkError {
+  code?: number;
+  message?: string;
+  description?: string;
+  explanation?: string;
+}
+
+export interface SdkDevice {
+  readonly state: string;
+  register(): Promise<void>;
+  unregister(): Promise<void>;
+  updateToken(token: string): void;
+  destroy(): void;
+  // `any`: the SDK's listeners take varied arguments.
+  on(event: string, listener: (...args: any[]) => void): unknown;
+  audio?: { incoming(enable?: boolean): boolean } | null;
+}
+
+export interface SdkDeviceOptions {
+  allowIncomingWhileBusy: boolean;
+  closeProtection: boolean | string;
+  codecPreferences: string[];
+  logLevel: string;
+  tokenRefreshMs: number;
+  appName: string;
+}
+
+export type DeviceFactory = (token: string, options: SdkDeviceOptions) => SdkDevice;
+
+export interface TwilioVoiceClientOptions {
+  fetchToken: () => Promise<IssuedToken>;
+  /** Creates the SDK's `Device`; defaults to loading `@twilio/voice-sdk` on demand. */
+  createDevice?: () => Promise<DeviceFactory>;
+  now?: () => number;
+}
+
+/** Twilio error codes that mean "get a new token". */
+const TOKEN_ERRORS = new Set([20101, 20104, 31204, 31205, 31206]);
+
+const FRIENDLY: Record<number, string> = {
+  20101: 'The phone token was not accepted. Reconnecting…',
+  20104: 'The phone token expired. Reconnecting…',
+  31205: 'The phone token expired. Reconnecting…',
+  31005: 'Lost the connection to the phone service. Check your network.',
+  31009: 'Cannot reach the phone service. Check your network.',
+  31201: 'No microphone could be opened. Check that one is connected.',
+  31208: 'Microphone access was blocked. Allow the microphone for this site to take calls.',
+  31401: 'Microphone access was denied. Allow the microphone for this site to take calls.',
+  31402: 'No microphone could be opened. Check that one is connected.',
+  53000: 'Lost the connection to the phone service. Reconnecting…',
+};
+
+export function describeSdkError(error: SdkError | undefined | null): VoiceError {
+  const code = typeof error?.code === 'number' ? error.code : null;
+  const known = code !== null ? FRIENDLY[code] : undefined;
+  const message =
+    known ?? error?.explanation ?? error?.description ?? error?.message ?? 'The phone reported an error.';
+  return { code, message: code && !known ? `${message} (${code})` : message };
+}
+
+async function loadTwilioDevice(): Promise<DeviceFactory> {
+  const { Device } = await import('@twilio/voice-sdk');
+  return (token, options) =>
+    new Device(token, options as unknown as ConstructorParameters<typeof Device>[1]) as unknown as SdkDevice;
+}
+
+export class TwilioVoiceClient implements VoiceClient {
+  readonly kind = 'live' as const;
+  private readonly emitter = new Emitter<VoiceClientEvents>();
+  private readonly calls = new Map<string, SdkCall>();
+  private readonly refresher: TokenRefresher;
+  private device: SdkDevice | null = null;
+  private stateValue: VoiceClientState = 'unregistered';
+  private destroyed = false;
+
+  constructor(private readonly options: TwilioVoiceClientOptions) {
+    this.refresher = new TokenRefresher({
+      fetchToken: options.fetchToken,
+      apply: (token) => this.device?.updateToken(token.token),
+      onError: (error, attempt) => {
+        if (attempt === 1 || attempt % 5 === 0) {
+          this.emitter.emit('error', {
+            code: 'token_refresh_failed',
+            message: `Could not renew the phone token: ${messageOf(error)}. Retrying…`,
+          });
+        }
+      },
+      ...(options.now ? { now: options.now } : {}),
+    });
+  }
+
+  get state(): VoiceClientState {
+    return this.stateValue;
+  }
+
+  on<E extends keyof VoiceClientEvents>(event: E, listener: VoiceClientEvents[E]): () => void {
+    return this.emitter.on(event, listener);
+  }
+
+  async register(): Promise<void> {
+    if (this.destroyed) throw new Error('The phone was shut down.');
+    this.setState('registering');
+    try {
+      if (!this.device) {
+        const [token, factory] = await Promise.all([
+          this.options.fetchToken(),
+          (this.options.createDevice ?? loadTwilioDevice)(),
+        ]);
+        if (this.destroyed) throw new Error('The phone was shut down.');
+        this.device = this.createDevice(factory, token);
+        this.refresher.adopt(token);
+      } else {
+        await this.refresher.refresh();
+      }
+      await this.device.register();
+      this.setState('registered');
+    } catch (err) {
+      const error = isSdkError(err) ? describeSdkError(err) : { code: 'register_failed', message: messageOf(err) };
+      // The reason first, so whoever reacts to the state change can show it.
+      this.emitter.emit('error', error);
+      this.setState('error');
+      throw new Error(error.message);
+    }
+  }
+
+  async unregister(): Promise<void> {
+    if (!this.device) {
+      this.setState('unregistered');
+      return;
+    }
+    if (this.device.state === 'registered') await this.device.unregister();
+    this.setState('unregistered');
+  }
+
+  async accept(callSid: string): Promise<void> {
+    this.call(callSid).accept();
+  }
+
+  async reject(callSid: string): Promise<void> {
+    const call = this.call(callSid);
+    this.calls.delete(callSid);
+    call.reject();
+  }
+
+  async hangup(callSid: string): Promise<void> {
+    this.call(callSid).disconnect();
+  }
+
+  mute(callSid: string, muted: boolean): void {
+    this.calls.get(callSid)?.mute(muted);
+  }
+
+  destroy(): void {
+    if (this.destroyed) return;
+    this.destroyed = true;
+    this.refresher.stop();
+    this.device?.destroy();
+    this.device = null;
+    this.calls.clear();
+    this.setState('unregistered');
+    this.emitter.clear();
+  }
+
+  private call(callSid: string): SdkCall {
+    const call = this.calls.get(callSid);
+    if (!call) throw new Error('That call is no longer ringing here.');
+    return call;
+  }
+
+  private createDevice(factory: DeviceFactory, token: IssuedToken): SdkDevice {
+    const device = factory(token.token, {
+      allowIncomingWhileBusy: false,
+      closeProtection: 'A call is in progress. Leaving this page will hang it up.',
+      codecPreferences: ['opus', 'pcmu'],
+      logLevel: 'warn',
+      tokenRefreshMs: 10_000,
+      appName: 'warm-transfer',
+    });
+    // One ringtone for both modes: Phone's WebAudio ringer.
+    try {
+      device.audio?.incoming(false);
+    } catch {
+      /* older SDKs: keep Twilio's ringtone */
+    }
+    device.on('registering', () => this.setState('registering'));
+    device.on('registered', () => this.setState('registered'));
+    device.on('unregistered', () => {
+      if (!this.destroyed) this.setState('unregistered');
+    });
+    device.on('tokenWillExpire', () => void this.refresher.refresh(true));
+    device.on('error', (error: SdkError, call?: SdkCall) => {
+      if (typeof error?.code === 'number' && TOKEN_ERRORS.has(error.code)) void this.refresher.refresh(true);
+      const sid = call?.parameters?.CallSid ?? null;
+      this.emitter.emit('error', { ...describeSdkError(error), callSid: sid });
+    });
+    device.on('incoming', (call: SdkCall) => this.onIncoming(call));
+    return device;
+  }
+
+  private onIncoming(call: SdkCall): void {
+    const callSid = call.parameters.CallSid ?? '';
+    if (!callSid) return;
+    this.calls.set(callSid, call);
+    const forget = () => this.calls.delete(callSid);
+    call.on('accept', () => this.emitter.emit('accepted', callSid));
+    call.on('cancel', () => {
+      forget();
+      this.emitter.emit('cancelled', callSid);
+    });
+    call.on('reject', forget);
+    call.on('disconnect', () => {
+      forget();
+      this.emitter.emit('disconnected', callSid);
+    });
+    call.on('mute', (muted: boolean) => this.emitter.emit('muted', callSid, muted));
+    call.on('error', (error: SdkError) => this.emitter.emit('error', { ...describeSdkError(error), callSid }));
+    const parameters: Record<string, string> = {};
+    call.customParameters?.forEach((value, key) => (parameters[key] = value));
+    this.emitter.emit('incoming', {
+      callSid,
+      from: stripClient(call.parameters.From ?? ''),
+      to: stripClient(call.parameters.To ?? ''),
+      parameters,
+    });
+  }
+
+  private setState(state: VoiceClientState): void {
+    if (this.stateValue === state) return;
+    this.stateValue = state;
+    this.emitter.emit('state', state);
+  }
+}
+
+function stripClient(address: string): string {
+  return address.startsWith('client:') ? address.slice('client:'.length) : address;
+}
+
+function isSdkError(err: unknown): err is SdkError {
+  return typeof err === 'object' && err !== null && typeof (err as SdkError).code === 'number';
+}
+
+function messageOf(err: unknown): string {
+  if (err instanceof Error && err.message) return err.message;
+  if (typeof err === 'object' && err && 'message' in err && typeof err.message === 'string') return err.message;
+  return 'unknown error';
+}
