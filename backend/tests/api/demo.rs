@@ -16,15 +16,7 @@ async fn poll(
     what: &str,
     check: impl Fn(&Value) -> bool,
 ) -> Value {
-    let mut last = Value::Null;
-    for _ in 0..200 {
-        last = app.get(path, Some(token)).await.json().await.unwrap();
-        if check(&last) {
-            return last;
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-    panic!("timed out waiting for {what}: {last:#}");
+    app.poll(path, Some(token), what, check).await
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -148,6 +148,30 @@ impl TestApp {
         req.send().await.unwrap()
     }
 
+    /// GETs `path` until its JSON body satisfies `check` (about 10 s), then returns the body.
+    pub async fn poll(
+        &self,
+        path: &str,
+        token: Option<&str>,
+        what: &str,
+        check: impl Fn(&Value) -> bool,
+    ) -> Value {
+        let mut last = Value::Null;
+        for _ in 0..200 {
+            last = self
+                .get(path, token)
+                .await
+                .json()
+                .await
+                .unwrap_or(Value::Null);
+            if check(&last) {
+                return last;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        }
+        panic!("timed out waiting for {what}; last {path}: {last:#}");
+    }
+
     pub async fn send_json(
         &self,
         method: reqwest::Method,

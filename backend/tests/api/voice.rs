@@ -187,22 +187,12 @@ impl CallCenter {
         what: &str,
         check: impl Fn(&Value) -> bool,
     ) -> Value {
-        let mut last = Value::Null;
-        for _ in 0..200 {
-            let body: Value = self
-                .app()
-                .get("/api/me/call", Some(&agent.token))
-                .await
-                .json()
-                .await
-                .unwrap();
-            if check(&body["call"]) {
-                return body["call"].clone();
-            }
-            last = body;
-            tokio::time::sleep(Duration::from_millis(50)).await;
-        }
-        panic!("timed out waiting for {what}; last /api/me/call: {last:#}");
+        self.app()
+            .poll("/api/me/call", Some(&agent.token), what, |body| {
+                check(&body["call"])
+            })
+            .await["call"]
+            .clone()
     }
 
     /// A call's detail (as an admin or participant token), waiting until it satisfies `check`.
@@ -213,22 +203,9 @@ impl CallCenter {
         what: &str,
         check: impl Fn(&Value) -> bool,
     ) -> Value {
-        let mut last = Value::Null;
-        for _ in 0..200 {
-            let body: Value = self
-                .app()
-                .get(&format!("/api/calls/{call_id}"), Some(token))
-                .await
-                .json()
-                .await
-                .unwrap();
-            if check(&body) {
-                return body;
-            }
-            last = body;
-            tokio::time::sleep(Duration::from_millis(50)).await;
-        }
-        panic!("timed out waiting for {what}; last detail: {last:#}");
+        self.app()
+            .poll(&format!("/api/calls/{call_id}"), Some(token), what, check)
+            .await
     }
 
     pub async fn status_until(&self, agent: &Agent, expected: &str) {
