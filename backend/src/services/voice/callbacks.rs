@@ -124,7 +124,7 @@ impl VoiceEngine {
                 Some(known) if known != cb.call_sid => {
                     // A second leg for one participant (a retried create): stop the stray one.
                     if !cb.status.is_final() {
-                        out.effects.push(Effect::Cancel {
+                        out.effects.push(Effect::HangUp {
                             call_id: call.id,
                             call_sid: cb.call_sid.clone(),
                         });

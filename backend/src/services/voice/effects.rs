@@ -19,9 +19,7 @@ pub enum Effect {
         to: String,
         conference: String,
     },
-    /// Stop a leg we placed that has not joined (ringing, or answered on its way in).
-    Cancel { call_id: Uuid, call_sid: String },
-    /// End a leg whatever its state.
+    /// End a leg whatever its state: ringing, answered on its way in, or in the conference.
     HangUp { call_id: Uuid, call_sid: String },
     Hold {
         call_id: Uuid,
@@ -54,7 +52,6 @@ impl Effect {
     fn call_id(&self) -> Uuid {
         match self {
             Effect::Dial { call_id, .. }
-            | Effect::Cancel { call_id, .. }
             | Effect::HangUp { call_id, .. }
             | Effect::Hold { call_id, .. }
             | Effect::Mute { call_id, .. }
@@ -133,7 +130,7 @@ impl VoiceEngine {
             }
             // `canceled` only stops queued or ringing calls and succeeds silently on an answered
             // one; `completed` ends the leg whatever its state.
-            Effect::Cancel { call_sid, .. } | Effect::HangUp { call_sid, .. } => {
+            Effect::HangUp { call_sid, .. } => {
                 let update = UpdateCall {
                     status: Some(CallUpdateStatus::Completed),
                     ..Default::default()
@@ -222,7 +219,7 @@ impl VoiceEngine {
         }
         .await;
         match outcome {
-            Ok(Some(true)) => self.apply_later(vec![Effect::Cancel {
+            Ok(Some(true)) => self.apply_later(vec![Effect::HangUp {
                 call_id,
                 call_sid: call_sid.to_owned(),
             }]),

@@ -211,7 +211,7 @@ pub(crate) async fn call_off_pending_leg(
     )
     .await?;
     if let Some(sid) = &p.call_sid {
-        out.effects.push(Effect::Cancel {
+        out.effects.push(Effect::HangUp {
             call_id: call.id,
             call_sid: sid.clone(),
         });
