@@ -3,34 +3,29 @@
 use std::collections::HashSet;
 use std::time::Duration;
 
-use actix_web::{get, web, HttpRequest};
+use actix_web::{get, web};
 use actix_web_lab::sse;
 use tokio::sync::broadcast::error::RecvError;
 
 use super::dto::{AgentView, CallSummaryView, QueueEntryView};
 use super::error::{ApiResult, ErrorBody};
+use super::extract::CurrentAgent;
 use super::state::AppState;
 use crate::events::Topic;
 use crate::services::calls::CallSummary;
-use crate::services::{accounts, calls, ServiceError};
+use crate::services::{accounts, calls};
 
 /// Changes are gathered this long and sent once, so a burst of updates to one call is one event.
 const COALESCE: Duration = Duration::from_millis(50);
 const PING_EVERY: Duration = Duration::from_secs(15);
 
-#[derive(serde::Deserialize, utoipa::IntoParams)]
-pub struct EventsQuery {
-    /// The session token, for clients that cannot set headers (EventSource).
-    pub access_token: Option<String>,
-}
-
 /// Live updates as server-sent events: `agent` (an AgentView), `queue` (the whole queue),
 /// `call` (a CallSummaryView; fetch the detail if it concerns you), and `ping` every 15 s.
-/// The session token goes in the `Authorization` header or the `access_token` query parameter.
+/// The session token goes in the `Authorization` header (never in the URL, where access logs
+/// would keep it): read the stream with `fetch`, not `EventSource`.
 #[utoipa::path(
     operation_id = "streamEvents",
     tag = "events",
-    params(EventsQuery),
     responses(
         (status = 200, content_type = "text/event-stream", body = String, description = "Server-sent events"),
         (status = 401, body = ErrorBody),
@@ -40,22 +35,8 @@ pub struct EventsQuery {
 #[get("/events")]
 pub async fn stream(
     state: web::Data<AppState>,
-    req: HttpRequest,
-    query: web::Query<EventsQuery>,
+    _session: CurrentAgent,
 ) -> ApiResult<impl actix_web::Responder> {
-    let token = req
-        .headers()
-        .get(actix_web::http::header::AUTHORIZATION)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| {
-            v.strip_prefix("Bearer ")
-                .or_else(|| v.strip_prefix("bearer "))
-        })
-        .map(str::to_owned)
-        .or_else(|| query.access_token.clone())
-        .ok_or(ServiceError::Unauthenticated)?;
-    accounts::authenticate(&state.pool, &state.session_keys, &token).await?;
-
     let (sender, receiver) = tokio::sync::mpsc::channel::<sse::Event>(64);
     let mut topics = state.events.subscribe();
     let state = state.into_inner();

@@ -236,7 +236,8 @@ async fn live_events_stream_agent_queue_and_call_changes() {
     let token = app.token("one@example.com").await;
     let mut stream = app
         .client
-        .get(app.url(&format!("/api/events?access_token={token}")))
+        .get(app.url("/api/events"))
+        .bearer_auth(&token)
         .send()
         .await
         .unwrap();

@@ -366,7 +366,8 @@ export interface paths {
         /**
          * Live updates as server-sent events: `agent` (an AgentView), `queue` (the whole queue),
          *     `call` (a CallSummaryView; fetch the detail if it concerns you), and `ping` every 15 s.
-         *     The session token goes in the `Authorization` header or the `access_token` query parameter.
+         *     The session token goes in the `Authorization` header (never in the URL, where access logs
+         *     would keep it): read the stream with `fetch`, not `EventSource`.
          */
         get: operations["streamEvents"];
         put?: never;
@@ -1966,10 +1967,7 @@ export interface operations {
     };
     streamEvents: {
         parameters: {
-            query?: {
-                /** @description The session token, for clients that cannot set headers (EventSource). */
-                access_token?: string | null;
-            };
+            query?: never;
             header?: never;
             path?: never;
             cookie?: never;
