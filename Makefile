@@ -5,7 +5,7 @@ SHELL := /bin/bash
 .SHELLFLAGS := -euo pipefail -c
 .DEFAULT_GOAL := help
 
-.PHONY: help run test e2e db db-stop openapi clean clean-data
+.PHONY: help run test e2e bench db db-stop openapi clean clean-data
 
 help: ## list targets
 	@grep -E '^[a-z0-9-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-11s %s\n", $$1, $$2}'
@@ -18,6 +18,9 @@ test: ## all tests (rust, openapi drift, frontend, browser e2e) with a summary
 
 e2e: ## browser end-to-end tests only (builds the SPA first)
 	bash scripts/test.sh frontend-build e2e
+
+bench: ## load figures: webhook/API throughput and p50/p99, routing run on two instances
+	bash scripts/bench.sh
 
 db: ## start the project-local PostgreSQL and print its DATABASE_URL
 	bash scripts/db.sh start

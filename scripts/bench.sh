@@ -1,0 +1,117 @@
+#!/usr/bin/env bash
+# `make bench`: load figures for the backend (release build, loopback, real PostgreSQL, the
+# Twilio simulator). Prints a table; not part of `make test`.
+#
+# Starts the project-local PostgreSQL (scripts/db.sh) unless DATABASE_URL is set, creates two
+# fresh databases for this run (throughput phases and routing run), builds the release binary and
+# the benchmark (backend/benches/load.rs), runs it and drops the databases at the end, whatever
+# happens. Knobs (environment): BENCH_CONNECTIONS (32), BENCH_SECONDS (5), BENCH_WARMUP_SECONDS (1),
+# BENCH_ROUTING_CALLS (100), BENCH_ROUTING_AGENTS (10), BENCH_ROUTING_TIMEOUT_SECONDS (120),
+# BENCH_ROUTING_TALK_MS (0).
+# Exit status: 0 when every routed call was served without a double-booking; 1 when not; 2 (or
+# another code) when the run could not complete.
+set -euo pipefail
+
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd -P)"
+cd "$ROOT"
+
+log() { printf 'bench: %s\n' "$*" >&2; }
+die() { printf 'bench: error: %s\n' "$*" >&2; exit 2; }
+now_s() { date +%s; }
+
+command -v cargo >/dev/null 2>&1 || die "cargo not found"
+
+# ---------------------------------------------------------------------------------------------
+# Database server and psql
+
+if [[ -n "${DATABASE_URL:-}" ]]; then
+    BASE_URL="$DATABASE_URL"
+    log "using the PostgreSQL server from DATABASE_URL"
+else
+    BASE_URL="$(bash scripts/db.sh start | sed -n 's/^DATABASE_URL=//p')"
+    [[ -n "$BASE_URL" ]] || die "scripts/db.sh start printed no DATABASE_URL"
+fi
+[[ "$BASE_URL" =~ ^postgres(ql)?://[^/]+/[^/?]+ ]] || die "unexpected database URL shape: $BASE_URL"
+
+PSQL="$(command -v psql 2>/dev/null || true)"
+if [[ -z "$PSQL" ]]; then
+    for dir in $(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -t/ -k5,5n); do
+        [[ -x "$dir/psql" ]] && PSQL="$dir/psql"
+    done
+fi
+[[ -n "$PSQL" ]] || die "psql not found (install the PostgreSQL client)"
+
+# The same server, database `postgres`, for CREATE/DROP DATABASE.
+ADMIN_URL="${BASE_URL%/*}/postgres"
+psql_admin() { PGCONNECT_TIMEOUT=10 "$PSQL" -X -q -v ON_ERROR_STOP=1 -d "$ADMIN_URL" "$@"; }
+
+RUN_ID="$(od -An -N6 -tx1 /dev/urandom | tr -d ' \n')"
+DB_MAIN="bench_${RUN_ID}"
+DB_ROUTING="bench_${RUN_ID}_routing"
+CREATED=()
+
+cleanup() {
+    local rc=$? db
+    for db in "${CREATED[@]}"; do
+        # WITH (FORCE): a killed server's connections may still be closing.
+        psql_admin -c "DROP DATABASE IF EXISTS \"$db\" WITH (FORCE)" >/dev/null 2>&1 \
+            || log "warning: could not drop database $db"
+    done
+    ((${#CREATED[@]} == 0)) || log "dropped databases ${CREATED[*]}"
+    exit "$rc"
+}
+trap cleanup EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM
+
+for db in "$DB_MAIN" "$DB_ROUTING"; do
+    psql_admin -c "CREATE DATABASE \"$db\"" >/dev/null || die "could not create database $db"
+    CREATED+=("$db")
+done
+log "created databases $DB_MAIN and $DB_ROUTING"
+
+# ---------------------------------------------------------------------------------------------
+# Build (release) and run
+
+TARGET_DIR="${CARGO_TARGET_DIR:-$ROOT/target}"
+start="$(now_s)"
+log "building the release binary and the benchmark (the first build takes a few minutes)"
+cargo build --release -p warm-transfer
+# `cargo bench` builds in the bench profile (= release); the benchmark is then run directly so
+# that a Ctrl-C or `kill` reaches it and it can stop the servers it started.
+BENCH_EXE="$(cargo bench -p warm-transfer --bench load --no-run --message-format=json \
+    | grep -o '"executable":"[^"]*"' | tail -n1 | sed 's/^"executable":"//; s/"$//')"
+[[ -n "$BENCH_EXE" && -x "$BENCH_EXE" ]] || die "could not find the built benchmark executable"
+log "built in $(($(now_s) - start)) s"
+
+BIN="$TARGET_DIR/release/warm-transfer"
+[[ -x "$BIN" ]] || die "release binary not found at $BIN"
+
+BENCH_PID=""
+stop_bench() {
+    if [[ -n "$BENCH_PID" ]] && kill -0 "$BENCH_PID" 2>/dev/null; then
+        kill -TERM "$BENCH_PID" 2>/dev/null || true
+        wait "$BENCH_PID" 2>/dev/null || true
+    fi
+    exit "$1"
+}
+trap 'stop_bench 130' INT
+trap 'stop_bench 143' TERM
+
+start="$(now_s)"
+BENCH_DATABASE_URL="${BASE_URL%/*}/$DB_MAIN" \
+BENCH_ROUTING_DATABASE_URL="${BASE_URL%/*}/$DB_ROUTING" \
+BENCH_SERVER_BIN="$BIN" \
+    "$BENCH_EXE" &
+BENCH_PID=$!
+rc=0
+wait "$BENCH_PID" || rc=$?
+BENCH_PID=""
+
+echo
+case "$rc" in
+    0) echo "bench: finished in $(($(now_s) - start)) s" ;;
+    1) echo "bench: FAILED in $(($(now_s) - start)) s (see the routing result above)" ;;
+    *) echo "bench: ERROR (exit $rc) after $(($(now_s) - start)) s; no complete figures" ;;
+esac
+exit "$rc"
