@@ -11,6 +11,56 @@ use crate::domain::agent::Password;
 #[error("password hashing failed: {0}")]
 pub struct HashError(String);
 
+/// Threads that do all password hashing. Argon2 takes ~19 MiB per hash; glibc keeps such
+/// buffers in a per-thread arena after use, so hashing on tokio's many blocking threads made the
+/// process grow by that much per thread that ever hashed. Two fixed threads bound it.
+const HASHING_THREADS: usize = 2;
+
+type Job = Box<dyn FnOnce() + Send>;
+
+fn hashing_queue() -> &'static std::sync::Mutex<std::sync::mpsc::Sender<Job>> {
+    static QUEUE: std::sync::OnceLock<std::sync::Mutex<std::sync::mpsc::Sender<Job>>> =
+        std::sync::OnceLock::new();
+    QUEUE.get_or_init(|| {
+        let (tx, rx) = std::sync::mpsc::channel::<Job>();
+        let rx = std::sync::Arc::new(std::sync::Mutex::new(rx));
+        for i in 0..HASHING_THREADS {
+            let rx = rx.clone();
+            std::thread::Builder::new()
+                .name(format!("password-hash-{i}"))
+                .spawn(move || loop {
+                    let job = match rx.lock() {
+                        Ok(rx) => rx.recv(),
+                        Err(poisoned) => poisoned.into_inner().recv(),
+                    };
+                    match job {
+                        Ok(job) => job(),
+                        Err(_) => return,
+                    }
+                })
+                .expect("spawn a password hashing thread");
+        }
+        std::sync::Mutex::new(tx)
+    })
+}
+
+/// Runs password work (hash or verify) on the hashing threads, off the async runtime.
+pub async fn off_thread<T: Send + 'static>(
+    work: impl FnOnce() -> T + Send + 'static,
+) -> Result<T, HashError> {
+    let (tx, rx) = tokio::sync::oneshot::channel();
+    let job: Job = Box::new(move || {
+        let _ = tx.send(work());
+    });
+    hashing_queue()
+        .lock()
+        .map_err(|_| HashError("hashing queue poisoned".into()))?
+        .send(job)
+        .map_err(|_| HashError("hashing threads stopped".into()))?;
+    rx.await
+        .map_err(|_| HashError("hashing job dropped".into()))
+}
+
 pub fn hash(password: &Password) -> Result<String, HashError> {
     let salt = SaltString::generate(&mut OsRng);
     Argon2::default()
@@ -43,6 +93,21 @@ pub fn decoy_hash() -> &'static str {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[tokio::test]
+    async fn work_runs_on_the_hashing_threads() {
+        let name = off_thread(|| std::thread::current().name().map(str::to_owned))
+            .await
+            .unwrap();
+        assert!(name.unwrap().starts_with("password-hash-"));
+        let p = Password::parse("correct horse battery staple").unwrap();
+        let h = off_thread(move || hash(&p)).await.unwrap().unwrap();
+        assert!(
+            off_thread(move || verify("correct horse battery staple", &h))
+                .await
+                .unwrap()
+        );
+    }
 
     #[test]
     fn hashes_are_argon2id_and_verify() {

@@ -18,10 +18,8 @@ pub struct SignedIn {
     pub agent: Agent,
 }
 
-async fn run_blocking<T: Send + 'static>(
-    f: impl FnOnce() -> T + Send + 'static,
-) -> ServiceResult<T> {
-    tokio::task::spawn_blocking(f)
+async fn off_thread<T: Send + 'static>(f: impl FnOnce() -> T + Send + 'static) -> ServiceResult<T> {
+    password::off_thread(f)
         .await
         .map_err(|e| ServiceError::Internal(e.to_string()))
 }
@@ -63,7 +61,7 @@ pub async fn login(
         Some((agent, hash)) if agent.active => (Some(agent), hash),
         _ => (None, password::decoy_hash().to_owned()),
     };
-    let matches = run_blocking(move || password::verify(&password, &hash)).await?;
+    let matches = off_thread(move || password::verify(&password, &hash)).await?;
     let agent = match (agent, matches) {
         (Some(agent), true) => agent,
         _ => {
@@ -148,7 +146,7 @@ pub async fn create_agent(pool: &DbPool, input: NewAgentInput) -> ServiceResult<
             ClientIdentity::derive_from_email(&email, &Uuid::new_v4().simple().to_string()[..6])
         }
     };
-    let hash = run_blocking(move || password::hash(&password))
+    let hash = off_thread(move || password::hash(&password))
         .await?
         .map_err(|e| ServiceError::Internal(e.to_string()))?;
     let mut conn = pool.get().await.map_err(db::DbError::from)?;
@@ -198,7 +196,7 @@ pub async fn update_agent(
         .transpose()?;
     let hash = match password {
         Some(p) => Some(
-            run_blocking(move || password::hash(&p))
+            off_thread(move || password::hash(&p))
                 .await?
                 .map_err(|e| ServiceError::Internal(e.to_string()))?,
         ),
