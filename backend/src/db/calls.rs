@@ -232,6 +232,52 @@ pub async fn insert_call_if_new(
     }
 }
 
+#[derive(QueryableByName)]
+struct StoredId {
+    #[diesel(sql_type = diesel::sql_types::Uuid)]
+    id: Uuid,
+}
+
+/// Stores an inbound call with its customer leg and first timeline entry in one statement (the
+/// voice webhook's only database work, so it stays one round trip). Returns the new call's id,
+/// or `None` when Twilio retried the webhook and the call already exists.
+pub async fn store_inbound_call(
+    conn: &mut PgConn,
+    customer_call_sid: &str,
+    from: &str,
+    to: &str,
+    conference_name: &str,
+    received: &Value,
+) -> Result<Option<Uuid>, DbError> {
+    use diesel::sql_types::{Jsonb, Text, Uuid as SqlUuid};
+    let stored: Option<StoredId> = diesel::sql_query(
+        "WITH call AS (
+             INSERT INTO calls (id, customer_call_sid, from_number, to_number, conference_name, status)
+             VALUES ($1, $2, $3, $4, $5, 'queued')
+             ON CONFLICT DO NOTHING
+             RETURNING id
+         ), customer AS (
+             INSERT INTO participants (id, call_id, kind, phone, call_sid, status, end_conference_on_exit)
+             SELECT $6, id, 'customer', $3, $2, 'ringing', true FROM call
+         ), received AS (
+             INSERT INTO call_events (call_id, kind, data)
+             SELECT id, 'call_received', $7 FROM call
+         )
+         SELECT id FROM call",
+    )
+    .bind::<SqlUuid, _>(Uuid::new_v4())
+    .bind::<Text, _>(customer_call_sid)
+    .bind::<Text, _>(from)
+    .bind::<Text, _>(to)
+    .bind::<Text, _>(conference_name)
+    .bind::<SqlUuid, _>(Uuid::new_v4())
+    .bind::<Jsonb, _>(received)
+    .get_result(conn)
+    .await
+    .optional()?;
+    Ok(stored.map(|s| s.id))
+}
+
 pub async fn find_call(conn: &mut PgConn, id: Uuid) -> Result<Option<Call>, DbError> {
     calls::table
         .find(id)

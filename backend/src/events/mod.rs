@@ -22,9 +22,11 @@ pub enum Topic {
 #[derive(serde::Serialize, serde::Deserialize)]
 struct Notification {
     origin: Uuid,
-    #[serde(flatten)]
-    topic: Topic,
+    topics: Vec<Topic>,
 }
+
+/// Topics sent in one NOTIFY at most (its payload must stay under PostgreSQL's 8000 bytes).
+const TOPICS_PER_NOTIFY: usize = 64;
 
 #[derive(Clone)]
 pub struct EventBus {
@@ -107,15 +109,26 @@ async fn relay(
                                 Some(payload) => {
                                     if let Ok(n) = serde_json::from_str::<Notification>(&payload) {
                                         if n.origin != origin {
-                                            let _ = local.send(n.topic);
+                                            for topic in n.topics {
+                                                let _ = local.send(topic);
+                                            }
                                         }
                                     }
                                 }
                                 None => break,
                             },
                             topic = outbound.recv() => match topic {
-                                Some(topic) => {
-                                    let payload = serde_json::to_string(&Notification { origin, topic }).unwrap_or_default();
+                                Some(first) => {
+                                    // Whatever else is waiting goes in the same NOTIFY, once each.
+                                    let mut topics = vec![first];
+                                    while topics.len() < TOPICS_PER_NOTIFY {
+                                        match outbound.try_recv() {
+                                            Ok(topic) if !topics.contains(&topic) => topics.push(topic),
+                                            Ok(_) => {}
+                                            Err(_) => break,
+                                        }
+                                    }
+                                    let payload = serde_json::to_string(&Notification { origin, topics }).unwrap_or_default();
                                     if client.execute("SELECT pg_notify($1, $2)", &[&CHANNEL, &payload]).await.is_err() {
                                         break;
                                     }

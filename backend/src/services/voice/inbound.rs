@@ -3,12 +3,11 @@
 use serde_json::json;
 use uuid::Uuid;
 
-use super::callbacks::in_transaction;
 use super::VoiceEngine;
-use crate::db::calls::NewParticipant;
 use crate::db::{self, DbError};
-use crate::domain::call::{conference_name, CallSid, ParticipantKind, ParticipantStatus};
-use crate::services::{ServiceError, ServiceResult};
+use crate::domain::call::{conference_name, CallSid};
+use crate::events::Topic;
+use crate::services::ServiceResult;
 use crate::twilio::twiml::{self, ConferenceTwiml};
 
 #[derive(Debug, Clone)]
@@ -33,45 +32,23 @@ impl VoiceEngine {
     /// Stores the call (idempotently: Twilio may retry the webhook) and lets the router know.
     /// No Twilio request happens here, so the webhook answers at once.
     pub async fn incoming_call(&self, call: &InboundCall) -> ServiceResult<()> {
-        let created = in_transaction!(self, |conn, out| {
-            let name = conference_name(&call.call_sid);
-            let (stored, created) = db::calls::insert_call_if_new(
-                conn,
-                call.call_sid.as_str(),
-                &call.from,
-                &call.to,
-                &name,
-            )
-            .await?;
-            if created {
-                db::calls::insert_participant(
-                    conn,
-                    NewParticipant {
-                        call_id: stored.id,
-                        kind: ParticipantKind::Customer,
-                        agent_id: None,
-                        phone: Some(&call.from),
-                        call_sid: Some(call.call_sid.as_str()),
-                        status: ParticipantStatus::Ringing,
-                        end_conference_on_exit: true,
-                    },
-                )
-                .await?;
-                db::calls::record_event(
-                    conn,
-                    stored.id,
-                    "call_received",
-                    json!({ "from": call.from, "to": call.to }),
-                    None,
-                )
-                .await?;
-                out.changed_call(&stored);
-                out.wake_router = true;
-            }
-            Ok::<_, ServiceError>(created)
-        });
-        if created {
+        let mut conn = self.pool().get().await.map_err(DbError::from)?;
+        let received = json!({ "from": call.from, "to": call.to });
+        let stored = db::calls::store_inbound_call(
+            &mut conn,
+            call.call_sid.as_str(),
+            &call.from,
+            &call.to,
+            &conference_name(&call.call_sid),
+            &received,
+        )
+        .await?;
+        drop(conn);
+        if let Some(call_id) = stored {
             tracing::info!(call_sid = %call.call_sid, "incoming call queued");
+            self.events().publish(Topic::Call(call_id));
+            self.events().publish(Topic::Queue);
+            self.wake_router();
         }
         Ok(())
     }

@@ -21,6 +21,9 @@ use crate::services::{ServiceError, ServiceResult};
 /// another instance).
 const TICK: Duration = Duration::from_millis(500);
 
+/// How long the router lets wake-ups gather before a pass.
+const COALESCE: Duration = Duration::from_millis(20);
+
 /// How long an agent may sit in wrap-up or reserved with no leg in progress before the router
 /// assumes a callback was lost and frees them.
 const STUCK_AFTER_SECS: i64 = 30;
@@ -52,6 +55,10 @@ impl VoiceEngine {
                 _ = changes.recv() => {}
                 _ = tokio::time::sleep(TICK) => {}
             }
+            // Under a burst every call and change wakes the router; one pass per short interval
+            // routes them all, instead of a pass (and its queries) per wake-up.
+            tokio::time::sleep(COALESCE).await;
+            while changes.try_recv().is_ok() {}
         }
     }
 
