@@ -199,39 +199,6 @@ pub struct CallEvent {
 
 // ---- calls ----
 
-/// Stores a new inbound call, or returns the existing one when Twilio retries the webhook.
-pub async fn insert_call_if_new(
-    conn: &mut PgConn,
-    customer_call_sid: &str,
-    from: &str,
-    to: &str,
-    conference_name: &str,
-) -> Result<(Call, bool), DbError> {
-    let inserted: Option<CallRow> = diesel::insert_into(calls::table)
-        .values((
-            calls::id.eq(Uuid::new_v4()),
-            calls::customer_call_sid.eq(customer_call_sid),
-            calls::from_number.eq(from),
-            calls::to_number.eq(to),
-            calls::conference_name.eq(conference_name),
-            calls::status.eq(CallStatus::Queued.as_str()),
-        ))
-        .on_conflict_do_nothing()
-        .returning(CallRow::as_returning())
-        .get_result(conn)
-        .await
-        .optional()?;
-    match inserted {
-        Some(row) => Ok((row.try_into()?, true)),
-        None => {
-            let existing = find_call_by_sid(conn, customer_call_sid)
-                .await?
-                .ok_or_else(|| DbError::Corrupt("call vanished".into()))?;
-            Ok((existing, false))
-        }
-    }
-}
-
 #[derive(QueryableByName)]
 struct StoredId {
     #[diesel(sql_type = diesel::sql_types::Uuid)]

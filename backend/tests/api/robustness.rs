@@ -355,3 +355,50 @@ async fn with_the_database_down_a_caller_still_gets_the_conference_and_music() {
         .expect("voice webhook sent");
     assert_eq!(voice.response_status, Some(200), "{voice:#?}");
 }
+
+/// A call the voice webhook could not store (it answered from the fallback path) is adopted from
+/// its first conference callback, so the caller is routed all the same.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_call_unknown_to_the_database_is_adopted_from_its_conference_events() {
+    let cc = CallCenter::start().await;
+    let admin = cc.admin().await;
+    let app = cc.app();
+    let customer_sid = "CA0123456789abcdef0123456789abcdef";
+    let url = app.url("/twilio/conference-status");
+    let params: Vec<(String, String)> = [
+        ("StatusCallbackEvent", "participant-join"),
+        ("ConferenceSid", "CF0123456789abcdef0123456789abcdef"),
+        ("FriendlyName", &format!("wt_{customer_sid}")),
+        ("CallSid", customer_sid),
+        ("SequenceNumber", "1"),
+        ("Hold", "false"),
+        ("Muted", "false"),
+    ]
+    .iter()
+    .map(|(k, v)| (k.to_string(), v.to_string()))
+    .collect();
+    let signature = compute_signature(&cc.sim.config().auth_token, &url, &params);
+    let res = app
+        .client
+        .post(&url)
+        .header("X-Twilio-Signature", signature)
+        .form(&params)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 204);
+
+    let page = app
+        .poll("/api/calls", Some(&admin), "the adopted call", |p| {
+            p["items"].as_array().is_some_and(|i| !i.is_empty())
+        })
+        .await;
+    let call_id = page["items"][0]["id"].as_str().unwrap().to_owned();
+    let call = cc
+        .call_until(&admin, &call_id, "customer connected", |c| {
+            connected(customer(c))
+        })
+        .await;
+    assert_eq!(call["customer_call_sid"], customer_sid);
+    assert_eq!(call["status"], "queued");
+}

@@ -281,28 +281,24 @@ impl VoiceEngine {
                             ConferenceEvent::ConferenceEnd | ConferenceEvent::ParticipantLeave
                         ) =>
                     {
-                        let (call, created) = db::calls::insert_call_if_new(
+                        let adopted = db::calls::store_inbound_call(
                             conn,
                             sid.as_str(),
                             "unknown",
                             "unknown",
                             &cb.friendly_name,
+                            &json!({ "adopted_from_conference": cb.friendly_name }),
                         )
                         .await?;
-                        if created {
+                        if adopted.is_some() {
                             tracing::warn!(call_sid = %sid, "adopted a call the voice webhook did not store");
-                            db::calls::record_event(
-                                conn,
-                                call.id,
-                                "call_adopted",
-                                json!({ "conference": cb.friendly_name }),
-                                None,
-                            )
-                            .await?;
-                            out.changed_call(&call);
+                            out.topics.push(crate::events::Topic::Queue);
                             out.wake_router = true;
                         }
-                        call
+                        match db::calls::find_call_by_conference(conn, &cb.friendly_name).await? {
+                            Some(call) => call,
+                            None => return Ok(()),
+                        }
                     }
                     _ => {
                         tracing::warn!(conference = %cb.friendly_name, event = %cb.raw_event, "event for an unknown conference");
