@@ -8,7 +8,7 @@ use uuid::Uuid;
 use super::effects::Effect;
 use super::flow::{self, Outcome};
 use super::VoiceEngine;
-use crate::db::calls::{CallChanges, NewParticipant, ParticipantChanges};
+use crate::db::calls::{CallChanges, ParticipantChanges};
 use crate::db::{self, DbError};
 use crate::domain::call::{
     customer_sid_from_conference, leg_status, ConferenceEvent, ParticipantKind, ParticipantStatus,
@@ -238,7 +238,6 @@ impl VoiceEngine {
         call_id: Uuid,
         participant_id: Uuid,
         status: ParticipantStatus,
-        _sid: Option<&str>,
     ) -> ServiceResult<()> {
         in_transaction!(self, |conn, out| {
             let Some(call) = db::calls::lock_call(conn, call_id).await? else {
@@ -340,21 +339,6 @@ impl VoiceEngine {
                     };
                     let p = match db::calls::find_participant_by_sid(conn, sid).await? {
                         Some(p) => p,
-                        None if sid == call.customer_call_sid => {
-                            db::calls::insert_participant(
-                                conn,
-                                NewParticipant {
-                                    call_id: call.id,
-                                    kind: ParticipantKind::Customer,
-                                    agent_id: None,
-                                    phone: Some(&call.from_number),
-                                    call_sid: Some(sid),
-                                    status: ParticipantStatus::Ringing,
-                                    end_conference_on_exit: true,
-                                },
-                            )
-                            .await?
-                        }
                         None => {
                             tracing::warn!(call_sid = sid, "join by a leg we do not know");
                             return Ok(());

@@ -7,7 +7,7 @@ use uuid::Uuid;
 
 use super::callbacks::transaction_outcome;
 use super::effects::Effect;
-use super::flow::{self, Outcome};
+use super::flow;
 use super::VoiceEngine;
 use crate::db::calls::{
     Call, NewParticipant, NewTransfer, Participant, ParticipantChanges, Transfer,
@@ -285,28 +285,8 @@ impl VoiceEngine {
         participant_id: Uuid,
         hold: bool,
     ) -> ServiceResult<()> {
-        self.participant_action(
-            actor,
-            call_id,
-            participant_id,
-            "hold",
-            move |call, p, out| {
-                if p.on_hold == hold {
-                    return Ok(ParticipantChanges::default());
-                }
-                out.effects.push(Effect::Hold {
-                    call_id: call.id,
-                    conference_sid: conference_sid(call)?,
-                    call_sid: sid(p)?,
-                    hold,
-                });
-                Ok(ParticipantChanges {
-                    on_hold: Some(hold),
-                    ..Default::default()
-                })
-            },
-        )
-        .await
+        self.participant_action(actor, call_id, participant_id, Switch::Hold(hold))
+            .await
     }
 
     pub async fn set_muted(
@@ -316,28 +296,8 @@ impl VoiceEngine {
         participant_id: Uuid,
         muted: bool,
     ) -> ServiceResult<()> {
-        self.participant_action(
-            actor,
-            call_id,
-            participant_id,
-            "mute",
-            move |call, p, out| {
-                if p.muted == muted {
-                    return Ok(ParticipantChanges::default());
-                }
-                out.effects.push(Effect::Mute {
-                    call_id: call.id,
-                    conference_sid: conference_sid(call)?,
-                    call_sid: sid(p)?,
-                    muted,
-                });
-                Ok(ParticipantChanges {
-                    muted: Some(muted),
-                    ..Default::default()
-                })
-            },
-        )
-        .await
+        self.participant_action(actor, call_id, participant_id, Switch::Mute(muted))
+            .await
     }
 
     /// Removes a participant other than the customer (hang up on the customer with `hang_up`).
@@ -434,15 +394,16 @@ impl VoiceEngine {
         self.after_commit_now(outcome).await
     }
 
+    /// Holds or mutes (or undoes either for) a participant in the conference; asking for the
+    /// state it is already in changes nothing.
     async fn participant_action(
         &self,
         actor: &Agent,
         call_id: Uuid,
         participant_id: Uuid,
-        what: &'static str,
-        decide: impl FnOnce(&Call, &Participant, &mut Outcome) -> ServiceResult<ParticipantChanges>
-            + Send,
+        switch: Switch,
     ) -> ServiceResult<()> {
+        let what = switch.name();
         let ((), outcome) = transaction_outcome!(self, |conn, out| {
             let (call, participants) = authorize(conn, actor, call_id).await?;
             let p = participants
@@ -455,19 +416,44 @@ impl VoiceEngine {
                     p.status
                 )));
             }
-            let changes = decide(&call, p, out)?;
-            if changes.on_hold.is_some() || changes.muted.is_some() {
-                db::calls::update_participant(conn, p.id, changes).await?;
-                db::calls::record_event(
-                    conn,
-                    call.id,
-                    what,
-                    json!({ "participant_id": p.id, "by": actor.id }),
-                    None,
-                )
-                .await?;
-                out.changed_call(&call);
-            }
+            let (effect, changes) = match switch {
+                Switch::Hold(hold) if p.on_hold != hold => (
+                    Effect::Hold {
+                        call_id: call.id,
+                        conference_sid: conference_sid(&call)?,
+                        call_sid: sid(p)?,
+                        hold,
+                    },
+                    ParticipantChanges {
+                        on_hold: Some(hold),
+                        ..Default::default()
+                    },
+                ),
+                Switch::Mute(muted) if p.muted != muted => (
+                    Effect::Mute {
+                        call_id: call.id,
+                        conference_sid: conference_sid(&call)?,
+                        call_sid: sid(p)?,
+                        muted,
+                    },
+                    ParticipantChanges {
+                        muted: Some(muted),
+                        ..Default::default()
+                    },
+                ),
+                _ => return Ok(()),
+            };
+            out.effects.push(effect);
+            db::calls::update_participant(conn, p.id, changes).await?;
+            db::calls::record_event(
+                conn,
+                call.id,
+                what,
+                json!({ "participant_id": p.id, "by": actor.id }),
+                None,
+            )
+            .await?;
+            out.changed_call(&call);
             Ok(())
         });
         self.after_commit_now(outcome).await
@@ -476,6 +462,23 @@ impl VoiceEngine {
     async fn transfer(&self, transfer_id: Uuid) -> ServiceResult<Transfer> {
         let mut conn = self.pool().get().await.map_err(DbError::from)?;
         find_transfer(&mut conn, transfer_id).await
+    }
+}
+
+/// A participant flag an agent can switch.
+#[derive(Debug, Clone, Copy)]
+enum Switch {
+    Hold(bool),
+    Mute(bool),
+}
+
+impl Switch {
+    /// Also the timeline entry's kind.
+    fn name(self) -> &'static str {
+        match self {
+            Switch::Hold(_) => "hold",
+            Switch::Mute(_) => "mute",
+        }
     }
 }
 

@@ -233,7 +233,7 @@ impl VoiceEngine {
     /// Twilio refused to place a leg: it failed, through no fault of the agent.
     async fn dial_failed(&self, call_id: Uuid, participant_id: Uuid) {
         if let Err(e) = self
-            .leg_ended_unanswered(call_id, participant_id, ParticipantStatus::Failed, None)
+            .leg_ended_unanswered(call_id, participant_id, ParticipantStatus::Failed)
             .await
         {
             tracing::error!(error = %e, %participant_id, "could not record a failed dial");

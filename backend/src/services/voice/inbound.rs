@@ -69,23 +69,14 @@ impl VoiceEngine {
         twiml::hold_music(&self.settings().hold_music_url, &self.urls().hold())
     }
 
-    /// TwiML for a leg we dialed, fetched by Twilio when it answers: join the call's conference,
-    /// starting it (so the customer hears them). If the call ended meanwhile, say so and hang up.
-    pub async fn answered_leg_twiml(
-        &self,
-        participant_id: Uuid,
-        call_sid: Option<&str>,
-    ) -> ServiceResult<String> {
-        self.answered_leg_twiml_inner(participant_id, call_sid)
-            .await
-    }
-
     /// The agent leg's TwiML when the database can't be asked: join the named conference.
     pub fn agent_leg_twiml(&self, conference: &str) -> String {
         twiml::conference(&ConferenceTwiml::agent(conference))
     }
 
-    async fn answered_leg_twiml_inner(
+    /// TwiML for a leg we dialed, fetched by Twilio when it answers: join the call's conference,
+    /// starting it (so the customer hears them). If the call ended meanwhile, say so and hang up.
+    pub async fn answered_leg_twiml(
         &self,
         participant_id: Uuid,
         call_sid: Option<&str>,

@@ -39,9 +39,6 @@ impl WebhookUrls {
             base: public_base_url.as_str().trim_end_matches('/').to_owned(),
         }
     }
-    pub fn base(&self) -> &str {
-        &self.base
-    }
     pub fn voice(&self) -> String {
         format!("{}/twilio/voice", self.base)
     }

@@ -95,7 +95,7 @@ impl VoiceEngine {
                     call_sid: sid,
                 }]);
             }
-            self.leg_ended_unanswered(leg.call_id, leg.id, ParticipantStatus::Failed, None)
+            self.leg_ended_unanswered(leg.call_id, leg.id, ParticipantStatus::Failed)
                 .await?;
         }
         Ok(())
