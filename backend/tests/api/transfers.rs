@@ -18,6 +18,47 @@ async fn answered_call(cc: &CallCenter, agent: &Agent) -> String {
     call["id"].as_str().unwrap().to_owned()
 }
 
+/// Completes or cancels (`action`) a transfer as `by`.
+async fn finish_transfer(
+    cc: &CallCenter,
+    by: &Agent,
+    call_id: &str,
+    transfer: &Value,
+    action: &str,
+) -> reqwest::Response {
+    let path = format!(
+        "/api/calls/{call_id}/transfers/{}/{action}",
+        transfer["id"].as_str().unwrap()
+    );
+    cc.post(by, &path, json!({})).await
+}
+
+/// `by` warm-transfers the call to `target`, who answers; returns the transfer once the
+/// admin's view shows it (the `index`th of the call) consulting.
+async fn consult(
+    cc: &CallCenter,
+    admin: &str,
+    by: &Agent,
+    target: &Agent,
+    call_id: &str,
+    index: usize,
+) -> Value {
+    cc.set_status(target, "available").await;
+    let transfer = start_transfer(
+        cc,
+        by,
+        call_id,
+        json!({ "mode": "warm", "target": { "agent_id": target.id } }),
+    )
+    .await;
+    cc.answer(target).await;
+    cc.call_until(admin, call_id, "consulting", |c| {
+        c["transfers"][index]["status"] == "consulting"
+    })
+    .await;
+    transfer
+}
+
 async fn start_transfer(cc: &CallCenter, by: &Agent, call_id: &str, body: Value) -> Value {
     let res = cc
         .post(by, &format!("/api/calls/{call_id}/transfers"), body)
@@ -33,31 +74,9 @@ async fn a_cancelled_warm_transfer_leaves_the_first_agent_with_the_customer() {
     let a = cc.agent("a", true).await;
     let b = cc.agent("b", false).await;
     let call_id = answered_call(&cc, &a).await;
-    cc.set_status(&b, "available").await;
+    let transfer = consult(&cc, &admin, &a, &b, &call_id, 0).await;
 
-    let transfer = start_transfer(
-        &cc,
-        &a,
-        &call_id,
-        json!({ "mode": "warm", "target": { "agent_id": b.id } }),
-    )
-    .await;
-    cc.answer(&b).await;
-    cc.call_until(&admin, &call_id, "consulting", |c| {
-        c["transfers"][0]["status"] == "consulting"
-    })
-    .await;
-
-    let res = cc
-        .post(
-            &a,
-            &format!(
-                "/api/calls/{call_id}/transfers/{}/cancel",
-                transfer["id"].as_str().unwrap()
-            ),
-            json!({}),
-        )
-        .await;
+    let res = finish_transfer(&cc, &a, &call_id, &transfer, "cancel").await;
     assert_eq!(res.status(), 200);
     assert_eq!(res.json::<Value>().await.unwrap()["status"], "canceled");
     let call = cc
@@ -70,16 +89,7 @@ async fn a_cancelled_warm_transfer_leaves_the_first_agent_with_the_customer() {
     cc.status_until(&b, "available").await;
 
     // The finished transfer can't be completed or canceled again.
-    let res = cc
-        .post(
-            &a,
-            &format!(
-                "/api/calls/{call_id}/transfers/{}/complete",
-                transfer["id"].as_str().unwrap()
-            ),
-            json!({}),
-        )
-        .await;
+    let res = finish_transfer(&cc, &a, &call_id, &transfer, "complete").await;
     crate::helpers::assert_error(res, 409, "conflict").await;
 }
 
@@ -232,16 +242,7 @@ async fn transfers_reach_external_numbers_and_bad_numbers_get_422() {
         c["transfers"][0]["status"] == "consulting"
     })
     .await;
-    let res = cc
-        .post(
-            &a,
-            &format!(
-                "/api/calls/{call_id}/transfers/{}/complete",
-                transfer["id"].as_str().unwrap()
-            ),
-            json!({}),
-        )
-        .await;
+    let res = finish_transfer(&cc, &a, &call_id, &transfer, "complete").await;
     assert_eq!(res.status(), 200);
     let call = cc
         .call_until(&admin, &call_id, "external owns", |c| {
@@ -445,30 +446,8 @@ async fn a_second_transfer_keeps_the_customer_connected() {
     let b = cc.agent("b", false).await;
     let c = cc.agent("c", false).await;
     let call_id = answered_call(&cc, &a).await;
-    cc.set_status(&b, "available").await;
-
-    let first = start_transfer(
-        &cc,
-        &a,
-        &call_id,
-        json!({ "mode": "warm", "target": { "agent_id": b.id } }),
-    )
-    .await;
-    cc.answer(&b).await;
-    cc.call_until(&admin, &call_id, "b consulting", |x| {
-        x["transfers"][0]["status"] == "consulting"
-    })
-    .await;
-    let res = cc
-        .post(
-            &a,
-            &format!(
-                "/api/calls/{call_id}/transfers/{}/complete",
-                first["id"].as_str().unwrap()
-            ),
-            json!({}),
-        )
-        .await;
+    let first = consult(&cc, &admin, &a, &b, &call_id, 0).await;
+    let res = finish_transfer(&cc, &a, &call_id, &first, "complete").await;
     assert_eq!(res.status(), 200);
     cc.call_until(&admin, &call_id, "b owns", |x| {
         x["owner_agent_id"] == b.id.as_str()
@@ -477,29 +456,8 @@ async fn a_second_transfer_keeps_the_customer_connected() {
     })
     .await;
 
-    cc.set_status(&c, "available").await;
-    let second = start_transfer(
-        &cc,
-        &b,
-        &call_id,
-        json!({ "mode": "warm", "target": { "agent_id": c.id } }),
-    )
-    .await;
-    cc.answer(&c).await;
-    cc.call_until(&admin, &call_id, "c consulting", |x| {
-        x["transfers"][1]["status"] == "consulting"
-    })
-    .await;
-    let res = cc
-        .post(
-            &b,
-            &format!(
-                "/api/calls/{call_id}/transfers/{}/complete",
-                second["id"].as_str().unwrap()
-            ),
-            json!({}),
-        )
-        .await;
+    let second = consult(&cc, &admin, &b, &c, &call_id, 1).await;
+    let res = finish_transfer(&cc, &b, &call_id, &second, "complete").await;
     assert_eq!(res.status(), 200);
     let call = cc
         .call_until(&admin, &call_id, "c owns, b gone", |x| {
