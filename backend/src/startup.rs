@@ -42,6 +42,11 @@ pub enum StartupError {
         "STATIC_DIR {0} has no index.html; build the SPA first (npm --prefix frontend run build)"
     )]
     StaticDir(PathBuf),
+    #[error("demo mode cannot address itself at {url}: {source}")]
+    DemoUrl {
+        url: String,
+        source: url::ParseError,
+    },
     #[error("metrics: {0}")]
     Metrics(String),
     #[error("Twilio client: {0}")]
@@ -93,12 +98,10 @@ fn voice_setup(config: &Config, port: u16) -> Result<VoiceSetup, StartupError> {
                 "0.0.0.0" | "::" | "[::]" => "127.0.0.1",
                 other => other,
             };
-            let base = url::Url::parse(&format!("http://{host}:{port}")).map_err(|e| {
-                StartupError::Bind {
-                    addr: host.into(),
-                    source: std::io::Error::other(e),
-                }
-            })?;
+            let parse = |u: String| {
+                url::Url::parse(&u).map_err(|source| StartupError::DemoUrl { url: u, source })
+            };
+            let base = parse(format!("http://{host}:{port}"))?;
             let credentials = VoiceCredentials {
                 account_sid: format!("AC{}", random_hex(16)),
                 api_key_sid: format!("SK{}", random_hex(16)),
@@ -108,12 +111,6 @@ fn voice_setup(config: &Config, port: u16) -> Result<VoiceSetup, StartupError> {
             let auth_token = random_hex(16);
             let urls = WebhookUrls::new(&base);
             let phone_number = "+15005550006".to_owned();
-            let parse = |u: String| {
-                url::Url::parse(&u).map_err(|e| StartupError::Bind {
-                    addr: u,
-                    source: std::io::Error::other(e),
-                })
-            };
             let sim = Simulator::new(SimConfig {
                 account_sid: credentials.account_sid.clone(),
                 auth_token: auth_token.clone(),
