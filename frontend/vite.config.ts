@@ -31,5 +31,7 @@ export default defineConfig({
     setupFiles: ['./src/testing/setup.ts'],
     include: ['src/**/*.test.{ts,tsx}'],
     restoreMocks: true,
+    // Shared, busy machines: a UI flow may take several seconds there.
+    testTimeout: 20_000,
   },
 });

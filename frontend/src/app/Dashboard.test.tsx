@@ -172,7 +172,8 @@ describe('Dashboard (demo mode)', () => {
     await user.click(within(incoming).getByRole('button', { name: 'Accept' }));
     const active = await screen.findByRole('region', { name: 'Current call' });
 
-    await user.click(within(active).getByRole('radio', { name: 'A phone number' }));
+    // The panel is there before the call's details load: wait for the transfer form.
+    await user.click(await within(active).findByRole('radio', { name: 'A phone number' }));
     await user.type(within(active).getByLabelText('Phone number (E.164)'), '0044 20 1234');
     await user.click(within(active).getByRole('radio', { name: 'Cold' }));
     await user.click(within(active).getByRole('button', { name: 'Transfer now' }));
