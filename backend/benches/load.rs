@@ -35,11 +35,9 @@ use std::time::{Duration, Instant};
 
 use anyhow::{bail, Context};
 use serde_json::{json, Value};
+use twilio::signature::{compute_signature, SIGNATURE_HEADER};
+use twilio_sim::{CallStatus, ConferenceStatus, Direction, SimConfig, SimOptions, Simulator};
 use url::Url;
-use warm_transfer::sim::{
-    CallStatus, ConferenceStatus, Direction, SimConfig, SimOptions, Simulator,
-};
-use warm_transfer::twilio::signature::{compute_signature, SIGNATURE_HEADER};
 
 const NUMBER: &str = "+15005550006";
 const PASSWORD: &str = "bench-password-0123456789";

@@ -13,16 +13,17 @@ use utoipa::OpenApi;
 use utoipa_actix_web::{scope, AppExt, UtoipaApp};
 use utoipa_swagger_ui::SwaggerUi;
 
-use crate::api::state::{AppState, VoiceCredentials};
 use crate::api::{self, error::ApiError};
 use crate::auth::session::SessionKeys;
 use crate::config::{AppEnv, Config, Secret, VoiceMode};
 use crate::db;
 use crate::events::EventBus;
 use crate::services::voice::{VoiceEngine, VoiceSettings, WebhookUrls};
-use crate::sim::{SimConfig, Simulator};
-use crate::twilio::rest::TwilioClient;
+use crate::state::{AppState, VoiceCredentials};
 use crate::webhooks::{self, WebhookAuth};
+use twilio::rest::TwilioClient;
+#[cfg(feature = "demo")]
+use twilio_sim::{SimConfig, Simulator};
 
 #[derive(Debug, thiserror::Error)]
 pub enum StartupError {
@@ -42,6 +43,11 @@ pub enum StartupError {
         "STATIC_DIR {0} has no index.html; build the SPA first (npm --prefix frontend run build)"
     )]
     StaticDir(PathBuf),
+    #[error(
+        "no Twilio settings, and this build has no demo mode (built without the `demo` feature): \
+         set PUBLIC_BASE_URL and every TWILIO_* variable"
+    )]
+    DemoNotBuilt,
     #[error("demo mode cannot address itself at {url}: {source}")]
     DemoUrl {
         url: String,
@@ -50,7 +56,7 @@ pub enum StartupError {
     #[error("metrics: {0}")]
     Metrics(String),
     #[error("Twilio client: {0}")]
-    Twilio(#[from] crate::twilio::rest::TwilioError),
+    Twilio(#[from] twilio::rest::TwilioError),
 }
 
 /// Twilio as this process sees it: the real one, or (demo mode) the built-in simulator served
@@ -61,9 +67,11 @@ struct VoiceSetup {
     webhook_auth: WebhookAuth,
     credentials: VoiceCredentials,
     phone_number: String,
+    #[cfg(feature = "demo")]
     sim: Option<Simulator>,
 }
 
+#[cfg(feature = "demo")]
 fn random_hex(bytes: usize) -> String {
     use rand::RngCore;
     let mut buf = vec![0u8; bytes];
@@ -91,50 +99,71 @@ fn voice_setup(config: &Config, port: u16) -> Result<VoiceSetup, StartupError> {
                 twiml_app_sid: t.twiml_app_sid.clone(),
             },
             phone_number: t.phone_number.as_str().to_owned(),
+            #[cfg(feature = "demo")]
             sim: None,
         }),
-        VoiceMode::Demo => {
-            let host = match config.host.as_str() {
-                "0.0.0.0" | "::" | "[::]" => "127.0.0.1",
-                other => other,
-            };
-            let parse = |u: String| {
-                url::Url::parse(&u).map_err(|source| StartupError::DemoUrl { url: u, source })
-            };
-            let base = parse(format!("http://{host}:{port}"))?;
-            let credentials = VoiceCredentials {
-                account_sid: format!("AC{}", random_hex(16)),
-                api_key_sid: format!("SK{}", random_hex(16)),
-                api_key_secret: Secret::new(random_hex(24)),
-                twiml_app_sid: format!("AP{}", random_hex(16)),
-            };
-            let auth_token = random_hex(16);
-            let urls = WebhookUrls::new(&base);
-            let phone_number = "+15005550006".to_owned();
-            let sim = Simulator::new(SimConfig {
-                account_sid: credentials.account_sid.clone(),
-                auth_token: auth_token.clone(),
-                api_key_sid: credentials.api_key_sid.clone(),
-                api_key_secret: credentials.api_key_secret.expose().to_owned(),
-                phone_number: phone_number.clone(),
-                voice_url: parse(urls.voice())?,
-                voice_fallback_url: Some(parse(urls.voice_fallback())?),
-            });
-            Ok(VoiceSetup {
-                client: TwilioClient::new(
-                    base.clone(),
-                    &credentials.account_sid,
-                    &credentials.api_key_sid,
-                    credentials.api_key_secret.expose(),
-                    timeout,
-                )?,
-                webhook_auth: WebhookAuth::new(&auth_token, &base),
-                urls,
-                credentials,
-                phone_number,
-                sim: Some(sim),
-            })
-        }
+        VoiceMode::Demo => demo_setup(config, port, timeout),
+    }
+}
+
+#[cfg(not(feature = "demo"))]
+fn demo_setup(
+    _config: &Config,
+    _port: u16,
+    _timeout: std::time::Duration,
+) -> Result<VoiceSetup, StartupError> {
+    Err(StartupError::DemoNotBuilt)
+}
+
+/// Demo mode: the simulator plays Twilio, served from this same server with credentials made
+/// up at start.
+#[cfg(feature = "demo")]
+fn demo_setup(
+    config: &Config,
+    port: u16,
+    timeout: std::time::Duration,
+) -> Result<VoiceSetup, StartupError> {
+    {
+        let host = match config.host.as_str() {
+            "0.0.0.0" | "::" | "[::]" => "127.0.0.1",
+            other => other,
+        };
+        let parse = |u: String| {
+            url::Url::parse(&u).map_err(|source| StartupError::DemoUrl { url: u, source })
+        };
+        let base = parse(format!("http://{host}:{port}"))?;
+        let credentials = VoiceCredentials {
+            account_sid: format!("AC{}", random_hex(16)),
+            api_key_sid: format!("SK{}", random_hex(16)),
+            api_key_secret: Secret::new(random_hex(24)),
+            twiml_app_sid: format!("AP{}", random_hex(16)),
+        };
+        let auth_token = random_hex(16);
+        let urls = WebhookUrls::new(&base);
+        let phone_number = "+15005550006".to_owned();
+        let sim = Simulator::new(SimConfig {
+            account_sid: credentials.account_sid.clone(),
+            auth_token: auth_token.clone(),
+            api_key_sid: credentials.api_key_sid.clone(),
+            api_key_secret: credentials.api_key_secret.expose().to_owned(),
+            phone_number: phone_number.clone(),
+            voice_url: parse(urls.voice())?,
+            voice_fallback_url: Some(parse(urls.voice_fallback())?),
+        });
+        Ok(VoiceSetup {
+            client: TwilioClient::new(
+                base.clone(),
+                &credentials.account_sid,
+                &credentials.api_key_sid,
+                credentials.api_key_secret.expose(),
+                timeout,
+            )?,
+            webhook_auth: WebhookAuth::new(&auth_token, &base),
+            urls,
+            credentials,
+            phone_number,
+            sim: Some(sim),
+        })
     }
 }
 
@@ -187,12 +216,18 @@ impl Application {
             session_keys: SessionKeys::new(secret.expose().as_bytes()),
             config: Arc::new(config),
             voice,
-            webhook_auth: setup.webhook_auth,
             voice_credentials: setup.credentials,
             events,
-            sim: setup.sim,
         };
-        let server = serve(listener, state.clone())?;
+        let server = serve(
+            listener,
+            state.clone(),
+            Twilio {
+                webhook_auth: setup.webhook_auth,
+                #[cfg(feature = "demo")]
+                sim: setup.sim,
+            },
+        )?;
         Ok(Self {
             port,
             server,
@@ -297,14 +332,24 @@ fn cors(origins: &[String]) -> Cors {
     cors
 }
 
-fn serve(listener: TcpListener, state: AppState) -> Result<Server, StartupError> {
+/// What the `/twilio` routes (and, in demo mode, the simulator's REST API) are served with.
+struct Twilio {
+    webhook_auth: WebhookAuth,
+    #[cfg(feature = "demo")]
+    sim: Option<Simulator>,
+}
+
+fn serve(listener: TcpListener, state: AppState, twilio: Twilio) -> Result<Server, StartupError> {
     let doc = openapi_document();
     let metrics =
         crate::metrics::Metrics::new().map_err(|e| StartupError::Metrics(e.to_string()))?;
     metrics.spawn_sampler(state.pool.clone());
     let prometheus = metrics.http.clone();
     let static_dir = state.config.static_dir.clone();
-    let sim = state.sim.clone();
+    let webhook_auth = web::Data::new(twilio.webhook_auth);
+    let voice = web::Data::new(state.voice.clone());
+    #[cfg(feature = "demo")]
+    let sim = twilio.sim;
     let origins = state.config.cors_allowed_origins.clone();
     let data = web::Data::new(state);
 
@@ -329,14 +374,25 @@ fn serve(listener: TcpListener, state: AppState) -> Result<Server, StartupError>
             .wrap(TracingLogger::default())
             .app_data(data.clone())
             .configure(api::extractor_configs);
-        let (mut app, _) = documented_routes(app.into_utoipa_app()).split_for_parts();
-        // Demo mode: the simulator's Twilio REST API, at Twilio's paths, on this same server.
-        if let Some(sim) = &sim {
-            let sim = sim.clone();
-            app = app.configure(move |cfg| sim.configure_rest(cfg));
-        }
+        let (app, _) = documented_routes(app.into_utoipa_app()).split_for_parts();
+        // Demo mode: the simulator's Twilio REST API, at Twilio's paths, on this same server,
+        // and the simulator itself for the `/api/demo` routes.
+        #[cfg(feature = "demo")]
+        let app = match &sim {
+            Some(sim) => {
+                let rest = sim.clone();
+                app.app_data(web::Data::new(sim.clone()))
+                    .configure(move |cfg| rest.configure_rest(cfg))
+            }
+            None => app,
+        };
         let app = app
-            .service(web::scope("/twilio").configure(webhooks::configure))
+            .service(
+                web::scope("/twilio")
+                    .app_data(webhook_auth.clone())
+                    .app_data(voice.clone())
+                    .configure(webhooks::configure),
+            )
             .service(SwaggerUi::new("/docs/{_:.*}").url("/openapi.json", doc.clone()))
             .route(
                 "/docs",

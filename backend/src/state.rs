@@ -1,4 +1,5 @@
-//! What every handler can reach.
+//! What every `/api` handler can reach. Webhooks take only what they need (the voice engine
+//! and the signature check), each as its own app data.
 
 use std::sync::Arc;
 
@@ -7,8 +8,6 @@ use crate::config::{Config, Secret};
 use crate::db::DbPool;
 use crate::events::EventBus;
 use crate::services::voice::VoiceEngine;
-use crate::sim::Simulator;
-use crate::webhooks::WebhookAuth;
 
 /// What signing Voice access tokens needs.
 #[derive(Clone, Debug)]
@@ -25,9 +24,6 @@ pub struct AppState {
     pub session_keys: SessionKeys,
     pub config: Arc<Config>,
     pub voice: VoiceEngine,
-    pub webhook_auth: WebhookAuth,
     pub voice_credentials: VoiceCredentials,
     pub events: EventBus,
-    /// Demo mode: the in-process Twilio simulator playing Twilio.
-    pub sim: Option<Simulator>,
 }

@@ -6,8 +6,8 @@ use uuid::Uuid;
 use super::dto::{AgentView, CreateAgentRequest, ListAgentsQuery, UpdateAgentRequest};
 use super::error::{ApiResult, ErrorBody};
 use super::extract::{AdminAgent, CurrentAgent};
-use super::state::AppState;
 use crate::services::accounts::{self, AgentUpdate, NewAgentInput};
+use crate::state::AppState;
 
 /// The team, with each agent's presence. Deactivated agents only on request (admins).
 #[utoipa::path(

@@ -5,8 +5,8 @@ use actix_web::{post, web, HttpRequest, HttpResponse};
 use super::dto::{LoginRequest, LoginResponse};
 use super::error::{ApiResult, ErrorBody};
 use super::extract::{client_ip, CurrentAgent};
-use super::state::AppState;
 use crate::services::accounts;
+use crate::state::AppState;
 
 /// Sign in with email and password.
 ///

@@ -9,10 +9,10 @@ use super::dto::{
 };
 use super::error::{ApiResult, ErrorBody};
 use super::extract::CurrentAgent;
-use super::state::AppState;
 use crate::services::calls::{self, HistoryQuery};
 use crate::services::voice::{TransferRequest, TransferTarget};
 use crate::services::ServiceError;
+use crate::state::AppState;
 
 /// Call history, newest first. Agents see the calls they took part in; admins see all.
 #[utoipa::path(

@@ -7,9 +7,8 @@ use utoipa::ToSchema;
 
 use super::error::{ApiError, ApiResult, ErrorBody};
 use super::extract::CurrentAgent;
-use super::state::AppState;
 use crate::services::ServiceError;
-use crate::sim::{SimError, Simulator};
+use twilio_sim::{SimError, Simulator};
 
 #[derive(Deserialize, ToSchema, Default)]
 #[serde(deny_unknown_fields)]
@@ -32,10 +31,12 @@ pub struct DemoRingingView {
     pub to: String,
 }
 
-fn simulator(state: &AppState) -> ApiResult<&Simulator> {
-    state
-        .sim
-        .as_ref()
+/// The simulator is app data only in demo mode.
+type DemoSim = Option<web::Data<Simulator>>;
+
+fn simulator(sim: &DemoSim) -> ApiResult<&Simulator> {
+    sim.as_ref()
+        .map(|data| data.get_ref())
         .ok_or(ApiError::Service(ServiceError::NotFound(
             "demo mode (this server talks to the real Twilio)",
         )))
@@ -65,11 +66,11 @@ fn random_caller() -> String {
 )]
 #[post("/demo/calls")]
 pub async fn create_call(
-    state: web::Data<AppState>,
+    sim: DemoSim,
     _current: CurrentAgent,
     body: Option<web::Json<DemoCallRequest>>,
 ) -> ApiResult<HttpResponse> {
-    let sim = simulator(&state)?;
+    let sim = simulator(&sim)?;
     let from = match body.and_then(|b| b.into_inner().from) {
         Some(raw) => crate::domain::phone::PhoneNumber::parse(&raw)
             .map_err(ServiceError::from)?
@@ -91,11 +92,11 @@ pub async fn create_call(
 )]
 #[post("/demo/calls/{call_sid}/hangup")]
 pub async fn hang_up(
-    state: web::Data<AppState>,
+    sim: DemoSim,
     _current: CurrentAgent,
     call_sid: web::Path<String>,
 ) -> ApiResult<HttpResponse> {
-    simulator(&state)?.hang_up(&call_sid).map_err(sim_error)?;
+    simulator(&sim)?.hang_up(&call_sid).map_err(sim_error)?;
     Ok(HttpResponse::NoContent().finish())
 }
 
@@ -108,10 +109,10 @@ pub async fn hang_up(
 )]
 #[get("/demo/ringing")]
 pub async fn ringing(
-    state: web::Data<AppState>,
+    sim: DemoSim,
     current: CurrentAgent,
 ) -> ApiResult<web::Json<Vec<DemoRingingView>>> {
-    let sim = simulator(&state)?;
+    let sim = simulator(&sim)?;
     let to = format!("client:{}", current.agent.client_identity.as_str());
     Ok(web::Json(
         sim.ringing_for(&to)
@@ -145,11 +146,11 @@ fn own_ringing(sim: &Simulator, current: &CurrentAgent, call_sid: &str) -> ApiRe
 )]
 #[post("/demo/ringing/{call_sid}/accept")]
 pub async fn accept(
-    state: web::Data<AppState>,
+    sim: DemoSim,
     current: CurrentAgent,
     call_sid: web::Path<String>,
 ) -> ApiResult<HttpResponse> {
-    let sim = simulator(&state)?;
+    let sim = simulator(&sim)?;
     own_ringing(sim, &current, &call_sid)?;
     sim.accept(&call_sid).map_err(sim_error)?;
     Ok(HttpResponse::NoContent().finish())
@@ -165,11 +166,11 @@ pub async fn accept(
 )]
 #[post("/demo/ringing/{call_sid}/reject")]
 pub async fn reject(
-    state: web::Data<AppState>,
+    sim: DemoSim,
     current: CurrentAgent,
     call_sid: web::Path<String>,
 ) -> ApiResult<HttpResponse> {
-    let sim = simulator(&state)?;
+    let sim = simulator(&sim)?;
     own_ringing(sim, &current, &call_sid)?;
     sim.reject(&call_sid).map_err(sim_error)?;
     Ok(HttpResponse::NoContent().finish())

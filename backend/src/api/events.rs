@@ -10,10 +10,10 @@ use tokio::sync::broadcast::error::RecvError;
 use super::dto::{AgentView, CallSummaryView, QueueEntryView};
 use super::error::{ApiResult, ErrorBody};
 use super::extract::CurrentAgent;
-use super::state::AppState;
 use crate::events::Topic;
 use crate::services::calls::CallSummary;
 use crate::services::{accounts, calls};
+use crate::state::AppState;
 
 /// Changes are gathered this long and sent once, so a burst of updates to one call is one event.
 const COALESCE: Duration = Duration::from_millis(50);

@@ -7,9 +7,9 @@ use actix_web::{dev::Payload, http::header, web, FromRequest, HttpRequest};
 use uuid::Uuid;
 
 use super::error::ApiError;
-use super::state::AppState;
 use crate::domain::agent::Agent;
 use crate::services::{accounts, ServiceError};
+use crate::state::AppState;
 
 /// The agent behind the request's bearer token, with a live session.
 pub struct CurrentAgent {

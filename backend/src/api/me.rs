@@ -5,9 +5,9 @@ use actix_web::{get, put, web};
 use super::dto::{AgentView, StatusRequest};
 use super::error::{ApiResult, ErrorBody};
 use super::extract::CurrentAgent;
-use super::state::AppState;
 use crate::events::Topic;
 use crate::services::accounts;
+use crate::state::AppState;
 
 /// The signed-in agent.
 #[utoipa::path(

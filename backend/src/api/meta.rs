@@ -4,8 +4,8 @@ use actix_web::{get, web, HttpResponse};
 
 use super::dto::{ClientConfig, HealthStatus, VoiceModeView};
 use super::error::ErrorBody;
-use super::state::AppState;
 use crate::db;
+use crate::state::AppState;
 
 /// Which voice mode the backend runs in, so the SPA picks its voice client.
 #[utoipa::path(

@@ -3,6 +3,7 @@
 pub mod agents;
 pub mod auth;
 pub mod calls;
+#[cfg(feature = "demo")]
 pub mod demo;
 pub mod dto;
 pub mod error;
@@ -10,7 +11,6 @@ pub mod events;
 pub mod extract;
 pub mod me;
 pub mod meta;
-pub mod state;
 pub mod voice;
 
 use actix_web::web;
@@ -82,8 +82,9 @@ pub fn configure_api(cfg: &mut ServiceConfig) {
         .service(calls::remove_participant)
         .service(calls::leave)
         .service(calls::hang_up)
-        .service(events::stream)
-        .service(demo::create_call)
+        .service(events::stream);
+    #[cfg(feature = "demo")]
+    cfg.service(demo::create_call)
         .service(demo::hang_up)
         .service(demo::ringing)
         .service(demo::accept)

@@ -6,9 +6,9 @@ use chrono::Utc;
 use super::dto::VoiceTokenView;
 use super::error::{ApiResult, ErrorBody};
 use super::extract::CurrentAgent;
-use super::state::AppState;
 use crate::services::ServiceError;
-use crate::twilio::token as access_token;
+use crate::state::AppState;
+use twilio::token as access_token;
 
 /// Tokens are short-lived; the SDK asks for a new one before expiry (`tokenWillExpire`).
 const TOKEN_TTL_SECS: u64 = 3600;

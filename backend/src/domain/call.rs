@@ -8,7 +8,7 @@ use utoipa::ToSchema;
 
 use super::agent::string_enum;
 use super::ValidationError;
-use crate::twilio::rest::CallStatus as TwilioCallStatus;
+use twilio::rest::CallStatus as TwilioCallStatus;
 
 /// A customer call, from the customer's point of view.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, ToSchema)]

@@ -10,11 +10,10 @@ use uuid::Uuid;
 
 pub use signed::{SignedForm, WebhookAuth};
 
-use crate::api::state::AppState;
 use crate::domain::call::{CallSid, ConferenceEvent};
-use crate::services::voice::{ConferenceCallback, InboundCall, LegStatusCallback};
-use crate::twilio::rest::CallStatus as TwilioCallStatus;
-use crate::twilio::twiml;
+use crate::services::voice::{ConferenceCallback, InboundCall, LegStatusCallback, VoiceEngine};
+use twilio::rest::CallStatus as TwilioCallStatus;
+use twilio::twiml;
 
 /// How long the voice webhook may spend storing the call before it answers regardless.
 const STORE_CALL_WITHIN: std::time::Duration = std::time::Duration::from_secs(3);
@@ -28,7 +27,7 @@ fn twiml_response(body: String) -> HttpResponse {
 /// The number's voice URL: the customer joins their conference at once; routing happens in the
 /// background.
 #[post("/voice")]
-async fn voice(state: web::Data<AppState>, form: SignedForm) -> HttpResponse {
+async fn voice(engine: web::Data<VoiceEngine>, form: SignedForm) -> HttpResponse {
     let Some(call_sid) = form.get("CallSid").and_then(|s| CallSid::parse(s).ok()) else {
         tracing::warn!("voice webhook without a valid CallSid");
         return twiml_response(twiml::say_and_hangup("Sorry, we could not take your call."));
@@ -41,7 +40,7 @@ async fn voice(state: web::Data<AppState>, form: SignedForm) -> HttpResponse {
     // The caller gets the same conference either way; if storing fails, the conference
     // callbacks adopt the call later.
     // Twilio waits at most 15 s; answer well before, whatever the database does.
-    match tokio::time::timeout(STORE_CALL_WITHIN, state.voice.incoming_call(&call)).await {
+    match tokio::time::timeout(STORE_CALL_WITHIN, engine.incoming_call(&call)).await {
         Ok(Ok(())) => {}
         Ok(Err(e)) => {
             tracing::error!(error = %e, %call_sid, "could not store an incoming call; answering anyway")
@@ -50,15 +49,15 @@ async fn voice(state: web::Data<AppState>, form: SignedForm) -> HttpResponse {
             tracing::error!(%call_sid, "storing an incoming call timed out; answering anyway")
         }
     }
-    twiml_response(state.voice.customer_twiml(&call_sid))
+    twiml_response(engine.customer_twiml(&call_sid))
 }
 
 /// The number's fallback URL, for when the voice URL fails: same room, no database needed.
 #[post("/voice/fallback")]
-async fn voice_fallback(state: web::Data<AppState>, form: SignedForm) -> HttpResponse {
+async fn voice_fallback(engine: web::Data<VoiceEngine>, form: SignedForm) -> HttpResponse {
     tracing::warn!(error_code = ?form.get("ErrorCode"), "voice fallback used");
     match form.get("CallSid").and_then(|s| CallSid::parse(s).ok()) {
-        Some(sid) => twiml_response(state.voice.customer_twiml(&sid)),
+        Some(sid) => twiml_response(engine.customer_twiml(&sid)),
         None => twiml_response(twiml::say_and_hangup(
             "Sorry, we are having technical difficulties. Please call again.",
         )),
@@ -73,17 +72,17 @@ struct WaitQuery {
 /// The conference's waitUrl: greeting and music, looping.
 #[post("/wait")]
 async fn wait(
-    state: web::Data<AppState>,
+    engine: web::Data<VoiceEngine>,
     _form: SignedForm,
     query: web::Query<WaitQuery>,
 ) -> HttpResponse {
-    twiml_response(state.voice.wait_twiml(query.again.is_none()))
+    twiml_response(engine.wait_twiml(query.again.is_none()))
 }
 
 /// The holdUrl for participants put on hold.
 #[post("/hold")]
-async fn hold(state: web::Data<AppState>, _form: SignedForm) -> HttpResponse {
-    twiml_response(state.voice.hold_twiml())
+async fn hold(engine: web::Data<VoiceEngine>, _form: SignedForm) -> HttpResponse {
+    twiml_response(engine.hold_twiml())
 }
 
 #[derive(serde::Deserialize)]
@@ -95,12 +94,11 @@ struct LegQuery {
 /// A dialed leg (agent browser or phone) answered: join the conference.
 #[post("/leg")]
 async fn leg_answered(
-    state: web::Data<AppState>,
+    engine: web::Data<VoiceEngine>,
     form: SignedForm,
     query: web::Query<LegQuery>,
 ) -> HttpResponse {
-    match state
-        .voice
+    match engine
         .answered_leg_twiml(query.participant, form.get("CallSid"))
         .await
     {
@@ -108,7 +106,7 @@ async fn leg_answered(
         Err(e) => {
             tracing::error!(error = %e, participant = %query.participant, "leg TwiML from the database failed");
             match &query.conference {
-                Some(name) => twiml_response(state.voice.agent_leg_twiml(name)),
+                Some(name) => twiml_response(engine.agent_leg_twiml(name)),
                 None => twiml_response(twiml::say_and_hangup(
                     "Sorry, this call could not be connected.",
                 )),
@@ -120,7 +118,7 @@ async fn leg_answered(
 /// Call progress of a leg we placed.
 #[post("/leg-status")]
 async fn leg_status(
-    state: web::Data<AppState>,
+    engine: web::Data<VoiceEngine>,
     form: SignedForm,
     query: web::Query<LegQuery>,
 ) -> HttpResponse {
@@ -137,7 +135,7 @@ async fn leg_status(
         raw_status: raw_status.to_owned(),
         sequence: form.get("SequenceNumber").and_then(|s| s.parse().ok()),
     };
-    match state.voice.leg_status(callback).await {
+    match engine.leg_status(callback).await {
         Ok(()) => HttpResponse::NoContent().finish(),
         Err(e) => {
             tracing::error!(error = %e, "leg status callback failed");
@@ -152,7 +150,7 @@ fn parse_bool(value: Option<&str>) -> Option<bool> {
 
 /// Conference events (joins, leaves, hold, mute, start, end).
 #[post("/conference-status")]
-async fn conference_status(state: web::Data<AppState>, form: SignedForm) -> HttpResponse {
+async fn conference_status(engine: web::Data<VoiceEngine>, form: SignedForm) -> HttpResponse {
     let (Some(event), Some(conference_sid), Some(name)) = (
         form.get("StatusCallbackEvent"),
         form.get("ConferenceSid"),
@@ -176,7 +174,7 @@ async fn conference_status(state: web::Data<AppState>, form: SignedForm) -> Http
             .or(form.get("Reason"))
             .map(str::to_owned),
     };
-    match state.voice.conference_event(callback).await {
+    match engine.conference_event(callback).await {
         Ok(()) => HttpResponse::NoContent().finish(),
         Err(e) => {
             tracing::error!(error = %e, "conference callback failed");

@@ -6,8 +6,7 @@ use std::sync::Arc;
 
 use actix_web::{dev::Payload, web, FromRequest, HttpRequest, HttpResponse, ResponseError};
 
-use crate::api::state::AppState;
-use crate::twilio::signature::{RequestValidator, SIGNATURE_HEADER};
+use twilio::signature::{RequestValidator, SIGNATURE_HEADER};
 
 /// How we check Twilio's signatures: its auth token, and the public address Twilio signed
 /// (we sit behind proxies and tunnels, so the URL is rebuilt from configuration, not the request).
@@ -64,10 +63,9 @@ impl FromRequest for SignedForm {
         let body = web::Bytes::from_request(&req, payload);
         Box::pin(async move {
             let body = body.await?;
-            let state = req
-                .app_data::<web::Data<AppState>>()
+            let auth = req
+                .app_data::<web::Data<WebhookAuth>>()
                 .ok_or(WebhookRejection::BadSignature)?;
-            let auth = &state.webhook_auth;
             let path = req
                 .uri()
                 .path_and_query()

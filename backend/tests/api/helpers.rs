@@ -42,7 +42,7 @@ pub async fn create_database() -> String {
 pub struct TestApp {
     pub address: String,
     pub client: reqwest::Client,
-    pub state: warm_transfer::api::state::AppState,
+    pub state: warm_transfer::state::AppState,
 }
 
 pub fn base_env(database_url: &str) -> HashMap<String, String> {

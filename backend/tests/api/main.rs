@@ -3,6 +3,7 @@
 mod agents;
 mod auth;
 mod call_flows;
+#[cfg(feature = "demo")]
 mod demo;
 mod health;
 mod helpers;

@@ -5,7 +5,7 @@ use std::collections::{HashMap, HashSet};
 use std::time::Duration;
 
 use serde_json::Value;
-use warm_transfer::twilio::signature::compute_signature;
+use twilio::signature::compute_signature;
 
 use crate::helpers::assert_error;
 use crate::voice::{agent_leg, connected, customer, CallCenter};
@@ -120,7 +120,7 @@ async fn voice_tokens_are_for_signed_in_agents_only_and_name_them() {
     assert_eq!(res.status(), 200);
     let body: Value = res.json().await.unwrap();
     assert_eq!(body["identity"], agent.identity.as_str());
-    let claims = warm_transfer::twilio::token::verify_access_token(
+    let claims = twilio::token::verify_access_token(
         body["token"].as_str().unwrap(),
         &cc.sim.config().api_key_secret,
         chrono::Utc::now().timestamp(),

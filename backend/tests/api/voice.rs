@@ -8,8 +8,8 @@ use std::time::Duration;
 
 use reqwest::Method;
 use serde_json::{json, Value};
+use twilio_sim::{SimConfig, SimOptions, Simulator};
 use warm_transfer::domain::agent::Role;
-use warm_transfer::sim::{SimConfig, SimOptions, Simulator};
 
 use crate::helpers::{base_env, create_database, TestApp};
 

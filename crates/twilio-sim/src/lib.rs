@@ -3,7 +3,7 @@
 //!
 //! What it does, and why each part exists:
 //! - serves the subset of Twilio's 2010-04-01 REST API the backend uses, at Twilio's real paths,
-//!   so [`crate::twilio::rest::TwilioClient`] works against it unchanged with only its base URL
+//!   so [`twilio::rest::TwilioClient`] works against it unchanged with only its base URL
 //!   changed; requests the official OpenAPI description would reject are rejected with Twilio's
 //!   error JSON ([`rest`], with the accepted parameters embedded in [`spec_tables`] and a test
 //!   that checks them against the spec file);
@@ -216,7 +216,7 @@ impl Inner {
                 handle.spawn(task);
             }
             Err(_) => tracing::error!(
-                target: "warm_transfer::sim",
+                target: "twilio_sim",
                 "simulator used outside a Tokio runtime; background work dropped"
             ),
         }
@@ -267,7 +267,7 @@ impl Simulator {
             .redirect(reqwest::redirect::Policy::none())
             .build()
             .unwrap_or_else(|error| {
-                tracing::error!(target: "warm_transfer::sim", %error, "HTTP client setup failed; using defaults");
+                tracing::error!(target: "twilio_sim", %error, "HTTP client setup failed; using defaults");
                 reqwest::Client::new()
             });
         let (version, _) = watch::channel(0u64);

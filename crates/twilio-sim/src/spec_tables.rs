@@ -335,7 +335,7 @@ mod tests {
     /// Read at test time so a missing shared folder fails this test only.
     const SPEC_PATH: &str = concat!(
         env!("CARGO_MANIFEST_DIR"),
-        "/../../shared/twilio/twilio_api_v2010.yaml"
+        "/../../../shared/twilio/twilio_api_v2010.yaml"
     );
 
     fn load_spec() -> Value {

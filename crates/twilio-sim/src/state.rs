@@ -280,7 +280,7 @@ pub enum Program {
 }
 
 /// How a dialed destination behaves when the simulator rings it (the demo and tests play the
-/// far end). `Ring` waits for [`crate::sim::Simulator::accept`] / `reject` / timeout.
+/// far end). `Ring` waits for [`crate::Simulator::accept`] / `reject` / timeout.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "behaviour", rename_all = "snake_case")]
 pub enum Endpoint {
@@ -675,7 +675,7 @@ impl State {
     }
 
     fn note(&mut self, now: DateTime<Utc>, message: String) {
-        tracing::debug!(target: "warm_transfer::sim", "{message}");
+        tracing::debug!(target: "twilio_sim", "{message}");
         self.notes.push(SimNote { at: now, message });
     }
 

@@ -385,7 +385,7 @@ fn conference_from(element: &Element) -> Result<ConferenceNoun, TwimlError> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::twilio::twiml as ours;
+    use twilio::twiml as ours;
 
     fn base() -> Url {
         Url::parse("https://app.test/twilio/voice?x=1").unwrap()

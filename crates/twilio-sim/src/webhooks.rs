@@ -23,7 +23,7 @@ use tokio::sync::mpsc;
 
 use super::state::{HttpMethod, HttpTarget, Params};
 use super::Inner;
-use crate::twilio::signature::{compute_signature, SIGNATURE_HEADER};
+use twilio::signature::{compute_signature, SIGNATURE_HEADER};
 
 /// Header Twilio uses to let receivers drop repeated deliveries of one webhook.
 pub const IDEMPOTENCY_HEADER: &str = "I-Twilio-Idempotency-Token";
@@ -201,14 +201,14 @@ pub(crate) async fn send(
     };
     match &outcome {
         Ok(reply) if !(200..300).contains(&reply.status) => tracing::info!(
-            target: "warm_transfer::sim",
+            target: "twilio_sim",
             kind = ?out.kind,
             url = %url,
             status = reply.status,
             "webhook answered with an error status"
         ),
         Err(error) => tracing::info!(
-            target: "warm_transfer::sim",
+            target: "twilio_sim",
             kind = ?out.kind,
             url = %url,
             error = %error.message,

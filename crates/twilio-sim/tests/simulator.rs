@@ -11,16 +11,16 @@ use actix_web::{web, App, HttpRequest, HttpResponse, HttpServer};
 use serde_json::Value;
 use url::Url;
 
-use warm_transfer::sim::{
-    CallStatus, ConferenceStatus, Endpoint, Heard, HeardSource, SimConfig, SimOptions, Simulator,
-    WebhookKind, WebhookRecord, APPLICATION_ERROR_MESSAGE,
-};
-use warm_transfer::twilio::rest::{
+use twilio::rest::{
     CallProgressEvent, CallUpdateStatus, ConferenceStatus as RestConferenceStatus, CreateCall,
     RetryPolicy, TwilioClient, TwilioError, UpdateCall, UpdateParticipant,
 };
-use warm_transfer::twilio::signature::{RequestValidator, SIGNATURE_HEADER};
-use warm_transfer::twilio::twiml;
+use twilio::signature::{RequestValidator, SIGNATURE_HEADER};
+use twilio::twiml;
+use twilio_sim::{
+    CallStatus, ConferenceStatus, Endpoint, Heard, HeardSource, SimConfig, SimOptions, Simulator,
+    WebhookKind, WebhookRecord, APPLICATION_ERROR_MESSAGE,
+};
 
 const AUTH_TOKEN: &str = "0123456789abcdef0123456789abcdef";
 const NUMBER: &str = "+15005550006";
@@ -439,10 +439,7 @@ async fn warm_transfer_flow_with_signed_webhooks_and_twilios_rules() {
         .create_call(&h.agent_call("client:alice", &name))
         .await
         .unwrap();
-    assert_eq!(
-        agent.status,
-        Some(warm_transfer::twilio::rest::CallStatus::Queued)
-    );
+    assert_eq!(agent.status, Some(twilio::rest::CallStatus::Queued));
     assert_eq!(agent.direction.as_deref(), Some("outbound-api"));
     let ringing = h.sim.wait_for_ringing("alice", WAIT).await.unwrap();
     assert_eq!(ringing.call_sid, agent.sid);
@@ -1121,10 +1118,7 @@ async fn ring_timeout_is_no_answer_and_reject_is_busy() {
     let completed = h.call_webhook(&rejected.sid, "completed").await;
     assert_eq!(completed.param("CallStatus"), Some("busy"));
     let fetched = h.client.fetch_call(&rejected.sid).await.unwrap();
-    assert_eq!(
-        fetched.status,
-        Some(warm_transfer::twilio::rest::CallStatus::Busy)
-    );
+    assert_eq!(fetched.status, Some(twilio::rest::CallStatus::Busy));
 
     // A phone that answers by itself joins without any manual accept.
     h.sim

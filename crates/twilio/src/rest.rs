@@ -248,17 +248,19 @@ pub enum CallStatus {
     Unknown,
 }
 
+/// A `CallStatus` callback parameter that names no status Twilio documents.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("unknown call status {0:?}")]
+pub struct UnknownCallStatus(pub String);
+
 impl std::str::FromStr for CallStatus {
-    type Err = crate::domain::ValidationError;
+    type Err = UnknownCallStatus;
 
     /// Parses a `CallStatus` form parameter from a callback; unlike the JSON resource, a
     /// callback value we do not know is an error.
     fn from_str(s: &str) -> Result<Self, Self::Err> {
         match serde_json::from_value::<Self>(serde_json::Value::String(s.to_owned())) {
-            Ok(Self::Unknown) | Err(_) => Err(crate::domain::ValidationError::new(
-                "CallStatus",
-                format!("unknown call status {s:?}"),
-            )),
+            Ok(Self::Unknown) | Err(_) => Err(UnknownCallStatus(s.to_owned())),
             Ok(status) => Ok(status),
         }
     }
@@ -1785,7 +1787,7 @@ mod tests {
 
     const SPEC_PATH: &str = concat!(
         env!("CARGO_MANIFEST_DIR"),
-        "/../../shared/twilio/twilio_api_v2010.yaml"
+        "/../../../shared/twilio/twilio_api_v2010.yaml"
     );
 
     /// Finds the spec's operation for a recorded request by matching the path template.

@@ -195,7 +195,7 @@ mod tests {
     /// not the whole crate's test build.
     const VECTORS_PATH: &str = concat!(
         env!("CARGO_MANIFEST_DIR"),
-        "/../../shared/twilio/vectors.json"
+        "/../../../shared/twilio/vectors.json"
     );
 
     fn signature_vectors() -> Vec<Value> {

@@ -225,7 +225,7 @@ mod tests {
 
     const VECTORS_PATH: &str = concat!(
         env!("CARGO_MANIFEST_DIR"),
-        "/../../shared/twilio/vectors.json"
+        "/../../../shared/twilio/vectors.json"
     );
 
     struct TokenVector {

@@ -14,7 +14,7 @@ use crate::domain::call::{
     customer_sid_from_conference, leg_status, ConferenceEvent, ParticipantKind, ParticipantStatus,
 };
 use crate::services::{ServiceError, ServiceResult};
-use crate::twilio::rest::CallStatus as TwilioCallStatus;
+use twilio::rest::CallStatus as TwilioCallStatus;
 
 /// A call-progress callback for a leg we placed (`/twilio/leg-status?participant=…`).
 #[derive(Debug, Clone)]

@@ -6,7 +6,7 @@ use uuid::Uuid;
 use super::VoiceEngine;
 use crate::db::{self, calls::ParticipantChanges};
 use crate::domain::call::ParticipantStatus;
-use crate::twilio::rest::{
+use twilio::rest::{
     CallProgressEvent, CallUpdateStatus, CreateCall, TwilioError, UpdateCall, UpdateParticipant,
 };
 

@@ -8,7 +8,7 @@ use crate::db::{self, DbError};
 use crate::domain::call::{conference_name, CallSid};
 use crate::events::Topic;
 use crate::services::ServiceResult;
-use crate::twilio::twiml::{self, ConferenceTwiml};
+use twilio::twiml::{self, ConferenceTwiml};
 
 #[derive(Debug, Clone)]
 pub struct InboundCall {

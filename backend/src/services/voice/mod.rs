@@ -25,7 +25,7 @@ pub use inbound::InboundCall;
 
 use crate::db::DbPool;
 use crate::events::EventBus;
-use crate::twilio::rest::TwilioClient;
+use twilio::rest::TwilioClient;
 
 /// Where Twilio reaches our webhooks; all built from the public base URL.
 #[derive(Debug, Clone)]
