@@ -141,6 +141,114 @@ fn compose_file_matches_the_real_configuration() {
         "Dockerfile builds the warm-transfer binary"
     );
     assert!(dockerfile.contains("serve"), "Dockerfile runs `serve`");
+    for member in workspace_members(&cargo_metadata()) {
+        let dir = member.split('/').next().unwrap();
+        assert!(
+            dockerfile.contains(&format!("COPY {dir}/ {dir}/")),
+            "Dockerfile copies the workspace member {member}"
+        );
+    }
+}
+
+/// The workspace's crates as folders relative to its root, sorted.
+fn workspace_members(metadata: &serde_json::Value) -> Vec<String> {
+    let root = metadata["workspace_root"].as_str().unwrap();
+    let mut members: Vec<String> = metadata["packages"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| {
+            let manifest = p["manifest_path"].as_str().unwrap();
+            let dir = manifest.strip_suffix("/Cargo.toml").unwrap();
+            dir.strip_prefix(root)
+                .unwrap()
+                .trim_start_matches('/')
+                .to_owned()
+        })
+        .collect();
+    members.sort();
+    members
+}
+
+/// `cargo metadata` for the workspace: each package with its dependencies and features.
+fn cargo_metadata() -> serde_json::Value {
+    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+    let out = std::process::Command::new(cargo)
+        .args([
+            "metadata",
+            "--format-version",
+            "1",
+            "--no-deps",
+            "--offline",
+        ])
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .output()
+        .expect("cargo metadata runs");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    serde_json::from_slice(&out.stdout).unwrap()
+}
+
+/// The workspace's own crates that `package` depends on: (name, optional, dev-only).
+fn local_dependencies(metadata: &serde_json::Value, package: &str) -> Vec<(String, bool, bool)> {
+    let packages = metadata["packages"].as_array().unwrap();
+    let local: Vec<&str> = packages
+        .iter()
+        .map(|p| p["name"].as_str().unwrap())
+        .collect();
+    let package = packages
+        .iter()
+        .find(|p| p["name"] == package)
+        .unwrap_or_else(|| panic!("no package {package}"));
+    package["dependencies"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|d| local.contains(&d["name"].as_str().unwrap()))
+        .map(|d| {
+            (
+                d["name"].as_str().unwrap().to_owned(),
+                d["optional"].as_bool().unwrap(),
+                d["kind"] == "dev",
+            )
+        })
+        .collect()
+}
+
+#[test]
+fn crates_depend_one_way_and_the_simulator_only_behind_the_demo_feature() {
+    let metadata = cargo_metadata();
+    assert_eq!(
+        workspace_members(&metadata),
+        ["backend", "crates/twilio", "crates/twilio-sim"]
+    );
+    // twilio: the formats and the client, depending on nothing of ours.
+    assert_eq!(local_dependencies(&metadata, "twilio"), []);
+    // twilio-sim: signs its webhooks with twilio's signer, and knows nothing of the app.
+    let sim = local_dependencies(&metadata, "twilio-sim");
+    assert!(sim.iter().all(|(name, _, _)| name == "twilio"), "{sim:?}");
+    assert!(sim.contains(&("twilio".into(), false, false)), "{sim:?}");
+    // The app: twilio always; the simulator optional, for demo mode, plus its tests.
+    let app = local_dependencies(&metadata, "warm-transfer");
+    assert!(app.contains(&("twilio".into(), false, false)), "{app:?}");
+    assert!(app.contains(&("twilio-sim".into(), true, false)), "{app:?}");
+    assert!(
+        !app.contains(&("twilio-sim".into(), false, false)),
+        "{app:?}"
+    );
+    let packages = metadata["packages"].as_array().unwrap();
+    let app = packages
+        .iter()
+        .find(|p| p["name"] == "warm-transfer")
+        .unwrap();
+    assert_eq!(app["features"]["default"], serde_json::json!(["demo"]));
+    assert_eq!(
+        app["features"]["demo"],
+        serde_json::json!(["dep:twilio-sim"])
+    );
 }
 
 #[test]
