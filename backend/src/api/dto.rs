@@ -151,7 +151,7 @@ impl From<&CallSummary> for CallSummaryView {
     }
 }
 
-fn summary(c: &crate::db::calls::Call, owner_name: Option<String>) -> CallSummaryView {
+fn summary(c: &crate::domain::call::Call, owner_name: Option<String>) -> CallSummaryView {
     CallSummaryView {
         id: c.id,
         customer_call_sid: c.customer_call_sid.clone(),
@@ -203,8 +203,8 @@ pub struct TransferView {
     pub ended_at: Option<DateTime<Utc>>,
 }
 
-impl From<&crate::db::calls::Transfer> for TransferView {
-    fn from(t: &crate::db::calls::Transfer) -> Self {
+impl From<&crate::domain::call::Transfer> for TransferView {
+    fn from(t: &crate::domain::call::Transfer) -> Self {
         TransferView {
             id: t.id,
             call_id: t.call_id,
@@ -299,8 +299,8 @@ pub struct QueueEntryView {
     pub waiting_seconds: i64,
 }
 
-impl From<&crate::db::calls::Call> for QueueEntryView {
-    fn from(c: &crate::db::calls::Call) -> Self {
+impl From<&crate::domain::call::Call> for QueueEntryView {
+    fn from(c: &crate::domain::call::Call) -> Self {
         QueueEntryView {
             call_id: c.id,
             from_number: c.from_number.clone(),

@@ -11,19 +11,20 @@ use crate::domain::agent::{Agent, AgentStatus, ClientIdentity, DisplayName, Emai
 
 #[derive(Debug, Queryable, Selectable)]
 #[diesel(table_name = agents)]
-pub struct AgentRow {
-    pub id: Uuid,
-    pub email: String,
-    pub display_name: String,
-    pub password_hash: String,
-    pub role: String,
-    pub client_identity: String,
-    pub status: String,
-    pub status_changed_at: DateTime<Utc>,
-    pub last_call_ended_at: Option<DateTime<Utc>>,
-    pub active: bool,
-    pub created_at: DateTime<Utc>,
-    pub updated_at: DateTime<Utc>,
+pub(super) struct AgentRow {
+    id: Uuid,
+    email: String,
+    display_name: String,
+    password_hash: String,
+    role: Role,
+    client_identity: String,
+    status: AgentStatus,
+    status_changed_at: DateTime<Utc>,
+    last_call_ended_at: Option<DateTime<Utc>>,
+    active: bool,
+    created_at: DateTime<Utc>,
+    #[allow(dead_code)]
+    updated_at: DateTime<Utc>,
 }
 
 impl TryFrom<AgentRow> for Agent {
@@ -36,9 +37,9 @@ impl TryFrom<AgentRow> for Agent {
             id: row.id,
             email: Email::parse(&row.email).map_err(corrupt)?,
             display_name: DisplayName::parse(&row.display_name).map_err(corrupt)?,
-            role: row.role.parse::<Role>().map_err(corrupt)?,
+            role: row.role,
             client_identity: ClientIdentity::parse(&row.client_identity).map_err(corrupt)?,
-            status: row.status.parse::<AgentStatus>().map_err(corrupt)?,
+            status: row.status,
             status_changed_at: row.status_changed_at,
             last_call_ended_at: row.last_call_ended_at,
             active: row.active,
@@ -62,7 +63,7 @@ pub async fn insert(conn: &mut PgConn, new: NewAgent<'_>) -> Result<Agent, DbErr
             agents::email.eq(new.email.as_str()),
             agents::display_name.eq(new.display_name.as_str()),
             agents::password_hash.eq(new.password_hash),
-            agents::role.eq(new.role.as_str()),
+            agents::role.eq(new.role),
             agents::client_identity.eq(new.client_identity.as_str()),
         ))
         .returning(AgentRow::as_returning())
@@ -136,10 +137,10 @@ pub async fn list(conn: &mut PgConn, include_inactive: bool) -> Result<Vec<Agent
 #[diesel(table_name = agents)]
 pub struct AgentChanges<'a> {
     pub display_name: Option<&'a str>,
-    pub role: Option<&'a str>,
+    pub role: Option<Role>,
     pub password_hash: Option<&'a str>,
     pub active: Option<bool>,
-    pub status: Option<&'a str>,
+    pub status: Option<AgentStatus>,
     pub status_changed_at: Option<DateTime<Utc>>,
     pub updated_at: Option<DateTime<Utc>>,
 }
@@ -166,20 +167,16 @@ pub async fn set_status(
     status: AgentStatus,
 ) -> Result<Option<Agent>, DbError> {
     let now = Utc::now();
-    let row = diesel::update(
-        agents::table
-            .find(id)
-            .filter(agents::status.ne(status.as_str())),
-    )
-    .set((
-        agents::status.eq(status.as_str()),
-        agents::status_changed_at.eq(now),
-        agents::updated_at.eq(now),
-    ))
-    .returning(AgentRow::as_returning())
-    .get_result(conn)
-    .await
-    .optional()?;
+    let row = diesel::update(agents::table.find(id).filter(agents::status.ne(status)))
+        .set((
+            agents::status.eq(status),
+            agents::status_changed_at.eq(now),
+            agents::updated_at.eq(now),
+        ))
+        .returning(AgentRow::as_returning())
+        .get_result(conn)
+        .await
+        .optional()?;
     match row {
         Some(row) => Agent::try_from(row).map(Some),
         None => find(conn, id).await,

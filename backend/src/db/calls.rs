@@ -8,18 +8,11 @@ use uuid::Uuid;
 
 use super::schema::{agents, call_events, calls, participants, transfers};
 use super::{DbError, PgConn};
+use crate::domain::agent::AgentStatus;
 use crate::domain::call::{
-    CallStatus, ParticipantKind, ParticipantStatus, TransferMode, TransferStatus,
+    Call, CallStatus, Participant, ParticipantKind, ParticipantStatus, Transfer, TransferMode,
+    TransferStatus,
 };
-
-fn parse<T: std::str::FromStr<Err = crate::domain::ValidationError>>(
-    what: &str,
-    id: Uuid,
-    raw: &str,
-) -> Result<T, DbError> {
-    raw.parse()
-        .map_err(|e| DbError::Corrupt(format!("{what} {id}: {e}")))
-}
 
 #[derive(Debug, Clone, Queryable, Selectable)]
 #[diesel(table_name = calls)]
@@ -30,7 +23,7 @@ struct CallRow {
     to_number: String,
     conference_name: String,
     conference_sid: Option<String>,
-    status: String,
+    status: CallStatus,
     owner_agent_id: Option<Uuid>,
     queued_at: DateTime<Utc>,
     created_at: DateTime<Utc>,
@@ -38,27 +31,10 @@ struct CallRow {
     ended_at: Option<DateTime<Utc>>,
 }
 
-#[derive(Debug, Clone)]
-pub struct Call {
-    pub id: Uuid,
-    pub customer_call_sid: String,
-    pub from_number: String,
-    pub to_number: String,
-    pub conference_name: String,
-    pub conference_sid: Option<String>,
-    pub status: CallStatus,
-    pub owner_agent_id: Option<Uuid>,
-    pub queued_at: DateTime<Utc>,
-    pub created_at: DateTime<Utc>,
-    pub answered_at: Option<DateTime<Utc>>,
-    pub ended_at: Option<DateTime<Utc>>,
-}
-
-impl TryFrom<CallRow> for Call {
-    type Error = DbError;
-    fn try_from(r: CallRow) -> Result<Self, DbError> {
-        Ok(Call {
-            status: parse("call", r.id, &r.status)?,
+impl From<CallRow> for Call {
+    fn from(r: CallRow) -> Self {
+        Call {
+            status: r.status,
             id: r.id,
             customer_call_sid: r.customer_call_sid,
             from_number: r.from_number,
@@ -70,7 +46,7 @@ impl TryFrom<CallRow> for Call {
             created_at: r.created_at,
             answered_at: r.answered_at,
             ended_at: r.ended_at,
-        })
+        }
     }
 }
 
@@ -79,11 +55,11 @@ impl TryFrom<CallRow> for Call {
 struct ParticipantRow {
     id: Uuid,
     call_id: Uuid,
-    kind: String,
+    kind: ParticipantKind,
     agent_id: Option<Uuid>,
     phone: Option<String>,
     call_sid: Option<String>,
-    status: String,
+    status: ParticipantStatus,
     on_hold: bool,
     muted: bool,
     end_conference_on_exit: bool,
@@ -94,32 +70,11 @@ struct ParticipantRow {
     call_ended_at: Option<DateTime<Utc>>,
 }
 
-#[derive(Debug, Clone)]
-pub struct Participant {
-    pub id: Uuid,
-    pub call_id: Uuid,
-    pub kind: ParticipantKind,
-    pub agent_id: Option<Uuid>,
-    pub phone: Option<String>,
-    pub call_sid: Option<String>,
-    pub status: ParticipantStatus,
-    pub on_hold: bool,
-    pub muted: bool,
-    pub end_conference_on_exit: bool,
-    pub flags_sequence: i32,
-    pub created_at: DateTime<Utc>,
-    pub joined_at: Option<DateTime<Utc>>,
-    pub left_at: Option<DateTime<Utc>>,
-    /// When Twilio reported this leg's call over.
-    pub call_ended_at: Option<DateTime<Utc>>,
-}
-
-impl TryFrom<ParticipantRow> for Participant {
-    type Error = DbError;
-    fn try_from(r: ParticipantRow) -> Result<Self, DbError> {
-        Ok(Participant {
-            kind: parse("participant", r.id, &r.kind)?,
-            status: parse("participant", r.id, &r.status)?,
+impl From<ParticipantRow> for Participant {
+    fn from(r: ParticipantRow) -> Self {
+        Participant {
+            kind: r.kind,
+            status: r.status,
             id: r.id,
             call_id: r.call_id,
             agent_id: r.agent_id,
@@ -133,7 +88,7 @@ impl TryFrom<ParticipantRow> for Participant {
             joined_at: r.joined_at,
             left_at: r.left_at,
             call_ended_at: r.call_ended_at,
-        })
+        }
     }
 }
 
@@ -145,35 +100,19 @@ struct TransferRow {
     from_agent_id: Option<Uuid>,
     to_agent_id: Option<Uuid>,
     to_number: Option<String>,
-    mode: String,
-    status: String,
+    mode: TransferMode,
+    status: TransferStatus,
     target_participant_id: Option<Uuid>,
     created_at: DateTime<Utc>,
     answered_at: Option<DateTime<Utc>>,
     ended_at: Option<DateTime<Utc>>,
 }
 
-#[derive(Debug, Clone)]
-pub struct Transfer {
-    pub id: Uuid,
-    pub call_id: Uuid,
-    pub from_agent_id: Option<Uuid>,
-    pub to_agent_id: Option<Uuid>,
-    pub to_number: Option<String>,
-    pub mode: TransferMode,
-    pub status: TransferStatus,
-    pub target_participant_id: Option<Uuid>,
-    pub created_at: DateTime<Utc>,
-    pub answered_at: Option<DateTime<Utc>>,
-    pub ended_at: Option<DateTime<Utc>>,
-}
-
-impl TryFrom<TransferRow> for Transfer {
-    type Error = DbError;
-    fn try_from(r: TransferRow) -> Result<Self, DbError> {
-        Ok(Transfer {
-            mode: parse("transfer", r.id, &r.mode)?,
-            status: parse("transfer", r.id, &r.status)?,
+impl From<TransferRow> for Transfer {
+    fn from(r: TransferRow) -> Self {
+        Transfer {
+            mode: r.mode,
+            status: r.status,
             id: r.id,
             call_id: r.call_id,
             from_agent_id: r.from_agent_id,
@@ -183,7 +122,7 @@ impl TryFrom<TransferRow> for Transfer {
             created_at: r.created_at,
             answered_at: r.answered_at,
             ended_at: r.ended_at,
-        })
+        }
     }
 }
 
@@ -220,12 +159,12 @@ pub async fn store_inbound_call(
     let stored: Option<StoredId> = diesel::sql_query(
         "WITH call AS (
              INSERT INTO calls (id, customer_call_sid, from_number, to_number, conference_name, status)
-             VALUES ($1, $2, $3, $4, $5, 'queued')
+             VALUES ($1, $2, $3, $4, $5, $8)
              ON CONFLICT DO NOTHING
              RETURNING id
          ), customer AS (
              INSERT INTO participants (id, call_id, kind, phone, call_sid, status, end_conference_on_exit)
-             SELECT $6, id, 'customer', $3, $2, 'ringing', true FROM call
+             SELECT $6, id, $9, $3, $2, $10, true FROM call
          ), received AS (
              INSERT INTO call_events (call_id, kind, data)
              SELECT id, 'call_received', $7 FROM call
@@ -239,6 +178,9 @@ pub async fn store_inbound_call(
     .bind::<Text, _>(conference_name)
     .bind::<SqlUuid, _>(Uuid::new_v4())
     .bind::<Jsonb, _>(received)
+    .bind::<Text, _>(CallStatus::Queued)
+    .bind::<Text, _>(ParticipantKind::Customer)
+    .bind::<Text, _>(ParticipantStatus::Ringing)
     .get_result(conn)
     .await
     .optional()?;
@@ -246,28 +188,26 @@ pub async fn store_inbound_call(
 }
 
 pub async fn find_call(conn: &mut PgConn, id: Uuid) -> Result<Option<Call>, DbError> {
-    calls::table
+    Ok(calls::table
         .find(id)
         .select(CallRow::as_select())
         .first(conn)
         .await
         .optional()?
-        .map(Call::try_from)
-        .transpose()
+        .map(Call::from))
 }
 
 /// Locks the call row for the rest of the transaction, serialising every change to one call
 /// across handlers and backend instances.
 pub async fn lock_call(conn: &mut PgConn, id: Uuid) -> Result<Option<Call>, DbError> {
-    calls::table
+    Ok(calls::table
         .find(id)
         .select(CallRow::as_select())
         .for_update()
         .first(conn)
         .await
         .optional()?
-        .map(Call::try_from)
-        .transpose()
+        .map(Call::from))
 }
 
 pub async fn find_call_by_sid(conn: &mut PgConn, sid: &str) -> Result<Option<Call>, DbError> {
@@ -297,19 +237,18 @@ async fn first_call(
     conn: &mut PgConn,
     query: calls::BoxedQuery<'_, diesel::pg::Pg>,
 ) -> Result<Option<Call>, DbError> {
-    query
+    Ok(query
         .select(CallRow::as_select())
         .first(conn)
         .await
         .optional()?
-        .map(Call::try_from)
-        .transpose()
+        .map(Call::from))
 }
 
 #[derive(Default, AsChangeset)]
 #[diesel(table_name = calls)]
 pub struct CallChanges {
-    pub status: Option<&'static str>,
+    pub status: Option<CallStatus>,
     pub owner_agent_id: Option<Option<Uuid>>,
     pub conference_sid: Option<String>,
     pub answered_at: Option<DateTime<Utc>>,
@@ -323,18 +262,18 @@ pub async fn update_call(
     mut changes: CallChanges,
 ) -> Result<Call, DbError> {
     changes.updated_at = Some(Utc::now());
-    diesel::update(calls::table.find(id))
+    Ok(diesel::update(calls::table.find(id))
         .set(changes)
         .returning(CallRow::as_returning())
         .get_result(conn)
         .await?
-        .try_into()
+        .into())
 }
 
 /// The oldest queued call no other instance is routing right now, locked.
 pub async fn lock_next_queued_call(conn: &mut PgConn) -> Result<Option<Call>, DbError> {
-    calls::table
-        .filter(calls::status.eq(CallStatus::Queued.as_str()))
+    Ok(calls::table
+        .filter(calls::status.eq(CallStatus::Queued))
         .order(calls::queued_at.asc())
         .select(CallRow::as_select())
         .for_update()
@@ -342,8 +281,7 @@ pub async fn lock_next_queued_call(conn: &mut PgConn) -> Result<Option<Call>, Db
         .first(conn)
         .await
         .optional()?
-        .map(Call::try_from)
-        .transpose()
+        .map(Call::from))
 }
 
 /// The longest-idle available agent no other instance is booking right now, locked. Agents who
@@ -353,7 +291,7 @@ pub async fn lock_longest_idle_agent(
     excluded: &[Uuid],
 ) -> Result<Option<Uuid>, DbError> {
     Ok(agents::table
-        .filter(agents::status.eq("available"))
+        .filter(agents::status.eq(AgentStatus::Available))
         .filter(agents::active.eq(true))
         .filter(agents::id.ne_all(excluded))
         .order((agents::status_changed_at.asc(), agents::id.asc()))
@@ -378,7 +316,7 @@ pub struct CallFilter {
 pub async fn list_calls(conn: &mut PgConn, filter: &CallFilter) -> Result<Vec<Call>, DbError> {
     let mut query = calls::table.select(CallRow::as_select()).into_boxed();
     if let Some(status) = filter.status {
-        query = query.filter(calls::status.eq(status.as_str()));
+        query = query.filter(calls::status.eq(status));
     }
     if let Some(agent) = filter.agent_id {
         let on_call = participants::table
@@ -403,26 +341,26 @@ pub async fn list_calls(conn: &mut PgConn, filter: &CallFilter) -> Result<Vec<Ca
                 .or(calls::created_at.eq(at).and(calls::id.lt(id))),
         );
     }
-    query
+    Ok(query
         .order((calls::created_at.desc(), calls::id.desc()))
         .limit(filter.limit)
         .load(conn)
         .await?
         .into_iter()
-        .map(Call::try_from)
-        .collect()
+        .map(Call::from)
+        .collect())
 }
 
 pub async fn active_calls(conn: &mut PgConn) -> Result<Vec<Call>, DbError> {
-    calls::table
-        .filter(calls::status.eq_any([CallStatus::Queued.as_str(), CallStatus::Ringing.as_str()]))
+    Ok(calls::table
+        .filter(calls::status.eq_any([CallStatus::Queued, CallStatus::Ringing]))
         .order(calls::queued_at.asc())
         .select(CallRow::as_select())
         .load(conn)
         .await?
         .into_iter()
-        .map(Call::try_from)
-        .collect()
+        .map(Call::from)
+        .collect())
 }
 
 /// The live call an agent is on or ringing for, if any.
@@ -432,18 +370,21 @@ pub async fn current_call_for_agent(
 ) -> Result<Option<Call>, DbError> {
     let live_legs = participants::table
         .filter(participants::agent_id.eq(agent_id))
-        .filter(participants::status.eq_any(["dialing", "ringing", "connected"]))
+        .filter(participants::status.eq_any(ParticipantStatus::LIVE))
         .select(participants::call_id);
-    calls::table
+    Ok(calls::table
         .filter(calls::id.eq_any(live_legs))
-        .filter(calls::status.eq_any(["queued", "ringing", "in_progress"]))
+        .filter(calls::status.eq_any([
+            CallStatus::Queued,
+            CallStatus::Ringing,
+            CallStatus::InProgress,
+        ]))
         .order(calls::created_at.desc())
         .select(CallRow::as_select())
         .first(conn)
         .await
         .optional()?
-        .map(Call::try_from)
-        .transpose()
+        .map(Call::from))
 }
 
 // ---- participants ----
@@ -462,68 +403,66 @@ pub async fn insert_participant(
     conn: &mut PgConn,
     p: NewParticipant<'_>,
 ) -> Result<Participant, DbError> {
-    diesel::insert_into(participants::table)
+    Ok(diesel::insert_into(participants::table)
         .values((
             participants::id.eq(Uuid::new_v4()),
             participants::call_id.eq(p.call_id),
-            participants::kind.eq(p.kind.as_str()),
+            participants::kind.eq(p.kind),
             participants::agent_id.eq(p.agent_id),
             participants::phone.eq(p.phone),
             participants::call_sid.eq(p.call_sid),
-            participants::status.eq(p.status.as_str()),
+            participants::status.eq(p.status),
             participants::end_conference_on_exit.eq(p.end_conference_on_exit),
         ))
         .returning(ParticipantRow::as_returning())
         .get_result(conn)
         .await?
-        .try_into()
+        .into())
 }
 
 pub async fn find_participant(conn: &mut PgConn, id: Uuid) -> Result<Option<Participant>, DbError> {
-    participants::table
+    Ok(participants::table
         .find(id)
         .select(ParticipantRow::as_select())
         .first(conn)
         .await
         .optional()?
-        .map(Participant::try_from)
-        .transpose()
+        .map(Participant::from))
 }
 
 pub async fn find_participant_by_sid(
     conn: &mut PgConn,
     call_sid: &str,
 ) -> Result<Option<Participant>, DbError> {
-    participants::table
+    Ok(participants::table
         .filter(participants::call_sid.eq(call_sid))
         .select(ParticipantRow::as_select())
         .first(conn)
         .await
         .optional()?
-        .map(Participant::try_from)
-        .transpose()
+        .map(Participant::from))
 }
 
 pub async fn participants_of(
     conn: &mut PgConn,
     call_id: Uuid,
 ) -> Result<Vec<Participant>, DbError> {
-    participants::table
+    Ok(participants::table
         .filter(participants::call_id.eq(call_id))
         .order((participants::created_at.asc(), participants::id.asc()))
         .select(ParticipantRow::as_select())
         .load(conn)
         .await?
         .into_iter()
-        .map(Participant::try_from)
-        .collect()
+        .map(Participant::from)
+        .collect())
 }
 
 #[derive(Default, AsChangeset)]
 #[diesel(table_name = participants)]
 pub struct ParticipantChanges {
     pub call_sid: Option<String>,
-    pub status: Option<&'static str>,
+    pub status: Option<ParticipantStatus>,
     pub on_hold: Option<bool>,
     pub muted: Option<bool>,
     pub end_conference_on_exit: Option<bool>,
@@ -538,19 +477,24 @@ pub async fn update_participant(
     id: Uuid,
     changes: ParticipantChanges,
 ) -> Result<Participant, DbError> {
-    diesel::update(participants::table.find(id))
+    Ok(diesel::update(participants::table.find(id))
         .set(changes)
         .returning(ParticipantRow::as_returning())
         .get_result(conn)
         .await?
-        .try_into()
+        .into())
 }
 
 /// Agents who already missed (or declined) this call, so routing moves on.
 pub async fn agents_who_missed(conn: &mut PgConn, call_id: Uuid) -> Result<Vec<Uuid>, DbError> {
     Ok(participants::table
         .filter(participants::call_id.eq(call_id))
-        .filter(participants::status.eq_any(["no_answer", "busy", "failed", "canceled"]))
+        .filter(participants::status.eq_any([
+            ParticipantStatus::NoAnswer,
+            ParticipantStatus::Busy,
+            ParticipantStatus::Failed,
+            ParticipantStatus::Canceled,
+        ]))
         .filter(participants::agent_id.is_not_null())
         .select(participants::agent_id.assume_not_null())
         .load(conn)
@@ -569,7 +513,7 @@ pub async fn agent_has_live_leg(conn: &mut PgConn, agent_id: Uuid) -> Result<boo
         .filter(participants::call_ended_at.is_null())
         .filter(
             participants::status
-                .eq_any(["dialing", "ringing", "connected"])
+                .eq_any(ParticipantStatus::LIVE)
                 .or(participants::left_at.gt(recently)),
         )
         .count()
@@ -586,7 +530,11 @@ pub async fn stuck_agents(
 ) -> Result<Vec<Uuid>, DbError> {
     let cutoff = Utc::now() - grace;
     let candidates: Vec<Uuid> = agents::table
-        .filter(agents::status.eq_any(["wrap_up", "reserved", "busy"]))
+        .filter(agents::status.eq_any([
+            AgentStatus::WrapUp,
+            AgentStatus::Reserved,
+            AgentStatus::Busy,
+        ]))
         .filter(agents::status_changed_at.lt(cutoff))
         .select(agents::id)
         .load(conn)
@@ -606,15 +554,17 @@ pub async fn stale_pending_legs(
     conn: &mut PgConn,
     older_than: chrono::Duration,
 ) -> Result<Vec<Participant>, DbError> {
-    participants::table
-        .filter(participants::status.eq_any(["dialing", "ringing"]))
+    Ok(participants::table
+        .filter(
+            participants::status.eq_any([ParticipantStatus::Dialing, ParticipantStatus::Ringing]),
+        )
         .filter(participants::created_at.lt(Utc::now() - older_than))
         .select(ParticipantRow::as_select())
         .load(conn)
         .await?
         .into_iter()
-        .map(Participant::try_from)
-        .collect()
+        .map(Participant::from)
+        .collect())
 }
 
 // ---- transfers ----
@@ -629,48 +579,47 @@ pub struct NewTransfer<'a> {
 }
 
 pub async fn insert_transfer(conn: &mut PgConn, t: NewTransfer<'_>) -> Result<Transfer, DbError> {
-    diesel::insert_into(transfers::table)
+    Ok(diesel::insert_into(transfers::table)
         .values((
             transfers::id.eq(Uuid::new_v4()),
             transfers::call_id.eq(t.call_id),
             transfers::from_agent_id.eq(t.from_agent_id),
             transfers::to_agent_id.eq(t.to_agent_id),
             transfers::to_number.eq(t.to_number),
-            transfers::mode.eq(t.mode.as_str()),
-            transfers::status.eq(TransferStatus::Dialing.as_str()),
+            transfers::mode.eq(t.mode),
+            transfers::status.eq(TransferStatus::Dialing),
             transfers::target_participant_id.eq(t.target_participant_id),
         ))
         .returning(TransferRow::as_returning())
         .get_result(conn)
         .await?
-        .try_into()
+        .into())
 }
 
 pub async fn transfers_of(conn: &mut PgConn, call_id: Uuid) -> Result<Vec<Transfer>, DbError> {
-    transfers::table
+    Ok(transfers::table
         .filter(transfers::call_id.eq(call_id))
         .order(transfers::created_at.asc())
         .select(TransferRow::as_select())
         .load(conn)
         .await?
         .into_iter()
-        .map(Transfer::try_from)
-        .collect()
+        .map(Transfer::from)
+        .collect())
 }
 
 pub async fn active_transfer(
     conn: &mut PgConn,
     call_id: Uuid,
 ) -> Result<Option<Transfer>, DbError> {
-    transfers::table
+    Ok(transfers::table
         .filter(transfers::call_id.eq(call_id))
-        .filter(transfers::status.eq_any(["dialing", "consulting"]))
+        .filter(transfers::status.eq_any([TransferStatus::Dialing, TransferStatus::Consulting]))
         .select(TransferRow::as_select())
         .first(conn)
         .await
         .optional()?
-        .map(Transfer::try_from)
-        .transpose()
+        .map(Transfer::from))
 }
 
 pub async fn set_transfer_status(
@@ -681,9 +630,9 @@ pub async fn set_transfer_status(
     let now = Utc::now();
     let answered = (status == TransferStatus::Consulting).then_some(now);
     let ended = (!status.is_active()).then_some(now);
-    diesel::update(transfers::table.find(id))
+    Ok(diesel::update(transfers::table.find(id))
         .set((
-            transfers::status.eq(status.as_str()),
+            transfers::status.eq(status),
             transfers::answered_at.eq(diesel::dsl::sql::<
                 diesel::sql_types::Nullable<diesel::sql_types::Timestamptz>,
             >("COALESCE(answered_at, ")
@@ -694,7 +643,7 @@ pub async fn set_transfer_status(
         .returning(TransferRow::as_returning())
         .get_result(conn)
         .await?
-        .try_into()
+        .into())
 }
 
 // ---- timeline ----
@@ -731,12 +680,11 @@ pub async fn events_of(conn: &mut PgConn, call_id: Uuid) -> Result<Vec<CallEvent
 }
 
 pub async fn find_transfer(conn: &mut PgConn, id: Uuid) -> Result<Option<Transfer>, DbError> {
-    transfers::table
+    Ok(transfers::table
         .find(id)
         .select(TransferRow::as_select())
         .first(conn)
         .await
         .optional()?
-        .map(Transfer::try_from)
-        .transpose()
+        .map(Transfer::from))
 }

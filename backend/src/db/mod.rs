@@ -4,6 +4,7 @@ pub mod agents;
 pub mod calls;
 pub mod schema;
 pub mod sessions;
+mod text_enums;
 
 use diesel_async::pooled_connection::deadpool::{Object, Pool, PoolError};
 use diesel_async::pooled_connection::AsyncDieselConnectionManager;

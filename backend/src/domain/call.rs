@@ -3,8 +3,10 @@
 use std::fmt;
 use std::str::FromStr;
 
+use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
+use uuid::Uuid;
 
 use super::agent::string_enum;
 use super::ValidationError;
@@ -83,6 +85,13 @@ string_enum!(ParticipantStatus {
 });
 
 impl ParticipantStatus {
+    /// Legs that may still be live in Twilio: being placed, ringing, or in the conference.
+    pub const LIVE: [ParticipantStatus; 3] = [
+        ParticipantStatus::Dialing,
+        ParticipantStatus::Ringing,
+        ParticipantStatus::Connected,
+    ];
+
     /// Still being dialed: the leg may yet join.
     pub fn is_pending(self) -> bool {
         matches!(
@@ -143,6 +152,60 @@ impl TransferStatus {
     pub fn is_active(self) -> bool {
         matches!(self, TransferStatus::Dialing | TransferStatus::Consulting)
     }
+}
+
+/// A customer call and what we know of it.
+#[derive(Debug, Clone)]
+pub struct Call {
+    pub id: Uuid,
+    pub customer_call_sid: String,
+    pub from_number: String,
+    pub to_number: String,
+    pub conference_name: String,
+    pub conference_sid: Option<String>,
+    pub status: CallStatus,
+    pub owner_agent_id: Option<Uuid>,
+    pub queued_at: DateTime<Utc>,
+    pub created_at: DateTime<Utc>,
+    pub answered_at: Option<DateTime<Utc>>,
+    pub ended_at: Option<DateTime<Utc>>,
+}
+
+/// One leg of a call's conference: the customer, an agent, or an outside number.
+#[derive(Debug, Clone)]
+pub struct Participant {
+    pub id: Uuid,
+    pub call_id: Uuid,
+    pub kind: ParticipantKind,
+    pub agent_id: Option<Uuid>,
+    pub phone: Option<String>,
+    pub call_sid: Option<String>,
+    pub status: ParticipantStatus,
+    pub on_hold: bool,
+    pub muted: bool,
+    pub end_conference_on_exit: bool,
+    pub flags_sequence: i32,
+    pub created_at: DateTime<Utc>,
+    pub joined_at: Option<DateTime<Utc>>,
+    pub left_at: Option<DateTime<Utc>>,
+    /// When Twilio reported this leg's call over.
+    pub call_ended_at: Option<DateTime<Utc>>,
+}
+
+/// A hand-over of a call from one agent to another agent or an outside number.
+#[derive(Debug, Clone)]
+pub struct Transfer {
+    pub id: Uuid,
+    pub call_id: Uuid,
+    pub from_agent_id: Option<Uuid>,
+    pub to_agent_id: Option<Uuid>,
+    pub to_number: Option<String>,
+    pub mode: TransferMode,
+    pub status: TransferStatus,
+    pub target_participant_id: Option<Uuid>,
+    pub created_at: DateTime<Utc>,
+    pub answered_at: Option<DateTime<Utc>>,
+    pub ended_at: Option<DateTime<Utc>>,
 }
 
 /// The leg status a call-progress callback implies, before the conference says more.

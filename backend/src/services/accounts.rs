@@ -206,11 +206,11 @@ pub async fn update_agent(
     let mut conn = pool.get().await.map_err(db::DbError::from)?;
     let changes = AgentChanges {
         display_name: display_name.as_ref().map(DisplayName::as_str),
-        role: update.role.map(Role::as_str),
+        role: update.role,
         password_hash: hash.as_deref(),
         active: update.active,
         // A deactivated agent leaves routing at once.
-        status: deactivating.then_some(AgentStatus::Offline.as_str()),
+        status: deactivating.then_some(AgentStatus::Offline),
         status_changed_at: deactivating.then(Utc::now),
         ..Default::default()
     };

@@ -6,9 +6,9 @@ use chrono::{DateTime, Utc};
 use uuid::Uuid;
 
 use super::{ServiceError, ServiceResult};
-use crate::db::calls::{Call, CallEvent, CallFilter, Participant, Transfer};
+use crate::db::calls::{CallEvent, CallFilter};
 use crate::db::{self, DbError, DbPool, PgConn};
-use crate::domain::call::CallStatus;
+use crate::domain::call::{Call, CallStatus, Participant, Transfer};
 
 pub struct CallDetail {
     pub call: Call,

@@ -31,3 +31,49 @@ async fn migrations_apply_to_an_empty_database_once() {
         );
     }
 }
+
+/// Every status value is written and read back through its one text mapping, and a value the
+/// code does not know (a corrupt row) reads as an error, not as some default.
+#[tokio::test(flavor = "multi_thread")]
+async fn statuses_round_trip_through_text_columns_and_unknown_values_are_errors() {
+    use diesel::sql_types::Text;
+    use diesel::IntoSql;
+    use warm_transfer::domain::agent::{AgentStatus, Role};
+    use warm_transfer::domain::call::{
+        CallStatus, ParticipantKind, ParticipantStatus, TransferMode, TransferStatus,
+    };
+
+    let url = create_database().await;
+    let mut conn = AsyncPgConnection::establish(&url).await.unwrap();
+
+    macro_rules! round_trip {
+        ($($ty:ty),+) => {$(
+            for value in <$ty>::ALL.iter().copied() {
+                let back: $ty = diesel::select(value.into_sql::<Text>())
+                    .get_result(&mut conn)
+                    .await
+                    .unwrap();
+                assert_eq!(back, value);
+                let text: String = diesel::select(value.into_sql::<Text>())
+                    .get_result(&mut conn)
+                    .await
+                    .unwrap();
+                assert_eq!(text, value.as_str());
+            }
+            let corrupt = diesel::select("no_such_status".into_sql::<Text>())
+                .get_result::<$ty>(&mut conn)
+                .await
+                .unwrap_err();
+            assert!(format!("{corrupt:?}").contains("no_such_status"), "{corrupt:?}");
+        )+};
+    }
+    round_trip!(
+        Role,
+        AgentStatus,
+        CallStatus,
+        ParticipantKind,
+        ParticipantStatus,
+        TransferMode,
+        TransferStatus
+    );
+}

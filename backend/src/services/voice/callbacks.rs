@@ -197,7 +197,7 @@ impl VoiceEngine {
                             conn,
                             p.id,
                             ParticipantChanges {
-                                status: Some(ParticipantStatus::Ringing.as_str()),
+                                status: Some(ParticipantStatus::Ringing),
                                 ..Default::default()
                             },
                         )
@@ -211,7 +211,7 @@ impl VoiceEngine {
                         conn,
                         p.id,
                         ParticipantChanges {
-                            status: Some(next.as_str()),
+                            status: Some(next),
                             ..Default::default()
                         },
                     )
@@ -362,7 +362,7 @@ impl VoiceEngine {
                         conn,
                         p.id,
                         ParticipantChanges {
-                            status: Some(ParticipantStatus::Connected.as_str()),
+                            status: Some(ParticipantStatus::Connected),
                             joined_at: Some(p.joined_at.unwrap_or_else(Utc::now)),
                             ..flag_changes(&p, &cb)
                         },
@@ -396,7 +396,7 @@ impl VoiceEngine {
                         conn,
                         p.id,
                         ParticipantChanges {
-                            status: Some(ParticipantStatus::Left.as_str()),
+                            status: Some(ParticipantStatus::Left),
                             left_at: Some(Utc::now()),
                             on_hold: Some(false),
                             ..Default::default()
@@ -453,7 +453,7 @@ async fn mark_unanswered(
         conn,
         id,
         ParticipantChanges {
-            status: Some(status.as_str()),
+            status: Some(status),
             left_at: Some(Utc::now()),
             ..Default::default()
         },
@@ -464,7 +464,10 @@ async fn mark_unanswered(
 
 /// Hold, mute and ownership flags from a callback, applied only if it is newer than the last one
 /// applied (callbacks carry a per-conference `SequenceNumber` and arrive out of order).
-fn flag_changes(p: &crate::db::calls::Participant, cb: &ConferenceCallback) -> ParticipantChanges {
+fn flag_changes(
+    p: &crate::domain::call::Participant,
+    cb: &ConferenceCallback,
+) -> ParticipantChanges {
     let newer = match cb.sequence {
         Some(seq) => seq > i64::from(p.flags_sequence),
         None => true,

@@ -9,13 +9,12 @@ use super::callbacks::transaction_outcome;
 use super::effects::Effect;
 use super::flow;
 use super::VoiceEngine;
-use crate::db::calls::{
-    Call, NewParticipant, NewTransfer, Participant, ParticipantChanges, Transfer,
-};
+use crate::db::calls::{NewParticipant, NewTransfer, ParticipantChanges};
 use crate::db::{self, DbError, PgConn};
 use crate::domain::agent::{Agent, AgentStatus};
 use crate::domain::call::{
-    CallStatus, ParticipantKind, ParticipantStatus, TransferMode, TransferStatus,
+    Call, CallStatus, Participant, ParticipantKind, ParticipantStatus, Transfer, TransferMode,
+    TransferStatus,
 };
 use crate::domain::phone::PhoneNumber;
 use crate::services::{ServiceError, ServiceResult};

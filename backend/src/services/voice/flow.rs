@@ -6,11 +6,12 @@ use serde_json::json;
 use uuid::Uuid;
 
 use super::effects::Effect;
-use crate::db::calls::{Call, CallChanges, Participant, ParticipantChanges, Transfer};
+use crate::db::calls::{CallChanges, ParticipantChanges};
 use crate::db::{self, DbError, PgConn};
 use crate::domain::agent::AgentStatus;
 use crate::domain::call::{
-    CallStatus, ParticipantKind, ParticipantStatus, TransferMode, TransferStatus,
+    Call, CallStatus, Participant, ParticipantKind, ParticipantStatus, Transfer, TransferMode,
+    TransferStatus,
 };
 use crate::events::Topic;
 
@@ -204,7 +205,7 @@ pub(crate) async fn call_off_pending_leg(
         conn,
         p.id,
         ParticipantChanges {
-            status: Some(ParticipantStatus::Canceled.as_str()),
+            status: Some(ParticipantStatus::Canceled),
             left_at: Some(Utc::now()),
             ..Default::default()
         },
@@ -246,7 +247,7 @@ pub(crate) async fn finish_call(
                 conn,
                 p.id,
                 ParticipantChanges {
-                    status: Some(ParticipantStatus::Left.as_str()),
+                    status: Some(ParticipantStatus::Left),
                     left_at: Some(now),
                     on_hold: Some(false),
                     ..Default::default()
@@ -274,7 +275,7 @@ pub(crate) async fn finish_call(
         conn,
         call.id,
         CallChanges {
-            status: Some(status.as_str()),
+            status: Some(status),
             ended_at: Some(now),
             ..Default::default()
         },
@@ -306,7 +307,7 @@ pub(crate) async fn requeue(
         conn,
         call.id,
         CallChanges {
-            status: Some(CallStatus::Queued.as_str()),
+            status: Some(CallStatus::Queued),
             owner_agent_id: Some(None),
             ..Default::default()
         },
@@ -423,7 +424,7 @@ pub(crate) async fn leg_joined(
                 conn,
                 call.id,
                 CallChanges {
-                    status: Some(CallStatus::InProgress.as_str()),
+                    status: Some(CallStatus::InProgress),
                     owner_agent_id: if call.owner_agent_id.is_none() {
                         Some(p.agent_id)
                     } else {
@@ -634,7 +635,7 @@ pub(crate) async fn leg_missed(
                         conn,
                         call.id,
                         CallChanges {
-                            status: Some(CallStatus::Queued.as_str()),
+                            status: Some(CallStatus::Queued),
                             ..Default::default()
                         },
                     )

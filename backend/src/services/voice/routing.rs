@@ -118,7 +118,7 @@ impl VoiceEngine {
                 conn,
                 call.id,
                 CallChanges {
-                    status: Some(CallStatus::Ringing.as_str()),
+                    status: Some(CallStatus::Ringing),
                     ..Default::default()
                 },
             )
