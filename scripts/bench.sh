@@ -12,11 +12,12 @@
 # another code) when the run could not complete.
 set -euo pipefail
 
-ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd -P)"
+# shellcheck source=lib.sh
+. "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+LOG_NAME=bench
+DIE_STATUS=2
 cd "$ROOT"
 
-log() { printf 'bench: %s\n' "$*" >&2; }
-die() { printf 'bench: error: %s\n' "$*" >&2; exit 2; }
 now_s() { date +%s; }
 
 command -v cargo >/dev/null 2>&1 || die "cargo not found"
@@ -28,22 +29,14 @@ if [[ -n "${DATABASE_URL:-}" ]]; then
     BASE_URL="$DATABASE_URL"
     log "using the PostgreSQL server from DATABASE_URL"
 else
-    BASE_URL="$(bash scripts/db.sh start | sed -n 's/^DATABASE_URL=//p')"
-    [[ -n "$BASE_URL" ]] || die "scripts/db.sh start printed no DATABASE_URL"
+    BASE_URL="$(local_database_url)"
 fi
 [[ "$BASE_URL" =~ ^postgres(ql)?://[^/]+/[^/?]+ ]] || die "unexpected database URL shape: $BASE_URL"
 
-PSQL="$(command -v psql 2>/dev/null || true)"
-if [[ -z "$PSQL" ]]; then
-    for dir in $(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -t/ -k5,5n); do
-        [[ -x "$dir/psql" ]] && PSQL="$dir/psql"
-    done
-fi
-[[ -n "$PSQL" ]] || die "psql not found (install the PostgreSQL client)"
+PSQL="$(find_psql)"
 
 # The same server, database `postgres`, for CREATE/DROP DATABASE.
-ADMIN_URL="${BASE_URL%/*}/postgres"
-psql_admin() { PGCONNECT_TIMEOUT=10 "$PSQL" -X -q -v ON_ERROR_STOP=1 -d "$ADMIN_URL" "$@"; }
+ADMIN_URL="$(database_on "$BASE_URL" postgres)"
 
 RUN_ID="$(od -An -N6 -tx1 /dev/urandom | tr -d ' \n')"
 DB_MAIN="bench_${RUN_ID}"
@@ -53,9 +46,7 @@ CREATED=()
 cleanup() {
     local rc=$? db
     for db in "${CREATED[@]}"; do
-        # WITH (FORCE): a killed server's connections may still be closing.
-        psql_admin -c "DROP DATABASE IF EXISTS \"$db\" WITH (FORCE)" >/dev/null 2>&1 \
-            || log "warning: could not drop database $db"
+        drop_database "$ADMIN_URL" "$db" || log "warning: could not drop database $db"
     done
     ((${#CREATED[@]} == 0)) || log "dropped databases ${CREATED[*]}"
     exit "$rc"
@@ -65,7 +56,7 @@ trap 'exit 130' INT
 trap 'exit 143' TERM
 
 for db in "$DB_MAIN" "$DB_ROUTING"; do
-    psql_admin -c "CREATE DATABASE \"$db\"" >/dev/null || die "could not create database $db"
+    psql_url "$ADMIN_URL" -c "CREATE DATABASE \"$db\"" >/dev/null || die "could not create database $db"
     CREATED+=("$db")
 done
 log "created databases $DB_MAIN and $DB_ROUTING"
@@ -73,7 +64,6 @@ log "created databases $DB_MAIN and $DB_ROUTING"
 # ---------------------------------------------------------------------------------------------
 # Build (release) and run
 
-TARGET_DIR="${CARGO_TARGET_DIR:-$ROOT/target}"
 start="$(now_s)"
 log "building the release binary and the benchmark (the first build takes a few minutes)"
 cargo build --release -p warm-transfer
@@ -84,7 +74,7 @@ BENCH_EXE="$(cargo bench -p warm-transfer --bench load --no-run --message-format
 [[ -n "$BENCH_EXE" && -x "$BENCH_EXE" ]] || die "could not find the built benchmark executable"
 log "built in $(($(now_s) - start)) s"
 
-BIN="$TARGET_DIR/release/warm-transfer"
+BIN="$(target_dir)/release/warm-transfer"
 [[ -x "$BIN" ]] || die "release binary not found at $BIN"
 
 BENCH_PID=""
@@ -99,8 +89,8 @@ trap 'stop_bench 130' INT
 trap 'stop_bench 143' TERM
 
 start="$(now_s)"
-BENCH_DATABASE_URL="${BASE_URL%/*}/$DB_MAIN" \
-BENCH_ROUTING_DATABASE_URL="${BASE_URL%/*}/$DB_ROUTING" \
+BENCH_DATABASE_URL="$(database_on "$BASE_URL" "$DB_MAIN")" \
+BENCH_ROUTING_DATABASE_URL="$(database_on "$BASE_URL" "$DB_ROUTING")" \
 BENCH_SERVER_BIN="$BIN" \
     "$BENCH_EXE" &
 BENCH_PID=$!

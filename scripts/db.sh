@@ -17,7 +17,10 @@
 # (or `scripts/db.sh reset`) starts over.
 set -euo pipefail
 
-ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd -P)"
+# shellcheck source=lib.sh
+. "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+LOG_NAME=db
+
 PG_ROOT="$ROOT/.data/pg"
 PGDATA_DIR="$PG_ROOT/data"
 SOCK_DIR="$PG_ROOT/run"
@@ -32,9 +35,6 @@ DB_NAME="warm_transfer"
 FIRST_PORT=54329
 LAST_PORT=54429
 
-log() { printf 'db: %s\n' "$*" >&2; }
-die() { printf 'db: error: %s\n' "$*" >&2; exit 1; }
-
 # ---------------------------------------------------------------------------------------------
 # PostgreSQL binaries
 
@@ -42,7 +42,7 @@ PG_BIN=""
 find_pg_bin() {
     local dir best=""
     # Highest installed major version (Debian layout), then anything on PATH.
-    for dir in $(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -t/ -k5,5n); do
+    for dir in $(pg_bin_dirs); do
         [[ -x "$dir/initdb" && -x "$dir/pg_ctl" && -x "$dir/postgres" ]] && best="$dir"
     done
     if [[ -z "$best" ]] && command -v pg_ctl >/dev/null 2>&1 && command -v initdb >/dev/null 2>&1; then
@@ -60,9 +60,7 @@ ensure_pg_bin() {
     fi
     command -v apt-get >/dev/null 2>&1 || die "PostgreSQL not found and apt-get is unavailable; install PostgreSQL or set DATABASE_URL"
     log "PostgreSQL not found; installing it with apt-get (takes a minute)..."
-    export DEBIAN_FRONTEND=noninteractive
-    apt-get update -qq >&2 || die "apt-get update failed"
-    apt-get install -y -qq --no-install-recommends postgresql >&2 </dev/null || die "apt-get install postgresql failed"
+    apt_install postgresql
     find_pg_bin || die "postgresql installed but initdb/pg_ctl still not found under /usr/lib/postgresql/*/bin"
 }
 
@@ -122,26 +120,6 @@ check_traversal() {
 
 # ---------------------------------------------------------------------------------------------
 # Ports
-
-port_free() {
-    local port="$1"
-    if command -v python3 >/dev/null 2>&1; then
-        python3 - "$port" <<'PY' 2>/dev/null
-import socket, sys
-s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-try:
-    s.bind(("127.0.0.1", int(sys.argv[1])))
-except OSError:
-    sys.exit(1)
-finally:
-    s.close()
-PY
-        return
-    fi
-    # Fallback: a port is taken if something accepts a connection on it.
-    ! (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null
-}
 
 pick_port() {
     local port

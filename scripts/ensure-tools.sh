@@ -7,7 +7,10 @@
 # PostgreSQL is handled by scripts/db.sh.
 set -euo pipefail
 
-ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd -P)"
+# shellcheck source=lib.sh
+. "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+LOG_NAME=tools
+
 FRONTEND="$ROOT/frontend"
 CHROMIUM="${CHROMIUM_PATH:-/usr/bin/chromium}"
 
@@ -19,20 +22,6 @@ for arg in "$@"; do
         *) echo "usage: $0 [--browser]" >&2; exit 2 ;;
     esac
 done
-
-log() { printf 'tools: %s\n' "$*" >&2; }
-die() { printf 'tools: error: %s\n' "$*" >&2; exit 1; }
-
-apt_install() {
-    if [[ $EUID -ne 0 ]]; then
-        die "missing package(s): $*. Install them as root: apt-get install -y $*"
-    fi
-    command -v apt-get >/dev/null 2>&1 || die "missing package(s) $* and apt-get is unavailable"
-    export DEBIAN_FRONTEND=noninteractive
-    log "installing $* with apt-get"
-    apt-get update -qq || die "apt-get update failed"
-    apt-get install -y -qq --no-install-recommends "$@" </dev/null || die "apt-get install $* failed"
-}
 
 # Rust ------------------------------------------------------------------------------------------
 command -v cargo >/dev/null 2>&1 \

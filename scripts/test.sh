@@ -4,14 +4,20 @@
 #   scripts/test.sh                 all steps
 #   scripts/test.sh STEP...         only these steps (setup steps tools and db always run)
 #
-# Steps: rust, openapi-drift, frontend-typecheck, frontend-unit, frontend-build, e2e.
-# A frontend step runs only when frontend/package.json defines the matching npm script.
+# Steps: rust, rust-lint, openapi-drift, frontend-typecheck, frontend-api-drift, frontend-unit,
+# frontend-build, e2e. A missing suite fails its step: a frontend step whose npm script
+# frontend/package.json lacks, no openapi.yaml, a Rust run that finds no tests.
 # Every step runs even after a failure; the exit status is 1 when any step failed.
 # DATABASE_URL: when set, that server is used; otherwise the project-local one (scripts/db.sh).
-# Tests create their own isolated databases from it.
+# Tests create their own isolated databases on it, named with this run's prefix
+# TEST_DATABASE_PREFIX=test_<run id>_ (exported; the Rust tests and the e2e runner use it). At the
+# end of the run, and whenever it exits, the script drops this run's databases and no others, so
+# runs can share a server.
 set -euo pipefail
 
-ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd -P)"
+# shellcheck source=lib.sh
+. "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+LOG_NAME="test"
 cd "$ROOT"
 
 ALL_STEPS=(rust rust-lint openapi-drift frontend-typecheck frontend-api-drift frontend-unit frontend-build e2e)
@@ -59,11 +65,10 @@ skip_step() {
     record "$1" SKIP 0 "$2"
     printf '\n==> [%s] skipped: %s\n' "$1" "$2"
 }
-
-has_npm_script() {
-    [[ -f frontend/package.json ]] || return 1
-    node -e 'const p = JSON.parse(require("fs").readFileSync("frontend/package.json", "utf8"));
-             process.exit(p.scripts && p.scripts[process.argv[1]] ? 0 : 1)' "$1"
+# A step that cannot run because its suite is missing: a failure, not a skip.
+fail_step() {
+    record "$1" FAIL 0 "$2"
+    printf '\n==> [%s] FAILED: %s\n' "$1" "$2"
 }
 
 # ---------------------------------------------------------------------------------------------
@@ -73,21 +78,44 @@ step_tools() {
     if selected e2e; then bash scripts/ensure-tools.sh --browser; else bash scripts/ensure-tools.sh; fi
 }
 
-DB_LINE_FILE="$(mktemp)"
-trap 'rm -f "$DB_LINE_FILE"' EXIT
-step_db() { bash scripts/db.sh start >"$DB_LINE_FILE"; }
+DB_URL_FILE="$(mktemp)"
+step_db() { local_database_url >"$DB_URL_FILE"; }
 
-# Each Rust test creates its own database (test_<uuid>); drop those left by earlier runs.
-drop_test_databases() {
-    local admin_url="${DATABASE_URL%/*}/postgres"
-    psql -qAt "$admin_url" -c "SELECT datname FROM pg_database WHERE datname LIKE 'test\_%' OR datname LIKE 'e2e\_%'" 2>/dev/null |
-        while read -r name; do psql -q "$admin_url" -c "DROP DATABASE IF EXISTS \"$name\" WITH (FORCE)" >/dev/null 2>&1 || true; done
+# This run's databases: the Rust tests' (<prefix><uuid>) and the e2e runner's (<prefix>e2e_...).
+RUN_ID="$(od -An -N4 -tx1 /dev/urandom | tr -d ' \n')"
+export TEST_DATABASE_PREFIX="test_${RUN_ID}_"
+
+# Drops the databases named TEST_DATABASE_PREFIX*, and only those: other runs on the same server
+# keep theirs. Runs at the end and again on exit (a no-op then).
+drop_run_databases() {
+    [[ -n "${DATABASE_URL:-}" ]] || return 0
+    [[ "$TEST_DATABASE_PREFIX" =~ ^test_[0-9a-f]{8}_$ ]] || { log "not dropping databases: odd prefix '$TEST_DATABASE_PREFIX'"; return 0; }
+    local admin names name dropped=0
+    admin="$(database_on "$DATABASE_URL" postgres)"
+    PSQL="$(find_psql 2>/dev/null)" || { log "warning: psql not found; databases ${TEST_DATABASE_PREFIX}* are left"; return 0; }
+    # `_` is a LIKE wildcard: escape it so the prefix matches only itself.
+    names="$(psql_url "$admin" -At -c "SELECT datname FROM pg_database WHERE datname LIKE '${TEST_DATABASE_PREFIX//_/\\_}%'")" \
+        || { log "warning: could not list databases ${TEST_DATABASE_PREFIX}*"; return 0; }
+    for name in $names; do
+        # E2E_KEEP_DB=1 asks the e2e runner to keep its database for a look afterwards.
+        [[ "${E2E_KEEP_DB:-}" == 1 && "$name" == "${TEST_DATABASE_PREFIX}e2e_"* ]] && continue
+        if drop_database "$admin" "$name"; then dropped=$((dropped + 1)); else log "warning: could not drop database $name"; fi
+    done
+    ((dropped == 0)) || log "dropped this run's $dropped test database(s) ${TEST_DATABASE_PREFIX}*"
 }
+on_exit() {
+    local rc=$?
+    drop_run_databases || true
+    rm -f "$DB_URL_FILE"
+    exit "$rc"
+}
+trap on_exit EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM
 
 step_rust() {
-    drop_test_databases
     if cargo nextest --version >/dev/null 2>&1; then
-        cargo nextest run --workspace --no-fail-fast --no-tests=warn
+        cargo nextest run --workspace --no-fail-fast --no-tests=fail
     else
         cargo test --workspace --no-fail-fast
     fi
@@ -134,13 +162,14 @@ if [[ -n "${DATABASE_URL:-}" ]]; then
     skip_step db "using DATABASE_URL from the environment"
 else
     run_step db step_db
-    line="$(tail -n1 "$DB_LINE_FILE")"
-    if [[ "$line" == DATABASE_URL=* ]]; then export DATABASE_URL="${line#DATABASE_URL=}"; fi
+    url="$(cat "$DB_URL_FILE")"
+    if [[ -n "$url" ]]; then export DATABASE_URL="$url"; fi
 fi
 # Show where tests go, without the password.
 if [[ -n "${DATABASE_URL:-}" ]]; then
-    echo "DATABASE_URL=$(sed -E 's#^([a-z]+://[^:/@]*):[^@]*@#\1:***@#' <<<"$DATABASE_URL")"
+    echo "DATABASE_URL=$(redact_url "$DATABASE_URL")"
 fi
+echo "TEST_DATABASE_PREFIX=$TEST_DATABASE_PREFIX"
 
 selected rust && run_step rust step_rust
 selected rust-lint && run_step rust-lint step_rust_lint
@@ -149,19 +178,21 @@ if selected openapi-drift; then
     if [[ -f openapi.yaml ]]; then
         run_step openapi-drift step_openapi_drift
     else
-        skip_step openapi-drift "no openapi.yaml yet"
+        fail_step openapi-drift "no openapi.yaml (generate it with: make openapi)"
     fi
 fi
 
 frontend_step() { # NAME NPM_SCRIPT FUNCTION
     selected "$1" || return 0
-    if has_npm_script "$2"; then run_step "$1" "$3"; else skip_step "$1" "no npm script '$2' in frontend/package.json"; fi
+    if has_npm_script "$2"; then run_step "$1" "$3"; else fail_step "$1" "no npm script '$2' in frontend/package.json"; fi
 }
 frontend_step frontend-typecheck typecheck step_frontend_typecheck
 frontend_step frontend-api-drift check:api step_frontend_api_drift
 frontend_step frontend-unit test step_frontend_unit
 frontend_step frontend-build build step_frontend_build
 frontend_step e2e e2e step_e2e
+
+drop_run_databases
 
 # ---------------------------------------------------------------------------------------------
 # Summary

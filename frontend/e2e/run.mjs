@@ -12,6 +12,7 @@
 //   CHROMIUM_PATH         browser (default /usr/bin/chromium)
 //   E2E_SKIP_BUILD=1      serve the existing dist/ instead of running `vite build` first
 //   E2E_KEEP_DB=1         keep the database after the run (its name is printed)
+//   TEST_DATABASE_PREFIX  put this in front of the database's name (`make test` sets one per run)
 //   E2E_BASE_URL          run the specs against an already running server instead; then also set
 //                         E2E_ADMIN_EMAIL and E2E_ADMIN_PASSWORD (and E2E_AGENT_PASSWORD, the demo
 //                         agents' password, for the call specs)
@@ -72,6 +73,15 @@ function redact(url) {
   } catch {
     return '<unparseable DATABASE_URL>';
   }
+}
+
+// `make test` sets TEST_DATABASE_PREFIX (test_<run id>_) and drops that run's databases at the end.
+function databasePrefix() {
+  const prefix = process.env.TEST_DATABASE_PREFIX || '';
+  if (prefix && !/^[a-z][a-z0-9_]*$/.test(prefix)) {
+    fail(`TEST_DATABASE_PREFIX=${JSON.stringify(prefix)}: use lower-case letters, digits and _, starting with a letter`);
+  }
+  return prefix;
 }
 
 function resolveDatabaseUrl() {
@@ -173,7 +183,7 @@ async function main() {
   if (!existsSync(join(staticDir, 'index.html'))) fail(`${staticDir}/index.html missing; run npm run build`);
 
   const serverUrl = resolveDatabaseUrl();
-  const dbName = `e2e_${Date.now().toString(36)}_${randomBytes(3).toString('hex')}`;
+  const dbName = `${databasePrefix()}e2e_${Date.now().toString(36)}_${randomBytes(3).toString('hex')}`;
   const dataDir = mkdtempSync(join(tmpdir(), 'warm-transfer-e2e-'));
   const adminEmail = 'admin@example.com';
   const adminPassword = `E2e-${randomBytes(12).toString('base64url')}`;

@@ -26,9 +26,33 @@ pub fn database_url(name: &str) -> String {
     url.to_string()
 }
 
+/// The start of every test database's name: `TEST_DATABASE_PREFIX` when set (`make test` sets
+/// one per run, `test_<run id>_`, and drops the run's databases by it at the end), else `test_`.
+fn test_database_prefix() -> String {
+    let prefix = std::env::var("TEST_DATABASE_PREFIX").unwrap_or_default();
+    if prefix.is_empty() {
+        return "test_".to_owned();
+    }
+    // The name goes into SQL unquoted: lower-case letters, digits and `_`, starting with a letter;
+    // with the 32-character UUID it must fit PostgreSQL's 63-byte names.
+    assert!(
+        prefix.len() <= 31
+            && prefix.starts_with(|c: char| c.is_ascii_lowercase())
+            && prefix
+                .chars()
+                .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_'),
+        "TEST_DATABASE_PREFIX={prefix:?}: use up to 31 lower-case letters, digits and _, starting with a letter"
+    );
+    prefix
+}
+
 /// Creates an empty database and returns its URL.
 pub async fn create_database() -> String {
-    let name = format!("test_{}", uuid::Uuid::new_v4().simple());
+    let name = format!(
+        "{}{}",
+        test_database_prefix(),
+        uuid::Uuid::new_v4().simple()
+    );
     let mut admin = AsyncPgConnection::establish(&database_url("postgres"))
         .await
         .expect("connect to the test server");
