@@ -7,6 +7,7 @@ use std::time::Duration;
 use url::Url;
 
 use crate::domain::phone::PhoneNumber;
+use twilio::sid::{AccountSid, ApiKeySid, TwimlAppSid};
 
 /// Names of the variables, in one place so messages, docs and tests agree.
 pub mod vars {
@@ -140,11 +141,11 @@ pub struct LoginLimits {
 /// Credentials and addresses for talking to the real Twilio.
 #[derive(Debug, Clone)]
 pub struct TwilioConfig {
-    pub account_sid: String,
+    pub account_sid: AccountSid,
     pub auth_token: Secret,
-    pub api_key_sid: String,
+    pub api_key_sid: ApiKeySid,
     pub api_key_secret: Secret,
-    pub twiml_app_sid: String,
+    pub twiml_app_sid: TwimlAppSid,
     pub phone_number: PhoneNumber,
     /// The public address Twilio reaches us at; webhook signatures are checked against it.
     pub public_base_url: Url,
@@ -367,18 +368,13 @@ fn check_secret_strength(var: &'static str, secret: &str) -> Result<(), ConfigEr
     Ok(())
 }
 
-fn check_sid(var: &'static str, value: &str, prefix: &str) -> Result<(), ConfigError> {
-    let ok = value.len() == 34
-        && value.starts_with(prefix)
-        && value[2..].chars().all(|c| c.is_ascii_hexdigit());
-    if ok {
-        Ok(())
-    } else {
-        Err(invalid(
-            var,
-            format!("expected {prefix} followed by 32 hex digits"),
-        ))
-    }
+fn parse_sid<T: std::str::FromStr<Err = twilio::sid::InvalidSid>>(
+    var: &'static str,
+    value: &str,
+) -> Result<T, ConfigError> {
+    value
+        .parse()
+        .map_err(|e: twilio::sid::InvalidSid| invalid(var, e.to_string()))
 }
 
 fn voice_mode(get: &impl Fn(&str) -> Option<String>) -> Result<VoiceMode, ConfigError> {
@@ -402,12 +398,12 @@ fn voice_mode(get: &impl Fn(&str) -> Option<String>) -> Result<VoiceMode, Config
     }
     let need = |var: &'static str| get(var).ok_or(ConfigError::Missing(var));
 
-    let account_sid = need(vars::TWILIO_ACCOUNT_SID)?;
-    check_sid(vars::TWILIO_ACCOUNT_SID, &account_sid, "AC")?;
-    let api_key_sid = need(vars::TWILIO_API_KEY_SID)?;
-    check_sid(vars::TWILIO_API_KEY_SID, &api_key_sid, "SK")?;
-    let twiml_app_sid = need(vars::TWILIO_TWIML_APP_SID)?;
-    check_sid(vars::TWILIO_TWIML_APP_SID, &twiml_app_sid, "AP")?;
+    let account_sid = parse_sid(vars::TWILIO_ACCOUNT_SID, &need(vars::TWILIO_ACCOUNT_SID)?)?;
+    let api_key_sid = parse_sid(vars::TWILIO_API_KEY_SID, &need(vars::TWILIO_API_KEY_SID)?)?;
+    let twiml_app_sid = parse_sid(
+        vars::TWILIO_TWIML_APP_SID,
+        &need(vars::TWILIO_TWIML_APP_SID)?,
+    )?;
 
     let auth_token = need(vars::TWILIO_AUTH_TOKEN)?;
     if auth_token.len() < 32 || WELL_KNOWN_SECRETS.contains(&auth_token.as_str()) {

@@ -17,11 +17,16 @@ use crate::api::{self, error::ApiError};
 use crate::auth::session::SessionKeys;
 use crate::config::{AppEnv, Config, Secret, VoiceMode};
 use crate::db;
+use crate::domain::phone::PhoneNumber;
 use crate::events::EventBus;
+#[cfg(feature = "demo")]
+use crate::services::voice::DEMO_NUMBER;
 use crate::services::voice::{VoiceEngine, VoiceSettings, WebhookUrls};
 use crate::state::{AppState, VoiceCredentials};
 use crate::webhooks::{self, WebhookAuth};
 use twilio::rest::TwilioClient;
+#[cfg(feature = "demo")]
+use twilio::sid::{AccountSid, ApiKeySid, TwimlAppSid};
 #[cfg(feature = "demo")]
 use twilio_sim::{SimConfig, Simulator};
 
@@ -66,9 +71,17 @@ struct VoiceSetup {
     urls: WebhookUrls,
     webhook_auth: WebhookAuth,
     credentials: VoiceCredentials,
-    phone_number: String,
+    phone_number: PhoneNumber,
     #[cfg(feature = "demo")]
     sim: Option<Simulator>,
+}
+
+/// A made-up SID of the given kind, for the simulator's demo account.
+#[cfg(feature = "demo")]
+fn random_sid<T: std::str::FromStr<Err = twilio::sid::InvalidSid>>(prefix: &str) -> T {
+    format!("{prefix}{}", random_hex(16))
+        .parse()
+        .expect("a prefix and 32 hex digits")
 }
 
 #[cfg(feature = "demo")]
@@ -85,8 +98,8 @@ fn voice_setup(config: &Config, port: u16) -> Result<VoiceSetup, StartupError> {
         VoiceMode::Live(t) => Ok(VoiceSetup {
             client: TwilioClient::new(
                 t.api_base_url.clone(),
-                &t.account_sid,
-                &t.api_key_sid,
+                t.account_sid.as_str(),
+                t.api_key_sid.as_str(),
                 t.api_key_secret.expose(),
                 timeout,
             )?,
@@ -98,7 +111,7 @@ fn voice_setup(config: &Config, port: u16) -> Result<VoiceSetup, StartupError> {
                 api_key_secret: t.api_key_secret.clone(),
                 twiml_app_sid: t.twiml_app_sid.clone(),
             },
-            phone_number: t.phone_number.as_str().to_owned(),
+            phone_number: t.phone_number.clone(),
             #[cfg(feature = "demo")]
             sim: None,
         }),
@@ -133,28 +146,28 @@ fn demo_setup(
         };
         let base = parse(format!("http://{host}:{port}"))?;
         let credentials = VoiceCredentials {
-            account_sid: format!("AC{}", random_hex(16)),
-            api_key_sid: format!("SK{}", random_hex(16)),
+            account_sid: random_sid(AccountSid::PREFIX),
+            api_key_sid: random_sid(ApiKeySid::PREFIX),
             api_key_secret: Secret::new(random_hex(24)),
-            twiml_app_sid: format!("AP{}", random_hex(16)),
+            twiml_app_sid: random_sid(TwimlAppSid::PREFIX),
         };
         let auth_token = random_hex(16);
         let urls = WebhookUrls::new(&base);
-        let phone_number = "+15005550006".to_owned();
+        let phone_number = PhoneNumber::parse(DEMO_NUMBER).expect("the demo number is E.164");
         let sim = Simulator::new(SimConfig {
-            account_sid: credentials.account_sid.clone(),
+            account_sid: credentials.account_sid.to_string(),
             auth_token: auth_token.clone(),
-            api_key_sid: credentials.api_key_sid.clone(),
+            api_key_sid: credentials.api_key_sid.to_string(),
             api_key_secret: credentials.api_key_secret.expose().to_owned(),
-            phone_number: phone_number.clone(),
+            phone_number: phone_number.as_str().to_owned(),
             voice_url: parse(urls.voice())?,
             voice_fallback_url: Some(parse(urls.voice_fallback())?),
         });
         Ok(VoiceSetup {
             client: TwilioClient::new(
                 base.clone(),
-                &credentials.account_sid,
-                &credentials.api_key_sid,
+                credentials.account_sid.as_str(),
+                credentials.api_key_sid.as_str(),
                 credentials.api_key_secret.expose(),
                 timeout,
             )?,

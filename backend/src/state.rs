@@ -8,14 +8,15 @@ use crate::config::{Config, Secret};
 use crate::db::DbPool;
 use crate::events::EventBus;
 use crate::services::voice::VoiceEngine;
+use twilio::sid::{AccountSid, ApiKeySid, TwimlAppSid};
 
 /// What signing Voice access tokens needs.
 #[derive(Clone, Debug)]
 pub struct VoiceCredentials {
-    pub account_sid: String,
-    pub api_key_sid: String,
+    pub account_sid: AccountSid,
+    pub api_key_sid: ApiKeySid,
     pub api_key_secret: Secret,
-    pub twiml_app_sid: String,
+    pub twiml_app_sid: TwimlAppSid,
 }
 
 #[derive(Clone)]

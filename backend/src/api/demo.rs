@@ -113,7 +113,7 @@ pub async fn ringing(
     current: CurrentAgent,
 ) -> ApiResult<web::Json<Vec<DemoRingingView>>> {
     let sim = simulator(&sim)?;
-    let to = format!("client:{}", current.agent.client_identity.as_str());
+    let to = current.agent.client_identity.dial_address();
     Ok(web::Json(
         sim.ringing_for(&to)
             .into_iter()
@@ -128,7 +128,7 @@ pub async fn ringing(
 
 /// Only a call ringing at this agent's own browser may be answered or declined by them.
 fn own_ringing(sim: &Simulator, current: &CurrentAgent, call_sid: &str) -> ApiResult<()> {
-    let to = format!("client:{}", current.agent.client_identity.as_str());
+    let to = current.agent.client_identity.dial_address();
     if sim.ringing_for(&to).iter().any(|r| r.call_sid == call_sid) {
         Ok(())
     } else {

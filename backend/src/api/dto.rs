@@ -154,7 +154,7 @@ impl From<&CallSummary> for CallSummaryView {
 fn summary(c: &crate::domain::call::Call, owner_name: Option<String>) -> CallSummaryView {
     CallSummaryView {
         id: c.id,
-        customer_call_sid: c.customer_call_sid.clone(),
+        customer_call_sid: c.customer_call_sid.to_string(),
         from_number: c.from_number.clone(),
         to_number: c.to_number.clone(),
         status: c.status,
@@ -254,7 +254,7 @@ impl From<CallDetail> for CallDetailView {
                     agent_id: p.agent_id,
                     display_name,
                     phone: p.phone,
-                    call_sid: p.call_sid,
+                    call_sid: p.call_sid.map(|sid| sid.to_string()),
                     status: p.status,
                     on_hold: p.on_hold,
                     muted: p.muted,

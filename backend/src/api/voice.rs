@@ -30,11 +30,11 @@ pub async fn token(
     let identity = current.agent.client_identity.as_str().to_owned();
     let now = Utc::now();
     let jwt = access_token::voice_access_token(
-        &creds.account_sid,
-        &creds.api_key_sid,
+        creds.account_sid.as_str(),
+        creds.api_key_sid.as_str(),
         creds.api_key_secret.expose(),
         &identity,
-        &creds.twiml_app_sid,
+        creds.twiml_app_sid.as_str(),
         now.timestamp(),
         TOKEN_TTL_SECS,
     )

@@ -31,22 +31,39 @@ struct CallRow {
     ended_at: Option<DateTime<Utc>>,
 }
 
-impl From<CallRow> for Call {
-    fn from(r: CallRow) -> Self {
-        Call {
+/// A SID column read back: a value that is no SID of its kind is a corrupt row.
+fn stored_sid<T: std::str::FromStr<Err = twilio::sid::InvalidSid>>(
+    id: Uuid,
+    raw: &str,
+) -> Result<T, DbError> {
+    raw.parse()
+        .map_err(|e| DbError::Corrupt(format!("{id}: {raw:?}: {e}")))
+}
+
+fn stored_optional_sid<T: std::str::FromStr<Err = twilio::sid::InvalidSid>>(
+    id: Uuid,
+    raw: Option<String>,
+) -> Result<Option<T>, DbError> {
+    raw.map(|raw| stored_sid(id, &raw)).transpose()
+}
+
+impl TryFrom<CallRow> for Call {
+    type Error = DbError;
+    fn try_from(r: CallRow) -> Result<Self, DbError> {
+        Ok(Call {
             status: r.status,
             id: r.id,
-            customer_call_sid: r.customer_call_sid,
+            customer_call_sid: stored_sid(r.id, &r.customer_call_sid)?,
             from_number: r.from_number,
             to_number: r.to_number,
             conference_name: r.conference_name,
-            conference_sid: r.conference_sid,
+            conference_sid: stored_optional_sid(r.id, r.conference_sid)?,
             owner_agent_id: r.owner_agent_id,
             queued_at: r.queued_at,
             created_at: r.created_at,
             answered_at: r.answered_at,
             ended_at: r.ended_at,
-        }
+        })
     }
 }
 
@@ -70,16 +87,17 @@ struct ParticipantRow {
     call_ended_at: Option<DateTime<Utc>>,
 }
 
-impl From<ParticipantRow> for Participant {
-    fn from(r: ParticipantRow) -> Self {
-        Participant {
+impl TryFrom<ParticipantRow> for Participant {
+    type Error = DbError;
+    fn try_from(r: ParticipantRow) -> Result<Self, DbError> {
+        Ok(Participant {
             kind: r.kind,
             status: r.status,
             id: r.id,
             call_id: r.call_id,
             agent_id: r.agent_id,
             phone: r.phone,
-            call_sid: r.call_sid,
+            call_sid: stored_optional_sid(r.id, r.call_sid)?,
             on_hold: r.on_hold,
             muted: r.muted,
             end_conference_on_exit: r.end_conference_on_exit,
@@ -88,7 +106,7 @@ impl From<ParticipantRow> for Participant {
             joined_at: r.joined_at,
             left_at: r.left_at,
             call_ended_at: r.call_ended_at,
-        }
+        })
     }
 }
 
@@ -188,26 +206,28 @@ pub async fn store_inbound_call(
 }
 
 pub async fn find_call(conn: &mut PgConn, id: Uuid) -> Result<Option<Call>, DbError> {
-    Ok(calls::table
+    calls::table
         .find(id)
         .select(CallRow::as_select())
         .first(conn)
         .await
         .optional()?
-        .map(Call::from))
+        .map(Call::try_from)
+        .transpose()
 }
 
 /// Locks the call row for the rest of the transaction, serialising every change to one call
 /// across handlers and backend instances.
 pub async fn lock_call(conn: &mut PgConn, id: Uuid) -> Result<Option<Call>, DbError> {
-    Ok(calls::table
+    calls::table
         .find(id)
         .select(CallRow::as_select())
         .for_update()
         .first(conn)
         .await
         .optional()?
-        .map(Call::from))
+        .map(Call::try_from)
+        .transpose()
 }
 
 pub async fn find_call_by_sid(conn: &mut PgConn, sid: &str) -> Result<Option<Call>, DbError> {
@@ -237,12 +257,13 @@ async fn first_call(
     conn: &mut PgConn,
     query: calls::BoxedQuery<'_, diesel::pg::Pg>,
 ) -> Result<Option<Call>, DbError> {
-    Ok(query
+    query
         .select(CallRow::as_select())
         .first(conn)
         .await
         .optional()?
-        .map(Call::from))
+        .map(Call::try_from)
+        .transpose()
 }
 
 #[derive(Default, AsChangeset)]
@@ -262,17 +283,17 @@ pub async fn update_call(
     mut changes: CallChanges,
 ) -> Result<Call, DbError> {
     changes.updated_at = Some(Utc::now());
-    Ok(diesel::update(calls::table.find(id))
+    diesel::update(calls::table.find(id))
         .set(changes)
         .returning(CallRow::as_returning())
         .get_result(conn)
         .await?
-        .into())
+        .try_into()
 }
 
 /// The oldest queued call no other instance is routing right now, locked.
 pub async fn lock_next_queued_call(conn: &mut PgConn) -> Result<Option<Call>, DbError> {
-    Ok(calls::table
+    calls::table
         .filter(calls::status.eq(CallStatus::Queued))
         .order(calls::queued_at.asc())
         .select(CallRow::as_select())
@@ -281,7 +302,8 @@ pub async fn lock_next_queued_call(conn: &mut PgConn) -> Result<Option<Call>, Db
         .first(conn)
         .await
         .optional()?
-        .map(Call::from))
+        .map(Call::try_from)
+        .transpose()
 }
 
 /// The longest-idle available agent no other instance is booking right now, locked. Agents who
@@ -341,26 +363,26 @@ pub async fn list_calls(conn: &mut PgConn, filter: &CallFilter) -> Result<Vec<Ca
                 .or(calls::created_at.eq(at).and(calls::id.lt(id))),
         );
     }
-    Ok(query
+    query
         .order((calls::created_at.desc(), calls::id.desc()))
         .limit(filter.limit)
         .load(conn)
         .await?
         .into_iter()
-        .map(Call::from)
-        .collect())
+        .map(Call::try_from)
+        .collect()
 }
 
 pub async fn active_calls(conn: &mut PgConn) -> Result<Vec<Call>, DbError> {
-    Ok(calls::table
+    calls::table
         .filter(calls::status.eq_any([CallStatus::Queued, CallStatus::Ringing]))
         .order(calls::queued_at.asc())
         .select(CallRow::as_select())
         .load(conn)
         .await?
         .into_iter()
-        .map(Call::from)
-        .collect())
+        .map(Call::try_from)
+        .collect()
 }
 
 /// The live call an agent is on or ringing for, if any.
@@ -372,7 +394,7 @@ pub async fn current_call_for_agent(
         .filter(participants::agent_id.eq(agent_id))
         .filter(participants::status.eq_any(ParticipantStatus::LIVE))
         .select(participants::call_id);
-    Ok(calls::table
+    calls::table
         .filter(calls::id.eq_any(live_legs))
         .filter(calls::status.eq_any([
             CallStatus::Queued,
@@ -384,7 +406,8 @@ pub async fn current_call_for_agent(
         .first(conn)
         .await
         .optional()?
-        .map(Call::from))
+        .map(Call::try_from)
+        .transpose()
 }
 
 // ---- participants ----
@@ -403,7 +426,7 @@ pub async fn insert_participant(
     conn: &mut PgConn,
     p: NewParticipant<'_>,
 ) -> Result<Participant, DbError> {
-    Ok(diesel::insert_into(participants::table)
+    diesel::insert_into(participants::table)
         .values((
             participants::id.eq(Uuid::new_v4()),
             participants::call_id.eq(p.call_id),
@@ -417,45 +440,47 @@ pub async fn insert_participant(
         .returning(ParticipantRow::as_returning())
         .get_result(conn)
         .await?
-        .into())
+        .try_into()
 }
 
 pub async fn find_participant(conn: &mut PgConn, id: Uuid) -> Result<Option<Participant>, DbError> {
-    Ok(participants::table
+    participants::table
         .find(id)
         .select(ParticipantRow::as_select())
         .first(conn)
         .await
         .optional()?
-        .map(Participant::from))
+        .map(Participant::try_from)
+        .transpose()
 }
 
 pub async fn find_participant_by_sid(
     conn: &mut PgConn,
     call_sid: &str,
 ) -> Result<Option<Participant>, DbError> {
-    Ok(participants::table
+    participants::table
         .filter(participants::call_sid.eq(call_sid))
         .select(ParticipantRow::as_select())
         .first(conn)
         .await
         .optional()?
-        .map(Participant::from))
+        .map(Participant::try_from)
+        .transpose()
 }
 
 pub async fn participants_of(
     conn: &mut PgConn,
     call_id: Uuid,
 ) -> Result<Vec<Participant>, DbError> {
-    Ok(participants::table
+    participants::table
         .filter(participants::call_id.eq(call_id))
         .order((participants::created_at.asc(), participants::id.asc()))
         .select(ParticipantRow::as_select())
         .load(conn)
         .await?
         .into_iter()
-        .map(Participant::from)
-        .collect())
+        .map(Participant::try_from)
+        .collect()
 }
 
 #[derive(Default, AsChangeset)]
@@ -477,12 +502,12 @@ pub async fn update_participant(
     id: Uuid,
     changes: ParticipantChanges,
 ) -> Result<Participant, DbError> {
-    Ok(diesel::update(participants::table.find(id))
+    diesel::update(participants::table.find(id))
         .set(changes)
         .returning(ParticipantRow::as_returning())
         .get_result(conn)
         .await?
-        .into())
+        .try_into()
 }
 
 /// Agents who already missed (or declined) this call, so routing moves on.
@@ -554,7 +579,7 @@ pub async fn stale_pending_legs(
     conn: &mut PgConn,
     older_than: chrono::Duration,
 ) -> Result<Vec<Participant>, DbError> {
-    Ok(participants::table
+    participants::table
         .filter(
             participants::status.eq_any([ParticipantStatus::Dialing, ParticipantStatus::Ringing]),
         )
@@ -563,8 +588,8 @@ pub async fn stale_pending_legs(
         .load(conn)
         .await?
         .into_iter()
-        .map(Participant::from)
-        .collect())
+        .map(Participant::try_from)
+        .collect()
 }
 
 // ---- transfers ----

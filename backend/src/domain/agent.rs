@@ -198,6 +198,11 @@ impl ClientIdentity {
     pub fn as_str(&self) -> &str {
         &self.0
     }
+
+    /// Where Twilio rings this agent's browser: the `To` of a call to the Voice SDK.
+    pub fn dial_address(&self) -> String {
+        format!("client:{}", self.0)
+    }
 }
 
 /// A password as typed; never printed.
@@ -276,6 +281,10 @@ mod tests {
     #[test]
     fn client_identities_allow_no_delimiters() {
         assert!(ClientIdentity::parse("agent_7f3a").is_ok());
+        assert_eq!(
+            ClientIdentity::parse("agent_7f3a").unwrap().dial_address(),
+            "client:agent_7f3a"
+        );
         for bad in [
             "",
             "ana lopez",

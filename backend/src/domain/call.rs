@@ -11,6 +11,7 @@ use uuid::Uuid;
 use super::agent::string_enum;
 use super::ValidationError;
 use twilio::rest::CallStatus as TwilioCallStatus;
+pub use twilio::sid::{CallSid, ConferenceSid};
 
 /// A customer call, from the customer's point of view.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, ToSchema)]
@@ -158,11 +159,11 @@ impl TransferStatus {
 #[derive(Debug, Clone)]
 pub struct Call {
     pub id: Uuid,
-    pub customer_call_sid: String,
+    pub customer_call_sid: CallSid,
     pub from_number: String,
     pub to_number: String,
     pub conference_name: String,
-    pub conference_sid: Option<String>,
+    pub conference_sid: Option<ConferenceSid>,
     pub status: CallStatus,
     pub owner_agent_id: Option<Uuid>,
     pub queued_at: DateTime<Utc>,
@@ -179,7 +180,7 @@ pub struct Participant {
     pub kind: ParticipantKind,
     pub agent_id: Option<Uuid>,
     pub phone: Option<String>,
-    pub call_sid: Option<String>,
+    pub call_sid: Option<CallSid>,
     pub status: ParticipantStatus,
     pub on_hold: bool,
     pub muted: bool,
@@ -255,36 +256,6 @@ impl ConferenceEvent {
             "participant-modify" => Self::ParticipantModify,
             _ => Self::Other,
         }
-    }
-}
-
-/// A Twilio call SID: `CA` and 32 hex digits.
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
-pub struct CallSid(String);
-
-impl CallSid {
-    pub fn parse(raw: &str) -> Result<Self, ValidationError> {
-        let ok = raw.len() == 34
-            && raw.starts_with("CA")
-            && raw[2..].chars().all(|c| c.is_ascii_hexdigit());
-        if ok {
-            Ok(Self(raw.to_owned()))
-        } else {
-            Err(ValidationError::new(
-                "CallSid",
-                "expected CA followed by 32 hex digits",
-            ))
-        }
-    }
-
-    pub fn as_str(&self) -> &str {
-        &self.0
-    }
-}
-
-impl fmt::Display for CallSid {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.0)
     }
 }
 

@@ -20,3 +20,9 @@ impl ValidationError {
         }
     }
 }
+
+impl From<twilio::sid::InvalidSid> for ValidationError {
+    fn from(e: twilio::sid::InvalidSid) -> Self {
+        ValidationError::new(e.kind, e.to_string())
+    }
+}

@@ -10,7 +10,7 @@ use uuid::Uuid;
 
 pub use signed::{SignedForm, WebhookAuth};
 
-use crate::domain::call::{CallSid, ConferenceEvent};
+use crate::domain::call::{CallSid, ConferenceEvent, ConferenceSid};
 use crate::services::voice::{ConferenceCallback, InboundCall, LegStatusCallback, VoiceEngine};
 use twilio::rest::CallStatus as TwilioCallStatus;
 use twilio::twiml;
@@ -128,9 +128,12 @@ async fn leg_status(
     let Ok(status) = raw_status.parse::<TwilioCallStatus>() else {
         return HttpResponse::BadRequest().body("unknown CallStatus");
     };
+    let Ok(call_sid) = CallSid::parse(call_sid) else {
+        return HttpResponse::BadRequest().body("CallSid is not a call SID");
+    };
     let callback = LegStatusCallback {
         participant_id: query.participant,
-        call_sid: call_sid.to_owned(),
+        call_sid,
         status,
         raw_status: raw_status.to_owned(),
         sequence: form.get("SequenceNumber").and_then(|s| s.parse().ok()),
@@ -159,12 +162,19 @@ async fn conference_status(engine: web::Data<VoiceEngine>, form: SignedForm) -> 
         return HttpResponse::BadRequest()
             .body("StatusCallbackEvent, ConferenceSid and FriendlyName are required");
     };
+    let (Ok(conference_sid), Ok(call_sid)) = (
+        ConferenceSid::parse(conference_sid),
+        form.get("CallSid").map(CallSid::parse).transpose(),
+    ) else {
+        return HttpResponse::BadRequest()
+            .body("ConferenceSid or CallSid is not a SID of its kind");
+    };
     let callback = ConferenceCallback {
         event: ConferenceEvent::parse(event),
         raw_event: event.to_owned(),
-        conference_sid: conference_sid.to_owned(),
+        conference_sid,
         friendly_name: name.to_owned(),
-        call_sid: form.get("CallSid").map(str::to_owned),
+        call_sid,
         sequence: form.get("SequenceNumber").and_then(|s| s.parse().ok()),
         hold: parse_bool(form.get("Hold")),
         muted: parse_bool(form.get("Muted")),

@@ -402,3 +402,59 @@ async fn a_call_unknown_to_the_database_is_adopted_from_its_conference_events() 
     assert_eq!(call["customer_call_sid"], customer_sid);
     assert_eq!(call["status"], "queued");
 }
+
+/// SIDs are parsed where callbacks enter: a signed callback naming something that is no SID of
+/// its kind can never succeed, so it is a 400 (not a 503 inviting a retry) and stores nothing.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_signed_callback_with_a_malformed_sid_is_refused_and_changes_nothing() {
+    let cc = CallCenter::start().await;
+    let admin = cc.admin().await;
+    let app = cc.app();
+    let customer_sid = "CA0123456789abcdef0123456789abcdef";
+    let cases: [(&str, &str, &str); 3] = [
+        // A conference SID where the call SID belongs.
+        (
+            "/twilio/conference-status",
+            "CallSid",
+            "CF0123456789abcdef0123456789abcdef",
+        ),
+        ("/twilio/conference-status", "ConferenceSid", "CF0123"),
+        (
+            "/twilio/leg-status?participant=00000000-0000-0000-0000-000000000000",
+            "CallSid",
+            "CA0123456789abcdef0123456789abcdeg",
+        ),
+    ];
+    for (path, field, bad) in cases {
+        let url = app.url(path);
+        let mut params: Vec<(String, String)> = [
+            ("StatusCallbackEvent", "participant-join"),
+            ("ConferenceSid", "CF0123456789abcdef0123456789abcdef"),
+            ("FriendlyName", &format!("wt_{customer_sid}")),
+            ("CallSid", customer_sid),
+            ("CallStatus", "in-progress"),
+            ("SequenceNumber", "1"),
+        ]
+        .iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect();
+        params.iter_mut().find(|(k, _)| k == field).unwrap().1 = bad.to_owned();
+        let signature = compute_signature(&cc.sim.config().auth_token, &url, &params);
+        let res = app
+            .client
+            .post(&url)
+            .header("X-Twilio-Signature", signature)
+            .form(&params)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(res.status(), 400, "{path} with {field}={bad}");
+    }
+    let page: serde_json::Value = app
+        .get("/api/calls", Some(&admin))
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(page["items"], serde_json::json!([]), "no call was adopted");
+}

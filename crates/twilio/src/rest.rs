@@ -62,6 +62,9 @@ pub enum TwilioError {
     /// Rejected before sending: the request could never succeed.
     #[error("invalid Twilio request: {0}")]
     InvalidRequest(&'static str),
+    /// A success response naming a resource by something that is not a SID of its kind.
+    #[error("Twilio answered with a malformed SID: {0}")]
+    MalformedSid(#[from] crate::sid::InvalidSid),
     /// The configured base URL cannot have API paths appended (e.g. `mailto:`).
     #[error("Twilio base URL {0:?} cannot carry an API path")]
     InvalidBaseUrl(String),

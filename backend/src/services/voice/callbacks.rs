@@ -11,7 +11,8 @@ use super::VoiceEngine;
 use crate::db::calls::{CallChanges, ParticipantChanges};
 use crate::db::{self, DbError};
 use crate::domain::call::{
-    customer_sid_from_conference, leg_status, ConferenceEvent, ParticipantKind, ParticipantStatus,
+    customer_sid_from_conference, leg_status, CallSid, ConferenceEvent, ConferenceSid,
+    ParticipantKind, ParticipantStatus,
 };
 use crate::services::{ServiceError, ServiceResult};
 use twilio::rest::CallStatus as TwilioCallStatus;
@@ -20,7 +21,7 @@ use twilio::rest::CallStatus as TwilioCallStatus;
 #[derive(Debug, Clone)]
 pub struct LegStatusCallback {
     pub participant_id: Uuid,
-    pub call_sid: String,
+    pub call_sid: CallSid,
     pub status: TwilioCallStatus,
     pub raw_status: String,
     pub sequence: Option<i64>,
@@ -31,9 +32,9 @@ pub struct LegStatusCallback {
 pub struct ConferenceCallback {
     pub event: ConferenceEvent,
     pub raw_event: String,
-    pub conference_sid: String,
+    pub conference_sid: ConferenceSid,
     pub friendly_name: String,
-    pub call_sid: Option<String>,
+    pub call_sid: Option<CallSid>,
     pub sequence: Option<i64>,
     pub hold: Option<bool>,
     pub muted: Option<bool>,
@@ -115,13 +116,13 @@ impl VoiceEngine {
                         conn,
                         p.id,
                         ParticipantChanges {
-                            call_sid: Some(cb.call_sid.clone()),
+                            call_sid: Some(cb.call_sid.to_string()),
                             ..Default::default()
                         },
                     )
                     .await?;
                 }
-                Some(known) if known != cb.call_sid => {
+                Some(known) if known != cb.call_sid.as_str() => {
                     // A second leg for one participant (a retried create): stop the stray one.
                     if !cb.status.is_final() {
                         out.effects.push(Effect::HangUp {
@@ -322,7 +323,7 @@ impl VoiceEngine {
                     conn,
                     call.id,
                     CallChanges {
-                        conference_sid: Some(cb.conference_sid.clone()),
+                        conference_sid: Some(cb.conference_sid.to_string()),
                         ..Default::default()
                     },
                 )
@@ -334,13 +335,13 @@ impl VoiceEngine {
                     flow::finish_call(conn, &call, "conference ended", out).await?
                 }
                 ConferenceEvent::ParticipantJoin => {
-                    let Some(sid) = cb.call_sid.as_deref() else {
+                    let Some(sid) = &cb.call_sid else {
                         return Ok(());
                     };
                     let p = match db::calls::find_participant_by_sid(conn, sid).await? {
                         Some(p) => p,
                         None => {
-                            tracing::warn!(call_sid = sid, "join by a leg we do not know");
+                            tracing::warn!(call_sid = %sid, "join by a leg we do not know");
                             return Ok(());
                         }
                     };
@@ -353,7 +354,7 @@ impl VoiceEngine {
                         {
                             out.effects.push(Effect::HangUp {
                                 call_id: call.id,
-                                call_sid: sid.to_owned(),
+                                call_sid: sid.clone(),
                             });
                         }
                         return Ok(());

@@ -13,8 +13,8 @@ use crate::db::calls::{NewParticipant, NewTransfer, ParticipantChanges};
 use crate::db::{self, DbError, PgConn};
 use crate::domain::agent::{Agent, AgentStatus};
 use crate::domain::call::{
-    Call, CallStatus, Participant, ParticipantKind, ParticipantStatus, Transfer, TransferMode,
-    TransferStatus,
+    Call, CallSid, CallStatus, ConferenceSid, Participant, ParticipantKind, ParticipantStatus,
+    Transfer, TransferMode, TransferStatus,
 };
 use crate::domain::phone::PhoneNumber;
 use crate::services::{ServiceError, ServiceResult};
@@ -76,7 +76,7 @@ fn customer(participants: &[Participant]) -> ServiceResult<&Participant> {
         .ok_or_else(|| conflict("the customer is not in the conference"))
 }
 
-fn conference_sid(call: &Call) -> ServiceResult<String> {
+fn conference_sid(call: &Call) -> ServiceResult<ConferenceSid> {
     call.conference_sid
         .clone()
         .ok_or_else(|| conflict("the conference has not started yet"))
@@ -126,7 +126,7 @@ impl VoiceEngine {
                         ParticipantKind::Agent,
                         Some(target.id),
                         None,
-                        format!("client:{}", target.client_identity.as_str()),
+                        target.client_identity.dial_address(),
                     )
                 }
                 TransferTarget::Phone(raw) => {
@@ -481,7 +481,7 @@ impl Switch {
     }
 }
 
-fn sid(p: &Participant) -> ServiceResult<String> {
+fn sid(p: &Participant) -> ServiceResult<CallSid> {
     p.call_sid
         .clone()
         .ok_or_else(|| conflict("that leg has not been placed yet"))

@@ -5,7 +5,7 @@ use uuid::Uuid;
 
 use super::VoiceEngine;
 use crate::db::{self, calls::ParticipantChanges};
-use crate::domain::call::ParticipantStatus;
+use crate::domain::call::{CallSid, ConferenceSid, ParticipantStatus};
 use twilio::rest::{
     CallProgressEvent, CallUpdateStatus, CreateCall, TwilioError, UpdateCall, UpdateParticipant,
 };
@@ -20,31 +20,31 @@ pub enum Effect {
         conference: String,
     },
     /// End a leg whatever its state: ringing, answered on its way in, or in the conference.
-    HangUp { call_id: Uuid, call_sid: String },
+    HangUp { call_id: Uuid, call_sid: CallSid },
     Hold {
         call_id: Uuid,
-        conference_sid: String,
-        call_sid: String,
+        conference_sid: ConferenceSid,
+        call_sid: CallSid,
         hold: bool,
     },
     Mute {
         call_id: Uuid,
-        conference_sid: String,
-        call_sid: String,
+        conference_sid: ConferenceSid,
+        call_sid: CallSid,
         muted: bool,
     },
     /// Hands the conference's lifetime to a participant, or takes it back (the participant must
     /// not be on hold: Twilio silently ignores this change for held participants).
     EndConferenceOnExit {
         call_id: Uuid,
-        conference_sid: String,
-        call_sid: String,
+        conference_sid: ConferenceSid,
+        call_sid: CallSid,
         value: bool,
     },
     Remove {
         call_id: Uuid,
-        conference_sid: String,
-        call_sid: String,
+        conference_sid: ConferenceSid,
+        call_sid: CallSid,
     },
 }
 
@@ -116,7 +116,7 @@ impl VoiceEngine {
             } => {
                 let request = CreateCall {
                     to: to.clone(),
-                    from: self.settings().phone_number.clone(),
+                    from: self.settings().phone_number.as_str().to_owned(),
                     url: Some(self.urls().leg_answered(*participant_id, conference)),
                     status_callback: Some(self.urls().leg_status(*participant_id)),
                     status_callback_events: CallProgressEvent::ALL.to_vec(),
@@ -124,8 +124,8 @@ impl VoiceEngine {
                     ..Default::default()
                 };
                 let created = twilio.create_call(&request).await?;
-                self.leg_created(*call_id, *participant_id, &created.sid)
-                    .await;
+                let sid = CallSid::parse(&created.sid)?;
+                self.leg_created(*call_id, *participant_id, &sid).await;
                 Ok(())
             }
             // `canceled` only stops queued or ringing calls and succeeds silently on an answered
@@ -135,7 +135,12 @@ impl VoiceEngine {
                     status: Some(CallUpdateStatus::Completed),
                     ..Default::default()
                 };
-                ignore_gone(twilio.update_call(call_sid, &update).await.map(drop))
+                ignore_gone(
+                    twilio
+                        .update_call(call_sid.as_str(), &update)
+                        .await
+                        .map(drop),
+                )
             }
             Effect::Hold {
                 conference_sid,
@@ -149,7 +154,7 @@ impl VoiceEngine {
                     ..Default::default()
                 };
                 twilio
-                    .update_participant(conference_sid, call_sid, &update)
+                    .update_participant(conference_sid.as_str(), call_sid.as_str(), &update)
                     .await
                     .map(drop)
             }
@@ -164,7 +169,7 @@ impl VoiceEngine {
                     ..Default::default()
                 };
                 twilio
-                    .update_participant(conference_sid, call_sid, &update)
+                    .update_participant(conference_sid.as_str(), call_sid.as_str(), &update)
                     .await
                     .map(drop)
             }
@@ -179,7 +184,7 @@ impl VoiceEngine {
                     ..Default::default()
                 };
                 twilio
-                    .update_participant(conference_sid, call_sid, &update)
+                    .update_participant(conference_sid.as_str(), call_sid.as_str(), &update)
                     .await
                     .map(drop)
             }
@@ -187,13 +192,17 @@ impl VoiceEngine {
                 conference_sid,
                 call_sid,
                 ..
-            } => ignore_gone(twilio.remove_participant(conference_sid, call_sid).await),
+            } => ignore_gone(
+                twilio
+                    .remove_participant(conference_sid.as_str(), call_sid.as_str())
+                    .await,
+            ),
         }
     }
 
     /// Twilio created the leg: keep its SID from now on. If the leg was called off while the
     /// request was in flight (customer hung up, transfer canceled), stop it at once.
-    async fn leg_created(&self, call_id: Uuid, participant_id: Uuid, call_sid: &str) {
+    async fn leg_created(&self, call_id: Uuid, participant_id: Uuid, call_sid: &CallSid) {
         let outcome = async {
             let mut conn = self.pool().get().await?;
             let participant = db::calls::find_participant(&mut conn, participant_id).await?;
@@ -205,7 +214,7 @@ impl VoiceEngine {
                     &mut conn,
                     participant_id,
                     ParticipantChanges {
-                        call_sid: Some(call_sid.to_owned()),
+                        call_sid: Some(call_sid.to_string()),
                         ..Default::default()
                     },
                 )
@@ -213,7 +222,7 @@ impl VoiceEngine {
             }
             let stray = participant
                 .call_sid
-                .as_deref()
+                .as_ref()
                 .is_some_and(|known| known != call_sid);
             Ok(Some(stray || participant.status.is_final()))
         }
@@ -221,7 +230,7 @@ impl VoiceEngine {
         match outcome {
             Ok(Some(true)) => self.apply_later(vec![Effect::HangUp {
                 call_id,
-                call_sid: call_sid.to_owned(),
+                call_sid: call_sid.clone(),
             }]),
             Ok(_) => {}
             Err(e) => {

@@ -10,8 +10,8 @@ use crate::db::calls::{CallChanges, ParticipantChanges};
 use crate::db::{self, DbError, PgConn};
 use crate::domain::agent::AgentStatus;
 use crate::domain::call::{
-    Call, CallStatus, Participant, ParticipantKind, ParticipantStatus, Transfer, TransferMode,
-    TransferStatus,
+    Call, CallSid, CallStatus, ConferenceSid, Participant, ParticipantKind, ParticipantStatus,
+    Transfer, TransferMode, TransferStatus,
 };
 use crate::events::Topic;
 
@@ -77,7 +77,7 @@ fn connected_customer(participants: &[Participant]) -> Option<&Participant> {
 
 /// Effects on a conference participant need both SIDs; before the conference exists there is
 /// nothing to act on.
-fn in_conference(call: &Call, p: &Participant) -> Option<(String, String)> {
+fn in_conference(call: &Call, p: &Participant) -> Option<(ConferenceSid, CallSid)> {
     Some((call.conference_sid.clone()?, p.call_sid.clone()?))
 }
 

@@ -24,6 +24,7 @@ pub use effects::Effect;
 pub use inbound::InboundCall;
 
 use crate::db::DbPool;
+use crate::domain::phone::PhoneNumber;
 use crate::events::EventBus;
 use twilio::rest::TwilioClient;
 
@@ -66,10 +67,13 @@ impl WebhookUrls {
     }
 }
 
+/// The number the simulator plays in demo mode: Twilio's test number that always succeeds.
+pub const DEMO_NUMBER: &str = "+15005550006";
+
 #[derive(Debug, Clone)]
 pub struct VoiceSettings {
     /// Our Twilio number: the caller ID of every leg we dial.
-    pub phone_number: String,
+    pub phone_number: PhoneNumber,
     /// How long an agent's browser (or a transfer target) rings before it counts as no answer.
     pub ring_timeout: Duration,
     pub hold_music_url: String,
@@ -79,7 +83,7 @@ pub struct VoiceSettings {
 impl Default for VoiceSettings {
     fn default() -> Self {
         Self {
-            phone_number: "+15005550006".into(),
+            phone_number: PhoneNumber::parse(DEMO_NUMBER).expect("the demo number is E.164"),
             ring_timeout: Duration::from_secs(20),
             hold_music_url:
                 "http://com.twilio.sounds.music.s3.amazonaws.com/MARKOVICHAMP-Borghestral.mp3"

@@ -147,7 +147,7 @@ impl VoiceEngine {
             out.effects.push(Effect::Dial {
                 call_id: call.id,
                 participant_id: leg.id,
-                to: format!("client:{}", agent.client_identity.as_str()),
+                to: agent.client_identity.dial_address(),
                 conference: call.conference_name.clone(),
             });
             out.changed_call(&call);
