@@ -20,7 +20,6 @@ pub(super) struct AgentRow {
     client_identity: String,
     status: AgentStatus,
     status_changed_at: DateTime<Utc>,
-    last_call_ended_at: Option<DateTime<Utc>>,
     active: bool,
     created_at: DateTime<Utc>,
     #[allow(dead_code)]
@@ -41,7 +40,6 @@ impl TryFrom<AgentRow> for Agent {
             client_identity: ClientIdentity::parse(&row.client_identity).map_err(corrupt)?,
             status: row.status,
             status_changed_at: row.status_changed_at,
-            last_call_ended_at: row.last_call_ended_at,
             active: row.active,
             created_at: row.created_at,
         })

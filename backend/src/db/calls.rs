@@ -6,9 +6,8 @@ use diesel_async::RunQueryDsl;
 use serde_json::Value;
 use uuid::Uuid;
 
-use super::schema::{agents, call_events, calls, participants, transfers};
+use super::schema::{call_events, calls, participants, transfers};
 use super::{DbError, PgConn};
-use crate::domain::agent::AgentStatus;
 use crate::domain::call::{
     Call, CallStatus, Participant, ParticipantKind, ParticipantStatus, Transfer, TransferMode,
     TransferStatus,
@@ -16,7 +15,7 @@ use crate::domain::call::{
 
 #[derive(Debug, Clone, Queryable, Selectable)]
 #[diesel(table_name = calls)]
-struct CallRow {
+pub(super) struct CallRow {
     id: Uuid,
     customer_call_sid: String,
     from_number: String,
@@ -69,7 +68,7 @@ impl TryFrom<CallRow> for Call {
 
 #[derive(Debug, Clone, Queryable, Selectable)]
 #[diesel(table_name = participants)]
-struct ParticipantRow {
+pub(super) struct ParticipantRow {
     id: Uuid,
     call_id: Uuid,
     kind: ParticipantKind,
@@ -291,40 +290,6 @@ pub async fn update_call(
         .try_into()
 }
 
-/// The oldest queued call no other instance is routing right now, locked.
-pub async fn lock_next_queued_call(conn: &mut PgConn) -> Result<Option<Call>, DbError> {
-    calls::table
-        .filter(calls::status.eq(CallStatus::Queued))
-        .order(calls::queued_at.asc())
-        .select(CallRow::as_select())
-        .for_update()
-        .skip_locked()
-        .first(conn)
-        .await
-        .optional()?
-        .map(Call::try_from)
-        .transpose()
-}
-
-/// The longest-idle available agent no other instance is booking right now, locked. Agents who
-/// already missed this call are skipped so it moves on down the line.
-pub async fn lock_longest_idle_agent(
-    conn: &mut PgConn,
-    excluded: &[Uuid],
-) -> Result<Option<Uuid>, DbError> {
-    Ok(agents::table
-        .filter(agents::status.eq(AgentStatus::Available))
-        .filter(agents::active.eq(true))
-        .filter(agents::id.ne_all(excluded))
-        .order((agents::status_changed_at.asc(), agents::id.asc()))
-        .select(agents::id)
-        .for_update()
-        .skip_locked()
-        .first(conn)
-        .await
-        .optional()?)
-}
-
 pub struct CallFilter {
     pub status: Option<CallStatus>,
     pub agent_id: Option<Uuid>,
@@ -508,88 +473,6 @@ pub async fn update_participant(
         .get_result(conn)
         .await?
         .try_into()
-}
-
-/// Agents who already missed (or declined) this call, so routing moves on.
-pub async fn agents_who_missed(conn: &mut PgConn, call_id: Uuid) -> Result<Vec<Uuid>, DbError> {
-    Ok(participants::table
-        .filter(participants::call_id.eq(call_id))
-        .filter(participants::status.eq_any([
-            ParticipantStatus::NoAnswer,
-            ParticipantStatus::Busy,
-            ParticipantStatus::Failed,
-            ParticipantStatus::Canceled,
-        ]))
-        .filter(participants::agent_id.is_not_null())
-        .select(participants::agent_id.assume_not_null())
-        .load(conn)
-        .await?)
-}
-
-/// Whether any leg of this agent may still be live in Twilio. Every agent leg is one we dialed,
-/// and it counts as live until Twilio reports its call over (or refuses to place it) — even if we
-/// called it off before its SID came back.
-pub async fn agent_has_live_leg(conn: &mut PgConn, agent_id: Uuid) -> Result<bool, DbError> {
-    // A leg whose end was never reported stops counting a while after it left, so one lost
-    // callback can't hold an agent forever.
-    let recently = Utc::now() - chrono::Duration::minutes(2);
-    let live = participants::table
-        .filter(participants::agent_id.eq(agent_id))
-        .filter(participants::call_ended_at.is_null())
-        .filter(
-            participants::status
-                .eq_any(ParticipantStatus::LIVE)
-                .or(participants::left_at.gt(recently)),
-        )
-        .count()
-        .get_result::<i64>(conn)
-        .await?;
-    Ok(live > 0)
-}
-
-/// Agents left in `wrap_up`, `reserved` or `busy` for longer than `grace` with no live leg
-/// (a lost callback), so nobody stays unroutable forever.
-pub async fn stuck_agents(
-    conn: &mut PgConn,
-    grace: chrono::Duration,
-) -> Result<Vec<Uuid>, DbError> {
-    let cutoff = Utc::now() - grace;
-    let candidates: Vec<Uuid> = agents::table
-        .filter(agents::status.eq_any([
-            AgentStatus::WrapUp,
-            AgentStatus::Reserved,
-            AgentStatus::Busy,
-        ]))
-        .filter(agents::status_changed_at.lt(cutoff))
-        .select(agents::id)
-        .load(conn)
-        .await?;
-    let mut stuck = Vec::new();
-    for id in candidates {
-        if !agent_has_live_leg(conn, id).await? {
-            stuck.push(id);
-        }
-    }
-    Ok(stuck)
-}
-
-/// Legs still dialing or ringing long after their ring timeout: the request or its callbacks
-/// were lost (e.g. the instance that placed them restarted).
-pub async fn stale_pending_legs(
-    conn: &mut PgConn,
-    older_than: chrono::Duration,
-) -> Result<Vec<Participant>, DbError> {
-    participants::table
-        .filter(
-            participants::status.eq_any([ParticipantStatus::Dialing, ParticipantStatus::Ringing]),
-        )
-        .filter(participants::created_at.lt(Utc::now() - older_than))
-        .select(ParticipantRow::as_select())
-        .load(conn)
-        .await?
-        .into_iter()
-        .map(Participant::try_from)
-        .collect()
 }
 
 // ---- transfers ----

@@ -10,7 +10,6 @@ diesel::table! {
         client_identity -> Text,
         status -> Text,
         status_changed_at -> Timestamptz,
-        last_call_ended_at -> Nullable<Timestamptz>,
         active -> Bool,
         created_at -> Timestamptz,
         updated_at -> Timestamptz,

@@ -326,7 +326,6 @@ pub struct Agent {
     pub client_identity: ClientIdentity,
     pub status: AgentStatus,
     pub status_changed_at: chrono::DateTime<chrono::Utc>,
-    pub last_call_ended_at: Option<chrono::DateTime<chrono::Utc>>,
     pub active: bool,
     pub created_at: chrono::DateTime<chrono::Utc>,
 }

@@ -59,7 +59,7 @@ pub(crate) async fn release_agent(
         agent.status,
         AgentStatus::Reserved | AgentStatus::Busy | AgentStatus::WrapUp
     );
-    if holding && !db::calls::agent_has_live_leg(conn, agent_id).await? {
+    if holding && !db::routing::agent_has_live_leg(conn, agent_id).await? {
         set_agent_status(conn, agent_id, AgentStatus::Available, out).await?;
     }
     Ok(())

@@ -67,7 +67,7 @@ impl VoiceEngine {
     async fn release_stuck_agents(&self) -> ServiceResult<()> {
         in_transaction!(self, |conn, out| {
             for agent in
-                db::calls::stuck_agents(conn, chrono::Duration::seconds(STUCK_AFTER_SECS)).await?
+                db::routing::stuck_agents(conn, chrono::Duration::seconds(STUCK_AFTER_SECS)).await?
             {
                 tracing::warn!(%agent, "releasing an agent whose last leg never reported its end");
                 flow::set_agent_status(conn, agent, AgentStatus::Available, out).await?;
@@ -85,7 +85,7 @@ impl VoiceEngine {
             + chrono::Duration::seconds(60);
         let legs = {
             let mut conn = self.pool().get().await.map_err(DbError::from)?;
-            db::calls::stale_pending_legs(&mut conn, older_than).await?
+            db::routing::stale_pending_legs(&mut conn, older_than).await?
         };
         for leg in legs {
             tracing::warn!(participant_id = %leg.id, "ending a leg that never reported back");
@@ -104,10 +104,10 @@ impl VoiceEngine {
     /// Books one agent for one queued call and dials them. Returns whether it did.
     pub async fn route_next(&self) -> ServiceResult<bool> {
         let routed = in_transaction!(self, |conn, out| {
-            let Some(call) = db::calls::lock_next_queued_call(conn).await? else {
+            let Some(call) = db::routing::lock_next_queued_call(conn).await? else {
                 return Ok::<_, ServiceError>(false);
             };
-            let Some(agent_id) = db::calls::lock_longest_idle_agent(conn, &[]).await? else {
+            let Some(agent_id) = db::routing::lock_longest_idle_agent(conn).await? else {
                 return Ok(false);
             };
             let agent = db::agents::find(conn, agent_id)

@@ -1,0 +1,111 @@
+//! The routing policy's reads: which queued call goes next, which agent gets it, and which
+//! agents and legs look stuck. Every pick is locked with `SKIP LOCKED`, so backend instances
+//! sharing the database never book one agent or route one call twice.
+
+use chrono::Utc;
+use diesel::prelude::*;
+use diesel_async::RunQueryDsl;
+use uuid::Uuid;
+
+use super::calls::{CallRow, ParticipantRow};
+use super::schema::{agents, calls, participants};
+use super::{DbError, PgConn};
+use crate::domain::agent::AgentStatus;
+use crate::domain::call::{Call, CallStatus, Participant, ParticipantStatus};
+
+/// The oldest queued call no other instance is routing right now, locked.
+pub async fn lock_next_queued_call(conn: &mut PgConn) -> Result<Option<Call>, DbError> {
+    calls::table
+        .filter(calls::status.eq(CallStatus::Queued))
+        .order(calls::queued_at.asc())
+        .select(CallRow::as_select())
+        .for_update()
+        .skip_locked()
+        .first(conn)
+        .await
+        .optional()?
+        .map(Call::try_from)
+        .transpose()
+}
+
+/// The longest-idle available agent no other instance is booking right now, locked. Idle time
+/// runs from the agent's last presence change (to `available`); an agent who lets a call ring
+/// out is set away, so the next offer goes down the line.
+pub async fn lock_longest_idle_agent(conn: &mut PgConn) -> Result<Option<Uuid>, DbError> {
+    Ok(agents::table
+        .filter(agents::status.eq(AgentStatus::Available))
+        .filter(agents::active.eq(true))
+        .order((agents::status_changed_at.asc(), agents::id.asc()))
+        .select(agents::id)
+        .for_update()
+        .skip_locked()
+        .first(conn)
+        .await
+        .optional()?)
+}
+
+/// Whether any leg of this agent may still be live in Twilio. Every agent leg is one we dialed,
+/// and it counts as live until Twilio reports its call over (or refuses to place it) — even if we
+/// called it off before its SID came back.
+pub async fn agent_has_live_leg(conn: &mut PgConn, agent_id: Uuid) -> Result<bool, DbError> {
+    // A leg whose end was never reported stops counting a while after it left, so one lost
+    // callback can't hold an agent forever.
+    let recently = Utc::now() - chrono::Duration::minutes(2);
+    let live = participants::table
+        .filter(participants::agent_id.eq(agent_id))
+        .filter(participants::call_ended_at.is_null())
+        .filter(
+            participants::status
+                .eq_any(ParticipantStatus::LIVE)
+                .or(participants::left_at.gt(recently)),
+        )
+        .count()
+        .get_result::<i64>(conn)
+        .await?;
+    Ok(live > 0)
+}
+
+/// Agents left in `wrap_up`, `reserved` or `busy` for longer than `grace` with no live leg
+/// (a lost callback), so nobody stays unroutable forever.
+pub async fn stuck_agents(
+    conn: &mut PgConn,
+    grace: chrono::Duration,
+) -> Result<Vec<Uuid>, DbError> {
+    let cutoff = Utc::now() - grace;
+    let candidates: Vec<Uuid> = agents::table
+        .filter(agents::status.eq_any([
+            AgentStatus::WrapUp,
+            AgentStatus::Reserved,
+            AgentStatus::Busy,
+        ]))
+        .filter(agents::status_changed_at.lt(cutoff))
+        .select(agents::id)
+        .load(conn)
+        .await?;
+    let mut stuck = Vec::new();
+    for id in candidates {
+        if !agent_has_live_leg(conn, id).await? {
+            stuck.push(id);
+        }
+    }
+    Ok(stuck)
+}
+
+/// Legs still dialing or ringing long after their ring timeout: the request or its callbacks
+/// were lost (e.g. the instance that placed them restarted).
+pub async fn stale_pending_legs(
+    conn: &mut PgConn,
+    older_than: chrono::Duration,
+) -> Result<Vec<Participant>, DbError> {
+    participants::table
+        .filter(
+            participants::status.eq_any([ParticipantStatus::Dialing, ParticipantStatus::Ringing]),
+        )
+        .filter(participants::created_at.lt(Utc::now() - older_than))
+        .select(ParticipantRow::as_select())
+        .load(conn)
+        .await?
+        .into_iter()
+        .map(Participant::try_from)
+        .collect()
+}
