@@ -131,6 +131,10 @@ pub async fn update(
         },
     )
     .await?;
+    if !agent.active {
+        // Deactivated: off any call they are on, which goes to a colleague.
+        state.voice.hand_back(agent.id, "deactivated").await?;
+    }
     state.events.publish(crate::events::Topic::Agent(agent.id));
     Ok(web::Json(agent.into()))
 }
@@ -150,6 +154,8 @@ pub async fn deactivate(
     id: web::Path<Uuid>,
 ) -> ApiResult<HttpResponse> {
     accounts::deactivate_agent(&state.pool, &admin.0.agent, *id).await?;
+    // Off any call they are on, which goes to a colleague.
+    state.voice.hand_back(*id, "deactivated").await?;
     state.events.publish(crate::events::Topic::Agent(*id));
     Ok(HttpResponse::NoContent().finish())
 }

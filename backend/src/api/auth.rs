@@ -1,6 +1,8 @@
 //! Sign-in and sign-out.
 
 use actix_web::{post, web, HttpRequest, HttpResponse};
+use serde::Deserialize;
+use utoipa::IntoParams;
 
 use super::dto::{LoginRequest, LoginResponse};
 use super::error::{ApiResult, ErrorBody};
@@ -47,18 +49,39 @@ pub async fn login(
     }))
 }
 
+#[derive(Debug, Default, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct LogoutQuery {
+    /// On a call (or being rung): sign out anyway, sending the caller back to the queue for a
+    /// colleague. Without it, signing out on a call is refused with 409.
+    #[serde(default)]
+    pub hand_back: bool,
+}
+
 /// Sign out: the token stops working at once and the agent goes offline.
 #[utoipa::path(
     operation_id = "logout",
     tag = "auth",
-    responses((status = 204), (status = 401, body = ErrorBody)),
+    params(LogoutQuery),
+    responses(
+        (status = 204),
+        (status = 400, body = ErrorBody),
+        (status = 401, body = ErrorBody),
+        (status = 409, body = ErrorBody, description = "On a call, without hand_back"),
+    ),
     security(("session" = []))
 )]
 #[post("/auth/logout")]
-pub async fn logout(state: web::Data<AppState>, current: CurrentAgent) -> ApiResult<HttpResponse> {
-    accounts::logout(&state.pool, &current.agent, current.session_id).await?;
-    state
-        .events
-        .publish(crate::events::Topic::Agent(current.agent.id));
+pub async fn logout(
+    state: web::Data<AppState>,
+    current: CurrentAgent,
+    query: web::Query<LogoutQuery>,
+) -> ApiResult<HttpResponse> {
+    let agent = &current.agent;
+    accounts::logout(&state.pool, agent, current.session_id, query.hand_back).await?;
+    if query.hand_back {
+        state.voice.hand_back(agent.id, "signed out").await?;
+    }
+    state.events.publish(crate::events::Topic::Agent(agent.id));
     Ok(HttpResponse::NoContent().finish())
 }

@@ -28,6 +28,8 @@ pub(super) struct CallRow {
     created_at: DateTime<Utc>,
     answered_at: Option<DateTime<Utc>>,
     ended_at: Option<DateTime<Utc>>,
+    prefer_agent_id: Option<Uuid>,
+    avoid_agent_id: Option<Uuid>,
 }
 
 /// A SID column read back: a value that is no SID of its kind is a corrupt row.
@@ -62,6 +64,8 @@ impl TryFrom<CallRow> for Call {
             created_at: r.created_at,
             answered_at: r.answered_at,
             ended_at: r.ended_at,
+            prefer_agent_id: r.prefer_agent_id,
+            avoid_agent_id: r.avoid_agent_id,
         })
     }
 }
@@ -274,6 +278,8 @@ pub struct CallChanges {
     pub answered_at: Option<DateTime<Utc>>,
     pub ended_at: Option<DateTime<Utc>>,
     pub updated_at: Option<DateTime<Utc>>,
+    pub prefer_agent_id: Option<Option<Uuid>>,
+    pub avoid_agent_id: Option<Option<Uuid>>,
 }
 
 pub async fn update_call(

@@ -28,17 +28,34 @@ pub async fn lock_next_queued_call(conn: &mut PgConn) -> Result<Option<Call>, Db
         .transpose()
 }
 
-/// The longest-idle available agent no other instance is booking right now, locked. Idle time
-/// runs from the agent's last presence change (to `available`); an agent who lets a call ring
-/// out is set away, so the next offer goes down the line.
-pub async fn lock_longest_idle_agent(conn: &mut PgConn) -> Result<Option<Uuid>, DbError> {
-    Ok(agents::table
-        .filter(agents::status.eq(AgentStatus::Available))
-        .filter(agents::active.eq(true))
+/// The agent to offer `call` to, locked so no other instance books them meanwhile: the agent
+/// the call prefers (their browser dropped it) when they are available, else the longest-idle
+/// available agent other than one who left the call on purpose. Idle time runs from the
+/// agent's last presence change (to `available`); an agent who lets a call ring out is set
+/// away, so the next offer goes down the line.
+pub async fn lock_agent_for(conn: &mut PgConn, call: &Call) -> Result<Option<Uuid>, DbError> {
+    let available = || {
+        agents::table
+            .filter(agents::status.eq(AgentStatus::Available))
+            .filter(agents::active.eq(true))
+            .select(agents::id)
+            .for_update()
+            .skip_locked()
+    };
+    if let Some(preferred) = call.prefer_agent_id {
+        let found = available()
+            .filter(agents::id.eq(preferred))
+            .first(conn)
+            .await
+            .optional()?;
+        if found.is_some() {
+            return Ok(found);
+        }
+    }
+    let avoid: Vec<Uuid> = call.avoid_agent_id.into_iter().collect();
+    Ok(available()
+        .filter(agents::id.ne_all(avoid))
         .order((agents::status_changed_at.asc(), agents::id.asc()))
-        .select(agents::id)
-        .for_update()
-        .skip_locked()
         .first(conn)
         .await
         .optional()?)

@@ -53,6 +53,8 @@ diesel::table! {
         answered_at -> Nullable<Timestamptz>,
         ended_at -> Nullable<Timestamptz>,
         updated_at -> Timestamptz,
+        prefer_agent_id -> Nullable<Uuid>,
+        avoid_agent_id -> Nullable<Uuid>,
     }
 }
 

@@ -170,6 +170,10 @@ pub struct Call {
     pub created_at: DateTime<Utc>,
     pub answered_at: Option<DateTime<Utc>>,
     pub ended_at: Option<DateTime<Utc>>,
+    /// Offer the call to this agent first: their browser dropped it (and they may be back).
+    pub prefer_agent_id: Option<Uuid>,
+    /// Never offer the call to this agent: they left it on purpose.
+    pub avoid_agent_id: Option<Uuid>,
 }
 
 /// One leg of a call's conference: the customer, an agent, or an outside number.

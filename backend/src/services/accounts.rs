@@ -101,13 +101,25 @@ pub async fn authenticate(
     Ok((agent, claims.session_id))
 }
 
-/// Ends the session; the agent goes offline so the router stops offering them calls.
-pub async fn logout(pool: &DbPool, agent: &Agent, session_id: Uuid) -> ServiceResult<()> {
+/// Ends the session; the agent goes offline so the router stops offering them calls. An agent
+/// on a call (or being rung) is refused unless `handing_back`: then the caller is about to take
+/// them off the call, and the call goes to a colleague.
+pub async fn logout(
+    pool: &DbPool,
+    agent: &Agent,
+    session_id: Uuid,
+    handing_back: bool,
+) -> ServiceResult<()> {
+    if agent.status.is_engaged() && !handing_back {
+        return Err(ServiceError::Conflict(
+            "you are on a call: hang up, transfer or leave it first, or sign out with \
+             hand_back=true to send the caller back to the queue for a colleague"
+                .into(),
+        ));
+    }
     let mut conn = pool.get().await.map_err(db::DbError::from)?;
     db::sessions::revoke(&mut conn, session_id).await?;
-    if !agent.status.is_engaged() {
-        db::agents::set_status(&mut conn, agent.id, AgentStatus::Offline).await?;
-    }
+    db::agents::set_status(&mut conn, agent.id, AgentStatus::Offline).await?;
     Ok(())
 }
 

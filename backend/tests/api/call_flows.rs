@@ -78,7 +78,7 @@ async fn the_tutorials_warm_transfer() {
         .call_until(&admin, &call_id, "agent 1 gone, agent 2 owning", |c| {
             agent_leg(c, &agent1)["status"] == "left"
                 && customer(c)["on_hold"] == false
-                && agent_leg(c, &agent2)["end_conference_on_exit"] == true
+                && agent_leg(c, &agent2)["end_conference_on_exit"] == false
         })
         .await;
     assert_eq!(call["owner_agent_id"], agent2.id.as_str());

@@ -8,6 +8,7 @@ mod demo;
 mod health;
 mod helpers;
 mod migrations;
+mod never_drop;
 mod project_files;
 mod robustness;
 mod transfers;

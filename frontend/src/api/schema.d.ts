@@ -1093,7 +1093,13 @@ export interface operations {
     };
     logout: {
         parameters: {
-            query?: never;
+            query?: {
+                /**
+                 * @description On a call (or being rung): sign out anyway, sending the caller back to the queue for a
+                 *     colleague. Without it, signing out on a call is refused with 409.
+                 */
+                hand_back?: boolean;
+            };
             header?: never;
             path?: never;
             cookie?: never;
@@ -1106,7 +1112,24 @@ export interface operations {
                 };
                 content?: never;
             };
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
             401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description On a call, without hand_back */
+            409: {
                 headers: {
                     [name: string]: unknown;
                 };

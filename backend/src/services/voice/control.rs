@@ -9,7 +9,7 @@ use super::callbacks::transaction_outcome;
 use super::effects::Effect;
 use super::flow;
 use super::VoiceEngine;
-use crate::db::calls::{NewParticipant, NewTransfer, ParticipantChanges};
+use crate::db::calls::{CallChanges, NewParticipant, NewTransfer, ParticipantChanges};
 use crate::db::{self, DbError, PgConn};
 use crate::domain::agent::{Agent, AgentStatus};
 use crate::domain::call::{
@@ -260,7 +260,6 @@ impl VoiceEngine {
             if let Ok(c) = customer(&participants) {
                 flow::set_hold(conn, &call, c, false, out).await?;
             }
-            flow::restore_owner(conn, &call, &participants, out).await?;
             db::calls::set_transfer_status(conn, transfer.id, TransferStatus::Canceled).await?;
             db::calls::record_event(
                 conn,
@@ -318,11 +317,10 @@ impl VoiceEngine {
             if p.status.is_pending() {
                 flow::call_off_pending_leg(conn, &call, p, out).await?;
             } else if p.status == ParticipantStatus::Connected {
-                out.effects.push(Effect::Remove {
-                    call_id: call.id,
-                    conference_sid: conference_sid(&call)?,
-                    call_sid: sid(p)?,
-                });
+                conference_sid(&call)?;
+                sid(p)?;
+                // A participant that would end the conference on exit gives that up first.
+                flow::remove_leg(conn, &call, p, out).await?;
             } else {
                 return Err(conflict("that participant has already left"));
             }
@@ -348,11 +346,20 @@ impl VoiceEngine {
                 .iter()
                 .find(|p| p.agent_id == Some(actor.id) && p.status == ParticipantStatus::Connected)
                 .ok_or_else(|| conflict("you are not in this call's conference"))?;
-            out.effects.push(Effect::Remove {
-                call_id: call.id,
-                conference_sid: conference_sid(&call)?,
-                call_sid: sid(own)?,
-            });
+            conference_sid(&call)?;
+            sid(own)?;
+            flow::remove_leg(conn, &call, own, out).await?;
+            // Left on purpose: if the customer goes back to the queue, the call goes to
+            // someone else.
+            db::calls::update_call(
+                conn,
+                call.id,
+                CallChanges {
+                    avoid_agent_id: Some(Some(actor.id)),
+                    ..Default::default()
+                },
+            )
+            .await?;
             db::calls::record_event(
                 conn,
                 call.id,
@@ -361,6 +368,56 @@ impl VoiceEngine {
                 None,
             )
             .await?;
+            Ok(())
+        });
+        self.after_commit_now(outcome).await
+    }
+
+    /// Takes an agent off the call they are on or being rung for, without ending it for the
+    /// customer: a ringing leg is called off, a joined one leaves the conference, and the call
+    /// goes to another agent (never back to this one). For signing out and deactivation; the
+    /// agent's status is the caller's to set.
+    pub async fn hand_back(&self, agent_id: Uuid, reason: &'static str) -> ServiceResult<()> {
+        let current = {
+            let mut conn = self.pool().get().await.map_err(DbError::from)?;
+            db::calls::current_call_for_agent(&mut conn, agent_id).await?
+        };
+        let Some(current) = current else {
+            return Ok(());
+        };
+        let ((), outcome) = transaction_outcome!(self, |conn, out| {
+            let Some(call) = db::calls::lock_call(conn, current.id).await? else {
+                return Ok(());
+            };
+            if call.status.is_final() {
+                return Ok(());
+            }
+            let participants = db::calls::participants_of(conn, call.id).await?;
+            for p in participants.iter().filter(|p| p.agent_id == Some(agent_id)) {
+                if p.status.is_pending() {
+                    flow::call_off_pending_leg(conn, &call, p, out).await?;
+                } else if p.status == ParticipantStatus::Connected {
+                    flow::remove_leg(conn, &call, p, out).await?;
+                }
+            }
+            db::calls::update_call(
+                conn,
+                call.id,
+                CallChanges {
+                    avoid_agent_id: Some(Some(agent_id)),
+                    ..Default::default()
+                },
+            )
+            .await?;
+            db::calls::record_event(
+                conn,
+                call.id,
+                "agent_handed_back",
+                json!({ "agent_id": agent_id, "reason": reason }),
+                None,
+            )
+            .await?;
+            out.changed_call(&call);
             Ok(())
         });
         self.after_commit_now(outcome).await

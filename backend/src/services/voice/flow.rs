@@ -44,6 +44,23 @@ pub(crate) async fn set_agent_status(
     Ok(())
 }
 
+/// An agent's leg in a call is over: an agent who was on the call goes to wrap-up and is freed
+/// once Twilio reports all their legs over. An agent who signed out, went away or was
+/// deactivated meanwhile keeps that status: a call ending never makes them available.
+pub(crate) async fn agent_leg_over(
+    conn: &mut PgConn,
+    agent_id: Uuid,
+    out: &mut Outcome,
+) -> Result<(), DbError> {
+    let Some(agent) = db::agents::find(conn, agent_id).await? else {
+        return Ok(());
+    };
+    if agent.status.is_engaged() {
+        set_agent_status(conn, agent_id, AgentStatus::WrapUp, out).await?;
+    }
+    release_agent(conn, agent_id, out).await
+}
+
 /// Frees an agent once none of their legs can still be live in Twilio. Leaving the conference is
 /// not enough: until Twilio reports the leg's call over, their browser is still on it and would
 /// drop the next call.
@@ -167,33 +184,6 @@ pub(crate) async fn remove_leg(
     Ok(())
 }
 
-/// After a transfer falls through, the agent who still has the call owns the conference again
-/// if they owned it before (they got the call through an earlier transfer).
-pub(crate) async fn restore_owner(
-    conn: &mut PgConn,
-    call: &Call,
-    participants: &[Participant],
-    out: &mut Outcome,
-) -> Result<(), DbError> {
-    let Some(owner) = call.owner_agent_id else {
-        return Ok(());
-    };
-    let Some(leg) = participants
-        .iter()
-        .find(|p| p.agent_id == Some(owner) && p.status == ParticipantStatus::Connected)
-    else {
-        return Ok(());
-    };
-    let took_over = db::calls::transfers_of(conn, call.id)
-        .await?
-        .iter()
-        .any(|t| t.status == TransferStatus::Completed && t.target_participant_id == Some(leg.id));
-    if took_over && !leg.end_conference_on_exit {
-        set_ends_conference(conn, call, leg, true, out).await?;
-    }
-    Ok(())
-}
-
 /// Stops a leg that has not joined; without a SID yet, the dialer stops it when the SID arrives.
 pub(crate) async fn call_off_pending_leg(
     conn: &mut PgConn,
@@ -263,8 +253,7 @@ pub(crate) async fn finish_call(
                 }
             }
             if let Some(agent) = p.agent_id {
-                set_agent_status(conn, agent, AgentStatus::WrapUp, out).await?;
-                release_agent(conn, agent, out).await?;
+                agent_leg_over(conn, agent, out).await?;
             }
         }
     }
@@ -323,8 +312,10 @@ pub(crate) async fn requeue(
     Ok(())
 }
 
-/// The transfer target takes the call over: it now ends the conference when it leaves, the
-/// customer is taken off hold, and the transferring agent (if still there) leaves.
+/// The transfer target takes the call over: the customer is taken off hold and the transferring
+/// agent (if still there) leaves. An agent's leg never ends the conference (their lost browser
+/// must not hang up the customer); an outside number that takes the call over does, since the
+/// call is theirs to finish.
 pub(crate) async fn hand_over(
     conn: &mut PgConn,
     call: &Call,
@@ -333,7 +324,9 @@ pub(crate) async fn hand_over(
     out: &mut Outcome,
 ) -> Result<(), DbError> {
     let participants = db::calls::participants_of(conn, call.id).await?;
-    set_ends_conference(conn, call, target, true, out).await?;
+    if target.kind == ParticipantKind::External {
+        set_ends_conference(conn, call, target, true, out).await?;
+    }
     if let Some(c) = connected_customer(&participants) {
         set_hold(conn, call, c, false, out).await?;
     }
@@ -431,6 +424,8 @@ pub(crate) async fn leg_joined(
                         None
                     },
                     answered_at: call.answered_at.is_none().then(Utc::now),
+                    prefer_agent_id: Some(None),
+                    avoid_agent_id: Some(None),
                     ..Default::default()
                 },
             )
@@ -475,8 +470,7 @@ pub(crate) async fn leg_left(
         return finish_call(conn, call, "customer hung up", out).await;
     }
     if let Some(agent) = p.agent_id {
-        set_agent_status(conn, agent, AgentStatus::WrapUp, out).await?;
-        release_agent(conn, agent, out).await?;
+        agent_leg_over(conn, agent, out).await?;
     }
     if call.status.is_final() {
         return Ok(());
@@ -501,10 +495,16 @@ pub(crate) async fn leg_left(
         if let Some(c) = connected_customer(&participants) {
             set_hold(conn, call, c, false, out).await?;
         }
-        restore_owner(conn, call, &participants, out).await?;
     }
 
-    if call.owner_agent_id.is_some() && call.owner_agent_id == p.agent_id {
+    // Who had the call: its owning agent, or an outside number that took it over (no owning
+    // agent while the call is in progress).
+    let had_the_call = match p.kind {
+        ParticipantKind::Agent => p.agent_id.is_some() && call.owner_agent_id == p.agent_id,
+        ParticipantKind::External => call.owner_agent_id.is_none(),
+        ParticipantKind::Customer => false,
+    };
+    if had_the_call {
         let mut others: Vec<&Participant> = participants
             .iter()
             .filter(|x| {
@@ -543,7 +543,9 @@ pub(crate) async fn leg_left(
                 }
             }
         } else if let Some(next) = others.first() {
-            set_ends_conference(conn, call, next, true, out).await?;
+            if next.kind == ParticipantKind::External {
+                set_ends_conference(conn, call, next, true, out).await?;
+            }
             db::calls::update_call(
                 conn,
                 call.id,
@@ -554,7 +556,24 @@ pub(crate) async fn leg_left(
             )
             .await?;
         } else {
-            requeue(conn, call, "the agent left", out).await?;
+            // Nobody else is here. An agent who left on purpose is not offered the call again;
+            // one whose browser or line dropped it is offered it first, once back.
+            let prefer = p.agent_id.filter(|a| call.avoid_agent_id != Some(*a));
+            db::calls::update_call(
+                conn,
+                call.id,
+                CallChanges {
+                    prefer_agent_id: Some(prefer),
+                    ..Default::default()
+                },
+            )
+            .await?;
+            let reason = match (p.kind, prefer) {
+                (ParticipantKind::External, _) => "the outside party left",
+                (_, Some(_)) => "the agent's line dropped",
+                (_, None) => "the agent left",
+            };
+            requeue(conn, call, reason, out).await?;
         }
     }
     Ok(())
@@ -617,7 +636,6 @@ pub(crate) async fn leg_missed(
                 if let Some(c) = connected_customer(&participants) {
                     set_hold(conn, call, c, false, out).await?;
                 }
-                restore_owner(conn, call, &participants, out).await?;
             }
         }
         None if call.status == CallStatus::Ringing => {

@@ -107,7 +107,7 @@ impl VoiceEngine {
             let Some(call) = db::routing::lock_next_queued_call(conn).await? else {
                 return Ok::<_, ServiceError>(false);
             };
-            let Some(agent_id) = db::routing::lock_longest_idle_agent(conn).await? else {
+            let Some(agent_id) = db::routing::lock_agent_for(conn, &call).await? else {
                 return Ok(false);
             };
             let agent = db::agents::find(conn, agent_id)
@@ -119,6 +119,8 @@ impl VoiceEngine {
                 call.id,
                 CallChanges {
                     status: Some(CallStatus::Ringing),
+                    // Offered once: if the preferred agent misses it, the next one is rung.
+                    prefer_agent_id: Some(None),
                     ..Default::default()
                 },
             )

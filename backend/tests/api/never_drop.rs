@@ -1,0 +1,341 @@
+//! "Never drop a caller": an agent's lost browser, a leave, a removal, a sign-out or a
+//! deactivation in the middle of a call never ends it for the customer. Only an explicit hang-up
+//! (the customer's, or an agent's through the API) does.
+
+use serde_json::{json, Value};
+use twilio_sim::CallStatus as SimCallStatus;
+
+use crate::voice::{agent_leg, connected, customer, participant, Agent, CallCenter, WAIT};
+
+/// A call answered by `agent`; returns (call id, customer's call SID).
+async fn answered_call(cc: &CallCenter, agent: &Agent) -> (String, String) {
+    let customer_sid = cc.customer_calls().await;
+    cc.answer(agent).await;
+    let call = cc
+        .my_call_until(agent, "connected", |c| {
+            c["status"] == "in_progress" && connected(agent_leg(c, agent)) && connected(customer(c))
+        })
+        .await;
+    (call["id"].as_str().unwrap().to_owned(), customer_sid)
+}
+
+/// `from` warm-transfers the call to `to` (an agent), who answers, and completes it: `to` owns
+/// the call and `from` has left.
+async fn hand_over(cc: &CallCenter, admin: &str, from: &Agent, to: &Agent, call_id: &str) {
+    cc.set_status(to, "available").await;
+    let res = cc
+        .post(
+            from,
+            &format!("/api/calls/{call_id}/transfers"),
+            json!({ "mode": "warm", "target": { "agent_id": to.id } }),
+        )
+        .await;
+    assert_eq!(res.status(), 201, "{}", res.text().await.unwrap());
+    let transfer: Value = res.json().await.unwrap();
+    cc.answer(to).await;
+    cc.call_until(admin, call_id, "consulting", |c| {
+        c["transfers"][0]["status"] == "consulting"
+    })
+    .await;
+    let res = cc
+        .post(
+            from,
+            &format!(
+                "/api/calls/{call_id}/transfers/{}/complete",
+                transfer["id"].as_str().unwrap()
+            ),
+            json!({}),
+        )
+        .await;
+    assert_eq!(res.status(), 200, "{}", res.text().await.unwrap());
+    cc.call_until(admin, call_id, "handed over", |c| {
+        c["owner_agent_id"] == to.id.as_str() && agent_leg(c, from)["status"] == "left"
+    })
+    .await;
+}
+
+fn customer_call_status(cc: &CallCenter, customer_sid: &str) -> SimCallStatus {
+    cc.sim
+        .snapshot()
+        .calls
+        .iter()
+        .find(|c| c.sid == customer_sid)
+        .expect("the customer's call")
+        .status
+}
+
+/// The customer is still on the line: their call is live in Twilio and our record agrees.
+async fn assert_customer_kept(cc: &CallCenter, admin: &str, call_id: &str, customer_sid: &str) {
+    // Give the conference's callbacks time to land, then look at both sides.
+    let call = cc
+        .call_until(admin, call_id, "the customer back in the queue", |c| {
+            matches!(c["status"].as_str(), Some("queued" | "ringing"))
+        })
+        .await;
+    assert!(connected(customer(&call)), "{call:#}");
+    assert_eq!(
+        customer_call_status(cc, customer_sid),
+        SimCallStatus::InProgress,
+        "the customer's call is still up in Twilio"
+    );
+}
+
+/// Item 6: after a completed transfer the new owner's browser crashes. The customer hears hold
+/// music and the router rings that same agent again first (not the colleague who handed over).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_new_owners_lost_browser_keeps_the_customer_and_rings_that_agent_again() {
+    let cc = CallCenter::start().await;
+    let admin = cc.admin().await;
+    let a = cc.agent("a", true).await;
+    let b = cc.agent("b", false).await;
+    let (call_id, customer_sid) = answered_call(&cc, &a).await;
+    hand_over(&cc, &admin, &a, &b, &call_id).await;
+    let call = cc
+        .call_until(&admin, &call_id, "b's leg", |c| connected(agent_leg(c, &b)))
+        .await;
+    assert_eq!(
+        agent_leg(&call, &b)["end_conference_on_exit"],
+        false,
+        "an agent's leg never owns the conference"
+    );
+    cc.status_until(&a, "available").await;
+
+    // B's tab dies: Twilio ends their leg; nobody asked to end the call.
+    let b_leg = agent_leg(&call, &b)["call_sid"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    cc.sim.hang_up(&b_leg).unwrap();
+
+    assert_customer_kept(&cc, &admin, &call_id, &customer_sid).await;
+    // B comes back first; A (idle longer) is not rung before B.
+    let ringing = cc.ringing(&b).await;
+    assert!(
+        cc.sim.ringing_for(&a.client()).is_empty(),
+        "the agent who had the call is rung again first"
+    );
+    cc.sim.accept(&ringing).unwrap();
+    let call = cc
+        .call_until(&admin, &call_id, "b back on the call", |c| {
+            c["status"] == "in_progress" && c["owner_agent_id"] == b.id.as_str()
+        })
+        .await;
+    assert!(connected(customer(&call)));
+}
+
+/// Item 4: removing a participant that ends the conference on exit (an outside number that took
+/// the call over) takes that power away first, so the customer stays.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn removing_an_outside_owner_keeps_the_customer() {
+    let cc = CallCenter::start().await;
+    let admin = cc.admin().await;
+    let a = cc.agent("a", true).await;
+    let (call_id, customer_sid) = answered_call(&cc, &a).await;
+    let res = cc
+        .post(
+            &a,
+            &format!("/api/calls/{call_id}/transfers"),
+            json!({ "mode": "warm", "target": { "phone_number": "+14155550199" } }),
+        )
+        .await;
+    assert_eq!(res.status(), 201);
+    let transfer: Value = res.json().await.unwrap();
+    let ringing = cc
+        .sim
+        .wait_for_ringing("+14155550199", WAIT)
+        .await
+        .expect("the number rings");
+    cc.sim.accept(&ringing.call_sid).unwrap();
+    cc.call_until(&admin, &call_id, "consulting", |c| {
+        c["transfers"][0]["status"] == "consulting"
+    })
+    .await;
+    let res = cc
+        .post(
+            &a,
+            &format!(
+                "/api/calls/{call_id}/transfers/{}/complete",
+                transfer["id"].as_str().unwrap()
+            ),
+            json!({}),
+        )
+        .await;
+    assert_eq!(res.status(), 200);
+    let call = cc
+        .call_until(&admin, &call_id, "the number owns the call", |c| {
+            participant(c, |p| p["kind"] == "external")["end_conference_on_exit"] == true
+                && agent_leg(c, &a)["status"] == "left"
+        })
+        .await;
+    let outside = participant(&call, |p| p["kind"] == "external")["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+
+    let res = cc
+        .app()
+        .send_json(
+            reqwest::Method::DELETE,
+            &format!("/api/calls/{call_id}/participants/{outside}"),
+            Some(&admin),
+            &json!({}),
+        )
+        .await;
+    assert_eq!(res.status(), 204, "{}", res.text().await.unwrap());
+    assert_customer_kept(&cc, &admin, &call_id, &customer_sid).await;
+}
+
+/// Item 9: an agent who leaves while alone with the customer sends them back to the queue, and
+/// the call goes to another agent, never back to the one who left.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn leaving_alone_requeues_to_another_agent_not_the_one_who_left() {
+    let cc = CallCenter::start().await;
+    let admin = cc.admin().await;
+    let a = cc.agent("a", true).await;
+    let (call_id, customer_sid) = answered_call(&cc, &a).await;
+
+    let res = cc
+        .post(&a, &format!("/api/calls/{call_id}/leave"), json!({}))
+        .await;
+    assert_eq!(res.status(), 204, "{}", res.text().await.unwrap());
+    assert_customer_kept(&cc, &admin, &call_id, &customer_sid).await;
+    cc.status_until(&a, "available").await;
+    // Nobody else is available: the customer waits; A is not rung again.
+    tokio::time::sleep(std::time::Duration::from_millis(1_500)).await;
+    assert!(
+        cc.sim.ringing_for(&a.client()).is_empty(),
+        "the agent who left is not offered the same call"
+    );
+    let call = cc.call_until(&admin, &call_id, "queued", |_| true).await;
+    assert_eq!(call["status"], "queued");
+
+    // A colleague becomes available and gets it.
+    let b = cc.agent("b", true).await;
+    cc.answer(&b).await;
+    cc.call_until(&admin, &call_id, "b has the call", |c| {
+        c["status"] == "in_progress" && c["owner_agent_id"] == b.id.as_str()
+    })
+    .await;
+}
+
+/// Item 8: signing out on a call is refused with a message that says what to do, and changes
+/// nothing; the caller is never stranded with a signed-out agent.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn signing_out_mid_call_is_refused_and_keeps_the_session() {
+    let cc = CallCenter::start().await;
+    let admin = cc.admin().await;
+    let a = cc.agent("a", true).await;
+    let (call_id, _) = answered_call(&cc, &a).await;
+
+    let res = cc.post(&a, "/api/auth/logout", json!({})).await;
+    let err = crate::helpers::assert_error(res, 409, "conflict").await;
+    assert!(err["message"].as_str().unwrap().contains("call"), "{err:#}");
+    // Still signed in, still on the call.
+    assert_eq!(cc.agent_status(&a).await, "busy");
+    let call = cc
+        .call_until(&admin, &call_id, "in progress", |_| true)
+        .await;
+    assert_eq!(call["status"], "in_progress");
+    assert!(connected(agent_leg(&call, &a)));
+}
+
+/// Item 8: an agent may sign out handing the call back: the customer returns to the queue and
+/// goes to a colleague, and the signed-out agent stays offline when the call ends.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn signing_out_with_hand_back_requeues_and_stays_offline() {
+    let cc = CallCenter::start().await;
+    let admin = cc.admin().await;
+    let a = cc.agent("a", true).await;
+    let (call_id, customer_sid) = answered_call(&cc, &a).await;
+
+    let res = cc
+        .post(&a, "/api/auth/logout?hand_back=true", json!({}))
+        .await;
+    assert_eq!(res.status(), 204, "{}", res.text().await.unwrap());
+    let me = cc.app().get("/api/me", Some(&a.token)).await;
+    assert_eq!(me.status(), 401, "the session is over");
+    assert_customer_kept(&cc, &admin, &call_id, &customer_sid).await;
+
+    let b = cc.agent("b", true).await;
+    cc.answer(&b).await;
+    cc.call_until(&admin, &call_id, "b has the call", |c| {
+        c["status"] == "in_progress" && c["owner_agent_id"] == b.id.as_str()
+    })
+    .await;
+    cc.sim.hang_up(&customer_sid).unwrap();
+    cc.call_until(&admin, &call_id, "completed", |c| {
+        c["status"] == "completed"
+    })
+    .await;
+    cc.status_until(&b, "available").await;
+    let agents: Value = cc
+        .app()
+        .get("/api/agents", Some(&admin))
+        .await
+        .json()
+        .await
+        .unwrap();
+    let a_row = agents
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|x| x["id"] == a.id.as_str())
+        .unwrap();
+    assert_eq!(a_row["status"], "offline", "{a_row:#}");
+}
+
+/// Item 8: deactivating an agent on a call hands the call back to the queue; the customer is
+/// kept and the deactivated agent is never made available by the call ending.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn deactivating_an_agent_mid_call_hands_the_call_back() {
+    let cc = CallCenter::start().await;
+    let admin = cc.admin().await;
+    let a = cc.agent("a", true).await;
+    let (call_id, customer_sid) = answered_call(&cc, &a).await;
+
+    let res = cc
+        .app()
+        .send_json(
+            reqwest::Method::DELETE,
+            &format!("/api/agents/{}", a.id),
+            Some(&admin),
+            &json!({}),
+        )
+        .await;
+    assert!(res.status().is_success(), "{}", res.text().await.unwrap());
+    assert_customer_kept(&cc, &admin, &call_id, &customer_sid).await;
+    let call = cc
+        .call_until(&admin, &call_id, "a's leg gone", |c| {
+            agent_leg(c, &a)["status"] == "left"
+        })
+        .await;
+    assert!(connected(customer(&call)));
+    // The agent's browser leg was ended too (it cannot keep listening in).
+    let leg = agent_leg(&call, &a)["call_sid"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let leg_status = cc
+        .sim
+        .snapshot()
+        .calls
+        .iter()
+        .find(|c| c.sid == leg)
+        .unwrap()
+        .status;
+    assert_eq!(leg_status, SimCallStatus::Completed);
+    let agents: Value = cc
+        .app()
+        .get("/api/agents?include_inactive=true", Some(&admin))
+        .await
+        .json()
+        .await
+        .unwrap();
+    let a_row = agents
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|x| x["id"] == a.id.as_str())
+        .unwrap();
+    assert_eq!(a_row["status"], "offline", "{a_row:#}");
+}
