@@ -140,6 +140,25 @@ describe('Phone', () => {
     expect(voice.unregister).toHaveBeenCalledTimes(1);
   });
 
+  it('rings the next call when its invite comes before the last call is over', async () => {
+    const { voice, phone, ringer } = setup();
+    phone.setWanted(true);
+    await vi.advanceTimersByTimeAsync(0);
+    voice.ring('CA1');
+    await phone.accept();
+    // The backend rings this agent again ~25 ms after the call ended; the invite beats the disconnect.
+    voice.ring('CA2');
+    expect(phone.getSnapshot().call).toMatchObject({ phase: 'connected', call: { callSid: 'CA1' } });
+    expect(ringer.ringing).toBe(false);
+    voice.emitter.emit('disconnected', 'CA1');
+    expect(phone.getSnapshot().call).toMatchObject({ phase: 'ringing', call: { callSid: 'CA2' } });
+    expect(phone.getSnapshot().lastCall).toMatchObject({ reason: 'remote_hangup' });
+    expect(ringer.ringing).toBe(true);
+    await phone.accept();
+    expect(voice.accept).toHaveBeenLastCalledWith('CA2');
+    expect(phone.getSnapshot().call).toMatchObject({ phase: 'connected', call: { callSid: 'CA2' } });
+  });
+
   it('declines a call', async () => {
     const { voice, phone } = setup();
     voice.ring();
