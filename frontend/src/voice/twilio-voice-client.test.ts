@@ -16,9 +16,17 @@ class FakeEmitter {
 
 class FakeCall extends FakeEmitter implements SdkCall {
   customParameters = new Map([['call_id', 'c-1']]);
-  accept = vi.fn(() => this.fire('accept', this));
+  up = false;
+  accept = vi.fn(() => {
+    this.up = true;
+    this.fire('accept', this);
+  });
   reject = vi.fn();
   disconnect = vi.fn(() => this.fire('disconnect', this));
+  override fire(event: string, ...args: unknown[]) {
+    if (event === 'disconnect' || event === 'cancel') this.up = false;
+    super.fire(event, ...args);
+  }
   mute = vi.fn((m?: boolean) => this.fire('mute', m, this));
   constructor(public parameters: Record<string, string>) {
     super();
@@ -47,6 +55,14 @@ class FakeDevice extends FakeEmitter implements SdkDevice {
   ) {
     super();
   }
+  /** An invite from Twilio, as the SDK treats it: dropped while a call is up unless allowIncomingWhileBusy. */
+  invite(call: FakeCall) {
+    const busy = this.calls.some((c) => c.up);
+    if (busy && !this.options.allowIncomingWhileBusy) return;
+    this.calls.push(call);
+    this.fire('incoming', call);
+  }
+  private calls: FakeCall[] = [];
 }
 
 function setup() {
@@ -73,7 +89,7 @@ describe('TwilioVoiceClient', () => {
     await client.register();
     expect(fetchToken).toHaveBeenCalledTimes(1);
     expect(device().token).toBe('tok1');
-    expect(device().options).toMatchObject({ allowIncomingWhileBusy: false, tokenRefreshMs: 10_000 });
+    expect(device().options).toMatchObject({ allowIncomingWhileBusy: true, tokenRefreshMs: 10_000 });
     expect(device().options.closeProtection).toBeTruthy();
     expect(device().incomingSound).toBe(false); // our own ringer plays instead
     expect(client.state).toBe('registered');
@@ -126,6 +142,22 @@ describe('TwilioVoiceClient', () => {
     await client.hangup('CA1');
     expect(events).toContainEqual(['disconnected', 'CA1']);
     await expect(client.accept('CA1')).rejects.toThrow(/no longer ringing/);
+    client.destroy();
+  });
+
+  it('offers the next call when its invite arrives before the last call is over', async () => {
+    const { client, device, events } = setup();
+    await client.register();
+    const first = new FakeCall({ CallSid: 'CA1', From: '+15551230001', To: 'client:ada' });
+    device().invite(first);
+    await client.accept('CA1');
+    // The backend rings this agent again just after the call ended; the SDK has not seen the end yet.
+    const next = new FakeCall({ CallSid: 'CA2', From: '+15551230002', To: 'client:ada' });
+    device().invite(next);
+    expect(events).toContainEqual(['incoming', expect.objectContaining({ callSid: 'CA2' })]);
+    first.fire('disconnect', first);
+    await client.accept('CA2');
+    expect(next.accept).toHaveBeenCalled();
     client.destroy();
   });
 

@@ -7,8 +7,10 @@ import type { VoiceClient, VoiceClientEvents, VoiceClientState, VoiceError } fro
  *
  * - One `Device` per page, created with a token from `POST /api/voice/token`; refreshed on
  *   `tokenWillExpire` (10 s before expiry), on our own earlier timer, and after a token error.
- * - `allowIncomingWhileBusy: false` (Twilio's default, stated): a second invite while on a call is
- *   not offered; the backend routes it to someone else.
+ * - `allowIncomingWhileBusy: true`: with callers queued, the backend rings an agent again
+ *   milliseconds after their call ended, and that invite may reach the Device before the end of
+ *   the last call does. Twilio's default (false) drops it silently; we offer it, and the call
+ *   state machine holds it until the call in hand is over (no ringing over a call).
  * - The SDK's own ringtone is off; `Phone` plays one ringer for both modes.
  * - A call answered in another tab (same identity) emits `cancel` here, so every tab stops ringing.
  * - `closeProtection`: the browser asks before the tab is closed during a call.
@@ -199,7 +201,7 @@ export class TwilioVoiceClient implements VoiceClient {
 
   private createDevice(factory: DeviceFactory, token: IssuedToken): SdkDevice {
     const device = factory(token.token, {
-      allowIncomingWhileBusy: false,
+      allowIncomingWhileBusy: true,
       closeProtection: 'A call is in progress. Leaving this page will hang it up.',
       codecPreferences: ['opus', 'pcmu'],
       logLevel: 'warn',
