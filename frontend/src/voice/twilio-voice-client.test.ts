@@ -1,5 +1,5 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import { TwilioVoiceClient, type SdkCall, type SdkDevice, type SdkDeviceOptions } from './twilio-voice-client';
+import { describeSdkError, TwilioVoiceClient, type SdkCall, type SdkDevice, type SdkDeviceOptions } from './twilio-voice-client';
 
 type Handler = (...args: unknown[]) => void;
 
@@ -123,6 +123,34 @@ describe('TwilioVoiceClient', () => {
     expect(errors.map((e) => e.code)).toEqual([20104, 31401]);
     expect(errors[1]!.message).toMatch(/Microphone access was denied/);
     client.destroy();
+  });
+
+  it('does not fetch a token when Twilio is rate-limiting (31206), and says so', async () => {
+    const { client, device, events, fetchToken } = setup();
+    await client.register();
+    device().fire('error', { code: 31206, message: 'RateExceededError (31206): Rate exceeded authorized limit.' });
+    device().fire('error', { code: 31206, message: 'RateExceededError (31206): Rate exceeded authorized limit.' });
+    await vi.advanceTimersByTimeAsync(60_000);
+    expect(fetchToken).toHaveBeenCalledTimes(1); // the first token only
+    const error = events.find((e) => e[0] === 'error')![1] as { code: number; message: string };
+    expect(error.code).toBe(31206);
+    expect(error.message).toMatch(/rate/i);
+    client.destroy();
+  });
+
+  it('names every Voice SDK 2.x error it handles as the SDK does', () => {
+    // 31201 is AuthorizationError (and the SDK reports a signalling 31201 as 20151
+    // AuthenticationFailed): a configuration problem, not the microphone.
+    for (const code of [31201, 20151]) {
+      const { message } = describeSdkError({ code, message: 'x' });
+      expect(message).not.toMatch(/microphone/i);
+      expect(message).toMatch(/administrator/i);
+    }
+    // 31208 does not exist in SDK 2.x: no made-up meaning, the SDK's own words and the code.
+    expect(describeSdkError({ code: 31208, description: 'Something' }).message).toBe('Something (31208)');
+    expect(describeSdkError({ code: 31401 }).message).toMatch(/Microphone access was denied/);
+    expect(describeSdkError({ code: 31402 }).message).toMatch(/No microphone could be opened/);
+    expect(describeSdkError({ code: 31205 }).message).toMatch(/token expired/);
   });
 
   it('offers incoming calls and follows accept, mute and disconnect', async () => {

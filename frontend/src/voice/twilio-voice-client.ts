@@ -66,20 +66,48 @@ export interface TwilioVoiceClientOptions {
   now?: () => number;
 }
 
-/** Twilio error codes that mean "get a new token". */
-const TOKEN_ERRORS = new Set([20101, 20104, 31204, 31205, 31206]);
+/**
+ * Twilio error codes that mean "get a new token": the token in hand was refused as invalid or
+ * expired (20101 AccessTokenInvalid, 20104 AccessTokenExpired, and the signalling codes the SDK
+ * reports as those: 31204 InvalidJWTTokenError, 31205 JWTTokenExpiredError). Not 31206
+ * RateExceededError: a new token does not help, and fetching one per error hammers the token
+ * endpoint while Twilio is rate-limiting us. Not the configuration errors (20151, 31201–31203,
+ * 31207) either: every new token would be refused the same way.
+ */
+const TOKEN_ERRORS = new Set([20101, 20104, 31204, 31205]);
 
+const ASK_ADMIN = 'Ask an administrator to check the Twilio Voice settings.';
+
+/**
+ * Agent-readable messages for the codes of the SDK's generated error list
+ * (`@twilio/voice-sdk` 2.x `errors/generated`) that an agent can act on or should understand.
+ * Any other code shows the SDK's own explanation and the code.
+ */
 const FRIENDLY: Record<number, string> = {
-  20101: 'The phone token was not accepted. Reconnecting…',
-  20104: 'The phone token expired. Reconnecting…',
-  31205: 'The phone token expired. Reconnecting…',
-  31005: 'Lost the connection to the phone service. Check your network.',
-  31009: 'Cannot reach the phone service. Check your network.',
-  31201: 'No microphone could be opened. Check that one is connected.',
-  31208: 'Microphone access was blocked. Allow the microphone for this site to take calls.',
-  31401: 'Microphone access was denied. Allow the microphone for this site to take calls.',
-  31402: 'No microphone could be opened. Check that one is connected.',
-  53000: 'Lost the connection to the phone service. Reconnecting…',
+  // AuthorizationErrors
+  20101: 'The phone token was not accepted. Reconnecting…', // AccessTokenInvalid
+  20104: 'The phone token expired. Reconnecting…', // AccessTokenExpired
+  20151: `Twilio could not authenticate the phone. ${ASK_ADMIN}`, // AuthenticationFailed
+  31201: `Twilio refused to authorize the phone. ${ASK_ADMIN}`, // AuthorizationError
+  31203: `Twilio found no valid account for the phone. ${ASK_ADMIN}`, // NoValidAccountError
+  31204: 'The phone token was not accepted. Reconnecting…', // InvalidJWTTokenError
+  31205: 'The phone token expired. Reconnecting…', // JWTTokenExpiredError
+  31206: 'Twilio is limiting this phone’s requests (rate exceeded). It reconnects by itself shortly.', // RateExceededError
+  31207: `Twilio refused the phone token: its lifetime is too long. ${ASK_ADMIN}`, // JWTTokenExpirationTooLongError
+  // SignatureValidationErrors
+  31202: `Twilio refused the phone token’s signature (API key or secret). ${ASK_ADMIN}`, // AccessTokenSignatureValidationFailed
+  // GeneralErrors
+  31005: 'Lost the connection to the phone service. Check your network.', // ConnectionError
+  31008: 'The call ended before it could be answered.', // CallCancelledError
+  31009: 'Cannot reach the phone service. Check your network.', // TransportError
+  // UserMediaErrors
+  31401: 'Microphone access was denied. Allow the microphone for this site to take calls.', // PermissionDeniedError
+  31402: 'No microphone could be opened. Check that one is connected.', // AcquisitionFailedError
+  // SignalingErrors
+  53000: 'Lost the connection to the phone service. Reconnecting…', // ConnectionError
+  53001: 'Lost the connection to the phone service. Reconnecting…', // ConnectionDisconnected
+  // MediaErrors
+  53405: 'The call audio could not connect. Check your network or firewall.', // ConnectionError
 };
 
 export function describeSdkError(error: SdkError | undefined | null): VoiceError {
