@@ -88,6 +88,18 @@ describe('Phone', () => {
     expect(phone.getSnapshot()).toMatchObject({ device: 'registered', error: null, retryAt: null });
   });
 
+  it('retries when the client fails on its own while wanted (a re-registration that timed out)', async () => {
+    const { voice, phone } = setup();
+    phone.setWanted(true);
+    await vi.advanceTimersByTimeAsync(0);
+    voice.emitter.emit('error', { code: 'register_timeout', message: 'The phone did not finish connecting.' });
+    voice.set('error');
+    expect(phone.getSnapshot().retryAt).not.toBeNull();
+    await vi.advanceTimersByTimeAsync(1_000);
+    expect(voice.register).toHaveBeenCalledTimes(2);
+    expect(phone.getSnapshot()).toMatchObject({ device: 'registered', error: null });
+  });
+
   it('rings, answers and hangs up; the ringer follows the ringing phase', async () => {
     const { voice, phone, ringer } = setup();
     phone.setWanted(true);

@@ -77,8 +77,10 @@ export class Phone {
       voice.on('state', (state) => {
         this.patch({ device: state, ...(state === 'registered' ? { error: null, retryAt: null } : {}) });
         if (state === 'registered') this.failures = 0;
-        // The SDK may drop its registration by itself (network); get it back.
-        if (state === 'unregistered' && this.snapshot.wanted) this.scheduleRetry();
+        // The SDK may drop its registration by itself (network), or fail one it started itself
+        // (a re-registration that never ended); get it back. A failure of our own `register()`
+        // is retried by `reconcile`.
+        if ((state === 'unregistered' || state === 'error') && this.snapshot.wanted && !this.reconciling) this.scheduleRetry();
       }),
       voice.on('error', (error) => this.patch({ error })),
       voice.on('incoming', (call) => this.dispatch({ type: 'incoming', call, at: this.now() })),

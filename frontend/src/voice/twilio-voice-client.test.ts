@@ -39,6 +39,9 @@ class FakeDevice extends FakeEmitter implements SdkDevice {
   incomingSound = true;
   audio = { incoming: (enable?: boolean) => (this.incomingSound = enable ?? this.incomingSound) };
   register = vi.fn(async () => {
+    // As the SDK: only an unregistered Device may register.
+    if (this.state !== 'unregistered') throw new Error(`Attempt to register when device is in state "${this.state}".`);
+    this.state = 'registering';
     this.fire('registering');
     this.state = 'registered';
     this.fire('registered');
@@ -48,6 +51,19 @@ class FakeDevice extends FakeEmitter implements SdkDevice {
     this.fire('unregistered');
   });
   updateToken = vi.fn((t: string) => this.tokens.push(t));
+  /** The signalling WebSocket dropped: the SDK unregisters, and re-registers by itself once it is back. */
+  lose() {
+    this.state = 'unregistered';
+    this.fire('unregistered');
+  }
+  reconnect() {
+    this.state = 'registering';
+    this.fire('registering');
+  }
+  ready() {
+    this.state = 'registered';
+    this.fire('registered');
+  }
   destroy = vi.fn();
   constructor(
     public token: string,
@@ -69,15 +85,21 @@ function setup() {
   let n = 0;
   const fetchToken = vi.fn(async () => ({ token: `tok${++n}`, expiresAt: Date.now() + 3_600_000 }));
   let device!: FakeDevice;
+  const devices: FakeDevice[] = [];
   const client = new TwilioVoiceClient({
     fetchToken,
-    createDevice: async () => (token, options) => (device = new FakeDevice(token, options)),
+    createDevice: async () => (token, options) => {
+      device = new FakeDevice(token, options);
+      devices.push(device);
+      return device;
+    },
+    registerTimeoutMs: 20_000,
   });
   const events: unknown[][] = [];
   for (const name of ['state', 'error', 'incoming', 'cancelled', 'accepted', 'disconnected', 'muted'] as const) {
     client.on(name, ((...args: unknown[]) => events.push([name, ...args])) as never);
   }
-  return { client, fetchToken, device: () => device, events };
+  return { client, fetchToken, device: () => device, devices, events };
 }
 
 describe('TwilioVoiceClient', () => {
@@ -207,6 +229,96 @@ describe('TwilioVoiceClient', () => {
     device().fire('incoming', call);
     await client.reject('CA2');
     expect(call.reject).toHaveBeenCalled();
+    client.destroy();
+  });
+
+  it('does not register a Device the SDK is already re-registering after a reconnect; waits for it', async () => {
+    const { client, device, events } = setup();
+    await client.register();
+    device().lose();
+    expect(client.state).toBe('unregistered');
+    device().reconnect(); // the SDK's own re-registration once the WebSocket is back
+    const registering = client.register(); // the phone's retry meanwhile
+    await vi.advanceTimersByTimeAsync(0);
+    expect(device().register).toHaveBeenCalledTimes(1); // the first registration only
+    device().ready();
+    await expect(registering).resolves.toBeUndefined();
+    expect(client.state).toBe('registered');
+    // Already registered again: nothing to do.
+    await client.register();
+    expect(device().register).toHaveBeenCalledTimes(1);
+    expect(events.filter((e) => e[0] === 'error').map((e) => (e[1] as { code: unknown }).code)).toEqual(['connection_lost']);
+    client.destroy();
+  });
+
+  it('says so when the connection to Twilio drops on its own, not when we unregister', async () => {
+    const { client, device, events } = setup();
+    await client.register();
+    await client.unregister();
+    await client.register();
+    expect(events.some((e) => e[0] === 'error')).toBe(false);
+    device().lose();
+    const error = events.find((e) => e[0] === 'error')![1] as { code: string; message: string };
+    expect(error).toMatchObject({ code: 'connection_lost' });
+    expect(error.message).toMatch(/lost its connection/);
+    // The phone's retry registers it again.
+    await client.register();
+    expect(client.state).toBe('registered');
+    client.destroy();
+  });
+
+  it('gives up on a registration that never settles, and starts over with a new Device', async () => {
+    const { client, devices, events } = setup();
+    await client.register();
+    devices[0]!.lose();
+    devices[0]!.register.mockImplementationOnce(() => new Promise<void>(() => {})); // stuck
+    const stuck = client.register();
+    const outcome = expect(stuck).rejects.toThrow(/did not finish connecting/);
+    await vi.advanceTimersByTimeAsync(20_000);
+    await outcome;
+    expect(client.state).toBe('error');
+    expect(events.some((e) => e[0] === 'error' && (e[1] as { code: string }).code === 'register_timeout')).toBe(true);
+    expect(devices[0]!.destroy).toHaveBeenCalled();
+    await client.register();
+    expect(devices).toHaveLength(2);
+    expect(client.state).toBe('registered');
+    // The old Device's late events change nothing.
+    devices[0]!.lose();
+    expect(client.state).toBe('registered');
+    client.destroy();
+  });
+
+  it('watches the SDK\'s own re-registration too: one that never ends is reported and the Device replaced', async () => {
+    const { client, devices, events } = setup();
+    const states: string[] = [];
+    client.on('state', (state) => states.push(state));
+    await client.register();
+    devices[0]!.lose();
+    devices[0]!.reconnect(); // and then nothing
+    await vi.advanceTimersByTimeAsync(20_000);
+    expect(client.state).toBe('error');
+    expect(states.slice(-1)).toEqual(['error']);
+    expect(events.some((e) => e[0] === 'error' && (e[1] as { code: string }).code === 'register_timeout')).toBe(true);
+    expect(devices[0]!.destroy).toHaveBeenCalled();
+    await client.register();
+    expect(devices).toHaveLength(2);
+    expect(client.state).toBe('registered');
+    client.destroy();
+  });
+
+  it('keeps the Device of a call in progress when its registration is stuck', async () => {
+    const { client, devices } = setup();
+    await client.register();
+    const call = new FakeCall({ CallSid: 'CA1', From: '+1555', To: 'client:ada' });
+    devices[0]!.invite(call);
+    await client.accept('CA1');
+    devices[0]!.lose();
+    devices[0]!.register.mockImplementationOnce(() => new Promise<void>(() => {}));
+    const stuck = client.register();
+    const outcome = expect(stuck).rejects.toThrow(/did not finish connecting/);
+    await vi.advanceTimersByTimeAsync(20_000);
+    await outcome;
+    expect(devices[0]!.destroy).not.toHaveBeenCalled();
     client.destroy();
   });
 
