@@ -161,4 +161,69 @@ describe('App', () => {
     expect(await screen.findByRole('heading', { name: 'Sign in' })).toBeInTheDocument();
     expect(screen.getByRole('status')).toHaveTextContent('Your session has expired. Please sign in again.');
   });
+
+  describe('on a call, the server refuses to let the agent go (409)', () => {
+    const onCallMessage = 'you are busy on a call; your status changes when the call ends';
+
+    function signedInOnCall(routes: Record<string, Route>) {
+      const storage = new MemoryStorage();
+      const seed = createSessionStore({ storage });
+      const agent = { ...admin, status: 'busy' as const };
+      seed.signIn(makeLogin(new Date(Date.now() + 3_600_000), { agent }));
+      seed.dispose();
+      return setup(
+        {
+          'GET /api/config': () => jsonResponse(200, { mode: 'demo', version: '0.1.0' }),
+          'GET /api/demo/ringing': () => jsonResponse(200, []),
+          'GET /api/me': () => jsonResponse(200, agent),
+          ...routes,
+        },
+        storage,
+      );
+    }
+
+    it('sign-out: shows the reason next to the button and keeps the agent signed in', async () => {
+      const user = userEvent.setup();
+      const { calls, session, storage } = signedInOnCall({
+        'POST /api/auth/logout': () => jsonResponse(409, { code: 'conflict', message: onCallMessage }),
+      });
+      await user.click(await screen.findByRole('button', { name: 'Sign out' }));
+      await waitFor(() => expect(screen.getAllByRole('alert').some((a) => a.textContent?.includes(onCallMessage))).toBe(true));
+      const alert = screen.getAllByRole('alert').find((a) => a.textContent?.includes(onCallMessage))!;
+      expect(alert.closest('.sign-out')).not.toBeNull();
+      expect(calls).toContain('POST /api/auth/logout');
+      expect(session.getState().session).not.toBeNull();
+      expect(storage.length).toBe(1);
+      expect(screen.queryByRole('heading', { name: 'Sign in' })).toBeNull();
+      expect(screen.getByRole('button', { name: 'Sign out' })).toBeEnabled();
+    });
+
+    it('sign-out: the session is kept until the server has answered', async () => {
+      const user = userEvent.setup();
+      let answer!: (response: Response) => void;
+      const { session } = signedInOnCall({
+        'POST /api/auth/logout': () => new Promise<Response>((resolve) => (answer = resolve)),
+      });
+      await user.click(await screen.findByRole('button', { name: 'Sign out' }));
+      await waitFor(() => expect(answer).toBeTypeOf('function'));
+      expect(session.getState().session).not.toBeNull();
+      answer(new Response(null, { status: 204 }));
+      expect(await screen.findByRole('heading', { name: 'Sign in' })).toBeInTheDocument();
+      expect(session.getState().session).toBeNull();
+    });
+
+    it('Offline: shows the reason next to the status control and keeps the agent signed in', async () => {
+      const user = userEvent.setup();
+      const { session } = signedInOnCall({
+        'PUT /api/me/status': () => jsonResponse(409, { code: 'conflict', message: onCallMessage }),
+      });
+      const presence = await screen.findByRole('group', { name: 'Your status' });
+      await user.click(within(presence).getByRole('button', { name: /Offline/ }));
+      await waitFor(() => expect(screen.getAllByRole('alert').map((a) => a.textContent)).toContain(onCallMessage));
+      const alert = screen.getAllByRole('alert').find((a) => a.textContent === onCallMessage)!;
+      expect(alert).toHaveTextContent(onCallMessage);
+      expect(alert.closest('.presence')).not.toBeNull();
+      expect(session.getState().session?.agent.status).toBe('busy');
+    });
+  });
 });

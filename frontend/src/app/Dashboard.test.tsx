@@ -203,4 +203,51 @@ describe('Dashboard (demo mode)', () => {
     await waitFor(() => expect(screen.queryByRole('region', { name: 'Incoming call' })).toBeNull(), { timeout: 3_000 });
     expect(screen.getByText(/stopped ringing/)).toBeInTheDocument();
   });
+
+  describe('leaving a call', () => {
+    const customer = makeParticipant({ id: 'p-customer' });
+    const adaLeg = makeParticipant({ id: 'p-ada', kind: 'agent', agent_id: ada.id, display_name: ada.display_name, phone: null, call_sid: 'CAada' });
+    const bobLeg = makeParticipant({ id: 'p-bob', kind: 'agent', agent_id: bob.id, display_name: bob.display_name, phone: null, call_sid: 'CAbob' });
+
+    function onCall(participants: Participant[]) {
+      const backend = demoBackend();
+      const left: string[] = [];
+      const routes = { ...backend.routes };
+      routes['GET /api/me/call'] = () => jsonResponse(200, { call: left.length ? null : makeCall({ participants }) });
+      routes['POST /api/calls/:id/leave'] = (_r, _b, { id }) => {
+        left.push(id!);
+        return noContent();
+      };
+      mount(routes);
+      return { left };
+    }
+
+    it('alone with the customer: warns that the customer goes back to the queue, and leaves only once confirmed', async () => {
+      const user = userEvent.setup();
+      const { left } = onCall([customer, adaLeg]);
+      const active = await screen.findByTestId('active-call', {}, { timeout: 3_000 });
+      await user.click(await within(active).findByRole('button', { name: 'Leave call' }));
+      const warning = within(active).getByRole('alertdialog', { name: 'Leave this call?' });
+      expect(warning).toHaveTextContent(/only agent/);
+      expect(warning).toHaveTextContent(/back to the queue/);
+      expect(left).toEqual([]);
+
+      await user.click(within(warning).getByRole('button', { name: 'Stay on the call' }));
+      expect(within(active).queryByRole('alertdialog')).toBeNull();
+      expect(left).toEqual([]);
+
+      await user.click(within(active).getByRole('button', { name: 'Leave call' }));
+      await user.click(within(active).getByRole('button', { name: 'Leave anyway' }));
+      await waitFor(() => expect(left).toHaveLength(1));
+    });
+
+    it('with a colleague on the call: leaves at once', async () => {
+      const user = userEvent.setup();
+      const { left } = onCall([customer, adaLeg, bobLeg]);
+      const active = await screen.findByTestId('active-call', {}, { timeout: 3_000 });
+      await user.click(await within(active).findByRole('button', { name: 'Leave call' }));
+      expect(within(active).queryByRole('alertdialog')).toBeNull();
+      await waitFor(() => expect(left).toHaveLength(1));
+    });
+  });
 });

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { IDLE, isBusy, transition, type CallState, type PhoneEvent } from './call-machine';
+import { IDLE, isBusy, step, transition, type CallState, type PhoneEvent } from './call-machine';
 
 const call = { callSid: 'CA1', from: '+15551230001', to: 'ada', parameters: {} };
 const other = { callSid: 'CA2', from: '+15551230002', to: 'ada', parameters: {} };
@@ -65,11 +65,75 @@ describe('call state machine', () => {
     expect(s).toMatchObject({ phase: 'ringing', answering: false, error: 'Microphone blocked' });
   });
 
-  it('ignores a second invite while ringing or connected (busy)', () => {
+  it('ignores a duplicate invite for the call in hand', () => {
     const ringing = transition(IDLE, { type: 'incoming', call, at: 0 });
-    expect(transition(ringing, { type: 'incoming', call: other, at: 1 })).toBe(ringing);
+    expect(transition(ringing, { type: 'incoming', call, at: 1 })).toBe(ringing);
     const connected = transition(ringing, { type: 'accepted', callSid: 'CA1', at: 2 });
-    expect(transition(connected, { type: 'incoming', call: other, at: 3 })).toBe(connected);
+    expect(transition(connected, { type: 'incoming', call, at: 3 })).toBe(connected);
+  });
+
+  describe('back-to-back calls: the next call rings whatever the order of the events', () => {
+    const connected = run([
+      { type: 'incoming', call, at: 0 },
+      { type: 'accepted', callSid: 'CA1', at: 10 },
+    ]);
+
+    it('disconnect, then the next invite', () => {
+      const s = run(
+        [
+          { type: 'disconnected', callSid: 'CA1', at: 1_000 },
+          { type: 'incoming', call: other, at: 1_025 },
+        ],
+        connected,
+      );
+      expect(s).toMatchObject({ phase: 'ringing', call: other, since: 1_025, answering: false });
+    });
+
+    it('the next invite, then the disconnect of the call in hand', () => {
+      const waiting = transition(connected, { type: 'incoming', call: other, at: 1_000 });
+      // Still talking: the call in hand is kept, the invite waits (no ringing over the call).
+      expect(waiting).toMatchObject({ phase: 'connected', call });
+      const s = transition(waiting, { type: 'disconnected', callSid: 'CA1', at: 1_003 });
+      expect(s).toMatchObject({ phase: 'ringing', call: other, since: 1_000, answering: false, error: null });
+    });
+
+    it('the next invite while hanging up locally, then the disconnect', () => {
+      const s = run(
+        [
+          { type: 'hangup' },
+          { type: 'incoming', call: other, at: 1_000 },
+          { type: 'disconnected', callSid: 'CA1', at: 1_001 },
+        ],
+        connected,
+      );
+      expect(s).toMatchObject({ phase: 'ringing', call: other });
+    });
+
+    it('reports the call that ended when the next one rings at once', () => {
+      const waiting = transition(connected, { type: 'incoming', call: other, at: 1_000 });
+      const { state, ended } = step(waiting, { type: 'disconnected', callSid: 'CA1', at: 1_010 });
+      expect(state).toMatchObject({ phase: 'ringing', call: other });
+      expect(ended).toEqual({ phase: 'ended', call, reason: 'remote_hangup', at: 1_010, connectedMs: 1_000 });
+    });
+
+    it('a waiting invite that stops ringing is forgotten', () => {
+      const s = run(
+        [
+          { type: 'incoming', call: other, at: 1_000 },
+          { type: 'cancelled', callSid: 'CA2', at: 1_500 },
+          { type: 'disconnected', callSid: 'CA1', at: 2_000 },
+        ],
+        connected,
+      );
+      expect(s).toMatchObject({ phase: 'ended', call, reason: 'remote_hangup' });
+    });
+
+    it('a new invite while the previous one still rings here rings once that one stops', () => {
+      const ringing = transition(IDLE, { type: 'incoming', call, at: 0 });
+      const waiting = transition(ringing, { type: 'incoming', call: other, at: 5 });
+      expect(waiting).toMatchObject({ phase: 'ringing', call });
+      expect(transition(waiting, { type: 'cancelled', callSid: 'CA1', at: 6 })).toMatchObject({ phase: 'ringing', call: other });
+    });
   });
 
   it('a new call may ring while the last one is still shown as ended', () => {

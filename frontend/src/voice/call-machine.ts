@@ -3,8 +3,10 @@
  *
  * Pure: `transition(state, event)` returns the next state (the same object when the event does not
  * apply), so every rule is unit-tested without a browser. Events about a call other than the one
- * in hand are ignored: late events from an earlier call, or a second invite while busy (the
- * Twilio Device drops those itself since `allowIncomingWhileBusy` is false).
+ * in hand are ignored (late events from an earlier call), except a new invite: with callers
+ * queued, the backend rings an agent again milliseconds after their last call ended, and that
+ * invite may arrive before the end of the call in hand is seen. It waits (no ringing over a call)
+ * and rings as soon as the call in hand ends; a waiting invite that stops ringing is forgotten.
  */
 import type { IncomingCallInfo } from './types';
 
@@ -20,6 +22,12 @@ export type EndReason =
   /** The other side ended the leg (the customer hung up, the agent left through the API, transfer completed). */
   | 'remote_hangup';
 
+/** An invite that arrived while another call was in hand. */
+export interface WaitingCall {
+  call: CallInfo;
+  at: number;
+}
+
 export type CallState =
   | { phase: 'idle' }
   | {
@@ -30,9 +38,22 @@ export type CallState =
       answering: boolean;
       /** Why the last accept failed, if it did. */
       error: string | null;
+      /** The next call, to ring once this one stops. */
+      waiting: WaitingCall | null;
     }
-  | { phase: 'connected'; call: CallInfo; since: number; muted: boolean; hangingUp: boolean; error: string | null }
-  | { phase: 'ended'; call: CallInfo; reason: EndReason; at: number; connectedMs: number | null };
+  | {
+      phase: 'connected';
+      call: CallInfo;
+      since: number;
+      muted: boolean;
+      hangingUp: boolean;
+      error: string | null;
+      /** The next call, to ring once this one ends. */
+      waiting: WaitingCall | null;
+    }
+  | EndedCall;
+
+export type EndedCall = { phase: 'ended'; call: CallInfo; reason: EndReason; at: number; connectedMs: number | null };
 
 export type PhoneEvent =
   | { type: 'incoming'; call: CallInfo; at: number }
@@ -50,12 +71,32 @@ export type PhoneEvent =
 export const IDLE: CallState = { phase: 'idle' };
 
 export function transition(state: CallState, event: PhoneEvent): CallState {
+  return step(state, event).state;
+}
+
+/**
+ * `transition`, also saying which call ended on the way: the call in hand, when the event ended
+ * it (the next state is then `ended`, or already the waiting call ringing).
+ */
+export function step(state: CallState, event: PhoneEvent): { state: CallState; ended: EndedCall | null } {
+  const next = apply(state, event);
+  if (next.phase !== 'ended' || state.phase === 'ended' || state.phase === 'idle') return { state: next, ended: null };
+  const waiting = state.waiting;
+  if (!waiting) return { state: next, ended: next };
+  return { state: ringing(waiting.call, waiting.at), ended: next };
+}
+
+function ringing(call: CallInfo, at: number): CallState {
+  return { phase: 'ringing', call, since: at, answering: false, error: null, waiting: null };
+}
+
+function apply(state: CallState, event: PhoneEvent): CallState {
   switch (event.type) {
     case 'incoming':
-      if (state.phase === 'idle' || state.phase === 'ended') {
-        return { phase: 'ringing', call: event.call, since: event.at, answering: false, error: null };
-      }
-      return state; // busy (or a duplicate invite): keep the call in hand
+      if (state.phase === 'idle' || state.phase === 'ended') return ringing(event.call, event.at);
+      // A duplicate invite for the call in hand, or for the one already waiting.
+      if (state.call.callSid === event.call.callSid || state.waiting?.call.callSid === event.call.callSid) return state;
+      return { ...state, waiting: { call: event.call, at: event.at } };
 
     case 'answer':
       if (state.phase !== 'ringing' || state.answering) return state;
@@ -67,13 +108,22 @@ export function transition(state: CallState, event: PhoneEvent): CallState {
 
     case 'accepted':
       if (state.phase !== 'ringing' || state.call.callSid !== event.callSid) return state;
-      return { phase: 'connected', call: state.call, since: event.at, muted: false, hangingUp: false, error: null };
+      return {
+        phase: 'connected',
+        call: state.call,
+        since: event.at,
+        muted: false,
+        hangingUp: false,
+        error: null,
+        waiting: state.waiting ?? null,
+      };
 
     case 'decline':
       if (state.phase !== 'ringing') return state;
       return { phase: 'ended', call: state.call, reason: 'rejected', at: event.at, connectedMs: null };
 
     case 'cancelled':
+      if (isWaiting(state, event.callSid)) return forgetWaiting(state);
       if (state.phase !== 'ringing' || state.call.callSid !== event.callSid) return state;
       return { phase: 'ended', call: state.call, reason: 'missed', at: event.at, connectedMs: null };
 
@@ -86,6 +136,7 @@ export function transition(state: CallState, event: PhoneEvent): CallState {
       return { ...state, hangingUp: false, error: event.error };
 
     case 'disconnected':
+      if (isWaiting(state, event.callSid)) return forgetWaiting(state);
       if (state.phase === 'ringing' && state.call.callSid === event.callSid) {
         return { phase: 'ended', call: state.call, reason: 'missed', at: event.at, connectedMs: null };
       }
@@ -107,6 +158,14 @@ export function transition(state: CallState, event: PhoneEvent): CallState {
     case 'dismiss':
       return state.phase === 'ended' ? IDLE : state;
   }
+}
+
+function isWaiting(state: CallState, callSid: string): boolean {
+  return (state.phase === 'ringing' || state.phase === 'connected') && state.waiting?.call.callSid === callSid;
+}
+
+function forgetWaiting(state: CallState): CallState {
+  return state.phase === 'ringing' || state.phase === 'connected' ? { ...state, waiting: null } : state;
 }
 
 /** The call sid in hand, in any phase but idle. */

@@ -4,9 +4,12 @@ export {
   END_REASON_LABELS,
   IDLE,
   isBusy,
+  step,
   transition,
   type CallInfo,
   type CallState,
+  type EndedCall,
+  type WaitingCall,
   type EndReason,
   type PhoneEvent,
 } from './call-machine';

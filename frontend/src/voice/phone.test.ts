@@ -88,6 +88,18 @@ describe('Phone', () => {
     expect(phone.getSnapshot()).toMatchObject({ device: 'registered', error: null, retryAt: null });
   });
 
+  it('retries when the client fails on its own while wanted (a re-registration that timed out)', async () => {
+    const { voice, phone } = setup();
+    phone.setWanted(true);
+    await vi.advanceTimersByTimeAsync(0);
+    voice.emitter.emit('error', { code: 'register_timeout', message: 'The phone did not finish connecting.' });
+    voice.set('error');
+    expect(phone.getSnapshot().retryAt).not.toBeNull();
+    await vi.advanceTimersByTimeAsync(1_000);
+    expect(voice.register).toHaveBeenCalledTimes(2);
+    expect(phone.getSnapshot()).toMatchObject({ device: 'registered', error: null });
+  });
+
   it('rings, answers and hangs up; the ringer follows the ringing phase', async () => {
     const { voice, phone, ringer } = setup();
     phone.setWanted(true);
@@ -138,6 +150,25 @@ describe('Phone', () => {
     voice.emitter.emit('disconnected', 'CA1');
     await vi.advanceTimersByTimeAsync(0);
     expect(voice.unregister).toHaveBeenCalledTimes(1);
+  });
+
+  it('rings the next call when its invite comes before the last call is over', async () => {
+    const { voice, phone, ringer } = setup();
+    phone.setWanted(true);
+    await vi.advanceTimersByTimeAsync(0);
+    voice.ring('CA1');
+    await phone.accept();
+    // The backend rings this agent again ~25 ms after the call ended; the invite beats the disconnect.
+    voice.ring('CA2');
+    expect(phone.getSnapshot().call).toMatchObject({ phase: 'connected', call: { callSid: 'CA1' } });
+    expect(ringer.ringing).toBe(false);
+    voice.emitter.emit('disconnected', 'CA1');
+    expect(phone.getSnapshot().call).toMatchObject({ phase: 'ringing', call: { callSid: 'CA2' } });
+    expect(phone.getSnapshot().lastCall).toMatchObject({ reason: 'remote_hangup' });
+    expect(ringer.ringing).toBe(true);
+    await phone.accept();
+    expect(voice.accept).toHaveBeenLastCalledWith('CA2');
+    expect(phone.getSnapshot().call).toMatchObject({ phase: 'connected', call: { callSid: 'CA2' } });
   });
 
   it('declines a call', async () => {

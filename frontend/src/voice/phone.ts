@@ -1,5 +1,5 @@
 import { backoffDelay, DEFAULT_BACKOFF, type BackoffOptions } from '@/live/backoff';
-import { IDLE, isBusy, transition, type CallState, type EndReason, type PhoneEvent } from './call-machine';
+import { IDLE, isBusy, step, type CallState, type EndReason, type PhoneEvent } from './call-machine';
 import { createSilentRinger, type Ringer } from './ringer';
 import type { VoiceClient, VoiceClientState, VoiceError } from './types';
 
@@ -77,8 +77,10 @@ export class Phone {
       voice.on('state', (state) => {
         this.patch({ device: state, ...(state === 'registered' ? { error: null, retryAt: null } : {}) });
         if (state === 'registered') this.failures = 0;
-        // The SDK may drop its registration by itself (network); get it back.
-        if (state === 'unregistered' && this.snapshot.wanted) this.scheduleRetry();
+        // The SDK may drop its registration by itself (network), or fail one it started itself
+        // (a re-registration that never ended); get it back. A failure of our own `register()`
+        // is retried by `reconcile`.
+        if ((state === 'unregistered' || state === 'error') && this.snapshot.wanted && !this.reconciling) this.scheduleRetry();
       }),
       voice.on('error', (error) => this.patch({ error })),
       voice.on('incoming', (call) => this.dispatch({ type: 'incoming', call, at: this.now() })),
@@ -221,12 +223,11 @@ export class Phone {
   private dispatch(event: PhoneEvent): void {
     if (this.destroyed) return;
     const before = this.snapshot.call;
-    const after = transition(before, event);
+    const { state: after, ended } = step(before, event);
     if (after === before) return;
     const patch: Partial<PhoneSnapshot> = { call: after };
-    if (after.phase === 'ended' && before.phase !== 'ended') {
-      patch.lastCall = { from: after.call.from, reason: after.reason, at: after.at, connectedMs: after.connectedMs };
-    }
+    // The call in hand ended (the next one may already be ringing).
+    if (ended) patch.lastCall = { from: ended.call.from, reason: ended.reason, at: ended.at, connectedMs: ended.connectedMs };
     this.patch(patch);
 
     if (after.phase === 'ringing') this.ringer.start();

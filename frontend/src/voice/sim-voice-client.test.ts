@@ -3,6 +3,7 @@ import type { DemoRinging, Participant } from '@/api';
 import { LiveEvents } from '@/live';
 import { fakeApi, noContent } from '@/testing/fake-backend';
 import { jsonResponse, makeAgent, makeCall, makeParticipant } from '@/testing/fixtures';
+import { Phone } from './phone';
 import { SimVoiceClient, legIsUp } from './sim-voice-client';
 
 const me = makeAgent();
@@ -155,6 +156,32 @@ describe('SimVoiceClient', () => {
     expect(t.calls).toContain('POST /api/demo/calls/CA1/hangup');
     expect(t.events).toContainEqual(['disconnected', 'CA1']);
     t.client.destroy();
+  });
+
+  it('back to back: the phone rings the next leg even when it is seen before the last one ends', async () => {
+    const t = setup();
+    const phone = new Phone(t.client);
+    phone.setWanted(true);
+    await vi.advanceTimersByTimeAsync(0);
+    t.setRinging([{ call_sid: 'CA1', from: '+15551230001', to: 'client:ada' }]);
+    await vi.advanceTimersByTimeAsync(1_000);
+    await phone.accept();
+    t.setMyCall(makeCall({ participants: [makeParticipant({ id: 'pa', kind: 'agent', agent_id: me.id, call_sid: 'CA1' })] }));
+    await vi.advanceTimersByTimeAsync(3_000);
+    expect(phone.getSnapshot().call).toMatchObject({ phase: 'connected', call: { callSid: 'CA1' } });
+
+    // The customer hangs up and the next caller rings this agent at once: the ringing poll (every
+    // second) sees the new leg before the leg check (every 3 s) sees the old one end.
+    t.setMyCall(null);
+    t.setRinging([{ call_sid: 'CA2', from: '+15551230002', to: 'client:ada' }]);
+    await vi.advanceTimersByTimeAsync(1_000);
+    expect(t.events).toContainEqual(['incoming', expect.objectContaining({ callSid: 'CA2' })]);
+    await vi.advanceTimersByTimeAsync(3_000);
+    expect(t.events).toContainEqual(['disconnected', 'CA1']);
+    expect(phone.getSnapshot().call).toMatchObject({ phase: 'ringing', call: { callSid: 'CA2' } });
+    await phone.accept();
+    expect(t.accepted).toEqual(['CA1', 'CA2']);
+    phone.destroy();
   });
 
   it('fails to register with a clear message when the server has no demo phone', async () => {

@@ -1,5 +1,5 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import { TwilioVoiceClient, type SdkCall, type SdkDevice, type SdkDeviceOptions } from './twilio-voice-client';
+import { describeSdkError, TwilioVoiceClient, type SdkCall, type SdkDevice, type SdkDeviceOptions } from './twilio-voice-client';
 
 type Handler = (...args: unknown[]) => void;
 
@@ -16,9 +16,17 @@ class FakeEmitter {
 
 class FakeCall extends FakeEmitter implements SdkCall {
   customParameters = new Map([['call_id', 'c-1']]);
-  accept = vi.fn(() => this.fire('accept', this));
+  up = false;
+  accept = vi.fn(() => {
+    this.up = true;
+    this.fire('accept', this);
+  });
   reject = vi.fn();
   disconnect = vi.fn(() => this.fire('disconnect', this));
+  override fire(event: string, ...args: unknown[]) {
+    if (event === 'disconnect' || event === 'cancel') this.up = false;
+    super.fire(event, ...args);
+  }
   mute = vi.fn((m?: boolean) => this.fire('mute', m, this));
   constructor(public parameters: Record<string, string>) {
     super();
@@ -31,6 +39,9 @@ class FakeDevice extends FakeEmitter implements SdkDevice {
   incomingSound = true;
   audio = { incoming: (enable?: boolean) => (this.incomingSound = enable ?? this.incomingSound) };
   register = vi.fn(async () => {
+    // As the SDK: only an unregistered Device may register.
+    if (this.state !== 'unregistered') throw new Error(`Attempt to register when device is in state "${this.state}".`);
+    this.state = 'registering';
     this.fire('registering');
     this.state = 'registered';
     this.fire('registered');
@@ -40,6 +51,19 @@ class FakeDevice extends FakeEmitter implements SdkDevice {
     this.fire('unregistered');
   });
   updateToken = vi.fn((t: string) => this.tokens.push(t));
+  /** The signalling WebSocket dropped: the SDK unregisters, and re-registers by itself once it is back. */
+  lose() {
+    this.state = 'unregistered';
+    this.fire('unregistered');
+  }
+  reconnect() {
+    this.state = 'registering';
+    this.fire('registering');
+  }
+  ready() {
+    this.state = 'registered';
+    this.fire('registered');
+  }
   destroy = vi.fn();
   constructor(
     public token: string,
@@ -47,21 +71,35 @@ class FakeDevice extends FakeEmitter implements SdkDevice {
   ) {
     super();
   }
+  /** An invite from Twilio, as the SDK treats it: dropped while a call is up unless allowIncomingWhileBusy. */
+  invite(call: FakeCall) {
+    const busy = this.calls.some((c) => c.up);
+    if (busy && !this.options.allowIncomingWhileBusy) return;
+    this.calls.push(call);
+    this.fire('incoming', call);
+  }
+  private calls: FakeCall[] = [];
 }
 
 function setup() {
   let n = 0;
   const fetchToken = vi.fn(async () => ({ token: `tok${++n}`, expiresAt: Date.now() + 3_600_000 }));
   let device!: FakeDevice;
+  const devices: FakeDevice[] = [];
   const client = new TwilioVoiceClient({
     fetchToken,
-    createDevice: async () => (token, options) => (device = new FakeDevice(token, options)),
+    createDevice: async () => (token, options) => {
+      device = new FakeDevice(token, options);
+      devices.push(device);
+      return device;
+    },
+    registerTimeoutMs: 20_000,
   });
   const events: unknown[][] = [];
   for (const name of ['state', 'error', 'incoming', 'cancelled', 'accepted', 'disconnected', 'muted'] as const) {
     client.on(name, ((...args: unknown[]) => events.push([name, ...args])) as never);
   }
-  return { client, fetchToken, device: () => device, events };
+  return { client, fetchToken, device: () => device, devices, events };
 }
 
 describe('TwilioVoiceClient', () => {
@@ -73,7 +111,7 @@ describe('TwilioVoiceClient', () => {
     await client.register();
     expect(fetchToken).toHaveBeenCalledTimes(1);
     expect(device().token).toBe('tok1');
-    expect(device().options).toMatchObject({ allowIncomingWhileBusy: false, tokenRefreshMs: 10_000 });
+    expect(device().options).toMatchObject({ allowIncomingWhileBusy: true, tokenRefreshMs: 10_000 });
     expect(device().options.closeProtection).toBeTruthy();
     expect(device().incomingSound).toBe(false); // our own ringer plays instead
     expect(client.state).toBe('registered');
@@ -109,6 +147,34 @@ describe('TwilioVoiceClient', () => {
     client.destroy();
   });
 
+  it('does not fetch a token when Twilio is rate-limiting (31206), and says so', async () => {
+    const { client, device, events, fetchToken } = setup();
+    await client.register();
+    device().fire('error', { code: 31206, message: 'RateExceededError (31206): Rate exceeded authorized limit.' });
+    device().fire('error', { code: 31206, message: 'RateExceededError (31206): Rate exceeded authorized limit.' });
+    await vi.advanceTimersByTimeAsync(60_000);
+    expect(fetchToken).toHaveBeenCalledTimes(1); // the first token only
+    const error = events.find((e) => e[0] === 'error')![1] as { code: number; message: string };
+    expect(error.code).toBe(31206);
+    expect(error.message).toMatch(/rate/i);
+    client.destroy();
+  });
+
+  it('names every Voice SDK 2.x error it handles as the SDK does', () => {
+    // 31201 is AuthorizationError (and the SDK reports a signalling 31201 as 20151
+    // AuthenticationFailed): a configuration problem, not the microphone.
+    for (const code of [31201, 20151]) {
+      const { message } = describeSdkError({ code, message: 'x' });
+      expect(message).not.toMatch(/microphone/i);
+      expect(message).toMatch(/administrator/i);
+    }
+    // 31208 does not exist in SDK 2.x: no made-up meaning, the SDK's own words and the code.
+    expect(describeSdkError({ code: 31208, description: 'Something' }).message).toBe('Something (31208)');
+    expect(describeSdkError({ code: 31401 }).message).toMatch(/Microphone access was denied/);
+    expect(describeSdkError({ code: 31402 }).message).toMatch(/No microphone could be opened/);
+    expect(describeSdkError({ code: 31205 }).message).toMatch(/token expired/);
+  });
+
   it('offers incoming calls and follows accept, mute and disconnect', async () => {
     const { client, device, events } = setup();
     await client.register();
@@ -126,6 +192,22 @@ describe('TwilioVoiceClient', () => {
     await client.hangup('CA1');
     expect(events).toContainEqual(['disconnected', 'CA1']);
     await expect(client.accept('CA1')).rejects.toThrow(/no longer ringing/);
+    client.destroy();
+  });
+
+  it('offers the next call when its invite arrives before the last call is over', async () => {
+    const { client, device, events } = setup();
+    await client.register();
+    const first = new FakeCall({ CallSid: 'CA1', From: '+15551230001', To: 'client:ada' });
+    device().invite(first);
+    await client.accept('CA1');
+    // The backend rings this agent again just after the call ended; the SDK has not seen the end yet.
+    const next = new FakeCall({ CallSid: 'CA2', From: '+15551230002', To: 'client:ada' });
+    device().invite(next);
+    expect(events).toContainEqual(['incoming', expect.objectContaining({ callSid: 'CA2' })]);
+    first.fire('disconnect', first);
+    await client.accept('CA2');
+    expect(next.accept).toHaveBeenCalled();
     client.destroy();
   });
 
@@ -147,6 +229,96 @@ describe('TwilioVoiceClient', () => {
     device().fire('incoming', call);
     await client.reject('CA2');
     expect(call.reject).toHaveBeenCalled();
+    client.destroy();
+  });
+
+  it('does not register a Device the SDK is already re-registering after a reconnect; waits for it', async () => {
+    const { client, device, events } = setup();
+    await client.register();
+    device().lose();
+    expect(client.state).toBe('unregistered');
+    device().reconnect(); // the SDK's own re-registration once the WebSocket is back
+    const registering = client.register(); // the phone's retry meanwhile
+    await vi.advanceTimersByTimeAsync(0);
+    expect(device().register).toHaveBeenCalledTimes(1); // the first registration only
+    device().ready();
+    await expect(registering).resolves.toBeUndefined();
+    expect(client.state).toBe('registered');
+    // Already registered again: nothing to do.
+    await client.register();
+    expect(device().register).toHaveBeenCalledTimes(1);
+    expect(events.filter((e) => e[0] === 'error').map((e) => (e[1] as { code: unknown }).code)).toEqual(['connection_lost']);
+    client.destroy();
+  });
+
+  it('says so when the connection to Twilio drops on its own, not when we unregister', async () => {
+    const { client, device, events } = setup();
+    await client.register();
+    await client.unregister();
+    await client.register();
+    expect(events.some((e) => e[0] === 'error')).toBe(false);
+    device().lose();
+    const error = events.find((e) => e[0] === 'error')![1] as { code: string; message: string };
+    expect(error).toMatchObject({ code: 'connection_lost' });
+    expect(error.message).toMatch(/lost its connection/);
+    // The phone's retry registers it again.
+    await client.register();
+    expect(client.state).toBe('registered');
+    client.destroy();
+  });
+
+  it('gives up on a registration that never settles, and starts over with a new Device', async () => {
+    const { client, devices, events } = setup();
+    await client.register();
+    devices[0]!.lose();
+    devices[0]!.register.mockImplementationOnce(() => new Promise<void>(() => {})); // stuck
+    const stuck = client.register();
+    const outcome = expect(stuck).rejects.toThrow(/did not finish connecting/);
+    await vi.advanceTimersByTimeAsync(20_000);
+    await outcome;
+    expect(client.state).toBe('error');
+    expect(events.some((e) => e[0] === 'error' && (e[1] as { code: string }).code === 'register_timeout')).toBe(true);
+    expect(devices[0]!.destroy).toHaveBeenCalled();
+    await client.register();
+    expect(devices).toHaveLength(2);
+    expect(client.state).toBe('registered');
+    // The old Device's late events change nothing.
+    devices[0]!.lose();
+    expect(client.state).toBe('registered');
+    client.destroy();
+  });
+
+  it('watches the SDK\'s own re-registration too: one that never ends is reported and the Device replaced', async () => {
+    const { client, devices, events } = setup();
+    const states: string[] = [];
+    client.on('state', (state) => states.push(state));
+    await client.register();
+    devices[0]!.lose();
+    devices[0]!.reconnect(); // and then nothing
+    await vi.advanceTimersByTimeAsync(20_000);
+    expect(client.state).toBe('error');
+    expect(states.slice(-1)).toEqual(['error']);
+    expect(events.some((e) => e[0] === 'error' && (e[1] as { code: string }).code === 'register_timeout')).toBe(true);
+    expect(devices[0]!.destroy).toHaveBeenCalled();
+    await client.register();
+    expect(devices).toHaveLength(2);
+    expect(client.state).toBe('registered');
+    client.destroy();
+  });
+
+  it('keeps the Device of a call in progress when its registration is stuck', async () => {
+    const { client, devices } = setup();
+    await client.register();
+    const call = new FakeCall({ CallSid: 'CA1', From: '+1555', To: 'client:ada' });
+    devices[0]!.invite(call);
+    await client.accept('CA1');
+    devices[0]!.lose();
+    devices[0]!.register.mockImplementationOnce(() => new Promise<void>(() => {}));
+    const stuck = client.register();
+    const outcome = expect(stuck).rejects.toThrow(/did not finish connecting/);
+    await vi.advanceTimersByTimeAsync(20_000);
+    await outcome;
+    expect(devices[0]!.destroy).not.toHaveBeenCalled();
     client.destroy();
   });
 

@@ -7,11 +7,18 @@ import type { VoiceClient, VoiceClientEvents, VoiceClientState, VoiceError } fro
  *
  * - One `Device` per page, created with a token from `POST /api/voice/token`; refreshed on
  *   `tokenWillExpire` (10 s before expiry), on our own earlier timer, and after a token error.
- * - `allowIncomingWhileBusy: false` (Twilio's default, stated): a second invite while on a call is
- *   not offered; the backend routes it to someone else.
+ * - `allowIncomingWhileBusy: true`: with callers queued, the backend rings an agent again
+ *   milliseconds after their call ended, and that invite may reach the Device before the end of
+ *   the last call does. Twilio's default (false) drops it silently; we offer it, and the call
+ *   state machine holds it until the call in hand is over (no ringing over a call).
  * - The SDK's own ringtone is off; `Phone` plays one ringer for both modes.
  * - A call answered in another tab (same identity) emits `cancel` here, so every tab stops ringing.
  * - `closeProtection`: the browser asks before the tab is closed during a call.
+ * - Registration: `Device.register()` is only called on an unregistered Device (the SDK throws
+ *   otherwise); while the SDK re-registers by itself after its WebSocket came back we wait for that
+ *   one. A registration that does not settle within `registerTimeoutMs` fails (the phone retries
+ *   with backoff) and, unless a call is on it, the stuck Device is replaced by a new one. A Device
+ *   that drops its registration on its own (the signalling connection closed) is reported as such.
  *
  * The SDK is loaded on first `register()` (a separate chunk), so demo mode never downloads it.
  * The types below are the small part of the SDK we use, so tests can pass a fake.
@@ -61,23 +68,58 @@ export interface TwilioVoiceClientOptions {
   fetchToken: () => Promise<IssuedToken>;
   /** Creates the SDK's `Device`; defaults to loading `@twilio/voice-sdk` on demand. */
   createDevice?: () => Promise<DeviceFactory>;
+  /**
+   * How long a registration may take before it is given up (and the Device replaced when no call
+   * is on it); the phone then retries with backoff.
+   */
+  registerTimeoutMs?: number;
   now?: () => number;
 }
 
-/** Twilio error codes that mean "get a new token". */
-const TOKEN_ERRORS = new Set([20101, 20104, 31204, 31205, 31206]);
+const DEFAULT_REGISTER_TIMEOUT_MS = 20_000;
 
+/**
+ * Twilio error codes that mean "get a new token": the token in hand was refused as invalid or
+ * expired (20101 AccessTokenInvalid, 20104 AccessTokenExpired, and the signalling codes the SDK
+ * reports as those: 31204 InvalidJWTTokenError, 31205 JWTTokenExpiredError). Not 31206
+ * RateExceededError: a new token does not help, and fetching one per error hammers the token
+ * endpoint while Twilio is rate-limiting us. Not the configuration errors (20151, 31201–31203,
+ * 31207) either: every new token would be refused the same way.
+ */
+const TOKEN_ERRORS = new Set([20101, 20104, 31204, 31205]);
+
+const ASK_ADMIN = 'Ask an administrator to check the Twilio Voice settings.';
+
+/**
+ * Agent-readable messages for the codes of the SDK's generated error list
+ * (`@twilio/voice-sdk` 2.x `errors/generated`) that an agent can act on or should understand.
+ * Any other code shows the SDK's own explanation and the code.
+ */
 const FRIENDLY: Record<number, string> = {
-  20101: 'The phone token was not accepted. Reconnecting…',
-  20104: 'The phone token expired. Reconnecting…',
-  31205: 'The phone token expired. Reconnecting…',
-  31005: 'Lost the connection to the phone service. Check your network.',
-  31009: 'Cannot reach the phone service. Check your network.',
-  31201: 'No microphone could be opened. Check that one is connected.',
-  31208: 'Microphone access was blocked. Allow the microphone for this site to take calls.',
-  31401: 'Microphone access was denied. Allow the microphone for this site to take calls.',
-  31402: 'No microphone could be opened. Check that one is connected.',
-  53000: 'Lost the connection to the phone service. Reconnecting…',
+  // AuthorizationErrors
+  20101: 'The phone token was not accepted. Reconnecting…', // AccessTokenInvalid
+  20104: 'The phone token expired. Reconnecting…', // AccessTokenExpired
+  20151: `Twilio could not authenticate the phone. ${ASK_ADMIN}`, // AuthenticationFailed
+  31201: `Twilio refused to authorize the phone. ${ASK_ADMIN}`, // AuthorizationError
+  31203: `Twilio found no valid account for the phone. ${ASK_ADMIN}`, // NoValidAccountError
+  31204: 'The phone token was not accepted. Reconnecting…', // InvalidJWTTokenError
+  31205: 'The phone token expired. Reconnecting…', // JWTTokenExpiredError
+  31206: 'Twilio is limiting this phone’s requests (rate exceeded). It reconnects by itself shortly.', // RateExceededError
+  31207: `Twilio refused the phone token: its lifetime is too long. ${ASK_ADMIN}`, // JWTTokenExpirationTooLongError
+  // SignatureValidationErrors
+  31202: `Twilio refused the phone token’s signature (API key or secret). ${ASK_ADMIN}`, // AccessTokenSignatureValidationFailed
+  // GeneralErrors
+  31005: 'Lost the connection to the phone service. Check your network.', // ConnectionError
+  31008: 'The call ended before it could be answered.', // CallCancelledError
+  31009: 'Cannot reach the phone service. Check your network.', // TransportError
+  // UserMediaErrors
+  31401: 'Microphone access was denied. Allow the microphone for this site to take calls.', // PermissionDeniedError
+  31402: 'No microphone could be opened. Check that one is connected.', // AcquisitionFailedError
+  // SignalingErrors
+  53000: 'Lost the connection to the phone service. Reconnecting…', // ConnectionError
+  53001: 'Lost the connection to the phone service. Reconnecting…', // ConnectionDisconnected
+  // MediaErrors
+  53405: 'The call audio could not connect. Check your network or firewall.', // ConnectionError
 };
 
 export function describeSdkError(error: SdkError | undefined | null): VoiceError {
@@ -102,8 +144,16 @@ export class TwilioVoiceClient implements VoiceClient {
   private device: SdkDevice | null = null;
   private stateValue: VoiceClientState = 'unregistered';
   private destroyed = false;
+  private readonly registerTimeoutMs: number;
+  /** The registration under way (single-flight). */
+  private registering: Promise<void> | null = null;
+  /** We asked the Device to unregister: its `unregistered` is not a lost connection. */
+  private unregistering = false;
+  /** Who waits for the Device's own (re-)registration to end. */
+  private readonly registrationWaiters = new Set<(registered: boolean) => void>();
 
   constructor(private readonly options: TwilioVoiceClientOptions) {
+    this.registerTimeoutMs = options.registerTimeoutMs ?? DEFAULT_REGISTER_TIMEOUT_MS;
     this.refresher = new TokenRefresher({
       fetchToken: options.fetchToken,
       apply: (token) => this.device?.updateToken(token.token),
@@ -127,8 +177,15 @@ export class TwilioVoiceClient implements VoiceClient {
     return this.emitter.on(event, listener);
   }
 
-  async register(): Promise<void> {
-    if (this.destroyed) throw new Error('The phone was shut down.');
+  register(): Promise<void> {
+    if (this.destroyed) return Promise.reject(new Error('The phone was shut down.'));
+    this.registering ??= this.doRegister().finally(() => {
+      this.registering = null;
+    });
+    return this.registering;
+  }
+
+  private async doRegister(): Promise<void> {
     this.setState('registering');
     try {
       if (!this.device) {
@@ -139,13 +196,17 @@ export class TwilioVoiceClient implements VoiceClient {
         if (this.destroyed) throw new Error('The phone was shut down.');
         this.device = this.createDevice(factory, token);
         this.refresher.adopt(token);
-      } else {
+      } else if (this.device.state === 'unregistered') {
         await this.refresher.refresh();
       }
-      await this.device.register();
+      const device = this.device;
+      if (!device || this.destroyed) throw new Error('The phone was shut down.');
+      await this.withWatchdog(device, this.registration(device));
       this.setState('registered');
     } catch (err) {
-      const error = isSdkError(err) ? describeSdkError(err) : { code: 'register_failed', message: messageOf(err) };
+      const error: VoiceError = isSdkError(err)
+        ? describeSdkError(err)
+        : { code: err instanceof RegisterTimeout ? 'register_timeout' : 'register_failed', message: messageOf(err) };
       // The reason first, so whoever reacts to the state change can show it.
       this.emitter.emit('error', error);
       this.setState('error');
@@ -153,12 +214,64 @@ export class TwilioVoiceClient implements VoiceClient {
     }
   }
 
+  /** Register `device`, or wait for the registration the SDK already has under way. */
+  private registration(device: SdkDevice): Promise<void> {
+    if (device.state === 'registered') return Promise.resolve();
+    if (device.state === 'registering') {
+      return new Promise((resolve, reject) => {
+        const waiter = (registered: boolean) => {
+          this.registrationWaiters.delete(waiter);
+          if (registered) resolve();
+          else reject(new Error('The phone could not register with Twilio.'));
+        };
+        this.registrationWaiters.add(waiter);
+      });
+    }
+    return device.register();
+  }
+
+  /** `work`, or a `RegisterTimeout` after `registerTimeoutMs`; a stuck Device without a call is replaced. */
+  private withWatchdog(device: SdkDevice, work: Promise<void>): Promise<void> {
+    return new Promise((resolve, reject) => {
+      const timer = setTimeout(() => {
+        if (this.device === device && this.calls.size === 0) {
+          // Start over with a new Device (and a new signalling connection) on the next attempt.
+          this.device = null;
+          this.registrationWaiters.clear();
+          try {
+            device.destroy();
+          } catch {
+            /* it is being dropped anyway */
+          }
+        }
+        reject(new RegisterTimeout(this.registerTimeoutMs));
+      }, this.registerTimeoutMs);
+      work.then(
+        () => {
+          clearTimeout(timer);
+          resolve();
+        },
+        (err: unknown) => {
+          clearTimeout(timer);
+          reject(err);
+        },
+      );
+    });
+  }
+
   async unregister(): Promise<void> {
     if (!this.device) {
       this.setState('unregistered');
       return;
     }
-    if (this.device.state === 'registered') await this.device.unregister();
+    if (this.device.state === 'registered') {
+      this.unregistering = true;
+      try {
+        await this.device.unregister();
+      } finally {
+        this.unregistering = false;
+      }
+    }
     this.setState('unregistered');
   }
 
@@ -199,7 +312,7 @@ export class TwilioVoiceClient implements VoiceClient {
 
   private createDevice(factory: DeviceFactory, token: IssuedToken): SdkDevice {
     const device = factory(token.token, {
-      allowIncomingWhileBusy: false,
+      allowIncomingWhileBusy: true,
       closeProtection: 'A call is in progress. Leaving this page will hang it up.',
       codecPreferences: ['opus', 'pcmu'],
       logLevel: 'warn',
@@ -212,18 +325,47 @@ export class TwilioVoiceClient implements VoiceClient {
     } catch {
       /* older SDKs: keep Twilio's ringtone */
     }
-    device.on('registering', () => this.setState('registering'));
-    device.on('registered', () => this.setState('registered'));
-    device.on('unregistered', () => {
-      if (!this.destroyed) this.setState('unregistered');
+    // Events of a Device we have dropped (stuck registration) change nothing.
+    const current = () => !this.destroyed && this.device === device;
+    const settled = (registered: boolean) => {
+      for (const waiter of [...this.registrationWaiters]) waiter(registered);
+    };
+    device.on('registering', () => {
+      if (!current()) return;
+      this.setState('registering');
+      // The SDK re-registering by itself (its WebSocket came back): watch it like our own.
+      if (!this.registering) this.register().catch(() => {});
     });
-    device.on('tokenWillExpire', () => void this.refresher.refresh(true));
+    device.on('registered', () => {
+      if (!current()) return;
+      this.setState('registered');
+      settled(true);
+    });
+    device.on('unregistered', () => {
+      if (!current()) return;
+      if (!this.unregistering && this.stateValue === 'registered') {
+        // The SDK's signalling connection closed: it re-registers by itself once it is back, and
+        // the phone retries meanwhile. Calls cannot ring here until then; say so.
+        this.emitter.emit('error', {
+          code: 'connection_lost',
+          message: 'The phone lost its connection to Twilio and is reconnecting. Calls cannot ring here until it is back.',
+        });
+      }
+      this.setState('unregistered');
+      settled(false);
+    });
+    device.on('tokenWillExpire', () => {
+      if (current()) void this.refresher.refresh(true);
+    });
     device.on('error', (error: SdkError, call?: SdkCall) => {
+      if (!current()) return;
       if (typeof error?.code === 'number' && TOKEN_ERRORS.has(error.code)) void this.refresher.refresh(true);
       const sid = call?.parameters?.CallSid ?? null;
       this.emitter.emit('error', { ...describeSdkError(error), callSid: sid });
     });
-    device.on('incoming', (call: SdkCall) => this.onIncoming(call));
+    device.on('incoming', (call: SdkCall) => {
+      if (current()) this.onIncoming(call);
+    });
     return device;
   }
 
@@ -258,6 +400,12 @@ export class TwilioVoiceClient implements VoiceClient {
     if (this.stateValue === state) return;
     this.stateValue = state;
     this.emitter.emit('state', state);
+  }
+}
+
+class RegisterTimeout extends Error {
+  constructor(ms: number) {
+    super(`The phone did not finish connecting to Twilio within ${Math.round(ms / 1000)} s. Retrying…`);
   }
 }
 

@@ -12,6 +12,18 @@ export function customerParticipant(call: CallDetail): Participant | null {
   return customers.find(isLiveParticipant) ?? customers[customers.length - 1] ?? null;
 }
 
+/**
+ * This agent is on the call and nobody else is with the customer: no colleague, transfer target
+ * or phone number connected. Leaving then sends the customer back to the queue (another agent is
+ * rung), so the UI asks first. A transfer target still being dialled is not with the customer yet.
+ */
+export function aloneWithCustomer(call: CallDetail, meId: string): boolean {
+  const mine = myParticipant(call, meId);
+  const customer = customerParticipant(call);
+  if (!mine || !customer || !isLiveParticipant(customer)) return false;
+  return !call.participants.some((p) => p.id !== mine.id && p.kind !== 'customer' && p.status === 'connected');
+}
+
 /** The transfer in flight (dialing or consulting), if any. */
 export function activeTransfer(call: CallDetail): Transfer | null {
   return call.transfers.find((t) => t.status === 'dialing' || t.status === 'consulting') ?? null;

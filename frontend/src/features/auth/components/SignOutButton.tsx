@@ -1,10 +1,21 @@
 import { useSignOut } from '../hooks/use-sign-out';
 
+/** Sign out; when the server refuses (on a call) or cannot be reached, says why right here. */
 export function SignOutButton() {
-  const { signOut, pending } = useSignOut();
+  const { signOut, pending, problem, dismiss } = useSignOut();
   return (
-    <button type="button" className="button button--ghost" onClick={() => void signOut()} disabled={pending}>
-      {pending ? 'Signing out…' : 'Sign out'}
-    </button>
+    <div className="sign-out">
+      <button type="button" className="button button--ghost" onClick={() => void signOut()} disabled={pending}>
+        {pending ? 'Signing out…' : 'Sign out'}
+      </button>
+      {problem && (
+        <p className="sign-out__error" role="alert" data-code={problem.code}>
+          <span>Still signed in: {problem.message}</span>{' '}
+          <button type="button" className="link-button" onClick={dismiss}>
+            Dismiss
+          </button>
+        </p>
+      )}
+    </div>
   );
 }

@@ -1,4 +1,4 @@
-import { useMemo, type ReactNode } from 'react';
+import { useMemo, useState, type ReactNode } from 'react';
 import { useApi, type AgentView, type ApiResult, type CallDetail, type CreateTransferRequest, type Participant } from '@/api';
 import { ActionButton } from '@/components/ActionButton';
 import { ProblemMessage } from '@/components/ProblemMessage';
@@ -8,7 +8,7 @@ import { useAction } from '@/lib/use-action';
 import { useNow } from '@/lib/use-now';
 import type { PhoneSnapshot } from '@/voice';
 import { callActions } from '../api/call-actions';
-import { activeTransfer, agentName, customerParticipant, myParticipant, replaceParticipant, replaceTransfer } from '../call-model';
+import { activeTransfer, agentName, aloneWithCustomer, customerParticipant, myParticipant, replaceParticipant, replaceTransfer } from '../call-model';
 import { useMyCall } from '../hooks/my-call';
 import { ParticipantList } from './ParticipantList';
 import { ActiveTransfer, TransferForm } from './TransferSection';
@@ -42,6 +42,10 @@ export function ActiveCall({ call, me, team, phone, customerActions }: ActiveCal
   const elapsed = secondsSince(started, now) ?? 0;
   const audioHere = phone.call.phase === 'connected';
   const busy = action.pending !== null;
+  // Leaving while nobody else is with the customer sends them back to the queue: ask first.
+  const alone = aloneWithCustomer(call, me.id);
+  const [confirmingLeave, setConfirmingLeave] = useState(false);
+  const askToLeave = confirmingLeave && alone;
 
   async function participantAction(key: string, run: () => ReturnType<typeof actions.hold>) {
     const result = await action.run(key, run);
@@ -52,6 +56,11 @@ export function ActiveCall({ call, me, team, phone, customerActions }: ActiveCal
   async function plain(key: string, run: () => Promise<ApiResult<unknown>>) {
     await action.run(key, run);
     refresh();
+  }
+
+  function leave() {
+    setConfirmingLeave(false);
+    void plain('leave', () => actions.leave(call.id));
   }
 
   const hold = (p: Participant, on: boolean) => void participantAction(`hold:${p.id}`, () => actions.hold(call.id, p.id, on));
@@ -128,8 +137,13 @@ export function ActiveCall({ call, me, team, phone, customerActions }: ActiveCal
             pending={action.pending === 'leave'}
             pendingLabel="Leaving…"
             disabled={busy}
-            title="Leave the call; the customer stays with whoever else is on it"
-            onClick={() => void plain('leave', () => actions.leave(call.id))}
+            title={
+              alone
+                ? 'Leave the call; you are the only agent, so the customer goes back to the queue'
+                : 'Leave the call; the customer stays with whoever else is on it'
+            }
+            aria-expanded={alone ? askToLeave : undefined}
+            onClick={() => (alone ? setConfirmingLeave(true) : leave())}
           >
             Leave call
           </ActionButton>
@@ -148,6 +162,22 @@ export function ActiveCall({ call, me, team, phone, customerActions }: ActiveCal
         )}
         {customerActions}
       </div>
+      {askToLeave && (
+        <div className="hint leave-confirm" role="alertdialog" aria-label="Leave this call?" data-testid="leave-confirm">
+          <p>
+            <strong>You are the only agent on this call.</strong> If you leave, the customer goes back to the queue and
+            another agent will be rung.
+          </p>
+          <div className="leave-confirm__actions">
+            <ActionButton variant="danger" size="small" disabled={busy} onClick={leave}>
+              Leave anyway
+            </ActionButton>
+            <ActionButton size="small" autoFocus onClick={() => setConfirmingLeave(false)}>
+              Stay on the call
+            </ActionButton>
+          </div>
+        </div>
+      )}
       <ProblemMessage problem={callProblem} onDismiss={action.clear} />
 
       <h3 className="call-card__section-title">Participants</h3>
