@@ -26,6 +26,8 @@ pub mod vars {
     pub const RUST_LOG: &str = "RUST_LOG";
     pub const LOGIN_MAX_FAILURES: &str = "LOGIN_MAX_FAILURES";
     pub const LOGIN_WINDOW_SECONDS: &str = "LOGIN_WINDOW_SECONDS";
+    pub const RING_TIMEOUT_SECONDS: &str = "RING_TIMEOUT_SECONDS";
+    pub const STALE_LEG_SECONDS: &str = "STALE_LEG_SECONDS";
     pub const DEMO_ADMIN_EMAIL: &str = "DEMO_ADMIN_EMAIL";
     pub const DEMO_ADMIN_PASSWORD: &str = "DEMO_ADMIN_PASSWORD";
     pub const DEMO_AGENT_PASSWORD: &str = "DEMO_AGENT_PASSWORD";
@@ -39,7 +41,7 @@ pub mod vars {
     pub const TWILIO_API_BASE_URL: &str = "TWILIO_API_BASE_URL";
 
     /// Every variable the backend reads (docs and the compose file are checked against it).
-    pub const ALL: [&str; 25] = [
+    pub const ALL: [&str; 27] = [
         RUST_LOG,
         APP_ENV,
         APP_HOST,
@@ -54,6 +56,8 @@ pub mod vars {
         LOG_FORMAT,
         LOGIN_MAX_FAILURES,
         LOGIN_WINDOW_SECONDS,
+        RING_TIMEOUT_SECONDS,
+        STALE_LEG_SECONDS,
         DEMO_ADMIN_EMAIL,
         DEMO_ADMIN_PASSWORD,
         DEMO_AGENT_PASSWORD,
@@ -179,10 +183,21 @@ pub struct Config {
     pub cors_allowed_origins: Vec<String>,
     pub log_format: LogFormat,
     pub login_limits: LoginLimits,
+    pub call_timing: CallTiming,
     pub demo_admin: Option<DemoAdmin>,
     /// Password for the two demo agents seeded in demo mode (generated when unset).
     pub demo_agent_password: Option<Secret>,
     pub voice: VoiceMode,
+}
+
+/// How long the call engine waits on Twilio.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct CallTiming {
+    /// How long an agent's browser (or a transfer target) rings before it counts as no answer.
+    pub ring_timeout: Duration,
+    /// How long a leg may go unconfirmed (still dialing or ringing for us, its answer or join
+    /// never reported) before the engine asks Twilio what became of it.
+    pub stale_leg_after: Duration,
 }
 
 /// Secrets that appear in samples and tutorials; a production run refuses them.
@@ -297,6 +312,26 @@ impl Config {
             return Err(invalid(vars::LOGIN_MAX_FAILURES, "must be at least 1"));
         }
 
+        // Twilio accepts a ring timeout of 5 to 600 seconds.
+        let ring_timeout = parse_or(&get, vars::RING_TIMEOUT_SECONDS, 20u64)?;
+        if !(5..=600).contains(&ring_timeout) {
+            return Err(invalid(
+                vars::RING_TIMEOUT_SECONDS,
+                "must be between 5 and 600",
+            ));
+        }
+        let stale_leg_after = parse_or(&get, vars::STALE_LEG_SECONDS, ring_timeout + 60)?;
+        if !(1..=3_600).contains(&stale_leg_after) {
+            return Err(invalid(
+                vars::STALE_LEG_SECONDS,
+                "must be between 1 and 3600",
+            ));
+        }
+        let call_timing = CallTiming {
+            ring_timeout: Duration::from_secs(ring_timeout),
+            stale_leg_after: Duration::from_secs(stale_leg_after),
+        };
+
         let demo_admin = match (get(vars::DEMO_ADMIN_EMAIL), get(vars::DEMO_ADMIN_PASSWORD)) {
             (Some(email), Some(password)) => Some(DemoAdmin {
                 email,
@@ -325,6 +360,7 @@ impl Config {
             cors_allowed_origins,
             log_format,
             login_limits,
+            call_timing,
             demo_admin,
             demo_agent_password,
             voice,

@@ -219,6 +219,8 @@ impl Application {
             setup.urls,
             VoiceSettings {
                 phone_number: setup.phone_number,
+                ring_timeout: config.call_timing.ring_timeout,
+                stale_leg_after: config.call_timing.stale_leg_after,
                 ..VoiceSettings::default()
             },
             events.clone(),

@@ -339,3 +339,119 @@ async fn deactivating_an_agent_mid_call_hands_the_call_back() {
         .unwrap();
     assert_eq!(a_row["status"], "offline", "{a_row:#}");
 }
+
+/// A call center whose engine asks Twilio about a leg after 2 s without news.
+async fn impatient_call_center() -> CallCenter {
+    CallCenter::start_with(1, |env| {
+        env.insert("STALE_LEG_SECONDS".into(), "2".into());
+    })
+    .await
+}
+
+/// Item 1: the customer's participant-join callback is lost, so we still believe them ringing.
+/// Long after, the engine asks Twilio instead of ending the leg on that stale belief: the
+/// customer is never hung up, and their join is recorded from Twilio's answer.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_lost_customer_join_never_gets_the_customer_hung_up() {
+    let cc = impatient_call_center().await;
+    let admin = cc.admin().await;
+    let a = cc.agent("a", true).await;
+    // The first join is the customer's.
+    cc.sim.lose_next_callbacks("participant-join", None, 1);
+    let customer_sid = cc.customer_calls().await;
+    cc.answer(&a).await;
+    let call = cc
+        .my_call_until(&a, "a connected", |c| connected(agent_leg(c, &a)))
+        .await;
+    let call_id = call["id"].as_str().unwrap().to_owned();
+
+    // Well past the stale limit, the customer is still talking, and we know it.
+    tokio::time::sleep(std::time::Duration::from_secs(4)).await;
+    assert_eq!(
+        customer_call_status(&cc, &customer_sid),
+        SimCallStatus::InProgress
+    );
+    let call = cc
+        .call_until(&admin, &call_id, "the customer's join reconciled", |c| {
+            connected(customer(c))
+        })
+        .await;
+    assert_eq!(call["status"], "in_progress");
+    assert!(connected(agent_leg(&call, &a)));
+}
+
+/// Item 1: an agent's participant-join is lost after they answered, so we still believe their
+/// leg ringing. The engine asks Twilio, finds them in the conference, and records the join: the
+/// agent is never hung up mid-conversation.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_lost_agent_join_is_settled_from_twilio_not_hung_up() {
+    let cc = impatient_call_center().await;
+    let admin = cc.admin().await;
+    let a = cc.agent("a", true).await;
+    let customer_sid = cc.customer_calls().await;
+    let leg = cc.ringing(&a).await;
+    cc.sim
+        .lose_next_callbacks("participant-join", Some(&leg), 1);
+    cc.sim.accept(&leg).unwrap();
+
+    tokio::time::sleep(std::time::Duration::from_secs(4)).await;
+    let leg_status = cc
+        .sim
+        .snapshot()
+        .calls
+        .iter()
+        .find(|c| c.sid == leg)
+        .unwrap()
+        .status;
+    assert_eq!(
+        leg_status,
+        SimCallStatus::InProgress,
+        "the agent is still on"
+    );
+    assert_eq!(
+        customer_call_status(&cc, &customer_sid),
+        SimCallStatus::InProgress
+    );
+    let call = cc
+        .my_call_until(&a, "a's join reconciled", |c| {
+            c["status"] == "in_progress" && connected(agent_leg(c, &a))
+        })
+        .await;
+    assert_eq!(call["owner_agent_id"], a.id.as_str());
+    let _ = admin;
+    cc.status_until(&a, "busy").await;
+}
+
+/// Item 1: an agent leg whose end was never reported (its completed callback lost) is settled
+/// from Twilio's answer: the agent is freed and the call moves on.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_lost_ring_out_is_settled_from_twilio() {
+    let cc = impatient_call_center().await;
+    let admin = cc.admin().await;
+    let a = cc.agent("a", true).await;
+    cc.customer_calls().await;
+    let leg = cc.ringing(&a).await;
+    // The leg rings out, and its final callback (the `completed` progress event, carrying
+    // CallStatus=no-answer) is lost.
+    cc.sim.lose_next_callbacks("completed", Some(&leg), 1);
+    cc.sim.time_out(&leg).unwrap();
+    let page = cc
+        .app()
+        .poll("/api/calls", Some(&admin), "the call", |p| {
+            p["items"].as_array().is_some_and(|i| !i.is_empty())
+        })
+        .await;
+    let call_id = page["items"][0]["id"].as_str().unwrap().to_owned();
+    let call = cc
+        .call_until(&admin, &call_id, "the ring-out settled", |c| {
+            participant(c, |p| p["agent_id"] == a.id.as_str())["status"] == "no_answer"
+                && c["status"] == "queued"
+        })
+        .await;
+    assert!(
+        connected(customer(&call)),
+        "the customer waits in the queue"
+    );
+    // Twilio said no-answer: the agent let it ring out, as if the callback had come.
+    cc.status_until(&a, "away").await;
+}

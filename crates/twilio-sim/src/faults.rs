@@ -31,6 +31,20 @@ pub struct Faults {
     /// released after `reorder_max_hold_ms`.
     pub reorder_next_callbacks: u32,
     pub reorder_max_hold_ms: u64,
+    /// Status callbacks lost on the way: the app never sees them (a network failure that
+    /// Twilio's default retry policy does not cover once the connection was made).
+    pub lose_callbacks: Vec<LoseCallbacks>,
+}
+
+/// Lose the next `count` status callbacks for `event` (a conference event such as
+/// `participant-join`, or a call progress status such as `completed`), only those about
+/// `call_sid` when it is given.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LoseCallbacks {
+    pub event: String,
+    #[serde(default)]
+    pub call_sid: Option<String>,
+    pub count: u32,
 }
 
 impl Default for Faults {
@@ -45,6 +59,7 @@ impl Default for Faults {
             duplicate_next_callbacks: 0,
             reorder_next_callbacks: 0,
             reorder_max_hold_ms: 2_000,
+            lose_callbacks: Vec::new(),
         }
     }
 }
@@ -71,6 +86,29 @@ impl Faults {
             return RestFault::Timeout(self.timeout_ms);
         }
         RestFault::None
+    }
+
+    /// Whether a status callback for `event` about `call_sid` is lost; consumes the matching rule.
+    pub fn take_loss(&mut self, event: Option<&str>, call_sid: Option<&str>) -> bool {
+        let Some(event) = event else {
+            return false;
+        };
+        let rule = self.lose_callbacks.iter_mut().find(|rule| {
+            rule.count > 0
+                && rule.event == event
+                && rule
+                    .call_sid
+                    .as_deref()
+                    .is_none_or(|sid| Some(sid) == call_sid)
+        });
+        match rule {
+            Some(rule) => {
+                rule.count -= 1;
+                self.lose_callbacks.retain(|rule| rule.count > 0);
+                true
+            }
+            None => false,
+        }
     }
 
     /// Consumes one "deliver twice" slot.
@@ -119,5 +157,23 @@ mod tests {
         };
         assert!(faults.take_duplicate());
         assert!(!faults.take_duplicate());
+    }
+
+    #[test]
+    fn losses_match_event_and_call_and_are_used_up() {
+        let mut faults = Faults {
+            lose_callbacks: vec![LoseCallbacks {
+                event: "participant-join".into(),
+                call_sid: Some("CA1".into()),
+                count: 1,
+            }],
+            ..Faults::default()
+        };
+        assert!(!faults.take_loss(Some("participant-join"), Some("CA2")));
+        assert!(!faults.take_loss(Some("participant-leave"), Some("CA1")));
+        assert!(!faults.take_loss(None, Some("CA1")));
+        assert!(faults.take_loss(Some("participant-join"), Some("CA1")));
+        assert!(!faults.take_loss(Some("participant-join"), Some("CA1")));
+        assert!(faults.lose_callbacks.is_empty());
     }
 }

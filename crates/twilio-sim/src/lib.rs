@@ -42,7 +42,7 @@ use tokio::runtime::Handle;
 use tokio::sync::watch;
 use url::Url;
 
-pub use faults::Faults;
+pub use faults::{Faults, LoseCallbacks};
 pub use rest::RestRecord;
 pub use state::{
     normalize_address, CallSnapshot, CallStatus, ConferenceSnapshot, ConferenceStatus, Departure,
@@ -601,6 +601,18 @@ impl Simulator {
     }
 
     /// The next `count` status callbacks are held back and delivered in reverse order.
+    /// Loses the next `count` status callbacks for `event` (about `call_sid`, when given).
+    pub fn lose_next_callbacks(&self, event: &str, call_sid: Option<&str>, count: u32) {
+        self.inner
+            .faults()
+            .lose_callbacks
+            .push(faults::LoseCallbacks {
+                event: event.to_owned(),
+                call_sid: call_sid.map(str::to_owned),
+                count,
+            });
+    }
+
     pub fn reorder_next_callbacks(&self, count: u32) {
         self.inner.faults().reorder_next_callbacks = count;
     }

@@ -252,6 +252,13 @@ const QUEUE_IDLE: Duration = Duration::from_secs(30);
 
 /// Queues a status callback for delivery after the current state change (never inline).
 pub(crate) fn enqueue_callback(inner: &Arc<Inner>, key: String, out: Outgoing) {
+    if inner
+        .faults()
+        .take_loss(out.event.as_deref(), out.call_sid.as_deref())
+    {
+        tracing::debug!(target: "twilio_sim", event = ?out.event, call_sid = ?out.call_sid, "callback lost by fault");
+        return;
+    }
     inner.dispatcher.in_flight.fetch_add(1, Ordering::SeqCst);
     let reorder = {
         let mut faults = inner.faults();

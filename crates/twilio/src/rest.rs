@@ -270,6 +270,22 @@ impl std::str::FromStr for CallStatus {
 }
 
 impl CallStatus {
+    /// The value as Twilio writes it (`in-progress`, `no-answer`, …).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Queued => "queued",
+            Self::Initiated => "initiated",
+            Self::Ringing => "ringing",
+            Self::InProgress => "in-progress",
+            Self::Completed => "completed",
+            Self::Busy => "busy",
+            Self::Failed => "failed",
+            Self::NoAnswer => "no-answer",
+            Self::Canceled => "canceled",
+            Self::Unknown => "unknown",
+        }
+    }
+
     /// True once the call is over and no further status can follow.
     pub fn is_final(self) -> bool {
         matches!(
@@ -821,6 +837,24 @@ fn api_error(status: StatusCode, body: &[u8]) -> TwilioError {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn call_status_names_parse_back() {
+        for status in [
+            CallStatus::Queued,
+            CallStatus::Initiated,
+            CallStatus::Ringing,
+            CallStatus::InProgress,
+            CallStatus::Completed,
+            CallStatus::Busy,
+            CallStatus::Failed,
+            CallStatus::NoAnswer,
+            CallStatus::Canceled,
+        ] {
+            assert_eq!(status.as_str().parse::<CallStatus>(), Ok(status));
+        }
+        assert!(CallStatus::Unknown.as_str().parse::<CallStatus>().is_err());
+    }
     use base64::engine::general_purpose::STANDARD as BASE64;
     use base64::Engine as _;
     use serde_json::json;

@@ -10,6 +10,7 @@ mod control;
 mod effects;
 mod flow;
 mod inbound;
+mod reconcile;
 mod routing;
 
 use std::sync::Arc;
@@ -76,6 +77,8 @@ pub struct VoiceSettings {
     pub phone_number: PhoneNumber,
     /// How long an agent's browser (or a transfer target) rings before it counts as no answer.
     pub ring_timeout: Duration,
+    /// How long a leg may go unconfirmed before the engine asks Twilio what became of it.
+    pub stale_leg_after: Duration,
     pub hold_music_url: String,
     pub greeting: String,
 }
@@ -85,6 +88,7 @@ impl Default for VoiceSettings {
         Self {
             phone_number: PhoneNumber::parse(DEMO_NUMBER).expect("the demo number is E.164"),
             ring_timeout: Duration::from_secs(20),
+            stale_leg_after: Duration::from_secs(80),
             hold_music_url:
                 "http://com.twilio.sounds.music.s3.amazonaws.com/MARKOVICHAMP-Borghestral.mp3"
                     .into(),
@@ -108,6 +112,9 @@ struct Inner {
     settings: VoiceSettings,
     router_wakeup: Notify,
     events: EventBus,
+    /// When each stale leg was last asked about (see `reconcile`), so Twilio is asked at most
+    /// once per `stale_leg_after` for each.
+    legs_checked: std::sync::Mutex<std::collections::HashMap<Uuid, std::time::Instant>>,
 }
 
 impl VoiceEngine {
@@ -126,6 +133,7 @@ impl VoiceEngine {
                 settings,
                 router_wakeup: Notify::new(),
                 events,
+                legs_checked: Default::default(),
             }),
         }
     }

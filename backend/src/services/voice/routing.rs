@@ -47,8 +47,8 @@ impl VoiceEngine {
             if let Err(e) = self.release_stuck_agents().await {
                 tracing::warn!(error = %e, "could not release stuck agents");
             }
-            if let Err(e) = self.expire_stale_legs().await {
-                tracing::warn!(error = %e, "could not expire stale legs");
+            if let Err(e) = self.reconcile_stale_legs().await {
+                tracing::warn!(error = %e, "could not reconcile stale legs");
             }
             tokio::select! {
                 _ = self.inner.router_wakeup.notified() => {}
@@ -74,30 +74,6 @@ impl VoiceEngine {
             }
             Ok::<_, ServiceError>(())
         });
-        Ok(())
-    }
-
-    /// Legs still "ringing" long past their ring timeout lost their request or callbacks: end
-    /// them, so the call moves on and the agent is not held forever.
-    async fn expire_stale_legs(&self) -> ServiceResult<()> {
-        let older_than = chrono::Duration::from_std(self.settings().ring_timeout)
-            .unwrap_or_default()
-            + chrono::Duration::seconds(60);
-        let legs = {
-            let mut conn = self.pool().get().await.map_err(DbError::from)?;
-            db::routing::stale_pending_legs(&mut conn, older_than).await?
-        };
-        for leg in legs {
-            tracing::warn!(participant_id = %leg.id, "ending a leg that never reported back");
-            if let Some(sid) = leg.call_sid.clone() {
-                self.apply_later(vec![Effect::HangUp {
-                    call_id: leg.call_id,
-                    call_sid: sid,
-                }]);
-            }
-            self.leg_ended_unanswered(leg.call_id, leg.id, ParticipantStatus::Failed)
-                .await?;
-        }
         Ok(())
     }
 

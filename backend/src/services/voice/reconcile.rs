@@ -1,0 +1,287 @@
+//! Reconciliation: what we store about a leg is a belief, Twilio's state is the truth. A leg we
+//! still believe dialing or ringing long after it was placed lost a request or a callback. We
+//! never end a leg on that stale belief: we ask Twilio (fetch the call, and the participant in
+//! the conference) and feed its answer through the same paths its callbacks take. A customer is
+//! never hung up on this evidence.
+
+use std::time::Instant;
+
+use uuid::Uuid;
+
+use super::callbacks::{in_transaction, ConferenceCallback, LegStatusCallback};
+use super::flow;
+use super::VoiceEngine;
+use crate::db::{self, DbError};
+use crate::domain::call::{
+    Call, ConferenceEvent, ConferenceSid, Participant, ParticipantKind, ParticipantStatus,
+};
+use crate::services::{ServiceError, ServiceResult};
+use twilio::rest::{CallStatus as TwilioCallStatus, TwilioError};
+
+/// What Twilio says became of a leg we lost track of.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum LegTruth {
+    /// Twilio has no such call, or we never learnt its SID: it never rang.
+    NeverPlaced,
+    /// Still being placed or ringing: Twilio reports it, or rings it out, by itself.
+    StillRinging,
+    /// Answered and in the conference: its join callback was lost.
+    InConference {
+        conference_sid: ConferenceSid,
+        hold: bool,
+        muted: bool,
+        end_conference_on_exit: bool,
+    },
+    /// Answered but not (or not yet) in the conference.
+    AnsweredElsewhere,
+    /// Over, with this final status: its end was never reported.
+    Ended(TwilioCallStatus),
+}
+
+/// What to do about a stale leg, given Twilio's answer. A pure rule: no I/O.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum Settle {
+    /// Nothing to do (yet).
+    Wait,
+    /// Report the leg's end as its status callback would have.
+    LegEnded(TwilioCallStatus),
+    /// The leg was never placed: it missed, through nobody's fault.
+    NeverPlaced,
+    /// Report the join as its conference callback would have.
+    Joined,
+    /// The customer's call is over: the call ends.
+    CustomerGone,
+}
+
+pub(crate) fn settle(kind: ParticipantKind, truth: &LegTruth) -> Settle {
+    match (kind, truth) {
+        (_, LegTruth::StillRinging | LegTruth::AnsweredElsewhere) => Settle::Wait,
+        (_, LegTruth::InConference { .. }) => Settle::Joined,
+        // Our record of the customer is only ever settled by what Twilio says of their call;
+        // a customer Twilio does not know (yet) is left alone.
+        (ParticipantKind::Customer, LegTruth::NeverPlaced) => Settle::Wait,
+        (ParticipantKind::Customer, LegTruth::Ended(_)) => Settle::CustomerGone,
+        (_, LegTruth::NeverPlaced) => Settle::NeverPlaced,
+        (_, LegTruth::Ended(status)) => Settle::LegEnded(*status),
+    }
+}
+
+impl VoiceEngine {
+    /// Asks Twilio about every leg that has gone unconfirmed for too long, and settles to its
+    /// answer. Each leg is asked about at most once per `stale_leg_after`.
+    pub(crate) async fn reconcile_stale_legs(&self) -> ServiceResult<()> {
+        let older_than =
+            chrono::Duration::from_std(self.settings().stale_leg_after).unwrap_or_default();
+        let legs = {
+            let mut conn = self.pool().get().await.map_err(DbError::from)?;
+            db::routing::stale_pending_legs(&mut conn, older_than).await?
+        };
+        for leg in legs {
+            if !self.due_for_check(leg.id) {
+                continue;
+            }
+            if let Err(e) = self.reconcile_leg(&leg).await {
+                tracing::warn!(participant_id = %leg.id, error = %e, "could not reconcile a stale leg; will ask again");
+            }
+        }
+        Ok(())
+    }
+
+    /// Whether this leg was not asked about within the last `stale_leg_after`; marks it asked.
+    fn due_for_check(&self, participant_id: Uuid) -> bool {
+        let now = Instant::now();
+        let every = self.settings().stale_leg_after;
+        let mut checked = self
+            .inner
+            .legs_checked
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        checked.retain(|_, at| now.duration_since(*at) < every * 4);
+        match checked.get(&participant_id) {
+            Some(at) if now.duration_since(*at) < every => false,
+            _ => {
+                checked.insert(participant_id, now);
+                true
+            }
+        }
+    }
+
+    async fn reconcile_leg(&self, leg: &Participant) -> ServiceResult<()> {
+        let call = {
+            let mut conn = self.pool().get().await.map_err(DbError::from)?;
+            db::calls::find_call(&mut conn, leg.call_id).await?
+        };
+        let Some(call) = call else {
+            return Ok(());
+        };
+        let truth = self.ask_twilio(&call, leg).await?;
+        let decision = settle(leg.kind, &truth);
+        tracing::warn!(participant_id = %leg.id, kind = %leg.kind, ?truth, ?decision, "reconciled a leg whose callbacks never came");
+        match (decision, &truth) {
+            (Settle::Wait, _) => Ok(()),
+            (Settle::NeverPlaced, _) => {
+                self.leg_ended_unanswered(call.id, leg.id, ParticipantStatus::Failed)
+                    .await
+            }
+            (Settle::LegEnded(status), _) => {
+                let Some(call_sid) = leg.call_sid.clone() else {
+                    return Ok(());
+                };
+                self.leg_status(LegStatusCallback {
+                    participant_id: leg.id,
+                    call_sid,
+                    status,
+                    raw_status: status.as_str().to_owned(),
+                    sequence: None,
+                })
+                .await
+            }
+            (
+                Settle::Joined,
+                LegTruth::InConference {
+                    conference_sid,
+                    hold,
+                    muted,
+                    end_conference_on_exit,
+                },
+            ) => {
+                self.conference_event(ConferenceCallback {
+                    event: ConferenceEvent::ParticipantJoin,
+                    raw_event: "participant-join".to_owned(),
+                    conference_sid: conference_sid.clone(),
+                    friendly_name: call.conference_name.clone(),
+                    call_sid: leg.call_sid.clone(),
+                    sequence: None,
+                    hold: Some(*hold),
+                    muted: Some(*muted),
+                    end_conference_on_exit: Some(*end_conference_on_exit),
+                    reason: None,
+                })
+                .await
+            }
+            (Settle::Joined, _) => Ok(()),
+            (Settle::CustomerGone, _) => {
+                in_transaction!(self, |conn, out| {
+                    if let Some(call) = db::calls::lock_call(conn, call.id).await? {
+                        flow::finish_call(conn, &call, "the customer's call ended", out).await?;
+                    }
+                    Ok::<_, ServiceError>(())
+                });
+                Ok(())
+            }
+        }
+    }
+
+    /// Twilio's view of one leg. Errors other than "no such call" mean Twilio could not be
+    /// asked: nothing is decided, and the leg is asked about again later.
+    async fn ask_twilio(&self, call: &Call, leg: &Participant) -> ServiceResult<LegTruth> {
+        let Some(call_sid) = &leg.call_sid else {
+            return Ok(LegTruth::NeverPlaced);
+        };
+        let fetched = match self.twilio().fetch_call(call_sid).await {
+            Ok(fetched) => fetched,
+            Err(e) if e.is_not_found() => return Ok(LegTruth::NeverPlaced),
+            Err(e) => return Err(upstream(e)),
+        };
+        let status = fetched.status.unwrap_or(TwilioCallStatus::Unknown);
+        if status.is_final() {
+            return Ok(LegTruth::Ended(status));
+        }
+        if status != TwilioCallStatus::InProgress {
+            return Ok(LegTruth::StillRinging);
+        }
+        let Some(conference_sid) = self.conference_of(call).await? else {
+            return Ok(LegTruth::AnsweredElsewhere);
+        };
+        match self
+            .twilio()
+            .fetch_participant(conference_sid.as_str(), call_sid.as_str())
+            .await
+        {
+            Ok(p) => Ok(LegTruth::InConference {
+                conference_sid,
+                hold: p.hold.unwrap_or(false),
+                muted: p.muted.unwrap_or(false),
+                end_conference_on_exit: p.end_conference_on_exit.unwrap_or(false),
+            }),
+            Err(e) if e.is_not_found() => Ok(LegTruth::AnsweredElsewhere),
+            Err(e) => Err(upstream(e)),
+        }
+    }
+
+    /// The call's conference SID: stored from its callbacks, or (when those were lost) looked
+    /// up by its name among Twilio's live conferences.
+    async fn conference_of(&self, call: &Call) -> ServiceResult<Option<ConferenceSid>> {
+        if let Some(sid) = &call.conference_sid {
+            return Ok(Some(sid.clone()));
+        }
+        let live = self
+            .twilio()
+            .list_conferences_by_name(
+                &call.conference_name,
+                Some(twilio::rest::ConferenceStatus::InProgress),
+            )
+            .await
+            .map_err(upstream)?;
+        Ok(live
+            .into_iter()
+            .find_map(|c| ConferenceSid::parse(&c.sid).ok()))
+    }
+}
+
+fn upstream(e: TwilioError) -> ServiceError {
+    ServiceError::Upstream(format!("Twilio could not be asked: {e}"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn in_conference() -> LegTruth {
+        LegTruth::InConference {
+            conference_sid: ConferenceSid::parse("CF0123456789abcdef0123456789abcdef").unwrap(),
+            hold: false,
+            muted: false,
+            end_conference_on_exit: false,
+        }
+    }
+
+    #[test]
+    fn a_customer_is_never_hung_up_on_a_stale_belief() {
+        use ParticipantKind::Customer;
+        // Ringing, answered elsewhere, or unknown to Twilio: wait, never end.
+        assert_eq!(settle(Customer, &LegTruth::StillRinging), Settle::Wait);
+        assert_eq!(settle(Customer, &LegTruth::AnsweredElsewhere), Settle::Wait);
+        assert_eq!(settle(Customer, &LegTruth::NeverPlaced), Settle::Wait);
+        // In the conference: their join was lost; it is reported now.
+        assert_eq!(settle(Customer, &in_conference()), Settle::Joined);
+        // Only Twilio saying their call is over ends the call.
+        assert_eq!(
+            settle(Customer, &LegTruth::Ended(TwilioCallStatus::Completed)),
+            Settle::CustomerGone
+        );
+    }
+
+    #[test]
+    fn an_agent_leg_is_settled_to_what_twilio_says() {
+        for kind in [ParticipantKind::Agent, ParticipantKind::External] {
+            assert_eq!(settle(kind, &LegTruth::StillRinging), Settle::Wait);
+            assert_eq!(settle(kind, &LegTruth::AnsweredElsewhere), Settle::Wait);
+            // Talking to the customer: never ended, its join is reported.
+            assert_eq!(settle(kind, &in_conference()), Settle::Joined);
+            assert_eq!(settle(kind, &LegTruth::NeverPlaced), Settle::NeverPlaced);
+            for status in [
+                TwilioCallStatus::Completed,
+                TwilioCallStatus::NoAnswer,
+                TwilioCallStatus::Busy,
+                TwilioCallStatus::Failed,
+                TwilioCallStatus::Canceled,
+            ] {
+                assert_eq!(
+                    settle(kind, &LegTruth::Ended(status)),
+                    Settle::LegEnded(status)
+                );
+            }
+        }
+    }
+}
