@@ -226,6 +226,7 @@ impl Application {
             events.clone(),
         );
         tokio::spawn(voice.clone().run_router());
+        tokio::spawn(voice.clone().run_inbox());
         let state = AppState {
             pool,
             session_keys: SessionKeys::new(secret.expose().as_bytes()),

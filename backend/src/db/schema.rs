@@ -109,3 +109,19 @@ diesel::joinable!(participants -> calls (call_id));
 diesel::joinable!(transfers -> calls (call_id));
 diesel::joinable!(call_events -> calls (call_id));
 diesel::allow_tables_to_appear_in_same_query!(agents, calls, participants, transfers, call_events);
+
+diesel::table! {
+    callback_inbox (id) {
+        id -> Int8,
+        kind -> Text,
+        call_key -> Text,
+        sequence -> Nullable<Int8>,
+        payload -> Jsonb,
+        received_at -> Timestamptz,
+        attempts -> Int4,
+        claimed_until -> Nullable<Timestamptz>,
+        last_error -> Nullable<Text>,
+        processed_at -> Nullable<Timestamptz>,
+        failed_at -> Nullable<Timestamptz>,
+    }
+}

@@ -15,6 +15,7 @@ use crate::domain::agent::{AgentStatus, Role};
 use crate::domain::call::{
     CallStatus, ParticipantKind, ParticipantStatus, TransferMode, TransferStatus,
 };
+use crate::domain::inbox::CallbackKind;
 
 /// What `#[derive(AsExpression, FromSqlRow)]` with `sql_type = Text` would write, for enums that
 /// live in `domain` and stay free of storage attributes.
@@ -72,6 +73,7 @@ text_enum!(
     ParticipantStatus,
     TransferMode,
     TransferStatus,
+    CallbackKind,
 );
 
 // `FromSqlRow` comes from `Queryable` through diesel's blanket impls; make sure it does.

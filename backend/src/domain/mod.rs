@@ -2,6 +2,7 @@
 
 pub mod agent;
 pub mod call;
+pub mod inbox;
 pub mod phone;
 
 /// A value that failed to parse at the edge; the message is safe to show to the caller.

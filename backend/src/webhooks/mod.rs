@@ -10,9 +10,8 @@ use uuid::Uuid;
 
 pub use signed::{SignedForm, WebhookAuth};
 
-use crate::domain::call::{CallSid, ConferenceEvent, ConferenceSid};
-use crate::services::voice::{ConferenceCallback, InboundCall, LegStatusCallback, VoiceEngine};
-use twilio::rest::CallStatus as TwilioCallStatus;
+use crate::domain::call::CallSid;
+use crate::services::voice::{InboundCall, RawCallback, VoiceEngine};
 use twilio::twiml;
 
 /// How long the voice webhook may spend storing the call before it answers regardless.
@@ -37,19 +36,25 @@ async fn voice(engine: web::Data<VoiceEngine>, form: SignedForm) -> HttpResponse
         from: form.get("From").unwrap_or("unknown").to_owned(),
         to: form.get("To").unwrap_or("unknown").to_owned(),
     };
-    // The caller gets the same conference either way; if storing fails, the conference
-    // callbacks adopt the call later.
+    // The caller gets the same conference either way; a call that cannot be stored now is
+    // kept and stored once the database is back (its conference callbacks would adopt it too).
     // Twilio waits at most 15 s; answer well before, whatever the database does.
-    match tokio::time::timeout(STORE_CALL_WITHIN, engine.incoming_call(&call)).await {
-        Ok(Ok(())) => {}
+    let stored = match tokio::time::timeout(STORE_CALL_WITHIN, engine.incoming_call(&call)).await {
+        Ok(Ok(())) => true,
         Ok(Err(e)) => {
-            tracing::error!(error = %e, %call_sid, "could not store an incoming call; answering anyway")
+            tracing::error!(error = %e, %call_sid, "could not store an incoming call; answering anyway");
+            false
         }
         Err(_) => {
-            tracing::error!(%call_sid, "storing an incoming call timed out; answering anyway")
+            tracing::error!(%call_sid, "storing an incoming call timed out; answering anyway");
+            false
         }
+    };
+    let twiml = engine.customer_twiml(&call_sid);
+    if !stored {
+        engine.keep_incoming_call(form.into_params());
     }
-    twiml_response(engine.customer_twiml(&call_sid))
+    twiml_response(twiml)
 }
 
 /// The number's fallback URL, for when the voice URL fails: same room, no database needed.
@@ -115,80 +120,44 @@ async fn leg_answered(
     }
 }
 
-/// Call progress of a leg we placed.
+/// Call progress of a leg we placed: stored, then processed from the inbox.
 #[post("/leg-status")]
 async fn leg_status(
     engine: web::Data<VoiceEngine>,
     form: SignedForm,
     query: web::Query<LegQuery>,
 ) -> HttpResponse {
-    let (Some(call_sid), Some(raw_status)) = (form.get("CallSid"), form.get("CallStatus")) else {
-        return HttpResponse::BadRequest().body("CallSid and CallStatus are required");
-    };
-    let Ok(status) = raw_status.parse::<TwilioCallStatus>() else {
-        return HttpResponse::BadRequest().body("unknown CallStatus");
-    };
-    let Ok(call_sid) = CallSid::parse(call_sid) else {
-        return HttpResponse::BadRequest().body("CallSid is not a call SID");
-    };
-    let callback = LegStatusCallback {
-        participant_id: query.participant,
-        call_sid,
-        status,
-        raw_status: raw_status.to_owned(),
-        sequence: form.get("SequenceNumber").and_then(|s| s.parse().ok()),
-    };
-    match engine.leg_status(callback).await {
-        Ok(()) => HttpResponse::NoContent().finish(),
-        Err(e) => {
-            tracing::error!(error = %e, "leg status callback failed");
-            HttpResponse::ServiceUnavailable().finish()
-        }
-    }
+    accept(
+        &engine,
+        RawCallback::LegStatus {
+            participant_id: query.participant,
+            form: form.into_params(),
+        },
+    )
+    .await
 }
 
-fn parse_bool(value: Option<&str>) -> Option<bool> {
-    value.map(|v| v.eq_ignore_ascii_case("true"))
-}
-
-/// Conference events (joins, leaves, hold, mute, start, end).
+/// Conference events (joins, leaves, hold, mute, start, end): stored, then processed from the
+/// inbox.
 #[post("/conference-status")]
 async fn conference_status(engine: web::Data<VoiceEngine>, form: SignedForm) -> HttpResponse {
-    let (Some(event), Some(conference_sid), Some(name)) = (
-        form.get("StatusCallbackEvent"),
-        form.get("ConferenceSid"),
-        form.get("FriendlyName"),
-    ) else {
-        return HttpResponse::BadRequest()
-            .body("StatusCallbackEvent, ConferenceSid and FriendlyName are required");
-    };
-    let (Ok(conference_sid), Ok(call_sid)) = (
-        ConferenceSid::parse(conference_sid),
-        form.get("CallSid").map(CallSid::parse).transpose(),
-    ) else {
-        return HttpResponse::BadRequest()
-            .body("ConferenceSid or CallSid is not a SID of its kind");
-    };
-    let callback = ConferenceCallback {
-        event: ConferenceEvent::parse(event),
-        raw_event: event.to_owned(),
-        conference_sid,
-        friendly_name: name.to_owned(),
-        call_sid,
-        sequence: form.get("SequenceNumber").and_then(|s| s.parse().ok()),
-        hold: parse_bool(form.get("Hold")),
-        muted: parse_bool(form.get("Muted")),
-        end_conference_on_exit: parse_bool(form.get("EndConferenceOnExit")),
-        reason: form
-            .get("ReasonParticipantLeft")
-            .or(form.get("Reason"))
-            .map(str::to_owned),
-    };
-    match engine.conference_event(callback).await {
+    accept(
+        &engine,
+        RawCallback::Conference {
+            form: form.into_params(),
+        },
+    )
+    .await
+}
+
+/// A status callback is answered 2xx once kept (Twilio never retries an error answer), or 400
+/// when it can never be processed.
+async fn accept(engine: &VoiceEngine, cb: RawCallback) -> HttpResponse {
+    match engine.accept_callback(cb).await {
         Ok(()) => HttpResponse::NoContent().finish(),
-        Err(e) => {
-            tracing::error!(error = %e, "conference callback failed");
-            HttpResponse::ServiceUnavailable().finish()
+        Err(bad) => {
+            tracing::warn!(error = %bad, "refused a callback that can never be processed");
+            HttpResponse::BadRequest().body(bad.to_string())
         }
     }
 }

@@ -29,6 +29,10 @@ impl WebhookAuth {
 pub struct SignedForm(Vec<(String, String)>);
 
 impl SignedForm {
+    pub fn into_params(self) -> Vec<(String, String)> {
+        self.0
+    }
+
     pub fn get(&self, name: &str) -> Option<&str> {
         self.0
             .iter()

@@ -455,3 +455,115 @@ async fn a_lost_ring_out_is_settled_from_twilio() {
     // Twilio said no-answer: the agent let it ring out, as if the callback had come.
     cc.status_until(&a, "away").await;
 }
+
+/// A call center whose database connections go through a relay the test can cut.
+async fn call_center_with_cuttable_database() -> (
+    CallCenter,
+    std::sync::Arc<tokio::sync::Mutex<Option<crate::helpers::Relay>>>,
+) {
+    let relay = std::sync::Arc::new(tokio::sync::Mutex::new(None::<crate::helpers::Relay>));
+    let relay_for_env = relay.clone();
+    let cc = CallCenter::start_with(1, move |env| {
+        let real = url::Url::parse(&env["DATABASE_URL"]).unwrap();
+        let target: std::net::SocketAddr =
+            format!("{}:{}", real.host_str().unwrap(), real.port().unwrap())
+                .parse()
+                .unwrap();
+        let relay = futures_util::FutureExt::now_or_never(crate::helpers::Relay::start(target))
+            .expect("relay binds at once");
+        let mut via = real.clone();
+        via.set_port(Some(relay.addr.port())).unwrap();
+        env.insert("DATABASE_URL".into(), via.to_string());
+        *futures_util::FutureExt::now_or_never(relay_for_env.lock()).unwrap() = Some(relay);
+    })
+    .await;
+    (cc, relay)
+}
+
+/// Item 2: callbacks that arrive while the database is down are answered 2xx (Twilio never
+/// retries an error answer) and kept; once it is back they are processed, so an agent who
+/// answered during the outage is recorded on the call.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn callbacks_during_a_database_outage_are_kept_and_processed_after() {
+    let (cc, relay) = call_center_with_cuttable_database().await;
+    let admin = cc.admin().await;
+    let a = cc.agent("a", true).await;
+    let customer_sid = cc.customer_calls().await;
+    let leg = cc.ringing(&a).await;
+
+    relay.lock().await.as_mut().unwrap().cut().await;
+    cc.sim.clear_logs();
+    cc.sim.accept(&leg).unwrap();
+    // The join and the leg's progress reach the app while the database is down.
+    let delivered = cc
+        .sim
+        .wait_for(
+            |_| {
+                cc.sim.webhook_log().iter().any(|w| {
+                    w.event.as_deref() == Some("participant-join")
+                        && w.call_sid.as_deref() == Some(leg.as_str())
+                        && w.response_status.is_some()
+                })
+            },
+            std::time::Duration::from_secs(15),
+        )
+        .await;
+    assert!(delivered.is_ok(), "the join callback was delivered");
+    for w in cc.sim.webhook_log() {
+        if matches!(
+            w.kind,
+            twilio_sim::WebhookKind::ConferenceStatus | twilio_sim::WebhookKind::CallStatus
+        ) {
+            assert_eq!(
+                w.response_status,
+                Some(204),
+                "a callback during the outage is answered 2xx: {w:#?}"
+            );
+        }
+    }
+    relay.lock().await.as_mut().unwrap().open().await;
+
+    let call = cc
+        .my_call_until(&a, "the join processed after the outage", |c| {
+            c["status"] == "in_progress" && connected(agent_leg(c, &a))
+        })
+        .await;
+    assert_eq!(call["owner_agent_id"], a.id.as_str());
+    assert_eq!(call["customer_call_sid"], customer_sid.as_str());
+    let _ = admin;
+}
+
+/// Item 2: a customer who calls while the database is down still gets the conference and music,
+/// and once the database is back the call is stored and routed to an agent.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_call_during_a_database_outage_is_routed_once_it_is_back() {
+    let (cc, relay) = call_center_with_cuttable_database().await;
+    let admin = cc.admin().await;
+    let a = cc.agent("a", true).await;
+
+    relay.lock().await.as_mut().unwrap().cut().await;
+    let customer_sid = cc.customer_calls().await;
+    cc.sim
+        .wait_for(
+            |s| {
+                s.call(&customer_sid)
+                    .is_some_and(|c| c.conference_sid.is_some() && !c.heard.is_empty())
+            },
+            std::time::Duration::from_secs(15),
+        )
+        .await
+        .expect("the caller waits in the conference");
+    // Long enough for every callback of the call's arrival to have been answered.
+    tokio::time::sleep(std::time::Duration::from_secs(4)).await;
+    relay.lock().await.as_mut().unwrap().open().await;
+
+    cc.answer(&a).await;
+    let call = cc
+        .my_call_until(&a, "routed after the outage", |c| {
+            c["status"] == "in_progress" && connected(agent_leg(c, &a))
+        })
+        .await;
+    assert_eq!(call["customer_call_sid"], customer_sid.as_str());
+    assert!(connected(customer(&call)));
+    let _ = admin;
+}

@@ -292,14 +292,21 @@ async fn twenty_calls_onto_five_agents_through_two_instances_never_double_book()
         .collect();
     assert_eq!(served.len(), 20, "every caller talked to an agent");
 
+    // Callbacks are processed from the inbox just after they are stored: wait for the last.
     let admin = cc.admin().await;
     let page: Value = cc
         .app()
-        .get("/api/calls?limit=50", Some(&admin))
-        .await
-        .json()
-        .await
-        .unwrap();
+        .poll(
+            "/api/calls?limit=50",
+            Some(&admin),
+            "every call answered",
+            |page| {
+                page["items"].as_array().is_some_and(|calls| {
+                    calls.len() == 20 && calls.iter().all(|c| c["answered_at"].is_string())
+                })
+            },
+        )
+        .await;
     let calls = page["items"].as_array().unwrap();
     assert_eq!(calls.len(), 20);
     assert!(

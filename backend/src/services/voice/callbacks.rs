@@ -42,6 +42,84 @@ pub struct ConferenceCallback {
     pub reason: Option<String>,
 }
 
+/// A callback's parameters as Twilio posted them.
+pub type Form = [(String, String)];
+
+fn param<'a>(form: &'a Form, name: &str) -> Option<&'a str> {
+    form.iter()
+        .find(|(key, _)| key == name)
+        .map(|(_, value)| value.as_str())
+}
+
+fn flag(form: &Form, name: &str) -> Option<bool> {
+    param(form, name).map(|v| v.eq_ignore_ascii_case("true"))
+}
+
+/// A callback that can never be processed, whatever we retry: answered 400 and logged.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{0}")]
+pub struct BadCallback(pub &'static str);
+
+impl LegStatusCallback {
+    /// Parses a call progress callback for the leg `participant_id`.
+    pub fn from_form(participant_id: Uuid, form: &Form) -> Result<Self, BadCallback> {
+        let (Some(call_sid), Some(raw_status)) =
+            (param(form, "CallSid"), param(form, "CallStatus"))
+        else {
+            return Err(BadCallback("CallSid and CallStatus are required"));
+        };
+        let status = raw_status
+            .parse::<TwilioCallStatus>()
+            .map_err(|_| BadCallback("unknown CallStatus"))?;
+        let call_sid =
+            CallSid::parse(call_sid).map_err(|_| BadCallback("CallSid is not a call SID"))?;
+        Ok(LegStatusCallback {
+            participant_id,
+            call_sid,
+            status,
+            raw_status: raw_status.to_owned(),
+            sequence: param(form, "SequenceNumber").and_then(|s| s.parse().ok()),
+        })
+    }
+}
+
+impl ConferenceCallback {
+    /// Parses a conference status callback.
+    pub fn from_form(form: &Form) -> Result<Self, BadCallback> {
+        let (Some(event), Some(conference_sid), Some(name)) = (
+            param(form, "StatusCallbackEvent"),
+            param(form, "ConferenceSid"),
+            param(form, "FriendlyName"),
+        ) else {
+            return Err(BadCallback(
+                "StatusCallbackEvent, ConferenceSid and FriendlyName are required",
+            ));
+        };
+        let (Ok(conference_sid), Ok(call_sid)) = (
+            ConferenceSid::parse(conference_sid),
+            param(form, "CallSid").map(CallSid::parse).transpose(),
+        ) else {
+            return Err(BadCallback(
+                "ConferenceSid or CallSid is not a SID of its kind",
+            ));
+        };
+        Ok(ConferenceCallback {
+            event: ConferenceEvent::parse(event),
+            raw_event: event.to_owned(),
+            conference_sid,
+            friendly_name: name.to_owned(),
+            call_sid,
+            sequence: param(form, "SequenceNumber").and_then(|s| s.parse().ok()),
+            hold: flag(form, "Hold"),
+            muted: flag(form, "Muted"),
+            end_conference_on_exit: flag(form, "EndConferenceOnExit"),
+            reason: param(form, "ReasonParticipantLeft")
+                .or(param(form, "Reason"))
+                .map(str::to_owned),
+        })
+    }
+}
+
 /// Runs the body in a transaction and returns its value with the [`Outcome`] it collected.
 macro_rules! transaction_outcome {
     ($engine:expr, |$conn:ident, $out:ident| $body:expr) => {{

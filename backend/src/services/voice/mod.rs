@@ -10,6 +10,7 @@ mod control;
 mod effects;
 mod flow;
 mod inbound;
+mod inbox;
 mod reconcile;
 mod routing;
 
@@ -19,10 +20,11 @@ use std::time::Duration;
 use tokio::sync::Notify;
 use uuid::Uuid;
 
-pub use callbacks::{ConferenceCallback, LegStatusCallback};
+pub use callbacks::{BadCallback, ConferenceCallback, LegStatusCallback};
 pub use control::{TransferRequest, TransferTarget};
 pub use effects::Effect;
 pub use inbound::InboundCall;
+pub use inbox::RawCallback;
 
 use crate::db::DbPool;
 use crate::domain::phone::PhoneNumber;
@@ -115,6 +117,10 @@ struct Inner {
     /// When each stale leg was last asked about (see `reconcile`), so Twilio is asked at most
     /// once per `stale_leg_after` for each.
     legs_checked: std::sync::Mutex<std::collections::HashMap<Uuid, std::time::Instant>>,
+    /// Callbacks kept while the database is unreachable.
+    buffer: inbox::Buffer,
+    /// Wakes the inbox processor when a callback was stored.
+    inbox_wakeup: Notify,
 }
 
 impl VoiceEngine {
@@ -134,6 +140,8 @@ impl VoiceEngine {
                 router_wakeup: Notify::new(),
                 events,
                 legs_checked: Default::default(),
+                buffer: Default::default(),
+                inbox_wakeup: Notify::new(),
             }),
         }
     }

@@ -1,0 +1,446 @@
+//! Durable callbacks. Twilio retries a status callback only when it cannot connect, never on an
+//! error answer, so a callback we fail to process is an event lost for good. Every signed
+//! callback is therefore stored as it came (one insert) and answered 2xx, then processed from
+//! the inbox: in order per call, at least once (the handlers are idempotent), retried with
+//! backoff when processing fails. While the database is down, callbacks (and incoming calls)
+//! wait in a bounded buffer in memory and are stored as soon as it is back.
+
+use std::collections::VecDeque;
+use std::sync::{Mutex, PoisonError};
+use std::time::Duration;
+
+use chrono::Utc;
+use serde_json::{json, Value};
+use uuid::Uuid;
+
+use super::callbacks::{BadCallback, ConferenceCallback, Form, LegStatusCallback};
+use super::inbound::InboundCall;
+use super::VoiceEngine;
+use crate::db::{self, inbox::NewCallback, DbError};
+use crate::domain::call::CallSid;
+use crate::domain::inbox::{retry_after, CallbackKind};
+use crate::services::{ServiceError, ServiceResult};
+
+/// How long a webhook may wait on the database before the callback goes to the buffer.
+const STORE_WITHIN: Duration = Duration::from_millis(1_500);
+/// How many callbacks the buffer keeps while the database is down.
+const BUFFER_CAPACITY: usize = 10_000;
+/// Callbacks claimed per round.
+const BATCH: i64 = 64;
+/// How long a claimed callback is reserved for its processor.
+const LEASE_SECS: i64 = 30;
+/// How often the processor looks for work it was not told about (other instances' leftovers,
+/// retries that came due).
+const POLL: Duration = Duration::from_millis(500);
+/// Processed callbacks are kept this long (for troubleshooting), then pruned.
+const KEEP_PROCESSED_HOURS: i64 = 24;
+
+/// A callback as Twilio posted it, with what we need to process it later.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum RawCallback {
+    IncomingCall {
+        form: Vec<(String, String)>,
+    },
+    LegStatus {
+        participant_id: Uuid,
+        form: Vec<(String, String)>,
+    },
+    Conference {
+        form: Vec<(String, String)>,
+    },
+}
+
+/// A stored callback, parsed.
+#[derive(Debug)]
+enum Parsed {
+    IncomingCall(InboundCall),
+    LegStatus(LegStatusCallback),
+    Conference(ConferenceCallback),
+}
+
+impl RawCallback {
+    fn kind(&self) -> CallbackKind {
+        match self {
+            RawCallback::IncomingCall { .. } => CallbackKind::IncomingCall,
+            RawCallback::LegStatus { .. } => CallbackKind::LegStatus,
+            RawCallback::Conference { .. } => CallbackKind::Conference,
+        }
+    }
+
+    fn form(&self) -> &Form {
+        match self {
+            RawCallback::IncomingCall { form }
+            | RawCallback::LegStatus { form, .. }
+            | RawCallback::Conference { form } => form,
+        }
+    }
+
+    fn param(&self, name: &str) -> Option<&str> {
+        self.form()
+            .iter()
+            .find(|(key, _)| key == name)
+            .map(|(_, value)| value.as_str())
+    }
+
+    /// Callbacks with one key are processed in order: a conference's events, one leg's progress.
+    fn call_key(&self) -> String {
+        match self {
+            RawCallback::IncomingCall { .. } => {
+                format!("call:{}", self.param("CallSid").unwrap_or_default())
+            }
+            RawCallback::LegStatus { participant_id, .. } => format!("leg:{participant_id}"),
+            RawCallback::Conference { .. } => {
+                format!(
+                    "conference:{}",
+                    self.param("FriendlyName").unwrap_or_default()
+                )
+            }
+        }
+    }
+
+    fn sequence(&self) -> Option<i64> {
+        self.param("SequenceNumber").and_then(|s| s.parse().ok())
+    }
+
+    fn payload(&self) -> Value {
+        let participant = match self {
+            RawCallback::LegStatus { participant_id, .. } => Some(participant_id),
+            _ => None,
+        };
+        json!({ "form": self.form(), "participant_id": participant })
+    }
+
+    fn from_stored(kind: CallbackKind, payload: &Value) -> Result<Self, BadCallback> {
+        let form: Vec<(String, String)> = serde_json::from_value(payload["form"].clone())
+            .map_err(|_| BadCallback("stored callback has no form"))?;
+        Ok(match kind {
+            CallbackKind::IncomingCall => RawCallback::IncomingCall { form },
+            CallbackKind::Conference => RawCallback::Conference { form },
+            CallbackKind::LegStatus => RawCallback::LegStatus {
+                participant_id: serde_json::from_value(payload["participant_id"].clone())
+                    .map_err(|_| BadCallback("stored leg callback names no leg"))?,
+                form,
+            },
+        })
+    }
+
+    /// Checks the callback can be processed at all (so input that never can is a 400 now, not
+    /// a failure later).
+    pub fn parse(&self) -> Result<(), BadCallback> {
+        self.parsed().map(drop)
+    }
+
+    fn parsed(&self) -> Result<Parsed, BadCallback> {
+        Ok(match self {
+            RawCallback::IncomingCall { .. } => {
+                let sid = CallSid::parse(self.param("CallSid").unwrap_or_default())
+                    .map_err(|_| BadCallback("CallSid is not a call SID"))?;
+                Parsed::IncomingCall(InboundCall {
+                    call_sid: sid,
+                    from: self.param("From").unwrap_or("unknown").to_owned(),
+                    to: self.param("To").unwrap_or("unknown").to_owned(),
+                })
+            }
+            RawCallback::LegStatus {
+                participant_id,
+                form,
+            } => Parsed::LegStatus(LegStatusCallback::from_form(*participant_id, form)?),
+            RawCallback::Conference { form } => {
+                Parsed::Conference(ConferenceCallback::from_form(form)?)
+            }
+        })
+    }
+}
+
+/// Callbacks received while the database was unreachable, oldest first.
+#[derive(Default)]
+pub(crate) struct Buffer(Mutex<VecDeque<RawCallback>>);
+
+impl Buffer {
+    fn push(&self, cb: RawCallback) {
+        let mut queue = self.0.lock().unwrap_or_else(PoisonError::into_inner);
+        if queue.len() >= BUFFER_CAPACITY {
+            // Bounded: the oldest goes. Reconciliation with Twilio covers what it said.
+            let dropped = queue.pop_front();
+            tracing::error!(
+                ?dropped,
+                "callback buffer full; dropping the oldest callback"
+            );
+        }
+        queue.push_back(cb);
+    }
+
+    fn front(&self) -> Option<RawCallback> {
+        self.0
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .front()
+            .cloned()
+    }
+
+    fn pop_front(&self) {
+        self.0
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .pop_front();
+    }
+
+    #[cfg(test)]
+    fn len(&self) -> usize {
+        self.0.lock().unwrap_or_else(PoisonError::into_inner).len()
+    }
+}
+
+impl VoiceEngine {
+    /// A webhook's callback: refused when it can never be processed, otherwise kept, in the
+    /// database or (while that is unreachable) in the buffer. Never fails for our own reasons.
+    pub async fn accept_callback(&self, cb: RawCallback) -> Result<(), BadCallback> {
+        cb.parse()?;
+        match tokio::time::timeout(STORE_WITHIN, self.store_callback(&cb)).await {
+            Ok(Ok(())) => self.inner.inbox_wakeup.notify_one(),
+            Ok(Err(e)) => {
+                tracing::error!(error = %e, kind = %cb.kind(), "could not store a callback; keeping it until the database is back");
+                self.inner.buffer.push(cb);
+            }
+            Err(_) => {
+                tracing::error!(kind = %cb.kind(), "storing a callback timed out; keeping it until the database is back");
+                self.inner.buffer.push(cb);
+            }
+        }
+        Ok(())
+    }
+
+    /// An incoming call the voice webhook could not store: kept until the database is back.
+    pub(crate) fn keep_incoming_call(&self, form: Vec<(String, String)>) {
+        self.inner.buffer.push(RawCallback::IncomingCall { form });
+    }
+
+    async fn store_callback(&self, cb: &RawCallback) -> ServiceResult<()> {
+        let mut conn = self.pool().get().await.map_err(DbError::from)?;
+        let payload = cb.payload();
+        db::inbox::store(
+            &mut conn,
+            NewCallback {
+                kind: cb.kind(),
+                call_key: &cb.call_key(),
+                sequence: cb.sequence(),
+                payload: &payload,
+            },
+        )
+        .await?;
+        Ok(())
+    }
+
+    /// Runs until the process ends: stores what the buffer kept, processes the inbox.
+    pub async fn run_inbox(self) {
+        let mut last_prune = std::time::Instant::now();
+        loop {
+            self.flush_buffer().await;
+            loop {
+                match self.process_batch().await {
+                    Ok(0) => break,
+                    Ok(_) => continue,
+                    Err(e) => {
+                        tracing::warn!(error = %e, "processing the callback inbox failed; retrying shortly");
+                        break;
+                    }
+                }
+            }
+            if last_prune.elapsed() > Duration::from_secs(600) {
+                last_prune = std::time::Instant::now();
+                self.prune_inbox().await;
+            }
+            tokio::select! {
+                _ = self.inner.inbox_wakeup.notified() => {}
+                _ = tokio::time::sleep(POLL) => {}
+            }
+        }
+    }
+
+    /// Stores buffered callbacks in arrival order; stops at the first failure (the database is
+    /// still down) and tries again next round.
+    async fn flush_buffer(&self) {
+        let mut flushed = 0;
+        while let Some(cb) = self.inner.buffer.front() {
+            match tokio::time::timeout(STORE_WITHIN, self.store_callback(&cb)).await {
+                Ok(Ok(())) => {
+                    self.inner.buffer.pop_front();
+                    flushed += 1;
+                }
+                _ => break,
+            }
+        }
+        if flushed > 0 {
+            tracing::info!(flushed, "stored callbacks kept while the database was down");
+        }
+    }
+
+    /// Claims and processes one batch; returns how many callbacks it claimed.
+    async fn process_batch(&self) -> ServiceResult<usize> {
+        let mut batch = {
+            let mut conn = self.pool().get().await.map_err(DbError::from)?;
+            db::inbox::claim(&mut conn, BATCH, chrono::Duration::seconds(LEASE_SECS)).await?
+        };
+        let claimed = batch.len();
+        // In order per call: by sequence number where Twilio gave one, else by arrival.
+        batch.sort_by(|a, b| {
+            (a.call_key.as_str(), a.sequence.unwrap_or(i64::MAX), a.id).cmp(&(
+                b.call_key.as_str(),
+                b.sequence.unwrap_or(i64::MAX),
+                b.id,
+            ))
+        });
+        for cb in batch {
+            let outcome = match RawCallback::from_stored(cb.kind, &cb.payload) {
+                Ok(raw) => self.process(raw).await,
+                Err(bad) => Err(ServiceError::Internal(bad.to_string())),
+            };
+            let mut conn = self.pool().get().await.map_err(DbError::from)?;
+            match outcome {
+                Ok(()) => db::inbox::mark_processed(&mut conn, cb.id).await?,
+                Err(e) => {
+                    let retry_at = retry_after(cb.attempts).map(|after| {
+                        Utc::now() + chrono::Duration::from_std(after).unwrap_or_default()
+                    });
+                    tracing::warn!(id = cb.id, kind = %cb.kind, attempts = cb.attempts, error = %e, gives_up = retry_at.is_none(), "processing a callback failed");
+                    db::inbox::mark_failed_attempt(&mut conn, cb.id, &e.to_string(), retry_at)
+                        .await?;
+                }
+            }
+        }
+        Ok(claimed)
+    }
+
+    async fn process(&self, raw: RawCallback) -> ServiceResult<()> {
+        match raw
+            .parsed()
+            .map_err(|bad| ServiceError::Internal(bad.to_string()))?
+        {
+            Parsed::IncomingCall(call) => self.incoming_call(&call).await,
+            Parsed::LegStatus(cb) => self.leg_status(cb).await,
+            Parsed::Conference(cb) => self.conference_event(cb).await,
+        }
+    }
+
+    async fn prune_inbox(&self) {
+        let before = Utc::now() - chrono::Duration::hours(KEEP_PROCESSED_HOURS);
+        let pruned = async {
+            let mut conn = self.pool().get().await.map_err(DbError::from)?;
+            db::inbox::prune(&mut conn, before).await
+        }
+        .await;
+        match pruned {
+            Ok(n) if n > 0 => tracing::info!(pruned = n, "pruned processed callbacks"),
+            Ok(_) => {}
+            Err(e) => tracing::warn!(error = %e, "could not prune the callback inbox"),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn form(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
+        pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect()
+    }
+
+    const CALL: &str = "CA0123456789abcdef0123456789abcdef";
+    const CONF: &str = "CF0123456789abcdef0123456789abcdef";
+
+    #[test]
+    fn a_stored_callback_reads_back_as_it_came() {
+        let participant_id = Uuid::new_v4();
+        for raw in [
+            RawCallback::LegStatus {
+                participant_id,
+                form: form(&[("CallSid", CALL), ("CallStatus", "ringing")]),
+            },
+            RawCallback::Conference {
+                form: form(&[
+                    ("StatusCallbackEvent", "participant-join"),
+                    ("ConferenceSid", CONF),
+                    ("FriendlyName", "wt_x"),
+                    ("SequenceNumber", "3"),
+                ]),
+            },
+            RawCallback::IncomingCall {
+                form: form(&[("CallSid", CALL), ("From", "+15551230001")]),
+            },
+        ] {
+            assert_eq!(
+                RawCallback::from_stored(raw.kind(), &raw.payload()).unwrap(),
+                raw
+            );
+            assert!(raw.parse().is_ok());
+        }
+    }
+
+    #[test]
+    fn keys_and_sequences_order_one_calls_callbacks() {
+        let conference = RawCallback::Conference {
+            form: form(&[
+                ("StatusCallbackEvent", "participant-leave"),
+                ("ConferenceSid", CONF),
+                ("FriendlyName", "wt_abc"),
+                ("SequenceNumber", "7"),
+            ]),
+        };
+        assert_eq!(conference.call_key(), "conference:wt_abc");
+        assert_eq!(conference.sequence(), Some(7));
+        let id = Uuid::nil();
+        let leg = RawCallback::LegStatus {
+            participant_id: id,
+            form: form(&[("CallSid", CALL), ("CallStatus", "completed")]),
+        };
+        assert_eq!(leg.call_key(), format!("leg:{id}"));
+        assert_eq!(leg.sequence(), None);
+    }
+
+    #[test]
+    fn input_that_can_never_be_processed_is_refused_up_front() {
+        let bad = [
+            RawCallback::LegStatus {
+                participant_id: Uuid::nil(),
+                form: form(&[("CallSid", CALL), ("CallStatus", "exploded")]),
+            },
+            RawCallback::LegStatus {
+                participant_id: Uuid::nil(),
+                form: form(&[("CallStatus", "ringing")]),
+            },
+            RawCallback::Conference {
+                form: form(&[
+                    ("StatusCallbackEvent", "participant-join"),
+                    ("ConferenceSid", "CF123"),
+                    ("FriendlyName", "wt_x"),
+                ]),
+            },
+            RawCallback::IncomingCall {
+                form: form(&[("CallSid", "nope")]),
+            },
+        ];
+        for raw in bad {
+            assert!(raw.parse().is_err(), "{raw:?}");
+        }
+    }
+
+    #[test]
+    fn the_buffer_is_bounded_and_keeps_the_newest() {
+        let buffer = Buffer::default();
+        for i in 0..BUFFER_CAPACITY + 5 {
+            buffer.push(RawCallback::IncomingCall {
+                form: form(&[("n", &i.to_string())]),
+            });
+        }
+        assert_eq!(buffer.len(), BUFFER_CAPACITY);
+        assert_eq!(
+            buffer.front(),
+            Some(RawCallback::IncomingCall {
+                form: form(&[("n", "5")])
+            })
+        );
+    }
+}
