@@ -31,6 +31,10 @@ pub struct Faults {
     /// released after `reorder_max_hold_ms`.
     pub reorder_next_callbacks: u32,
     pub reorder_max_hold_ms: u64,
+    /// The next N `waitUrl` fetches fail as if the app were unreachable (Twilio error 11205),
+    /// without reaching it. Twilio then drops the waiting participant ("the Conference will not
+    /// be fully established") and the call goes on after its `<Dial>`.
+    pub fail_next_wait_urls: u32,
 }
 
 impl Default for Faults {
@@ -45,6 +49,7 @@ impl Default for Faults {
             duplicate_next_callbacks: 0,
             reorder_next_callbacks: 0,
             reorder_max_hold_ms: 2_000,
+            fail_next_wait_urls: 0,
         }
     }
 }
@@ -71,6 +76,16 @@ impl Faults {
             return RestFault::Timeout(self.timeout_ms);
         }
         RestFault::None
+    }
+
+    /// Consumes one "this waitUrl fetch fails" slot.
+    pub fn take_wait_url_failure(&mut self) -> bool {
+        if self.fail_next_wait_urls > 0 {
+            self.fail_next_wait_urls -= 1;
+            true
+        } else {
+            false
+        }
     }
 
     /// Consumes one "deliver twice" slot.
@@ -119,5 +134,13 @@ mod tests {
         };
         assert!(faults.take_duplicate());
         assert!(!faults.take_duplicate());
+    }
+
+    #[test]
+    fn wait_url_failures_are_counted() {
+        let mut faults: Faults = serde_json::from_str(r#"{"fail_next_wait_urls": 2}"#).unwrap();
+        assert!(faults.take_wait_url_failure());
+        assert!(faults.take_wait_url_failure());
+        assert!(!faults.take_wait_url_failure());
     }
 }

@@ -605,6 +605,13 @@ impl Simulator {
         self.inner.faults().reorder_next_callbacks = count;
     }
 
+    /// The next `count` `waitUrl` fetches fail as if the app were unreachable: the waiting
+    /// participant is dropped from the conference and the call continues after its `<Dial>`
+    /// (its `action`, the next verb, or a hang-up).
+    pub fn fail_next_wait_urls(&self, count: u32) {
+        self.inner.faults().fail_next_wait_urls = count;
+    }
+
     /// Changes the time scale for timers started from now on.
     pub fn set_time_scale(&self, scale: f64) {
         self.inner
