@@ -293,6 +293,79 @@ pub(crate) async fn finish_call(
     Ok(())
 }
 
+/// Whether the caller is on the line but in no conference: dropped from one that could not hold
+/// them and on their way back (or not arrived yet). A conference ending then is no hang-up.
+pub(crate) async fn customer_between_conferences(
+    conn: &mut PgConn,
+    call: &Call,
+) -> Result<bool, DbError> {
+    if call.status.is_final() {
+        return Ok(false);
+    }
+    let participants = db::calls::participants_of(conn, call.id).await?;
+    Ok(customer(&participants).is_some_and(|c| c.status.is_pending()))
+}
+
+/// The caller left the conference but their call goes on (its `<Dial action>` runs, which puts
+/// them back in): they count as on their way in again, as before their first join.
+pub(crate) async fn customer_out_of_conference(
+    conn: &mut PgConn,
+    call: &Call,
+    p: &Participant,
+    reason: &Option<String>,
+    out: &mut Outcome,
+) -> Result<(), DbError> {
+    db::calls::update_participant(
+        conn,
+        p.id,
+        ParticipantChanges {
+            status: Some(ParticipantStatus::Ringing),
+            left_at: Some(Utc::now()),
+            on_hold: Some(false),
+            ..Default::default()
+        },
+    )
+    .await?;
+    db::calls::record_event(
+        conn,
+        call.id,
+        "customer_out_of_conference",
+        json!({ "participant_id": p.id, "reason": reason }),
+        None,
+    )
+    .await?;
+    out.changed_call(call);
+    Ok(())
+}
+
+/// The conference ended while the caller stays on the line: forget it, so the one they rejoin
+/// becomes the call's conference.
+pub(crate) async fn conference_lost(
+    conn: &mut PgConn,
+    call: &Call,
+    out: &mut Outcome,
+) -> Result<(), DbError> {
+    db::calls::update_call(
+        conn,
+        call.id,
+        CallChanges {
+            conference_sid: Some(None),
+            ..Default::default()
+        },
+    )
+    .await?;
+    db::calls::record_event(
+        conn,
+        call.id,
+        "conference_lost",
+        json!({ "conference_sid": call.conference_sid }),
+        None,
+    )
+    .await?;
+    out.changed_call(call);
+    Ok(())
+}
+
 /// Back to the queue: the customer hears hold music until the next agent joins.
 pub(crate) async fn requeue(
     conn: &mut PgConn,

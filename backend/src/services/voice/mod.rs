@@ -21,7 +21,7 @@ use uuid::Uuid;
 pub use callbacks::{ConferenceCallback, LegStatusCallback};
 pub use control::{TransferRequest, TransferTarget};
 pub use effects::Effect;
-pub use inbound::InboundCall;
+pub use inbound::{CustomerDialEnded, InboundCall};
 
 use crate::db::DbPool;
 use crate::domain::phone::PhoneNumber;
@@ -61,6 +61,17 @@ impl WebhookUrls {
             "{}/twilio/leg?participant={participant}&conference={conference}",
             self.base
         )
+    }
+    /// Where a leg we dialed goes if `leg_answered` fails: the same room, without the database.
+    pub fn leg_fallback(&self, participant: Uuid, conference: &str) -> String {
+        format!(
+            "{}/twilio/leg/fallback?participant={participant}&conference={conference}",
+            self.base
+        )
+    }
+    /// The customer's `<Dial action>`; `rejoins` counts the times they were put back already.
+    pub fn dial_done(&self, rejoins: u32) -> String {
+        format!("{}/twilio/dial-done?rejoins={rejoins}", self.base)
     }
     pub fn leg_status(&self, participant: Uuid) -> String {
         format!("{}/twilio/leg-status?participant={participant}", self.base)
