@@ -323,6 +323,19 @@ pub(crate) async fn run_program(inner: Arc<Inner>, call_sid: String, generation:
     if !alive(&inner, &call_sid, generation) {
         return;
     }
+    let hangs_up = inner
+        .lock()
+        .call(&call_sid)
+        .is_some_and(|call| call.hangs_up_before_twiml);
+    if hangs_up {
+        end_call(
+            &inner,
+            &call_sid,
+            CallStatus::Canceled,
+            "caller hung up before the TwiML ran",
+        );
+        return;
+    }
     match document {
         Some(document) => execute(&inner, &call_sid, generation, document).await,
         None => application_error(&inner, &call_sid),

@@ -1658,6 +1658,25 @@ async fn failing_wait_url_drops_the_participant_and_the_call_follows_its_dial() 
 }
 
 #[tokio::test]
+async fn a_caller_can_hang_up_between_the_voice_webhook_and_the_dial() {
+    let h = Harness::start();
+    let customer = h.sim.dial_in_and_hang_up_before_twiml(CUSTOMER);
+    let snapshot = h
+        .sim
+        .wait_for(
+            |s| s.call(&customer).is_some_and(|c| c.status.is_final()),
+            WAIT,
+        )
+        .await
+        .unwrap();
+    let call = snapshot.call(&customer).unwrap();
+    assert_eq!(call.status, CallStatus::Canceled);
+    assert!(snapshot.conferences.is_empty(), "the Dial never ran");
+    assert!(h.app.records().iter().any(|r| r.path == "/twilio/voice"));
+    assert!(h.app.conference_events().is_empty());
+}
+
+#[tokio::test]
 async fn first_verb_reject_ends_an_inbound_call_busy_unanswered() {
     let h = Harness::start_with("/twilio/reject", None, SimOptions::default());
     let customer = h.sim.dial_in(CUSTOMER);
