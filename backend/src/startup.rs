@@ -219,6 +219,7 @@ impl Application {
             setup.urls,
             VoiceSettings {
                 phone_number: setup.phone_number,
+                customer_join_timeout: config.customer_join_timeout,
                 ..VoiceSettings::default()
             },
             events.clone(),

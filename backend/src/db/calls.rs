@@ -273,7 +273,8 @@ pub struct CallChanges {
     /// `Some(None)` forgets a conference that ended while the caller stayed on the line.
     pub conference_sid: Option<Option<String>>,
     pub answered_at: Option<DateTime<Utc>>,
-    pub ended_at: Option<DateTime<Utc>>,
+    /// `Some(None)` reopens a call closed too early.
+    pub ended_at: Option<Option<DateTime<Utc>>>,
     pub updated_at: Option<DateTime<Utc>>,
 }
 

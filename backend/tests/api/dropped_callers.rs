@@ -95,3 +95,79 @@ async fn a_caller_whose_wait_url_fails_is_rejoined_and_answered() {
         .iter()
         .any(|p| p.call_sid == customer_sid));
 }
+
+/// The caller hangs up after the voice webhook answered but before their `<Dial>` ran: no
+/// conference ever hears of them. They are never offered to an agent, the call ends abandoned
+/// once they fail to arrive in time, and the agent stays free.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_caller_who_hangs_up_before_the_dial_is_never_offered_to_an_agent() {
+    let cc = CallCenter::start_with(1, |env| {
+        env.insert("CUSTOMER_JOIN_TIMEOUT_SECONDS".to_owned(), "1".to_owned());
+    })
+    .await;
+    let admin = cc.admin().await;
+    let agent = cc.agent("idle", true).await;
+
+    let customer_sid = cc
+        .sim
+        .dial_in_and_hang_up_before_twiml(crate::voice::CUSTOMER);
+    let snapshot = cc
+        .sim
+        .wait_for(
+            |s| s.call(&customer_sid).is_some_and(|c| c.status.is_final()),
+            WAIT,
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        snapshot.call(&customer_sid).unwrap().status,
+        CallStatus::Canceled
+    );
+
+    let page = cc
+        .app()
+        .poll(
+            "/api/calls?limit=10",
+            Some(&admin),
+            "the call abandoned",
+            |page| {
+                page["items"]
+                    .as_array()
+                    .is_some_and(|items| items.len() == 1 && items[0]["status"] == "abandoned")
+            },
+        )
+        .await;
+    let call_id = page["items"][0]["id"].as_str().unwrap().to_owned();
+    let call = cc
+        .call_until(&admin, &call_id, "the call's detail", |c| {
+            c["status"] == "abandoned"
+        })
+        .await;
+    assert!(
+        timeline_kinds(&call).contains(&"customer_never_joined".to_owned()),
+        "{call:#}"
+    );
+    assert!(
+        call["participants"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|p| p["kind"] == "customer"),
+        "no agent leg: {call:#}"
+    );
+    assert!(call["ended_at"].is_string());
+
+    // Nothing ever rang the agent, and they are still free for the next caller.
+    assert!(
+        cc.sim
+            .snapshot()
+            .calls
+            .iter()
+            .all(|c| c.to != agent.client()),
+        "the agent's browser was rung"
+    );
+    assert_eq!(cc.agent_status(&agent).await, "available");
+    tokio::time::sleep(std::time::Duration::from_millis(600)).await;
+    assert!(cc.sim.ringing_for(&agent.client()).is_empty());
+    assert_eq!(cc.agent_status(&agent).await, "available");
+}

@@ -176,7 +176,18 @@ impl VoiceEngine {
 
     /// The agent leg's TwiML when the database can't be asked: join the named conference.
     pub fn agent_leg_twiml(&self, conference: &str) -> String {
-        twiml::conference(&ConferenceTwiml::agent(conference))
+        twiml::conference(&self.agent_conference(conference))
+    }
+
+    /// An agent's (or transfer target's) room. It carries the conference callbacks too: only the
+    /// first participant's count, and if the caller is gone the agent is first, alone in an
+    /// empty room that nobody would otherwise report.
+    fn agent_conference(&self, conference: impl Into<String>) -> ConferenceTwiml {
+        ConferenceTwiml {
+            status_callback: Some(self.urls().conference_status()),
+            status_callback_events: Some(twiml::CONFERENCE_STATUS_EVENTS.to_owned()),
+            ..ConferenceTwiml::agent(conference)
+        }
     }
 
     /// TwiML for a leg we dialed, fetched by Twilio when it answers: join the call's conference,
@@ -203,7 +214,7 @@ impl VoiceEngine {
                 twiml::say_and_hangup("Sorry, this call was already answered elsewhere.")
             }
             (Some(p), Some(call)) if !call.status.is_final() && !p.status.is_final() => {
-                twiml::conference(&ConferenceTwiml::agent(call.conference_name))
+                twiml::conference(&self.agent_conference(call.conference_name))
             }
             _ => twiml::say_and_hangup("Sorry, the caller has already hung up."),
         })

@@ -89,6 +89,9 @@ pub struct VoiceSettings {
     pub ring_timeout: Duration,
     pub hold_music_url: String,
     pub greeting: String,
+    /// A caller not in their conference this long after arriving (or after dropping out of
+    /// one) hung up before the `<Dial>` ran: the call is abandoned.
+    pub customer_join_timeout: Duration,
 }
 
 impl Default for VoiceSettings {
@@ -102,6 +105,7 @@ impl Default for VoiceSettings {
             greeting:
                 "Thanks for calling. Please hold while we connect you to the next available agent."
                     .into(),
+            customer_join_timeout: Duration::from_secs(20),
         }
     }
 }

@@ -50,6 +50,9 @@ impl VoiceEngine {
             if let Err(e) = self.expire_stale_legs().await {
                 tracing::warn!(error = %e, "could not expire stale legs");
             }
+            if let Err(e) = self.abandon_calls_without_their_caller().await {
+                tracing::warn!(error = %e, "could not close calls whose caller never arrived");
+            }
             tokio::select! {
                 _ = self.inner.router_wakeup.notified() => {}
                 _ = changes.recv() => {}
@@ -97,6 +100,28 @@ impl VoiceEngine {
             }
             self.leg_ended_unanswered(leg.call_id, leg.id, ParticipantStatus::Failed)
                 .await?;
+        }
+        Ok(())
+    }
+
+    /// A caller who hangs up between the voice webhook and their `<Dial>` never reaches the
+    /// conference, and nothing reports it: once they are late past the join timeout, the call
+    /// is abandoned (a late join reopens it).
+    async fn abandon_calls_without_their_caller(&self) -> ServiceResult<()> {
+        let grace =
+            chrono::Duration::from_std(self.settings().customer_join_timeout).unwrap_or_default();
+        let calls = {
+            let mut conn = self.pool().get().await.map_err(DbError::from)?;
+            db::routing::calls_without_their_caller(&mut conn, grace).await?
+        };
+        for call_id in calls {
+            in_transaction!(self, |conn, out| {
+                let Some(call) = db::calls::lock_call(conn, call_id).await? else {
+                    return Ok::<_, ServiceError>(());
+                };
+                flow::caller_never_arrived(conn, &call, out).await?;
+                Ok(())
+            });
         }
         Ok(())
     }
