@@ -39,9 +39,10 @@ pub mod vars {
     pub const TWILIO_TWIML_APP_SID: &str = "TWILIO_TWIML_APP_SID";
     pub const TWILIO_PHONE_NUMBER: &str = "TWILIO_PHONE_NUMBER";
     pub const TWILIO_API_BASE_URL: &str = "TWILIO_API_BASE_URL";
+    pub const CUSTOMER_JOIN_TIMEOUT_SECONDS: &str = "CUSTOMER_JOIN_TIMEOUT_SECONDS";
 
     /// Every variable the backend reads (docs and the compose file are checked against it).
-    pub const ALL: [&str; 27] = [
+    pub const ALL: [&str; 28] = [
         RUST_LOG,
         APP_ENV,
         APP_HOST,
@@ -69,6 +70,7 @@ pub mod vars {
         TWILIO_TWIML_APP_SID,
         TWILIO_PHONE_NUMBER,
         TWILIO_API_BASE_URL,
+        CUSTOMER_JOIN_TIMEOUT_SECONDS,
     ];
 
     /// The variables that together switch live mode on.
@@ -188,6 +190,9 @@ pub struct Config {
     /// Password for the two demo agents seeded in demo mode (generated when unset).
     pub demo_agent_password: Option<Secret>,
     pub voice: VoiceMode,
+    /// How long a caller may take to reach their conference after the voice webhook answered
+    /// before the call counts as abandoned (they hung up before the `<Dial>` ran).
+    pub customer_join_timeout: Duration,
 }
 
 /// How long the call engine waits on Twilio.
@@ -344,6 +349,13 @@ impl Config {
 
         let demo_agent_password = get(vars::DEMO_AGENT_PASSWORD).map(Secret::new);
         let voice = voice_mode(&get)?;
+        let join_timeout_secs = parse_or(&get, vars::CUSTOMER_JOIN_TIMEOUT_SECONDS, 20u64)?;
+        if !(1..=600).contains(&join_timeout_secs) {
+            return Err(invalid(
+                vars::CUSTOMER_JOIN_TIMEOUT_SECONDS,
+                "must be between 1 and 600 seconds",
+            ));
+        }
 
         Ok(Config {
             env,
@@ -364,6 +376,7 @@ impl Config {
             demo_admin,
             demo_agent_password,
             voice,
+            customer_join_timeout: Duration::from_secs(join_timeout_secs),
         })
     }
 
@@ -584,6 +597,20 @@ mod tests {
         let printed = format!("{c:?}");
         assert!(!printed.contains(STRONG));
         assert!(!printed.contains("u:p@"));
+    }
+
+    #[test]
+    fn customer_join_timeout_defaults_and_is_bounded() {
+        let c = config(&[DB]).unwrap();
+        assert_eq!(c.customer_join_timeout, Duration::from_secs(20));
+        let c = config(&[DB, ("CUSTOMER_JOIN_TIMEOUT_SECONDS", "2")]).unwrap();
+        assert_eq!(c.customer_join_timeout, Duration::from_secs(2));
+        for bad in ["0", "601", "soon"] {
+            let err = config(&[DB, ("CUSTOMER_JOIN_TIMEOUT_SECONDS", bad)])
+                .unwrap_err()
+                .to_string();
+            assert!(err.starts_with("CUSTOMER_JOIN_TIMEOUT_SECONDS"), "{err}");
+        }
     }
 
     #[test]

@@ -221,6 +221,7 @@ impl Application {
                 phone_number: setup.phone_number,
                 ring_timeout: config.call_timing.ring_timeout,
                 stale_leg_after: config.call_timing.stale_leg_after,
+                customer_join_timeout: config.customer_join_timeout,
                 ..VoiceSettings::default()
             },
             events.clone(),

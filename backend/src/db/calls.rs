@@ -274,9 +274,11 @@ async fn first_call(
 pub struct CallChanges {
     pub status: Option<CallStatus>,
     pub owner_agent_id: Option<Option<Uuid>>,
-    pub conference_sid: Option<String>,
+    /// `Some(None)` forgets a conference that ended while the caller stayed on the line.
+    pub conference_sid: Option<Option<String>>,
     pub answered_at: Option<DateTime<Utc>>,
-    pub ended_at: Option<DateTime<Utc>>,
+    /// `Some(None)` reopens a call closed too early.
+    pub ended_at: Option<Option<DateTime<Utc>>>,
     pub updated_at: Option<DateTime<Utc>>,
     pub prefer_agent_id: Option<Option<Uuid>>,
     pub avoid_agent_id: Option<Option<Uuid>>,

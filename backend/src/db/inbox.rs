@@ -40,6 +40,22 @@ pub struct ClaimedCallback {
     pub attempts: i32,
 }
 
+/// Takes, for the rest of the transaction, the right to process the inbox: one processor at a
+/// time across every instance, so callbacks about one call are handled in the order they came.
+pub async fn try_lock_processing(conn: &mut PgConn) -> Result<bool, DbError> {
+    #[derive(QueryableByName)]
+    struct Locked {
+        #[diesel(sql_type = diesel::sql_types::Bool)]
+        locked: bool,
+    }
+    // An arbitrary constant naming the inbox among the database's advisory locks.
+    let locked: Locked =
+        diesel::sql_query("SELECT pg_try_advisory_xact_lock(7341955021) AS locked")
+            .get_result(conn)
+            .await?;
+    Ok(locked.locked)
+}
+
 /// Claims up to `limit` callbacks nobody is processing, oldest first, for `lease`: another
 /// processor (this instance or another) may take them once the lease runs out.
 pub async fn claim(

@@ -11,12 +11,18 @@ use super::calls::{CallRow, ParticipantRow};
 use super::schema::{agents, calls, participants};
 use super::{DbError, PgConn};
 use crate::domain::agent::AgentStatus;
-use crate::domain::call::{Call, CallStatus, Participant, ParticipantStatus};
+use crate::domain::call::{Call, CallStatus, Participant, ParticipantKind, ParticipantStatus};
 
-/// The oldest queued call no other instance is routing right now, locked.
+/// The oldest queued call whose caller is in the conference (so an agent who answers finds
+/// them there) and that no other instance is routing right now, locked.
 pub async fn lock_next_queued_call(conn: &mut PgConn) -> Result<Option<Call>, DbError> {
+    let customer_in_conference = participants::table
+        .filter(participants::call_id.eq(calls::id))
+        .filter(participants::kind.eq(ParticipantKind::Customer))
+        .filter(participants::status.eq(ParticipantStatus::Connected));
     calls::table
         .filter(calls::status.eq(CallStatus::Queued))
+        .filter(diesel::dsl::exists(customer_in_conference))
         .order(calls::queued_at.asc())
         .select(CallRow::as_select())
         .for_update()
@@ -119,6 +125,33 @@ pub async fn stale_pending_legs(
             participants::status.eq_any([ParticipantStatus::Dialing, ParticipantStatus::Ringing]),
         )
         .filter(participants::created_at.lt(Utc::now() - older_than))
+        .select(ParticipantRow::as_select())
+        .load(conn)
+        .await?
+        .into_iter()
+        .map(Participant::try_from)
+        .collect()
+}
+
+/// Customers of live queued or ringing calls who have not joined their conference (or left
+/// it with their call going on) for longer than `grace`.
+pub async fn callers_not_in_their_conference(
+    conn: &mut PgConn,
+    grace: chrono::Duration,
+) -> Result<Vec<Participant>, DbError> {
+    let cutoff = Utc::now() - grace;
+    participants::table
+        .inner_join(calls::table)
+        .filter(calls::status.eq_any([CallStatus::Queued, CallStatus::Ringing]))
+        .filter(participants::kind.eq(ParticipantKind::Customer))
+        .filter(
+            participants::status.eq_any([ParticipantStatus::Dialing, ParticipantStatus::Ringing]),
+        )
+        .filter(
+            participants::left_at.lt(cutoff).or(participants::left_at
+                .is_null()
+                .and(participants::created_at.lt(cutoff))),
+        )
         .select(ParticipantRow::as_select())
         .load(conn)
         .await?

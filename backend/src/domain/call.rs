@@ -263,6 +263,45 @@ impl ConferenceEvent {
     }
 }
 
+/// How many times one caller is put back into their conference after it failed under them,
+/// before they hear an apology instead (a conference that keeps failing must not loop forever).
+pub const MAX_CUSTOMER_REJOINS: u32 = 3;
+
+/// What to do with a customer whose `<Dial><Conference>` ended (Twilio's `<Dial action>`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AfterCustomerDial {
+    /// The call is over: hang up; the status callbacks close the record.
+    HangUp,
+    /// The caller is still on the line but out of the conference: put them back in.
+    Rejoin,
+    /// Rejoined too often: apologise, hang up, and close the call.
+    GiveUp,
+}
+
+/// Decides what follows the customer's `<Dial>`.
+///
+/// `dial_status` is Twilio's `DialCallStatus`: `completed` (or `answered`) means the caller was
+/// in the conference and it ended, which by design happens only when the caller or an owner
+/// ends the call; any other status means the conference never took them in (a failed
+/// `waitUrl`). `caller_gone` is Twilio's `CallStatus` saying the caller already hung up.
+/// `call_live` is whether our record of the call is still open (`None`: not known, e.g. the
+/// database is unreachable or never stored the call, which errs on keeping the caller).
+pub fn after_customer_dial(
+    dial_status: &str,
+    caller_gone: bool,
+    call_live: Option<bool>,
+    rejoins: u32,
+) -> AfterCustomerDial {
+    let connected_then_ended = matches!(dial_status, "completed" | "answered");
+    if caller_gone || connected_then_ended || call_live == Some(false) {
+        AfterCustomerDial::HangUp
+    } else if rejoins < MAX_CUSTOMER_REJOINS {
+        AfterCustomerDial::Rejoin
+    } else {
+        AfterCustomerDial::GiveUp
+    }
+}
+
 /// The conference that holds one customer call. Named after the customer's call SID, so even
 /// the fallback route (which can't reach the database) puts the caller in the right room.
 pub fn conference_name(customer: &CallSid) -> String {
@@ -294,6 +333,33 @@ mod tests {
             serde_json::to_value(CallStatus::InProgress).unwrap(),
             "in_progress"
         );
+    }
+
+    #[test]
+    fn a_caller_the_conference_never_took_in_is_rejoined_a_bounded_number_of_times() {
+        use AfterCustomerDial::*;
+        assert_eq!(after_customer_dial("failed", false, Some(true), 0), Rejoin);
+        assert_eq!(after_customer_dial("failed", false, None, 0), Rejoin);
+        assert_eq!(
+            after_customer_dial("failed", false, Some(true), MAX_CUSTOMER_REJOINS - 1),
+            Rejoin
+        );
+        assert_eq!(
+            after_customer_dial("failed", false, Some(true), MAX_CUSTOMER_REJOINS),
+            GiveUp
+        );
+    }
+
+    #[test]
+    fn a_dial_that_ended_normally_or_for_a_closed_call_hangs_up() {
+        use AfterCustomerDial::*;
+        assert_eq!(
+            after_customer_dial("completed", false, Some(true), 0),
+            HangUp
+        );
+        assert_eq!(after_customer_dial("answered", false, None, 0), HangUp);
+        assert_eq!(after_customer_dial("failed", true, Some(true), 0), HangUp);
+        assert_eq!(after_customer_dial("failed", false, Some(false), 0), HangUp);
     }
 
     #[test]

@@ -11,7 +11,8 @@ use uuid::Uuid;
 pub use signed::{SignedForm, WebhookAuth};
 
 use crate::domain::call::CallSid;
-use crate::services::voice::{InboundCall, RawCallback, VoiceEngine};
+use crate::services::voice::{CustomerDialEnded, InboundCall, RawCallback, VoiceEngine};
+use twilio::rest::CallStatus as TwilioCallStatus;
 use twilio::twiml;
 
 /// How long the voice webhook may spend storing the call before it answers regardless.
@@ -50,7 +51,7 @@ async fn voice(engine: web::Data<VoiceEngine>, form: SignedForm) -> HttpResponse
             false
         }
     };
-    let twiml = engine.customer_twiml(&call_sid);
+    let twiml = engine.customer_twiml(&call_sid, 0);
     if !stored {
         engine.keep_incoming_call(form.into_params());
     }
@@ -62,11 +63,40 @@ async fn voice(engine: web::Data<VoiceEngine>, form: SignedForm) -> HttpResponse
 async fn voice_fallback(engine: web::Data<VoiceEngine>, form: SignedForm) -> HttpResponse {
     tracing::warn!(error_code = ?form.get("ErrorCode"), "voice fallback used");
     match form.get("CallSid").and_then(|s| CallSid::parse(s).ok()) {
-        Some(sid) => twiml_response(engine.customer_twiml(&sid)),
+        Some(sid) => twiml_response(engine.customer_twiml(&sid, 0)),
         None => twiml_response(twiml::say_and_hangup(
             "Sorry, we are having technical difficulties. Please call again.",
         )),
     }
+}
+
+#[derive(serde::Deserialize)]
+struct DialDoneQuery {
+    rejoins: Option<u32>,
+}
+
+/// The customer's `<Dial action>`: their conference Dial ended. A caller still on the line is put
+/// back in (a failed waitUrl leaves the conference half made); a call that is over hangs up.
+#[post("/dial-done")]
+async fn dial_done(
+    engine: web::Data<VoiceEngine>,
+    form: SignedForm,
+    query: web::Query<DialDoneQuery>,
+) -> HttpResponse {
+    let Some(call_sid) = form.get("CallSid").and_then(|s| CallSid::parse(s).ok()) else {
+        tracing::warn!("dial action without a valid CallSid");
+        return twiml_response(twiml::hang_up());
+    };
+    let dial = CustomerDialEnded {
+        call_sid,
+        dial_status: form.get("DialCallStatus").unwrap_or_default().to_owned(),
+        caller_gone: form
+            .get("CallStatus")
+            .and_then(|s| s.parse::<TwilioCallStatus>().ok())
+            .is_some_and(TwilioCallStatus::is_final),
+        rejoins: query.rejoins.unwrap_or(0),
+    };
+    twiml_response(engine.customer_dial_ended(&dial).await)
 }
 
 #[derive(serde::Deserialize)]
@@ -120,6 +150,23 @@ async fn leg_answered(
     }
 }
 
+/// The fallback of a leg we dialed, for when `/leg` fails: join the named conference, no
+/// database needed.
+#[post("/leg/fallback")]
+async fn leg_fallback(
+    engine: web::Data<VoiceEngine>,
+    form: SignedForm,
+    query: web::Query<LegQuery>,
+) -> HttpResponse {
+    tracing::warn!(error_code = ?form.get("ErrorCode"), participant = %query.participant, "leg fallback used");
+    match &query.conference {
+        Some(name) => twiml_response(engine.agent_leg_twiml(name)),
+        None => twiml_response(twiml::say_and_hangup(
+            "Sorry, this call could not be connected.",
+        )),
+    }
+}
+
 /// Call progress of a leg we placed: stored, then processed from the inbox.
 #[post("/leg-status")]
 async fn leg_status(
@@ -168,7 +215,9 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .service(voice_fallback)
         .service(wait)
         .service(hold)
+        .service(dial_done)
         .service(leg_answered)
+        .service(leg_fallback)
         .service(leg_status)
         .service(conference_status);
 }

@@ -5,6 +5,7 @@ mod auth;
 mod call_flows;
 #[cfg(feature = "demo")]
 mod demo;
+mod dropped_callers;
 mod health;
 mod helpers;
 mod migrations;

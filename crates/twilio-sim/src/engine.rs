@@ -323,6 +323,19 @@ pub(crate) async fn run_program(inner: Arc<Inner>, call_sid: String, generation:
     if !alive(&inner, &call_sid, generation) {
         return;
     }
+    let hangs_up = inner
+        .lock()
+        .call(&call_sid)
+        .is_some_and(|call| call.hangs_up_before_twiml);
+    if hangs_up {
+        end_call(
+            &inner,
+            &call_sid,
+            CallStatus::Canceled,
+            "caller hung up before the TwiML ran",
+        );
+        return;
+    }
     match document {
         Some(document) => execute(&inner, &call_sid, generation, document).await,
         None => application_error(&inner, &call_sid),
@@ -435,7 +448,7 @@ async fn execute(inner: &Arc<Inner>, call_sid: &str, generation: u64, mut docume
                 Verb::Dial(dial) => match dial.target {
                     DialTarget::Conference(noun) => {
                         let continues_after = dial.action.is_some() || index < document.verbs.len();
-                        conference_leg(
+                        let outcome = conference_leg(
                             inner,
                             call_sid,
                             generation,
@@ -460,7 +473,7 @@ async fn execute(inner: &Arc<Inner>, call_sid: &str, generation: u64, mut docume
                                 .lock()
                                 .call(call_sid)
                                 .and_then(|call| call.fallback.clone());
-                            let extra = vec![("DialCallStatus".to_owned(), "completed".to_owned())];
+                            let extra = outcome.action_params();
                             match fetch_call_twiml(
                                 inner,
                                 call_sid,
@@ -509,6 +522,32 @@ async fn execute(inner: &Arc<Inner>, call_sid: &str, generation: u64, mut docume
     }
 }
 
+/// How a `<Dial><Conference>` ended, as its `action` request reports it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum ConferenceDial {
+    /// The participant was in the conference until it left or was dropped.
+    Joined,
+    /// The participant could not be added (failed or unusable `waitUrl`, label in use).
+    NotAdded,
+}
+
+impl ConferenceDial {
+    /// The parameters Twilio adds to the `<Dial>` `action` request. For a conference it sends
+    /// no `DialCallSid` or `DialCallDuration` (the Dial docs). `DialCallStatus=completed` means
+    /// "connected to the caller"; for a participant that never got in the docs are silent, and
+    /// the simulator reports `failed`, the status for "Twilio was unable to route".
+    fn action_params(self) -> Vec<(String, String)> {
+        let (status, bridged) = match self {
+            Self::Joined => ("completed", "true"),
+            Self::NotAdded => ("failed", "false"),
+        };
+        vec![
+            ("DialBridged".to_owned(), bridged.to_owned()),
+            ("DialCallStatus".to_owned(), status.to_owned()),
+        ]
+    }
+}
+
 /// Joins the conference, plays the wait URL if it has not started, and returns once the call is
 /// no longer in it (hang-up, conference end, DELETE, REST redirect).
 async fn conference_leg(
@@ -518,7 +557,7 @@ async fn conference_leg(
     document: &Document,
     noun: ConferenceNoun,
     continues_after: bool,
-) {
+) -> ConferenceDial {
     let wait = match &noun.wait_url {
         WaitUrl::Default => WaitSetting::Default,
         WaitUrl::Silent => WaitSetting::Silent,
@@ -538,7 +577,7 @@ async fn conference_leg(
                         error: error.to_string(),
                     },
                 );
-                return;
+                return ConferenceDial::NotAdded;
             }
         },
     };
@@ -574,7 +613,7 @@ async fn conference_leg(
                     verb: format!("Conference {}: {error}", noun.name),
                 },
             );
-            return;
+            return ConferenceDial::NotAdded;
         }
     };
     let conference_sid = joined.conference_sid;
@@ -620,7 +659,7 @@ async fn conference_leg(
                             fx,
                         );
                     });
-                    return;
+                    return ConferenceDial::NotAdded;
                 }
             }
         }
@@ -633,6 +672,7 @@ async fn conference_leg(
         })
     })
     .await;
+    ConferenceDial::Joined
 }
 
 /// Waits (without polling) until `done` holds for the state.
@@ -677,7 +717,19 @@ async fn play_media(
                 url: target.url.to_string(),
             },
         );
-        let document = match fetch_twiml(inner, call_sid, kind, &target, params).await {
+        let fetched_document =
+            if kind == WebhookKind::WaitUrl && inner.faults().take_wait_url_failure() {
+                Err(SendError {
+                    code: 11205,
+                    message: format!(
+                        "HTTP connection failure: {} unreachable (fault)",
+                        target.url
+                    ),
+                })
+            } else {
+                fetch_twiml(inner, call_sid, kind, &target, params).await
+            };
+        let document = match fetched_document {
             Ok(document) => document,
             Err(error) => {
                 heard(

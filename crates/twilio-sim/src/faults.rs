@@ -31,6 +31,10 @@ pub struct Faults {
     /// released after `reorder_max_hold_ms`.
     pub reorder_next_callbacks: u32,
     pub reorder_max_hold_ms: u64,
+    /// The next N `waitUrl` fetches fail as if the app were unreachable (Twilio error 11205),
+    /// without reaching it. Twilio then drops the waiting participant ("the Conference will not
+    /// be fully established") and the call goes on after its `<Dial>`.
+    pub fail_next_wait_urls: u32,
     /// Status callbacks lost on the way: the app never sees them (a network failure that
     /// Twilio's default retry policy does not cover once the connection was made).
     pub lose_callbacks: Vec<LoseCallbacks>,
@@ -60,6 +64,7 @@ impl Default for Faults {
             reorder_next_callbacks: 0,
             reorder_max_hold_ms: 2_000,
             lose_callbacks: Vec::new(),
+            fail_next_wait_urls: 0,
         }
     }
 }
@@ -108,6 +113,16 @@ impl Faults {
                 true
             }
             None => false,
+        }
+    }
+
+    /// Consumes one "this waitUrl fetch fails" slot.
+    pub fn take_wait_url_failure(&mut self) -> bool {
+        if self.fail_next_wait_urls > 0 {
+            self.fail_next_wait_urls -= 1;
+            true
+        } else {
+            false
         }
     }
 
@@ -175,5 +190,13 @@ mod tests {
         assert!(faults.take_loss(Some("participant-join"), Some("CA1")));
         assert!(!faults.take_loss(Some("participant-join"), Some("CA1")));
         assert!(faults.lose_callbacks.is_empty());
+    }
+
+    #[test]
+    fn wait_url_failures_are_counted() {
+        let mut faults: Faults = serde_json::from_str(r#"{"fail_next_wait_urls": 2}"#).unwrap();
+        assert!(faults.take_wait_url_failure());
+        assert!(faults.take_wait_url_failure());
+        assert!(!faults.take_wait_url_failure());
     }
 }

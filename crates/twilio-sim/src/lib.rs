@@ -336,6 +336,10 @@ impl Simulator {
     /// A customer calls our number from `from`: Twilio requests the voice URL (signed, with
     /// `CallStatus=ringing`, `Direction=inbound`) and executes the TwiML. Returns the call SID.
     pub fn dial_in(&self, from: &str) -> String {
+        self.place_inbound(from, false)
+    }
+
+    fn place_inbound(&self, from: &str, hangs_up_before_twiml: bool) -> String {
         let to = self.inner.config.phone_number.clone();
         let callback = self
             .inner
@@ -348,12 +352,23 @@ impl Simulator {
             });
         self.inner.mutate(|state, now, fx| {
             let sid = state.create_inbound(from, &to, callback, now);
+            if let Some(call) = state.calls.get_mut(&sid) {
+                call.hangs_up_before_twiml = hangs_up_before_twiml;
+            }
             fx.push(Effect::RunProgram {
                 call_sid: sid.clone(),
                 generation: 0,
             });
             sid
         })
+    }
+
+    /// A customer calls our number and hangs up after the voice URL answered but before its
+    /// TwiML runs (so before any `<Dial>`): the call ends `canceled` while still ringing, and
+    /// no conference ever hears of it. Twilio lets a caller hang up at any moment; this one
+    /// picks the moment between the webhook and the first verb. Returns the call SID.
+    pub fn dial_in_and_hang_up_before_twiml(&self, from: &str) -> String {
+        self.place_inbound(from, true)
     }
 
     /// The party on this call hangs up: an answered call completes; a ringing outbound call is
@@ -615,6 +630,13 @@ impl Simulator {
 
     pub fn reorder_next_callbacks(&self, count: u32) {
         self.inner.faults().reorder_next_callbacks = count;
+    }
+
+    /// The next `count` `waitUrl` fetches fail as if the app were unreachable: the waiting
+    /// participant is dropped from the conference and the call continues after its `<Dial>`
+    /// (its `action`, the next verb, or a hang-up).
+    pub fn fail_next_wait_urls(&self, count: u32) {
+        self.inner.faults().fail_next_wait_urls = count;
     }
 
     /// Changes the time scale for timers started from now on.

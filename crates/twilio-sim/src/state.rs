@@ -317,6 +317,9 @@ pub struct CallRecord {
     pub generation: u64,
     pub heard: Vec<Heard>,
     pub ended_by: Option<String>,
+    /// The caller hangs up once the TwiML has been fetched, before it runs (a test sets this
+    /// through [`crate::Simulator::dial_in_and_hang_up_before_twiml`]).
+    pub hangs_up_before_twiml: bool,
 }
 
 /// A REST-created outbound call.
@@ -712,6 +715,7 @@ impl State {
             generation: 0,
             heard: Vec::new(),
             ended_by: None,
+            hangs_up_before_twiml: false,
         });
         sid
     }
@@ -745,6 +749,7 @@ impl State {
             generation: 0,
             heard: Vec::new(),
             ended_by: None,
+            hangs_up_before_twiml: false,
         });
         sid
     }

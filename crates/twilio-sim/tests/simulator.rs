@@ -1556,6 +1556,127 @@ async fn inline_twiml_redirect_pause_and_dial_action_run_like_twilio() {
 }
 
 #[tokio::test]
+async fn failing_wait_url_drops_the_participant_and_the_call_follows_its_dial() {
+    let h = Harness::start_with(
+        "/twilio/voice",
+        None,
+        SimOptions {
+            time_scale: 0.01,
+            ..SimOptions::default()
+        },
+    );
+    let wait = h.app.url("/twilio/wait");
+    let goodbye = h.app.url("/twilio/goodbye");
+    let status = h.app.url("/twilio/conference-status");
+    let waiting_twiml = |action: &str| {
+        format!(
+            "<Response><Dial{action}><Conference startConferenceOnEnter=\"false\" endConferenceOnExit=\"true\" waitUrl=\"{wait}\" statusCallback=\"{status}\" statusCallbackEvent=\"join leave end\">room-1</Conference></Dial></Response>"
+        )
+    };
+
+    // With an action: Twilio requests it with the Dial's outcome and runs what it returns.
+    h.sim.fail_next_wait_urls(1);
+    let with_action = h
+        .client
+        .create_call(&CreateCall {
+            url: None,
+            twiml: Some(waiting_twiml(&format!(" action=\"{goodbye}\""))),
+            ..h.agent_call("client:erin", "unused")
+        })
+        .await
+        .unwrap();
+    h.sim.wait_for_ringing("client:erin", WAIT).await.unwrap();
+    h.sim.accept(&with_action.sid).unwrap();
+    let snapshot = h
+        .sim
+        .wait_for(
+            |s| {
+                s.call(&with_action.sid)
+                    .is_some_and(|c| c.status == CallStatus::Completed)
+            },
+            WAIT,
+        )
+        .await
+        .unwrap();
+    let call = snapshot.call(&with_action.sid).unwrap();
+    assert_eq!(call.said(), ["Goodbye from the transfer desk"]);
+    assert!(call.heard.iter().any(|heard| matches!(
+        heard,
+        Heard::FetchFailed {
+            source: HeardSource::WaitUrl,
+            ..
+        }
+    )));
+    let leave = h
+        .conference_webhook("participant-leave", Some(&with_action.sid))
+        .await;
+    assert_eq!(
+        leave.param("ReasonParticipantLeft"),
+        Some("participant_add_failed")
+    );
+    assert_eq!(leave.param("ParticipantCallStatus"), Some("in-progress"));
+    let action = h
+        .sim
+        .webhook_log()
+        .into_iter()
+        .find(|r| r.kind == WebhookKind::DialAction)
+        .expect("the Dial action was requested");
+    assert_eq!(action.param("DialCallStatus"), Some("failed"));
+    assert_eq!(action.param("DialBridged"), Some("false"));
+    assert_eq!(
+        action.param("DialCallSid"),
+        None,
+        "not sent for a conference"
+    );
+    assert_eq!(action.param("CallStatus"), Some("in-progress"));
+
+    // Without one, and nothing after the Dial: the call ends.
+    h.sim.fail_next_wait_urls(1);
+    let without = h
+        .client
+        .create_call(&CreateCall {
+            url: None,
+            twiml: Some(waiting_twiml("")),
+            ..h.agent_call("client:frank", "unused")
+        })
+        .await
+        .unwrap();
+    h.sim.wait_for_ringing("client:frank", WAIT).await.unwrap();
+    h.sim.accept(&without.sid).unwrap();
+    let snapshot = h
+        .sim
+        .wait_for(
+            |s| s.call(&without.sid).is_some_and(|c| c.status.is_final()),
+            WAIT,
+        )
+        .await
+        .unwrap();
+    let call = snapshot.call(&without.sid).unwrap();
+    assert_eq!(call.status, CallStatus::Completed);
+    assert_eq!(call.ended_by.as_deref(), Some("TwiML finished"));
+    assert_eq!(h.sim.faults().fail_next_wait_urls, 0);
+}
+
+#[tokio::test]
+async fn a_caller_can_hang_up_between_the_voice_webhook_and_the_dial() {
+    let h = Harness::start();
+    let customer = h.sim.dial_in_and_hang_up_before_twiml(CUSTOMER);
+    let snapshot = h
+        .sim
+        .wait_for(
+            |s| s.call(&customer).is_some_and(|c| c.status.is_final()),
+            WAIT,
+        )
+        .await
+        .unwrap();
+    let call = snapshot.call(&customer).unwrap();
+    assert_eq!(call.status, CallStatus::Canceled);
+    assert!(snapshot.conferences.is_empty(), "the Dial never ran");
+    assert!(h.app.records().iter().any(|r| r.path == "/twilio/voice"));
+    assert!(h.app.conference_events().is_empty());
+}
+
+#[tokio::test]
 async fn first_verb_reject_ends_an_inbound_call_busy_unanswered() {
     let h = Harness::start_with("/twilio/reject", None, SimOptions::default());
     let customer = h.sim.dial_in(CUSTOMER);

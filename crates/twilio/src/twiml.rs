@@ -51,6 +51,10 @@ pub struct ConferenceTwiml {
     pub record: bool,
     /// Label usable instead of the call SID in the Participants API.
     pub participant_label: Option<String>,
+    /// The `<Dial action>` URL (requested with POST when this leg's Dial ends, with its
+    /// `DialCallStatus`); its TwiML decides what happens to the call next. Without it the call
+    /// goes on after the `<Dial>`, and hangs up when nothing follows.
+    pub action: Option<String>,
 }
 
 impl ConferenceTwiml {
@@ -74,6 +78,7 @@ impl ConferenceTwiml {
             beep: false,
             record: false,
             participant_label: None,
+            action: None,
         }
     }
 
@@ -93,6 +98,7 @@ impl ConferenceTwiml {
             beep: false,
             record: false,
             participant_label: None,
+            action: None,
         }
     }
 }
@@ -103,40 +109,44 @@ pub fn conference(conf: &ConferenceTwiml) -> String {
         if let Some(greeting) = &conf.greeting {
             say(writer, greeting)?;
         }
-        writer
-            .create_element("Dial")
-            .write_inner_content(|writer| {
-                let mut element = writer
-                    .create_element("Conference")
-                    .with_attribute((
-                        "startConferenceOnEnter",
-                        bool_str(conf.start_conference_on_enter),
-                    ))
-                    .with_attribute(("endConferenceOnExit", bool_str(conf.end_conference_on_exit)))
-                    .with_attribute(("beep", bool_str(conf.beep)))
-                    .with_attribute(("muted", bool_str(conf.muted)));
-                if let Some(wait_url) = &conf.wait_url {
-                    element = element
-                        .with_attribute(("waitUrl", xml_safe(wait_url)))
-                        .with_attribute(("waitMethod", "POST"));
+        let mut dial = writer.create_element("Dial");
+        if let Some(action) = &conf.action {
+            dial = dial
+                .with_attribute(("action", xml_safe(action)))
+                .with_attribute(("method", "POST"));
+        }
+        dial.write_inner_content(|writer| {
+            let mut element = writer
+                .create_element("Conference")
+                .with_attribute((
+                    "startConferenceOnEnter",
+                    bool_str(conf.start_conference_on_enter),
+                ))
+                .with_attribute(("endConferenceOnExit", bool_str(conf.end_conference_on_exit)))
+                .with_attribute(("beep", bool_str(conf.beep)))
+                .with_attribute(("muted", bool_str(conf.muted)));
+            if let Some(wait_url) = &conf.wait_url {
+                element = element
+                    .with_attribute(("waitUrl", xml_safe(wait_url)))
+                    .with_attribute(("waitMethod", "POST"));
+            }
+            if let Some(status_callback) = &conf.status_callback {
+                element = element
+                    .with_attribute(("statusCallback", xml_safe(status_callback)))
+                    .with_attribute(("statusCallbackMethod", "POST"));
+                if let Some(events) = &conf.status_callback_events {
+                    element = element.with_attribute(("statusCallbackEvent", xml_safe(events)));
                 }
-                if let Some(status_callback) = &conf.status_callback {
-                    element = element
-                        .with_attribute(("statusCallback", xml_safe(status_callback)))
-                        .with_attribute(("statusCallbackMethod", "POST"));
-                    if let Some(events) = &conf.status_callback_events {
-                        element = element.with_attribute(("statusCallbackEvent", xml_safe(events)));
-                    }
-                }
-                if conf.record {
-                    element = element.with_attribute(("record", "record-from-start"));
-                }
-                if let Some(label) = &conf.participant_label {
-                    element = element.with_attribute(("participantLabel", xml_safe(label)));
-                }
-                element.write_text_content(BytesText::new(&xml_safe(&conf.name)))?;
-                Ok(())
-            })?;
+            }
+            if conf.record {
+                element = element.with_attribute(("record", "record-from-start"));
+            }
+            if let Some(label) = &conf.participant_label {
+                element = element.with_attribute(("participantLabel", xml_safe(label)));
+            }
+            element.write_text_content(BytesText::new(&xml_safe(&conf.name)))?;
+            Ok(())
+        })?;
         Ok(())
     })
 }
@@ -166,6 +176,14 @@ pub fn hold_music(music_url: &str, redirect_url: &str) -> String {
 pub fn say_and_hangup(message: &str) -> String {
     render(|writer| {
         say(writer, message)?;
+        writer.create_element("Hangup").write_empty()?;
+        Ok(())
+    })
+}
+
+/// Hangs up at once.
+pub fn hang_up() -> String {
+    render(|writer| {
         writer.create_element("Hangup").write_empty()?;
         Ok(())
     })
@@ -478,6 +496,25 @@ mod tests {
     }
 
     #[test]
+    fn dial_action_is_posted_and_absent_by_default() {
+        let root = parse(&conference(&ConferenceTwiml::agent("room")));
+        let dial = &root.children[0];
+        assert_eq!(dial.attr("action"), None);
+        let conf = ConferenceTwiml {
+            action: Some("https://app.test/twilio/dial-done?rejoins=0&x=1".to_owned()),
+            ..ConferenceTwiml::customer("room", "https://app.test/w", "https://app.test/s")
+        };
+        let root = parse(&conference(&conf));
+        let dial = &root.children[0];
+        assert_eq!(
+            dial.attr("action"),
+            Some("https://app.test/twilio/dial-done?rejoins=0&x=1")
+        );
+        assert_eq!(dial.attr("method"), Some("POST"));
+        assert_eq!(the_conference(&root).text, "room");
+    }
+
+    #[test]
     fn status_callback_without_events_omits_the_event_attribute() {
         let conf = ConferenceTwiml {
             status_callback: Some("https://app.test/cb".to_owned()),
@@ -599,6 +636,14 @@ mod tests {
             "https://app.test/twilio/voice?retry=1&n=2"
         );
         assert_eq!(root.children[1].attr("method"), Some("POST"));
+    }
+
+    #[test]
+    fn hang_up_is_just_a_hangup() {
+        assert_eq!(
+            hang_up(),
+            r#"<?xml version="1.0" encoding="UTF-8"?><Response><Hangup/></Response>"#
+        );
     }
 
     #[test]

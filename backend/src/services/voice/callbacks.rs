@@ -39,6 +39,9 @@ pub struct ConferenceCallback {
     pub hold: Option<bool>,
     pub muted: Option<bool>,
     pub end_conference_on_exit: Option<bool>,
+    /// `ParticipantCallStatus` of a `participant-leave`: `in-progress` when the leg's call goes
+    /// on after leaving (its `<Dial action>` or the next verb runs).
+    pub participant_call_status: Option<String>,
     pub reason: Option<String>,
 }
 
@@ -113,10 +116,25 @@ impl ConferenceCallback {
             hold: flag(form, "Hold"),
             muted: flag(form, "Muted"),
             end_conference_on_exit: flag(form, "EndConferenceOnExit"),
+            participant_call_status: param(form, "ParticipantCallStatus").map(str::to_owned),
             reason: param(form, "ReasonParticipantLeft")
                 .or(param(form, "Reason"))
                 .map(str::to_owned),
         })
+    }
+}
+
+impl ConferenceCallback {
+    /// The leave was the conference ending around the participant.
+    fn conference_ended_around(&self) -> bool {
+        self.reason
+            .as_deref()
+            .is_some_and(|r| r.contains("ended_conference"))
+    }
+
+    /// The participant's call goes on after leaving the conference.
+    fn call_goes_on(&self) -> bool {
+        self.participant_call_status.as_deref() == Some("in-progress")
     }
 }
 
@@ -396,21 +414,36 @@ impl VoiceEngine {
             {
                 return Ok(()); // a duplicate
             }
-            if call.conference_sid.is_none() {
+            // The caller's conference is the one they joined last (a rejoined caller is in a
+            // new conference of the same name); events of an earlier one change nothing about
+            // the caller.
+            let customer_joins = cb.event == ConferenceEvent::ParticipantJoin
+                && cb.call_sid.as_ref() == Some(&call.customer_call_sid);
+            if call.conference_sid.is_none()
+                || (customer_joins && call.conference_sid.as_ref() != Some(&cb.conference_sid))
+            {
                 call = db::calls::update_call(
                     conn,
                     call.id,
                     CallChanges {
-                        conference_sid: Some(cb.conference_sid.to_string()),
+                        conference_sid: Some(Some(cb.conference_sid.to_string())),
                         ..Default::default()
                     },
                 )
                 .await?;
             }
+            let earlier_conference = call.conference_sid.as_ref() != Some(&cb.conference_sid);
             match cb.event {
                 ConferenceEvent::ConferenceStart | ConferenceEvent::Other => {}
+                ConferenceEvent::ConferenceEnd if earlier_conference => {}
                 ConferenceEvent::ConferenceEnd => {
-                    flow::finish_call(conn, &call, "conference ended", out).await?
+                    if flow::customer_between_conferences(conn, &call).await? {
+                        // The caller is still on the line and will be put back in: only
+                        // forget the conference that ended.
+                        flow::conference_lost(conn, &call, out).await?;
+                    } else {
+                        flow::finish_call(conn, &call, "conference ended", out).await?
+                    }
                 }
                 ConferenceEvent::ParticipantJoin => {
                     let Some(sid) = &cb.call_sid else {
@@ -461,11 +494,22 @@ impl VoiceEngine {
                     if p.status.is_final() {
                         return Ok(());
                     }
-                    // Dropped because the conference is ending (an owner left): the call is over.
-                    if cb
-                        .reason
-                        .as_deref()
-                        .is_some_and(|r| r.contains("ended_conference"))
+                    if p.kind == ParticipantKind::Customer {
+                        if earlier_conference {
+                            return Ok(());
+                        }
+                        // Out of a conference that could not hold them (a failed waitUrl) but
+                        // still on the line: the Dial action puts them back in.
+                        if cb.call_goes_on() && !cb.conference_ended_around() {
+                            flow::customer_out_of_conference(conn, &call, &p, &cb.reason, out)
+                                .await?;
+                            return Ok(());
+                        }
+                    }
+                    // Dropped because the conference is ending (an owner left): the call is over,
+                    // unless the caller is between conferences (they will be back).
+                    if cb.conference_ended_around()
+                        && !flow::customer_between_conferences(conn, &call).await?
                     {
                         flow::finish_call(conn, &call, "conference ended", out).await?;
                         return Ok(());

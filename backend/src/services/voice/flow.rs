@@ -265,7 +265,7 @@ pub(crate) async fn finish_call(
         call.id,
         CallChanges {
             status: Some(status),
-            ended_at: Some(now),
+            ended_at: Some(Some(now)),
             ..Default::default()
         },
     )
@@ -279,6 +279,147 @@ pub(crate) async fn finish_call(
     )
     .await?;
     out.changed_call(call);
+    Ok(())
+}
+
+/// Whether the caller is on the line but in no conference: dropped from one that could not hold
+/// them and on their way back (or not arrived yet). A conference ending then is no hang-up.
+pub(crate) async fn customer_between_conferences(
+    conn: &mut PgConn,
+    call: &Call,
+) -> Result<bool, DbError> {
+    if call.status.is_final() {
+        return Ok(false);
+    }
+    let participants = db::calls::participants_of(conn, call.id).await?;
+    Ok(customer(&participants).is_some_and(|c| c.status.is_pending()))
+}
+
+/// The caller left the conference but their call goes on (its `<Dial action>` runs, which puts
+/// them back in): they count as on their way in again, as before their first join.
+pub(crate) async fn customer_out_of_conference(
+    conn: &mut PgConn,
+    call: &Call,
+    p: &Participant,
+    reason: &Option<String>,
+    out: &mut Outcome,
+) -> Result<(), DbError> {
+    db::calls::update_participant(
+        conn,
+        p.id,
+        ParticipantChanges {
+            status: Some(ParticipantStatus::Ringing),
+            left_at: Some(Utc::now()),
+            on_hold: Some(false),
+            ..Default::default()
+        },
+    )
+    .await?;
+    db::calls::record_event(
+        conn,
+        call.id,
+        "customer_out_of_conference",
+        json!({ "participant_id": p.id, "reason": reason }),
+        None,
+    )
+    .await?;
+    out.changed_call(call);
+    Ok(())
+}
+
+/// The conference ended while the caller stays on the line: forget it, so the one they rejoin
+/// becomes the call's conference.
+pub(crate) async fn conference_lost(
+    conn: &mut PgConn,
+    call: &Call,
+    out: &mut Outcome,
+) -> Result<(), DbError> {
+    db::calls::update_call(
+        conn,
+        call.id,
+        CallChanges {
+            conference_sid: Some(None),
+            ..Default::default()
+        },
+    )
+    .await?;
+    db::calls::record_event(
+        conn,
+        call.id,
+        "conference_lost",
+        json!({ "conference_sid": call.conference_sid }),
+        None,
+    )
+    .await?;
+    out.changed_call(call);
+    Ok(())
+}
+
+/// The caller did not reach their conference in time: they hung up before their `<Dial>` ran.
+/// The call ends abandoned and any leg ringing for it is called off. The caller's leg stays
+/// "on its way", so a join that still arrives (a very slow Twilio) reopens the call.
+pub(crate) async fn caller_never_arrived(
+    conn: &mut PgConn,
+    call: &Call,
+    out: &mut Outcome,
+) -> Result<(), DbError> {
+    if call.status.is_final() {
+        return Ok(());
+    }
+    let participants = db::calls::participants_of(conn, call.id).await?;
+    if !customer(&participants).is_some_and(|c| c.status.is_pending()) {
+        return Ok(()); // arrived meanwhile
+    }
+    for p in participants
+        .iter()
+        .filter(|p| p.kind != ParticipantKind::Customer && p.status.is_pending())
+    {
+        call_off_pending_leg(conn, call, p, out).await?;
+    }
+    if let Some(t) = db::calls::active_transfer(conn, call.id).await? {
+        db::calls::set_transfer_status(conn, t.id, TransferStatus::Canceled).await?;
+    }
+    db::calls::update_call(
+        conn,
+        call.id,
+        CallChanges {
+            status: Some(CallStatus::Abandoned),
+            ended_at: Some(Some(Utc::now())),
+            ..Default::default()
+        },
+    )
+    .await?;
+    db::calls::record_event(
+        conn,
+        call.id,
+        "customer_never_joined",
+        json!({ "status": CallStatus::Abandoned }),
+        None,
+    )
+    .await?;
+    out.changed_call(call);
+    Ok(())
+}
+
+/// A caller given up on as never arrived joined after all: the call is open again and queued.
+async fn reopen_for_late_caller(
+    conn: &mut PgConn,
+    call: &Call,
+    out: &mut Outcome,
+) -> Result<(), DbError> {
+    db::calls::update_call(
+        conn,
+        call.id,
+        CallChanges {
+            status: Some(CallStatus::Queued),
+            ended_at: Some(None),
+            ..Default::default()
+        },
+    )
+    .await?;
+    db::calls::record_event(conn, call.id, "customer_joined_late", json!({}), None).await?;
+    out.changed_call(call);
+    out.wake_router = true;
     Ok(())
 }
 
@@ -369,6 +510,15 @@ pub(crate) async fn leg_joined(
     out: &mut Outcome,
 ) -> Result<(), DbError> {
     if p.kind == ParticipantKind::Customer {
+        if call.status == CallStatus::Abandoned {
+            // Still "on their way" in a closed call: only a caller given up on as never
+            // arrived (a caller who left is `left`), who made it after all.
+            reopen_for_late_caller(conn, call, out).await?;
+        } else if call.status == CallStatus::Queued {
+            // In the conference now, so routable.
+            out.changed_call(call);
+            out.wake_router = true;
+        }
         return Ok(());
     }
     if call.status.is_final() {

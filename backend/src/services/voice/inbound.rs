@@ -3,12 +3,29 @@
 use serde_json::json;
 use uuid::Uuid;
 
+use super::callbacks::in_transaction;
+use super::flow;
 use super::VoiceEngine;
 use crate::db::{self, DbError};
-use crate::domain::call::{conference_name, CallSid};
+use crate::domain::call::{after_customer_dial, conference_name, AfterCustomerDial, Call, CallSid};
 use crate::events::Topic;
-use crate::services::ServiceResult;
+use crate::services::{ServiceError, ServiceResult};
 use twilio::twiml::{self, ConferenceTwiml};
+
+/// How long the Dial action may spend reading the call before it answers regardless.
+const LOOKUP_WITHIN: std::time::Duration = std::time::Duration::from_secs(3);
+
+/// Twilio's `<Dial action>` request for a customer's conference Dial.
+#[derive(Debug, Clone)]
+pub struct CustomerDialEnded {
+    pub call_sid: CallSid,
+    /// `DialCallStatus`.
+    pub dial_status: String,
+    /// `CallStatus` says the caller already hung up.
+    pub caller_gone: bool,
+    /// Times the caller was put back already (from the action URL).
+    pub rejoins: u32,
+}
 
 #[derive(Debug, Clone)]
 pub struct InboundCall {
@@ -20,13 +37,101 @@ pub struct InboundCall {
 impl VoiceEngine {
     /// The customer's TwiML: a conference named after their call, waiting with music, ending
     /// when they hang up, reporting its events to us. Needs no database, so the fallback route
-    /// serves the same room.
-    pub fn customer_twiml(&self, call_sid: &CallSid) -> String {
-        twiml::conference(&ConferenceTwiml::customer(
-            conference_name(call_sid),
-            self.urls().wait(),
-            self.urls().conference_status(),
-        ))
+    /// serves the same room. When the Dial ends, Twilio asks `dial-done` what next (so a
+    /// conference that fails under the caller does not hang them up); `rejoins` counts the
+    /// times they were put back already.
+    pub fn customer_twiml(&self, call_sid: &CallSid, rejoins: u32) -> String {
+        twiml::conference(&ConferenceTwiml {
+            action: Some(self.urls().dial_done(rejoins)),
+            ..ConferenceTwiml::customer(
+                conference_name(call_sid),
+                self.urls().wait(),
+                self.urls().conference_status(),
+            )
+        })
+    }
+
+    /// The customer's `<Dial>` ended (Twilio's `<Dial action>`): put a caller still on the line
+    /// back into their conference, a bounded number of times; hang up a call that is over.
+    pub async fn customer_dial_ended(&self, dial: &CustomerDialEnded) -> String {
+        let call = match tokio::time::timeout(
+            LOOKUP_WITHIN,
+            self.find_customer_call(&dial.call_sid),
+        )
+        .await
+        {
+            Ok(Ok(call)) => call,
+            Ok(Err(e)) => {
+                tracing::error!(error = %e, call_sid = %dial.call_sid, "dial action: could not read the call");
+                None
+            }
+            Err(_) => {
+                tracing::error!(call_sid = %dial.call_sid, "dial action: reading the call timed out");
+                None
+            }
+        };
+        let decision = after_customer_dial(
+            &dial.dial_status,
+            dial.caller_gone,
+            call.as_ref().map(|c| !c.status.is_final()),
+            dial.rejoins,
+        );
+        tracing::info!(call_sid = %dial.call_sid, dial_status = %dial.dial_status, rejoins = dial.rejoins, ?decision, "customer's Dial ended");
+        match decision {
+            AfterCustomerDial::HangUp => twiml::hang_up(),
+            AfterCustomerDial::Rejoin => {
+                if let Some(call) = &call {
+                    let data =
+                        json!({ "dial_status": dial.dial_status, "rejoins": dial.rejoins + 1 });
+                    if let Err(e) = self.record(call.id, "customer_rejoined", data).await {
+                        tracing::warn!(error = %e, "could not put the rejoin on the timeline");
+                    }
+                }
+                self.customer_twiml(&dial.call_sid, dial.rejoins + 1)
+            }
+            AfterCustomerDial::GiveUp => {
+                if let Some(call) = &call {
+                    if let Err(e) = self
+                        .give_up_on_caller(call.id, "the conference kept failing")
+                        .await
+                    {
+                        tracing::error!(error = %e, call_id = %call.id, "could not close a call given up on");
+                    }
+                }
+                twiml::say_and_hangup(
+                    "Sorry, we are having technical difficulties and cannot connect your call. Please call again later.",
+                )
+            }
+        }
+    }
+
+    async fn find_customer_call(&self, call_sid: &CallSid) -> ServiceResult<Option<Call>> {
+        let mut conn = self.pool().get().await.map_err(DbError::from)?;
+        Ok(db::calls::find_call_by_sid(&mut conn, call_sid.as_str()).await?)
+    }
+
+    async fn record(
+        &self,
+        call_id: Uuid,
+        kind: &str,
+        data: serde_json::Value,
+    ) -> ServiceResult<()> {
+        let mut conn = self.pool().get().await.map_err(DbError::from)?;
+        db::calls::record_event(&mut conn, call_id, kind, data, None).await?;
+        self.events().publish(Topic::Call(call_id));
+        Ok(())
+    }
+
+    /// Closes a call whose caller we could not keep (or who never reached the conference).
+    pub(crate) async fn give_up_on_caller(&self, call_id: Uuid, reason: &str) -> ServiceResult<()> {
+        in_transaction!(self, |conn, out| {
+            let Some(call) = db::calls::lock_call(conn, call_id).await? else {
+                return Ok::<_, ServiceError>(());
+            };
+            flow::finish_call(conn, &call, reason, out).await?;
+            Ok(())
+        });
+        Ok(())
     }
 
     /// Stores the call (idempotently: Twilio may retry the webhook) and lets the router know.
@@ -71,7 +176,18 @@ impl VoiceEngine {
 
     /// The agent leg's TwiML when the database can't be asked: join the named conference.
     pub fn agent_leg_twiml(&self, conference: &str) -> String {
-        twiml::conference(&ConferenceTwiml::agent(conference))
+        twiml::conference(&self.agent_conference(conference))
+    }
+
+    /// An agent's (or transfer target's) room. It carries the conference callbacks too: only the
+    /// first participant's count, and if the caller is gone the agent is first, alone in an
+    /// empty room that nobody would otherwise report.
+    fn agent_conference(&self, conference: impl Into<String>) -> ConferenceTwiml {
+        ConferenceTwiml {
+            status_callback: Some(self.urls().conference_status()),
+            status_callback_events: Some(twiml::CONFERENCE_STATUS_EVENTS.to_owned()),
+            ..ConferenceTwiml::agent(conference)
+        }
     }
 
     /// TwiML for a leg we dialed, fetched by Twilio when it answers: join the call's conference,
@@ -98,7 +214,7 @@ impl VoiceEngine {
                 twiml::say_and_hangup("Sorry, this call was already answered elsewhere.")
             }
             (Some(p), Some(call)) if !call.status.is_final() && !p.status.is_final() => {
-                twiml::conference(&ConferenceTwiml::agent(call.conference_name))
+                twiml::conference(&self.agent_conference(call.conference_name))
             }
             _ => twiml::say_and_hangup("Sorry, the caller has already hung up."),
         })

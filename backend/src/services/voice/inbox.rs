@@ -29,9 +29,9 @@ const BUFFER_CAPACITY: usize = 10_000;
 const BATCH: i64 = 64;
 /// How long a claimed callback is reserved for its processor.
 const LEASE_SECS: i64 = 30;
-/// How often the processor looks for work it was not told about (other instances' leftovers,
-/// retries that came due).
-const POLL: Duration = Duration::from_millis(500);
+/// How often the processor looks for work it was not told about (callbacks other instances
+/// stored, retries that came due).
+const POLL: Duration = Duration::from_millis(200);
 /// Processed callbacks are kept this long (for troubleshooting), then pruned.
 const KEEP_PROCESSED_HOURS: i64 = 24;
 
@@ -275,40 +275,50 @@ impl VoiceEngine {
         }
     }
 
-    /// Claims and processes one batch; returns how many callbacks it claimed.
+    /// Claims and processes one batch, in a transaction that holds the inbox's processing lock
+    /// (so one processor works at a time across instances, in arrival order); returns how many
+    /// callbacks it claimed. Processing is at least once: if this stops half way, the claims and
+    /// marks roll back and the batch is processed again (the handlers are idempotent).
     async fn process_batch(&self) -> ServiceResult<usize> {
-        let mut batch = {
-            let mut conn = self.pool().get().await.map_err(DbError::from)?;
-            db::inbox::claim(&mut conn, BATCH, chrono::Duration::seconds(LEASE_SECS)).await?
-        };
-        let claimed = batch.len();
-        // In order per call: by sequence number where Twilio gave one, else by arrival.
-        batch.sort_by(|a, b| {
-            (a.call_key.as_str(), a.sequence.unwrap_or(i64::MAX), a.id).cmp(&(
-                b.call_key.as_str(),
-                b.sequence.unwrap_or(i64::MAX),
-                b.id,
-            ))
-        });
-        for cb in batch {
-            let outcome = match RawCallback::from_stored(cb.kind, &cb.payload) {
-                Ok(raw) => self.process(raw).await,
-                Err(bad) => Err(ServiceError::Internal(bad.to_string())),
-            };
-            let mut conn = self.pool().get().await.map_err(DbError::from)?;
-            match outcome {
-                Ok(()) => db::inbox::mark_processed(&mut conn, cb.id).await?,
-                Err(e) => {
-                    let retry_at = retry_after(cb.attempts).map(|after| {
-                        Utc::now() + chrono::Duration::from_std(after).unwrap_or_default()
-                    });
-                    tracing::warn!(id = cb.id, kind = %cb.kind, attempts = cb.attempts, error = %e, gives_up = retry_at.is_none(), "processing a callback failed");
-                    db::inbox::mark_failed_attempt(&mut conn, cb.id, &e.to_string(), retry_at)
-                        .await?;
+        let mut conn = self.pool().get().await.map_err(DbError::from)?;
+        diesel_async::AsyncConnection::transaction::<_, ServiceError, _>(
+            &mut *conn,
+            async |conn| {
+                if !db::inbox::try_lock_processing(conn).await? {
+                    return Ok(0);
                 }
-            }
-        }
-        Ok(claimed)
+                let mut batch =
+                    db::inbox::claim(conn, BATCH, chrono::Duration::seconds(LEASE_SECS)).await?;
+                let claimed = batch.len();
+                // In order per call: by sequence number where Twilio gave one, else arrival.
+                batch.sort_by(|a, b| {
+                    (a.call_key.as_str(), a.sequence.unwrap_or(i64::MAX), a.id).cmp(&(
+                        b.call_key.as_str(),
+                        b.sequence.unwrap_or(i64::MAX),
+                        b.id,
+                    ))
+                });
+                for cb in batch {
+                    let outcome = match RawCallback::from_stored(cb.kind, &cb.payload) {
+                        Ok(raw) => self.process(raw).await,
+                        Err(bad) => Err(ServiceError::Internal(bad.to_string())),
+                    };
+                    match outcome {
+                        Ok(()) => db::inbox::mark_processed(conn, cb.id).await?,
+                        Err(e) => {
+                            let retry_at = retry_after(cb.attempts).map(|after| {
+                                Utc::now() + chrono::Duration::from_std(after).unwrap_or_default()
+                            });
+                            tracing::warn!(id = cb.id, kind = %cb.kind, attempts = cb.attempts, error = %e, gives_up = retry_at.is_none(), "processing a callback failed");
+                            db::inbox::mark_failed_attempt(conn, cb.id, &e.to_string(), retry_at)
+                                .await?;
+                        }
+                    }
+                }
+                Ok(claimed)
+            },
+        )
+        .await
     }
 
     async fn process(&self, raw: RawCallback) -> ServiceResult<()> {

@@ -23,7 +23,7 @@ use uuid::Uuid;
 pub use callbacks::{BadCallback, ConferenceCallback, LegStatusCallback};
 pub use control::{TransferRequest, TransferTarget};
 pub use effects::Effect;
-pub use inbound::InboundCall;
+pub use inbound::{CustomerDialEnded, InboundCall};
 pub use inbox::RawCallback;
 
 use crate::db::DbPool;
@@ -65,6 +65,17 @@ impl WebhookUrls {
             self.base
         )
     }
+    /// Where a leg we dialed goes if `leg_answered` fails: the same room, without the database.
+    pub fn leg_fallback(&self, participant: Uuid, conference: &str) -> String {
+        format!(
+            "{}/twilio/leg/fallback?participant={participant}&conference={conference}",
+            self.base
+        )
+    }
+    /// The customer's `<Dial action>`; `rejoins` counts the times they were put back already.
+    pub fn dial_done(&self, rejoins: u32) -> String {
+        format!("{}/twilio/dial-done?rejoins={rejoins}", self.base)
+    }
     pub fn leg_status(&self, participant: Uuid) -> String {
         format!("{}/twilio/leg-status?participant={participant}", self.base)
     }
@@ -83,6 +94,9 @@ pub struct VoiceSettings {
     pub stale_leg_after: Duration,
     pub hold_music_url: String,
     pub greeting: String,
+    /// A caller not in their conference this long after arriving (or after dropping out of
+    /// one) hung up before the `<Dial>` ran: the call is abandoned.
+    pub customer_join_timeout: Duration,
 }
 
 impl Default for VoiceSettings {
@@ -97,6 +111,7 @@ impl Default for VoiceSettings {
             greeting:
                 "Thanks for calling. Please hold while we connect you to the next available agent."
                     .into(),
+            customer_join_timeout: Duration::from_secs(20),
         }
     }
 }

@@ -18,6 +18,9 @@ use crate::domain::call::{
 use crate::services::{ServiceError, ServiceResult};
 use twilio::rest::{CallStatus as TwilioCallStatus, TwilioError};
 
+/// However long the stale limit, a leg Twilio said to wait on is asked about again this soon.
+const RECHECK_AT_MOST_EVERY: std::time::Duration = std::time::Duration::from_secs(10);
+
 /// What Twilio says became of a leg we lost track of.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) enum LegTruth {
@@ -77,20 +80,26 @@ impl VoiceEngine {
             db::routing::stale_pending_legs(&mut conn, older_than).await?
         };
         for leg in legs {
-            if !self.due_for_check(leg.id) {
-                continue;
-            }
-            if let Err(e) = self.reconcile_leg(&leg).await {
-                tracing::warn!(participant_id = %leg.id, error = %e, "could not reconcile a stale leg; will ask again");
-            }
+            self.reconcile_if_due(&leg).await;
         }
         Ok(())
     }
 
-    /// Whether this leg was not asked about within the last `stale_leg_after`; marks it asked.
+    /// Reconciles one leg unless it was asked about recently.
+    pub(crate) async fn reconcile_if_due(&self, leg: &Participant) {
+        if !self.due_for_check(leg.id) {
+            return;
+        }
+        if let Err(e) = self.reconcile_leg(leg).await {
+            tracing::warn!(participant_id = %leg.id, error = %e, "could not reconcile a leg; will ask again");
+        }
+    }
+
+    /// Whether this leg was not asked about recently (within `stale_leg_after`, and at most
+    /// 10 s); marks it asked.
     fn due_for_check(&self, participant_id: Uuid) -> bool {
         let now = Instant::now();
-        let every = self.settings().stale_leg_after;
+        let every = self.settings().stale_leg_after.min(RECHECK_AT_MOST_EVERY);
         let mut checked = self
             .inner
             .legs_checked
@@ -155,6 +164,7 @@ impl VoiceEngine {
                     hold: Some(*hold),
                     muted: Some(*muted),
                     end_conference_on_exit: Some(*end_conference_on_exit),
+                    participant_call_status: None,
                     reason: None,
                 })
                 .await
@@ -163,7 +173,13 @@ impl VoiceEngine {
             (Settle::CustomerGone, _) => {
                 in_transaction!(self, |conn, out| {
                     if let Some(call) = db::calls::lock_call(conn, call.id).await? {
-                        flow::finish_call(conn, &call, "the customer's call ended", out).await?;
+                        if leg.status.is_pending() {
+                            // They hung up before ever reaching the conference.
+                            flow::caller_never_arrived(conn, &call, out).await?;
+                        } else {
+                            flow::finish_call(conn, &call, "the customer's call ended", out)
+                                .await?;
+                        }
                     }
                     Ok::<_, ServiceError>(())
                 });
@@ -215,16 +231,16 @@ impl VoiceEngine {
         if let Some(sid) = &call.conference_sid {
             return Ok(Some(sid.clone()));
         }
-        let live = self
+        // A conference with only the customer waiting in it is still `init`: take any that
+        // has not ended.
+        let named = self
             .twilio()
-            .list_conferences_by_name(
-                &call.conference_name,
-                Some(twilio::rest::ConferenceStatus::InProgress),
-            )
+            .list_conferences_by_name(&call.conference_name, None)
             .await
             .map_err(upstream)?;
-        Ok(live
+        Ok(named
             .into_iter()
+            .filter(|c| c.status != Some(twilio::rest::ConferenceStatus::Completed))
             .find_map(|c| ConferenceSid::parse(&c.sid).ok()))
     }
 }

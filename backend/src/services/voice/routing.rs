@@ -50,6 +50,9 @@ impl VoiceEngine {
             if let Err(e) = self.reconcile_stale_legs().await {
                 tracing::warn!(error = %e, "could not reconcile stale legs");
             }
+            if let Err(e) = self.abandon_calls_without_their_caller().await {
+                tracing::warn!(error = %e, "could not close calls whose caller never arrived");
+            }
             tokio::select! {
                 _ = self.inner.router_wakeup.notified() => {}
                 _ = changes.recv() => {}
@@ -74,6 +77,24 @@ impl VoiceEngine {
             }
             Ok::<_, ServiceError>(())
         });
+        Ok(())
+    }
+
+    /// A caller who hangs up between the voice webhook and their `<Dial>` never reaches the
+    /// conference, and nothing reports it; but a caller whose join callback was lost looks the
+    /// same to us. So once a caller is late past the join timeout, Twilio is asked: a call it
+    /// says is over is abandoned (a late join reopens it), a caller it has in the conference is
+    /// recorded as joined, and anything else waits.
+    async fn abandon_calls_without_their_caller(&self) -> ServiceResult<()> {
+        let grace =
+            chrono::Duration::from_std(self.settings().customer_join_timeout).unwrap_or_default();
+        let customers = {
+            let mut conn = self.pool().get().await.map_err(DbError::from)?;
+            db::routing::callers_not_in_their_conference(&mut conn, grace).await?
+        };
+        for customer in customers {
+            self.reconcile_if_due(&customer).await;
+        }
         Ok(())
     }
 
