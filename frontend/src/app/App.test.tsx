@@ -198,6 +198,27 @@ describe('App', () => {
       expect(screen.getByRole('button', { name: 'Sign out' })).toBeEnabled();
     });
 
+    it('sign-out: the agent can hand the caller back to the queue and go', async () => {
+      const user = userEvent.setup();
+      const asked: string[] = [];
+      const { session } = signedInOnCall({
+        'POST /api/auth/logout': (request: Request) => {
+          const query = new URL(request.url).search;
+          asked.push(query);
+          return query === '?hand_back=true'
+            ? new Response(null, { status: 204 })
+            : jsonResponse(409, { code: 'conflict', message: onCallMessage });
+        },
+      });
+      await user.click(await screen.findByRole('button', { name: 'Sign out' }));
+      const handBack = await screen.findByRole('button', { name: 'Sign out and send the caller back to the queue' });
+      expect(session.getState().session).not.toBeNull();
+      await user.click(handBack);
+      expect(await screen.findByRole('heading', { name: 'Sign in' })).toBeInTheDocument();
+      expect(asked).toEqual(['', '?hand_back=true']);
+      expect(session.getState().session).toBeNull();
+    });
+
     it('sign-out: the session is kept until the server has answered', async () => {
       const user = userEvent.setup();
       let answer!: (response: Response) => void;

@@ -1,6 +1,9 @@
 import { useSignOut } from '../hooks/use-sign-out';
 
-/** Sign out; when the server refuses (on a call) or cannot be reached, says why right here. */
+/**
+ * Sign out; when the server refuses (on a call) or cannot be reached, says why right here. On a
+ * call the agent can still go, handing the caller back to the queue for a colleague.
+ */
 export function SignOutButton() {
   const { signOut, pending, problem, dismiss } = useSignOut();
   return (
@@ -11,6 +14,13 @@ export function SignOutButton() {
       {problem && (
         <p className="sign-out__error" role="alert" data-code={problem.code}>
           <span>Still signed in: {problem.message}</span>{' '}
+          {problem.status === 409 && (
+            <>
+              <button type="button" className="link-button" onClick={() => void signOut({ handBack: true })}>
+                Sign out and send the caller back to the queue
+              </button>{' '}
+            </>
+          )}
           <button type="button" className="link-button" onClick={dismiss}>
             Dismiss
           </button>
