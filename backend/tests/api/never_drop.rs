@@ -456,36 +456,12 @@ async fn a_lost_ring_out_is_settled_from_twilio() {
     cc.status_until(&a, "away").await;
 }
 
-/// A call center whose database connections go through a relay the test can cut.
-async fn call_center_with_cuttable_database() -> (
-    CallCenter,
-    std::sync::Arc<tokio::sync::Mutex<Option<crate::helpers::Relay>>>,
-) {
-    let relay = std::sync::Arc::new(tokio::sync::Mutex::new(None::<crate::helpers::Relay>));
-    let relay_for_env = relay.clone();
-    let cc = CallCenter::start_with(1, move |env| {
-        let real = url::Url::parse(&env["DATABASE_URL"]).unwrap();
-        let target: std::net::SocketAddr =
-            format!("{}:{}", real.host_str().unwrap(), real.port().unwrap())
-                .parse()
-                .unwrap();
-        let relay = futures_util::FutureExt::now_or_never(crate::helpers::Relay::start(target))
-            .expect("relay binds at once");
-        let mut via = real.clone();
-        via.set_port(Some(relay.addr.port())).unwrap();
-        env.insert("DATABASE_URL".into(), via.to_string());
-        *futures_util::FutureExt::now_or_never(relay_for_env.lock()).unwrap() = Some(relay);
-    })
-    .await;
-    (cc, relay)
-}
-
 /// Item 2: callbacks that arrive while the database is down are answered 2xx (Twilio never
 /// retries an error answer) and kept; once it is back they are processed, so an agent who
 /// answered during the outage is recorded on the call.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn callbacks_during_a_database_outage_are_kept_and_processed_after() {
-    let (cc, relay) = call_center_with_cuttable_database().await;
+    let (cc, relay) = CallCenter::start_with_cuttable_database().await;
     let admin = cc.admin().await;
     let a = cc.agent("a", true).await;
     let customer_sid = cc.customer_calls().await;
@@ -537,7 +513,7 @@ async fn callbacks_during_a_database_outage_are_kept_and_processed_after() {
 /// and once the database is back the call is stored and routed to an agent.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_call_during_a_database_outage_is_routed_once_it_is_back() {
-    let (cc, relay) = call_center_with_cuttable_database().await;
+    let (cc, relay) = CallCenter::start_with_cuttable_database().await;
     let admin = cc.admin().await;
     let a = cc.agent("a", true).await;
 

@@ -321,23 +321,7 @@ async fn twenty_calls_onto_five_agents_through_two_instances_never_double_book()
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn with_the_database_down_a_caller_still_gets_the_conference_and_music() {
-    let relay = std::sync::Arc::new(tokio::sync::Mutex::new(None::<crate::helpers::Relay>));
-    let relay_for_env = relay.clone();
-    let cc = CallCenter::start_with(1, move |env| {
-        // Route the app's database connections through a relay the test can cut.
-        let real = url::Url::parse(&env["DATABASE_URL"]).unwrap();
-        let target: std::net::SocketAddr =
-            format!("{}:{}", real.host_str().unwrap(), real.port().unwrap())
-                .parse()
-                .unwrap();
-        let relay = futures_util::FutureExt::now_or_never(crate::helpers::Relay::start(target))
-            .expect("relay binds at once");
-        let mut via = real.clone();
-        via.set_port(Some(relay.addr.port())).unwrap();
-        env.insert("DATABASE_URL".into(), via.to_string());
-        *futures_util::FutureExt::now_or_never(relay_for_env.lock()).unwrap() = Some(relay);
-    })
-    .await;
+    let (cc, relay) = CallCenter::start_with_cuttable_database().await;
     relay.lock().await.as_mut().unwrap().cut().await;
 
     let customer_sid = cc.customer_calls().await;

@@ -102,6 +102,31 @@ impl CallCenter {
         CallCenter { sim, apps }
     }
 
+    /// A call center whose database connections go through a relay the test can cut, standing
+    /// in for a database outage.
+    pub async fn start_with_cuttable_database() -> (
+        Self,
+        std::sync::Arc<tokio::sync::Mutex<Option<crate::helpers::Relay>>>,
+    ) {
+        let relay = std::sync::Arc::new(tokio::sync::Mutex::new(None::<crate::helpers::Relay>));
+        let relay_for_env = relay.clone();
+        let cc = Self::start_with(1, move |env| {
+            let real = url::Url::parse(&env["DATABASE_URL"]).unwrap();
+            let target: std::net::SocketAddr =
+                format!("{}:{}", real.host_str().unwrap(), real.port().unwrap())
+                    .parse()
+                    .unwrap();
+            let relay = futures_util::FutureExt::now_or_never(crate::helpers::Relay::start(target))
+                .expect("relay binds at once");
+            let mut via = real.clone();
+            via.set_port(Some(relay.addr.port())).unwrap();
+            env.insert("DATABASE_URL".into(), via.to_string());
+            *futures_util::FutureExt::now_or_never(relay_for_env.lock()).unwrap() = Some(relay);
+        })
+        .await;
+        (cc, relay)
+    }
+
     pub fn app(&self) -> &TestApp {
         &self.apps[0]
     }
