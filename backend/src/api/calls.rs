@@ -1,5 +1,6 @@
 //! Calls: history, detail, the queue, and controlling a live call.
 
+use crate::domain::call::Participant;
 use actix_web::{delete, get, post, web, HttpResponse};
 use uuid::Uuid;
 
@@ -207,17 +208,22 @@ pub async fn cancel_transfer(
     Ok(web::Json(TransferView::from(&transfer)))
 }
 
+/// The participant as just decided: Twilio's confirming callback is processed later, and one
+/// confirming an earlier change may land in between, so hold and mute come from the decision.
 async fn participant_view(
     state: &AppState,
     call_id: Uuid,
-    participant_id: Uuid,
+    decided: &Participant,
 ) -> ApiResult<ParticipantView> {
     let detail: CallDetailView = calls::call_detail(&state.pool, call_id).await?.into();
-    detail
+    let mut view = detail
         .participants
         .into_iter()
-        .find(|p| p.id == participant_id)
-        .ok_or_else(|| ServiceError::NotFound("participant").into())
+        .find(|p| p.id == decided.id)
+        .ok_or(ServiceError::NotFound("participant"))?;
+    view.on_hold = decided.on_hold;
+    view.muted = decided.muted;
+    Ok(view)
 }
 
 /// Put a participant on hold (they hear music) or take them off hold.
@@ -237,12 +243,12 @@ pub async fn hold(
     body: web::Json<HoldRequest>,
 ) -> ApiResult<web::Json<ParticipantView>> {
     let (call_id, participant_id) = path.into_inner();
-    state
+    let decided = state
         .voice
         .set_hold(&current.agent, call_id, participant_id, body.hold)
         .await?;
     Ok(web::Json(
-        participant_view(&state, call_id, participant_id).await?,
+        participant_view(&state, call_id, &decided).await?,
     ))
 }
 
@@ -263,12 +269,12 @@ pub async fn mute(
     body: web::Json<MuteRequest>,
 ) -> ApiResult<web::Json<ParticipantView>> {
     let (call_id, participant_id) = path.into_inner();
-    state
+    let decided = state
         .voice
         .set_muted(&current.agent, call_id, participant_id, body.muted)
         .await?;
     Ok(web::Json(
-        participant_view(&state, call_id, participant_id).await?,
+        participant_view(&state, call_id, &decided).await?,
     ))
 }
 

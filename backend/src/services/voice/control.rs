@@ -282,7 +282,7 @@ impl VoiceEngine {
         call_id: Uuid,
         participant_id: Uuid,
         hold: bool,
-    ) -> ServiceResult<()> {
+    ) -> ServiceResult<Participant> {
         self.participant_action(actor, call_id, participant_id, Switch::Hold(hold))
             .await
     }
@@ -293,7 +293,7 @@ impl VoiceEngine {
         call_id: Uuid,
         participant_id: Uuid,
         muted: bool,
-    ) -> ServiceResult<()> {
+    ) -> ServiceResult<Participant> {
         self.participant_action(actor, call_id, participant_id, Switch::Mute(muted))
             .await
     }
@@ -458,9 +458,9 @@ impl VoiceEngine {
         call_id: Uuid,
         participant_id: Uuid,
         switch: Switch,
-    ) -> ServiceResult<()> {
+    ) -> ServiceResult<Participant> {
         let what = switch.name();
-        let ((), outcome) = transaction_outcome!(self, |conn, out| {
+        let (decided, outcome) = transaction_outcome!(self, |conn, out| {
             let (call, participants) = authorize(conn, actor, call_id).await?;
             let p = participants
                 .iter()
@@ -497,10 +497,10 @@ impl VoiceEngine {
                         ..Default::default()
                     },
                 ),
-                _ => return Ok(()),
+                _ => return Ok(p.clone()),
             };
             out.effects.push(effect);
-            db::calls::update_participant(conn, p.id, changes).await?;
+            let decided = db::calls::update_participant(conn, p.id, changes).await?;
             db::calls::record_event(
                 conn,
                 call.id,
@@ -510,9 +510,10 @@ impl VoiceEngine {
             )
             .await?;
             out.changed_call(&call);
-            Ok(())
+            Ok(decided)
         });
-        self.after_commit_now(outcome).await
+        self.after_commit_now(outcome).await?;
+        Ok(decided)
     }
 
     async fn transfer(&self, transfer_id: Uuid) -> ServiceResult<Transfer> {
