@@ -10,6 +10,7 @@ mod health;
 mod helpers;
 mod migrations;
 mod never_drop;
+mod peer_bugs;
 mod project_files;
 mod robustness;
 mod transfers;

@@ -33,10 +33,15 @@ type HmacSha1 = Hmac<Sha1>;
 ///
 /// Params are sorted by name and then by value (byte order, i.e. Unix-style case-sensitive
 /// ordering, which is what Twilio documents), so repeated names sign the same whatever order they
-/// arrived in. For GET requests or JSON bodies pass no params: the query string is part of `url`.
+/// arrived in. Identical name/value pairs are signed once, as Twilio's official helper libraries
+/// do (twilio-python signs `sorted(set(values))` per name, twilio-node
+/// `Array.from(new Set(values)).sort()`): a field repeated with the same value validates the same
+/// as when it appears once. For GET requests or JSON bodies pass no params: the query string is
+/// part of `url`.
 pub fn compute_signature(auth_token: &str, url: &str, params: &[(String, String)]) -> String {
     let mut sorted: Vec<&(String, String)> = params.iter().collect();
     sorted.sort_unstable();
+    sorted.dedup();
 
     // HMAC accepts keys of any length, so this cannot fail; `new_from_slice` is only fallible for
     // fixed-key-size MACs.
@@ -411,6 +416,63 @@ mod tests {
             compute_signature("t", "https://x.test/", &forward),
             expected
         );
+    }
+
+    fn expected_over(data: &[u8]) -> String {
+        let mut mac = HmacSha1::new_from_slice(b"t").expect("any key length");
+        mac.update(data);
+        BASE64.encode(mac.finalize().into_bytes())
+    }
+
+    #[test]
+    fn identical_repeated_pairs_are_signed_once() {
+        // As twilio-python (`sorted(set(values))`) and twilio-node (`new Set(values)`) do.
+        let repeated = pairs(&[("Event", "a"), ("To", "+1"), ("Event", "a")]);
+        let once = pairs(&[("Event", "a"), ("To", "+1")]);
+        let expected = expected_over(b"https://x.test/EventaTo+1");
+        assert_eq!(
+            compute_signature("t", "https://x.test/", &repeated),
+            expected
+        );
+        assert_eq!(compute_signature("t", "https://x.test/", &once), expected);
+        let validator = RequestValidator::new("t");
+        assert!(validator.validate("https://x.test/", &repeated, &expected));
+        assert!(validator.validate("https://x.test/", &once, &expected));
+    }
+
+    #[test]
+    fn repeated_names_keep_each_distinct_value_and_drop_only_exact_repeats() {
+        let params = pairs(&[
+            ("Event", "b"),
+            ("Event", "a"),
+            ("Event", "b"),
+            ("Event", "a"),
+            ("From", "+2"),
+        ]);
+        assert_eq!(
+            compute_signature("t", "https://x.test/", &params),
+            expected_over(b"https://x.test/EventaEventbFrom+2")
+        );
+        // The same value under different names is not a repeat.
+        let params = pairs(&[("A", "x"), ("B", "x"), ("A", "x")]);
+        assert_eq!(
+            compute_signature("t", "https://x.test/", &params),
+            expected_over(b"https://x.test/AxBx")
+        );
+        // Values differing only in case are distinct.
+        let params = pairs(&[("A", "x"), ("A", "X")]);
+        assert_eq!(
+            compute_signature("t", "https://x.test/", &params),
+            expected_over(b"https://x.test/AXAx")
+        );
+    }
+
+    #[test]
+    fn a_signature_over_a_repeated_pair_counted_twice_is_refused() {
+        // What a signer that kept both copies would send: Twilio's validators would refuse it too.
+        let repeated = pairs(&[("Event", "a"), ("Event", "a")]);
+        let doubled = expected_over(b"https://x.test/EventaEventa");
+        assert!(!RequestValidator::new("t").validate("https://x.test/", &repeated, &doubled));
     }
 
     #[test]

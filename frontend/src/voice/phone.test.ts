@@ -171,6 +171,36 @@ describe('Phone', () => {
     expect(phone.getSnapshot().call).toMatchObject({ phase: 'connected', call: { callSid: 'CA2' } });
   });
 
+  // PEER-BUGS row 17 (twilio-voice.js #133, #222, #312): the ringtone must stop when a call is
+  // accepted and then disconnects at once, whichever event comes first.
+  it('stops the ringtone when an accepted call disconnects at once', async () => {
+    const { voice, phone, ringer } = setup();
+    voice.ring('CA1');
+    expect(ringer.ringing).toBe(true);
+    voice.accept.mockImplementationOnce(async (sid: string) => {
+      voice.emitter.emit('accepted', sid);
+      voice.emitter.emit('disconnected', sid);
+    });
+    await phone.accept();
+    expect(ringer.ringing).toBe(false);
+    expect(phone.getSnapshot().call).toMatchObject({ phase: 'ended' });
+    await vi.advanceTimersByTimeAsync(10_000);
+    expect(ringer.ringing).toBe(false);
+  });
+
+  it('stops the ringtone when the call disconnects while the answer is still under way', async () => {
+    const { voice, phone, ringer } = setup();
+    voice.ring('CA1');
+    voice.accept.mockImplementationOnce(async (sid: string) => {
+      voice.emitter.emit('disconnected', sid);
+    });
+    await phone.accept();
+    expect(ringer.ringing).toBe(false);
+    expect(phone.getSnapshot().call.phase).toBe('ended');
+    await vi.advanceTimersByTimeAsync(10_000);
+    expect(ringer.ringing).toBe(false);
+  });
+
   it('declines a call', async () => {
     const { voice, phone } = setup();
     voice.ring();

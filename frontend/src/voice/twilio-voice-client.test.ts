@@ -322,6 +322,95 @@ describe('TwilioVoiceClient', () => {
     client.destroy();
   });
 
+  // PEER-BUGS row 15 (twilio-voice.js #59): SDK 2.x Devices register with `register()`; the 1.x
+  // `setup()` does not exist, and an incoming invite must reach us once registered.
+  it('registers a 2.x Device with register(), never setup(), and an invite fires incoming', async () => {
+    const { client, device, events } = setup();
+    await client.register();
+    expect(device().register).toHaveBeenCalledTimes(1);
+    expect('setup' in device()).toBe(false);
+    expect(client.state).toBe('registered');
+    device().invite(new FakeCall({ CallSid: 'CA15', From: '+15551230015', To: 'client:ada' }));
+    expect(events).toContainEqual(['incoming', expect.objectContaining({ callSid: 'CA15', to: 'ada' })]);
+    client.destroy();
+  });
+
+  // PEER-BUGS row 16 (twilio-voice.js #93): `tokenWillExpire` fires once per Device; the token it
+  // brought must itself be renewed before it expires without the event firing again.
+  it('renews the token after tokenWillExpire fired once, without the event firing again', async () => {
+    const { client, device, fetchToken } = setup();
+    await client.register();
+    device().fire('tokenWillExpire', device());
+    await vi.advanceTimersByTimeAsync(0);
+    expect(fetchToken).toHaveBeenCalledTimes(2);
+    expect(device().updateToken).toHaveBeenLastCalledWith('tok2');
+    // No second tokenWillExpire: our own timer renews tok2 before its hour is up.
+    await vi.advanceTimersByTimeAsync(3_600_000);
+    expect(fetchToken.mock.calls.length).toBeGreaterThanOrEqual(3);
+    expect(device().updateToken).toHaveBeenCalledWith('tok3');
+    client.destroy();
+  });
+
+  // PEER-BUGS row 18 (twilio-voice.js #208): two invites ring at once; accepting one must accept
+  // that call (accept, not disconnect), and leave the other one ringing until it is called off.
+  it('with two incoming calls, accepting one connects that one and leaves the other', async () => {
+    const { client, device, events } = setup();
+    await client.register();
+    const first = new FakeCall({ CallSid: 'CA1', From: '+15551230001', To: 'client:ada' });
+    const second = new FakeCall({ CallSid: 'CA2', From: '+15551230002', To: 'client:ada' });
+    device().invite(first);
+    device().invite(second);
+    await client.accept('CA2');
+    expect(second.accept).toHaveBeenCalledTimes(1);
+    expect(first.accept).not.toHaveBeenCalled();
+    expect(events).toContainEqual(['accepted', 'CA2']);
+    expect(events.filter((e) => e[0] === 'disconnected')).toEqual([]);
+    // The other call is still ours to act on until Twilio calls it off.
+    first.fire('cancel');
+    expect(events).toContainEqual(['cancelled', 'CA1']);
+    expect(events.filter((e) => e[0] === 'disconnected')).toEqual([]);
+    await client.hangup('CA2');
+    expect(events).toContainEqual(['disconnected', 'CA2']);
+    client.destroy();
+  });
+
+  // PEER-BUGS row 19 (twilio-voice.js #118, #299): a page reload. The Device asks before the tab
+  // is closed during a call; once the page is back a fresh Device registers, and the call the
+  // server offers again (the backend rings the same agent first) rings and can be answered.
+  it('after a reload a fresh Device registers and the call offered again rings and connects', async () => {
+    const before = setup();
+    await before.client.register();
+    expect(before.device().options.closeProtection).toBeTruthy();
+    before.device().invite(new FakeCall({ CallSid: 'CA1', From: '+15551230001', To: 'client:ada' }));
+    before.client.destroy(); // the page goes away mid-ring
+    expect(before.device().destroy).toHaveBeenCalled();
+
+    const after = setup();
+    await after.client.register();
+    expect(after.client.state).toBe('registered');
+    const again = new FakeCall({ CallSid: 'CA2', From: '+15551230001', To: 'client:ada' });
+    after.device().invite(again);
+    expect(after.events).toContainEqual(['incoming', expect.objectContaining({ callSid: 'CA2' })]);
+    await after.client.accept('CA2');
+    expect(after.events).toContainEqual(['accepted', 'CA2']);
+    after.client.destroy();
+  });
+
+  // PEER-BUGS row 21 (twilio-client.js #227): after WebSocket trouble the Device must not be left
+  // half alive: a transport close is reported, and the next registration recovers it.
+  it('recovers a Device whose signalling connection closed: reported, then registered again', async () => {
+    const { client, device, devices, events } = setup();
+    await client.register();
+    device().lose();
+    expect(client.state).toBe('unregistered');
+    expect(events).toContainEqual(['error', expect.objectContaining({ code: 'connection_lost' })]);
+    await client.register();
+    expect(client.state).toBe('registered');
+    expect(devices).toHaveLength(1);
+    expect(device().register).toHaveBeenCalledTimes(2);
+    client.destroy();
+  });
+
   it('reports a failed registration (no token) as an error state', async () => {
     const client = new TwilioVoiceClient({
       fetchToken: async () => {

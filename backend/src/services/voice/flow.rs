@@ -580,10 +580,16 @@ pub(crate) async fn leg_joined(
                 },
             )
             .await?;
-            if let Some(c) = connected_customer(&participants)
-                .filter(|c| c.on_hold || call.answered_at.is_some())
+            // A call coming back from the queue (someone had already joined it) had the
+            // customer on hold. Not `answered_at`: the answering leg's own `in-progress`
+            // callback sets it before this join, and a first answer must not send Twilio a
+            // needless unhold.
+            let back_from_queue = participants.iter().any(|x| {
+                x.id != p.id && x.kind != ParticipantKind::Customer && x.joined_at.is_some()
+            });
+            if let Some(c) =
+                connected_customer(&participants).filter(|c| c.on_hold || back_from_queue)
             {
-                // A call coming back from the queue had the customer on hold.
                 set_hold(conn, call, c, false, out).await?;
             }
         }
@@ -678,7 +684,9 @@ pub(crate) async fn leg_left(
                     hand_over(conn, call, t, target, out).await?
                 }
                 _ => {
-                    if let Some(c) = connected_customer(&participants) {
+                    // Music while the target still rings; a customer the transfer already put
+                    // on hold (cold, or warm with hold) is not asked for again.
+                    if let Some(c) = connected_customer(&participants).filter(|c| !c.on_hold) {
                         set_hold(conn, call, c, true, out).await?;
                     }
                     db::calls::update_call(
