@@ -180,8 +180,22 @@ impl TestApp {
         what: &str,
         check: impl Fn(&Value) -> bool,
     ) -> Value {
+        self.poll_within(path, token, what, std::time::Duration::from_secs(10), check)
+            .await
+    }
+
+    /// Like `poll`, for up to `limit`.
+    pub async fn poll_within(
+        &self,
+        path: &str,
+        token: Option<&str>,
+        what: &str,
+        limit: std::time::Duration,
+        check: impl Fn(&Value) -> bool,
+    ) -> Value {
+        let deadline = tokio::time::Instant::now() + limit;
         let mut last = Value::Null;
-        for _ in 0..200 {
+        while tokio::time::Instant::now() < deadline {
             last = self
                 .get(path, token)
                 .await
