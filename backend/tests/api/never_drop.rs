@@ -509,7 +509,9 @@ async fn callbacks_during_a_database_outage_are_kept_and_processed_after() {
             std::time::Duration::from_secs(30),
             |body| {
                 let c = &body["call"];
-                c["status"] == "in_progress" && connected(agent_leg(c, &a))
+                c["participants"].is_array()
+                    && c["status"] == "in_progress"
+                    && connected(agent_leg(c, &a))
             },
         )
         .await["call"]
