@@ -555,3 +555,32 @@ async fn a_call_during_a_database_outage_is_routed_once_it_is_back() {
     assert!(connected(customer(&call)));
     let _ = admin;
 }
+
+/// Item 2: a caller the database never heard of (the voice webhook answered from its fallback
+/// route, which needs no database, and the caller's join callback was lost, as after a restart
+/// that lost what it kept during an outage) waits in a live conference. The app looks for live
+/// conferences it does not know, adopts the call, and routes it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_live_conference_nobody_told_us_about_is_adopted_and_routed() {
+    let cc = CallCenter::start_with(1, |env| {
+        env.insert("STALE_LEG_SECONDS".into(), "2".into());
+    })
+    .await;
+    let admin = cc.admin().await;
+    let a = cc.agent("a", true).await;
+    // Nothing reaches the database: the voice URL is unreachable so Twilio asks the fallback
+    // route (which needs no database), and the caller's join callback is lost.
+    cc.sim.fail_next_voice_urls(1);
+    cc.sim.lose_next_callbacks("participant-join", None, 1);
+    let customer_sid = cc.customer_calls().await;
+
+    cc.answer(&a).await;
+    let call = cc
+        .my_call_until(&a, "the adopted call answered", |c| {
+            c["status"] == "in_progress" && connected(agent_leg(c, &a))
+        })
+        .await;
+    assert_eq!(call["customer_call_sid"], customer_sid.as_str());
+    assert!(connected(customer(&call)));
+    let _ = admin;
+}

@@ -187,7 +187,18 @@ async fn fetch_call_twiml(
 ) -> Option<Document> {
     let mut params = inner.lock().request_params(call_sid)?;
     params.extend(extra);
-    match fetch_twiml(inner, call_sid, kind, target, params.clone()).await {
+    let fetched = if kind == WebhookKind::Voice && inner.faults().take_voice_url_failure() {
+        Err(SendError {
+            code: 11205,
+            message: format!(
+                "HTTP connection failure: {} unreachable (fault)",
+                target.url
+            ),
+        })
+    } else {
+        fetch_twiml(inner, call_sid, kind, target, params.clone()).await
+    };
+    match fetched {
         Ok(document) => Some(document),
         Err(error) => {
             heard(

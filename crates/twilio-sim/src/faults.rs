@@ -35,6 +35,9 @@ pub struct Faults {
     /// without reaching it. Twilio then drops the waiting participant ("the Conference will not
     /// be fully established") and the call goes on after its `<Dial>`.
     pub fail_next_wait_urls: u32,
+    /// The next N requests for a call's TwiML (the number's voice URL, a call's `Url`) fail as if
+    /// the app were unreachable (Twilio error 11205): Twilio then requests the fallback URL.
+    pub fail_next_voice_urls: u32,
     /// Status callbacks lost on the way: the app never sees them (a network failure that
     /// Twilio's default retry policy does not cover once the connection was made).
     pub lose_callbacks: Vec<LoseCallbacks>,
@@ -65,6 +68,7 @@ impl Default for Faults {
             reorder_max_hold_ms: 2_000,
             lose_callbacks: Vec::new(),
             fail_next_wait_urls: 0,
+            fail_next_voice_urls: 0,
         }
     }
 }
@@ -113,6 +117,16 @@ impl Faults {
                 true
             }
             None => false,
+        }
+    }
+
+    /// Consumes one "this voice URL fetch fails" slot.
+    pub fn take_voice_url_failure(&mut self) -> bool {
+        if self.fail_next_voice_urls > 0 {
+            self.fail_next_voice_urls -= 1;
+            true
+        } else {
+            false
         }
     }
 

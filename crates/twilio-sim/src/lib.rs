@@ -635,6 +635,11 @@ impl Simulator {
     /// The next `count` `waitUrl` fetches fail as if the app were unreachable: the waiting
     /// participant is dropped from the conference and the call continues after its `<Dial>`
     /// (its `action`, the next verb, or a hang-up).
+    /// The next `count` requests for a call's TwiML fail as unreachable; Twilio falls back.
+    pub fn fail_next_voice_urls(&self, count: u32) {
+        self.inner.faults().fail_next_voice_urls = count;
+    }
+
     pub fn fail_next_wait_urls(&self, count: u32) {
         self.inner.faults().fail_next_wait_urls = count;
     }

@@ -605,6 +605,15 @@ impl TwilioClient {
         friendly_name: &str,
         status: Option<ConferenceStatus>,
     ) -> Result<Vec<ConferenceResource>, TwilioError> {
+        self.list_conferences(Some(friendly_name), status).await
+    }
+
+    /// Conferences, newest first (one page), optionally only those with a name or a status.
+    pub async fn list_conferences(
+        &self,
+        friendly_name: Option<&str>,
+        status: Option<ConferenceStatus>,
+    ) -> Result<Vec<ConferenceResource>, TwilioError> {
         let status = match status {
             Some(status) => Some(status.as_query_value().ok_or(TwilioError::InvalidRequest(
                 "cannot filter conferences by an unknown status",
@@ -614,7 +623,9 @@ impl TwilioClient {
         let mut url = self.endpoint(&["Conferences.json"]);
         {
             let mut query = url.query_pairs_mut();
-            query.append_pair("FriendlyName", friendly_name);
+            if let Some(friendly_name) = friendly_name {
+                query.append_pair("FriendlyName", friendly_name);
+            }
             if let Some(status) = status {
                 query.append_pair("Status", status);
             }

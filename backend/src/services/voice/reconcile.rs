@@ -13,7 +13,8 @@ use super::flow;
 use super::VoiceEngine;
 use crate::db::{self, DbError};
 use crate::domain::call::{
-    Call, ConferenceEvent, ConferenceSid, Participant, ParticipantKind, ParticipantStatus,
+    customer_sid_from_conference, Call, ConferenceEvent, ConferenceSid, Participant,
+    ParticipantKind, ParticipantStatus,
 };
 use crate::services::{ServiceError, ServiceResult};
 use twilio::rest::{CallStatus as TwilioCallStatus, TwilioError};
@@ -81,6 +82,69 @@ impl VoiceEngine {
         };
         for leg in legs {
             self.reconcile_if_due(&leg).await;
+        }
+        Ok(())
+    }
+
+    /// Conferences Twilio holds for our callers that we do not know (the voice webhook could not
+    /// store the call and its callbacks were lost, or the process restarted while keeping them)
+    /// are adopted, and each adopted caller is asked about at once so they are routed.
+    pub(crate) async fn adopt_unknown_conferences(&self) -> ServiceResult<()> {
+        let mut live = Vec::new();
+        for status in [
+            twilio::rest::ConferenceStatus::Init,
+            twilio::rest::ConferenceStatus::InProgress,
+        ] {
+            live.extend(
+                self.twilio()
+                    .list_conferences(None, Some(status))
+                    .await
+                    .map_err(upstream)?,
+            );
+        }
+        for conference in live {
+            let Some(name) = conference.friendly_name.as_deref() else {
+                continue;
+            };
+            let Some(customer_sid) = customer_sid_from_conference(name) else {
+                continue; // not one of ours
+            };
+            let adopted = {
+                let mut conn = self.pool().get().await.map_err(DbError::from)?;
+                if db::calls::find_call_by_conference(&mut conn, name)
+                    .await?
+                    .is_some()
+                {
+                    continue;
+                }
+                db::calls::store_inbound_call(
+                    &mut conn,
+                    customer_sid.as_str(),
+                    "unknown",
+                    "unknown",
+                    name,
+                    &serde_json::json!({ "adopted_from_twilio": conference.sid }),
+                )
+                .await?
+            };
+            let Some(call_id) = adopted else {
+                continue;
+            };
+            tracing::warn!(call_sid = %customer_sid, conference = %conference.sid, "adopted a live conference we did not know");
+            let customer = {
+                let mut conn = self.pool().get().await.map_err(DbError::from)?;
+                db::calls::participants_of(&mut conn, call_id).await?
+            };
+            if let Some(customer) = customer
+                .iter()
+                .find(|p| p.kind == ParticipantKind::Customer)
+            {
+                if let Err(e) = self.reconcile_leg(customer).await {
+                    tracing::warn!(error = %e, "could not settle an adopted caller; will ask again");
+                }
+            }
+            self.events().publish(crate::events::Topic::Queue);
+            self.wake_router();
         }
         Ok(())
     }

@@ -33,6 +33,8 @@ impl VoiceEngine {
     pub async fn run_router(self) {
         // Changes made by other instances (an agent freed, a call queued) arrive as events.
         let mut changes = self.events().subscribe();
+        // Looked for at start (a restart may have lost callbacks), then every stale-leg period.
+        let mut last_adoption: Option<std::time::Instant> = None;
         loop {
             loop {
                 match self.route_next().await {
@@ -49,6 +51,12 @@ impl VoiceEngine {
             }
             if let Err(e) = self.reconcile_stale_legs().await {
                 tracing::warn!(error = %e, "could not reconcile stale legs");
+            }
+            if last_adoption.is_none_or(|at| at.elapsed() >= self.settings().stale_leg_after) {
+                last_adoption = Some(std::time::Instant::now());
+                if let Err(e) = self.adopt_unknown_conferences().await {
+                    tracing::warn!(error = %e, "could not look for live conferences we do not know");
+                }
             }
             if let Err(e) = self.abandon_calls_without_their_caller().await {
                 tracing::warn!(error = %e, "could not close calls whose caller never arrived");
