@@ -10,6 +10,7 @@ mod helpers;
 mod migrations;
 mod never_drop;
 mod project_files;
+mod properties;
 mod robustness;
 mod transfers;
 mod voice;
