@@ -52,6 +52,9 @@ fn env_number(name: &str, default: u64) -> u64 {
 
 #[derive(Debug, Clone, Copy)]
 enum Target {
+    /// The `k`th (modulo) available colleague when the step runs; none: agent `k`.
+    AvailableAgent(usize),
+    /// Agent `i`, whatever their state (often refused).
     Agent(usize),
     Phone,
 }
@@ -112,26 +115,26 @@ fn generate(rng: &mut StdRng) -> Action {
         12..=23 => Action::Accept(who),
         24..=25 => Action::Reject(who),
         26 => Action::RingOut(who),
-        27..=29 => Action::PhoneAnswers,
-        30 => Action::PhoneRejects,
-        31..=32 => Action::PhoneHangsUp,
-        33..=35 => Action::BrowserCrash(who),
-        36..=39 => Action::Hold(who, rng.gen_bool(0.5)),
-        40..=41 => Action::Mute(who, rng.gen_bool(0.5)),
-        42..=52 => Action::Transfer {
+        27..=32 => Action::PhoneAnswers,
+        33 => Action::PhoneRejects,
+        34..=35 => Action::PhoneHangsUp,
+        36..=38 => Action::BrowserCrash(who),
+        39..=42 => Action::Hold(who, rng.gen_bool(0.5)),
+        43..=44 => Action::Mute(who, rng.gen_bool(0.5)),
+        45..=54 => Action::Transfer {
             by: who,
             cold: rng.gen_bool(0.4),
-            to: if rng.gen_bool(0.75) {
-                Target::Agent(rng.gen_range(0..AGENTS))
-            } else {
-                Target::Phone
+            to: match rng.gen_range(0..10) {
+                0..=5 => Target::AvailableAgent(rng.gen_range(0..AGENTS)),
+                6..=7 => Target::Agent(rng.gen_range(0..AGENTS)),
+                _ => Target::Phone,
             },
         },
-        53..=58 => Action::CompleteTransfer(who),
-        59..=60 => Action::CancelTransfer(who),
-        61..=64 => Action::Leave(who),
-        65..=67 => Action::HangUp(who),
-        68..=75 => Action::SetStatus(
+        55..=62 => Action::CompleteTransfer(who),
+        63..=64 => Action::CancelTransfer(who),
+        65..=67 => Action::Leave(who),
+        68..=69 => Action::HangUp(who),
+        70..=77 => Action::SetStatus(
             who,
             if rng.gen_bool(0.85) {
                 "available"
@@ -139,11 +142,11 @@ fn generate(rng: &mut StdRng) -> Action {
                 "away"
             },
         ),
-        76..=78 => Action::DuplicateCallbacks(rng.gen_range(1..=4)),
-        79..=81 => Action::ReorderCallbacks(rng.gen_range(2..=3)),
-        82..=83 => Action::LoseJoin,
-        84..=85 => Action::LoseCompleted,
-        86..=87 => Action::FailRest,
+        78..=80 => Action::DuplicateCallbacks(rng.gen_range(1..=4)),
+        81..=83 => Action::ReorderCallbacks(rng.gen_range(2..=3)),
+        84..=85 => Action::LoseJoin,
+        86..=87 => Action::LoseCompleted,
+        88..=89 => Action::FailRest,
         _ => Action::Wait(rng.gen_range(100..=1_500)),
     }
 }
@@ -159,6 +162,9 @@ struct Case {
     may_end: HashSet<String>,
     /// Call ids seen, for actions of an agent with no call of their own (expect a clean 4xx).
     known_calls: Vec<String>,
+    /// (call id, agent, that agent's legs then): agents who left a call while alone with the
+    /// customer, who must not be offered that call again (a transfer to them is fine).
+    left_alone: Vec<(String, usize, HashSet<String>)>,
 }
 
 /// Prints the seed and the steps if the case panics (an invariant, or a helper's assertion).
@@ -201,6 +207,7 @@ impl Case {
             customers_dialed: 0,
             may_end: HashSet::new(),
             known_calls: Vec::new(),
+            left_alone: Vec::new(),
         }
     }
 
@@ -333,6 +340,32 @@ impl Case {
         }
     }
 
+    /// The `k`th (modulo) agent whose call has a transfer under way that they did not receive;
+    /// none has: an agent with a live leg.
+    async fn resolve_transferring(&self, k: usize) -> usize {
+        let mut transferring = Vec::new();
+        for i in 0..AGENTS {
+            let Some(call) = self.my_call(i).await else {
+                continue;
+            };
+            let me = self.agents[i].id.as_str();
+            let active = call["transfers"].as_array().is_some_and(|ts| {
+                ts.iter().any(|t| {
+                    matches!(t["status"].as_str(), Some("dialing" | "consulting"))
+                        && t["to_agent_id"] != me
+                })
+            });
+            if active {
+                transferring.push(i);
+            }
+        }
+        if transferring.is_empty() {
+            self.resolve(Who::Fitting(k), false)
+        } else {
+            transferring[k % transferring.len()]
+        }
+    }
+
     /// The `k`th (modulo) agent who is away; none is: agent `k`.
     async fn resolve_away(&self, k: usize) -> usize {
         let away: Vec<usize> = self
@@ -376,6 +409,10 @@ impl Case {
         };
         let agent = match (action, who) {
             (Action::SetStatus(Who::Fitting(k), _), _) => self.resolve_away(k).await,
+            (
+                Action::CompleteTransfer(Who::Fitting(k)) | Action::CancelTransfer(Who::Fitting(k)),
+                _,
+            ) => self.resolve_transferring(k).await,
             (_, Some(w)) => self.resolve(w, ringing),
             _ => 0,
         };
@@ -502,8 +539,28 @@ impl Case {
             Action::Transfer { cold, to, .. } => {
                 let by = i;
                 let (id, _) = self.call_for(by).await;
+                let to = match to {
+                    Target::AvailableAgent(k) => {
+                        let available: Vec<usize> = self
+                            .agent_statuses()
+                            .await
+                            .iter()
+                            .enumerate()
+                            .filter(|&(j, s)| j != by && s == "available")
+                            .map(|(j, _)| j)
+                            .collect();
+                        Target::Agent(if available.is_empty() {
+                            k % AGENTS
+                        } else {
+                            available[k % available.len()]
+                        })
+                    }
+                    other => other,
+                };
                 let target = match to {
-                    Target::Agent(j) => json!({ "agent_id": self.agents[j].id }),
+                    Target::Agent(j) | Target::AvailableAgent(j) => {
+                        json!({ "agent_id": self.agents[j].id })
+                    }
                     Target::Phone => json!({ "phone_number": PHONE }),
                 };
                 let mode = if cold { "cold" } else { "warm" };
@@ -515,7 +572,7 @@ impl Case {
                         json!({ "mode": mode, "target": target }),
                     )
                     .await;
-                format!("{status}")
+                format!("to {to:?}: {status}")
             }
             Action::CompleteTransfer(_) | Action::CancelTransfer(_) => {
                 let (id, call) = self.call_for(i).await;
@@ -538,7 +595,34 @@ impl Case {
                 format!("{status}")
             }
             Action::Leave(_) => {
-                let (id, _) = self.call_for(i).await;
+                let (id, call) = self.call_for(i).await;
+                let me = self.agents[i].id.clone();
+                let alone = call.as_ref().map(|c| {
+                    let others = c["participants"].as_array().is_some_and(|ps| {
+                        ps.iter().any(|p| {
+                            p["kind"] != "customer"
+                                && p["agent_id"] != me.as_str()
+                                && matches!(
+                                    p["status"].as_str(),
+                                    Some("dialing" | "ringing" | "connected")
+                                )
+                        })
+                    });
+                    let transfer = c["transfers"].as_array().is_some_and(|ts| {
+                        ts.iter()
+                            .any(|t| matches!(t["status"].as_str(), Some("dialing" | "consulting")))
+                    });
+                    let legs: HashSet<String> = c["participants"]
+                        .as_array()
+                        .map(|ps| {
+                            ps.iter()
+                                .filter(|p| p["agent_id"] == me.as_str())
+                                .filter_map(|p| p["call_sid"].as_str().map(str::to_owned))
+                                .collect()
+                        })
+                        .unwrap_or_default();
+                    (!others && !transfer, legs)
+                });
                 let (status, _) = self
                     .send(
                         i,
@@ -547,6 +631,11 @@ impl Case {
                         json!({}),
                     )
                     .await;
+                if status == 204 {
+                    if let Some((true, legs)) = alone {
+                        self.left_alone.push((id, i, legs));
+                    }
+                }
                 format!("{status}")
             }
             Action::HangUp(_) => {
@@ -786,6 +875,37 @@ impl Case {
         (!problems.is_empty()).then_some(problems)
     }
 
+    /// An agent who left a call alone is not offered it again (only a transfer brings them back).
+    async fn check_not_offered_again(&self) {
+        for (call_id, agent, legs) in &self.left_alone {
+            let call = self.call_detail(call_id).await;
+            let targets: HashSet<&str> = call["transfers"]
+                .as_array()
+                .map(|ts| {
+                    ts.iter()
+                        .filter_map(|t| t["target_participant_id"].as_str())
+                        .collect()
+                })
+                .unwrap_or_default();
+            let me = self.agents[*agent].id.as_str();
+            let offered = call["participants"].as_array().and_then(|ps| {
+                ps.iter().find(|p| {
+                    p["agent_id"] == me
+                        && !targets.contains(p["id"].as_str().unwrap_or_default())
+                        && !p["call_sid"].as_str().is_some_and(|sid| legs.contains(sid))
+                })
+            });
+            if let Some(p) = offered {
+                self.fail(
+                    &format!(
+                        "agent{agent} left call {call_id} alone and was offered it again: {p}"
+                    ),
+                    &self.cc.sim.snapshot(),
+                );
+            }
+        }
+    }
+
     async fn check(&self) {
         self.quiesce().await;
         self.check_always(&self.cc.sim.snapshot());
@@ -802,6 +922,7 @@ impl Case {
                 Some(_) => tokio::time::sleep(Duration::from_millis(200)).await,
             }
         }
+        self.check_not_offered_again().await;
         // Still true once the app caught up.
         self.check_always(&self.cc.sim.snapshot());
     }
