@@ -12,6 +12,7 @@ mod migrations;
 mod never_drop;
 mod peer_bugs;
 mod project_files;
+mod properties;
 mod robustness;
 mod transfers;
 mod voice;
