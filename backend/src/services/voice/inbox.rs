@@ -89,10 +89,12 @@ impl RawCallback {
                 format!("call:{}", self.param("CallSid").unwrap_or_default())
             }
             RawCallback::LegStatus { participant_id, .. } => format!("leg:{participant_id}"),
+            // Sequence numbers count within one conference; a caller put back in gets a new
+            // conference of the same name.
             RawCallback::Conference { .. } => {
                 format!(
                     "conference:{}",
-                    self.param("FriendlyName").unwrap_or_default()
+                    self.param("ConferenceSid").unwrap_or_default()
                 )
             }
         }
@@ -150,6 +152,31 @@ impl RawCallback {
             }
         })
     }
+}
+
+/// Orders a claimed batch: in arrival order, except that each call's callbacks (one key) take
+/// their places among themselves by Twilio's sequence number where it gave one.
+fn in_processing_order(batch: &mut Vec<db::inbox::ClaimedCallback>) {
+    batch.sort_by_key(|cb| cb.id);
+    let mut slots: std::collections::HashMap<String, Vec<usize>> = std::collections::HashMap::new();
+    for (index, cb) in batch.iter().enumerate() {
+        slots.entry(cb.call_key.clone()).or_default().push(index);
+    }
+    let mut items: Vec<Option<db::inbox::ClaimedCallback>> =
+        std::mem::take(batch).into_iter().map(Some).collect();
+    let mut ordered: Vec<Option<db::inbox::ClaimedCallback>> =
+        (0..items.len()).map(|_| None).collect();
+    for positions in slots.values() {
+        let mut mine: Vec<db::inbox::ClaimedCallback> = positions
+            .iter()
+            .filter_map(|&index| items[index].take())
+            .collect();
+        mine.sort_by_key(|cb| (cb.sequence.unwrap_or(i64::MAX), cb.id));
+        for (&index, cb) in positions.iter().zip(mine) {
+            ordered[index] = Some(cb);
+        }
+    }
+    *batch = ordered.into_iter().flatten().collect();
 }
 
 /// Callbacks received while the database was unreachable, oldest first.
@@ -290,14 +317,7 @@ impl VoiceEngine {
                 let mut batch =
                     db::inbox::claim(conn, BATCH, chrono::Duration::seconds(LEASE_SECS)).await?;
                 let claimed = batch.len();
-                // In order per call: by sequence number where Twilio gave one, else arrival.
-                batch.sort_by(|a, b| {
-                    (a.call_key.as_str(), a.sequence.unwrap_or(i64::MAX), a.id).cmp(&(
-                        b.call_key.as_str(),
-                        b.sequence.unwrap_or(i64::MAX),
-                        b.id,
-                    ))
-                });
+                in_processing_order(&mut batch);
                 for cb in batch {
                     let outcome = match RawCallback::from_stored(cb.kind, &cb.payload) {
                         Ok(raw) => self.process(raw).await,
@@ -399,7 +419,7 @@ mod tests {
                 ("SequenceNumber", "7"),
             ]),
         };
-        assert_eq!(conference.call_key(), "conference:wt_abc");
+        assert_eq!(conference.call_key(), format!("conference:{CONF}"));
         assert_eq!(conference.sequence(), Some(7));
         let id = Uuid::nil();
         let leg = RawCallback::LegStatus {
@@ -435,6 +455,35 @@ mod tests {
         for raw in bad {
             assert!(raw.parse().is_err(), "{raw:?}");
         }
+    }
+
+    fn claimed(id: i64, key: &str, sequence: Option<i64>) -> db::inbox::ClaimedCallback {
+        db::inbox::ClaimedCallback {
+            id,
+            kind: CallbackKind::Conference,
+            call_key: key.to_owned(),
+            sequence,
+            payload: Value::Null,
+            attempts: 1,
+        }
+    }
+
+    #[test]
+    fn a_batch_runs_in_arrival_order_with_each_keys_callbacks_in_sequence() {
+        // Conference A's events came out of order; B's and a leg's interleave with them.
+        let mut batch = vec![
+            claimed(1, "conference:A", Some(2)),
+            claimed(2, "conference:B", Some(1)),
+            claimed(3, "conference:A", Some(1)),
+            claimed(4, "leg:x", None),
+            claimed(5, "conference:A", Some(3)),
+            claimed(6, "conference:B", Some(2)),
+        ];
+        in_processing_order(&mut batch);
+        let order: Vec<i64> = batch.iter().map(|cb| cb.id).collect();
+        // A's three callbacks keep A's places (1st, 3rd, 5th) in sequence order; the rest
+        // keep their arrival places.
+        assert_eq!(order, [3, 2, 1, 4, 5, 6]);
     }
 
     #[test]
