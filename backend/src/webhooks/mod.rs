@@ -141,7 +141,7 @@ async fn leg_answered(
         Err(e) => {
             tracing::error!(error = %e, participant = %query.participant, "leg TwiML from the database failed");
             match &query.conference {
-                Some(name) => twiml_response(engine.agent_leg_twiml(name)),
+                Some(name) => twiml_response(engine.agent_leg_twiml(name, query.participant)),
                 None => twiml_response(twiml::say_and_hangup(
                     "Sorry, this call could not be connected.",
                 )),
@@ -160,7 +160,7 @@ async fn leg_fallback(
 ) -> HttpResponse {
     tracing::warn!(error_code = ?form.get("ErrorCode"), participant = %query.participant, "leg fallback used");
     match &query.conference {
-        Some(name) => twiml_response(engine.agent_leg_twiml(name)),
+        Some(name) => twiml_response(engine.agent_leg_twiml(name, query.participant)),
         None => twiml_response(twiml::say_and_hangup(
             "Sorry, this call could not be connected.",
         )),

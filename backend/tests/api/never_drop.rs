@@ -584,3 +584,32 @@ async fn a_live_conference_nobody_told_us_about_is_adopted_and_routed() {
     assert!(connected(customer(&call)));
     let _ = admin;
 }
+
+/// A leg's join can be processed before we learn its call SID (the create request's answer is
+/// slow, its progress callbacks lost or late): the join carries the participant label we gave
+/// the leg, so the agent is recognised on the call at once instead of sitting unseen in it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_join_that_beats_the_legs_sid_is_recognised_by_its_label() {
+    let cc = CallCenter::start().await;
+    let a = cc.agent("a", true).await;
+    for event in ["initiated", "ringing", "answered"] {
+        cc.sim.lose_next_callbacks(event, None, 1);
+    }
+    // Twilio places the leg at once but its answer to our create request takes 4 s.
+    cc.sim
+        .timeout_next_rest(1, std::time::Duration::from_secs(4));
+    cc.customer_calls().await;
+    let started = std::time::Instant::now();
+    cc.answer(&a).await;
+    let call = cc
+        .my_call_until(&a, "a on the call", |c| {
+            c["status"] == "in_progress" && connected(agent_leg(c, &a))
+        })
+        .await;
+    assert!(
+        started.elapsed() < std::time::Duration::from_secs(3),
+        "recognised by its label, not after the create request answered ({:?})",
+        started.elapsed()
+    );
+    assert_eq!(call["owner_agent_id"], a.id.as_str());
+}

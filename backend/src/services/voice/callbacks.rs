@@ -35,6 +35,8 @@ pub struct ConferenceCallback {
     pub conference_sid: ConferenceSid,
     pub friendly_name: String,
     pub call_sid: Option<CallSid>,
+    /// The label we gave the participant: an agent or outside leg's participant id.
+    pub participant_label: Option<String>,
     pub sequence: Option<i64>,
     pub hold: Option<bool>,
     pub muted: Option<bool>,
@@ -112,6 +114,7 @@ impl ConferenceCallback {
             conference_sid,
             friendly_name: name.to_owned(),
             call_sid,
+            participant_label: param(form, "ParticipantLabel").map(str::to_owned),
             sequence: param(form, "SequenceNumber").and_then(|s| s.parse().ok()),
             hold: flag(form, "Hold"),
             muted: flag(form, "Muted"),
@@ -451,10 +454,16 @@ impl VoiceEngine {
                     };
                     let p = match db::calls::find_participant_by_sid(conn, sid).await? {
                         Some(p) => p,
-                        None => {
-                            tracing::warn!(call_sid = %sid, "join by a leg we do not know");
-                            return Ok(());
-                        }
+                        // Its SID may not have reached us yet (the create request's answer or
+                        // the leg's first status callback is still on its way): its label says
+                        // which leg it is.
+                        None => match labelled_leg(conn, &call, &cb).await? {
+                            Some(p) => p,
+                            None => {
+                                tracing::warn!(call_sid = %sid, "join by a leg we do not know");
+                                return Ok(());
+                            }
+                        },
                     };
                     // A join that arrives after the leave (reordered delivery) changes nothing.
                     // A leg we called off that joined anyway (answered as we canceled it) must
@@ -583,6 +592,38 @@ async fn mark_unanswered(
     )
     .await?;
     Ok(())
+}
+
+/// The leg a conference callback's `ParticipantLabel` names, when it is one of this call's legs
+/// whose call SID we have not learnt yet; learns it.
+async fn labelled_leg(
+    conn: &mut crate::db::PgConn,
+    call: &crate::domain::call::Call,
+    cb: &ConferenceCallback,
+) -> Result<Option<crate::domain::call::Participant>, DbError> {
+    let (Some(label), Some(sid)) = (&cb.participant_label, &cb.call_sid) else {
+        return Ok(None);
+    };
+    let Ok(participant_id) = label.parse::<Uuid>() else {
+        return Ok(None);
+    };
+    let Some(p) = db::calls::find_participant(conn, participant_id).await? else {
+        return Ok(None);
+    };
+    if p.call_id != call.id || p.call_sid.is_some() {
+        return Ok(None);
+    }
+    Ok(Some(
+        db::calls::update_participant(
+            conn,
+            p.id,
+            ParticipantChanges {
+                call_sid: Some(sid.to_string()),
+                ..Default::default()
+            },
+        )
+        .await?,
+    ))
 }
 
 /// Hold, mute and ownership flags from a callback, applied only if it is newer than the last one

@@ -175,17 +175,24 @@ impl VoiceEngine {
     }
 
     /// The agent leg's TwiML when the database can't be asked: join the named conference.
-    pub fn agent_leg_twiml(&self, conference: &str) -> String {
-        twiml::conference(&self.agent_conference(conference))
+    pub fn agent_leg_twiml(&self, conference: &str, participant_id: Uuid) -> String {
+        twiml::conference(&self.agent_conference(conference, participant_id))
     }
 
     /// An agent's (or transfer target's) room. It carries the conference callbacks too: only the
     /// first participant's count, and if the caller is gone the agent is first, alone in an
-    /// empty room that nobody would otherwise report.
-    fn agent_conference(&self, conference: impl Into<String>) -> ConferenceTwiml {
+    /// empty room that nobody would otherwise report. The leg is labelled with its participant
+    /// id, which Twilio's conference callbacks carry, so its join is recognised even before we
+    /// learn its call SID.
+    fn agent_conference(
+        &self,
+        conference: impl Into<String>,
+        participant_id: Uuid,
+    ) -> ConferenceTwiml {
         ConferenceTwiml {
             status_callback: Some(self.urls().conference_status()),
             status_callback_events: Some(twiml::CONFERENCE_STATUS_EVENTS.to_owned()),
+            participant_label: Some(participant_id.to_string()),
             ..ConferenceTwiml::agent(conference)
         }
     }
@@ -214,7 +221,7 @@ impl VoiceEngine {
                 twiml::say_and_hangup("Sorry, this call was already answered elsewhere.")
             }
             (Some(p), Some(call)) if !call.status.is_final() && !p.status.is_final() => {
-                twiml::conference(&self.agent_conference(call.conference_name))
+                twiml::conference(&self.agent_conference(call.conference_name, p.id))
             }
             _ => twiml::say_and_hangup("Sorry, the caller has already hung up."),
         })

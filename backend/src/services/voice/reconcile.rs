@@ -224,6 +224,7 @@ impl VoiceEngine {
                     conference_sid: conference_sid.clone(),
                     friendly_name: call.conference_name.clone(),
                     call_sid: leg.call_sid.clone(),
+                    participant_label: None,
                     sequence: None,
                     hold: Some(*hold),
                     muted: Some(*muted),
