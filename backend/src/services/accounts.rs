@@ -1,6 +1,7 @@
 //! Agents' accounts: sign-in, sessions, presence, and administration.
 
 use chrono::{Duration, Utc};
+use diesel_async::AsyncConnection;
 use uuid::Uuid;
 
 use super::{ServiceError, ServiceResult};
@@ -215,7 +216,7 @@ pub async fn update_agent(
         None => None,
     };
     let deactivating = update.active == Some(false);
-    let mut conn = pool.get().await.map_err(db::DbError::from)?;
+    let removing_an_admin = deactivating || update.role == Some(Role::Agent);
     let changes = AgentChanges {
         display_name: display_name.as_ref().map(DisplayName::as_str),
         role: update.role,
@@ -226,12 +227,33 @@ pub async fn update_agent(
         status_changed_at: deactivating.then(Utc::now),
         ..Default::default()
     };
-    let agent = db::agents::update(&mut conn, id, changes)
-        .await?
-        .ok_or(ServiceError::NotFound("agent"))?;
-    if deactivating || hash.is_some() {
-        db::sessions::revoke_all_for_agent(&mut conn, id).await?;
-    }
+    let mut conn = pool.get().await.map_err(db::DbError::from)?;
+    let agent = conn
+        .transaction::<_, ServiceError, _>(async |conn| {
+            if removing_an_admin {
+                // The active admins stay locked until the change commits, so two admins removing
+                // each other at once are judged one after the other.
+                let admins = db::agents::lock_active_admins(conn).await?;
+                if admins.contains(&id) && !admins.iter().any(|a| *a != id) {
+                    return Err(ServiceError::Conflict(
+                        "this is the last active admin; make someone else an admin first".into(),
+                    ));
+                }
+                if !admins.contains(&actor.id) {
+                    return Err(ServiceError::Forbidden(
+                        "you are no longer an active admin".into(),
+                    ));
+                }
+            }
+            let agent = db::agents::update(conn, id, changes)
+                .await?
+                .ok_or(ServiceError::NotFound("agent"))?;
+            if deactivating || hash.is_some() {
+                db::sessions::revoke_all_for_agent(conn, id).await?;
+            }
+            Ok(agent)
+        })
+        .await?;
     Ok(agent)
 }
 

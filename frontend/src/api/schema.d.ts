@@ -957,6 +957,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
+            /** @description Deactivating yourself, or the last active admin */
             409: {
                 headers: {
                     [name: string]: unknown;
@@ -1022,7 +1023,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
-            /** @description E.g. deactivating yourself */
+            /** @description Demoting or deactivating yourself, or the last active admin */
             409: {
                 headers: {
                     [name: string]: unknown;
