@@ -40,9 +40,10 @@ pub mod vars {
     pub const TWILIO_PHONE_NUMBER: &str = "TWILIO_PHONE_NUMBER";
     pub const TWILIO_API_BASE_URL: &str = "TWILIO_API_BASE_URL";
     pub const CUSTOMER_JOIN_TIMEOUT_SECONDS: &str = "CUSTOMER_JOIN_TIMEOUT_SECONDS";
+    pub const DEMO_MODE: &str = "DEMO_MODE";
 
     /// Every variable the backend reads (docs and the compose file are checked against it).
-    pub const ALL: [&str; 28] = [
+    pub const ALL: [&str; 29] = [
         RUST_LOG,
         APP_ENV,
         APP_HOST,
@@ -71,6 +72,7 @@ pub mod vars {
         TWILIO_PHONE_NUMBER,
         TWILIO_API_BASE_URL,
         CUSTOMER_JOIN_TIMEOUT_SECONDS,
+        DEMO_MODE,
     ];
 
     /// The variables that together switch live mode on.
@@ -91,6 +93,13 @@ pub enum ConfigError {
     Missing(&'static str),
     #[error("{var} is invalid: {reason}")]
     Invalid { var: &'static str, reason: String },
+    #[error(
+        "APP_ENV=production but no Twilio settings, so this would run the built-in simulator with \
+         seeded demo accounts: set {live} for live mode, or DEMO_MODE=allow to run the demo on \
+         purpose",
+        live = vars::TWILIO_LIVE.join(", ")
+    )]
+    DemoInProduction,
 }
 
 fn invalid(var: &'static str, reason: impl Into<String>) -> ConfigError {
@@ -190,6 +199,8 @@ pub struct Config {
     /// Password for the two demo agents seeded in demo mode (generated when unset).
     pub demo_agent_password: Option<Secret>,
     pub voice: VoiceMode,
+    /// `DEMO_MODE=allow`: production may run demo mode (see [`Config::check_serving_mode`]).
+    pub demo_allowed: bool,
     /// How long a caller may take to reach their conference after the voice webhook answered
     /// before the call counts as abandoned (they hung up before the `<Dial>` ran).
     pub customer_join_timeout: Duration,
@@ -349,6 +360,16 @@ impl Config {
 
         let demo_agent_password = get(vars::DEMO_AGENT_PASSWORD).map(Secret::new);
         let voice = voice_mode(&get)?;
+        let demo_allowed = match get(vars::DEMO_MODE).as_deref() {
+            None => false,
+            Some("allow") => true,
+            Some(other) => {
+                return Err(invalid(
+                    vars::DEMO_MODE,
+                    format!("expected allow (or unset), got {other:?}"),
+                ))
+            }
+        };
         let join_timeout_secs = parse_or(&get, vars::CUSTOMER_JOIN_TIMEOUT_SECONDS, 20u64)?;
         if !(1..=600).contains(&join_timeout_secs) {
             return Err(invalid(
@@ -376,12 +397,24 @@ impl Config {
             demo_admin,
             demo_agent_password,
             voice,
+            demo_allowed,
             customer_join_timeout: Duration::from_secs(join_timeout_secs),
         })
     }
 
     pub fn is_demo(&self) -> bool {
         matches!(self.voice, VoiceMode::Demo)
+    }
+
+    /// Whether this configuration may serve. Production without Twilio settings is far more
+    /// likely a missed setting than a wish for the simulator, its REST API and demo agents with
+    /// printed passwords, so it needs `DEMO_MODE=allow`. Other commands (`migrate`, `agents`)
+    /// don't need Twilio and aren't held to this.
+    pub fn check_serving_mode(&self) -> Result<(), ConfigError> {
+        if self.env == AppEnv::Production && self.is_demo() && !self.demo_allowed {
+            return Err(ConfigError::DemoInProduction);
+        }
+        Ok(())
     }
 }
 
@@ -589,6 +622,33 @@ mod tests {
         assert!(config(&[DB, prod, ("SESSION_SECRET", "")]).is_err());
         let ok = config(&[DB, prod, ("SESSION_SECRET", STRONG)]).unwrap();
         assert_eq!(ok.session_secret.unwrap().expose(), STRONG);
+    }
+
+    #[test]
+    fn production_runs_demo_mode_only_when_allowed() {
+        let prod = [DB, ("APP_ENV", "production"), ("SESSION_SECRET", STRONG)];
+        let err = config(&prod).unwrap().check_serving_mode().unwrap_err();
+        assert_eq!(err, ConfigError::DemoInProduction);
+        let message = err.to_string();
+        for var in vars::TWILIO_LIVE.iter().chain([&vars::DEMO_MODE]) {
+            assert!(message.contains(var), "{message}");
+        }
+        let mut allowed = prod.to_vec();
+        allowed.push(("DEMO_MODE", "allow"));
+        let allowed = config(&allowed).unwrap();
+        assert!(allowed.is_demo());
+        assert_eq!(allowed.check_serving_mode(), Ok(()));
+        let mut typo = prod.to_vec();
+        typo.push(("DEMO_MODE", "yes"));
+        assert!(config(&typo)
+            .unwrap_err()
+            .to_string()
+            .starts_with("DEMO_MODE"));
+        // Live mode and development are unaffected.
+        let mut live = live();
+        live.extend(prod);
+        assert_eq!(config(&live).unwrap().check_serving_mode(), Ok(()));
+        assert_eq!(config(&[DB]).unwrap().check_serving_mode(), Ok(()));
     }
 
     #[test]

@@ -33,6 +33,8 @@ use twilio_sim::{SimConfig, Simulator};
 #[derive(Debug, thiserror::Error)]
 pub enum StartupError {
     #[error(transparent)]
+    Config(#[from] crate::config::ConfigError),
+    #[error(transparent)]
     Db(#[from] db::DbError),
     #[error("cannot bind {addr}: {source}")]
     Bind {
@@ -190,6 +192,7 @@ pub struct Application {
 impl Application {
     /// Migrates the database, binds the listener and assembles the app.
     pub async fn build(config: Config) -> Result<Self, StartupError> {
+        config.check_serving_mode()?;
         let applied = db::run_migrations(config.database.url.expose()).await?;
         if !applied.is_empty() {
             tracing::info!(migrations = ?applied, "database migrated");

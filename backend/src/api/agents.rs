@@ -106,7 +106,7 @@ pub async fn create(
         (status = 401, body = ErrorBody),
         (status = 403, body = ErrorBody),
         (status = 404, body = ErrorBody),
-        (status = 409, body = ErrorBody, description = "E.g. deactivating yourself"),
+        (status = 409, body = ErrorBody, description = "Demoting or deactivating yourself, or the last active admin"),
         (status = 422, body = ErrorBody),
     ),
     security(("session" = []))
@@ -144,7 +144,7 @@ pub async fn update(
     operation_id = "deactivateAgent",
     tag = "agents",
     params(("id" = Uuid, Path)),
-    responses((status = 204), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)),
+    responses((status = 204), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody, description = "Deactivating yourself, or the last active admin")),
     security(("session" = []))
 )]
 #[delete("/agents/{id}")]

@@ -14,15 +14,19 @@ use crate::state::AppState;
 ///
 /// Returns a session token for the `Authorization: Bearer` header. Repeated failures for one
 /// email (or from one address) are refused with 429 and `Retry-After` until the window passes.
+/// An email over 254 characters or with control characters, or a password over 1024 bytes, is
+/// refused with 400. While too many sign-ins are being checked at once, the answer is 503 with
+/// `Retry-After`.
 #[utoipa::path(
     operation_id = "login",
     tag = "auth",
     request_body = LoginRequest,
     responses(
         (status = 200, body = LoginResponse),
-        (status = 400, body = ErrorBody, description = "Malformed JSON"),
+        (status = 400, body = ErrorBody, description = "Malformed JSON, an email over 254 characters or with control characters, or a password over 1024 bytes"),
         (status = 401, body = ErrorBody, description = "Wrong email or password (`invalid_credentials`)"),
         (status = 429, body = ErrorBody, description = "Too many failed attempts (`too_many_attempts`)"),
+        (status = 503, body = ErrorBody, description = "Too many sign-ins being checked at once (`unavailable`); retry after `Retry-After` seconds"),
     )
 )]
 #[post("/auth/login")]

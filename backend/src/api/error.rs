@@ -44,13 +44,16 @@ impl ApiError {
         match self {
             ApiError::Service(e) => match e {
                 S::Validation(_) => (StatusCode::UNPROCESSABLE_ENTITY, "validation_failed"),
+                S::Malformed(_) => (StatusCode::BAD_REQUEST, "bad_request"),
                 S::InvalidCredentials => (StatusCode::UNAUTHORIZED, "invalid_credentials"),
                 S::TooManyAttempts { .. } => (StatusCode::TOO_MANY_REQUESTS, "too_many_attempts"),
                 S::Unauthenticated => (StatusCode::UNAUTHORIZED, "unauthorized"),
                 S::Forbidden(_) => (StatusCode::FORBIDDEN, "forbidden"),
                 S::NotFound(_) => (StatusCode::NOT_FOUND, "not_found"),
                 S::Conflict(_) => (StatusCode::CONFLICT, "conflict"),
-                S::Unavailable(_) => (StatusCode::SERVICE_UNAVAILABLE, "unavailable"),
+                S::Unavailable(_) | S::Busy { .. } => {
+                    (StatusCode::SERVICE_UNAVAILABLE, "unavailable")
+                }
                 S::Upstream(_) => (StatusCode::BAD_GATEWAY, "upstream_failed"),
                 S::Internal(_) => (StatusCode::INTERNAL_SERVER_ERROR, "internal"),
             },
@@ -89,7 +92,10 @@ impl ResponseError for ApiError {
         };
         let mut response = HttpResponse::build(status);
         match self {
-            ApiError::Service(ServiceError::TooManyAttempts { retry_after_secs }) => {
+            ApiError::Service(
+                ServiceError::TooManyAttempts { retry_after_secs }
+                | ServiceError::Busy { retry_after_secs },
+            ) => {
                 response.insert_header((header::RETRY_AFTER, retry_after_secs.to_string()));
             }
             ApiError::Service(ServiceError::Unauthenticated) => {

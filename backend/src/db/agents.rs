@@ -96,6 +96,19 @@ pub async fn lock(conn: &mut PgConn, id: Uuid) -> Result<Option<Agent>, DbError>
     row.map(Agent::try_from).transpose()
 }
 
+/// The ids of the active admins, their rows locked for the rest of the transaction (in id order,
+/// so two transactions taking them can't deadlock).
+pub async fn lock_active_admins(conn: &mut PgConn) -> Result<Vec<Uuid>, DbError> {
+    Ok(agents::table
+        .filter(agents::role.eq(Role::Admin))
+        .filter(agents::active.eq(true))
+        .order(agents::id.asc())
+        .select(agents::id)
+        .for_update()
+        .load(conn)
+        .await?)
+}
+
 /// The agent and its password hash, for sign-in.
 pub async fn find_credentials(
     conn: &mut PgConn,

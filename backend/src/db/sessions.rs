@@ -70,6 +70,26 @@ pub async fn revoke_all_for_agent(conn: &mut PgConn, agent_id: Uuid) -> Result<(
     Ok(())
 }
 
+/// Serialises sign-in attempts for this email and this address until the transaction ends, so
+/// counting the recent failures and recording this attempt happen as one step. The email's lock
+/// is always taken first, so two attempts can't wait on each other.
+pub async fn lock_login_attempts(
+    conn: &mut PgConn,
+    email: &str,
+    client_ip: &str,
+) -> Result<(), DbError> {
+    for key in [
+        format!("login-email:{email}"),
+        format!("login-ip:{client_ip}"),
+    ] {
+        diesel::sql_query("SELECT pg_advisory_xact_lock(hashtextextended($1, 0))")
+            .bind::<diesel::sql_types::Text, _>(key)
+            .execute(conn)
+            .await?;
+    }
+    Ok(())
+}
+
 pub async fn record_login_failure(
     conn: &mut PgConn,
     email: &str,

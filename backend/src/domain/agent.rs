@@ -94,10 +94,13 @@ impl AgentStatus {
 pub struct Email(String);
 
 impl Email {
+    /// The longest address SMTP can carry (RFC 5321), in bytes.
+    pub const MAX_LEN: usize = 254;
+
     pub fn parse(raw: &str) -> Result<Self, ValidationError> {
         let email = raw.trim().to_lowercase();
         let err = |m: &str| ValidationError::new("email", m.to_owned());
-        if email.len() > 254 {
+        if email.len() > Self::MAX_LEN {
             return Err(err("is longer than 254 characters"));
         }
         let (local, domain) = email.split_once('@').ok_or_else(|| err("must contain @"))?;
@@ -211,6 +214,10 @@ pub struct Password(String);
 
 impl Password {
     pub const MIN_LEN: usize = 10;
+    /// The longest password a sign-in may send, in bytes. New passwords are at most 256
+    /// characters (up to 1024 bytes of UTF-8), so no real password is longer; anything longer
+    /// is refused before it is hashed.
+    pub const MAX_SIGN_IN_BYTES: usize = 1024;
 
     pub fn parse(raw: &str) -> Result<Self, ValidationError> {
         let len = raw.chars().count();

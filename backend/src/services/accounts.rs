@@ -1,6 +1,7 @@
 //! Agents' accounts: sign-in, sessions, presence, and administration.
 
 use chrono::{Duration, Utc};
+use diesel_async::AsyncConnection;
 use uuid::Uuid;
 
 use super::{ServiceError, ServiceResult};
@@ -18,14 +19,49 @@ pub struct SignedIn {
     pub agent: Agent,
 }
 
+fn hashing_error(e: password::HashError) -> ServiceError {
+    match e {
+        password::HashError::Busy => ServiceError::Busy {
+            retry_after_secs: 1,
+        },
+        password::HashError::Failed(detail) => ServiceError::Internal(detail),
+    }
+}
+
 async fn off_thread<T: Send + 'static>(f: impl FnOnce() -> T + Send + 'static) -> ServiceResult<T> {
-    password::off_thread(f)
-        .await
-        .map_err(|e| ServiceError::Internal(e.to_string()))
+    password::off_thread(f).await.map_err(hashing_error)
+}
+
+/// Sign-in input no agent's credentials can take: too long, or an email with control characters
+/// (a NUL can't even be stored). Refused before any work.
+fn check_login_input(raw_email: &str, password: &str) -> ServiceResult<()> {
+    if raw_email.trim().len() > Email::MAX_LEN {
+        return Err(ServiceError::Malformed(format!(
+            "email: must be at most {} characters",
+            Email::MAX_LEN
+        )));
+    }
+    if raw_email.chars().any(char::is_control) {
+        return Err(ServiceError::Malformed(
+            "email: must not contain control characters".into(),
+        ));
+    }
+    if password.len() > Password::MAX_SIGN_IN_BYTES {
+        return Err(ServiceError::Malformed(format!(
+            "password: must be at most {} bytes",
+            Password::MAX_SIGN_IN_BYTES
+        )));
+    }
+    Ok(())
 }
 
 /// Signs an agent in. Failures are counted per email and per client address; past the limit the
 /// caller waits out the window (429) whatever the password, so guessing is bounded.
+///
+/// Every attempt is recorded as a failure, under a lock on its email and address, before the
+/// password is checked (and cleared when it turns out right), so simultaneous guesses can't
+/// slip past the limit. No database connection is held while the password is checked, and
+/// when the password checkers are saturated the caller is told to come back (503) at once.
 pub async fn login(
     pool: &DbPool,
     keys: &SessionKeys,
@@ -35,44 +71,61 @@ pub async fn login(
     password: String,
     client_ip: &str,
 ) -> ServiceResult<SignedIn> {
-    let mut conn = pool.get().await.map_err(db::DbError::from)?;
+    check_login_input(raw_email, &password)?;
+    let slot = password::Slot::try_take().map_err(hashing_error)?;
+    let email = Email::parse(raw_email).ok();
     // An unparseable email can't match an agent; count it under its raw text.
-    let email_key = Email::parse(raw_email)
+    let email_key = email
+        .as_ref()
         .map(|e| e.as_str().to_owned())
-        .unwrap_or_else(|_| raw_email.trim().to_lowercase());
+        .unwrap_or_else(|| raw_email.trim().to_lowercase());
 
     let now = Utc::now();
     let window = Duration::from_std(limits.window).unwrap_or(Duration::minutes(15));
-    let recent =
-        db::sessions::recent_login_failures(&mut conn, &email_key, client_ip, now - window).await?;
     let max = i64::from(limits.max_failures);
-    if recent.by_email >= max || recent.by_ip >= max * 4 {
-        let retry_at = recent.oldest.unwrap_or(now) + window;
-        return Err(ServiceError::TooManyAttempts {
-            retry_after_secs: (retry_at - now).num_seconds().max(1) as u64,
-        });
-    }
-
-    let found = match Email::parse(raw_email) {
-        Ok(email) => db::agents::find_credentials(&mut conn, &email).await?,
-        Err(_) => None,
+    let found = {
+        let mut conn = pool.get().await.map_err(db::DbError::from)?;
+        let (email_key, email) = (&email_key, &email);
+        conn.transaction::<_, ServiceError, _>(async |conn| {
+            db::sessions::lock_login_attempts(conn, email_key, client_ip).await?;
+            let recent =
+                db::sessions::recent_login_failures(conn, email_key, client_ip, now - window)
+                    .await?;
+            if recent.by_email >= max || recent.by_ip >= max * 4 {
+                let retry_at = recent.oldest.unwrap_or(now) + window;
+                return Err(ServiceError::TooManyAttempts {
+                    retry_after_secs: (retry_at - now).num_seconds().max(1) as u64,
+                });
+            }
+            db::sessions::record_login_failure(conn, email_key, client_ip).await?;
+            Ok(match email {
+                Some(email) => db::agents::find_credentials(conn, email).await?,
+                None => None,
+            })
+        })
+        .await?
     };
+
     let (agent, hash) = match found {
         Some((agent, hash)) if agent.active => (Some(agent), hash),
         _ => (None, password::decoy_hash().to_owned()),
     };
-    let matches = off_thread(move || password::verify(&password, &hash)).await?;
-    let agent = match (agent, matches) {
-        (Some(agent), true) => agent,
-        _ => {
-            db::sessions::record_login_failure(&mut conn, &email_key, client_ip).await?;
-            return Err(ServiceError::InvalidCredentials);
-        }
+    let matches = password::run(slot, move || password::verify(&password, &hash))
+        .await
+        .map_err(hashing_error)?;
+    let Some(agent) = agent.filter(|_| matches) else {
+        return Err(ServiceError::InvalidCredentials);
     };
 
-    db::sessions::clear_login_failures(&mut conn, &email_key).await?;
     let expires_at = now + Duration::from_std(session_ttl).unwrap_or(Duration::hours(8));
-    let session_id = db::sessions::create(&mut conn, agent.id, expires_at).await?;
+    let mut conn = pool.get().await.map_err(db::DbError::from)?;
+    let session_id = conn
+        .transaction::<_, ServiceError, _>(async |conn| {
+            db::sessions::clear_login_failures(conn, &email_key).await?;
+            Ok(db::sessions::create(conn, agent.id, expires_at).await?)
+        })
+        .await?;
+    drop(conn);
     let token = keys
         .issue(agent.id, session_id, now, expires_at)
         .map_err(|e| ServiceError::Internal(e.to_string()))?;
@@ -210,12 +263,12 @@ pub async fn update_agent(
         Some(p) => Some(
             off_thread(move || password::hash(&p))
                 .await?
-                .map_err(|e| ServiceError::Internal(e.to_string()))?,
+                .map_err(hashing_error)?,
         ),
         None => None,
     };
     let deactivating = update.active == Some(false);
-    let mut conn = pool.get().await.map_err(db::DbError::from)?;
+    let removing_an_admin = deactivating || update.role == Some(Role::Agent);
     let changes = AgentChanges {
         display_name: display_name.as_ref().map(DisplayName::as_str),
         role: update.role,
@@ -226,12 +279,33 @@ pub async fn update_agent(
         status_changed_at: deactivating.then(Utc::now),
         ..Default::default()
     };
-    let agent = db::agents::update(&mut conn, id, changes)
-        .await?
-        .ok_or(ServiceError::NotFound("agent"))?;
-    if deactivating || hash.is_some() {
-        db::sessions::revoke_all_for_agent(&mut conn, id).await?;
-    }
+    let mut conn = pool.get().await.map_err(db::DbError::from)?;
+    let agent = conn
+        .transaction::<_, ServiceError, _>(async |conn| {
+            if removing_an_admin {
+                // The active admins stay locked until the change commits, so two admins removing
+                // each other at once are judged one after the other.
+                let admins = db::agents::lock_active_admins(conn).await?;
+                if admins.contains(&id) && !admins.iter().any(|a| *a != id) {
+                    return Err(ServiceError::Conflict(
+                        "this is the last active admin; make someone else an admin first".into(),
+                    ));
+                }
+                if !admins.contains(&actor.id) {
+                    return Err(ServiceError::Forbidden(
+                        "you are no longer an active admin".into(),
+                    ));
+                }
+            }
+            let agent = db::agents::update(conn, id, changes)
+                .await?
+                .ok_or(ServiceError::NotFound("agent"))?;
+            if deactivating || hash.is_some() {
+                db::sessions::revoke_all_for_agent(conn, id).await?;
+            }
+            Ok(agent)
+        })
+        .await?;
     Ok(agent)
 }
 

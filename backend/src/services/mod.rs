@@ -13,6 +13,9 @@ use crate::domain::ValidationError;
 pub enum ServiceError {
     #[error(transparent)]
     Validation(#[from] ValidationError),
+    /// Input no request could carry in good faith (e.g. a 3 KB email); refused before any work.
+    #[error("{0}")]
+    Malformed(String),
     #[error("wrong email or password")]
     InvalidCredentials,
     #[error("too many failed sign-in attempts; try again in {retry_after_secs} seconds")]
@@ -27,6 +30,9 @@ pub enum ServiceError {
     Conflict(String),
     #[error("the database is unavailable")]
     Unavailable(#[source] DbError),
+    /// Too much work queued (e.g. password checks during a flood of sign-ins); retry later.
+    #[error("the server is busy; try again in {retry_after_secs} seconds")]
+    Busy { retry_after_secs: u64 },
     /// Twilio refused or did not answer a request we had to make.
     #[error("{0}")]
     Upstream(String),

@@ -324,3 +324,65 @@ async fn a_password_reset_signs_the_agent_out_everywhere() {
         200
     );
 }
+
+/// Two admins, each demoting (or deactivating) the other at the same moment: one of them wins,
+/// the other is refused, and the team keeps an active admin.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn admins_removing_each_other_at_once_leave_an_admin() {
+    let app = TestApp::spawn().await;
+    for round in 0..10 {
+        let (a_email, b_email) = (
+            format!("a{round}@example.com"),
+            format!("b{round}@example.com"),
+        );
+        let a = app
+            .create_agent(&a_email, warm_transfer::domain::agent::Role::Admin)
+            .await;
+        let b = app
+            .create_agent(&b_email, warm_transfer::domain::agent::Role::Admin)
+            .await;
+        let (a_token, b_token) = (app.token(&a_email).await, app.token(&b_email).await);
+        let remove = |token: String, target: uuid::Uuid| {
+            let client = app.client.clone();
+            let url = app.url(&format!("/api/agents/{target}"));
+            async move {
+                let req = if round % 2 == 0 {
+                    client.patch(url).json(&json!({"role": "agent"}))
+                } else {
+                    client.delete(url)
+                };
+                req.bearer_auth(token)
+                    .send()
+                    .await
+                    .unwrap()
+                    .status()
+                    .as_u16()
+            }
+        };
+        let (by_a, by_b) = tokio::join!(remove(a_token, b), remove(b_token, a));
+        let mut statuses = [by_a, by_b];
+        statuses.sort();
+        let won = if round % 2 == 0 { 200 } else { 204 };
+        assert!(
+            // The loser is refused; or, deactivated first, no longer signed in at all.
+            statuses[0] == won && matches!(statuses[1], 401 | 403 | 409),
+            "round {round}: {statuses:?}"
+        );
+        let remaining: i64 = diesel_async::RunQueryDsl::get_result(
+            diesel::dsl::select(diesel::dsl::sql::<diesel::sql_types::BigInt>(
+                "(SELECT count(*) FROM agents WHERE role = 'admin' AND active)",
+            )),
+            &mut app.state.pool.get().await.unwrap(),
+        )
+        .await
+        .unwrap();
+        assert_eq!(remaining, 1, "round {round}: one active admin remains");
+        // Start the next round with no admin.
+        diesel_async::RunQueryDsl::execute(
+            diesel::sql_query("UPDATE agents SET active = false WHERE role = 'admin'"),
+            &mut app.state.pool.get().await.unwrap(),
+        )
+        .await
+        .unwrap();
+    }
+}

@@ -196,3 +196,82 @@ async fn malformed_json_and_unknown_fields_get_400_json() {
 
     assert_error(app.get("/api/no-such-route", None).await, 404, "not_found").await;
 }
+
+/// Sign-in input that can never belong to an agent is refused before any work: no hashing, no
+/// database row, and a 400 rather than a 500 from the database.
+#[tokio::test]
+async fn oversized_or_malformed_sign_in_input_is_refused_and_records_nothing() {
+    let app = TestApp::spawn().await;
+    app.create_agent("ana@example.com", Role::Agent).await;
+
+    // Random text, so PostgreSQL can't compress it into an index row.
+    let noise: String = (0..100)
+        .map(|_| uuid::Uuid::new_v4().simple().to_string())
+        .collect();
+    let long_email = format!("{noise}@example.com");
+    for (email, password) in [
+        (long_email.as_str(), "guess-guess-guess"),
+        ("ana\u{0}@example.com", "guess-guess-guess"),
+        ("ana@example.com\u{7}", "guess-guess-guess"),
+        ("ana@example.com", &"p".repeat(1025)),
+    ] {
+        let res = app.login(email, password).await;
+        assert_eq!(
+            res.status(),
+            400,
+            "email of {} bytes, password of {} bytes",
+            email.len(),
+            password.len()
+        );
+        assert_error(res, 400, "bad_request").await;
+    }
+    let failures: i64 = diesel_async::RunQueryDsl::get_result(
+        diesel::dsl::select(diesel::dsl::sql::<diesel::sql_types::BigInt>(
+            "(SELECT count(*) FROM login_failures)",
+        )),
+        &mut app.state.pool.get().await.unwrap(),
+    )
+    .await
+    .unwrap();
+    assert_eq!(failures, 0, "refused input records no failure");
+    // The longest accepted password still gets an ordinary answer.
+    assert_error(
+        app.login("ana@example.com", &"p".repeat(1024)).await,
+        401,
+        "invalid_credentials",
+    )
+    .await;
+    assert_eq!(app.login("ana@example.com", PASSWORD).await.status(), 200);
+}
+
+/// Guesses sent all at once are counted as they are judged: no more of them get an answer than
+/// the limit allows.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn simultaneous_guesses_cannot_exceed_the_failure_limit() {
+    let app = TestApp::spawn_with(|env| {
+        env.insert("LOGIN_MAX_FAILURES".into(), "3".into());
+    })
+    .await;
+    app.create_agent("ana@example.com", Role::Agent).await;
+
+    let guesses = (0..20).map(|i| {
+        let client = app.client.clone();
+        let url = app.url("/api/auth/login");
+        async move {
+            client
+                .post(url)
+                .json(
+                    &json!({ "email": "ana@example.com", "password": format!("guess-number-{i}") }),
+                )
+                .send()
+                .await
+                .unwrap()
+                .status()
+                .as_u16()
+        }
+    });
+    let statuses = futures_util::future::join_all(guesses).await;
+    let judged = statuses.iter().filter(|s| **s == 401).count();
+    let refused = statuses.iter().filter(|s| **s == 429).count();
+    assert_eq!((judged, refused), (3, 17), "{statuses:?}");
+}

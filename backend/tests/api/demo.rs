@@ -276,3 +276,85 @@ async fn live_events_stream_agent_queue_and_call_changes() {
 
     assert_error(app.get("/api/events", None).await, 401, "unauthorized").await;
 }
+
+/// `APP_ENV=production` without Twilio settings is a misconfiguration, not a request for the
+/// simulator: the server refuses to start (naming what to set), and touches nothing.
+#[tokio::test]
+async fn production_without_twilio_settings_refuses_to_start_in_demo_mode() {
+    let database_url = crate::helpers::create_database().await;
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let data_dir = std::env::temp_dir().join(format!("wt-{}", uuid::Uuid::new_v4().simple()));
+    let mut child = tokio::process::Command::new(env!("CARGO_BIN_EXE_warm-transfer"))
+        .arg("serve")
+        .env_clear()
+        .env("PATH", std::env::var("PATH").unwrap_or_default())
+        .env("DATABASE_URL", &database_url)
+        .env("APP_ENV", "production")
+        .env("APP_HOST", "127.0.0.1")
+        .env("APP_PORT", port.to_string())
+        .env("DATA_DIR", &data_dir)
+        .env(
+            "SESSION_SECRET",
+            "test-session-secret-0123456789abcdefghijkl",
+        )
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .kill_on_drop(true)
+        .spawn()
+        .expect("start the server binary");
+    let mut exited = None;
+    for _ in 0..300 {
+        if let Some(status) = child.try_wait().unwrap() {
+            exited = Some(status);
+            break;
+        }
+        let serving = reqwest::get(format!("http://127.0.0.1:{port}/healthz"))
+            .await
+            .is_ok_and(|r| r.status().is_success());
+        assert!(!serving, "production started in demo mode");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let status = exited.expect("the server exits");
+    assert!(!status.success());
+    let output = child.wait_with_output().await.unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    for var in ["DEMO_MODE", "TWILIO_ACCOUNT_SID", "PUBLIC_BASE_URL"] {
+        assert!(stderr.contains(var), "the error names {var}: {stderr}");
+    }
+    assert!(
+        !String::from_utf8_lossy(&output.stdout).contains("password"),
+        "no credentials printed"
+    );
+    // Nothing was created: not even the tables.
+    let mut conn = <diesel_async::AsyncPgConnection as diesel_async::AsyncConnection>::establish(
+        &database_url,
+    )
+    .await
+    .unwrap();
+    let tables: i64 = diesel_async::RunQueryDsl::get_result(
+        diesel::dsl::select(diesel::dsl::sql::<diesel::sql_types::BigInt>(
+            "(SELECT count(*) FROM information_schema.tables WHERE table_schema = 'public')",
+        )),
+        &mut conn,
+    )
+    .await
+    .unwrap();
+    assert_eq!(tables, 0);
+    let _ = std::fs::remove_dir_all(&data_dir);
+}
+
+/// Asked for explicitly, production runs the demo (e.g. a public showcase).
+#[tokio::test]
+async fn production_runs_the_demo_when_asked_to() {
+    let app = TestApp::spawn_with(|env| {
+        env.insert("APP_ENV".into(), "production".into());
+        env.insert("DEMO_MODE".into(), "allow".into());
+    })
+    .await;
+    let config: Value = app.get("/api/config", None).await.json().await.unwrap();
+    assert_eq!(config["mode"], "demo");
+}

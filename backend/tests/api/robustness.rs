@@ -449,3 +449,99 @@ async fn a_signed_callback_with_a_malformed_sid_is_refused_and_changes_nothing()
         .unwrap();
     assert_eq!(page["items"], serde_json::json!([]), "no call was adopted");
 }
+
+/// One client flooding the sign-in with wrong passwords must not starve the rest of the service:
+/// a caller's voice webhook is still answered (and the call stored) in time, and a signed-in
+/// agent's API call still succeeds. Each guess is answered, as 401 or, when the password
+/// checkers are saturated, as 503 with Retry-After; never as a 500.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_flood_of_sign_ins_leaves_webhooks_and_the_api_working() {
+    let cc = CallCenter::start_with(1, |env| {
+        // As if the flood came from many addresses: the per-address limit does not step in.
+        env.insert("LOGIN_MAX_FAILURES".into(), "100000".into());
+    })
+    .await;
+    let admin = cc.admin().await;
+    let app = cc.app();
+
+    let mut flood = tokio::task::JoinSet::new();
+    for i in 0..300 {
+        let client = app.client.clone();
+        let url = app.url("/api/auth/login");
+        flood.spawn(async move {
+            let res = client
+                .post(url)
+                .json(&serde_json::json!({
+                    "email": format!("guess{i}@example.com"),
+                    "password": "wrong-wrong-wrong",
+                }))
+                .send()
+                .await
+                .unwrap();
+            (
+                res.status().as_u16(),
+                res.headers().contains_key("retry-after"),
+            )
+        });
+    }
+    tokio::time::sleep(Duration::from_millis(300)).await;
+
+    let customer_sid = "CA00000000000000000000000000f100d0";
+    let url = app.url("/twilio/voice");
+    let params: Vec<(String, String)> = [
+        ("CallSid", customer_sid),
+        ("From", "+14155550100"),
+        ("To", "+15005550006"),
+    ]
+    .iter()
+    .map(|(k, v)| (k.to_string(), v.to_string()))
+    .collect();
+    let signature = compute_signature(&cc.sim.config().auth_token, &url, &params);
+    let started = std::time::Instant::now();
+    let res = app
+        .client
+        .post(&url)
+        .header("X-Twilio-Signature", signature)
+        .form(&params)
+        .send()
+        .await
+        .unwrap();
+    let webhook_took = started.elapsed();
+    assert_eq!(res.status(), 200);
+    assert!(res.text().await.unwrap().contains("<Conference"));
+    // The webhook answers regardless after 3 s, with the call left unstored; well within that,
+    // it had a database connection.
+    assert!(
+        webhook_took < Duration::from_secs(2),
+        "voice webhook took {webhook_took:?}"
+    );
+
+    let started = std::time::Instant::now();
+    let res = app.get("/api/calls", Some(&admin)).await;
+    let api_took = started.elapsed();
+    assert_eq!(res.status(), 200, "API call during the flood");
+    let page: Value = res.json().await.unwrap();
+    assert!(
+        page["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|c| c["customer_call_sid"] == customer_sid),
+        "the call was stored: {page:#}"
+    );
+    assert!(
+        api_took < Duration::from_secs(2),
+        "API call took {api_took:?}"
+    );
+
+    let mut statuses = HashMap::<u16, usize>::new();
+    while let Some(done) = flood.join_next().await {
+        let (status, retry_after) = done.unwrap();
+        assert!(
+            status == 401 || (status == 503 && retry_after),
+            "sign-in answered {status} (Retry-After: {retry_after})"
+        );
+        *statuses.entry(status).or_default() += 1;
+    }
+    assert!(statuses.contains_key(&401), "{statuses:?}");
+}

@@ -54,6 +54,9 @@ export interface paths {
          * Sign in with email and password.
          * @description Returns a session token for the `Authorization: Bearer` header. Repeated failures for one
          *     email (or from one address) are refused with 429 and `Retry-After` until the window passes.
+         *     An email over 254 characters or with control characters, or a password over 1024 bytes, is
+         *     refused with 400. While too many sign-ins are being checked at once, the answer is 503 with
+         *     `Retry-After`.
          */
         post: operations["login"];
         delete?: never;
@@ -957,6 +960,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
+            /** @description Deactivating yourself, or the last active admin */
             409: {
                 headers: {
                     [name: string]: unknown;
@@ -1022,7 +1026,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
-            /** @description E.g. deactivating yourself */
+            /** @description Demoting or deactivating yourself, or the last active admin */
             409: {
                 headers: {
                     [name: string]: unknown;
@@ -1062,7 +1066,7 @@ export interface operations {
                     "application/json": components["schemas"]["LoginResponse"];
                 };
             };
-            /** @description Malformed JSON */
+            /** @description Malformed JSON, an email over 254 characters or with control characters, or a password over 1024 bytes */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -1082,6 +1086,15 @@ export interface operations {
             };
             /** @description Too many failed attempts (`too_many_attempts`) */
             429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Too many sign-ins being checked at once (`unavailable`); retry after `Retry-After` seconds */
+            503: {
                 headers: {
                     [name: string]: unknown;
                 };
