@@ -235,11 +235,19 @@ test('sign-out mid-call is refused, then sends the caller back to the queue for 
 
     // Sign out on a call: refused, with the reason next to the button; still signed in, on the call.
     const signOut = a1.page.locator('.sign-out');
-    await signOut.getByRole('button', { name: 'Sign out', exact: true }).click();
+    const signOutButton = signOut.getByRole('button', { name: 'Sign out', exact: true });
+    const buttonBefore = await signOutButton.boundingBox();
+    await signOutButton.click();
     const refusal = signOut.getByRole('alert');
     await refusal.waitFor({ timeout: STEP_MS });
-    assert.match(await refusal.innerText(), /Still signed in: .*on a call/);
+    const reason = await refusal.innerText();
+    assert.match(reason, /Still signed in: you are on a call\. Hang up, transfer or leave it first/);
+    assert.doesNotMatch(reason, /hand_back/, 'the reason is in the agent\'s words, not the API\'s');
     assert.equal(await refusal.getAttribute('data-code'), 'conflict');
+    // The reason opens below the button; the header does not reflow around it.
+    assert.deepEqual(await signOutButton.boundingBox(), buttonBefore, 'the Sign out button stays where it was');
+    const below = await refusal.boundingBox();
+    assert.ok(below && buttonBefore && below.y >= buttonBefore.y + buttonBefore.height, 'the reason is right below the button');
     await call.locator('[data-participant-kind="customer"]').filter({ hasText: 'Talking' }).waitFor();
     assert.equal(await a1.page.getByRole('heading', { name: 'Dashboard' }).count(), 1, 'agent 1 is still on the dashboard');
     assert.equal(await call.getAttribute('data-call-id'), callId, 'still on the same call');
