@@ -200,15 +200,20 @@ test('ring-out: the agent is set Away and the call rings the other agent', async
     assert.equal(await a2.page.getByRole('region', { name: 'Incoming call' }).count(), 0, 'agent 2 is not rung yet');
     await screenshot(a1.page, 'never-drop-2-agent1-ringing');
 
-    // Agent 1 lets it ring out: they are set Away and their prompt goes.
+    // Agent 1 lets it ring out: they are set Away and their prompt goes; the panel says why for
+    // a few seconds (not "answered elsewhere"), so that is watched for from now on.
+    const notice = a1.page.getByTestId('no-call').getByRole('status').filter({ hasText: CALLER });
+    const told = notice.filter({ hasText: 'You did not answer in time, so you were set Away' }).waitFor({ timeout: RING_OUT_MS });
+    told.catch(() => {}); // awaited below
     await status(a1.page, 'Away', RING_OUT_MS);
     await rang.waitFor({ state: 'detached', timeout: STEP_MS });
     t.diagnostic(`agent 1 was set Away ${Date.now() - rangAt} ms after the ringing showed (ring timeout ${env.ringTimeoutSeconds} s)`);
     await a1.page.getByTestId('idle-hint').filter({ hasText: 'You are away' }).waitFor({ timeout: STEP_MS });
+    await told;
+    await screenshot(a1.page, 'never-drop-2-agent1-away');
 
     // Agent 2's browser rings with the same caller, and agent 2 answers.
     await ringing(a2.page, CALLER);
-    await screenshot(a1.page, 'never-drop-2-agent1-away');
     await screenshot(a2.page, 'never-drop-2-agent2-ringing');
     const call = await accept(a2.page, CALLER);
     const callId = await owns(a2.page, call);
