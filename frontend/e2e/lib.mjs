@@ -12,6 +12,11 @@ export const env = {
   agentPassword: process.env.E2E_AGENT_PASSWORD || null,
   artifacts: process.env.E2E_ARTIFACTS || join(process.cwd(), 'e2e-artifacts'),
   chromium: process.env.CHROMIUM_PATH || '/usr/bin/chromium',
+  /**
+   * How long the backend rings an agent before giving up (`RING_TIMEOUT_SECONDS`): run.mjs passes
+   * what it started the backend with; against another server, the backend's default (20 s).
+   */
+  ringTimeoutSeconds: Number(process.env.E2E_RING_TIMEOUT_SECONDS || process.env.RING_TIMEOUT_SECONDS) || 20,
 };
 
 function required(name) {
@@ -101,6 +106,55 @@ export async function signIn(page, email, password) {
   await page.getByLabel('Email').fill(email);
   await page.getByLabel('Password').fill(password);
   await page.getByRole('button', { name: 'Sign in' }).click();
+}
+
+/** Why the call specs cannot run against this server, or null when they can. */
+export async function demoCallsUnsupported() {
+  if (!env.agentPassword) return 'E2E_AGENT_PASSWORD (the demo agents\' password) is not set';
+  const config = await api('/api/config');
+  if (config.status !== 200 || config.json?.mode !== 'demo') return 'the server is not in demo mode';
+  const spec = await api('/openapi.json');
+  if (spec.status !== 200 || !spec.json?.paths?.['/api/demo/calls']) {
+    return 'the backend has no /api/demo/calls yet (demo call routes not implemented)';
+  }
+  return null;
+}
+
+/** A demo agent signed in on the dashboard, in a context of its own. */
+export async function signInAgent(browser, email) {
+  const opened = await openPage(browser);
+  const { page } = opened;
+  await page.goto('/');
+  await signIn(page, email, env.agentPassword);
+  await page.getByRole('heading', { name: 'Dashboard' }).waitFor();
+  const session = await storedSession(page);
+  assert.ok(session?.token, `${email}: signed in`);
+  return { ...opened, token: session.token, me: session.agent };
+}
+
+/** Sets the agent Available in the header and waits for the (simulated) phone and live events. */
+export async function goAvailable(page, timeoutMs = 20_000) {
+  await page.getByRole('group', { name: 'Your status' }).getByRole('button', { name: 'Available' }).click();
+  await page.locator('[aria-label="Your status"] [aria-pressed="true"]', { hasText: 'Available' }).waitFor({ timeout: timeoutMs });
+  // Demo mode: the simulated browser phone registers while available.
+  await page.getByTestId('phone-status').filter({ hasText: 'Ready' }).waitFor({ timeout: timeoutMs });
+  await page.getByTestId('live-status').filter({ hasText: 'Live' }).waitFor({ timeout: timeoutMs });
+}
+
+/** Polls (outside the browser) until `check` returns a truthy value, which it returns. */
+export async function until(description, check, timeoutMs = 20_000) {
+  const deadline = Date.now() + timeoutMs;
+  let last;
+  while (Date.now() < deadline) {
+    last = await check();
+    if (last) return last;
+    await new Promise((r) => setTimeout(r, 250));
+  }
+  throw new Error(`timed out waiting for ${description}`);
+}
+
+export function escapeRegExp(text) {
+  return text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 }
 
 export { assert };

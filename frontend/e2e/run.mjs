@@ -17,6 +17,10 @@
 //                         E2E_ADMIN_EMAIL and E2E_ADMIN_PASSWORD (and E2E_AGENT_PASSWORD, the demo
 //                         agents' password, for the call specs)
 //   E2E_HEADFUL=1         show the browser (needs a display)
+//   E2E_RING_TIMEOUT_SECONDS  how long the backend rings an agent (its RING_TIMEOUT_SECONDS, 5..600;
+//                         default: the backend's own, 20 s); the ring-out spec waits that long, so a
+//                         short value (e.g. 8) makes it quicker. Passed on to the specs, and with
+//                         E2E_BASE_URL it tells them what that server was started with.
 import { spawn, spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { createWriteStream, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
@@ -158,6 +162,10 @@ function runSpecs(files, env) {
 async function main() {
   const files = specFiles(process.argv.slice(2));
   if (files.length === 0) fail('no e2e/*.spec.mjs files found');
+  const ringTimeout = process.env.E2E_RING_TIMEOUT_SECONDS;
+  if (ringTimeout !== undefined && !(/^\d+$/.test(ringTimeout) && Number(ringTimeout) >= 5 && Number(ringTimeout) <= 600)) {
+    fail(`E2E_RING_TIMEOUT_SECONDS=${JSON.stringify(ringTimeout)}: use a whole number of seconds from 5 to 600`);
+  }
   mkdirSync(ARTIFACTS, { recursive: true });
 
   const chromium = process.env.CHROMIUM_PATH || '/usr/bin/chromium';
@@ -225,7 +233,7 @@ async function main() {
     const port = await freePort();
     const baseUrl = `http://127.0.0.1:${port}`;
     const out = createWriteStream(logFile);
-    log(`starting ${bin} serve on ${baseUrl} (log: ${logFile})`);
+    log(`starting ${bin} serve on ${baseUrl} (log: ${logFile})${ringTimeout ? `; ring timeout ${ringTimeout} s` : ''}`);
     backend = spawn(bin, ['serve'], {
       cwd: REPO,
       env: {
@@ -238,6 +246,7 @@ async function main() {
         DEMO_ADMIN_EMAIL: adminEmail,
         DEMO_ADMIN_PASSWORD: adminPassword,
         DEMO_AGENT_PASSWORD: agentPassword,
+        ...(ringTimeout ? { RING_TIMEOUT_SECONDS: ringTimeout } : {}),
         RUST_LOG: process.env.RUST_LOG || 'info',
       },
       stdio: ['ignore', 'pipe', 'pipe'],

@@ -5,7 +5,18 @@
 // the customer hangs up; the history shows the call with its transfer in the timeline.
 // A screenshot per step lands in e2e-artifacts/wt-*.png.
 import { after, before, test } from 'node:test';
-import { api, assert, env, launchBrowser, openPage, screenshot, signIn, storedSession, VIEWPORTS } from './lib.mjs';
+import {
+  api,
+  assert,
+  demoCallsUnsupported,
+  escapeRegExp,
+  goAvailable as goAvailableIn,
+  launchBrowser,
+  screenshot,
+  signInAgent as signInAgentIn,
+  until as untilIn,
+  VIEWPORTS,
+} from './lib.mjs';
 
 const CALLER = '+15551230001';
 const AGENT1 = 'agent1@example.com';
@@ -23,51 +34,12 @@ after(async () => {
   await browser?.close();
 });
 
-/** Why this spec cannot run against this server, or null when it can. */
-async function unsupported() {
-  if (!env.agentPassword) return 'E2E_AGENT_PASSWORD (the demo agents\' password) is not set';
-  const config = await api('/api/config');
-  if (config.status !== 200 || config.json?.mode !== 'demo') return 'the server is not in demo mode';
-  const spec = await api('/openapi.json');
-  if (spec.status !== 200 || !spec.json?.paths?.['/api/demo/calls']) {
-    return 'the backend has no /api/demo/calls yet (demo call routes not implemented)';
-  }
-  return null;
-}
-
-async function signInAgent(email) {
-  const opened = await openPage(browser);
-  const { page } = opened;
-  await page.goto('/');
-  await signIn(page, email, env.agentPassword);
-  await page.getByRole('heading', { name: 'Dashboard' }).waitFor();
-  const session = await storedSession(page);
-  assert.ok(session?.token, `${email}: signed in`);
-  return { ...opened, token: session.token, me: session.agent };
-}
-
-async function goAvailable(page) {
-  await page.getByRole('group', { name: 'Your status' }).getByRole('button', { name: 'Available' }).click();
-  await page.locator('[aria-label="Your status"] [aria-pressed="true"]', { hasText: 'Available' }).waitFor();
-  // Demo mode: the simulated browser phone registers while available.
-  await page.getByTestId('phone-status').filter({ hasText: 'Ready' }).waitFor({ timeout: STEP_MS });
-  await page.getByTestId('live-status').filter({ hasText: 'Live' }).waitFor({ timeout: STEP_MS });
-}
-
-/** Poll the API (outside the browser) until `check` returns a truthy value. */
-async function until(description, check, timeoutMs = STEP_MS) {
-  const deadline = Date.now() + timeoutMs;
-  let last;
-  while (Date.now() < deadline) {
-    last = await check();
-    if (last) return last;
-    await new Promise((r) => setTimeout(r, 250));
-  }
-  throw new Error(`timed out waiting for ${description}`);
-}
+const signInAgent = (email) => signInAgentIn(browser, email);
+const goAvailable = (page) => goAvailableIn(page, STEP_MS);
+const until = (description, check, timeoutMs = STEP_MS) => untilIn(description, check, timeoutMs);
 
 test('warm transfer from agent 1 to agent 2, in two browsers', async (t) => {
-  const reason = await unsupported();
+  const reason = await demoCallsUnsupported();
   if (reason) {
     t.skip(reason);
     return;
@@ -238,7 +210,3 @@ test('warm transfer from agent 1 to agent 2, in two browsers', async (t) => {
     await a2.context.close();
   }
 });
-
-function escapeRegExp(text) {
-  return text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
-}

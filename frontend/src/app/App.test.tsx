@@ -188,9 +188,9 @@ describe('App', () => {
         'POST /api/auth/logout': () => jsonResponse(409, { code: 'conflict', message: onCallMessage }),
       });
       await user.click(await screen.findByRole('button', { name: 'Sign out' }));
-      await waitFor(() => expect(screen.getAllByRole('alert').some((a) => a.textContent?.includes(onCallMessage))).toBe(true));
-      const alert = screen.getAllByRole('alert').find((a) => a.textContent?.includes(onCallMessage))!;
-      expect(alert.closest('.sign-out')).not.toBeNull();
+      await waitFor(() => expect(screen.getAllByRole('alert').some((a) => a.closest('.sign-out'))).toBe(true));
+      const alert = screen.getAllByRole('alert').find((a) => a.closest('.sign-out'))!;
+      expect(alert).toHaveTextContent('Still signed in: you are on a call. Hang up, transfer or leave it first, or:');
       expect(calls).toContain('POST /api/auth/logout');
       expect(session.getState().session).not.toBeNull();
       expect(storage.length).toBe(1);
@@ -217,6 +217,53 @@ describe('App', () => {
       expect(await screen.findByRole('heading', { name: 'Sign in' })).toBeInTheDocument();
       expect(asked).toEqual(['', '?hand_back=true']);
       expect(session.getState().session).toBeNull();
+    });
+
+    it('sign-out: the refusal is in the agent\'s words, not the API\'s (no hand_back=true)', async () => {
+      const user = userEvent.setup();
+      const apiMessage =
+        'you are on a call: hang up, transfer or leave it first, or sign out with hand_back=true to send the caller back to the queue for a colleague';
+      signedInOnCall({
+        'POST /api/auth/logout': () => jsonResponse(409, { code: 'conflict', message: apiMessage }),
+      });
+      await user.click(await screen.findByRole('button', { name: 'Sign out' }));
+      const handBack = await screen.findByRole('button', { name: 'Sign out and send the caller back to the queue' });
+      const alert = handBack.closest('[role="alert"]')!;
+      expect(alert.textContent).not.toContain('hand_back');
+      expect(alert).toHaveTextContent('you are on a call');
+    });
+
+    it('sign-out: while a call rings for the agent, the refusal says so', async () => {
+      const user = userEvent.setup();
+      const storage = new MemoryStorage();
+      const seed = createSessionStore({ storage });
+      const agent = { ...admin, status: 'reserved' as const };
+      seed.signIn(makeLogin(new Date(Date.now() + 3_600_000), { agent }));
+      seed.dispose();
+      setup(
+        {
+          'GET /api/config': () => jsonResponse(200, { mode: 'demo', version: '0.1.0' }),
+          'GET /api/demo/ringing': () => jsonResponse(200, []),
+          'GET /api/me': () => jsonResponse(200, agent),
+          'POST /api/auth/logout': () => jsonResponse(409, { code: 'conflict', message: onCallMessage }),
+        },
+        storage,
+      );
+      await user.click(await screen.findByRole('button', { name: 'Sign out' }));
+      const handBack = await screen.findByRole('button', { name: 'Sign out and send the caller back to the queue' });
+      expect(handBack.closest('[role="alert"]')).toHaveTextContent('Still signed in: a call is ringing for you. Answer or decline it first, or:');
+    });
+
+    it('sign-out: a server that cannot be reached is reported as such, without the hand-back choice', async () => {
+      const user = userEvent.setup();
+      signedInOnCall({
+        'POST /api/auth/logout': () => jsonResponse(503, { code: 'unavailable', message: 'the database is unavailable' }),
+      });
+      await user.click(await screen.findByRole('button', { name: 'Sign out' }));
+      await waitFor(() => expect(screen.getAllByRole('alert').some((a) => a.closest('.sign-out'))).toBe(true));
+      const alert = screen.getAllByRole('alert').find((a) => a.closest('.sign-out'))!;
+      expect(alert).toHaveTextContent('Still signed in: the database is unavailable');
+      expect(screen.queryByRole('button', { name: 'Sign out and send the caller back to the queue' })).toBeNull();
     });
 
     it('sign-out: the session is kept until the server has answered', async () => {

@@ -204,6 +204,29 @@ describe('Dashboard (demo mode)', () => {
     expect(screen.getByText(/stopped ringing/)).toBeInTheDocument();
   });
 
+  it('a call that rings out sets the agent Away, and the panel says so (not "answered elsewhere")', async () => {
+    const backend = demoBackend();
+    const routes = { ...backend.routes };
+    let list: DemoRinging[] = [];
+    let me = ada;
+    routes['GET /api/demo/ringing'] = () => jsonResponse(200, list);
+    routes['GET /api/me'] = () => jsonResponse(200, me);
+    mount(routes);
+    await waitFor(() => expect(screen.getByTestId('phone-status')).toHaveTextContent('Ready'));
+    list = [{ call_sid: 'CAx', from: '+15559990000', to: 'client:ada' }];
+    await screen.findByRole('region', { name: 'Incoming call' }, { timeout: 3_000 });
+    // The ring timeout: the leg is gone and the server has set the agent away, in one change.
+    list = [];
+    me = { ...ada, status: 'away' };
+    backend.events.send('agent', me);
+    await waitFor(() => expect(screen.queryByRole('region', { name: 'Incoming call' })).toBeNull(), { timeout: 3_000 });
+    expect(await screen.findByText(/You did not answer in time, so you were set Away/)).toHaveTextContent(
+      'Call from +15559990000: You did not answer in time, so you were set Away and the caller went back to the queue.',
+    );
+    expect(screen.queryByText(/stopped ringing/)).toBeNull();
+    expect(screen.getByTestId('idle-hint')).toHaveTextContent('You are away.');
+  });
+
   describe('leaving a call', () => {
     const customer = makeParticipant({ id: 'p-customer' });
     const adaLeg = makeParticipant({ id: 'p-ada', kind: 'agent', agent_id: ada.id, display_name: ada.display_name, phone: null, call_sid: 'CAada' });

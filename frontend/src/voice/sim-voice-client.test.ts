@@ -184,6 +184,67 @@ describe('SimVoiceClient', () => {
     phone.destroy();
   });
 
+  it('back to back: the last leg ends when the server already shows the next call ringing this agent', async () => {
+    const t = setup();
+    const phone = new Phone(t.client);
+    phone.setWanted(true);
+    await vi.advanceTimersByTimeAsync(0);
+    t.setRinging([{ call_sid: 'CA1', from: '+15551230001', to: 'client:ada' }]);
+    await vi.advanceTimersByTimeAsync(1_000);
+    t.setMyCall(makeCall({ participants: [makeParticipant({ id: 'pa', kind: 'agent', agent_id: me.id, call_sid: 'CA1' })] }));
+    await phone.accept();
+    await vi.advanceTimersByTimeAsync(3_000);
+    expect(phone.getSnapshot().call).toMatchObject({ phase: 'connected', call: { callSid: 'CA1' } });
+
+    // The agent hangs up through the API; the router rings them for the next caller at once, so
+    // GET /api/me/call answers with the next call (their leg in it being dialed, its sid not yet
+    // recorded, then ringing) and never with "no call".
+    const next = (callSid: string | null, status: Participant['status']) =>
+      makeCall({
+        id: 'c0a80101-0000-4000-8000-000000000002',
+        status: 'ringing',
+        participants: [
+          makeParticipant({ id: 'pc2', call_sid: 'CAcustomer2' }),
+          makeParticipant({ id: 'pb', kind: 'agent', agent_id: me.id, call_sid: callSid, status }),
+        ],
+      });
+    t.setMyCall(next(null, 'dialing'));
+    await vi.advanceTimersByTimeAsync(3_000);
+    expect(t.events).toContainEqual(['disconnected', 'CA1']);
+    t.setMyCall(next('CA2', 'ringing'));
+    t.setRinging([{ call_sid: 'CA2', from: '+15551230002', to: 'client:ada' }]);
+    await vi.advanceTimersByTimeAsync(1_000);
+    expect(phone.getSnapshot().call).toMatchObject({ phase: 'ringing', call: { callSid: 'CA2' } });
+    await phone.accept();
+    expect(t.accepted).toEqual(['CA1', 'CA2']);
+    phone.destroy();
+  });
+
+  it('back to back: the next call seen first (ringing) does not keep the last leg up either', async () => {
+    const t = setup();
+    const phone = new Phone(t.client);
+    phone.setWanted(true);
+    await vi.advanceTimersByTimeAsync(0);
+    t.setRinging([{ call_sid: 'CA1', from: '+15551230001', to: 'client:ada' }]);
+    await vi.advanceTimersByTimeAsync(1_000);
+    t.setMyCall(makeCall({ participants: [makeParticipant({ id: 'pa', kind: 'agent', agent_id: me.id, call_sid: 'CA1' })] }));
+    await phone.accept();
+    await vi.advanceTimersByTimeAsync(0);
+
+    t.setRinging([{ call_sid: 'CA2', from: '+15551230002', to: 'client:ada' }]);
+    t.setMyCall(
+      makeCall({
+        id: 'c0a80101-0000-4000-8000-000000000002',
+        status: 'ringing',
+        participants: [makeParticipant({ id: 'pb', kind: 'agent', agent_id: me.id, call_sid: 'CA2', status: 'ringing' })],
+      }),
+    );
+    await vi.advanceTimersByTimeAsync(3_000);
+    expect(t.events).toContainEqual(['disconnected', 'CA1']);
+    expect(phone.getSnapshot().call).toMatchObject({ phase: 'ringing', call: { callSid: 'CA2' } });
+    phone.destroy();
+  });
+
   it('fails to register with a clear message when the server has no demo phone', async () => {
     const { api } = fakeApi({});
     const client = new SimVoiceClient({ api, agentId: me.id });
@@ -201,5 +262,14 @@ describe('legIsUp', () => {
     expect(legIsUp(makeCall({ participants: [agentLeg('left')] }), 'CA1', me.id)).toBe(false);
     expect(legIsUp(makeCall({ participants: [agentLeg('connected', null)] }), 'CA1', me.id)).toBe(true);
     expect(legIsUp(makeCall({ status: 'completed', participants: [agentLeg('connected')] }), 'CA1', me.id)).toBe(false);
+  });
+  it('a live participant of this agent with another sid is another leg', () => {
+    expect(legIsUp(makeCall({ participants: [agentLeg('ringing', 'CA2')] }), 'CA1', me.id)).toBe(false);
+    expect(legIsUp(makeCall({ participants: [agentLeg('dialing', null)] }), 'CA1', me.id)).toBe(true);
+  });
+  it('a leg seen up in one call is over once the agent\'s current call is another', () => {
+    const call = makeCall({ participants: [agentLeg('dialing', null)] });
+    expect(legIsUp(call, 'CA1', me.id, call.id)).toBe(true);
+    expect(legIsUp(call, 'CA1', me.id, 'c0a80101-0000-4000-8000-00000000000f')).toBe(false);
   });
 });

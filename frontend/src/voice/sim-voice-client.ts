@@ -35,8 +35,12 @@ export class SimVoiceClient implements VoiceClient {
   private readonly emitter = new Emitter<VoiceClientEvents>();
   /** Legs ringing here that we announced. */
   private readonly ringing = new Map<string, IncomingCallInfo>();
-  /** Legs answered here: when, and whether the server has shown the leg up since. */
-  private readonly answered = new Map<string, { at: number; seenUp: boolean }>();
+  /**
+   * Legs answered here: when, and whether (in which call) the server has shown the leg up since.
+   * The call is remembered because `GET /api/me/call` moves on to the agent's next call (rung
+   * moments after the last one ended) while this leg's end may not have been seen yet.
+   */
+  private readonly answered = new Map<string, { at: number; seenUp: boolean; callId: string | null }>();
   /** Legs we accepted, rejected or saw end: never announce them again. */
   private readonly done = new Set<string>();
   private readonly pollMs: number;
@@ -121,7 +125,7 @@ export class SimVoiceClient implements VoiceClient {
     }
     this.ringing.delete(callSid);
     this.done.add(callSid);
-    this.answered.set(callSid, { at: this.now(), seenUp: false });
+    this.answered.set(callSid, { at: this.now(), seenUp: false, callId: null });
     this.emitter.emit('accepted', callSid);
     void this.checkLegs();
   }
@@ -209,8 +213,10 @@ export class SimVoiceClient implements VoiceClient {
         if (!result.ok) continue;
         const call = result.data.call ?? null;
         for (const [sid, leg] of [...this.answered]) {
-          if (legIsUp(call, sid, this.options.agentId)) leg.seenUp = true;
-          else if (leg.seenUp || this.now() - leg.at >= this.answerGraceMs) this.endLeg(sid);
+          if (call && legIsUp(call, sid, this.options.agentId, leg.callId)) {
+            leg.seenUp = true;
+            leg.callId ??= call.id;
+          } else if (leg.seenUp || this.now() - leg.at >= this.answerGraceMs) this.endLeg(sid);
         }
       } while (this.checkAgain && this.answered.size > 0);
     } finally {
@@ -278,13 +284,19 @@ export class SimVoiceClient implements VoiceClient {
   }
 }
 
-/** Is the agent leg `callSid` still part of `call`? */
-export function legIsUp(call: CallDetail | null | undefined, callSid: string, agentId: string): boolean {
+/**
+ * Is the agent leg `callSid` still part of `call` (the agent's current call)? `callId`: the call
+ * the leg was seen up in; the agent's current call being another one means this leg is over (the
+ * next caller may ring this agent before the end of the last call is seen here).
+ */
+export function legIsUp(call: CallDetail | null | undefined, callSid: string, agentId: string, callId: string | null = null): boolean {
   if (!call || call.status === 'completed' || call.status === 'abandoned' || call.status === 'failed') return false;
+  if (callId !== null && call.id !== callId) return false;
   const bySid = call.participants.find((p) => p.call_sid === callSid);
   if (bySid) return PENDING.has(bySid.status);
-  // The server may not have recorded the leg's sid: fall back to this agent's live participant.
-  return call.participants.some((p) => p.agent_id === agentId && PENDING.has(p.status));
+  // The server may not have recorded the leg's sid yet: fall back to this agent's live participant
+  // without one. A participant with another sid is another leg (e.g. the next call ringing).
+  return call.participants.some((p) => p.agent_id === agentId && p.call_sid === null && PENDING.has(p.status));
 }
 
 function problemError(problem: ApiProblem): Error {

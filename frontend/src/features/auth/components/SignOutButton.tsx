@@ -1,3 +1,4 @@
+import { useSession } from '../hooks/session-context';
 import { useSignOut } from '../hooks/use-sign-out';
 
 /**
@@ -6,6 +7,8 @@ import { useSignOut } from '../hooks/use-sign-out';
  */
 export function SignOutButton() {
   const { signOut, pending, problem, dismiss } = useSignOut();
+  const status = useSession().session?.agent.status;
+  const onCall = problem?.status === 409;
   return (
     <div className="sign-out">
       <button type="button" className="button button--ghost" onClick={() => void signOut()} disabled={pending}>
@@ -13,8 +16,10 @@ export function SignOutButton() {
       </button>
       {problem && (
         <p className="sign-out__error" role="alert" data-code={problem.code}>
-          <span>Still signed in: {problem.message}</span>{' '}
-          {problem.status === 409 && (
+          {/* The server's 409 message is written for API clients (it names the hand_back
+              parameter); the agent is told the same in their words, with the way out as a button. */}
+          <span>Still signed in: {onCall ? onCallReason(status) : problem.message}</span>{' '}
+          {onCall && (
             <>
               <button type="button" className="link-button" onClick={() => void signOut({ handBack: true })}>
                 Sign out and send the caller back to the queue
@@ -28,4 +33,10 @@ export function SignOutButton() {
       )}
     </div>
   );
+}
+
+function onCallReason(status: string | undefined): string {
+  return status === 'reserved'
+    ? 'a call is ringing for you. Answer or decline it first, or:'
+    : 'you are on a call. Hang up, transfer or leave it first, or:';
 }

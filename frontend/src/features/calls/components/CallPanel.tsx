@@ -1,9 +1,9 @@
 import type { ReactNode } from 'react';
-import type { AgentView, CallDetail } from '@/api';
+import type { AgentStatus, AgentView, CallDetail } from '@/api';
 import { ActionButton } from '@/components/ActionButton';
 import { STATUS_LABELS } from '@/lib/agent-status';
 import { formatDuration, formatPhone } from '@/lib/format';
-import { END_REASON_LABELS, usePhone, usePhoneState, type PhoneSnapshot } from '@/voice';
+import { END_REASON_LABELS, usePhone, usePhoneState, type EndReason, type PhoneSnapshot } from '@/voice';
 import { agentName, myParticipant } from '../call-model';
 import { useMyCall } from '../hooks/my-call';
 import { ActiveCall } from './ActiveCall';
@@ -72,7 +72,7 @@ export function CallPanel({ me, team, renderCustomerActions, historyHref }: Call
       )}
       {snapshot.call.phase === 'ended' && !lastEnded?.handedOver && (
         <p className="notice" role="status">
-          Call from {formatPhone(phoneCaller)}: {END_REASON_LABELS[snapshot.call.reason]}
+          Call from {formatPhone(phoneCaller)}: {endedLabel(snapshot.call.reason, me.status)}
           {snapshot.call.connectedMs !== null && ` (${formatDuration(snapshot.call.connectedMs / 1000)})`}
         </p>
       )}
@@ -98,6 +98,19 @@ export function CallPanel({ me, team, renderCustomerActions, historyHref }: Call
       )}
     </section>
   );
+}
+
+/**
+ * Why the last call on this phone ended. A call that stopped ringing with the agent now away rang
+ * out here: the server sets an agent who lets a call ring out Away (the call is queued again), and an
+ * agent being rung cannot pick Away themselves; saying "answered elsewhere" would hide why they
+ * no longer get calls.
+ */
+function endedLabel(reason: EndReason, status: AgentStatus): string {
+  if (reason === 'missed' && status === 'away') {
+    return 'You did not answer in time, so you were set Away and the caller went back to the queue.';
+  }
+  return END_REASON_LABELS[reason];
 }
 
 function idleHint(me: AgentView, phone: PhoneSnapshot): string {
