@@ -5,19 +5,9 @@
 use serde_json::{json, Value};
 use twilio_sim::CallStatus as SimCallStatus;
 
-use crate::voice::{agent_leg, connected, customer, participant, Agent, CallCenter, WAIT};
-
-/// A call answered by `agent`; returns (call id, customer's call SID).
-async fn answered_call(cc: &CallCenter, agent: &Agent) -> (String, String) {
-    let customer_sid = cc.customer_calls().await;
-    cc.answer(agent).await;
-    let call = cc
-        .my_call_until(agent, "connected", |c| {
-            c["status"] == "in_progress" && connected(agent_leg(c, agent)) && connected(customer(c))
-        })
-        .await;
-    (call["id"].as_str().unwrap().to_owned(), customer_sid)
-}
+use crate::voice::{
+    agent_leg, answered_call, connected, customer, participant, Agent, CallCenter, WAIT,
+};
 
 /// `from` warm-transfers the call to `to` (an agent), who answers, and completes it: `to` owns
 /// the call and `from` has left.

@@ -9,43 +9,12 @@ use serde_json::{json, Value};
 use twilio_sim::{CallStatus as SimCallStatus, ConferenceStatus, RestRecord};
 
 use crate::helpers::assert_error;
-use crate::voice::{agent_leg, connected, customer, participant, Agent, CallCenter, WAIT};
+use crate::voice::{
+    agent_leg, answered_call, connected, customer, finish_transfer, participant, start_transfer,
+    Agent, CallCenter, WAIT,
+};
 
 const OUTSIDE: &str = "+14155550199";
-
-/// A call answered by `agent`; returns (call id, customer's call SID).
-async fn answered_call(cc: &CallCenter, agent: &Agent) -> (String, String) {
-    let customer_sid = cc.customer_calls().await;
-    cc.answer(agent).await;
-    let call = cc
-        .my_call_until(agent, "connected", |c| {
-            c["status"] == "in_progress" && connected(agent_leg(c, agent)) && connected(customer(c))
-        })
-        .await;
-    (call["id"].as_str().unwrap().to_owned(), customer_sid)
-}
-
-async fn start_transfer(cc: &CallCenter, by: &Agent, call_id: &str, body: Value) -> Value {
-    let res = cc
-        .post(by, &format!("/api/calls/{call_id}/transfers"), body)
-        .await;
-    assert_eq!(res.status(), 201, "{}", res.text().await.unwrap());
-    res.json().await.unwrap()
-}
-
-async fn finish_transfer(
-    cc: &CallCenter,
-    by: &Agent,
-    call_id: &str,
-    transfer: &Value,
-    action: &str,
-) -> reqwest::Response {
-    let path = format!(
-        "/api/calls/{call_id}/transfers/{}/{action}",
-        transfer["id"].as_str().unwrap()
-    );
-    cc.post(by, &path, json!({})).await
-}
 
 async fn hold(
     cc: &CallCenter,

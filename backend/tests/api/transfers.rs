@@ -3,35 +3,9 @@
 use serde_json::{json, Value};
 
 use crate::voice::{
-    agent_leg, connected, customer, participant, timeline_kinds, Agent, CallCenter,
+    agent_leg, answered_call, connected, customer, finish_transfer, participant, start_transfer,
+    timeline_kinds, Agent, CallCenter,
 };
-
-/// A call answered by `agent`; returns its id.
-async fn answered_call(cc: &CallCenter, agent: &Agent) -> String {
-    cc.customer_calls().await;
-    cc.answer(agent).await;
-    let call = cc
-        .my_call_until(agent, "connected", |c| {
-            c["status"] == "in_progress" && connected(agent_leg(c, agent)) && connected(customer(c))
-        })
-        .await;
-    call["id"].as_str().unwrap().to_owned()
-}
-
-/// Completes or cancels (`action`) a transfer as `by`.
-async fn finish_transfer(
-    cc: &CallCenter,
-    by: &Agent,
-    call_id: &str,
-    transfer: &Value,
-    action: &str,
-) -> reqwest::Response {
-    let path = format!(
-        "/api/calls/{call_id}/transfers/{}/{action}",
-        transfer["id"].as_str().unwrap()
-    );
-    cc.post(by, &path, json!({})).await
-}
 
 /// `by` warm-transfers the call to `target`, who answers; returns the transfer once the
 /// admin's view shows it (the `index`th of the call) consulting.
@@ -59,21 +33,13 @@ async fn consult(
     transfer
 }
 
-async fn start_transfer(cc: &CallCenter, by: &Agent, call_id: &str, body: Value) -> Value {
-    let res = cc
-        .post(by, &format!("/api/calls/{call_id}/transfers"), body)
-        .await;
-    assert_eq!(res.status(), 201, "{}", res.text().await.unwrap());
-    res.json().await.unwrap()
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_cancelled_warm_transfer_leaves_the_first_agent_with_the_customer() {
     let cc = CallCenter::start().await;
     let admin = cc.admin().await;
     let a = cc.agent("a", true).await;
     let b = cc.agent("b", false).await;
-    let call_id = answered_call(&cc, &a).await;
+    let (call_id, _) = answered_call(&cc, &a).await;
     let transfer = consult(&cc, &admin, &a, &b, &call_id, 0).await;
 
     let res = finish_transfer(&cc, &a, &call_id, &transfer, "cancel").await;
@@ -99,7 +65,7 @@ async fn a_warm_transfer_target_who_rejects_changes_nothing_for_the_customer() {
     let admin = cc.admin().await;
     let a = cc.agent("a", true).await;
     let b = cc.agent("b", false).await;
-    let call_id = answered_call(&cc, &a).await;
+    let (call_id, _) = answered_call(&cc, &a).await;
     cc.set_status(&b, "available").await;
     start_transfer(
         &cc,
@@ -126,7 +92,7 @@ async fn a_cold_transfer_hands_over_when_the_target_answers() {
     let admin = cc.admin().await;
     let a = cc.agent("a", true).await;
     let b = cc.agent("b", false).await;
-    let call_id = answered_call(&cc, &a).await;
+    let (call_id, _) = answered_call(&cc, &a).await;
     cc.set_status(&b, "available").await;
     start_transfer(
         &cc,
@@ -162,7 +128,7 @@ async fn an_unanswered_cold_transfer_puts_the_call_back_in_the_queue() {
     let admin = cc.admin().await;
     let a = cc.agent("a", true).await;
     let b = cc.agent("b", false).await;
-    let call_id = answered_call(&cc, &a).await;
+    let (call_id, _) = answered_call(&cc, &a).await;
     cc.set_status(&b, "available").await;
     start_transfer(
         &cc,
@@ -204,7 +170,7 @@ async fn transfers_reach_external_numbers_and_bad_numbers_get_422() {
     let cc = CallCenter::start().await;
     let admin = cc.admin().await;
     let a = cc.agent("a", true).await;
-    let call_id = answered_call(&cc, &a).await;
+    let (call_id, _) = answered_call(&cc, &a).await;
 
     let res = cc
         .post(
@@ -310,7 +276,7 @@ async fn the_customer_hanging_up_during_a_transfer_ends_everything() {
 async fn hold_and_mute_show_in_the_participants_state() {
     let cc = CallCenter::start().await;
     let a = cc.agent("a", true).await;
-    let call_id = answered_call(&cc, &a).await;
+    let (call_id, _) = answered_call(&cc, &a).await;
     let call = cc
         .my_call_until(&a, "connected", |c| c["status"] == "in_progress")
         .await;
@@ -373,7 +339,7 @@ async fn only_agents_on_the_call_control_it() {
     let cc = CallCenter::start().await;
     let a = cc.agent("a", true).await;
     let outsider = cc.agent("outsider", false).await;
-    let call_id = answered_call(&cc, &a).await;
+    let (call_id, _) = answered_call(&cc, &a).await;
     let res = cc
         .post(
             &outsider,
@@ -418,7 +384,7 @@ async fn an_agent_who_leaves_without_a_transfer_sends_the_customer_back_to_the_q
     let cc = CallCenter::start().await;
     let admin = cc.admin().await;
     let a = cc.agent("a", true).await;
-    let call_id = answered_call(&cc, &a).await;
+    let (call_id, _) = answered_call(&cc, &a).await;
     let res = cc
         .post(&a, &format!("/api/calls/{call_id}/leave"), json!({}))
         .await;
@@ -446,7 +412,7 @@ async fn a_second_transfer_keeps_the_customer_connected() {
     let a = cc.agent("a", true).await;
     let b = cc.agent("b", false).await;
     let c = cc.agent("c", false).await;
-    let call_id = answered_call(&cc, &a).await;
+    let (call_id, _) = answered_call(&cc, &a).await;
     let first = consult(&cc, &admin, &a, &b, &call_id, 0).await;
     let res = finish_transfer(&cc, &a, &call_id, &first, "complete").await;
     assert_eq!(res.status(), 200);
@@ -483,7 +449,7 @@ async fn an_owner_leaving_while_the_target_rings_keeps_the_customer() {
     let a = cc.agent("a", true).await;
     let b = cc.agent("b", false).await;
     let c = cc.agent("c", false).await;
-    let call_id = answered_call(&cc, &a).await;
+    let (call_id, _) = answered_call(&cc, &a).await;
     cc.set_status(&b, "available").await;
     let first = start_transfer(
         &cc,

@@ -285,3 +285,39 @@ pub fn timeline_kinds(call: &Value) -> Vec<String> {
 pub fn connected(p: &Value) -> bool {
     p["status"] == "connected"
 }
+
+/// A call answered by `agent`; returns (call id, customer's call SID).
+pub async fn answered_call(cc: &CallCenter, agent: &Agent) -> (String, String) {
+    let customer_sid = cc.customer_calls().await;
+    cc.answer(agent).await;
+    let call = cc
+        .my_call_until(agent, "connected", |c| {
+            c["status"] == "in_progress" && connected(agent_leg(c, agent)) && connected(customer(c))
+        })
+        .await;
+    (call["id"].as_str().unwrap().to_owned(), customer_sid)
+}
+
+/// `by` starts a transfer; it must be accepted (201). Returns the transfer.
+pub async fn start_transfer(cc: &CallCenter, by: &Agent, call_id: &str, body: Value) -> Value {
+    let res = cc
+        .post(by, &format!("/api/calls/{call_id}/transfers"), body)
+        .await;
+    assert_eq!(res.status(), 201, "{}", res.text().await.unwrap());
+    res.json().await.unwrap()
+}
+
+/// Completes or cancels (`action`) a transfer as `by`.
+pub async fn finish_transfer(
+    cc: &CallCenter,
+    by: &Agent,
+    call_id: &str,
+    transfer: &Value,
+    action: &str,
+) -> reqwest::Response {
+    let path = format!(
+        "/api/calls/{call_id}/transfers/{}/{action}",
+        transfer["id"].as_str().unwrap()
+    );
+    cc.post(by, &path, json!({})).await
+}
