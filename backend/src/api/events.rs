@@ -21,6 +21,8 @@ const PING_EVERY: Duration = Duration::from_secs(15);
 
 /// Live updates as server-sent events: `agent` (an AgentView), `queue` (the whole queue),
 /// `call` (a CallSummaryView; fetch the detail if it concerns you), and `ping` every 15 s.
+/// The stream lives no longer than its session: on sign-out, deactivation or a password reset
+/// (at once) or expiry (by the next ping) it sends `session_ended` and closes.
 /// The session token goes in the `Authorization` header (never in the URL, where access logs
 /// would keep it): read the stream with `fetch`, not `EventSource`.
 #[utoipa::path(
@@ -35,14 +37,20 @@ const PING_EVERY: Duration = Duration::from_secs(15);
 #[get("/events")]
 pub async fn stream(
     state: web::Data<AppState>,
-    _session: CurrentAgent,
+    session: CurrentAgent,
 ) -> ApiResult<impl actix_web::Responder> {
     let (sender, receiver) = tokio::sync::mpsc::channel::<sse::Event>(64);
     let mut topics = state.events.subscribe();
     let state = state.into_inner();
+    let (agent_id, session_id) = (session.agent.id, session.session_id);
     tokio::spawn(async move {
         let mut ping = tokio::time::interval(PING_EVERY);
         ping.tick().await;
+        let ended = || async {
+            let _ = sender
+                .send(sse::Data::new("{}").event("session_ended").into())
+                .await;
+        };
         loop {
             let first = tokio::select! {
                 received = topics.recv() => match received {
@@ -52,10 +60,15 @@ pub async fn stream(
                     Err(RecvError::Closed) => return,
                 },
                 _ = ping.tick() => {
+                    if !session_alive(&state, session_id).await {
+                        ended().await;
+                        return;
+                    }
                     if sender.send(sse::Data::new("{}").event("ping").into()).await.is_err() { return; }
                     continue;
                 }
             };
+
             tokio::time::sleep(COALESCE).await;
             let mut batch = vec![first];
             let mut seen: HashSet<Topic> = HashSet::from([first]);
@@ -65,6 +78,11 @@ pub async fn stream(
                 }
             }
             for topic in batch {
+                // A change to this agent may be their sign-out, deactivation or password reset.
+                if topic == Topic::Agent(agent_id) && !session_alive(&state, session_id).await {
+                    ended().await;
+                    return;
+                }
                 if let Some(event) = render(&state, topic).await {
                     if sender.send(event.into()).await.is_err() {
                         return; // the client went away
@@ -74,6 +92,18 @@ pub async fn stream(
         }
     });
     Ok(sse::Sse::from_infallible_receiver(receiver))
+}
+
+/// Whether the stream's session still holds. A database that cannot answer right now keeps the
+/// stream open (the next check decides): an outage must not sign everyone's dashboard out.
+async fn session_alive(state: &AppState, session_id: uuid::Uuid) -> bool {
+    let Ok(mut conn) = state.pool.get().await else {
+        return true;
+    };
+    !matches!(
+        crate::db::sessions::find_active_agent(&mut conn, session_id).await,
+        Ok(None)
+    )
 }
 
 async fn render(state: &AppState, topic: Topic) -> Option<sse::Data> {

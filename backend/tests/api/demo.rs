@@ -358,3 +358,70 @@ async fn production_runs_the_demo_when_asked_to() {
     let config: Value = app.get("/api/config", None).await.json().await.unwrap();
     assert_eq!(config["mode"], "demo");
 }
+
+/// Reads a live-event stream until it ends (or `limit` passes); returns what it carried and
+/// whether it ended.
+async fn read_until_closed(mut stream: reqwest::Response, limit: Duration) -> (String, bool) {
+    let mut seen = String::new();
+    let deadline = tokio::time::Instant::now() + limit;
+    loop {
+        match tokio::time::timeout_at(deadline, stream.chunk()).await {
+            Ok(Ok(Some(chunk))) => seen.push_str(&String::from_utf8_lossy(&chunk)),
+            Ok(Ok(None)) | Ok(Err(_)) => return (seen, true),
+            Err(_) => return (seen, false),
+        }
+    }
+}
+
+/// A live-event stream lives no longer than its session: signing out (or being deactivated)
+/// ends it at once with `session_ended`, instead of streaming every call to a closed session.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn live_events_end_with_the_session() {
+    let app = TestApp::spawn().await;
+    app.create_agent("one@example.com", Role::Agent).await;
+    let agent_two = app.create_agent("two@example.com", Role::Agent).await;
+    let admin_email = "boss@example.com";
+    app.create_agent(admin_email, Role::Admin).await;
+    let admin = app.token(admin_email).await;
+
+    // Signing out ends the agent's own stream.
+    let token = app.token("one@example.com").await;
+    let stream = app
+        .client
+        .get(app.url("/api/events"))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(stream.status(), 200);
+    let res = app
+        .send_json(Method::POST, "/api/auth/logout", Some(&token), &json!({}))
+        .await;
+    assert_eq!(res.status(), 204);
+    let (seen, closed) = read_until_closed(stream, Duration::from_secs(5)).await;
+    assert!(closed, "the stream stays open after sign-out: {seen}");
+    assert!(seen.contains("event: session_ended"), "{seen}");
+
+    // Deactivation ends the deactivated agent's stream.
+    let token = app.token("two@example.com").await;
+    let stream = app
+        .client
+        .get(app.url("/api/events"))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(stream.status(), 200);
+    let res = app
+        .send_json(
+            Method::DELETE,
+            &format!("/api/agents/{agent_two}"),
+            Some(&admin),
+            &json!({}),
+        )
+        .await;
+    assert!(res.status().is_success(), "{}", res.status());
+    let (seen, closed) = read_until_closed(stream, Duration::from_secs(5)).await;
+    assert!(closed, "the stream stays open after deactivation: {seen}");
+    assert!(seen.contains("event: session_ended"), "{seen}");
+}

@@ -369,6 +369,8 @@ export interface paths {
         /**
          * Live updates as server-sent events: `agent` (an AgentView), `queue` (the whole queue),
          *     `call` (a CallSummaryView; fetch the detail if it concerns you), and `ping` every 15 s.
+         *     The stream lives no longer than its session: on sign-out, deactivation or a password reset
+         *     (at once) or expiry (by the next ping) it sends `session_ended` and closes.
          *     The session token goes in the `Authorization` header (never in the URL, where access logs
          *     would keep it): read the stream with `fetch`, not `EventSource`.
          */
