@@ -50,7 +50,7 @@ pub struct ConferenceCallback {
 /// A callback's parameters as Twilio posted them.
 pub type Form = [(String, String)];
 
-fn param<'a>(form: &'a Form, name: &str) -> Option<&'a str> {
+pub(crate) fn param<'a>(form: &'a Form, name: &str) -> Option<&'a str> {
     form.iter()
         .find(|(key, _)| key == name)
         .map(|(_, value)| value.as_str())

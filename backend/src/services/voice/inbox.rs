@@ -13,7 +13,7 @@ use chrono::Utc;
 use serde_json::{json, Value};
 use uuid::Uuid;
 
-use super::callbacks::{BadCallback, ConferenceCallback, Form, LegStatusCallback};
+use super::callbacks::{self, BadCallback, ConferenceCallback, Form, LegStatusCallback};
 use super::inbound::InboundCall;
 use super::VoiceEngine;
 use crate::db::{self, inbox::NewCallback, DbError};
@@ -76,10 +76,7 @@ impl RawCallback {
     }
 
     fn param(&self, name: &str) -> Option<&str> {
-        self.form()
-            .iter()
-            .find(|(key, _)| key == name)
-            .map(|(_, value)| value.as_str())
+        callbacks::param(self.form(), name)
     }
 
     /// Callbacks with one key are processed in order: a conference's events, one leg's progress.
