@@ -81,20 +81,36 @@ async fn detail_of(conn: &mut PgConn, call: Call) -> Result<CallDetail, DbError>
     })
 }
 
+// A call's detail is read in several queries; one read-only snapshot keeps them consistent
+// (a callback committing in between would otherwise show, say, a transfer consulting with its
+// target's leg still ringing).
+
 pub async fn call_detail(pool: &DbPool, id: Uuid) -> ServiceResult<CallDetail> {
     let mut conn = pool.get().await.map_err(DbError::from)?;
-    let call = db::calls::find_call(&mut conn, id)
-        .await?
-        .ok_or(ServiceError::NotFound("call"))?;
-    Ok(detail_of(&mut conn, call).await?)
+    conn.build_transaction()
+        .read_only()
+        .repeatable_read()
+        .run::<_, ServiceError, _>(async |conn| {
+            let call = db::calls::find_call(conn, id)
+                .await?
+                .ok_or(ServiceError::NotFound("call"))?;
+            Ok(detail_of(conn, call).await?)
+        })
+        .await
 }
 
 pub async fn current_call(pool: &DbPool, agent_id: Uuid) -> ServiceResult<Option<CallDetail>> {
     let mut conn = pool.get().await.map_err(DbError::from)?;
-    match db::calls::current_call_for_agent(&mut conn, agent_id).await? {
-        Some(call) => Ok(Some(detail_of(&mut conn, call).await?)),
-        None => Ok(None),
-    }
+    conn.build_transaction()
+        .read_only()
+        .repeatable_read()
+        .run::<_, ServiceError, _>(async |conn| {
+            match db::calls::current_call_for_agent(conn, agent_id).await? {
+                Some(call) => Ok(Some(detail_of(conn, call).await?)),
+                None => Ok(None),
+            }
+        })
+        .await
 }
 
 pub async fn queue(pool: &DbPool) -> ServiceResult<Vec<Call>> {
