@@ -12,6 +12,7 @@ use crate::domain::call::{
     Call, CallStatus, Participant, ParticipantKind, ParticipantStatus, Transfer, TransferMode,
     TransferStatus,
 };
+use crate::domain::engine::{CallUpdate, LegUpdate, NewLeg, NewTransfer};
 
 #[derive(Debug, Clone, Queryable, Selectable)]
 #[diesel(table_name = calls)]
@@ -284,6 +285,24 @@ pub struct CallChanges {
     pub avoid_agent_id: Option<Option<Uuid>>,
 }
 
+impl From<&CallUpdate> for CallChanges {
+    fn from(u: &CallUpdate) -> Self {
+        Self {
+            status: u.status,
+            owner_agent_id: u.owner_agent_id,
+            conference_sid: u
+                .conference_sid
+                .as_ref()
+                .map(|sid| sid.as_ref().map(|s| s.to_string())),
+            answered_at: u.answered_at,
+            ended_at: u.ended_at,
+            updated_at: None,
+            prefer_agent_id: u.prefer_agent_id,
+            avoid_agent_id: u.avoid_agent_id,
+        }
+    }
+}
+
 pub async fn update_call(
     conn: &mut PgConn,
     id: Uuid,
@@ -385,35 +404,21 @@ pub async fn current_call_for_agent(
 
 // ---- participants ----
 
-pub struct NewParticipant<'a> {
-    pub call_id: Uuid,
-    pub kind: ParticipantKind,
-    pub agent_id: Option<Uuid>,
-    pub phone: Option<&'a str>,
-    pub call_sid: Option<&'a str>,
-    pub status: ParticipantStatus,
-    pub end_conference_on_exit: bool,
-}
-
-pub async fn insert_participant(
-    conn: &mut PgConn,
-    p: NewParticipant<'_>,
-) -> Result<Participant, DbError> {
+/// Stores a leg the engine decided to place.
+pub async fn insert_leg(conn: &mut PgConn, leg: &NewLeg) -> Result<(), DbError> {
     diesel::insert_into(participants::table)
         .values((
-            participants::id.eq(Uuid::new_v4()),
-            participants::call_id.eq(p.call_id),
-            participants::kind.eq(p.kind),
-            participants::agent_id.eq(p.agent_id),
-            participants::phone.eq(p.phone),
-            participants::call_sid.eq(p.call_sid),
-            participants::status.eq(p.status),
-            participants::end_conference_on_exit.eq(p.end_conference_on_exit),
+            participants::id.eq(leg.id),
+            participants::call_id.eq(leg.call_id),
+            participants::kind.eq(leg.kind),
+            participants::agent_id.eq(leg.agent_id),
+            participants::phone.eq(leg.phone.as_deref()),
+            participants::status.eq(ParticipantStatus::Dialing),
+            participants::end_conference_on_exit.eq(false),
         ))
-        .returning(ParticipantRow::as_returning())
-        .get_result(conn)
-        .await?
-        .try_into()
+        .execute(conn)
+        .await?;
+    Ok(())
 }
 
 pub async fn find_participant(conn: &mut PgConn, id: Uuid) -> Result<Option<Participant>, DbError> {
@@ -470,6 +475,22 @@ pub struct ParticipantChanges {
     pub call_ended_at: Option<DateTime<Utc>>,
 }
 
+impl From<&LegUpdate> for ParticipantChanges {
+    fn from(u: &LegUpdate) -> Self {
+        Self {
+            call_sid: None,
+            status: u.status,
+            on_hold: u.on_hold,
+            muted: u.muted,
+            end_conference_on_exit: u.end_conference_on_exit,
+            flags_sequence: u.flags_sequence,
+            joined_at: u.joined_at,
+            left_at: u.left_at,
+            call_ended_at: u.call_ended_at,
+        }
+    }
+}
+
 pub async fn update_participant(
     conn: &mut PgConn,
     id: Uuid,
@@ -485,31 +506,22 @@ pub async fn update_participant(
 
 // ---- transfers ----
 
-pub struct NewTransfer<'a> {
-    pub call_id: Uuid,
-    pub from_agent_id: Option<Uuid>,
-    pub to_agent_id: Option<Uuid>,
-    pub to_number: Option<&'a str>,
-    pub mode: TransferMode,
-    pub target_participant_id: Uuid,
-}
-
-pub async fn insert_transfer(conn: &mut PgConn, t: NewTransfer<'_>) -> Result<Transfer, DbError> {
-    Ok(diesel::insert_into(transfers::table)
+/// Stores a transfer the engine decided to start.
+pub async fn insert_transfer(conn: &mut PgConn, t: &NewTransfer) -> Result<(), DbError> {
+    diesel::insert_into(transfers::table)
         .values((
-            transfers::id.eq(Uuid::new_v4()),
+            transfers::id.eq(t.id),
             transfers::call_id.eq(t.call_id),
             transfers::from_agent_id.eq(t.from_agent_id),
             transfers::to_agent_id.eq(t.to_agent_id),
-            transfers::to_number.eq(t.to_number),
+            transfers::to_number.eq(t.to_number.as_deref()),
             transfers::mode.eq(t.mode),
             transfers::status.eq(TransferStatus::Dialing),
             transfers::target_participant_id.eq(t.target_participant_id),
         ))
-        .returning(TransferRow::as_returning())
-        .get_result(conn)
-        .await?
-        .into())
+        .execute(conn)
+        .await?;
+    Ok(())
 }
 
 pub async fn transfers_of(conn: &mut PgConn, call_id: Uuid) -> Result<Vec<Transfer>, DbError> {

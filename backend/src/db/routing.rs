@@ -2,6 +2,8 @@
 //! agents and legs look stuck. Every pick is locked with `SKIP LOCKED`, so backend instances
 //! sharing the database never book one agent or route one call twice.
 
+use std::collections::HashSet;
+
 use chrono::Utc;
 use diesel::prelude::*;
 use diesel_async::RunQueryDsl;
@@ -12,6 +14,7 @@ use super::schema::{agents, calls, participants};
 use super::{DbError, PgConn};
 use crate::domain::agent::AgentStatus;
 use crate::domain::call::{Call, CallStatus, Participant, ParticipantKind, ParticipantStatus};
+use crate::domain::engine;
 
 /// The oldest queued call whose caller is in the conference (so an agent who answers finds
 /// them there) and that no other instance is routing right now, locked.
@@ -69,23 +72,42 @@ pub async fn lock_agent_for(conn: &mut PgConn, call: &Call) -> Result<Option<Uui
 
 /// Whether any leg of this agent may still be live in Twilio. Every agent leg is one we dialed,
 /// and it counts as live until Twilio reports its call over (or refuses to place it) — even if we
-/// called it off before its SID came back.
+/// called it off before its SID came back. The rule is [`engine::leg_may_be_live`], in SQL.
 pub async fn agent_has_live_leg(conn: &mut PgConn, agent_id: Uuid) -> Result<bool, DbError> {
+    Ok(!agents_with_live_legs(conn, &[agent_id], None)
+        .await?
+        .is_empty())
+}
+
+/// Which of these agents have a leg that may still be live in Twilio, not counting the legs of
+/// `except_call` (the call a decision is about holds its own legs in its snapshot).
+pub async fn agents_with_live_legs(
+    conn: &mut PgConn,
+    agent_ids: &[Uuid],
+    except_call: Option<Uuid>,
+) -> Result<HashSet<Uuid>, DbError> {
+    if agent_ids.is_empty() {
+        return Ok(HashSet::new());
+    }
     // A leg whose end was never reported stops counting a while after it left, so one lost
     // callback can't hold an agent forever.
-    let recently = Utc::now() - chrono::Duration::minutes(2);
-    let live = participants::table
-        .filter(participants::agent_id.eq(agent_id))
+    let recently = Utc::now() - engine::LIVE_AFTER_LEAVING;
+    let mut query = participants::table
+        .filter(participants::agent_id.eq_any(agent_ids))
         .filter(participants::call_ended_at.is_null())
         .filter(
             participants::status
                 .eq_any(ParticipantStatus::LIVE)
                 .or(participants::left_at.gt(recently)),
         )
-        .count()
-        .get_result::<i64>(conn)
-        .await?;
-    Ok(live > 0)
+        .select(participants::agent_id)
+        .distinct()
+        .into_boxed();
+    if let Some(call_id) = except_call {
+        query = query.filter(participants::call_id.ne(call_id));
+    }
+    let live: Vec<Option<Uuid>> = query.load(conn).await?;
+    Ok(live.into_iter().flatten().collect())
 }
 
 /// Agents left in `wrap_up`, `reserved` or `busy` for longer than `grace` with no live leg

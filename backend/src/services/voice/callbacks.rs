@@ -1,19 +1,15 @@
 //! Twilio's status callbacks: call progress of the legs we dial, and conference events.
 //! Both arrive in any order and may repeat, so every step is idempotent and only moves forward.
 
-use chrono::Utc;
 use serde_json::json;
 use uuid::Uuid;
 
-use super::effects::Effect;
-use super::flow::{self, Outcome};
+use super::decide::{decide, Outcome};
 use super::VoiceEngine;
-use crate::db::calls::{CallChanges, ParticipantChanges};
+use crate::db::calls::ParticipantChanges;
 use crate::db::{self, DbError};
-use crate::domain::call::{
-    customer_sid_from_conference, leg_status, CallSid, ConferenceEvent, ConferenceSid,
-    ParticipantKind, ParticipantStatus,
-};
+use crate::domain::call::{customer_sid_from_conference, CallSid, ConferenceEvent, ConferenceSid};
+use crate::domain::engine::{ConferenceInput, Effect, Input};
 use crate::services::{ServiceError, ServiceResult};
 use twilio::rest::CallStatus as TwilioCallStatus;
 
@@ -149,7 +145,7 @@ macro_rules! transaction_outcome {
             .get()
             .await
             .map_err($crate::db::DbError::from)?;
-        let mut outcome = $crate::services::voice::flow::Outcome::default();
+        let mut outcome = $crate::services::voice::decide::Outcome::default();
         let value = {
             let $out = &mut outcome;
             diesel_async::AsyncConnection::transaction::<_, $crate::services::ServiceError, _>(
@@ -245,123 +241,33 @@ impl VoiceEngine {
             {
                 return Ok(()); // a duplicate
             }
-            if cb.status.is_final() {
-                db::calls::update_participant(
-                    conn,
-                    p.id,
-                    ParticipantChanges {
-                        call_ended_at: Some(Utc::now()),
-                        ..Default::default()
-                    },
-                )
-                .await?;
-            }
-            let next = leg_status(cb.status);
-            if p.status.is_pending() {
-                if cb.status.is_final() {
-                    // Ended before we saw it join. `completed` means it was answered (the join
-                    // callback may still be on its way, or the caller left first): not a miss.
-                    mark_unanswered(conn, p.id, next).await?;
-                    flow::leg_missed(
-                        conn,
-                        &call,
-                        &p,
-                        next,
-                        matches!(
-                            next,
-                            ParticipantStatus::NoAnswer
-                                | ParticipantStatus::Busy
-                                | ParticipantStatus::Failed
-                        ),
-                        out,
-                    )
-                    .await?;
-                } else if cb.status == TwilioCallStatus::InProgress {
-                    // Answered; the conference reports the join. A routed call counts as answered
-                    // now, even if the caller leaves before the join is reported.
-                    if call.answered_at.is_none()
-                        && db::calls::active_transfer(conn, call.id).await?.is_none()
-                    {
-                        db::calls::update_call(
-                            conn,
-                            call.id,
-                            CallChanges {
-                                answered_at: Some(Utc::now()),
-                                ..Default::default()
-                            },
-                        )
-                        .await?;
-                    }
-                    if p.status == ParticipantStatus::Dialing {
-                        db::calls::update_participant(
-                            conn,
-                            p.id,
-                            ParticipantChanges {
-                                status: Some(ParticipantStatus::Ringing),
-                                ..Default::default()
-                            },
-                        )
-                        .await?;
-                    }
-                    out.changed_call(&call);
-                } else if next == ParticipantStatus::Ringing
-                    && p.status == ParticipantStatus::Dialing
-                {
-                    db::calls::update_participant(
-                        conn,
-                        p.id,
-                        ParticipantChanges {
-                            status: Some(next),
-                            ..Default::default()
-                        },
-                    )
-                    .await?;
-                    out.changed_call(&call);
-                }
-            } else if p.status == ParticipantStatus::Connected && cb.status.is_final() {
-                // Over in Twilio (stamped above). What its departure means for the call is
-                // decided by the conference's participant-leave, which knows why it left: acting
-                // here too would race it (e.g. requeue a call whose customer just hung up).
-            } else if let (Some(agent), true) = (p.agent_id, cb.status.is_final()) {
-                // The leg had already left or been called off; now that it is over in Twilio too,
-                // the agent can take the next call.
-                flow::release_agent(conn, agent, out).await?;
-            }
+            decide(
+                conn,
+                call,
+                &[],
+                Input::LegProgress {
+                    participant_id: p.id,
+                    status: cb.status,
+                },
+                out,
+            )
+            .await?;
             Ok(())
         });
         Ok(())
     }
 
-    /// A leg we dialed ended without joining (also used when Twilio refused to place it).
-    pub(crate) async fn leg_ended_unanswered(
+    /// Twilio refused to place a leg (or, asked later, never placed it).
+    pub(crate) async fn leg_never_placed(
         &self,
         call_id: Uuid,
         participant_id: Uuid,
-        status: ParticipantStatus,
     ) -> ServiceResult<()> {
         in_transaction!(self, |conn, out| {
             let Some(call) = db::calls::lock_call(conn, call_id).await? else {
                 return Ok(());
             };
-            let Some(p) = db::calls::find_participant(conn, participant_id).await? else {
-                return Ok(());
-            };
-            // Twilio never placed it: it can't be live.
-            db::calls::update_participant(
-                conn,
-                p.id,
-                ParticipantChanges {
-                    call_ended_at: Some(Utc::now()),
-                    ..Default::default()
-                },
-            )
-            .await?;
-            if p.status.is_pending() {
-                mark_unanswered(conn, p.id, status).await?;
-                flow::leg_missed(conn, &call, &p, status, false, out).await?;
-            } else if let Some(agent) = p.agent_id {
-                flow::release_agent(conn, agent, out).await?;
-            }
+            decide(conn, call, &[], Input::DialFailed { participant_id }, out).await?;
             Ok(())
         });
         Ok(())
@@ -405,7 +311,7 @@ impl VoiceEngine {
                     }
                 },
             };
-            let Some(mut call) = db::calls::lock_call(conn, call.id).await? else {
+            let Some(call) = db::calls::lock_call(conn, call.id).await? else {
                 return Ok(());
             };
             let key = cb
@@ -417,181 +323,39 @@ impl VoiceEngine {
             {
                 return Ok(()); // a duplicate
             }
-            // The caller's conference is the one they joined last (a rejoined caller is in a
-            // new conference of the same name); events of an earlier one change nothing about
-            // the caller.
-            let customer_joins = cb.event == ConferenceEvent::ParticipantJoin
-                && cb.call_sid.as_ref() == Some(&call.customer_call_sid);
-            if call.conference_sid.is_none()
-                || (customer_joins && call.conference_sid.as_ref() != Some(&cb.conference_sid))
-            {
-                call = db::calls::update_call(
-                    conn,
-                    call.id,
-                    CallChanges {
-                        conference_sid: Some(Some(cb.conference_sid.to_string())),
-                        ..Default::default()
-                    },
-                )
-                .await?;
-            }
-            let earlier_conference = call.conference_sid.as_ref() != Some(&cb.conference_sid);
-            match cb.event {
-                ConferenceEvent::ConferenceStart | ConferenceEvent::Other => {}
-                ConferenceEvent::ConferenceEnd if earlier_conference => {}
-                ConferenceEvent::ConferenceEnd => {
-                    if flow::customer_between_conferences(conn, &call).await? {
-                        // The caller is still on the line and will be put back in: only
-                        // forget the conference that ended.
-                        flow::conference_lost(conn, &call, out).await?;
-                    } else {
-                        flow::finish_call(conn, &call, "conference ended", out).await?
+            // Which of the call's legs the event is about. A join may come before we learnt
+            // the leg's SID (the create request's answer or its first status callback is still
+            // on its way): its label says which leg it is.
+            let mut participant_id = None;
+            if let Some(sid) = &cb.call_sid {
+                participant_id = db::calls::find_participant_by_sid(conn, sid)
+                    .await?
+                    .map(|p| p.id);
+                if participant_id.is_none() && cb.event == ConferenceEvent::ParticipantJoin {
+                    participant_id = labelled_leg(conn, &call, &cb).await?.map(|p| p.id);
+                    if participant_id.is_none() {
+                        tracing::warn!(call_sid = %sid, "join by a leg we do not know");
                     }
-                }
-                ConferenceEvent::ParticipantJoin => {
-                    let Some(sid) = &cb.call_sid else {
-                        return Ok(());
-                    };
-                    let p = match db::calls::find_participant_by_sid(conn, sid).await? {
-                        Some(p) => p,
-                        // Its SID may not have reached us yet (the create request's answer or
-                        // the leg's first status callback is still on its way): its label says
-                        // which leg it is.
-                        None => match labelled_leg(conn, &call, &cb).await? {
-                            Some(p) => p,
-                            None => {
-                                tracing::warn!(call_sid = %sid, "join by a leg we do not know");
-                                return Ok(());
-                            }
-                        },
-                    };
-                    // A join that arrives after the leave (reordered delivery) changes nothing.
-                    // A leg we called off that joined anyway (answered as we canceled it) must
-                    // not stay in the room unseen: hang it up.
-                    if p.status.is_final() {
-                        if p.kind != ParticipantKind::Customer
-                            && p.status != ParticipantStatus::Left
-                        {
-                            out.effects.push(Effect::HangUp {
-                                call_id: call.id,
-                                call_sid: sid.clone(),
-                            });
-                        }
-                        return Ok(());
-                    }
-                    let p = db::calls::update_participant(
-                        conn,
-                        p.id,
-                        ParticipantChanges {
-                            status: Some(ParticipantStatus::Connected),
-                            joined_at: Some(p.joined_at.unwrap_or_else(Utc::now)),
-                            ..flag_changes(&p, &cb)
-                        },
-                    )
-                    .await?;
-                    if p.status == ParticipantStatus::Connected {
-                        flow::leg_joined(conn, &call, &p, out).await?;
-                    }
-                }
-                ConferenceEvent::ParticipantLeave => {
-                    let Some(p) = cb.call_sid.as_deref() else {
-                        return Ok(());
-                    };
-                    let Some(p) = db::calls::find_participant_by_sid(conn, p).await? else {
-                        return Ok(());
-                    };
-                    if p.status.is_final() {
-                        return Ok(());
-                    }
-                    if p.kind == ParticipantKind::Customer {
-                        if earlier_conference {
-                            return Ok(());
-                        }
-                        // Out of a conference that could not hold them (a failed waitUrl) but
-                        // still on the line: the Dial action puts them back in.
-                        if cb.call_goes_on() && !cb.conference_ended_around() {
-                            flow::customer_out_of_conference(conn, &call, &p, &cb.reason, out)
-                                .await?;
-                            return Ok(());
-                        }
-                    }
-                    // Dropped because the conference is ending (an owner left): the call is over,
-                    // unless the caller is between conferences (they will be back).
-                    if cb.conference_ended_around()
-                        && !flow::customer_between_conferences(conn, &call).await?
-                    {
-                        flow::finish_call(conn, &call, "conference ended", out).await?;
-                        return Ok(());
-                    }
-                    let was_pending = p.status.is_pending();
-                    db::calls::update_participant(
-                        conn,
-                        p.id,
-                        ParticipantChanges {
-                            status: Some(ParticipantStatus::Left),
-                            left_at: Some(Utc::now()),
-                            on_hold: Some(false),
-                            ..Default::default()
-                        },
-                    )
-                    .await?;
-                    if was_pending && p.kind != ParticipantKind::Customer {
-                        // Its join is still on its way (callbacks arrive out of order).
-                        flow::leg_missed(conn, &call, &p, ParticipantStatus::Left, false, out)
-                            .await?;
-                    } else {
-                        flow::leg_left(conn, &call, &p, out).await?;
-                    }
-                }
-                ConferenceEvent::ParticipantHold
-                | ConferenceEvent::ParticipantUnhold
-                | ConferenceEvent::ParticipantMute
-                | ConferenceEvent::ParticipantUnmute
-                | ConferenceEvent::ParticipantModify => {
-                    let Some(sid) = cb.call_sid.as_deref() else {
-                        return Ok(());
-                    };
-                    let Some(p) = db::calls::find_participant_by_sid(conn, sid).await? else {
-                        return Ok(());
-                    };
-                    let mut changes = flag_changes(&p, &cb);
-                    // The event itself says what changed, even where the flag parameters are absent.
-                    let in_order = cb.sequence.is_none_or(|s| s > i64::from(p.flags_sequence));
-                    if in_order {
-                        match cb.event {
-                            ConferenceEvent::ParticipantHold => changes.on_hold = Some(true),
-                            ConferenceEvent::ParticipantUnhold => changes.on_hold = Some(false),
-                            ConferenceEvent::ParticipantMute => changes.muted = Some(true),
-                            ConferenceEvent::ParticipantUnmute => changes.muted = Some(false),
-                            _ => {}
-                        }
-                    }
-                    db::calls::update_participant(conn, p.id, changes).await?;
-                    out.changed_call(&call);
                 }
             }
+            let input = Input::Conference(ConferenceInput {
+                event: cb.event,
+                call_goes_on: cb.call_goes_on(),
+                conference_ended_around: cb.conference_ended_around(),
+                conference_sid: cb.conference_sid,
+                call_sid: cb.call_sid,
+                participant_id,
+                sequence: cb.sequence,
+                hold: cb.hold,
+                muted: cb.muted,
+                end_conference_on_exit: cb.end_conference_on_exit,
+                reason: cb.reason,
+            });
+            decide(conn, call, &[], input, out).await?;
             Ok(())
         });
         Ok(())
     }
-}
-
-async fn mark_unanswered(
-    conn: &mut crate::db::PgConn,
-    id: Uuid,
-    status: ParticipantStatus,
-) -> Result<(), DbError> {
-    db::calls::update_participant(
-        conn,
-        id,
-        ParticipantChanges {
-            status: Some(status),
-            left_at: Some(Utc::now()),
-            ..Default::default()
-        },
-    )
-    .await?;
-    Ok(())
 }
 
 /// The leg a conference callback's `ParticipantLabel` names, when it is one of this call's legs
@@ -624,26 +388,4 @@ async fn labelled_leg(
         )
         .await?,
     ))
-}
-
-/// Hold, mute and ownership flags from a callback, applied only if it is newer than the last one
-/// applied (callbacks carry a per-conference `SequenceNumber` and arrive out of order).
-fn flag_changes(
-    p: &crate::domain::call::Participant,
-    cb: &ConferenceCallback,
-) -> ParticipantChanges {
-    let newer = match cb.sequence {
-        Some(seq) => seq > i64::from(p.flags_sequence),
-        None => true,
-    };
-    if !newer {
-        return ParticipantChanges::default();
-    }
-    ParticipantChanges {
-        on_hold: cb.hold,
-        muted: cb.muted,
-        end_conference_on_exit: cb.end_conference_on_exit,
-        flags_sequence: cb.sequence.and_then(|s| i32::try_from(s).ok()),
-        ..Default::default()
-    }
 }

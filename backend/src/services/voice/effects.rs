@@ -5,61 +5,11 @@ use uuid::Uuid;
 
 use super::VoiceEngine;
 use crate::db::{self, calls::ParticipantChanges};
-use crate::domain::call::{CallSid, ConferenceSid, ParticipantStatus};
+use crate::domain::call::CallSid;
+use crate::domain::engine::Effect;
 use twilio::rest::{
     CallProgressEvent, CallUpdateStatus, CreateCall, TwilioError, UpdateCall, UpdateParticipant,
 };
-
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Effect {
-    /// Place a leg (agent browser or phone number) that joins the call's conference when answered.
-    Dial {
-        call_id: Uuid,
-        participant_id: Uuid,
-        to: String,
-        conference: String,
-    },
-    /// End a leg whatever its state: ringing, answered on its way in, or in the conference.
-    HangUp { call_id: Uuid, call_sid: CallSid },
-    Hold {
-        call_id: Uuid,
-        conference_sid: ConferenceSid,
-        call_sid: CallSid,
-        hold: bool,
-    },
-    Mute {
-        call_id: Uuid,
-        conference_sid: ConferenceSid,
-        call_sid: CallSid,
-        muted: bool,
-    },
-    /// Hands the conference's lifetime to a participant, or takes it back (the participant must
-    /// not be on hold: Twilio silently ignores this change for held participants).
-    EndConferenceOnExit {
-        call_id: Uuid,
-        conference_sid: ConferenceSid,
-        call_sid: CallSid,
-        value: bool,
-    },
-    Remove {
-        call_id: Uuid,
-        conference_sid: ConferenceSid,
-        call_sid: CallSid,
-    },
-}
-
-impl Effect {
-    fn call_id(&self) -> Uuid {
-        match self {
-            Effect::Dial { call_id, .. }
-            | Effect::HangUp { call_id, .. }
-            | Effect::Hold { call_id, .. }
-            | Effect::Mute { call_id, .. }
-            | Effect::EndConferenceOnExit { call_id, .. }
-            | Effect::Remove { call_id, .. } => *call_id,
-        }
-    }
-}
 
 impl VoiceEngine {
     /// Carries out effects in order. Each failure is logged and put on the call's timeline; the
@@ -242,10 +192,7 @@ impl VoiceEngine {
 
     /// Twilio refused to place a leg: it failed, through no fault of the agent.
     async fn dial_failed(&self, call_id: Uuid, participant_id: Uuid) {
-        if let Err(e) = self
-            .leg_ended_unanswered(call_id, participant_id, ParticipantStatus::Failed)
-            .await
-        {
+        if let Err(e) = self.leg_never_placed(call_id, participant_id).await {
             tracing::error!(error = %e, %participant_id, "could not record a failed dial");
         }
     }

@@ -4,10 +4,11 @@ use serde_json::json;
 use uuid::Uuid;
 
 use super::callbacks::in_transaction;
-use super::flow;
+use super::decide::decide;
 use super::VoiceEngine;
 use crate::db::{self, DbError};
 use crate::domain::call::{after_customer_dial, conference_name, AfterCustomerDial, Call, CallSid};
+use crate::domain::engine::Input;
 use crate::events::Topic;
 use crate::services::{ServiceError, ServiceResult};
 use twilio::twiml::{self, ConferenceTwiml};
@@ -123,12 +124,16 @@ impl VoiceEngine {
     }
 
     /// Closes a call whose caller we could not keep (or who never reached the conference).
-    pub(crate) async fn give_up_on_caller(&self, call_id: Uuid, reason: &str) -> ServiceResult<()> {
+    pub(crate) async fn give_up_on_caller(
+        &self,
+        call_id: Uuid,
+        reason: &'static str,
+    ) -> ServiceResult<()> {
         in_transaction!(self, |conn, out| {
             let Some(call) = db::calls::lock_call(conn, call_id).await? else {
                 return Ok::<_, ServiceError>(());
             };
-            flow::finish_call(conn, &call, reason, out).await?;
+            decide(conn, call, &[], Input::EndCall { reason }, out).await?;
             Ok(())
         });
         Ok(())

@@ -1,14 +1,15 @@
 //! The call engine: inbound calls, routing, Twilio's callbacks, transfers and call control.
 //!
 //! Every change to a call happens inside a transaction that locks the call's row, so handlers on
-//! several backend instances never interleave on one call. Twilio REST requests are never made
+//! several backend instances never interleave on one call. What a change means is decided by the
+//! pure core in [`crate::domain::engine`] (see `decide`). Twilio REST requests are never made
 //! while a lock is held: a transaction decides and records, returns the [`Effect`]s to carry out,
 //! and they run after commit.
 
 mod callbacks;
 mod control;
+mod decide;
 mod effects;
-mod flow;
 mod inbound;
 mod inbox;
 mod reconcile;
@@ -20,9 +21,9 @@ use std::time::Duration;
 use tokio::sync::Notify;
 use uuid::Uuid;
 
+pub use crate::domain::engine::Effect;
 pub use callbacks::{BadCallback, ConferenceCallback, LegStatusCallback};
 pub use control::{TransferRequest, TransferTarget};
-pub use effects::Effect;
 pub use inbound::{CustomerDialEnded, InboundCall};
 pub use inbox::RawCallback;
 

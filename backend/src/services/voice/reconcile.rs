@@ -9,13 +9,14 @@ use std::time::Instant;
 use uuid::Uuid;
 
 use super::callbacks::{in_transaction, ConferenceCallback, LegStatusCallback};
-use super::flow;
+use super::decide::decide;
 use super::VoiceEngine;
 use crate::db::{self, DbError};
 use crate::domain::call::{
     customer_sid_from_conference, Call, ConferenceEvent, ConferenceSid, Participant,
-    ParticipantKind, ParticipantStatus,
+    ParticipantKind,
 };
+use crate::domain::engine::Input;
 use crate::services::{ServiceError, ServiceResult};
 use twilio::rest::{CallStatus as TwilioCallStatus, TwilioError};
 
@@ -192,10 +193,7 @@ impl VoiceEngine {
         tracing::warn!(participant_id = %leg.id, kind = %leg.kind, ?truth, ?decision, "reconciled a leg whose callbacks never came");
         match (decision, &truth) {
             (Settle::Wait, _) => Ok(()),
-            (Settle::NeverPlaced, _) => {
-                self.leg_ended_unanswered(call.id, leg.id, ParticipantStatus::Failed)
-                    .await
-            }
+            (Settle::NeverPlaced, _) => self.leg_never_placed(call.id, leg.id).await,
             (Settle::LegEnded(status), _) => {
                 let Some(call_sid) = leg.call_sid.clone() else {
                     return Ok(());
@@ -238,13 +236,7 @@ impl VoiceEngine {
             (Settle::CustomerGone, _) => {
                 in_transaction!(self, |conn, out| {
                     if let Some(call) = db::calls::lock_call(conn, call.id).await? {
-                        if leg.status.is_pending() {
-                            // They hung up before ever reaching the conference.
-                            flow::caller_never_arrived(conn, &call, out).await?;
-                        } else {
-                            flow::finish_call(conn, &call, "the customer's call ended", out)
-                                .await?;
-                        }
+                        decide(conn, call, &[], Input::CustomerGone, out).await?;
                     }
                     Ok::<_, ServiceError>(())
                 });

@@ -5,16 +5,12 @@
 
 use std::time::Duration;
 
-use serde_json::json;
-
 use super::callbacks::in_transaction;
-use super::effects::Effect;
-use super::flow;
+use super::decide::{self, decide};
 use super::VoiceEngine;
-use crate::db::calls::{CallChanges, NewParticipant};
 use crate::db::{self, DbError};
 use crate::domain::agent::AgentStatus;
-use crate::domain::call::{CallStatus, ParticipantKind, ParticipantStatus};
+use crate::domain::engine::Input;
 use crate::services::{ServiceError, ServiceResult};
 
 /// How often the router looks at the queue without being woken (covers agents freed by
@@ -81,7 +77,7 @@ impl VoiceEngine {
                 db::routing::stuck_agents(conn, chrono::Duration::seconds(STUCK_AFTER_SECS)).await?
             {
                 tracing::warn!(%agent, "releasing an agent whose last leg never reported its end");
-                flow::set_agent_status(conn, agent, AgentStatus::Available, out).await?;
+                decide::set_agent_status(conn, agent, AgentStatus::Available, out).await?;
             }
             Ok::<_, ServiceError>(())
         });
@@ -118,46 +114,12 @@ impl VoiceEngine {
             let agent = db::agents::find(conn, agent_id)
                 .await?
                 .ok_or(DbError::Corrupt("agent vanished".into()))?;
-            flow::set_agent_status(conn, agent_id, AgentStatus::Reserved, out).await?;
-            db::calls::update_call(
-                conn,
-                call.id,
-                CallChanges {
-                    status: Some(CallStatus::Ringing),
-                    // Offered once: if the preferred agent misses it, the next one is rung.
-                    prefer_agent_id: Some(None),
-                    ..Default::default()
-                },
-            )
-            .await?;
-            let leg = db::calls::insert_participant(
-                conn,
-                NewParticipant {
-                    call_id: call.id,
-                    kind: ParticipantKind::Agent,
-                    agent_id: Some(agent_id),
-                    phone: None,
-                    call_sid: None,
-                    status: ParticipantStatus::Dialing,
-                    end_conference_on_exit: false,
-                },
-            )
-            .await?;
-            db::calls::record_event(
-                conn,
-                call.id,
-                "agent_ringing",
-                json!({ "agent_id": agent_id, "participant_id": leg.id }),
-                None,
-            )
-            .await?;
-            out.effects.push(Effect::Dial {
-                call_id: call.id,
-                participant_id: leg.id,
-                to: agent.client_identity.dial_address(),
-                conference: call.conference_name.clone(),
-            });
-            out.changed_call(&call);
+            let offer = Input::Offer {
+                agent_id,
+                leg_id: uuid::Uuid::new_v4(),
+                dial_to: agent.client_identity.dial_address(),
+            };
+            decide(conn, call, &[agent_id], offer, out).await?;
             Ok(true)
         });
         Ok(routed)

@@ -1,0 +1,1447 @@
+//! The rules: how each input changes a call. Every rule reads and changes the snapshot only,
+//! recording each change, effect and timeline entry as it goes, so a later rule in the same
+//! decision sees what an earlier one decided.
+
+use uuid::Uuid;
+
+use super::{
+    Action, Actor, AgentView, CallSnapshot, CallUpdate, Change, ConferenceInput, Decision, Effect,
+    Input, LegUpdate, NewLeg, NewTransfer, Refusal, TimelineEvent, TransferTo,
+};
+use crate::domain::agent::AgentStatus;
+use crate::domain::call::{
+    leg_status, Call, CallSid, CallStatus, ConferenceEvent, ConferenceSid, Participant,
+    ParticipantKind, ParticipantStatus, Transfer, TransferMode, TransferStatus,
+};
+use twilio::rest::CallStatus as TwilioCallStatus;
+
+fn conflict(message: impl Into<String>) -> Refusal {
+    Refusal::Conflict(message.into())
+}
+
+pub(super) struct Engine {
+    s: CallSnapshot,
+    changes: Vec<Change>,
+    effects: Vec<Effect>,
+    timeline: Vec<TimelineEvent>,
+    wake_router: bool,
+    call_changed: bool,
+}
+
+impl Engine {
+    pub fn new(s: CallSnapshot) -> Self {
+        Self {
+            s,
+            changes: Vec::new(),
+            effects: Vec::new(),
+            timeline: Vec::new(),
+            wake_router: false,
+            call_changed: false,
+        }
+    }
+
+    pub fn finish(self) -> Decision {
+        Decision {
+            state: self.s,
+            changes: self.changes,
+            effects: self.effects,
+            timeline: self.timeline,
+            wake_router: self.wake_router,
+            call_changed: self.call_changed,
+        }
+    }
+
+    pub fn handle(&mut self, input: Input) -> Result<(), Refusal> {
+        match input {
+            Input::LegProgress {
+                participant_id,
+                status,
+            } => self.leg_progress(participant_id, status),
+            Input::DialFailed { participant_id } => self.dial_failed(participant_id),
+            Input::Conference(cb) => self.conference_event(cb),
+            Input::CustomerGone => {
+                if self.s.customer().is_some_and(|c| c.status.is_pending()) {
+                    // They hung up before ever reaching the conference.
+                    self.caller_never_arrived();
+                } else {
+                    self.finish_call("the customer's call ended");
+                }
+            }
+            Input::EndCall { reason } => self.finish_call(reason),
+            Input::Offer {
+                agent_id,
+                leg_id,
+                dial_to,
+            } => self.offer(agent_id, leg_id, dial_to),
+            Input::Action { actor, action } => return self.action(actor, action),
+            Input::HandBack { agent_id, reason } => self.hand_back(agent_id, reason),
+        }
+        Ok(())
+    }
+
+    // ---- reading the snapshot ----
+
+    fn call(&self) -> &Call {
+        &self.s.call
+    }
+
+    fn leg(&self, id: Uuid) -> Option<Participant> {
+        self.s.participant(id).cloned()
+    }
+
+    fn connected_customer(&self) -> Option<Participant> {
+        self.s
+            .customer()
+            .filter(|c| c.status == ParticipantStatus::Connected)
+            .cloned()
+    }
+
+    fn active_transfer(&self) -> Option<Transfer> {
+        self.s.active_transfer().cloned()
+    }
+
+    /// Effects on a conference participant need both SIDs; before the conference exists there
+    /// is nothing to act on.
+    fn in_conference(&self, p: &Participant) -> Option<(ConferenceSid, CallSid)> {
+        Some((self.call().conference_sid.clone()?, p.call_sid.clone()?))
+    }
+
+    // ---- recording decisions ----
+
+    fn update_call(&mut self, update: CallUpdate) {
+        if update == CallUpdate::default() {
+            return;
+        }
+        self.s.call.apply(&update);
+        self.changes.push(Change::Call(update));
+    }
+
+    fn update_leg(&mut self, id: Uuid, update: LegUpdate) {
+        if update == LegUpdate::default() {
+            return;
+        }
+        if let Some(p) = self.s.participants.iter_mut().find(|p| p.id == id) {
+            p.apply(&update);
+        }
+        self.changes.push(Change::Leg { id, update });
+    }
+
+    fn set_transfer_status(&mut self, id: Uuid, status: TransferStatus) {
+        let now = self.s.now;
+        if let Some(t) = self.s.transfers.iter_mut().find(|t| t.id == id) {
+            t.status = status;
+            if status == TransferStatus::Consulting {
+                t.answered_at.get_or_insert(now);
+            }
+            t.ended_at = (!status.is_active()).then_some(now);
+        }
+        self.changes.push(Change::Transfer { id, status });
+    }
+
+    fn set_agent_status(&mut self, id: Uuid, status: AgentStatus) {
+        if let Some(a) = self.s.agents.iter_mut().find(|a| a.id == id) {
+            a.status = status;
+        }
+        self.changes.push(Change::Agent { id, status });
+        if status == AgentStatus::Available {
+            self.wake_router = true;
+        }
+    }
+
+    fn record(&mut self, event: TimelineEvent) {
+        self.timeline.push(event);
+    }
+
+    fn changed_call(&mut self) {
+        self.call_changed = true;
+    }
+
+    fn effect(&mut self, effect: Effect) {
+        self.effects.push(effect);
+    }
+
+    fn hang_up_leg(&mut self, call_sid: CallSid) {
+        let call_id = self.call().id;
+        self.effect(Effect::HangUp { call_id, call_sid });
+    }
+
+    // ---- agents ----
+
+    fn agent(&self, id: Uuid) -> Option<AgentView> {
+        self.s.agent(id).cloned()
+    }
+
+    /// An agent's leg in the call is over: an agent who was on the call goes to wrap-up and is
+    /// freed once Twilio reports all their legs over. An agent who signed out, went away or was
+    /// deactivated meanwhile keeps that status: a call ending never makes them available.
+    fn agent_leg_over(&mut self, agent_id: Uuid) {
+        let Some(agent) = self.agent(agent_id) else {
+            return;
+        };
+        if agent.status.is_engaged() {
+            self.set_agent_status(agent_id, AgentStatus::WrapUp);
+        }
+        self.release_agent(agent_id);
+    }
+
+    /// Frees an agent once none of their legs can still be live in Twilio. Leaving the
+    /// conference is not enough: until Twilio reports the leg's call over, their browser is
+    /// still on it and would drop the next call.
+    fn release_agent(&mut self, agent_id: Uuid) {
+        let Some(agent) = self.agent(agent_id) else {
+            return;
+        };
+        let holding = matches!(
+            agent.status,
+            AgentStatus::Reserved | AgentStatus::Busy | AgentStatus::WrapUp
+        );
+        if holding && !self.s.agent_has_live_leg(agent_id) {
+            self.set_agent_status(agent_id, AgentStatus::Available);
+        }
+    }
+
+    // ---- legs ----
+
+    /// Holds or unholds a participant, recording the decision at once so later decisions see it
+    /// even before Twilio's confirming callback arrives. Sent even when the stored flag already
+    /// matches: a repeated hold or unhold is harmless, a missed unhold is not.
+    fn set_hold(&mut self, id: Uuid, hold: bool) {
+        let Some(p) = self.leg(id) else { return };
+        let Some((conference_sid, call_sid)) = self.in_conference(&p) else {
+            return;
+        };
+        let call_id = self.call().id;
+        self.effect(Effect::Hold {
+            call_id,
+            conference_sid,
+            call_sid,
+            hold,
+        });
+        self.update_leg(
+            id,
+            LegUpdate {
+                on_hold: Some(hold),
+                ..Default::default()
+            },
+        );
+    }
+
+    /// Gives a participant (or takes away) the power to end the conference by leaving. Twilio
+    /// ignores this change for a held participant without an error, so a held one is unheld
+    /// first.
+    fn set_ends_conference(&mut self, id: Uuid, value: bool) {
+        let Some(p) = self.leg(id) else { return };
+        let Some((conference_sid, call_sid)) = self.in_conference(&p) else {
+            return;
+        };
+        if p.on_hold {
+            self.set_hold(id, false);
+        }
+        let call_id = self.call().id;
+        self.effect(Effect::EndConferenceOnExit {
+            call_id,
+            conference_sid,
+            call_sid,
+            value,
+        });
+        self.update_leg(
+            id,
+            LegUpdate {
+                end_conference_on_exit: Some(value),
+                ..Default::default()
+            },
+        );
+    }
+
+    /// Takes a participant out of the conference without ending it for everyone: a leg that
+    /// owns the conference (`endConferenceOnExit`) gives that up first.
+    fn remove_leg(&mut self, id: Uuid) {
+        let Some(p) = self.leg(id) else { return };
+        let Some((conference_sid, call_sid)) = self.in_conference(&p) else {
+            return;
+        };
+        if p.end_conference_on_exit && p.kind != ParticipantKind::Customer {
+            self.set_ends_conference(id, false);
+        }
+        let call_id = self.call().id;
+        self.effect(Effect::Remove {
+            call_id,
+            conference_sid,
+            call_sid,
+        });
+    }
+
+    /// Stops a leg that has not joined; without a SID yet, the dialer stops it when the SID
+    /// arrives.
+    fn call_off_pending_leg(&mut self, id: Uuid) {
+        let Some(p) = self.leg(id) else { return };
+        let now = self.s.now;
+        self.update_leg(
+            id,
+            LegUpdate {
+                status: Some(ParticipantStatus::Canceled),
+                left_at: Some(now),
+                ..Default::default()
+            },
+        );
+        if let Some(sid) = p.call_sid {
+            self.hang_up_leg(sid);
+        }
+        if let Some(agent) = p.agent_id {
+            self.release_agent(agent);
+        }
+    }
+
+    fn new_leg(&mut self, leg: NewLeg) {
+        let now = self.s.now;
+        self.s.participants.push(Participant {
+            id: leg.id,
+            call_id: leg.call_id,
+            kind: leg.kind,
+            agent_id: leg.agent_id,
+            phone: leg.phone.clone(),
+            call_sid: None,
+            status: ParticipantStatus::Dialing,
+            on_hold: false,
+            muted: false,
+            end_conference_on_exit: false,
+            flags_sequence: 0,
+            created_at: now,
+            joined_at: None,
+            left_at: None,
+            call_ended_at: None,
+        });
+        self.changes.push(Change::NewLeg(leg));
+    }
+
+    fn new_transfer(&mut self, t: NewTransfer) {
+        self.s.transfers.push(Transfer {
+            id: t.id,
+            call_id: t.call_id,
+            from_agent_id: t.from_agent_id,
+            to_agent_id: t.to_agent_id,
+            to_number: t.to_number.clone(),
+            mode: t.mode,
+            status: TransferStatus::Dialing,
+            target_participant_id: Some(t.target_participant_id),
+            created_at: self.s.now,
+            answered_at: None,
+            ended_at: None,
+        });
+        self.changes.push(Change::NewTransfer(t));
+    }
+
+    // ---- the call as a whole ----
+
+    /// The call is over: close every leg, free every agent, and stamp the end.
+    fn finish_call(&mut self, reason: &'static str) {
+        if self.call().status.is_final() {
+            return;
+        }
+        let now = self.s.now;
+        let status = if self.call().answered_at.is_some() {
+            CallStatus::Completed
+        } else {
+            CallStatus::Abandoned
+        };
+        for p in self.s.participants.clone() {
+            if p.kind == ParticipantKind::Customer && p.status.is_pending() {
+                // A caller between conferences whose call we close is on their way out by
+                // their own TwiML (an apology, then a hang-up): never cut that short.
+                self.update_leg(
+                    p.id,
+                    LegUpdate {
+                        status: Some(ParticipantStatus::Left),
+                        left_at: Some(now),
+                        ..Default::default()
+                    },
+                );
+            } else if p.status.is_pending() {
+                self.call_off_pending_leg(p.id);
+            } else if p.status == ParticipantStatus::Connected {
+                self.update_leg(
+                    p.id,
+                    LegUpdate {
+                        status: Some(ParticipantStatus::Left),
+                        left_at: Some(now),
+                        on_hold: Some(false),
+                        ..Default::default()
+                    },
+                );
+                if p.kind != ParticipantKind::Customer {
+                    if let Some(sid) = p.call_sid {
+                        self.hang_up_leg(sid);
+                    }
+                }
+                if let Some(agent) = p.agent_id {
+                    self.agent_leg_over(agent);
+                }
+            }
+        }
+        if let Some(t) = self.active_transfer() {
+            self.set_transfer_status(t.id, TransferStatus::Canceled);
+        }
+        self.update_call(CallUpdate {
+            status: Some(status),
+            ended_at: Some(Some(now)),
+            ..Default::default()
+        });
+        self.record(TimelineEvent::CallEnded { status, reason });
+        self.changed_call();
+    }
+
+    /// Whether the caller is on the line but in no conference: dropped from one that could not
+    /// hold them and on their way back (or not arrived yet). A conference ending then is no
+    /// hang-up.
+    fn customer_between_conferences(&self) -> bool {
+        !self.call().status.is_final() && self.s.customer().is_some_and(|c| c.status.is_pending())
+    }
+
+    /// The caller left the conference but their call goes on (its `<Dial action>` runs, which
+    /// puts them back in): they count as on their way in again, as before their first join.
+    fn customer_out_of_conference(&mut self, id: Uuid, reason: Option<String>) {
+        let now = self.s.now;
+        self.update_leg(
+            id,
+            LegUpdate {
+                status: Some(ParticipantStatus::Ringing),
+                left_at: Some(now),
+                on_hold: Some(false),
+                ..Default::default()
+            },
+        );
+        self.record(TimelineEvent::CustomerOutOfConference {
+            participant_id: id,
+            reason,
+        });
+        self.changed_call();
+    }
+
+    /// The conference ended while the caller stays on the line: forget it, so the one they
+    /// rejoin becomes the call's conference.
+    fn conference_lost(&mut self) {
+        let conference_sid = self.call().conference_sid.clone();
+        self.update_call(CallUpdate {
+            conference_sid: Some(None),
+            ..Default::default()
+        });
+        self.record(TimelineEvent::ConferenceLost { conference_sid });
+        self.changed_call();
+    }
+
+    /// The caller did not reach their conference in time: they hung up before their `<Dial>`
+    /// ran. The call ends abandoned and any leg ringing for it is called off. The caller's leg
+    /// stays "on its way", so a join that still arrives (a very slow Twilio) reopens the call.
+    fn caller_never_arrived(&mut self) {
+        if self.call().status.is_final() {
+            return;
+        }
+        if !self.s.customer().is_some_and(|c| c.status.is_pending()) {
+            return; // arrived meanwhile
+        }
+        let pending: Vec<Uuid> = self
+            .s
+            .participants
+            .iter()
+            .filter(|p| p.kind != ParticipantKind::Customer && p.status.is_pending())
+            .map(|p| p.id)
+            .collect();
+        for id in pending {
+            self.call_off_pending_leg(id);
+        }
+        if let Some(t) = self.active_transfer() {
+            self.set_transfer_status(t.id, TransferStatus::Canceled);
+        }
+        let now = self.s.now;
+        self.update_call(CallUpdate {
+            status: Some(CallStatus::Abandoned),
+            ended_at: Some(Some(now)),
+            ..Default::default()
+        });
+        self.record(TimelineEvent::CustomerNeverJoined {
+            status: CallStatus::Abandoned,
+        });
+        self.changed_call();
+    }
+
+    /// A caller given up on as never arrived joined after all: the call is open again and
+    /// queued.
+    fn reopen_for_late_caller(&mut self) {
+        self.update_call(CallUpdate {
+            status: Some(CallStatus::Queued),
+            ended_at: Some(None),
+            ..Default::default()
+        });
+        self.record(TimelineEvent::CustomerJoinedLate {});
+        self.changed_call();
+        self.wake_router = true;
+    }
+
+    /// Back to the queue: the customer hears hold music until the next agent joins.
+    fn requeue(&mut self, reason: &'static str) {
+        if self.call().status.is_final() {
+            return;
+        }
+        self.update_call(CallUpdate {
+            status: Some(CallStatus::Queued),
+            owner_agent_id: Some(None),
+            ..Default::default()
+        });
+        if let Some(c) = self.connected_customer() {
+            self.set_hold(c.id, true);
+        }
+        self.record(TimelineEvent::Requeued { reason });
+        self.changed_call();
+        self.wake_router = true;
+    }
+
+    /// The transfer target takes the call over: the customer is taken off hold and the
+    /// transferring agent (if still there) leaves. An agent's leg never ends the conference
+    /// (their lost browser must not hang up the customer); an outside number that takes the
+    /// call over does, since the call is theirs to finish.
+    fn hand_over(&mut self, transfer: &Transfer, target_id: Uuid) {
+        let Some(target) = self.leg(target_id) else {
+            return;
+        };
+        if target.kind == ParticipantKind::External {
+            self.set_ends_conference(target.id, true);
+        }
+        if let Some(c) = self.connected_customer() {
+            self.set_hold(c.id, false);
+        }
+        if let Some(from) = transfer.from_agent_id {
+            let from_leg = self.s.participants.iter().find(|p| {
+                p.agent_id == Some(from)
+                    && p.status == ParticipantStatus::Connected
+                    && p.id != target.id
+            });
+            if let Some(leg) = from_leg.map(|p| p.id) {
+                self.remove_leg(leg);
+            }
+        }
+        self.set_transfer_status(transfer.id, TransferStatus::Completed);
+        self.update_call(CallUpdate {
+            owner_agent_id: Some(target.agent_id),
+            ..Default::default()
+        });
+        self.record(TimelineEvent::TransferCompleted {
+            transfer_id: transfer.id,
+            mode: transfer.mode,
+            to_agent_id: transfer.to_agent_id,
+            to_number: transfer.to_number.clone(),
+        });
+        self.changed_call();
+    }
+
+    // ---- legs joining, leaving, missing ----
+
+    /// A leg joined the conference.
+    fn leg_joined(&mut self, p: &Participant) {
+        let call = self.call().clone();
+        if p.kind == ParticipantKind::Customer {
+            if call.status == CallStatus::Abandoned {
+                // Still "on their way" in a closed call: only a caller given up on as never
+                // arrived (a caller who left is `left`), who made it after all.
+                self.reopen_for_late_caller();
+            } else if call.status == CallStatus::Queued {
+                // In the conference now, so routable.
+                self.changed_call();
+                self.wake_router = true;
+            }
+            return;
+        }
+        if call.status.is_final() {
+            // The customer is gone; nobody should sit in an empty conference.
+            if let Some(sid) = p.call_sid.clone() {
+                self.hang_up_leg(sid);
+            }
+            return;
+        }
+        if let Some(agent) = p.agent_id {
+            self.set_agent_status(agent, AgentStatus::Busy);
+        }
+        let transfer = self
+            .active_transfer()
+            .filter(|t| t.target_participant_id == Some(p.id));
+        match transfer {
+            Some(t) => {
+                let from_still_here = t.from_agent_id.is_some_and(|from| {
+                    self.s.participants.iter().any(|x| {
+                        x.agent_id == Some(from) && x.status == ParticipantStatus::Connected
+                    })
+                });
+                if t.mode == TransferMode::Cold || !from_still_here {
+                    self.hand_over(&t, p.id);
+                } else {
+                    self.set_transfer_status(t.id, TransferStatus::Consulting);
+                    self.record(TimelineEvent::TransferTargetJoined {
+                        transfer_id: t.id,
+                        participant_id: p.id,
+                    });
+                }
+            }
+            None => {
+                // A routed agent answered: the call is theirs, and the customer hears them.
+                let now = self.s.now;
+                self.update_call(CallUpdate {
+                    status: Some(CallStatus::InProgress),
+                    owner_agent_id: call.owner_agent_id.is_none().then_some(p.agent_id),
+                    answered_at: call.answered_at.is_none().then_some(now),
+                    prefer_agent_id: Some(None),
+                    avoid_agent_id: Some(None),
+                    ..Default::default()
+                });
+                // A call coming back from the queue (someone had already joined it) had the
+                // customer on hold. Not `answered_at`: the answering leg's own `in-progress`
+                // callback sets it before this join, and a first answer must not send Twilio a
+                // needless unhold.
+                let back_from_queue = self.s.participants.iter().any(|x| {
+                    x.id != p.id && x.kind != ParticipantKind::Customer && x.joined_at.is_some()
+                });
+                if let Some(c) = self
+                    .connected_customer()
+                    .filter(|c| c.on_hold || back_from_queue)
+                {
+                    self.set_hold(c.id, false);
+                }
+            }
+        }
+        self.record(TimelineEvent::ParticipantJoined {
+            participant_id: p.id,
+            agent_id: p.agent_id,
+            kind: p.kind,
+        });
+        self.changed_call();
+    }
+
+    /// A leg that had joined left the conference.
+    fn leg_left(&mut self, p: &Participant) {
+        self.record(TimelineEvent::ParticipantLeft {
+            participant_id: p.id,
+            agent_id: p.agent_id,
+            kind: p.kind,
+        });
+        self.changed_call();
+        if p.kind == ParticipantKind::Customer {
+            return self.finish_call("customer hung up");
+        }
+        if let Some(agent) = p.agent_id {
+            self.agent_leg_over(agent);
+        }
+        if self.call().status.is_final() {
+            return;
+        }
+        let transfer = self.active_transfer();
+
+        // The transfer target left during the consultation: the transfer is off.
+        if let Some(t) = transfer
+            .as_ref()
+            .filter(|t| t.target_participant_id == Some(p.id))
+        {
+            self.set_transfer_status(t.id, TransferStatus::Canceled);
+            self.record(TimelineEvent::TransferCanceled {
+                transfer_id: t.id,
+                reason: Some("target left"),
+                by: None,
+            });
+            if let Some(c) = self.connected_customer() {
+                self.set_hold(c.id, false);
+            }
+        }
+
+        // Who had the call: its owning agent, or an outside number that took it over (no owning
+        // agent while the call is in progress).
+        let call = self.call().clone();
+        let had_the_call = match p.kind {
+            ParticipantKind::Agent => p.agent_id.is_some() && call.owner_agent_id == p.agent_id,
+            ParticipantKind::External => call.owner_agent_id.is_none(),
+            ParticipantKind::Customer => false,
+        };
+        if !had_the_call {
+            return;
+        }
+        let mut others: Vec<Participant> = self
+            .s
+            .participants
+            .iter()
+            .filter(|x| {
+                x.kind != ParticipantKind::Customer
+                    && x.id != p.id
+                    && x.status == ParticipantStatus::Connected
+            })
+            .cloned()
+            .collect();
+        // Colleagues take over before outside numbers.
+        others.sort_by_key(|x| x.kind != ParticipantKind::Agent);
+        if let Some(t) = transfer.filter(|t| t.target_participant_id != Some(p.id)) {
+            // The owner walked away mid-transfer: the target takes over as in a cold transfer.
+            let target = t
+                .target_participant_id
+                .and_then(|id| self.leg(id))
+                .filter(|target| target.status == ParticipantStatus::Connected);
+            match target {
+                Some(target) => self.hand_over(&t, target.id),
+                None => {
+                    // Music while the target still rings; a customer the transfer already put
+                    // on hold (cold, or warm with hold) is not asked for again.
+                    if let Some(c) = self.connected_customer().filter(|c| !c.on_hold) {
+                        self.set_hold(c.id, true);
+                    }
+                    self.update_call(CallUpdate {
+                        owner_agent_id: Some(None),
+                        ..Default::default()
+                    });
+                }
+            }
+        } else if let Some(next) = others.first() {
+            if next.kind == ParticipantKind::External {
+                self.set_ends_conference(next.id, true);
+            }
+            self.update_call(CallUpdate {
+                owner_agent_id: Some(next.agent_id),
+                ..Default::default()
+            });
+        } else {
+            // Nobody else is here. An agent who left on purpose is not offered the call again;
+            // one whose browser or line dropped it is offered it first, once back.
+            let prefer = p.agent_id.filter(|a| call.avoid_agent_id != Some(*a));
+            self.update_call(CallUpdate {
+                prefer_agent_id: Some(prefer),
+                ..Default::default()
+            });
+            let reason = match (p.kind, prefer) {
+                (ParticipantKind::External, _) => "the outside party left",
+                (_, Some(_)) => "the agent's line dropped",
+                (_, None) => "the agent left",
+            };
+            self.requeue(reason);
+        }
+    }
+
+    /// A leg ended without us seeing it join: no answer, busy, declined, failed, called off, or
+    /// (`Left`) answered but gone before its join was reported. `agent_at_fault` says whether
+    /// the agent let it ring out (they are set away) or it was no doing of theirs (they are
+    /// freed).
+    fn leg_missed(&mut self, p: &Participant, status: ParticipantStatus, agent_at_fault: bool) {
+        if let Some(agent) = p.agent_id {
+            if agent_at_fault {
+                // An agent who lets a call ring out is probably not at their desk: stop offering
+                // them calls.
+                self.set_agent_status(agent, AgentStatus::Away);
+            } else {
+                self.release_agent(agent);
+            }
+        }
+        let (participant_id, agent_id, phone) = (p.id, p.agent_id, p.phone.clone());
+        self.record(if agent_id.is_some() {
+            TimelineEvent::AgentMissed {
+                participant_id,
+                agent_id,
+                phone,
+                status,
+            }
+        } else {
+            TimelineEvent::TargetMissed {
+                participant_id,
+                agent_id,
+                phone,
+                status,
+            }
+        });
+        self.changed_call();
+        if self.call().status.is_final() {
+            return;
+        }
+        let transfer = self
+            .active_transfer()
+            .filter(|t| t.target_participant_id == Some(p.id));
+        match transfer {
+            Some(t) => {
+                self.set_transfer_status(t.id, TransferStatus::Failed);
+                self.record(TimelineEvent::TransferFailed {
+                    transfer_id: t.id,
+                    status,
+                });
+                let owner = self.call().owner_agent_id;
+                let owner_here = self.s.participants.iter().any(|x| {
+                    x.agent_id.is_some()
+                        && x.agent_id == owner
+                        && x.status == ParticipantStatus::Connected
+                });
+                if t.mode == TransferMode::Cold || !owner_here {
+                    self.requeue("the transfer target did not answer");
+                } else if let Some(c) = self.connected_customer() {
+                    self.set_hold(c.id, false);
+                }
+            }
+            None if self.call().status == CallStatus::Ringing => {
+                let still_ringing = self.s.participants.iter().any(|x| {
+                    x.id != p.id && x.kind == ParticipantKind::Agent && x.status.is_pending()
+                });
+                if still_ringing {
+                    return;
+                }
+                if status == ParticipantStatus::Left {
+                    // Answered, so the conference may have started and the wait music stopped:
+                    // hold the customer so they hear music, not silence.
+                    self.requeue("the agent hung up on answering");
+                } else {
+                    self.update_call(CallUpdate {
+                        status: Some(CallStatus::Queued),
+                        ..Default::default()
+                    });
+                    self.wake_router = true;
+                }
+            }
+            None => {}
+        }
+    }
+
+    /// A leg ended before we saw it join.
+    fn mark_unanswered(&mut self, id: Uuid, status: ParticipantStatus) {
+        let now = self.s.now;
+        self.update_leg(
+            id,
+            LegUpdate {
+                status: Some(status),
+                left_at: Some(now),
+                ..Default::default()
+            },
+        );
+    }
+
+    // ---- Twilio's callbacks ----
+
+    fn leg_progress(&mut self, id: Uuid, status: TwilioCallStatus) {
+        let Some(p) = self.leg(id) else { return };
+        let now = self.s.now;
+        if status.is_final() {
+            self.update_leg(
+                id,
+                LegUpdate {
+                    call_ended_at: Some(now),
+                    ..Default::default()
+                },
+            );
+        }
+        let next = leg_status(status);
+        if p.status.is_pending() {
+            if status.is_final() {
+                // Ended before we saw it join. `completed` means it was answered (the join
+                // callback may still be on its way, or the caller left first): not a miss.
+                self.mark_unanswered(id, next);
+                let at_fault = matches!(
+                    next,
+                    ParticipantStatus::NoAnswer
+                        | ParticipantStatus::Busy
+                        | ParticipantStatus::Failed
+                );
+                self.leg_missed(&p, next, at_fault);
+            } else if status == TwilioCallStatus::InProgress {
+                // Answered; the conference reports the join. A routed call counts as answered
+                // now, even if the caller leaves before the join is reported.
+                if self.call().answered_at.is_none() && self.active_transfer().is_none() {
+                    self.update_call(CallUpdate {
+                        answered_at: Some(now),
+                        ..Default::default()
+                    });
+                }
+                if p.status == ParticipantStatus::Dialing {
+                    self.update_leg(
+                        id,
+                        LegUpdate {
+                            status: Some(ParticipantStatus::Ringing),
+                            ..Default::default()
+                        },
+                    );
+                }
+                self.changed_call();
+            } else if next == ParticipantStatus::Ringing && p.status == ParticipantStatus::Dialing {
+                self.update_leg(
+                    id,
+                    LegUpdate {
+                        status: Some(next),
+                        ..Default::default()
+                    },
+                );
+                self.changed_call();
+            }
+        } else if p.status == ParticipantStatus::Connected && status.is_final() {
+            // Over in Twilio (stamped above). What its departure means for the call is decided
+            // by the conference's participant-leave, which knows why it left: acting here too
+            // would race it (e.g. requeue a call whose customer just hung up).
+        } else if let (Some(agent), true) = (p.agent_id, status.is_final()) {
+            // The leg had already left or been called off; now that it is over in Twilio too,
+            // the agent can take the next call.
+            self.release_agent(agent);
+        }
+    }
+
+    /// Twilio never placed the leg: it can't be live, and it failed through no fault of the
+    /// agent.
+    fn dial_failed(&mut self, id: Uuid) {
+        let Some(p) = self.leg(id) else { return };
+        let now = self.s.now;
+        self.update_leg(
+            id,
+            LegUpdate {
+                call_ended_at: Some(now),
+                ..Default::default()
+            },
+        );
+        if p.status.is_pending() {
+            self.mark_unanswered(id, ParticipantStatus::Failed);
+            self.leg_missed(&p, ParticipantStatus::Failed, false);
+        } else if let Some(agent) = p.agent_id {
+            self.release_agent(agent);
+        }
+    }
+
+    /// Hold, mute and ownership flags from a callback, applied only if it is newer than the last
+    /// one applied (callbacks carry a per-conference `SequenceNumber` and arrive out of order).
+    fn flag_changes(p: &Participant, cb: &ConferenceInput) -> LegUpdate {
+        let newer = cb
+            .sequence
+            .is_none_or(|seq| seq > i64::from(p.flags_sequence));
+        if !newer {
+            return LegUpdate::default();
+        }
+        LegUpdate {
+            on_hold: cb.hold,
+            muted: cb.muted,
+            end_conference_on_exit: cb.end_conference_on_exit,
+            flags_sequence: cb.sequence.and_then(|s| i32::try_from(s).ok()),
+            ..Default::default()
+        }
+    }
+
+    fn conference_event(&mut self, cb: ConferenceInput) {
+        // The caller's conference is the one they joined last (a rejoined caller is in a new
+        // conference of the same name); events of an earlier one change nothing about the
+        // caller.
+        let customer_joins = cb.event == ConferenceEvent::ParticipantJoin
+            && cb.call_sid.as_ref() == Some(&self.call().customer_call_sid);
+        let current = self.call().conference_sid.clone();
+        if current.is_none() || (customer_joins && current.as_ref() != Some(&cb.conference_sid)) {
+            self.update_call(CallUpdate {
+                conference_sid: Some(Some(cb.conference_sid.clone())),
+                ..Default::default()
+            });
+        }
+        let earlier_conference = self.call().conference_sid.as_ref() != Some(&cb.conference_sid);
+        let participant = cb.participant_id.and_then(|id| self.leg(id));
+        match cb.event {
+            ConferenceEvent::ConferenceStart | ConferenceEvent::Other => {}
+            ConferenceEvent::ConferenceEnd if earlier_conference => {}
+            ConferenceEvent::ConferenceEnd => {
+                if self.customer_between_conferences() {
+                    // The caller is still on the line and will be put back in: only forget the
+                    // conference that ended.
+                    self.conference_lost();
+                } else {
+                    self.finish_call("conference ended");
+                }
+            }
+            ConferenceEvent::ParticipantJoin => {
+                let Some(p) = participant else { return };
+                // A join that arrives after the leave (reordered delivery) changes nothing. A
+                // leg we called off that joined anyway (answered as we canceled it) must not
+                // stay in the room unseen: hang it up.
+                if p.status.is_final() {
+                    if p.kind != ParticipantKind::Customer && p.status != ParticipantStatus::Left {
+                        if let Some(sid) = cb.call_sid.clone().or(p.call_sid.clone()) {
+                            self.hang_up_leg(sid);
+                        }
+                    }
+                    return;
+                }
+                let now = self.s.now;
+                self.update_leg(
+                    p.id,
+                    LegUpdate {
+                        status: Some(ParticipantStatus::Connected),
+                        joined_at: Some(p.joined_at.unwrap_or(now)),
+                        ..Self::flag_changes(&p, &cb)
+                    },
+                );
+                if let Some(joined) = self.leg(p.id) {
+                    self.leg_joined(&joined);
+                }
+            }
+            ConferenceEvent::ParticipantLeave => {
+                let Some(p) = participant else { return };
+                if p.status.is_final() {
+                    return;
+                }
+                if p.kind == ParticipantKind::Customer {
+                    if earlier_conference {
+                        return;
+                    }
+                    // Out of a conference that could not hold them (a failed waitUrl) but still
+                    // on the line: the Dial action puts them back in.
+                    if cb.call_goes_on && !cb.conference_ended_around {
+                        self.customer_out_of_conference(p.id, cb.reason);
+                        return;
+                    }
+                }
+                // Dropped because the conference is ending (an owner left): the call is over,
+                // unless the caller is between conferences (they will be back).
+                if cb.conference_ended_around && !self.customer_between_conferences() {
+                    self.finish_call("conference ended");
+                    return;
+                }
+                let was_pending = p.status.is_pending();
+                let now = self.s.now;
+                self.update_leg(
+                    p.id,
+                    LegUpdate {
+                        status: Some(ParticipantStatus::Left),
+                        left_at: Some(now),
+                        on_hold: Some(false),
+                        ..Default::default()
+                    },
+                );
+                if was_pending && p.kind != ParticipantKind::Customer {
+                    // Its join is still on its way (callbacks arrive out of order).
+                    self.leg_missed(&p, ParticipantStatus::Left, false);
+                } else {
+                    self.leg_left(&p);
+                }
+            }
+            ConferenceEvent::ParticipantHold
+            | ConferenceEvent::ParticipantUnhold
+            | ConferenceEvent::ParticipantMute
+            | ConferenceEvent::ParticipantUnmute
+            | ConferenceEvent::ParticipantModify => {
+                let Some(p) = participant else { return };
+                let mut changes = Self::flag_changes(&p, &cb);
+                // The event itself says what changed, even where the flag parameters are absent.
+                let in_order = cb.sequence.is_none_or(|s| s > i64::from(p.flags_sequence));
+                if in_order {
+                    match cb.event {
+                        ConferenceEvent::ParticipantHold => changes.on_hold = Some(true),
+                        ConferenceEvent::ParticipantUnhold => changes.on_hold = Some(false),
+                        ConferenceEvent::ParticipantMute => changes.muted = Some(true),
+                        ConferenceEvent::ParticipantUnmute => changes.muted = Some(false),
+                        _ => {}
+                    }
+                }
+                self.update_leg(p.id, changes);
+                self.changed_call();
+            }
+        }
+    }
+
+    // ---- the router ----
+
+    fn offer(&mut self, agent_id: Uuid, leg_id: Uuid, dial_to: String) {
+        let call_id = self.call().id;
+        self.set_agent_status(agent_id, AgentStatus::Reserved);
+        self.update_call(CallUpdate {
+            status: Some(CallStatus::Ringing),
+            // Offered once: if the preferred agent misses it, the next one is rung.
+            prefer_agent_id: Some(None),
+            ..Default::default()
+        });
+        self.new_leg(NewLeg {
+            id: leg_id,
+            call_id,
+            kind: ParticipantKind::Agent,
+            agent_id: Some(agent_id),
+            phone: None,
+        });
+        self.record(TimelineEvent::AgentRinging {
+            agent_id,
+            participant_id: leg_id,
+        });
+        let conference = self.call().conference_name.clone();
+        self.effect(Effect::Dial {
+            call_id,
+            participant_id: leg_id,
+            to: dial_to,
+            conference,
+        });
+        self.changed_call();
+    }
+
+    /// Takes an agent off the call they are on or being rung for, without ending it for the
+    /// customer: a ringing leg is called off, a joined one leaves the conference, and the call
+    /// goes to another agent (never back to this one).
+    fn hand_back(&mut self, agent_id: Uuid, reason: &'static str) {
+        if self.call().status.is_final() {
+            return;
+        }
+        let legs: Vec<Participant> = self
+            .s
+            .participants
+            .iter()
+            .filter(|p| p.agent_id == Some(agent_id))
+            .cloned()
+            .collect();
+        for p in legs {
+            if p.status.is_pending() {
+                self.call_off_pending_leg(p.id);
+            } else if p.status == ParticipantStatus::Connected {
+                self.remove_leg(p.id);
+            }
+        }
+        self.update_call(CallUpdate {
+            avoid_agent_id: Some(Some(agent_id)),
+            ..Default::default()
+        });
+        self.record(TimelineEvent::AgentHandedBack { agent_id, reason });
+        self.changed_call();
+    }
+
+    // ---- agents' actions ----
+
+    /// Only an agent on the call (or an admin) may act, and only on a live call.
+    fn authorize(&self, actor: Actor) -> Result<(), Refusal> {
+        let was_on_call = self
+            .s
+            .participants
+            .iter()
+            .any(|p| p.agent_id == Some(actor.id));
+        let is_on_call = self
+            .s
+            .participants
+            .iter()
+            .any(|p| p.agent_id == Some(actor.id) && p.status == ParticipantStatus::Connected);
+        if !was_on_call && !actor.is_admin {
+            return Err(Refusal::Forbidden(
+                "only an agent on this call (or an admin) can do that".into(),
+            ));
+        }
+        if self.call().status.is_final() {
+            return Err(conflict(format!(
+                "the call has already ended ({})",
+                self.call().status
+            )));
+        }
+        if !is_on_call && !actor.is_admin {
+            return Err(conflict("you are no longer on this call"));
+        }
+        Ok(())
+    }
+
+    fn conference_sid(&self) -> Result<ConferenceSid, Refusal> {
+        self.call()
+            .conference_sid
+            .clone()
+            .ok_or_else(|| conflict("the conference has not started yet"))
+    }
+
+    fn placed(p: &Participant) -> Result<CallSid, Refusal> {
+        p.call_sid
+            .clone()
+            .ok_or_else(|| conflict("that leg has not been placed yet"))
+    }
+
+    fn participant_for_action(&self, id: Uuid) -> Result<Participant, Refusal> {
+        self.leg(id).ok_or(Refusal::NotFound("participant"))
+    }
+
+    fn transfer_for_action(&self, id: Uuid) -> Result<Transfer, Refusal> {
+        let t = self
+            .s
+            .transfers
+            .iter()
+            .find(|t| t.id == id)
+            .ok_or(Refusal::NotFound("transfer"))?;
+        if !t.status.is_active() {
+            return Err(conflict(format!("the transfer is already {}", t.status)));
+        }
+        Ok(t.clone())
+    }
+
+    fn action(&mut self, actor: Actor, action: Action) -> Result<(), Refusal> {
+        self.authorize(actor)?;
+        match action {
+            Action::StartTransfer {
+                leg_id,
+                transfer_id,
+                target,
+                mode,
+                hold_customer,
+            } => self.start_transfer(actor, leg_id, transfer_id, target, mode, hold_customer),
+            Action::CompleteTransfer { transfer_id } => {
+                let transfer = self.transfer_for_action(transfer_id)?;
+                if transfer.status != TransferStatus::Consulting {
+                    return Err(conflict(
+                        "the transfer target has not answered yet; cancel the transfer or wait",
+                    ));
+                }
+                let target = transfer
+                    .target_participant_id
+                    .and_then(|id| self.leg(id))
+                    .filter(|p| p.status == ParticipantStatus::Connected)
+                    .ok_or_else(|| conflict("the transfer target is no longer on the call"))?;
+                self.hand_over(&transfer, target.id);
+                Ok(())
+            }
+            Action::CancelTransfer { transfer_id } => {
+                let transfer = self.transfer_for_action(transfer_id)?;
+                if let Some(target) = transfer.target_participant_id.and_then(|id| self.leg(id)) {
+                    if target.status.is_pending() {
+                        self.call_off_pending_leg(target.id);
+                    } else if target.status == ParticipantStatus::Connected {
+                        self.remove_leg(target.id);
+                    }
+                }
+                if let Some(c) = self.connected_customer() {
+                    self.set_hold(c.id, false);
+                }
+                self.set_transfer_status(transfer.id, TransferStatus::Canceled);
+                self.record(TimelineEvent::TransferCanceled {
+                    transfer_id: transfer.id,
+                    reason: None,
+                    by: Some(actor.id),
+                });
+                self.changed_call();
+                Ok(())
+            }
+            Action::Hold {
+                participant_id,
+                hold,
+            } => self.switch(actor, participant_id, Switch::Hold(hold)),
+            Action::Mute {
+                participant_id,
+                muted,
+            } => self.switch(actor, participant_id, Switch::Mute(muted)),
+            Action::Remove { participant_id } => {
+                let p = self.participant_for_action(participant_id)?;
+                if p.kind == ParticipantKind::Customer {
+                    return Err(conflict("to drop the customer, hang up the call"));
+                }
+                if p.status.is_pending() {
+                    self.call_off_pending_leg(p.id);
+                } else if p.status == ParticipantStatus::Connected {
+                    self.conference_sid()?;
+                    Self::placed(&p)?;
+                    // A participant that would end the conference on exit gives that up first.
+                    self.remove_leg(p.id);
+                } else {
+                    return Err(conflict("that participant has already left"));
+                }
+                self.record(TimelineEvent::ParticipantRemoved {
+                    participant_id: p.id,
+                    by: actor.id,
+                });
+                self.changed_call();
+                Ok(())
+            }
+            Action::Leave => {
+                let own = self
+                    .s
+                    .participants
+                    .iter()
+                    .find(|p| {
+                        p.agent_id == Some(actor.id) && p.status == ParticipantStatus::Connected
+                    })
+                    .cloned()
+                    .ok_or_else(|| conflict("you are not in this call's conference"))?;
+                self.conference_sid()?;
+                Self::placed(&own)?;
+                self.remove_leg(own.id);
+                // Left on purpose: if the customer goes back to the queue, the call goes to
+                // someone else.
+                self.update_call(CallUpdate {
+                    avoid_agent_id: Some(Some(actor.id)),
+                    ..Default::default()
+                });
+                self.record(TimelineEvent::AgentLeaving { agent_id: actor.id });
+                Ok(())
+            }
+            Action::HangUp => {
+                // Ending the customer's leg ends the conference (endConferenceOnExit), which
+                // ends every other leg; pending legs are called off explicitly.
+                let customer_sid = self.call().customer_call_sid.clone();
+                self.hang_up_leg(customer_sid);
+                let pending: Vec<Uuid> = self
+                    .s
+                    .participants
+                    .iter()
+                    .filter(|p| p.status.is_pending())
+                    .map(|p| p.id)
+                    .collect();
+                for id in pending {
+                    self.call_off_pending_leg(id);
+                }
+                self.record(TimelineEvent::HangupRequested { by: actor.id });
+                self.changed_call();
+                Ok(())
+            }
+        }
+    }
+
+    fn start_transfer(
+        &mut self,
+        actor: Actor,
+        leg_id: Uuid,
+        transfer_id: Uuid,
+        target: TransferTo,
+        mode: TransferMode,
+        hold_customer: bool,
+    ) -> Result<(), Refusal> {
+        let call = self.call().clone();
+        if call.status != CallStatus::InProgress {
+            return Err(conflict(format!(
+                "only a call in progress can be transferred; this one is {}",
+                call.status
+            )));
+        }
+        if self.active_transfer().is_some() {
+            return Err(conflict("a transfer is already in progress on this call"));
+        }
+        let customer = self
+            .connected_customer()
+            .ok_or_else(|| conflict("the customer is not in the conference"))?;
+        self.conference_sid()?;
+        let from_agent = call.owner_agent_id.or(Some(actor.id));
+
+        let (kind, agent_id, phone, dial_to) = match target {
+            TransferTo::Agent { id, name, dial_to } => {
+                let target = self.agent(id).ok_or(Refusal::NotFound("agent"))?;
+                if id == actor.id || Some(id) == call.owner_agent_id {
+                    return Err(conflict("that agent is already on this call"));
+                }
+                if !target.active || target.status != AgentStatus::Available {
+                    return Err(conflict(format!(
+                        "{name} is not available (status: {})",
+                        target.status
+                    )));
+                }
+                self.set_agent_status(id, AgentStatus::Reserved);
+                (ParticipantKind::Agent, Some(id), None, dial_to)
+            }
+            TransferTo::Number(number) => (
+                ParticipantKind::External,
+                None,
+                Some(number.as_str().to_owned()),
+                number.as_str().to_owned(),
+            ),
+        };
+        self.new_leg(NewLeg {
+            id: leg_id,
+            call_id: call.id,
+            kind,
+            agent_id,
+            phone: phone.clone(),
+        });
+        self.new_transfer(NewTransfer {
+            id: transfer_id,
+            call_id: call.id,
+            from_agent_id: from_agent,
+            to_agent_id: agent_id,
+            to_number: phone.clone(),
+            mode,
+            target_participant_id: leg_id,
+        });
+        if mode == TransferMode::Cold || hold_customer {
+            self.set_hold(customer.id, true);
+        }
+        let own = self
+            .s
+            .participants
+            .iter()
+            .find(|p| p.agent_id == from_agent && p.status == ParticipantStatus::Connected)
+            .cloned();
+        // While a transfer is under way the transferring agent must be able to drop off without
+        // ending the call for the customer.
+        if let Some(own) = own.as_ref().filter(|own| own.end_conference_on_exit) {
+            self.set_ends_conference(own.id, false);
+        }
+        self.effect(Effect::Dial {
+            call_id: call.id,
+            participant_id: leg_id,
+            to: dial_to,
+            conference: call.conference_name.clone(),
+        });
+        if mode == TransferMode::Cold {
+            // The transferring agent leaves at once; the customer keeps hearing hold music.
+            if let Some(own) = own {
+                self.remove_leg(own.id);
+            }
+        }
+        self.record(TimelineEvent::TransferStarted {
+            transfer_id,
+            mode,
+            by: actor.id,
+            to_agent_id: agent_id,
+            to_number: phone,
+        });
+        self.changed_call();
+        Ok(())
+    }
+
+    /// Holds or mutes (or undoes either for) a participant in the conference; asking for the
+    /// state it is already in changes nothing.
+    fn switch(&mut self, actor: Actor, id: Uuid, switch: Switch) -> Result<(), Refusal> {
+        let p = self.participant_for_action(id)?;
+        let what = match switch {
+            Switch::Hold(_) => "hold",
+            Switch::Mute(_) => "mute",
+        };
+        if p.status != ParticipantStatus::Connected {
+            return Err(conflict(format!(
+                "can't {what} a participant who is {}",
+                p.status
+            )));
+        }
+        let call_id = self.call().id;
+        match switch {
+            Switch::Hold(hold) if p.on_hold != hold => {
+                let (conference_sid, call_sid) = (self.conference_sid()?, Self::placed(&p)?);
+                self.effect(Effect::Hold {
+                    call_id,
+                    conference_sid,
+                    call_sid,
+                    hold,
+                });
+                self.update_leg(
+                    id,
+                    LegUpdate {
+                        on_hold: Some(hold),
+                        ..Default::default()
+                    },
+                );
+                self.record(TimelineEvent::Hold {
+                    participant_id: id,
+                    hold,
+                    by: actor.id,
+                });
+            }
+            Switch::Mute(muted) if p.muted != muted => {
+                let (conference_sid, call_sid) = (self.conference_sid()?, Self::placed(&p)?);
+                self.effect(Effect::Mute {
+                    call_id,
+                    conference_sid,
+                    call_sid,
+                    muted,
+                });
+                self.update_leg(
+                    id,
+                    LegUpdate {
+                        muted: Some(muted),
+                        ..Default::default()
+                    },
+                );
+                self.record(TimelineEvent::Mute {
+                    participant_id: id,
+                    muted,
+                    by: actor.id,
+                });
+            }
+            _ => return Ok(()),
+        }
+        self.changed_call();
+        Ok(())
+    }
+}
+
+/// A participant flag an agent can switch.
+#[derive(Debug, Clone, Copy)]
+enum Switch {
+    Hold(bool),
+    Mute(bool),
+}

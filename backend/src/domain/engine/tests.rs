@@ -1,0 +1,866 @@
+//! The engine's rules, one input at a time, and a property test over random sequences of
+//! inputs in any order (Twilio's callbacks arrive late, twice, or never).
+
+use chrono::{DateTime, TimeZone, Utc};
+use uuid::Uuid;
+
+use super::*;
+use crate::domain::call::TransferStatus;
+
+fn at() -> DateTime<Utc> {
+    Utc.with_ymd_and_hms(2026, 11, 30, 12, 0, 0).unwrap()
+}
+
+fn sid_of(n: u32) -> CallSid {
+    CallSid::parse(&format!("CA{n:032x}")).unwrap()
+}
+
+fn conference_sid(n: u32) -> ConferenceSid {
+    ConferenceSid::parse(&format!("CF{n:032x}")).unwrap()
+}
+
+const CUSTOMER_SID: u32 = 1;
+
+fn id(n: u128) -> Uuid {
+    Uuid::from_u128(n)
+}
+
+const CALL: u128 = 100;
+const CUSTOMER: u128 = 200;
+const ALICE: u128 = 1;
+const BOB: u128 = 2;
+const CAROL: u128 = 3;
+
+fn leg(
+    n: u128,
+    kind: ParticipantKind,
+    agent: Option<u128>,
+    status: ParticipantStatus,
+) -> Participant {
+    Participant {
+        id: id(n),
+        call_id: id(CALL),
+        kind,
+        agent_id: agent.map(id),
+        phone: (kind == ParticipantKind::External).then(|| "+15005550006".to_owned()),
+        call_sid: Some(sid_of(n as u32)),
+        status,
+        on_hold: false,
+        muted: false,
+        end_conference_on_exit: kind == ParticipantKind::Customer,
+        flags_sequence: 0,
+        created_at: at(),
+        joined_at: (status == ParticipantStatus::Connected).then(at),
+        left_at: None,
+        call_ended_at: None,
+    }
+}
+
+fn agent(n: u128, status: AgentStatus) -> AgentView {
+    AgentView {
+        id: id(n),
+        status,
+        active: true,
+        live_elsewhere: false,
+    }
+}
+
+/// A queued call whose caller is in the conference; Alice, Bob and Carol are available.
+fn queued() -> CallSnapshot {
+    let mut customer = leg(
+        CUSTOMER,
+        ParticipantKind::Customer,
+        None,
+        ParticipantStatus::Connected,
+    );
+    customer.call_sid = Some(sid_of(CUSTOMER_SID));
+    CallSnapshot {
+        call: Call {
+            id: id(CALL),
+            customer_call_sid: sid_of(CUSTOMER_SID),
+            from_number: "+15005550006".into(),
+            to_number: "+15005550006".into(),
+            conference_name: "wt_call".into(),
+            conference_sid: Some(conference_sid(1)),
+            status: CallStatus::Queued,
+            owner_agent_id: None,
+            queued_at: at(),
+            created_at: at(),
+            answered_at: None,
+            ended_at: None,
+            prefer_agent_id: None,
+            avoid_agent_id: None,
+        },
+        participants: vec![customer],
+        transfers: vec![],
+        agents: vec![
+            agent(ALICE, AgentStatus::Available),
+            agent(BOB, AgentStatus::Available),
+            agent(CAROL, AgentStatus::Available),
+        ],
+        now: at(),
+    }
+}
+
+/// Alice answered and is talking with the customer (her leg is participant 11).
+fn answered() -> CallSnapshot {
+    let mut s = queued();
+    s.call.status = CallStatus::InProgress;
+    s.call.owner_agent_id = Some(id(ALICE));
+    s.call.answered_at = Some(at());
+    s.participants.push(leg(
+        11,
+        ParticipantKind::Agent,
+        Some(ALICE),
+        ParticipantStatus::Connected,
+    ));
+    s.agents[0].status = AgentStatus::Busy;
+    s
+}
+
+fn alice() -> Actor {
+    Actor {
+        id: id(ALICE),
+        is_admin: false,
+    }
+}
+
+fn ok(s: CallSnapshot, input: Input) -> Decision {
+    decide(s, input).expect("accepted")
+}
+
+fn act(s: CallSnapshot, actor: Actor, action: Action) -> Result<Decision, Refusal> {
+    decide(s, Input::Action { actor, action })
+}
+
+fn conference(event: ConferenceEvent, s: &CallSnapshot, leg: u128) -> Input {
+    let p = s.participant(id(leg));
+    Input::Conference(ConferenceInput {
+        event,
+        conference_sid: s
+            .call
+            .conference_sid
+            .clone()
+            .unwrap_or_else(|| conference_sid(1)),
+        call_sid: p.and_then(|p| p.call_sid.clone()),
+        participant_id: p.map(|p| p.id),
+        sequence: None,
+        hold: None,
+        muted: None,
+        end_conference_on_exit: None,
+        call_goes_on: false,
+        conference_ended_around: false,
+        reason: None,
+    })
+}
+
+fn join(s: &CallSnapshot, leg: u128) -> Input {
+    conference(ConferenceEvent::ParticipantJoin, s, leg)
+}
+
+fn leave(s: &CallSnapshot, leg: u128) -> Input {
+    conference(ConferenceEvent::ParticipantLeave, s, leg)
+}
+
+fn status_of(d: &Decision, leg: u128) -> ParticipantStatus {
+    d.state.participant(id(leg)).unwrap().status
+}
+
+fn agent_status(d: &Decision, n: u128) -> AgentStatus {
+    d.state.agent(id(n)).unwrap().status
+}
+
+fn hangs_up(d: &Decision, sid: &CallSid) -> bool {
+    d.effects
+        .iter()
+        .any(|e| matches!(e, Effect::HangUp { call_sid, .. } if call_sid == sid))
+}
+
+fn kinds(d: &Decision) -> Vec<String> {
+    d.timeline.iter().map(|e| e.to_entry().0).collect()
+}
+
+/// Offers the queued call to an agent; the new leg's id is `leg`, its SID learnt at once.
+fn offered(mut s: CallSnapshot, agent_n: u128, leg_n: u128) -> CallSnapshot {
+    s = ok(
+        s,
+        Input::Offer {
+            agent_id: id(agent_n),
+            leg_id: id(leg_n),
+            dial_to: "client:x".into(),
+        },
+    )
+    .state;
+    s.participants
+        .iter_mut()
+        .find(|p| p.id == id(leg_n))
+        .unwrap()
+        .call_sid = Some(sid_of(leg_n as u32));
+    s
+}
+
+// ---- routing and answering ----
+
+#[test]
+fn an_offer_books_the_agent_rings_their_browser_and_the_call_rings() {
+    let d = ok(
+        queued(),
+        Input::Offer {
+            agent_id: id(ALICE),
+            leg_id: id(11),
+            dial_to: "client:alice".into(),
+        },
+    );
+    assert_eq!(d.state.call.status, CallStatus::Ringing);
+    assert_eq!(agent_status(&d, ALICE), AgentStatus::Reserved);
+    assert_eq!(status_of(&d, 11), ParticipantStatus::Dialing);
+    assert!(matches!(&d.effects[..], [Effect::Dial { to, .. }] if to == "client:alice"));
+    assert_eq!(kinds(&d), ["agent_ringing"]);
+}
+
+#[test]
+fn an_agent_who_joins_owns_the_call_and_is_busy() {
+    let s = offered(queued(), ALICE, 11);
+    let d = ok(s.clone(), join(&s, 11));
+    assert_eq!(d.state.call.status, CallStatus::InProgress);
+    assert_eq!(d.state.call.owner_agent_id, Some(id(ALICE)));
+    assert!(d.state.call.answered_at.is_some());
+    assert_eq!(agent_status(&d, ALICE), AgentStatus::Busy);
+    // A first answer sends Twilio no needless unhold.
+    assert!(d.effects.is_empty());
+}
+
+#[test]
+fn an_agent_who_lets_it_ring_out_is_set_away_and_the_call_goes_back_to_the_queue() {
+    let s = offered(queued(), ALICE, 11);
+    let d = ok(
+        s,
+        Input::LegProgress {
+            participant_id: id(11),
+            status: TwilioCallStatus::NoAnswer,
+        },
+    );
+    assert_eq!(agent_status(&d, ALICE), AgentStatus::Away);
+    assert_eq!(d.state.call.status, CallStatus::Queued);
+    assert!(d.wake_router);
+    assert_eq!(kinds(&d), ["agent_missed"]);
+}
+
+#[test]
+fn a_leg_twilio_could_not_place_is_no_fault_of_the_agent() {
+    let s = offered(queued(), ALICE, 11);
+    let d = ok(
+        s,
+        Input::DialFailed {
+            participant_id: id(11),
+        },
+    );
+    assert_eq!(status_of(&d, 11), ParticipantStatus::Failed);
+    assert_eq!(agent_status(&d, ALICE), AgentStatus::Available);
+    assert_eq!(d.state.call.status, CallStatus::Queued);
+}
+
+#[test]
+fn an_answered_leg_that_ends_before_its_join_requeues_with_music() {
+    let s = offered(queued(), ALICE, 11);
+    let s = ok(
+        s,
+        Input::LegProgress {
+            participant_id: id(11),
+            status: TwilioCallStatus::InProgress,
+        },
+    )
+    .state;
+    assert!(s.call.answered_at.is_some());
+    let d = ok(
+        s,
+        Input::LegProgress {
+            participant_id: id(11),
+            status: TwilioCallStatus::Completed,
+        },
+    );
+    assert_eq!(d.state.call.status, CallStatus::Queued);
+    assert!(kinds(&d).contains(&"requeued".to_owned()));
+    assert!(d
+        .effects
+        .iter()
+        .any(|e| matches!(e, Effect::Hold { hold: true, .. })));
+    // Not at fault, and Twilio reported the leg over: free at once.
+    assert_eq!(agent_status(&d, ALICE), AgentStatus::Available);
+}
+
+// ---- agents' legs ending ----
+
+#[test]
+fn an_agent_is_freed_only_once_twilio_reports_their_leg_over() {
+    let s = answered();
+    let s = ok(
+        s.clone(),
+        Input::Action {
+            actor: alice(),
+            action: Action::Leave,
+        },
+    )
+    .state;
+    let d = ok(s.clone(), leave(&s, 11));
+    assert_eq!(
+        agent_status(&d, ALICE),
+        AgentStatus::WrapUp,
+        "the leg's call may still be up"
+    );
+    let d = ok(
+        d.state,
+        Input::LegProgress {
+            participant_id: id(11),
+            status: TwilioCallStatus::Completed,
+        },
+    );
+    assert_eq!(agent_status(&d, ALICE), AgentStatus::Available);
+}
+
+#[test]
+fn a_leg_live_in_another_call_keeps_the_agent_booked() {
+    let mut s = answered();
+    s.agents[0].live_elsewhere = true;
+    let s = ok(s.clone(), leave(&s, 11)).state;
+    let d = ok(
+        s,
+        Input::LegProgress {
+            participant_id: id(11),
+            status: TwilioCallStatus::Completed,
+        },
+    );
+    assert_eq!(agent_status(&d, ALICE), AgentStatus::WrapUp);
+}
+
+#[test]
+fn a_signed_out_agent_is_never_made_available_by_a_call_ending() {
+    let mut s = answered();
+    s.agents[0].status = AgentStatus::Offline;
+    let s = ok(s.clone(), leave(&s, CUSTOMER)).state;
+    let d = ok(
+        s,
+        Input::LegProgress {
+            participant_id: id(11),
+            status: TwilioCallStatus::Completed,
+        },
+    );
+    assert_eq!(agent_status(&d, ALICE), AgentStatus::Offline);
+}
+
+#[test]
+fn an_agent_whose_line_drops_leaves_the_customer_on_hold_and_is_offered_the_call_first() {
+    let s = answered();
+    let d = ok(s.clone(), leave(&s, 11));
+    assert_eq!(d.state.call.status, CallStatus::Queued);
+    assert_eq!(d.state.call.prefer_agent_id, Some(id(ALICE)));
+    assert!(!hangs_up(&d, &sid_of(CUSTOMER_SID)));
+    assert!(d.effects.iter().any(|e| matches!(e, Effect::Hold { hold: true, call_sid, .. } if *call_sid == sid_of(CUSTOMER_SID))));
+    assert_eq!(status_of(&d, CUSTOMER), ParticipantStatus::Connected);
+}
+
+#[test]
+fn an_agent_who_leaves_on_purpose_is_not_offered_the_call_again() {
+    let s = answered();
+    let s = ok(
+        s,
+        Input::Action {
+            actor: alice(),
+            action: Action::Leave,
+        },
+    )
+    .state;
+    assert_eq!(s.call.avoid_agent_id, Some(id(ALICE)));
+    let d = ok(s.clone(), leave(&s, 11));
+    assert_eq!(d.state.call.prefer_agent_id, None);
+    assert!(d.timeline.contains(&TimelineEvent::Requeued {
+        reason: "the agent left"
+    }));
+}
+
+// ---- the customer ----
+
+#[test]
+fn the_customer_hanging_up_ends_the_call_and_every_agent_leg() {
+    let s = answered();
+    let d = ok(s.clone(), leave(&s, CUSTOMER));
+    assert_eq!(d.state.call.status, CallStatus::Completed);
+    assert!(hangs_up(&d, &sid_of(11)));
+    assert_eq!(agent_status(&d, ALICE), AgentStatus::WrapUp);
+    assert!(d.timeline.contains(&TimelineEvent::CallEnded {
+        status: CallStatus::Completed,
+        reason: "customer hung up"
+    }));
+}
+
+#[test]
+fn a_caller_dropped_from_a_failing_conference_is_on_their_way_back_not_gone() {
+    let s = answered();
+    let Input::Conference(mut cb) = leave(&s, CUSTOMER) else {
+        unreachable!()
+    };
+    cb.call_goes_on = true;
+    let d = ok(s, Input::Conference(cb));
+    assert_eq!(d.state.call.status, CallStatus::InProgress);
+    assert_eq!(status_of(&d, CUSTOMER), ParticipantStatus::Ringing);
+    // The conference ending now only forgets the conference.
+    let s = d.state;
+    let d = ok(
+        s.clone(),
+        conference(ConferenceEvent::ConferenceEnd, &s, CUSTOMER),
+    );
+    assert_eq!(d.state.call.status, CallStatus::InProgress);
+    assert_eq!(d.state.call.conference_sid, None);
+}
+
+#[test]
+fn a_caller_who_never_arrives_abandons_the_call_and_a_late_join_reopens_it() {
+    let mut s = offered(queued(), ALICE, 11);
+    s.participants[0].status = ParticipantStatus::Ringing;
+    let d = ok(s, Input::CustomerGone);
+    assert_eq!(d.state.call.status, CallStatus::Abandoned);
+    assert_eq!(status_of(&d, 11), ParticipantStatus::Canceled);
+    assert!(hangs_up(&d, &sid_of(11)));
+    assert!(kinds(&d).contains(&"customer_never_joined".to_owned()));
+    let s = d.state;
+    let d = ok(s.clone(), join(&s, CUSTOMER));
+    assert_eq!(d.state.call.status, CallStatus::Queued);
+    assert_eq!(d.state.call.ended_at, None);
+    assert!(d.wake_router);
+}
+
+#[test]
+fn closing_a_call_whose_caller_is_between_conferences_never_hangs_them_up() {
+    // The conference kept failing: the caller hears an apology from their own TwiML, which a
+    // REST hang-up would cut short.
+    let s = answered();
+    let Input::Conference(mut cb) = leave(&s, CUSTOMER) else {
+        unreachable!()
+    };
+    cb.call_goes_on = true;
+    let s = ok(s, Input::Conference(cb)).state;
+    let d = ok(
+        s,
+        Input::EndCall {
+            reason: "the conference kept failing",
+        },
+    );
+    assert_eq!(d.state.call.status, CallStatus::Completed);
+    assert!(!hangs_up(&d, &sid_of(CUSTOMER_SID)));
+    assert!(hangs_up(&d, &sid_of(11)));
+}
+
+#[test]
+fn twilio_saying_a_joined_caller_is_gone_completes_the_call() {
+    let d = ok(answered(), Input::CustomerGone);
+    assert_eq!(d.state.call.status, CallStatus::Completed);
+}
+
+// ---- transfers ----
+
+fn transfer_to(target: TransferTo, mode: TransferMode, hold_customer: bool) -> Action {
+    Action::StartTransfer {
+        leg_id: id(12),
+        transfer_id: id(50),
+        target,
+        mode,
+        hold_customer,
+    }
+}
+
+fn to_bob() -> TransferTo {
+    TransferTo::Agent {
+        id: id(BOB),
+        name: "Bob".into(),
+        dial_to: "client:bob".into(),
+    }
+}
+
+fn to_number() -> TransferTo {
+    TransferTo::Number(crate::domain::phone::PhoneNumber::parse("+15005550006").unwrap())
+}
+
+fn with_target_sid(mut s: CallSnapshot) -> CallSnapshot {
+    s.participants
+        .iter_mut()
+        .find(|p| p.id == id(12))
+        .unwrap()
+        .call_sid = Some(sid_of(12));
+    s
+}
+
+#[test]
+fn a_warm_transfer_consults_then_hands_over_and_the_first_agent_leaves() {
+    let d = act(
+        answered(),
+        alice(),
+        transfer_to(to_bob(), TransferMode::Warm, true),
+    )
+    .unwrap();
+    assert_eq!(agent_status(&d, BOB), AgentStatus::Reserved);
+    assert!(d
+        .effects
+        .iter()
+        .any(|e| matches!(e, Effect::Hold { hold: true, .. })));
+    let s = with_target_sid(d.state);
+    let d = ok(s.clone(), join(&s, 12));
+    assert_eq!(
+        d.state.active_transfer().unwrap().status,
+        TransferStatus::Consulting
+    );
+    let d = act(
+        d.state,
+        alice(),
+        Action::CompleteTransfer {
+            transfer_id: id(50),
+        },
+    )
+    .unwrap();
+    assert_eq!(d.state.call.owner_agent_id, Some(id(BOB)));
+    assert!(d
+        .effects
+        .iter()
+        .any(|e| matches!(e, Effect::Remove { call_sid, .. } if *call_sid == sid_of(11))));
+    assert!(d
+        .effects
+        .iter()
+        .any(|e| matches!(e, Effect::Hold { hold: false, .. })));
+    // Bob's leg never owns the conference: his lost browser must not hang up the customer.
+    assert!(!d
+        .effects
+        .iter()
+        .any(|e| matches!(e, Effect::EndConferenceOnExit { value: true, .. })));
+}
+
+#[test]
+fn an_outside_number_that_takes_the_call_over_owns_the_conference() {
+    let d = act(
+        answered(),
+        alice(),
+        transfer_to(to_number(), TransferMode::Cold, false),
+    )
+    .unwrap();
+    assert!(d
+        .effects
+        .iter()
+        .any(|e| matches!(e, Effect::Remove { call_sid, .. } if *call_sid == sid_of(11))));
+    let s = with_target_sid(d.state);
+    let d = ok(s.clone(), join(&s, 12));
+    assert!(d.effects.iter().any(|e| matches!(e, Effect::EndConferenceOnExit { value: true, call_sid, .. } if *call_sid == sid_of(12))));
+    assert_eq!(d.state.call.owner_agent_id, None);
+}
+
+#[test]
+fn a_cold_transfer_nobody_answers_goes_back_to_the_queue() {
+    let d = act(
+        answered(),
+        alice(),
+        transfer_to(to_bob(), TransferMode::Cold, false),
+    )
+    .unwrap();
+    let s = with_target_sid(d.state);
+    let s = ok(s.clone(), leave(&s, 11)).state;
+    let d = ok(
+        s,
+        Input::LegProgress {
+            participant_id: id(12),
+            status: TwilioCallStatus::NoAnswer,
+        },
+    );
+    assert_eq!(d.state.call.status, CallStatus::Queued);
+    assert_eq!(d.state.transfers[0].status, TransferStatus::Failed);
+    assert_eq!(agent_status(&d, BOB), AgentStatus::Away);
+}
+
+#[test]
+fn a_warm_transfer_nobody_answers_gives_the_customer_back_to_the_agent() {
+    let d = act(
+        answered(),
+        alice(),
+        transfer_to(to_number(), TransferMode::Warm, true),
+    )
+    .unwrap();
+    let s = with_target_sid(d.state);
+    let d = ok(
+        s,
+        Input::LegProgress {
+            participant_id: id(12),
+            status: TwilioCallStatus::Busy,
+        },
+    );
+    assert_eq!(d.state.call.status, CallStatus::InProgress);
+    assert!(d
+        .effects
+        .iter()
+        .any(|e| matches!(e, Effect::Hold { hold: false, .. })));
+}
+
+#[test]
+fn an_owner_who_walks_away_mid_consultation_hands_the_call_to_the_target() {
+    let d = act(
+        answered(),
+        alice(),
+        transfer_to(to_bob(), TransferMode::Warm, false),
+    )
+    .unwrap();
+    let s = with_target_sid(d.state);
+    let s = ok(s.clone(), join(&s, 12)).state;
+    let d = ok(s.clone(), leave(&s, 11));
+    assert_eq!(d.state.call.owner_agent_id, Some(id(BOB)));
+    assert_eq!(d.state.transfers[0].status, TransferStatus::Completed);
+}
+
+#[test]
+fn a_cancelled_transfer_calls_the_target_off_and_unholds_the_customer() {
+    let d = act(
+        answered(),
+        alice(),
+        transfer_to(to_bob(), TransferMode::Warm, true),
+    )
+    .unwrap();
+    let s = with_target_sid(d.state);
+    let d = act(
+        s,
+        alice(),
+        Action::CancelTransfer {
+            transfer_id: id(50),
+        },
+    )
+    .unwrap();
+    assert_eq!(status_of(&d, 12), ParticipantStatus::Canceled);
+    assert!(hangs_up(&d, &sid_of(12)));
+    assert_eq!(d.state.transfers[0].status, TransferStatus::Canceled);
+    assert!(d
+        .effects
+        .iter()
+        .any(|e| matches!(e, Effect::Hold { hold: false, .. })));
+    assert_eq!(d.state.call.owner_agent_id, Some(id(ALICE)));
+}
+
+#[test]
+fn transfers_that_do_not_fit_the_call_are_refused() {
+    let mut busy_bob = answered();
+    busy_bob.agents[1].status = AgentStatus::Busy;
+    assert_eq!(
+        act(
+            busy_bob,
+            alice(),
+            transfer_to(to_bob(), TransferMode::Warm, false)
+        )
+        .unwrap_err(),
+        Refusal::Conflict("Bob is not available (status: busy)".into())
+    );
+    let s = act(
+        answered(),
+        alice(),
+        transfer_to(to_number(), TransferMode::Warm, false),
+    )
+    .unwrap()
+    .state;
+    assert!(
+        matches!(act(s, alice(), transfer_to(to_bob(), TransferMode::Warm, false)), Err(Refusal::Conflict(m)) if m.contains("already in progress"))
+    );
+    assert!(
+        matches!(act(queued(), Actor { id: id(ALICE), is_admin: true }, transfer_to(to_bob(), TransferMode::Warm, false)), Err(Refusal::Conflict(m)) if m.contains("only a call in progress"))
+    );
+    let self_transfer = TransferTo::Agent {
+        id: id(ALICE),
+        name: "Alice".into(),
+        dial_to: "client:alice".into(),
+    };
+    assert!(
+        matches!(act(answered(), alice(), transfer_to(self_transfer, TransferMode::Warm, false)), Err(Refusal::Conflict(m)) if m.contains("already on this call"))
+    );
+}
+
+// ---- agents' requests ----
+
+#[test]
+fn only_agents_on_the_call_or_admins_may_act() {
+    let bob = Actor {
+        id: id(BOB),
+        is_admin: false,
+    };
+    assert!(matches!(
+        act(answered(), bob, Action::HangUp),
+        Err(Refusal::Forbidden(_))
+    ));
+    let admin = Actor {
+        id: id(CAROL),
+        is_admin: true,
+    };
+    assert!(act(answered(), admin, Action::HangUp).is_ok());
+    let s = ok(answered(), Input::CustomerGone).state;
+    assert!(
+        matches!(act(s, alice(), Action::HangUp), Err(Refusal::Conflict(m)) if m.contains("already ended"))
+    );
+}
+
+#[test]
+fn hanging_up_ends_the_customers_leg_which_only_an_agent_may_ask_for() {
+    let d = act(answered(), alice(), Action::HangUp).unwrap();
+    assert!(hangs_up(&d, &sid_of(CUSTOMER_SID)));
+}
+
+#[test]
+fn holding_twice_asks_twilio_once() {
+    let hold = Action::Hold {
+        participant_id: id(CUSTOMER),
+        hold: true,
+    };
+    let d = act(answered(), alice(), hold.clone()).unwrap();
+    assert_eq!(d.effects.len(), 1);
+    assert_eq!(kinds(&d), ["hold"]);
+    let d = act(d.state, alice(), hold).unwrap();
+    assert!(d.is_empty());
+}
+
+#[test]
+fn the_customer_cannot_be_removed_only_hung_up() {
+    let err = act(
+        answered(),
+        alice(),
+        Action::Remove {
+            participant_id: id(CUSTOMER),
+        },
+    )
+    .unwrap_err();
+    assert_eq!(
+        err,
+        Refusal::Conflict("to drop the customer, hang up the call".into())
+    );
+    assert_eq!(
+        act(
+            answered(),
+            alice(),
+            Action::Remove {
+                participant_id: id(999)
+            }
+        )
+        .unwrap_err(),
+        Refusal::NotFound("participant")
+    );
+}
+
+#[test]
+fn removing_the_owner_of_the_conference_takes_that_power_away_first() {
+    let d = act(
+        answered(),
+        alice(),
+        transfer_to(to_number(), TransferMode::Cold, false),
+    )
+    .unwrap();
+    let s = with_target_sid(d.state);
+    let s = ok(s.clone(), join(&s, 12)).state;
+    let mut s = s;
+    let admin = Actor {
+        id: id(CAROL),
+        is_admin: true,
+    };
+    s.participants
+        .iter_mut()
+        .find(|p| p.id == id(12))
+        .unwrap()
+        .on_hold = true;
+    let d = act(
+        s,
+        admin,
+        Action::Remove {
+            participant_id: id(12),
+        },
+    )
+    .unwrap();
+    let order: Vec<&str> = d
+        .effects
+        .iter()
+        .map(|e| match e {
+            Effect::Hold { hold: false, .. } => "unhold",
+            Effect::EndConferenceOnExit { value: false, .. } => "give up ownership",
+            Effect::Remove { .. } => "remove",
+            _ => "other",
+        })
+        .collect();
+    assert_eq!(order, ["unhold", "give up ownership", "remove"]);
+}
+
+#[test]
+fn handing_back_calls_off_a_ringing_leg_and_keeps_the_customer() {
+    let s = offered(queued(), ALICE, 11);
+    let d = ok(
+        s,
+        Input::HandBack {
+            agent_id: id(ALICE),
+            reason: "signed out",
+        },
+    );
+    assert_eq!(status_of(&d, 11), ParticipantStatus::Canceled);
+    assert_eq!(d.state.call.avoid_agent_id, Some(id(ALICE)));
+    assert!(!hangs_up(&d, &sid_of(CUSTOMER_SID)));
+    assert!(!d.state.call.status.is_final());
+}
+
+// ---- out-of-order and repeated callbacks ----
+
+#[test]
+fn a_join_after_the_leave_changes_nothing_and_a_called_off_leg_that_joins_is_hung_up() {
+    let s = answered();
+    let s = ok(s.clone(), leave(&s, 11)).state;
+    let d = ok(s.clone(), join(&s, 11));
+    assert_eq!(status_of(&d, 11), ParticipantStatus::Left);
+    assert!(d.effects.is_empty());
+
+    let s = offered(queued(), ALICE, 11);
+    let s = ok(
+        s,
+        Input::HandBack {
+            agent_id: id(ALICE),
+            reason: "signed out",
+        },
+    )
+    .state;
+    let d = ok(s.clone(), join(&s, 11));
+    assert!(hangs_up(&d, &sid_of(11)));
+}
+
+#[test]
+fn older_flag_events_do_not_undo_newer_ones() {
+    let s = answered();
+    let Input::Conference(mut hold) = conference(ConferenceEvent::ParticipantHold, &s, CUSTOMER)
+    else {
+        unreachable!()
+    };
+    hold.sequence = Some(5);
+    let Input::Conference(mut unhold) =
+        conference(ConferenceEvent::ParticipantUnhold, &s, CUSTOMER)
+    else {
+        unreachable!()
+    };
+    unhold.sequence = Some(4);
+    let s = ok(s, Input::Conference(hold)).state;
+    let d = ok(s, Input::Conference(unhold));
+    assert!(d.state.participant(id(CUSTOMER)).unwrap().on_hold);
+}
+
+#[test]
+fn the_conference_ending_under_a_connected_caller_ends_the_call() {
+    let s = answered();
+    let d = ok(
+        s.clone(),
+        conference(ConferenceEvent::ConferenceEnd, &s, CUSTOMER),
+    );
+    assert_eq!(d.state.call.status, CallStatus::Completed);
+}
+
+#[test]
+fn events_of_an_earlier_conference_change_nothing_about_the_caller() {
+    let s = answered();
+    let Input::Conference(mut end) = conference(ConferenceEvent::ConferenceEnd, &s, CUSTOMER)
+    else {
+        unreachable!()
+    };
+    end.conference_sid = conference_sid(9);
+    let d = ok(s, Input::Conference(end));
+    assert_eq!(d.state.call.status, CallStatus::InProgress);
+}
+
+mod properties;

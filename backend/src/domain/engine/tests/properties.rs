@@ -1,0 +1,588 @@
+//! Random sequences of inputs, in any order, against the engine core: Twilio's callbacks for
+//! any leg at any time (late, repeated, reordered, or never), agents' requests, the router's
+//! offers, timers and reconciliation results. After every step the product's promises hold.
+//! A failure shrinks to a minimal sequence; `PROPTEST_CASES` runs more cases.
+
+use proptest::prelude::*;
+
+use super::*;
+
+/// One step of the world around the engine.
+#[derive(Debug, Clone)]
+enum Step {
+    /// The router offers the call to an agent (only when it would: queued, caller present,
+    /// agent available with no live leg).
+    Offer(usize),
+    /// The dialer learns a new leg's call SID.
+    LearnSid(usize),
+    Progress(usize, TwilioCallStatus),
+    DialFailed(usize),
+    Join(usize),
+    Leave {
+        leg: usize,
+        call_goes_on: bool,
+        ended_around: bool,
+    },
+    /// The customer's own conference events: dropped out (their call going on or not), back in.
+    CustomerLeave {
+        call_goes_on: bool,
+    },
+    CustomerJoin,
+    Flag {
+        leg: usize,
+        event: ConferenceEvent,
+        sequence: Option<i64>,
+    },
+    ConferenceEnd,
+    CustomerGone,
+    EndCall,
+    /// An agent signs out on the call: handed back, then offline.
+    SignOut(usize),
+    Act {
+        actor: usize,
+        admin: bool,
+        action: ActionKind,
+    },
+}
+
+#[derive(Debug, Clone)]
+enum ActionKind {
+    TransferToAgent {
+        agent: usize,
+        mode: TransferMode,
+        hold: bool,
+    },
+    TransferToNumber {
+        mode: TransferMode,
+        hold: bool,
+    },
+    Complete,
+    Cancel,
+    Hold(usize, bool),
+    Mute(usize, bool),
+    Remove(usize),
+    Leave,
+    HangUp,
+}
+
+const AGENTS: [u128; 3] = [ALICE, BOB, CAROL];
+
+fn twilio_status() -> impl Strategy<Value = TwilioCallStatus> {
+    prop_oneof![
+        Just(TwilioCallStatus::Ringing),
+        Just(TwilioCallStatus::InProgress),
+        Just(TwilioCallStatus::Completed),
+        Just(TwilioCallStatus::NoAnswer),
+        Just(TwilioCallStatus::Busy),
+        Just(TwilioCallStatus::Failed),
+        Just(TwilioCallStatus::Canceled),
+    ]
+}
+
+fn mode() -> impl Strategy<Value = TransferMode> {
+    prop_oneof![Just(TransferMode::Warm), Just(TransferMode::Cold)]
+}
+
+fn action() -> impl Strategy<Value = ActionKind> {
+    prop_oneof![
+        (0..3usize, mode(), any::<bool>())
+            .prop_map(|(agent, mode, hold)| ActionKind::TransferToAgent { agent, mode, hold }),
+        (mode(), any::<bool>())
+            .prop_map(|(mode, hold)| ActionKind::TransferToNumber { mode, hold }),
+        Just(ActionKind::Complete),
+        Just(ActionKind::Cancel),
+        (0..8usize, any::<bool>()).prop_map(|(l, on)| ActionKind::Hold(l, on)),
+        (0..8usize, any::<bool>()).prop_map(|(l, on)| ActionKind::Mute(l, on)),
+        (0..8usize).prop_map(ActionKind::Remove),
+        Just(ActionKind::Leave),
+        Just(ActionKind::HangUp),
+    ]
+}
+
+fn step() -> impl Strategy<Value = Step> {
+    let leg = 0..8usize;
+    // Weighted so most sequences get far into a call (answers, transfers, drops) before the
+    // rarer steps that end it.
+    prop_oneof![
+        12 => (0..3usize).prop_map(Step::Offer),
+        12 => leg.clone().prop_map(Step::LearnSid),
+        14 => (leg.clone(), twilio_status()).prop_map(|(l, s)| Step::Progress(l, s)),
+        2 => leg.clone().prop_map(Step::DialFailed),
+        16 => leg.clone().prop_map(Step::Join),
+        8 => (leg.clone(), prop::bool::weighted(0.1))
+            .prop_map(|(leg, ended_around)| Step::Leave { leg, call_goes_on: false, ended_around }),
+        4 => (leg, prop_oneof![
+                Just(ConferenceEvent::ParticipantHold),
+                Just(ConferenceEvent::ParticipantUnhold),
+                Just(ConferenceEvent::ParticipantMute),
+                Just(ConferenceEvent::ParticipantModify),
+            ], prop::option::of(0..20i64))
+            .prop_map(|(leg, event, sequence)| Step::Flag { leg, event, sequence }),
+        1 => any::<bool>().prop_map(|call_goes_on| Step::CustomerLeave { call_goes_on }),
+        2 => Just(Step::CustomerJoin),
+        1 => Just(Step::ConferenceEnd),
+        1 => Just(Step::CustomerGone),
+        1 => Just(Step::EndCall),
+        2 => (0..3usize).prop_map(Step::SignOut),
+        30 => (0..3usize, prop::bool::weighted(0.1), action())
+            .prop_map(|(actor, admin, action)| Step::Act { actor, admin, action }),
+    ]
+}
+
+struct World {
+    state: CallSnapshot,
+    next_id: u128,
+}
+
+impl World {
+    fn new() -> Self {
+        Self {
+            state: queued(),
+            next_id: 1000,
+        }
+    }
+
+    fn fresh_id(&mut self) -> Uuid {
+        self.next_id += 1;
+        id(self.next_id)
+    }
+
+    /// One of the legs we placed (agents and outside numbers), if any.
+    fn leg(&self, i: usize) -> Option<&Participant> {
+        let legs: Vec<&Participant> = self
+            .state
+            .participants
+            .iter()
+            .filter(|p| p.kind != ParticipantKind::Customer)
+            .collect();
+        (!legs.is_empty()).then(|| legs[i % legs.len()])
+    }
+
+    /// Any participant, the customer first: what agents act on.
+    fn participant(&self, i: usize) -> Option<&Participant> {
+        let all = &self.state.participants;
+        all.get(i % all.len())
+    }
+
+    fn conference_input(&self, event: ConferenceEvent, p: Option<&Participant>) -> ConferenceInput {
+        ConferenceInput {
+            event,
+            conference_sid: self
+                .state
+                .call
+                .conference_sid
+                .clone()
+                .unwrap_or_else(|| conference_sid(1)),
+            call_sid: p.and_then(|p| p.call_sid.clone()),
+            participant_id: p.filter(|p| p.call_sid.is_some()).map(|p| p.id),
+            sequence: None,
+            hold: None,
+            muted: None,
+            end_conference_on_exit: None,
+            call_goes_on: false,
+            conference_ended_around: false,
+            reason: None,
+        }
+    }
+
+    /// The input a step stands for, or `None` when the world would not produce it now.
+    fn input(&mut self, step: &Step) -> Option<Input> {
+        let s = &self.state;
+        Some(match step {
+            Step::Offer(a) => {
+                let agent = id(AGENTS[*a]);
+                let view = s.agent(agent)?;
+                let routable = s.call.status == CallStatus::Queued
+                    && s.customer()?.status == ParticipantStatus::Connected
+                    && view.status == AgentStatus::Available
+                    && !s.agent_has_live_leg(agent)
+                    && s.call.avoid_agent_id != Some(agent);
+                if !routable {
+                    return None;
+                }
+                let leg_id = self.fresh_id();
+                Input::Offer {
+                    agent_id: agent,
+                    leg_id,
+                    dial_to: format!("client:{a}"),
+                }
+            }
+            Step::LearnSid(l) => {
+                let p = self.leg(*l)?.clone();
+                if p.call_sid.is_some() {
+                    return None;
+                }
+                let sid = sid_of(p.id.as_u128() as u32);
+                self.state
+                    .participants
+                    .iter_mut()
+                    .find(|x| x.id == p.id)?
+                    .call_sid = Some(sid);
+                return None;
+            }
+            Step::Progress(l, status) => {
+                let p = self.leg(*l)?;
+                if p.kind == ParticipantKind::Customer || p.call_sid.is_none() {
+                    return None;
+                }
+                Input::LegProgress {
+                    participant_id: p.id,
+                    status: *status,
+                }
+            }
+            Step::DialFailed(l) => {
+                let p = self.leg(*l)?;
+                if p.kind == ParticipantKind::Customer || p.call_sid.is_some() {
+                    return None;
+                }
+                Input::DialFailed {
+                    participant_id: p.id,
+                }
+            }
+            Step::Join(l) => {
+                let p = self.leg(*l)?;
+                p.call_sid.as_ref()?;
+                Input::Conference(self.conference_input(ConferenceEvent::ParticipantJoin, Some(p)))
+            }
+            Step::Leave {
+                leg,
+                call_goes_on,
+                ended_around,
+            } => {
+                let p = self.leg(*leg)?;
+                p.call_sid.as_ref()?;
+                let mut cb = self.conference_input(ConferenceEvent::ParticipantLeave, Some(p));
+                cb.call_goes_on = *call_goes_on;
+                cb.conference_ended_around = *ended_around;
+                Input::Conference(cb)
+            }
+            Step::Flag {
+                leg,
+                event,
+                sequence,
+            } => {
+                let p = self.leg(*leg)?;
+                let mut cb = self.conference_input(*event, Some(p));
+                cb.sequence = *sequence;
+                Input::Conference(cb)
+            }
+            Step::CustomerLeave { call_goes_on } => {
+                let mut cb = self.conference_input(ConferenceEvent::ParticipantLeave, s.customer());
+                cb.call_goes_on = *call_goes_on;
+                Input::Conference(cb)
+            }
+            Step::CustomerJoin => Input::Conference(
+                self.conference_input(ConferenceEvent::ParticipantJoin, s.customer()),
+            ),
+            Step::ConferenceEnd => {
+                Input::Conference(self.conference_input(ConferenceEvent::ConferenceEnd, None))
+            }
+            Step::CustomerGone => Input::CustomerGone,
+            Step::EndCall => Input::EndCall {
+                reason: "the conference kept failing",
+            },
+            Step::SignOut(a) => Input::HandBack {
+                agent_id: id(AGENTS[*a]),
+                reason: "signed out",
+            },
+            Step::Act {
+                actor,
+                admin,
+                action,
+            } => {
+                let actor = Actor {
+                    id: id(AGENTS[*actor]),
+                    is_admin: *admin,
+                };
+                let leg_id =
+                    |w: &World, l: &usize| w.participant(*l).map(|p| p.id).unwrap_or_default();
+                let transfer = s.transfers.last().map(|t| t.id).unwrap_or_default();
+                let action = match action {
+                    ActionKind::TransferToAgent { agent, mode, hold } => {
+                        let target = AGENTS[*agent];
+                        Action::StartTransfer {
+                            leg_id: self.fresh_id(),
+                            transfer_id: self.fresh_id(),
+                            target: TransferTo::Agent {
+                                id: id(target),
+                                name: format!("agent {agent}"),
+                                dial_to: format!("client:{agent}"),
+                            },
+                            mode: *mode,
+                            hold_customer: *hold,
+                        }
+                    }
+                    ActionKind::TransferToNumber { mode, hold } => Action::StartTransfer {
+                        leg_id: self.fresh_id(),
+                        transfer_id: self.fresh_id(),
+                        target: TransferTo::Number(
+                            crate::domain::phone::PhoneNumber::parse("+15005550006").unwrap(),
+                        ),
+                        mode: *mode,
+                        hold_customer: *hold,
+                    },
+                    ActionKind::Complete => Action::CompleteTransfer {
+                        transfer_id: transfer,
+                    },
+                    ActionKind::Cancel => Action::CancelTransfer {
+                        transfer_id: transfer,
+                    },
+                    ActionKind::Hold(l, on) => Action::Hold {
+                        participant_id: leg_id(self, l),
+                        hold: *on,
+                    },
+                    ActionKind::Mute(l, on) => Action::Mute {
+                        participant_id: leg_id(self, l),
+                        muted: *on,
+                    },
+                    ActionKind::Remove(l) => Action::Remove {
+                        participant_id: leg_id(self, l),
+                    },
+                    ActionKind::Leave => Action::Leave,
+                    ActionKind::HangUp => Action::HangUp,
+                };
+                Input::Action { actor, action }
+            }
+        })
+    }
+}
+
+/// The state the stored changes lead to, from the state before: what is stored is what was
+/// decided.
+fn replay(before: &CallSnapshot, changes: &[Change]) -> CallSnapshot {
+    let mut s = before.clone();
+    for change in changes {
+        match change {
+            Change::Call(u) => s.call.apply(u),
+            Change::Leg { id, update } => s
+                .participants
+                .iter_mut()
+                .find(|p| p.id == *id)
+                .expect("a known leg")
+                .apply(update),
+            Change::NewLeg(leg) => s.participants.push(Participant {
+                id: leg.id,
+                call_id: leg.call_id,
+                kind: leg.kind,
+                agent_id: leg.agent_id,
+                phone: leg.phone.clone(),
+                call_sid: None,
+                status: ParticipantStatus::Dialing,
+                on_hold: false,
+                muted: false,
+                end_conference_on_exit: false,
+                flags_sequence: 0,
+                created_at: before.now,
+                joined_at: None,
+                left_at: None,
+                call_ended_at: None,
+            }),
+            Change::NewTransfer(t) => s.transfers.push(Transfer {
+                id: t.id,
+                call_id: t.call_id,
+                from_agent_id: t.from_agent_id,
+                to_agent_id: t.to_agent_id,
+                to_number: t.to_number.clone(),
+                mode: t.mode,
+                status: TransferStatus::Dialing,
+                target_participant_id: Some(t.target_participant_id),
+                created_at: before.now,
+                answered_at: None,
+                ended_at: None,
+            }),
+            Change::Transfer { id, status } => {
+                s.transfers
+                    .iter_mut()
+                    .find(|t| t.id == *id)
+                    .expect("a known transfer")
+                    .status = *status
+            }
+            Change::Agent { id, status } => {
+                if let Some(a) = s.agents.iter_mut().find(|a| a.id == *id) {
+                    a.status = *status;
+                }
+            }
+        }
+    }
+    s
+}
+
+fn summary(s: &CallSnapshot) -> String {
+    format!(
+        "{:?} owner={:?} conf={:?} legs={:?} transfers={:?} agents={:?}",
+        s.call.status,
+        s.call.owner_agent_id,
+        s.call.conference_sid,
+        s.participants
+            .iter()
+            .map(|p| (
+                p.id,
+                p.status,
+                p.on_hold,
+                p.muted,
+                p.end_conference_on_exit,
+                p.call_sid.clone()
+            ))
+            .collect::<Vec<_>>(),
+        s.transfers
+            .iter()
+            .map(|t| (t.id, t.status))
+            .collect::<Vec<_>>(),
+        s.agents
+            .iter()
+            .map(|a| (a.id, a.status))
+            .collect::<Vec<_>>(),
+    )
+}
+
+fn check(before: &CallSnapshot, input: &Input, d: &Decision) -> Result<(), TestCaseError> {
+    let after = &d.state;
+    let customer_sid = &before.call.customer_call_sid;
+    let asked_to_hang_up = matches!(
+        input,
+        Input::Action {
+            action: Action::HangUp,
+            ..
+        }
+    );
+
+    // 1. The customer is hung up (or pushed out of the conference) only when an agent asks.
+    for e in &d.effects {
+        match e {
+            Effect::HangUp { call_sid, .. } if call_sid == customer_sid => {
+                prop_assert!(asked_to_hang_up, "hung up the customer on {input:?}")
+            }
+            Effect::Remove { call_sid, .. } => {
+                prop_assert!(
+                    call_sid != customer_sid,
+                    "removed the customer on {input:?}"
+                )
+            }
+            // 6. An agent's leg never owns the conference: their lost browser must not end it.
+            Effect::EndConferenceOnExit {
+                value: true,
+                call_sid,
+                ..
+            } => {
+                let p = after
+                    .participants
+                    .iter()
+                    .find(|p| p.call_sid.as_ref() == Some(call_sid));
+                prop_assert!(
+                    p.is_some_and(|p| p.kind == ParticipantKind::External),
+                    "gave the conference to {p:?}"
+                );
+            }
+            _ => {}
+        }
+        prop_assert_eq!(e.call_id(), before.call.id);
+    }
+
+    // 2. An agent is available only with no live leg, and a call ending never makes an agent
+    //    who signed out (or went away) available.
+    for a in &after.agents {
+        if a.status == AgentStatus::Available {
+            prop_assert!(
+                !after.agent_has_live_leg(a.id),
+                "agent {} available with a live leg",
+                a.id
+            );
+            let was = before.agent(a.id).map(|b| b.status);
+            prop_assert!(
+                matches!(
+                    was,
+                    Some(
+                        AgentStatus::Available
+                            | AgentStatus::Reserved
+                            | AgentStatus::Busy
+                            | AgentStatus::WrapUp
+                    )
+                ),
+                "agent {} made available from {was:?}",
+                a.id
+            );
+        }
+        // No agent holds two legs of the call at once.
+        let live = after
+            .participants
+            .iter()
+            .filter(|p| p.agent_id == Some(a.id) && !p.status.is_final())
+            .count();
+        prop_assert!(live <= 1, "agent {} has {live} live legs", a.id);
+    }
+
+    // 3. No leg rings for a call that is over.
+    if after.call.status.is_final() {
+        for p in after
+            .participants
+            .iter()
+            .filter(|p| p.kind != ParticipantKind::Customer)
+        {
+            prop_assert!(
+                !p.status.is_pending(),
+                "leg {} still {} in a closed call",
+                p.id,
+                p.status
+            );
+        }
+        prop_assert!(after.active_transfer().is_none());
+    }
+
+    // 4. The customer leaving the conference for good ends the call.
+    if let Input::Conference(cb) = input {
+        let customer_left = cb.event == ConferenceEvent::ParticipantLeave
+            && cb.participant_id == before.customer().map(|c| c.id)
+            && before
+                .customer()
+                .is_some_and(|c| c.status == ParticipantStatus::Connected)
+            && !cb.call_goes_on
+            && before.call.conference_sid.as_ref() == Some(&cb.conference_sid);
+        if customer_left {
+            prop_assert!(
+                after.call.status.is_final(),
+                "the customer left but the call is {}",
+                after.call.status
+            );
+        }
+    }
+
+    // 5. At most one transfer is under way.
+    prop_assert!(
+        after
+            .transfers
+            .iter()
+            .filter(|t| t.status.is_active())
+            .count()
+            <= 1
+    );
+
+    // 7. What is stored is what was decided.
+    prop_assert_eq!(summary(&replay(before, &d.changes)), summary(after));
+    Ok(())
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 2000, ..ProptestConfig::default() })]
+
+    #[test]
+    fn the_engines_promises_hold_whatever_arrives_in_whatever_order(steps in prop::collection::vec(step(), 1..80)) {
+        let mut world = World::new();
+        for step in &steps {
+            let Some(input) = world.input(step) else { continue };
+            let before = world.state.clone();
+            let is_action = matches!(input, Input::Action { .. });
+            match decide(before.clone(), input.clone()) {
+                Ok(decision) => {
+                    check(&before, &input, &decision)?;
+                    world.state = decision.state;
+                }
+                Err(refusal) => prop_assert!(is_action, "refused {input:?}: {refusal}"),
+            }
+            if let Step::SignOut(a) = step {
+                if let Some(agent) = world.state.agents.iter_mut().find(|x| x.id == id(AGENTS[*a])) {
+                    agent.status = AgentStatus::Offline;
+                }
+            }
+        }
+    }
+}

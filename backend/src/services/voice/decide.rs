@@ -1,0 +1,155 @@
+//! The engine's edge: loads a call's snapshot under its row lock, asks the pure core
+//! ([`crate::domain::engine`]) what an input means, and stores the decision. What is to happen
+//! after commit (Twilio requests, live events, a router wake-up) is collected in an [`Outcome`].
+
+use chrono::Utc;
+use uuid::Uuid;
+
+use crate::db::{self, DbError, PgConn};
+use crate::domain::agent::AgentStatus;
+use crate::domain::call::Call;
+use crate::domain::engine::{
+    self, AgentView, CallSnapshot, Change, Decision, Effect, Input, Refusal,
+};
+use crate::events::Topic;
+use crate::services::{ServiceError, ServiceResult};
+
+/// What a transaction decided should happen once it commits.
+#[derive(Debug, Default)]
+pub(crate) struct Outcome {
+    pub effects: Vec<Effect>,
+    pub topics: Vec<Topic>,
+    pub wake_router: bool,
+}
+
+impl Outcome {
+    pub fn changed_call(&mut self, call_id: Uuid) {
+        self.topics.push(Topic::Call(call_id));
+        self.topics.push(Topic::Queue);
+    }
+
+    fn take(&mut self, call_id: Uuid, decision: &mut Decision) {
+        self.effects.append(&mut decision.effects);
+        for change in &decision.changes {
+            if let Change::Agent { id, .. } = change {
+                self.topics.push(Topic::Agent(*id));
+            }
+        }
+        if decision.call_changed {
+            self.changed_call(call_id);
+        }
+        self.wake_router |= decision.wake_router;
+    }
+}
+
+impl From<Refusal> for ServiceError {
+    fn from(refusal: Refusal) -> Self {
+        match refusal {
+            Refusal::Forbidden(message) => ServiceError::Forbidden(message),
+            Refusal::NotFound(what) => ServiceError::NotFound(what),
+            Refusal::Conflict(message) => ServiceError::Conflict(message),
+        }
+    }
+}
+
+/// Everything a decision about `call` may look at, read in the caller's transaction (which
+/// holds the call's row lock). `more_agents` are agents the input names besides those on the
+/// call (a transfer target, an agent being offered the call).
+pub(crate) async fn load_snapshot(
+    conn: &mut PgConn,
+    call: Call,
+    more_agents: &[Uuid],
+) -> Result<CallSnapshot, DbError> {
+    let participants = db::calls::participants_of(conn, call.id).await?;
+    let transfers = db::calls::transfers_of(conn, call.id).await?;
+    let mut agent_ids: Vec<Uuid> = participants
+        .iter()
+        .filter_map(|p| p.agent_id)
+        .chain(more_agents.iter().copied())
+        .collect();
+    agent_ids.sort_unstable();
+    agent_ids.dedup();
+    let live_elsewhere =
+        db::routing::agents_with_live_legs(conn, &agent_ids, Some(call.id)).await?;
+    let mut agents = Vec::with_capacity(agent_ids.len());
+    for id in agent_ids {
+        if let Some(agent) = db::agents::find(conn, id).await? {
+            agents.push(AgentView {
+                id,
+                status: agent.status,
+                active: agent.active,
+                live_elsewhere: live_elsewhere.contains(&id),
+            });
+        }
+    }
+    Ok(CallSnapshot {
+        call,
+        participants,
+        transfers,
+        agents,
+        now: Utc::now(),
+    })
+}
+
+/// Stores a decision's changes and timeline in the order decided, and adds what is to happen
+/// after commit to `out`. Returns the state after the decision.
+pub(crate) async fn store(
+    conn: &mut PgConn,
+    mut decision: Decision,
+    out: &mut Outcome,
+) -> Result<CallSnapshot, DbError> {
+    let call_id = decision.state.call.id;
+    for change in &decision.changes {
+        match change {
+            Change::Call(update) => {
+                db::calls::update_call(conn, call_id, update.into()).await?;
+            }
+            Change::Leg { id, update } => {
+                db::calls::update_participant(conn, *id, update.into()).await?;
+            }
+            Change::NewLeg(leg) => db::calls::insert_leg(conn, leg).await?,
+            Change::NewTransfer(transfer) => db::calls::insert_transfer(conn, transfer).await?,
+            Change::Transfer { id, status } => {
+                db::calls::set_transfer_status(conn, *id, *status).await?;
+            }
+            Change::Agent { id, status } => {
+                db::agents::set_status(conn, *id, *status).await?;
+            }
+        }
+    }
+    for event in &decision.timeline {
+        let (kind, data) = event.to_entry();
+        db::calls::record_event(conn, call_id, &kind, data, None).await?;
+    }
+    out.take(call_id, &mut decision);
+    Ok(decision.state)
+}
+
+/// Loads the locked call's snapshot, decides what `input` means and stores it: the one way a
+/// call changes.
+pub(crate) async fn decide(
+    conn: &mut PgConn,
+    call: Call,
+    more_agents: &[Uuid],
+    input: Input,
+    out: &mut Outcome,
+) -> ServiceResult<CallSnapshot> {
+    let snapshot = load_snapshot(conn, call, more_agents).await?;
+    let decision = engine::decide(snapshot, input)?;
+    Ok(store(conn, decision, out).await?)
+}
+
+/// Sets an agent's status outside any call's decision (the stuck-agent safety net).
+pub(crate) async fn set_agent_status(
+    conn: &mut PgConn,
+    agent_id: Uuid,
+    status: AgentStatus,
+    out: &mut Outcome,
+) -> Result<(), DbError> {
+    db::agents::set_status(conn, agent_id, status).await?;
+    out.topics.push(Topic::Agent(agent_id));
+    if status == AgentStatus::Available {
+        out.wake_router = true;
+    }
+    Ok(())
+}
