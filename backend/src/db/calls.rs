@@ -12,7 +12,7 @@ use crate::domain::call::{
     Call, CallStatus, Participant, ParticipantKind, ParticipantStatus, Transfer, TransferMode,
     TransferStatus,
 };
-use crate::domain::engine::{CallUpdate, LegUpdate, NewLeg, NewTransfer};
+use crate::domain::engine::{CallUpdate, LegUpdate, NewLeg, NewTransfer, TimelineEvent};
 
 #[derive(Debug, Clone, Queryable, Selectable)]
 #[diesel(table_name = calls)]
@@ -581,10 +581,10 @@ pub async fn set_transfer_status(
 pub async fn record_event(
     conn: &mut PgConn,
     call_id: Uuid,
-    kind: &str,
-    data: Value,
+    event: &TimelineEvent,
     dedupe_key: Option<&str>,
 ) -> Result<bool, DbError> {
+    let (kind, data) = event.to_entry();
     let inserted = diesel::insert_into(call_events::table)
         .values((
             call_events::call_id.eq(call_id),

@@ -6,7 +6,7 @@ use serde::Serialize;
 use uuid::Uuid;
 
 use crate::domain::call::{
-    CallStatus, ConferenceSid, ParticipantKind, ParticipantStatus, TransferMode,
+    CallSid, CallStatus, ConferenceSid, ParticipantKind, ParticipantStatus, TransferMode,
 };
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -109,6 +109,31 @@ pub enum TimelineEvent {
     CallEnded {
         status: CallStatus,
         reason: &'static str,
+    },
+    /// A call-progress callback for one of our legs, as received.
+    LegStatus {
+        participant_id: Uuid,
+        call_sid: CallSid,
+        status: String,
+    },
+    /// A conference status callback, as received.
+    ConferenceEvent {
+        event: String,
+        call_sid: Option<CallSid>,
+        sequence: Option<i64>,
+        hold: Option<bool>,
+        muted: Option<bool>,
+        reason: Option<String>,
+    },
+    /// The caller's `<Dial>` ended without the call being over: they were put back in.
+    CustomerRejoined {
+        dial_status: String,
+        rejoins: u32,
+    },
+    /// A Twilio request the engine decided on failed.
+    TwilioError {
+        request: String,
+        error: String,
     },
 }
 

@@ -9,7 +9,7 @@ use super::VoiceEngine;
 use crate::db::calls::ParticipantChanges;
 use crate::db::{self, DbError};
 use crate::domain::call::{customer_sid_from_conference, CallSid, ConferenceEvent, ConferenceSid};
-use crate::domain::engine::{ConferenceInput, Effect, Input};
+use crate::domain::engine::{ConferenceInput, Effect, Input, TimelineEvent};
 use crate::services::{ServiceError, ServiceResult};
 use twilio::rest::CallStatus as TwilioCallStatus;
 
@@ -230,15 +230,12 @@ impl VoiceEngine {
                 Some(_) => {}
             }
             let key = format!("leg:{}:{}", cb.call_sid, cb.raw_status);
-            if !db::calls::record_event(
-                conn,
-                call.id,
-                "leg_status",
-                json!({ "participant_id": p.id, "call_sid": cb.call_sid, "status": cb.raw_status }),
-                Some(&key),
-            )
-            .await?
-            {
+            let received = TimelineEvent::LegStatus {
+                participant_id: p.id,
+                call_sid: cb.call_sid.clone(),
+                status: cb.raw_status.clone(),
+            };
+            if !db::calls::record_event(conn, call.id, &received, Some(&key)).await? {
                 return Ok(()); // a duplicate
             }
             decide(
@@ -317,10 +314,15 @@ impl VoiceEngine {
             let key = cb
                 .sequence
                 .map(|seq| format!("conf:{}:{}:{}", cb.conference_sid, seq, cb.raw_event));
-            let data = json!({ "event": cb.raw_event, "call_sid": cb.call_sid, "sequence": cb.sequence, "hold": cb.hold, "muted": cb.muted, "reason": cb.reason });
-            if !db::calls::record_event(conn, call.id, "conference_event", data, key.as_deref())
-                .await?
-            {
+            let received = TimelineEvent::ConferenceEvent {
+                event: cb.raw_event.clone(),
+                call_sid: cb.call_sid.clone(),
+                sequence: cb.sequence,
+                hold: cb.hold,
+                muted: cb.muted,
+                reason: cb.reason.clone(),
+            };
+            if !db::calls::record_event(conn, call.id, &received, key.as_deref()).await? {
                 return Ok(()); // a duplicate
             }
             // Which of the call's legs the event is about. A join may come before we learnt

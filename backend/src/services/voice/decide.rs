@@ -118,8 +118,7 @@ pub(crate) async fn store(
         }
     }
     for event in &decision.timeline {
-        let (kind, data) = event.to_entry();
-        db::calls::record_event(conn, call_id, &kind, data, None).await?;
+        db::calls::record_event(conn, call_id, event, None).await?;
     }
     out.take(call_id, &mut decision);
     Ok(decision.state)

@@ -1,12 +1,11 @@
 //! Twilio REST requests decided inside a transaction and carried out after it commits.
 
-use serde_json::json;
 use uuid::Uuid;
 
 use super::VoiceEngine;
 use crate::db::{self, calls::ParticipantChanges};
 use crate::domain::call::CallSid;
-use crate::domain::engine::Effect;
+use crate::domain::engine::{Effect, TimelineEvent};
 use twilio::rest::{
     CallProgressEvent, CallUpdateStatus, CreateCall, TwilioError, UpdateCall, UpdateParticipant,
 };
@@ -21,14 +20,11 @@ impl VoiceEngine {
                 tracing::warn!(?effect, error = %e, "Twilio request failed");
                 let call_id = effect.call_id();
                 if let Ok(mut conn) = self.pool().get().await {
-                    let _ = db::calls::record_event(
-                        &mut conn,
-                        call_id,
-                        "twilio_error",
-                        json!({ "request": format!("{effect:?}"), "error": e.to_string() }),
-                        None,
-                    )
-                    .await;
+                    let failed = TimelineEvent::TwilioError {
+                        request: format!("{effect:?}"),
+                        error: e.to_string(),
+                    };
+                    let _ = db::calls::record_event(&mut conn, call_id, &failed, None).await;
                 }
                 if let Effect::Dial {
                     call_id,

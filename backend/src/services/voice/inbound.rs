@@ -8,7 +8,7 @@ use super::decide::decide;
 use super::VoiceEngine;
 use crate::db::{self, DbError};
 use crate::domain::call::{after_customer_dial, conference_name, AfterCustomerDial, Call, CallSid};
-use crate::domain::engine::Input;
+use crate::domain::engine::{Input, TimelineEvent};
 use crate::events::Topic;
 use crate::services::{ServiceError, ServiceResult};
 use twilio::twiml::{self, ConferenceTwiml};
@@ -82,9 +82,11 @@ impl VoiceEngine {
             AfterCustomerDial::HangUp => twiml::hang_up(),
             AfterCustomerDial::Rejoin => {
                 if let Some(call) = &call {
-                    let data =
-                        json!({ "dial_status": dial.dial_status, "rejoins": dial.rejoins + 1 });
-                    if let Err(e) = self.record(call.id, "customer_rejoined", data).await {
+                    let rejoined = TimelineEvent::CustomerRejoined {
+                        dial_status: dial.dial_status.clone(),
+                        rejoins: dial.rejoins + 1,
+                    };
+                    if let Err(e) = self.record(call.id, &rejoined).await {
                         tracing::warn!(error = %e, "could not put the rejoin on the timeline");
                     }
                 }
@@ -111,14 +113,9 @@ impl VoiceEngine {
         Ok(db::calls::find_call_by_sid(&mut conn, call_sid.as_str()).await?)
     }
 
-    async fn record(
-        &self,
-        call_id: Uuid,
-        kind: &str,
-        data: serde_json::Value,
-    ) -> ServiceResult<()> {
+    async fn record(&self, call_id: Uuid, event: &TimelineEvent) -> ServiceResult<()> {
         let mut conn = self.pool().get().await.map_err(DbError::from)?;
-        db::calls::record_event(&mut conn, call_id, kind, data, None).await?;
+        db::calls::record_event(&mut conn, call_id, event, None).await?;
         self.events().publish(Topic::Call(call_id));
         Ok(())
     }

@@ -562,7 +562,10 @@ fn check(before: &CallSnapshot, input: &Input, d: &Decision) -> Result<(), TestC
 }
 
 proptest! {
-    #![proptest_config(ProptestConfig { cases: 2000, ..ProptestConfig::default() })]
+    #![proptest_config(ProptestConfig {
+        cases: std::env::var("PROPTEST_CASES").ok().and_then(|v| v.parse().ok()).unwrap_or(2000),
+        ..ProptestConfig::default()
+    })]
 
     #[test]
     fn the_engines_promises_hold_whatever_arrives_in_whatever_order(steps in prop::collection::vec(step(), 1..80)) {
