@@ -28,6 +28,7 @@ pub mod vars {
     pub const LOGIN_WINDOW_SECONDS: &str = "LOGIN_WINDOW_SECONDS";
     pub const RING_TIMEOUT_SECONDS: &str = "RING_TIMEOUT_SECONDS";
     pub const STALE_LEG_SECONDS: &str = "STALE_LEG_SECONDS";
+    pub const LIVE_LEG_CHECK_SECONDS: &str = "LIVE_LEG_CHECK_SECONDS";
     pub const DEMO_ADMIN_EMAIL: &str = "DEMO_ADMIN_EMAIL";
     pub const DEMO_ADMIN_PASSWORD: &str = "DEMO_ADMIN_PASSWORD";
     pub const DEMO_AGENT_PASSWORD: &str = "DEMO_AGENT_PASSWORD";
@@ -43,7 +44,7 @@ pub mod vars {
     pub const DEMO_MODE: &str = "DEMO_MODE";
 
     /// Every variable the backend reads (docs and the compose file are checked against it).
-    pub const ALL: [&str; 29] = [
+    pub const ALL: [&str; 30] = [
         RUST_LOG,
         APP_ENV,
         APP_HOST,
@@ -60,6 +61,7 @@ pub mod vars {
         LOGIN_WINDOW_SECONDS,
         RING_TIMEOUT_SECONDS,
         STALE_LEG_SECONDS,
+        LIVE_LEG_CHECK_SECONDS,
         DEMO_ADMIN_EMAIL,
         DEMO_ADMIN_PASSWORD,
         DEMO_AGENT_PASSWORD,
@@ -214,6 +216,9 @@ pub struct CallTiming {
     /// How long a leg may go unconfirmed (still dialing or ringing for us, its answer or join
     /// never reported) before the engine asks Twilio what became of it.
     pub stale_leg_after: Duration,
+    /// How often a leg we believe in the conference is checked with Twilio, in case its leave
+    /// and its end were both lost.
+    pub live_leg_check_every: Duration,
 }
 
 /// Secrets that appear in samples and tutorials; a production run refuses them.
@@ -343,9 +348,17 @@ impl Config {
                 "must be between 1 and 3600",
             ));
         }
+        let live_leg_check_every = parse_or(&get, vars::LIVE_LEG_CHECK_SECONDS, 300u64)?;
+        if !(1..=86_400).contains(&live_leg_check_every) {
+            return Err(invalid(
+                vars::LIVE_LEG_CHECK_SECONDS,
+                "must be between 1 and 86400",
+            ));
+        }
         let call_timing = CallTiming {
             ring_timeout: Duration::from_secs(ring_timeout),
             stale_leg_after: Duration::from_secs(stale_leg_after),
+            live_leg_check_every: Duration::from_secs(live_leg_check_every),
         };
 
         let demo_admin = match (get(vars::DEMO_ADMIN_EMAIL), get(vars::DEMO_ADMIN_PASSWORD)) {
@@ -670,6 +683,20 @@ mod tests {
                 .unwrap_err()
                 .to_string();
             assert!(err.starts_with("CUSTOMER_JOIN_TIMEOUT_SECONDS"), "{err}");
+        }
+    }
+
+    #[test]
+    fn connected_legs_are_checked_every_five_minutes_unless_told_otherwise() {
+        let c = config(&[DB]).unwrap();
+        assert_eq!(c.call_timing.live_leg_check_every, Duration::from_secs(300));
+        let c = config(&[DB, ("LIVE_LEG_CHECK_SECONDS", "2")]).unwrap();
+        assert_eq!(c.call_timing.live_leg_check_every, Duration::from_secs(2));
+        for bad in ["0", "86401", "often"] {
+            let err = config(&[DB, ("LIVE_LEG_CHECK_SECONDS", bad)])
+                .unwrap_err()
+                .to_string();
+            assert!(err.starts_with("LIVE_LEG_CHECK_SECONDS"), "{err}");
         }
     }
 

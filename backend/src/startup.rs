@@ -224,6 +224,7 @@ impl Application {
                 phone_number: setup.phone_number,
                 ring_timeout: config.call_timing.ring_timeout,
                 stale_leg_after: config.call_timing.stale_leg_after,
+                live_leg_check_every: config.call_timing.live_leg_check_every,
                 customer_join_timeout: config.customer_join_timeout,
                 ..VoiceSettings::default()
             },

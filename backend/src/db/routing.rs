@@ -155,6 +155,28 @@ pub async fn stale_pending_legs(
         .collect()
 }
 
+/// Legs of live calls we believe in the conference since before `joined_before`, longest first
+/// (at most `limit`): checked now and then with Twilio, in case their leave and end were lost.
+pub async fn connected_legs(
+    conn: &mut PgConn,
+    joined_before: chrono::Duration,
+    limit: i64,
+) -> Result<Vec<Participant>, DbError> {
+    participants::table
+        .inner_join(calls::table)
+        .filter(calls::ended_at.is_null())
+        .filter(participants::status.eq(ParticipantStatus::Connected))
+        .filter(participants::joined_at.lt(Utc::now() - joined_before))
+        .order(participants::joined_at.asc())
+        .limit(limit)
+        .select(ParticipantRow::as_select())
+        .load(conn)
+        .await?
+        .into_iter()
+        .map(Participant::try_from)
+        .collect()
+}
+
 /// Customers of live queued or ringing calls who have not joined their conference (or left
 /// it with their call going on) for longer than `grace`.
 pub async fn callers_not_in_their_conference(

@@ -446,6 +446,58 @@ async fn a_lost_ring_out_is_settled_from_twilio() {
     cc.status_until(&a, "away").await;
 }
 
+/// An agent's browser drops mid-call and both its participant-leave and its `completed` callback
+/// are lost, so we still believe the agent on the call. The connected leg is checked with Twilio
+/// (every `LIVE_LEG_CHECK_SECONDS`): its leave is recorded, the customer goes back to the queue
+/// with music and is offered to that agent first, and the agent is not held busy for good.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_agent_leg_whose_leave_and_end_were_lost_is_found_gone_and_the_customer_kept() {
+    let cc = CallCenter::start_with(1, |env| {
+        env.insert("LIVE_LEG_CHECK_SECONDS".into(), "2".into());
+    })
+    .await;
+    let admin = cc.admin().await;
+    let a = cc.agent("a", true).await;
+    let (call_id, customer_sid) = answered_call(&cc, &a).await;
+    let call = cc
+        .call_until(&admin, &call_id, "a's leg", |c| connected(agent_leg(c, &a)))
+        .await;
+    let a_leg = agent_leg(&call, &a)["call_sid"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    cc.sim
+        .lose_next_callbacks("participant-leave", Some(&a_leg), 1);
+    cc.sim.lose_next_callbacks("completed", Some(&a_leg), 1);
+    cc.sim.hang_up(&a_leg).unwrap();
+
+    let call = cc
+        .call_until(&admin, &call_id, "a's leave found from Twilio", |c| {
+            c["status"] == "queued" && agent_leg(c, &a)["status"] == "left"
+        })
+        .await;
+    assert!(connected(customer(&call)), "{call:#}");
+    assert!(
+        crate::voice::timeline_kinds(&call).contains(&"requeued".to_owned()),
+        "{call:#}"
+    );
+    assert_eq!(
+        customer_call_status(&cc, &customer_sid),
+        SimCallStatus::InProgress
+    );
+    // Twilio said the leg is over: the agent is free, and is offered the call again first.
+    cc.call_until(&admin, &call_id, "a rung again", |c| {
+        c["participants"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|p| p["agent_id"] == a.id.as_str())
+            .count()
+            == 2
+    })
+    .await;
+}
+
 /// Item 2: callbacks that arrive while the database is down are answered 2xx (Twilio never
 /// retries an error answer) and kept; once it is back they are processed, so an agent who
 /// answered during the outage is recorded on the call.

@@ -93,6 +93,9 @@ pub struct VoiceSettings {
     pub ring_timeout: Duration,
     /// How long a leg may go unconfirmed before the engine asks Twilio what became of it.
     pub stale_leg_after: Duration,
+    /// How often a leg believed in the conference is checked with Twilio (its leave and its
+    /// end may both have been lost).
+    pub live_leg_check_every: Duration,
     pub hold_music_url: String,
     pub greeting: String,
     /// A caller not in their conference this long after arriving (or after dropping out of
@@ -106,6 +109,7 @@ impl Default for VoiceSettings {
             phone_number: PhoneNumber::parse(DEMO_NUMBER).expect("the demo number is E.164"),
             ring_timeout: Duration::from_secs(20),
             stale_leg_after: Duration::from_secs(80),
+            live_leg_check_every: Duration::from_secs(300),
             hold_music_url:
                 "http://com.twilio.sounds.music.s3.amazonaws.com/MARKOVICHAMP-Borghestral.mp3"
                     .into(),
@@ -133,6 +137,8 @@ struct Inner {
     /// When each stale leg was last asked about (see `reconcile`), so Twilio is asked at most
     /// once per `stale_leg_after` for each.
     legs_checked: std::sync::Mutex<std::collections::HashMap<Uuid, std::time::Instant>>,
+    /// When each leg believed in the conference was last checked with Twilio.
+    connected_checked: std::sync::Mutex<std::collections::HashMap<Uuid, std::time::Instant>>,
     /// Callbacks kept while the database is unreachable.
     buffer: inbox::Buffer,
     /// Wakes the inbox processor when a callback was stored.
@@ -156,6 +162,7 @@ impl VoiceEngine {
                 router_wakeup: Notify::new(),
                 events,
                 legs_checked: Default::default(),
+                connected_checked: Default::default(),
                 buffer: Default::default(),
                 inbox_wakeup: Notify::new(),
             }),

@@ -14,11 +14,15 @@ use super::VoiceEngine;
 use crate::db::{self, DbError};
 use crate::domain::call::{
     customer_sid_from_conference, Call, ConferenceEvent, ConferenceSid, Participant,
-    ParticipantKind,
+    ParticipantKind, ParticipantStatus,
 };
 use crate::domain::engine::Input;
 use crate::services::{ServiceError, ServiceResult};
 use twilio::rest::{CallStatus as TwilioCallStatus, TwilioError};
+
+/// How many connected legs one pass checks with Twilio (the longest-standing first); the rest
+/// wait for the next pass.
+const CONNECTED_LEGS_PER_PASS: i64 = 200;
 
 /// However long the stale limit, a leg Twilio said to wait on is asked about again this soon.
 const RECHECK_AT_MOST_EVERY: std::time::Duration = std::time::Duration::from_secs(10);
@@ -56,9 +60,24 @@ pub(crate) enum Settle {
     Joined,
     /// The customer's call is over: the call ends.
     CustomerGone,
+    /// A leg we believe in the conference is gone: report its leave (then its end) as their
+    /// callbacks would have.
+    Left,
 }
 
-pub(crate) fn settle(kind: ParticipantKind, truth: &LegTruth) -> Settle {
+/// `connected` says whether we believe the leg is in the conference (its join was reported)
+/// rather than still on its way.
+pub(crate) fn settle(kind: ParticipantKind, connected: bool, truth: &LegTruth) -> Settle {
+    if connected {
+        return match (kind, truth) {
+            // Where we believe it is, or somewhere Twilio will report on by itself.
+            (_, LegTruth::InConference { .. })
+            | (_, LegTruth::StillRinging | LegTruth::AnsweredElsewhere) => Settle::Wait,
+            (ParticipantKind::Customer, LegTruth::NeverPlaced) => Settle::Wait,
+            (ParticipantKind::Customer, LegTruth::Ended(_)) => Settle::CustomerGone,
+            (_, LegTruth::NeverPlaced | LegTruth::Ended(_)) => Settle::Left,
+        };
+    }
     match (kind, truth) {
         (_, LegTruth::StillRinging | LegTruth::AnsweredElsewhere) => Settle::Wait,
         (_, LegTruth::InConference { .. }) => Settle::Joined,
@@ -83,6 +102,27 @@ impl VoiceEngine {
         };
         for leg in legs {
             self.reconcile_if_due(&leg).await;
+        }
+        Ok(())
+    }
+
+    /// Checks the legs we believe in a conference with Twilio, each at most once per
+    /// `live_leg_check_every`: one whose leave and end were both lost would otherwise hold its
+    /// agent busy, and leave the customer alone with nobody, for good.
+    pub(crate) async fn verify_connected_legs(&self) -> ServiceResult<()> {
+        let every = self.settings().live_leg_check_every;
+        let legs = {
+            let mut conn = self.pool().get().await.map_err(DbError::from)?;
+            let joined_before = chrono::Duration::from_std(every).unwrap_or_default();
+            db::routing::connected_legs(&mut conn, joined_before, CONNECTED_LEGS_PER_PASS).await?
+        };
+        for leg in legs {
+            if !due(&self.inner.connected_checked, leg.id, every) {
+                continue;
+            }
+            if let Err(e) = self.reconcile_leg(&leg).await {
+                tracing::warn!(participant_id = %leg.id, error = %e, "could not check a connected leg; will ask again");
+            }
         }
         Ok(())
     }
@@ -163,21 +203,8 @@ impl VoiceEngine {
     /// Whether this leg was not asked about recently (within `stale_leg_after`, and at most
     /// 10 s); marks it asked.
     fn due_for_check(&self, participant_id: Uuid) -> bool {
-        let now = Instant::now();
         let every = self.settings().stale_leg_after.min(RECHECK_AT_MOST_EVERY);
-        let mut checked = self
-            .inner
-            .legs_checked
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner);
-        checked.retain(|_, at| now.duration_since(*at) < every * 4);
-        match checked.get(&participant_id) {
-            Some(at) if now.duration_since(*at) < every => false,
-            _ => {
-                checked.insert(participant_id, now);
-                true
-            }
-        }
+        due(&self.inner.legs_checked, participant_id, every)
     }
 
     async fn reconcile_leg(&self, leg: &Participant) -> ServiceResult<()> {
@@ -189,7 +216,7 @@ impl VoiceEngine {
             return Ok(());
         };
         let truth = self.ask_twilio(&call, leg).await?;
-        let decision = settle(leg.kind, &truth);
+        let decision = settle(leg.kind, leg.status == ParticipantStatus::Connected, &truth);
         tracing::warn!(participant_id = %leg.id, kind = %leg.kind, ?truth, ?decision, "reconciled a leg whose callbacks never came");
         match (decision, &truth) {
             (Settle::Wait, _) => Ok(()),
@@ -233,6 +260,40 @@ impl VoiceEngine {
                 .await
             }
             (Settle::Joined, _) => Ok(()),
+            (Settle::Left, _) => {
+                let (Some(call_sid), Some(conference_sid)) =
+                    (leg.call_sid.clone(), call.conference_sid.clone())
+                else {
+                    return Ok(());
+                };
+                self.conference_event(ConferenceCallback {
+                    event: ConferenceEvent::ParticipantLeave,
+                    raw_event: "participant-leave".to_owned(),
+                    conference_sid,
+                    friendly_name: call.conference_name.clone(),
+                    call_sid: Some(call_sid.clone()),
+                    participant_label: None,
+                    sequence: None,
+                    hold: None,
+                    muted: None,
+                    end_conference_on_exit: None,
+                    participant_call_status: Some("completed".to_owned()),
+                    reason: Some("the leg's call ended (found by asking Twilio)".to_owned()),
+                })
+                .await?;
+                let status = match truth {
+                    LegTruth::Ended(status) => status,
+                    _ => TwilioCallStatus::Completed,
+                };
+                self.leg_status(LegStatusCallback {
+                    participant_id: leg.id,
+                    call_sid,
+                    status,
+                    raw_status: status.as_str().to_owned(),
+                    sequence: None,
+                })
+                .await
+            }
             (Settle::CustomerGone, _) => {
                 in_transaction!(self, |conn, out| {
                     if let Some(call) = db::calls::lock_call(conn, call.id).await? {
@@ -302,6 +363,26 @@ impl VoiceEngine {
     }
 }
 
+/// Whether `id` was not asked about within `every` according to `checked`; marks it asked.
+fn due(
+    checked: &std::sync::Mutex<std::collections::HashMap<Uuid, Instant>>,
+    id: Uuid,
+    every: std::time::Duration,
+) -> bool {
+    let now = Instant::now();
+    let mut checked = checked
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
+    checked.retain(|_, at| now.duration_since(*at) < every * 4);
+    match checked.get(&id) {
+        Some(at) if now.duration_since(*at) < every => false,
+        _ => {
+            checked.insert(id, now);
+            true
+        }
+    }
+}
+
 fn upstream(e: TwilioError) -> ServiceError {
     ServiceError::Upstream(format!("Twilio could not be asked: {e}"))
 }
@@ -323,14 +404,54 @@ mod tests {
     fn a_customer_is_never_hung_up_on_a_stale_belief() {
         use ParticipantKind::Customer;
         // Ringing, answered elsewhere, or unknown to Twilio: wait, never end.
-        assert_eq!(settle(Customer, &LegTruth::StillRinging), Settle::Wait);
-        assert_eq!(settle(Customer, &LegTruth::AnsweredElsewhere), Settle::Wait);
-        assert_eq!(settle(Customer, &LegTruth::NeverPlaced), Settle::Wait);
+        assert_eq!(
+            settle(Customer, false, &LegTruth::StillRinging),
+            Settle::Wait
+        );
+        assert_eq!(
+            settle(Customer, false, &LegTruth::AnsweredElsewhere),
+            Settle::Wait
+        );
+        assert_eq!(
+            settle(Customer, false, &LegTruth::NeverPlaced),
+            Settle::Wait
+        );
         // In the conference: their join was lost; it is reported now.
-        assert_eq!(settle(Customer, &in_conference()), Settle::Joined);
+        assert_eq!(settle(Customer, false, &in_conference()), Settle::Joined);
         // Only Twilio saying their call is over ends the call.
         assert_eq!(
-            settle(Customer, &LegTruth::Ended(TwilioCallStatus::Completed)),
+            settle(
+                Customer,
+                false,
+                &LegTruth::Ended(TwilioCallStatus::Completed)
+            ),
+            Settle::CustomerGone
+        );
+    }
+
+    #[test]
+    fn a_leg_believed_in_the_conference_is_left_there_unless_twilio_says_it_is_gone() {
+        for kind in [ParticipantKind::Agent, ParticipantKind::External] {
+            assert_eq!(settle(kind, true, &in_conference()), Settle::Wait);
+            assert_eq!(
+                settle(kind, true, &LegTruth::AnsweredElsewhere),
+                Settle::Wait
+            );
+            assert_eq!(settle(kind, true, &LegTruth::NeverPlaced), Settle::Left);
+            assert_eq!(
+                settle(kind, true, &LegTruth::Ended(TwilioCallStatus::Completed)),
+                Settle::Left
+            );
+        }
+        use ParticipantKind::Customer;
+        assert_eq!(settle(Customer, true, &LegTruth::NeverPlaced), Settle::Wait);
+        assert_eq!(settle(Customer, true, &in_conference()), Settle::Wait);
+        assert_eq!(
+            settle(
+                Customer,
+                true,
+                &LegTruth::Ended(TwilioCallStatus::Completed)
+            ),
             Settle::CustomerGone
         );
     }
@@ -338,11 +459,17 @@ mod tests {
     #[test]
     fn an_agent_leg_is_settled_to_what_twilio_says() {
         for kind in [ParticipantKind::Agent, ParticipantKind::External] {
-            assert_eq!(settle(kind, &LegTruth::StillRinging), Settle::Wait);
-            assert_eq!(settle(kind, &LegTruth::AnsweredElsewhere), Settle::Wait);
+            assert_eq!(settle(kind, false, &LegTruth::StillRinging), Settle::Wait);
+            assert_eq!(
+                settle(kind, false, &LegTruth::AnsweredElsewhere),
+                Settle::Wait
+            );
             // Talking to the customer: never ended, its join is reported.
-            assert_eq!(settle(kind, &in_conference()), Settle::Joined);
-            assert_eq!(settle(kind, &LegTruth::NeverPlaced), Settle::NeverPlaced);
+            assert_eq!(settle(kind, false, &in_conference()), Settle::Joined);
+            assert_eq!(
+                settle(kind, false, &LegTruth::NeverPlaced),
+                Settle::NeverPlaced
+            );
             for status in [
                 TwilioCallStatus::Completed,
                 TwilioCallStatus::NoAnswer,
@@ -351,7 +478,7 @@ mod tests {
                 TwilioCallStatus::Canceled,
             ] {
                 assert_eq!(
-                    settle(kind, &LegTruth::Ended(status)),
+                    settle(kind, false, &LegTruth::Ended(status)),
                     Settle::LegEnded(status)
                 );
             }

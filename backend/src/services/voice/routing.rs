@@ -17,6 +17,10 @@ use crate::services::{ServiceError, ServiceResult};
 /// another instance).
 const TICK: Duration = Duration::from_millis(500);
 
+/// How often the router looks for connected legs due for a check with Twilio (each leg is
+/// checked at most once per `live_leg_check_every`).
+const LIVE_CHECK_PASS: Duration = Duration::from_secs(10);
+
 /// How long the router lets wake-ups gather before a pass.
 const COALESCE: Duration = Duration::from_millis(20);
 
@@ -31,6 +35,7 @@ impl VoiceEngine {
         let mut changes = self.events().subscribe();
         // Looked for at start (a restart may have lost callbacks), then every stale-leg period.
         let mut last_adoption: Option<std::time::Instant> = None;
+        let mut last_live_check: Option<std::time::Instant> = None;
         loop {
             loop {
                 match self.route_next().await {
@@ -52,6 +57,13 @@ impl VoiceEngine {
                 last_adoption = Some(std::time::Instant::now());
                 if let Err(e) = self.adopt_unknown_conferences().await {
                     tracing::warn!(error = %e, "could not look for live conferences we do not know");
+                }
+            }
+            let live_check_pass = self.settings().live_leg_check_every.min(LIVE_CHECK_PASS);
+            if last_live_check.is_none_or(|at| at.elapsed() >= live_check_pass) {
+                last_live_check = Some(std::time::Instant::now());
+                if let Err(e) = self.verify_connected_legs().await {
+                    tracing::warn!(error = %e, "could not check connected legs");
                 }
             }
             if let Err(e) = self.abandon_calls_without_their_caller().await {
