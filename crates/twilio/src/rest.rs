@@ -35,6 +35,10 @@ const API_VERSION: &str = "2010-04-01";
 /// Conferences share a name per customer call, so one page is always enough.
 const CONFERENCE_PAGE_SIZE: &str = "50";
 
+/// However many conferences there are, a listing stops after this many pages (5,000 at 50 a
+/// page) rather than looping on a misbehaving server.
+pub const MAX_CONFERENCE_PAGES: usize = 100;
+
 #[derive(Debug, thiserror::Error)]
 pub enum TwilioError {
     /// Twilio answered with an error status (for 429/5xx only when retries are off).
@@ -378,6 +382,9 @@ pub struct ParticipantResource {
 struct ConferencePage {
     #[serde(default)]
     conferences: Vec<ConferenceResource>,
+    /// The next page's path and query, relative to the API's host; `None` on the last page.
+    #[serde(default)]
+    next_page_uri: Option<String>,
 }
 
 /// Twilio's JSON error body: `{code, message, more_info, status}`.
@@ -598,8 +605,7 @@ impl TwilioClient {
         self.send_json(Method::GET, url, None).await
     }
 
-    /// Conferences with this friendly name (first page of 50, newest first), optionally only
-    /// those in `status`. Used to find a conference's SID when a callback has not yet told us.
+    /// Conferences with this friendly name (newest first), optionally only those in `status`. Used to find a conference's SID when a callback has not yet told us.
     pub async fn list_conferences_by_name(
         &self,
         friendly_name: &str,
@@ -608,7 +614,8 @@ impl TwilioClient {
         self.list_conferences(Some(friendly_name), status).await
     }
 
-    /// Conferences, newest first (one page), optionally only those with a name or a status.
+    /// Conferences, newest first, optionally only those with a name or a status: every page,
+    /// following `next_page_uri`, up to [`MAX_CONFERENCE_PAGES`] pages.
     pub async fn list_conferences(
         &self,
         friendly_name: Option<&str>,
@@ -631,8 +638,33 @@ impl TwilioClient {
             }
             query.append_pair("PageSize", CONFERENCE_PAGE_SIZE);
         }
-        let page: ConferencePage = self.send_json(Method::GET, url, None).await?;
-        Ok(page.conferences)
+        let mut conferences = Vec::new();
+        for _ in 0..MAX_CONFERENCE_PAGES {
+            let page: ConferencePage = self.send_json(Method::GET, url, None).await?;
+            conferences.extend(page.conferences);
+            let Some(next) = page.next_page_uri.filter(|next| !next.is_empty()) else {
+                return Ok(conferences);
+            };
+            url = self.next_page(&next)?;
+        }
+        tracing::warn!(
+            pages = MAX_CONFERENCE_PAGES,
+            "stopped listing conferences after the page limit"
+        );
+        Ok(conferences)
+    }
+
+    /// A `next_page_uri` (a path on the API's host) as a URL. Anything that would leave the
+    /// host the client talks to is refused.
+    fn next_page(&self, next: &str) -> Result<Url, TwilioError> {
+        if !next.starts_with('/') || next.starts_with("//") {
+            return Err(TwilioError::InvalidRequest(
+                "Twilio answered a next page that is not a path on its host",
+            ));
+        }
+        self.account_url
+            .join(next)
+            .map_err(|_| TwilioError::InvalidRequest("Twilio answered an unreadable next page"))
     }
 
     /// Ends a conference, disconnecting every participant.
@@ -1361,6 +1393,52 @@ mod tests {
             request.path(),
             account_path(&format!("Conferences/{CONFERENCE_SID}.json"))
         );
+    }
+
+    #[tokio::test]
+    async fn listing_conferences_follows_every_page_and_stays_on_the_host() {
+        let next = format!(
+            "{}?Status=in-progress&PageSize=50&Page=1&PageToken=PA1",
+            account_path("Conferences.json")
+        );
+        let server = TestServer::start(vec![
+            reply(
+                200,
+                json!({ "conferences": [conference_json("in-progress")], "next_page_uri": next }),
+            ),
+            reply(
+                200,
+                json!({ "conferences": [conference_json("in-progress")], "next_page_uri": null }),
+            ),
+            reply(
+                200,
+                json!({ "conferences": [], "next_page_uri": "https://elsewhere.example.com/x" }),
+            ),
+        ])
+        .await;
+        let client = server.client();
+        let all = client
+            .list_conferences(None, Some(ConferenceStatus::InProgress))
+            .await
+            .unwrap();
+        assert_eq!(all.len(), 2, "both pages");
+        let requests = server.requests();
+        assert_eq!(requests[1].path(), account_path("Conferences.json"));
+        assert_eq!(
+            requests[1].query(),
+            pairs(&[
+                ("Status", "in-progress"),
+                ("PageSize", "50"),
+                ("Page", "1"),
+                ("PageToken", "PA1")
+            ])
+        );
+        // A next page on another host is never requested.
+        assert!(matches!(
+            client.list_conferences(None, None).await,
+            Err(TwilioError::InvalidRequest(_))
+        ));
+        assert_eq!(server.requests().len(), 3);
     }
 
     #[tokio::test]
