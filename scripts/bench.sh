@@ -92,6 +92,7 @@ start="$(now_s)"
 BENCH_DATABASE_URL="$(database_on "$BASE_URL" "$DB_MAIN")" \
 BENCH_ROUTING_DATABASE_URL="$(database_on "$BASE_URL" "$DB_ROUTING")" \
 BENCH_SERVER_BIN="$BIN" \
+BENCH_PSQL="$PSQL" \
     "$BENCH_EXE" &
 BENCH_PID=$!
 rc=0

@@ -5,7 +5,9 @@
 //!    `BENCH_CONNECTIONS` concurrent clients hammer, one endpoint at a time, the incoming-call
 //!    webhook (signed, a new CallSid each time, so every request stores a call), the wait TwiML
 //!    (signed), Voice token issuance and `GET /api/calls?limit=50`; throughput, p50/p99 latency,
-//!    the server's CPU use and its peak RSS.
+//!    the server's CPU use and its peak RSS. Then signed conference callbacks (mute/unmute of
+//!    200 stored calls' customers): how fast they are stored and answered, and how fast the
+//!    callback inbox processes them (read from the database with `psql`, `BENCH_PSQL`).
 //! 2. Routing: two server processes on a second, fresh database share one simulator; many
 //!    customers dial in at once onto fewer agents whose browsers this program plays (accept
 //!    whatever rings, hang the customer up once an agent joined). Double-bookings (an agent's
@@ -56,6 +58,8 @@ struct Settings {
     database_url: String,
     routing_database_url: String,
     server_bin: PathBuf,
+    /// `psql`, to read the callback inbox's backlog.
+    psql: PathBuf,
     connections: usize,
     measure: Duration,
     warmup: Duration,
@@ -87,6 +91,9 @@ impl Settings {
             server_bin: std::env::var("BENCH_SERVER_BIN")
                 .map(PathBuf::from)
                 .unwrap_or_else(|_| PathBuf::from(env!("CARGO_BIN_EXE_warm-transfer"))),
+            psql: std::env::var("BENCH_PSQL")
+                .map(PathBuf::from)
+                .unwrap_or_else(|_| PathBuf::from("psql")),
             connections: env_number("BENCH_CONNECTIONS", 32usize)?.clamp(1, 1024),
             measure: Duration::from_secs_f64(
                 env_number("BENCH_SECONDS", 5.0f64)?.clamp(0.5, 600.0),
@@ -619,7 +626,7 @@ fn pairs(items: &[(&str, &str)]) -> Vec<(String, String)> {
         .collect()
 }
 
-async fn throughput(settings: &Settings, tmp: &Path) -> anyhow::Result<(Vec<Phase>, u64)> {
+async fn throughput(settings: &Settings, tmp: &Path) -> anyhow::Result<(Vec<Phase>, u64, Inbox)> {
     let port = free_port()?;
     let cluster = Cluster::start(settings, &settings.database_url, port, tmp)?;
     let http = reqwest::Client::builder()
@@ -716,9 +723,127 @@ async fn throughput(settings: &Settings, tmp: &Path) -> anyhow::Result<(Vec<Phas
         Arc::new(move |http: &reqwest::Client| http.get(&calls_url).bearer_auth(&admin));
     phases.push(run_phase("GET /api/calls?limit=50", settings, &server, make).await?);
 
+    let voice_url_for_inbox = format!("{base}/twilio/voice");
+    // (e) Conference callbacks: stored in one insert and answered 204, processed afterwards by
+    // the inbox (one processor per database). Calls to carry them are stored first.
+    let mut rooms = Vec::new();
+    for _ in 0..INBOX_CALLS {
+        let call_sid = format!("CA{}", uuid::Uuid::new_v4().simple());
+        let params = pairs(&[
+            ("AccountSid", account_sid.as_str()),
+            ("CallSid", &call_sid),
+            ("CallStatus", "ringing"),
+            ("From", "+14155550100"),
+            ("To", NUMBER),
+        ]);
+        let (body, signature) = signed_form(&auth_token, &voice_url_for_inbox, &params)?;
+        http.post(&voice_url_for_inbox)
+            .header(SIGNATURE_HEADER, signature)
+            .header("content-type", "application/x-www-form-urlencoded")
+            .body(body)
+            .send()
+            .await?
+            .error_for_status()?;
+        let conference_sid = format!("CF{}", uuid::Uuid::new_v4().simple());
+        rooms.push((call_sid, conference_sid));
+    }
+    let processed_before = inbox_count(settings, PROCESSED_CONFERENCE_CALLBACKS)?;
+    let status_url = format!("{base}/twilio/conference-status");
+    let sequence = Arc::new(AtomicU64::new(1));
+    let rooms = Arc::new(rooms);
+    let make: MakeRequest = {
+        let (auth_token, account_sid) = (auth_token.clone(), account_sid.clone());
+        Arc::new(move |http: &reqwest::Client| {
+            let n = sequence.fetch_add(1, Ordering::Relaxed);
+            let (call_sid, conference_sid) = &rooms[n as usize % rooms.len()];
+            let name = format!("wt_{call_sid}");
+            let (event, muted) = if n % 2 == 0 {
+                ("participant-mute", "true")
+            } else {
+                ("participant-unmute", "false")
+            };
+            let params = pairs(&[
+                ("AccountSid", account_sid.as_str()),
+                ("CallSid", call_sid),
+                ("ConferenceSid", conference_sid),
+                ("EndConferenceOnExit", "true"),
+                ("FriendlyName", &name),
+                ("Hold", "false"),
+                ("Muted", muted),
+                ("SequenceNumber", &n.to_string()),
+                ("StatusCallbackEvent", event),
+            ]);
+            let (body, signature) =
+                signed_form(&auth_token, &status_url, &params).unwrap_or_default();
+            http.post(&status_url)
+                .header(SIGNATURE_HEADER, signature)
+                .header("content-type", "application/x-www-form-urlencoded")
+                .body(body)
+        })
+    };
+    let phase_started = Instant::now();
+    let phase = run_phase(INBOX_PHASE, settings, &server, make).await?;
+    let phase_ended = Instant::now();
+    let stored = inbox_count(settings, UNPROCESSED)?;
+    let mut backlog = stored;
+    let deadline = Instant::now() + INBOX_DRAIN_LIMIT;
+    while backlog > 0 && Instant::now() < deadline {
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        backlog = inbox_count(settings, UNPROCESSED)?;
+    }
+    let drained_after = phase_ended.elapsed();
+    let processed =
+        inbox_count(settings, PROCESSED_CONFERENCE_CALLBACKS)?.saturating_sub(processed_before);
+    phases.push(phase);
+    let inbox = Inbox {
+        processed,
+        left: backlog,
+        backlog_at_end: stored,
+        drained_after,
+        // From the warm-up's start (run_phase starts its clock there) to the backlog's end.
+        processed_per_s: processed as f64 / phase_started.elapsed().as_secs_f64(),
+    };
+
     let idle_rss = rss_kib(server.pid()).unwrap_or(0);
     drop(server);
-    Ok((phases, idle_rss))
+    Ok((phases, idle_rss, inbox))
+}
+
+/// Calls the conference-callback phase spreads its callbacks over.
+const INBOX_CALLS: usize = 200;
+const INBOX_PHASE: &str = "POST /twilio/conference-status";
+/// How long the run waits for the inbox to drain after the phase.
+const INBOX_DRAIN_LIMIT: Duration = Duration::from_secs(120);
+
+/// What became of the callbacks the conference-callback phase stored.
+struct Inbox {
+    /// Conference callbacks processed, warm-up included.
+    processed: u64,
+    /// Unprocessed when the phase ended (stored faster than processed).
+    backlog_at_end: u64,
+    /// Still unprocessed when the run stopped waiting.
+    left: u64,
+    drained_after: Duration,
+    processed_per_s: f64,
+}
+
+const UNPROCESSED: &str = "processed_at IS NULL AND failed_at IS NULL";
+const PROCESSED_CONFERENCE_CALLBACKS: &str = "processed_at IS NOT NULL AND kind = 'conference'";
+
+/// How many stored callbacks match `condition`, read with `psql`.
+fn inbox_count(settings: &Settings, condition: &str) -> anyhow::Result<u64> {
+    let out = Command::new(&settings.psql)
+        .arg(&settings.database_url)
+        .args([
+            "-Atqc",
+            &format!("SELECT count(*) FROM callback_inbox WHERE {condition}"),
+        ])
+        .output()
+        .context("running psql")?;
+    if !out.status.success() {
+        bail!("psql failed: {}", String::from_utf8_lossy(&out.stderr));
+    }
+    Ok(String::from_utf8_lossy(&out.stdout).trim().parse()?)
 }
 
 // ------------------------------------------------------------------------------------------
@@ -1038,7 +1163,13 @@ fn mib(kib: u64) -> f64 {
     kib as f64 / 1024.0
 }
 
-fn report(settings: &Settings, phases: &[Phase], idle_rss: u64, routing: &Routing) -> String {
+fn report(
+    settings: &Settings,
+    phases: &[Phase],
+    idle_rss: u64,
+    inbox: &Inbox,
+    routing: &Routing,
+) -> String {
     let mut out = String::new();
     let _ = writeln!(out);
     let _ = writeln!(
@@ -1202,6 +1333,30 @@ fn report(settings: &Settings, phases: &[Phase], idle_rss: u64, routing: &Routin
     let _ = writeln!(out);
     let _ = writeln!(
         out,
+        "Callback inbox ({INBOX_PHASE}: stored and answered 204, then processed in order by one \
+         processor)"
+    );
+    let _ = writeln!(
+        out,
+        "  processed           {} conference callbacks at {:.0}/s from the phase's start until the \
+         backlog was empty",
+        inbox.processed, inbox.processed_per_s
+    );
+    let _ = writeln!(
+        out,
+        "  backlog             {} unprocessed when the phase ended; {} left {:.1} s later{}",
+        inbox.backlog_at_end,
+        inbox.left,
+        inbox.drained_after.as_secs_f64(),
+        if inbox.left == 0 {
+            " (drained)"
+        } else {
+            " (gave up waiting)"
+        }
+    );
+    let _ = writeln!(out);
+    let _ = writeln!(
+        out,
         "Note: the machine is shared, and the load generator, the simulator and PostgreSQL run on\n\
          the same {0} cores as the server: these figures are indicative, not a capacity rating.\n\
          `cores srv/cli/all` is the CPU used during the measurement by the server, by this load\n\
@@ -1223,9 +1378,9 @@ fn verdict(ok: bool) -> &'static str {
 async fn run() -> anyhow::Result<bool> {
     let settings = Settings::from_env()?;
     let tmp = TempDir::new()?;
-    let (phases, idle_rss) = throughput(&settings, &tmp.0).await?;
+    let (phases, idle_rss, inbox) = throughput(&settings, &tmp.0).await?;
     let routing = routing(&settings, &tmp.0).await?;
-    print!("{}", report(&settings, &phases, idle_rss, &routing));
+    print!("{}", report(&settings, &phases, idle_rss, &inbox, &routing));
     let mut ok = true;
     if routing.double_bookings > 0 {
         println!(

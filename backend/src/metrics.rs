@@ -19,6 +19,7 @@ pub struct Metrics {
     agents_by_status: IntGaugeVec,
     calls_waiting: IntGauge,
     calls_live: IntGauge,
+    inbox_backlog: IntGauge,
 }
 
 impl Metrics {
@@ -42,25 +43,32 @@ impl Metrics {
         )?;
         http.registry.register(Box::new(agents_by_status.clone()))?;
         http.registry.register(Box::new(calls_waiting.clone()))?;
+        let inbox_backlog = IntGauge::new(
+            "warm_transfer_callback_inbox_backlog",
+            "Twilio callbacks stored and not yet processed",
+        )?;
         http.registry.register(Box::new(calls_live.clone()))?;
+        http.registry.register(Box::new(inbox_backlog.clone()))?;
         Ok(Self {
             http,
             agents_by_status,
             calls_waiting,
             calls_live,
+            inbox_backlog,
         })
     }
 
     /// Refreshes the gauges in the background for as long as the process runs.
     pub fn spawn_sampler(&self, pool: DbPool) {
-        let (agents_by_status, waiting, live) = (
-            self.agents_by_status.clone(),
-            self.calls_waiting.clone(),
-            self.calls_live.clone(),
-        );
+        let gauges = Gauges {
+            agents_by_status: self.agents_by_status.clone(),
+            waiting: self.calls_waiting.clone(),
+            live: self.calls_live.clone(),
+            inbox_backlog: self.inbox_backlog.clone(),
+        };
         tokio::spawn(async move {
             loop {
-                if let Err(e) = sample(&pool, &agents_by_status, &waiting, &live).await {
+                if let Err(e) = sample(&pool, &gauges).await {
                     tracing::debug!(error = %e, "metrics sample failed");
                 }
                 tokio::time::sleep(SAMPLE_EVERY).await;
@@ -69,12 +77,14 @@ impl Metrics {
     }
 }
 
-async fn sample(
-    pool: &DbPool,
-    by_status: &IntGaugeVec,
-    waiting: &IntGauge,
-    live: &IntGauge,
-) -> Result<(), crate::db::DbError> {
+struct Gauges {
+    agents_by_status: IntGaugeVec,
+    waiting: IntGauge,
+    live: IntGauge,
+    inbox_backlog: IntGauge,
+}
+
+async fn sample(pool: &DbPool, g: &Gauges) -> Result<(), crate::db::DbError> {
     let mut conn = pool.get().await?;
     let counts: Vec<(String, i64)> = agents::table
         .filter(agents::active.eq(true))
@@ -87,7 +97,9 @@ async fn sample(
             .iter()
             .find(|(s, _)| s == status.as_str())
             .map_or(0, |(_, n)| *n);
-        by_status.with_label_values(&[status.as_str()]).set(n);
+        g.agents_by_status
+            .with_label_values(&[status.as_str()])
+            .set(n);
     }
     let count_in = async |conn: &mut crate::db::DbConn,
                           statuses: &[&str]|
@@ -98,7 +110,10 @@ async fn sample(
             .get_result(conn)
             .await?)
     };
-    waiting.set(count_in(&mut conn, &["queued", "ringing"]).await?);
-    live.set(count_in(&mut conn, &["in_progress"]).await?);
+    g.waiting
+        .set(count_in(&mut conn, &["queued", "ringing"]).await?);
+    g.live.set(count_in(&mut conn, &["in_progress"]).await?);
+    g.inbox_backlog
+        .set(crate::db::inbox::backlog(&mut conn).await?);
     Ok(())
 }

@@ -128,4 +128,8 @@ async fn metrics_expose_requests_and_contact_center_gauges() {
         "{body}"
     );
     assert!(body.contains("warm_transfer_calls_waiting 0"), "{body}");
+    assert!(
+        body.contains("warm_transfer_callback_inbox_backlog 0"),
+        "{body}"
+    );
 }
