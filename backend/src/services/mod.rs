@@ -47,6 +47,11 @@ impl From<DbError> for ServiceError {
                 ServiceError::Conflict(format!("an agent with this {what} already exists"))
             }
             DbError::Pool(_) => ServiceError::Unavailable(e),
+            // The connection died under the query (the database restarted or went away).
+            DbError::Query(diesel::result::Error::DatabaseError(
+                diesel::result::DatabaseErrorKind::ClosedConnection,
+                _,
+            )) => ServiceError::Unavailable(e),
             other => ServiceError::Internal(other.to_string()),
         }
     }
@@ -59,3 +64,29 @@ impl From<diesel::result::Error> for ServiceError {
 }
 
 pub type ServiceResult<T> = Result<T, ServiceError>;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use diesel::result::{DatabaseErrorKind, Error};
+
+    #[test]
+    fn a_connection_that_died_under_a_query_means_the_database_is_unavailable() {
+        let closed = Error::DatabaseError(
+            DatabaseErrorKind::ClosedConnection,
+            Box::new("server closed the connection unexpectedly".to_owned()),
+        );
+        assert!(matches!(
+            ServiceError::from(closed),
+            ServiceError::Unavailable(_)
+        ));
+        let other = Error::DatabaseError(
+            DatabaseErrorKind::CheckViolation,
+            Box::new("check".to_owned()),
+        );
+        assert!(matches!(
+            ServiceError::from(other),
+            ServiceError::Internal(_)
+        ));
+    }
+}

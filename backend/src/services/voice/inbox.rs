@@ -322,6 +322,9 @@ impl VoiceEngine {
                     };
                     match outcome {
                         Ok(()) => db::inbox::mark_processed(conn, cb.id).await?,
+                        // The database, not the callback, failed: no attempt is spent. The batch
+                        // rolls back and is taken again on the next round.
+                        Err(e @ ServiceError::Unavailable(_)) => return Err(e),
                         Err(e) => {
                             let retry_at = retry_after(cb.attempts).map(|after| {
                                 Utc::now() + chrono::Duration::from_std(after).unwrap_or_default()
