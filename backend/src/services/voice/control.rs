@@ -17,7 +17,7 @@ use crate::domain::call::{
     Transfer, TransferMode, TransferStatus,
 };
 use crate::domain::phone::PhoneNumber;
-use crate::services::{ServiceError, ServiceResult};
+use crate::services::{dialing, ServiceError, ServiceResult};
 
 #[derive(Debug, Clone)]
 pub enum TransferTarget {
@@ -131,6 +131,15 @@ impl VoiceEngine {
                 }
                 TransferTarget::Phone(raw) => {
                     let number = PhoneNumber::parse(raw)?;
+                    let own_number = &self.settings().phone_number;
+                    if let Err(refusal) =
+                        dialing::screen_outside_dial(conn, own_number, actor, call.id, &number)
+                            .await?
+                    {
+                        // Committed without a dial, so the refusal stays in the timeline.
+                        out.changed_call(&call);
+                        return Ok(Err(refusal));
+                    }
                     (
                         ParticipantKind::External,
                         None,
@@ -202,10 +211,10 @@ impl VoiceEngine {
             )
             .await?;
             out.changed_call(&call);
-            Ok(transfer)
+            Ok(Ok(transfer))
         });
         self.after_commit_now(outcome).await?;
-        Ok(transfer)
+        Ok(transfer?)
     }
 
     /// Warm transfer, step two: the agent leaves and the target owns the call.
