@@ -167,7 +167,7 @@ export function DialingPolicyPanel() {
       <ProblemMessage problem={loadProblem} />
       {form && (
         <>
-          <div className="admin-form__grid">
+          <div className="admin-form__grid admin-form__grid--top">
             {input('allowed_country_codes', 'Allowed country codes', 'e.g. 1, 44')}
             {input('allowed_prefixes', 'Also allowed prefixes', 'e.g. +4420 (a range whose country is not allowed)')}
             {input('allowed_premium_prefixes', 'Allowed premium ranges', 'e.g. +1900; only if you really mean it')}
