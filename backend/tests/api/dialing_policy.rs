@@ -394,3 +394,58 @@ async fn only_admins_change_the_policy_and_bad_input_changes_nothing() {
     assert_eq!(view["max_dials_per_agent_per_hour"], 20);
     assert!(view["updated_by"].is_string());
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn simultaneous_dials_on_two_instances_cannot_both_take_the_last_slot() {
+    let cc = CallCenter::start_with(2, |_| {}).await;
+    let admin = cc.admin().await;
+    let a = cc.agent("a", true).await;
+    let b = cc.agent("b", true).await;
+    let calls = [
+        answered_call(&cc, &a).await.0,
+        answered_call(&cc, &b).await.0,
+    ];
+    assert_ne!(calls[0], calls[1]);
+
+    let post = |app: usize, path: String, body: Value| {
+        let admin = admin.clone();
+        let app = &cc.apps[app];
+        async move {
+            app.send_json(Method::POST, &path, Some(&admin), &body)
+                .await
+        }
+    };
+    // Each round leaves the admin one slot in the hour, and dials out on both calls at once
+    // through both instances: one dial, one refusal. (A race lost without the lock shows up in
+    // a round or two.)
+    for round in 1..=5u32 {
+        let res = put_policy(&cc, &admin, policy(&[1], false, round, 100)).await;
+        assert_eq!(res.status(), 200);
+        let (one, two) = tokio::join!(
+            post(
+                0,
+                format!("/api/calls/{}/transfers", calls[0]),
+                transfer_to("+14155550101")
+            ),
+            post(
+                1,
+                format!("/api/calls/{}/transfers", calls[1]),
+                transfer_to("+14155550102")
+            )
+        );
+        let mut statuses = [one.status().as_u16(), two.status().as_u16()];
+        statuses.sort_unstable();
+        assert_eq!(statuses, [201, 429], "round {round}");
+        for (call_id, res) in calls.iter().zip([one, two]) {
+            if res.status() == 201 {
+                let transfer: Value = res.json().await.unwrap();
+                let path = format!(
+                    "/api/calls/{call_id}/transfers/{}/cancel",
+                    transfer["id"].as_str().unwrap()
+                );
+                let res = post(0, path, json!({})).await;
+                assert_eq!(res.status(), 200, "{}", res.text().await.unwrap());
+            }
+        }
+    }
+}
