@@ -226,7 +226,9 @@ pub struct CallEventView {
     pub id: i64,
     pub at: DateTime<Utc>,
     /// E.g. `call_received`, `agent_ringing`, `participant_joined`, `transfer_started`,
-    /// `transfer_completed`, `conference_event`, `call_ended`.
+    /// `transfer_completed`, `conference_event`, `call_ended`; `outside_dial` is a phone number
+    /// checked by the dialing policy (`by`, `by_role`, `number`, `decision` allowed|refused,
+    /// `reason`, `message`).
     pub kind: String,
     #[schema(value_type = Object)]
     pub data: serde_json::Value,

@@ -572,7 +572,9 @@ export interface components {
             id: number;
             /**
              * @description E.g. `call_received`, `agent_ringing`, `participant_joined`, `transfer_started`,
-             *     `transfer_completed`, `conference_event`, `call_ended`.
+             *     `transfer_completed`, `conference_event`, `call_ended`; `outside_dial` is a phone number
+             *     checked by the dialing policy (`by`, `by_role`, `number`, `decision` allowed|refused,
+             *     `reason`, `message`).
              */
             kind: string;
         };
