@@ -442,9 +442,12 @@ pub struct UpdateDialingPolicyRequest {
     /// `+` and 1–14 digits, e.g. `+1900`: lifts the premium block for that range only.
     #[schema(max_items = 200, example = json!([]))]
     pub allowed_premium_prefixes: Vec<String>,
+    /// Whether agents (not only admins) may dial numbers outside the home country.
     pub international_for_agents: bool,
+    /// Outside dials one agent may place in any rolling hour; 0 turns outside dials off.
     #[schema(minimum = 0, maximum = 1000, example = 10)]
     pub max_dials_per_agent_per_hour: i64,
+    /// Outside dials one call may have; 0 turns outside dials off.
     #[schema(minimum = 0, maximum = 100, example = 3)]
     pub max_dials_per_call: i64,
 }

@@ -856,14 +856,17 @@ export interface components {
              * @example []
              */
             allowed_premium_prefixes: string[];
+            /** @description Whether agents (not only admins) may dial numbers outside the home country. */
             international_for_agents: boolean;
             /**
              * Format: int64
+             * @description Outside dials one agent may place in any rolling hour; 0 turns outside dials off.
              * @example 10
              */
             max_dials_per_agent_per_hour: number;
             /**
              * Format: int64
+             * @description Outside dials one call may have; 0 turns outside dials off.
              * @example 3
              */
             max_dials_per_call: number;
