@@ -113,6 +113,9 @@ pub async fn queue(
 /// Warm: the target is dialed into the conference while you stay (the customer is held unless
 /// `hold_customer` is false); then complete or cancel. Cold: you leave at once and the customer
 /// hears hold music until the target answers; if nobody answers, the call goes back to the queue.
+///
+/// A phone number must pass the dialing policy (`/api/dialing-policy`); every attempt, allowed
+/// or refused, is recorded in the call's timeline as an `outside_dial` event.
 #[utoipa::path(
     operation_id = "createTransfer",
     tag = "calls",
@@ -122,10 +125,11 @@ pub async fn queue(
         (status = 201, body = TransferView),
         (status = 400, body = ErrorBody),
         (status = 401, body = ErrorBody),
-        (status = 403, body = ErrorBody, description = "Not on this call"),
+        (status = 403, body = ErrorBody, description = "Not on this call (`forbidden`), or the dialing policy refuses the number (`dial_not_allowed`: premium or satellite range, destination not allowed, international for admins only)"),
         (status = 404, body = ErrorBody),
         (status = 409, body = ErrorBody, description = "The call or target does not allow it now"),
         (status = 422, body = ErrorBody, description = "Bad target, e.g. not an E.164 number"),
+        (status = 429, body = ErrorBody, description = "`dial_limit_reached`: the dialing policy's limit of outside dials per agent per hour (with `Retry-After`) or per call"),
         (status = 502, body = ErrorBody, description = "Twilio refused the request"),
     ),
     security(("session" = []))

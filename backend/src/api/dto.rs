@@ -226,7 +226,9 @@ pub struct CallEventView {
     pub id: i64,
     pub at: DateTime<Utc>,
     /// E.g. `call_received`, `agent_ringing`, `participant_joined`, `transfer_started`,
-    /// `transfer_completed`, `conference_event`, `call_ended`.
+    /// `transfer_completed`, `conference_event`, `call_ended`; `outside_dial` is a phone number
+    /// checked by the dialing policy (`by`, `by_role`, `number`, `decision` allowed|refused,
+    /// `reason`, `message`).
     pub kind: String,
     #[schema(value_type = Object)]
     pub data: serde_json::Value,
@@ -365,4 +367,87 @@ pub struct VoiceTokenView {
     pub identity: String,
     pub expires_at: DateTime<Utc>,
     pub ttl_seconds: u64,
+}
+
+/// The dialing policy for outside numbers (transfers to a phone number).
+#[derive(Debug, Serialize, ToSchema)]
+pub struct DialingPolicyView {
+    /// Country calling codes whose numbers may be dialed.
+    #[schema(example = json!([1]))]
+    pub allowed_country_codes: Vec<u16>,
+    /// Further number prefixes that may be dialed although their country is not allowed.
+    #[schema(example = json!(["+4420"]))]
+    pub allowed_prefixes: Vec<String>,
+    /// Premium-rate, shared-cost or satellite ranges allowed after all (the destination must
+    /// still be allowed by country or prefix).
+    pub allowed_premium_prefixes: Vec<String>,
+    /// Whether agents (not only admins) may dial numbers outside the home country.
+    pub international_for_agents: bool,
+    /// Outside dials one agent may place in any rolling hour; 0 turns outside dials off.
+    pub max_dials_per_agent_per_hour: u32,
+    /// Outside dials one call may have; 0 turns outside dials off.
+    pub max_dials_per_call: u32,
+    /// The country calling code of our Twilio number; other countries are international.
+    #[schema(example = 1)]
+    pub home_country_code: u16,
+    /// Ranges always treated as premium or satellite (numbers libphonenumber knows as premium
+    /// rate or shared cost are too).
+    pub premium_prefixes: Vec<String>,
+    /// No policy saved yet: the built-in default (the home country only) applies.
+    pub is_default: bool,
+    pub updated_at: Option<DateTime<Utc>>,
+    pub updated_by: Option<Uuid>,
+}
+
+impl From<crate::services::dialing::PolicyInForce> for DialingPolicyView {
+    fn from(f: crate::services::dialing::PolicyInForce) -> Self {
+        let p = f.policy;
+        Self {
+            allowed_country_codes: p.allowed_country_codes.iter().map(|c| c.value()).collect(),
+            allowed_prefixes: p
+                .allowed_prefixes
+                .iter()
+                .map(|x| x.as_str().to_owned())
+                .collect(),
+            allowed_premium_prefixes: p
+                .allowed_premium_prefixes
+                .iter()
+                .map(|x| x.as_str().to_owned())
+                .collect(),
+            international_for_agents: p.international_for_agents,
+            max_dials_per_agent_per_hour: p.max_dials_per_agent_per_hour.value(),
+            max_dials_per_call: p.max_dials_per_call.value(),
+            home_country_code: f.home.value(),
+            premium_prefixes: crate::domain::dialing::PREMIUM_PREFIXES
+                .iter()
+                .map(|s| (*s).to_owned())
+                .collect(),
+            is_default: f.is_default,
+            updated_at: f.updated_at,
+            updated_by: f.updated_by,
+        }
+    }
+}
+
+/// Replaces the dialing policy (admin). Entries are normalised: duplicates dropped, sorted.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct UpdateDialingPolicyRequest {
+    /// Country calling codes (1–999, assigned by the ITU) whose numbers may be dialed.
+    #[schema(max_items = 300, example = json!([1, 44]))]
+    pub allowed_country_codes: Vec<u32>,
+    /// `+` and 1–14 digits, e.g. `+4420`.
+    #[schema(max_items = 200, example = json!([]))]
+    pub allowed_prefixes: Vec<String>,
+    /// `+` and 1–14 digits, e.g. `+1900`: lifts the premium block for that range only.
+    #[schema(max_items = 200, example = json!([]))]
+    pub allowed_premium_prefixes: Vec<String>,
+    /// Whether agents (not only admins) may dial numbers outside the home country.
+    pub international_for_agents: bool,
+    /// Outside dials one agent may place in any rolling hour; 0 turns outside dials off.
+    #[schema(minimum = 0, maximum = 1000, example = 10)]
+    pub max_dials_per_agent_per_hour: i64,
+    /// Outside dials one call may have; 0 turns outside dials off.
+    #[schema(minimum = 0, maximum = 100, example = 3)]
+    pub max_dials_per_call: i64,
 }

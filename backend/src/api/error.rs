@@ -12,7 +12,9 @@ use crate::services::ServiceError;
 pub struct ErrorBody {
     /// Stable, machine-readable: `bad_request`, `validation_failed`, `invalid_credentials`,
     /// `unauthorized`, `forbidden`, `not_found`, `conflict`, `too_many_attempts`,
-    /// `payload_too_large`, `unsupported_media_type`, `upstream_failed` (Twilio refused or
+    /// `dial_not_allowed` (403: the dialing policy refuses that number for you),
+    /// `dial_limit_reached` (429: a dialing-policy rate limit, per agent with `Retry-After`, or
+    /// per call), `payload_too_large`, `unsupported_media_type`, `upstream_failed` (Twilio refused or
     /// timed out), `unavailable`, `internal`.
     #[schema(example = "validation_failed")]
     pub code: &'static str,
@@ -51,6 +53,10 @@ impl ApiError {
                 S::Forbidden(_) => (StatusCode::FORBIDDEN, "forbidden"),
                 S::NotFound(_) => (StatusCode::NOT_FOUND, "not_found"),
                 S::Conflict(_) => (StatusCode::CONFLICT, "conflict"),
+                S::DialRefused(r) if r.is_rate_limit() => {
+                    (StatusCode::TOO_MANY_REQUESTS, "dial_limit_reached")
+                }
+                S::DialRefused(_) => (StatusCode::FORBIDDEN, "dial_not_allowed"),
                 S::Unavailable(_) | S::Busy { .. } => {
                     (StatusCode::SERVICE_UNAVAILABLE, "unavailable")
                 }
@@ -97,6 +103,11 @@ impl ResponseError for ApiError {
                 | ServiceError::Busy { retry_after_secs },
             ) => {
                 response.insert_header((header::RETRY_AFTER, retry_after_secs.to_string()));
+            }
+            ApiError::Service(ServiceError::DialRefused(refusal)) => {
+                if let Some(secs) = refusal.retry_after_secs() {
+                    response.insert_header((header::RETRY_AFTER, secs.to_string()));
+                }
             }
             ApiError::Service(ServiceError::Unauthenticated) => {
                 response.insert_header((header::WWW_AUTHENTICATE, "Bearer"));

@@ -5,6 +5,7 @@ pub mod auth;
 pub mod calls;
 #[cfg(feature = "demo")]
 pub mod demo;
+pub mod dialing;
 pub mod dto;
 pub mod error;
 pub mod events;
@@ -32,6 +33,7 @@ use utoipa_actix_web::service_config::ServiceConfig;
         (name = "agents", description = "The team; admins manage it"),
         (name = "calls", description = "Call history, the queue, and live call control"),
         (name = "voice", description = "Voice SDK access tokens"),
+        (name = "dialing", description = "The dialing policy for outside numbers; admins change it"),
         (name = "events", description = "Live updates (server-sent events)"),
         (name = "demo", description = "Demo mode only: play the customer and the agent's browser through the built-in simulator"),
         (name = "meta", description = "Public facts for the dashboard"),
@@ -82,6 +84,8 @@ pub fn configure_api(cfg: &mut ServiceConfig) {
         .service(calls::remove_participant)
         .service(calls::leave)
         .service(calls::hang_up)
+        .service(dialing::get)
+        .service(dialing::update)
         .service(events::stream);
     #[cfg(feature = "demo")]
     cfg.service(demo::create_call)

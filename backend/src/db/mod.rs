@@ -2,6 +2,7 @@
 
 pub mod agents;
 pub mod calls;
+pub mod dialing;
 pub mod inbox;
 pub mod routing;
 pub mod schema;

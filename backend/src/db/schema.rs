@@ -125,3 +125,29 @@ diesel::table! {
         failed_at -> Nullable<Timestamptz>,
     }
 }
+
+diesel::table! {
+    dialing_policy (id) {
+        id -> Bool,
+        allowed_country_codes -> Array<Int4>,
+        allowed_prefixes -> Array<Text>,
+        allowed_premium_prefixes -> Array<Text>,
+        international_for_agents -> Bool,
+        max_dials_per_agent_per_hour -> Int4,
+        max_dials_per_call -> Int4,
+        updated_at -> Timestamptz,
+        updated_by -> Nullable<Uuid>,
+    }
+}
+
+diesel::table! {
+    outside_dials (id) {
+        id -> Int8,
+        call_id -> Uuid,
+        agent_id -> Uuid,
+        number -> Text,
+        allowed -> Bool,
+        refusal -> Nullable<Text>,
+        at -> Timestamptz,
+    }
+}

@@ -2,6 +2,7 @@
 
 pub mod agent;
 pub mod call;
+pub mod dialing;
 pub mod engine;
 pub mod inbox;
 pub mod phone;

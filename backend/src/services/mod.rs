@@ -3,9 +3,11 @@
 
 pub mod accounts;
 pub mod calls;
+pub mod dialing;
 pub mod voice;
 
 use crate::db::DbError;
+use crate::domain::dialing::DialRefusal;
 use crate::domain::ValidationError;
 
 /// What can go wrong in a use case. Mapped to HTTP (and TwiML) in one place each.
@@ -28,6 +30,9 @@ pub enum ServiceError {
     NotFound(&'static str),
     #[error("{0}")]
     Conflict(String),
+    /// The dialing policy refuses an outside number (or its rate limits are reached).
+    #[error(transparent)]
+    DialRefused(#[from] DialRefusal),
     #[error("the database is unavailable")]
     Unavailable(#[source] DbError),
     /// Too much work queued (e.g. password checks during a flood of sign-ins); retry later.

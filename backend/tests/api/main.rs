@@ -5,6 +5,7 @@ mod auth;
 mod call_flows;
 #[cfg(feature = "demo")]
 mod demo;
+mod dialing_policy;
 mod dropped_callers;
 mod health;
 mod helpers;

@@ -24,7 +24,13 @@ async fn migrations_apply_to_an_empty_database_once() {
     .await
     .unwrap();
     let names: Vec<&str> = tables.iter().map(|t| t.table_name.as_str()).collect();
-    for expected in ["agents", "login_failures", "sessions"] {
+    for expected in [
+        "agents",
+        "login_failures",
+        "sessions",
+        "dialing_policy",
+        "outside_dials",
+    ] {
         assert!(
             names.contains(&expected),
             "{expected} missing from {names:?}"

@@ -12,6 +12,8 @@ export type ApiErrorCode =
   | 'conflict'
   | 'validation_failed'
   | 'too_many_attempts'
+  | 'dial_not_allowed'
+  | 'dial_limit_reached'
   | 'bad_request'
   | 'payload_too_large'
   | 'unsupported_media_type'

@@ -215,6 +215,9 @@ export interface paths {
          * @description Warm: the target is dialed into the conference while you stay (the customer is held unless
          *     `hold_customer` is false); then complete or cancel. Cold: you leave at once and the customer
          *     hears hold music until the target answers; if nobody answers, the call goes back to the queue.
+         *
+         *     A phone number must pass the dialing policy (`/api/dialing-policy`); every attempt, allowed
+         *     or refused, is recorded in the call's timeline as an `outside_dial` event.
          */
         post: operations["createTransfer"];
         delete?: never;
@@ -353,6 +356,24 @@ export interface paths {
         put?: never;
         /** Decline a call ringing at your browser. */
         post: operations["demoReject"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/dialing-policy": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The dialing policy in force (the built-in default until an admin saves one). */
+        get: operations["getDialingPolicy"];
+        /** Replace the dialing policy (admin). Applies to the next dial on every instance. */
+        put: operations["updateDialingPolicy"];
+        post?: never;
         delete?: never;
         options?: never;
         head?: never;
@@ -551,7 +572,9 @@ export interface components {
             id: number;
             /**
              * @description E.g. `call_received`, `agent_ringing`, `participant_joined`, `transfer_started`,
-             *     `transfer_completed`, `conference_event`, `call_ended`.
+             *     `transfer_completed`, `conference_event`, `call_ended`; `outside_dial` is a phone number
+             *     checked by the dialing policy (`by`, `by_role`, `number`, `decision` allowed|refused,
+             *     `reason`, `message`).
              */
             kind: string;
         };
@@ -627,12 +650,65 @@ export interface components {
             from: string;
             to: string;
         };
+        /** @description The dialing policy for outside numbers (transfers to a phone number). */
+        DialingPolicyView: {
+            /**
+             * @description Country calling codes whose numbers may be dialed.
+             * @example [
+             *       1
+             *     ]
+             */
+            allowed_country_codes: number[];
+            /**
+             * @description Further number prefixes that may be dialed although their country is not allowed.
+             * @example [
+             *       "+4420"
+             *     ]
+             */
+            allowed_prefixes: string[];
+            /**
+             * @description Premium-rate, shared-cost or satellite ranges allowed after all (the destination must
+             *     still be allowed by country or prefix).
+             */
+            allowed_premium_prefixes: string[];
+            /**
+             * Format: int32
+             * @description The country calling code of our Twilio number; other countries are international.
+             * @example 1
+             */
+            home_country_code: number;
+            /** @description Whether agents (not only admins) may dial numbers outside the home country. */
+            international_for_agents: boolean;
+            /** @description No policy saved yet: the built-in default (the home country only) applies. */
+            is_default: boolean;
+            /**
+             * Format: int32
+             * @description Outside dials one agent may place in any rolling hour; 0 turns outside dials off.
+             */
+            max_dials_per_agent_per_hour: number;
+            /**
+             * Format: int32
+             * @description Outside dials one call may have; 0 turns outside dials off.
+             */
+            max_dials_per_call: number;
+            /**
+             * @description Ranges always treated as premium or satellite (numbers libphonenumber knows as premium
+             *     rate or shared cost are too).
+             */
+            premium_prefixes: string[];
+            /** Format: date-time */
+            updated_at?: string | null;
+            /** Format: uuid */
+            updated_by?: string | null;
+        };
         /** @description Every error the API returns. */
         ErrorBody: {
             /**
              * @description Stable, machine-readable: `bad_request`, `validation_failed`, `invalid_credentials`,
              *     `unauthorized`, `forbidden`, `not_found`, `conflict`, `too_many_attempts`,
-             *     `payload_too_large`, `unsupported_media_type`, `upstream_failed` (Twilio refused or
+             *     `dial_not_allowed` (403: the dialing policy refuses that number for you),
+             *     `dial_limit_reached` (429: a dialing-policy rate limit, per agent with `Retry-After`, or
+             *     per call), `payload_too_large`, `unsupported_media_type`, `upstream_failed` (Twilio refused or
              *     timed out), `unavailable`, `internal`.
              * @example validation_failed
              */
@@ -759,6 +835,41 @@ export interface components {
             /** @description Setting a password signs the agent out everywhere. */
             password?: string | null;
             role?: components["schemas"]["Role"] | null;
+        };
+        /** @description Replaces the dialing policy (admin). Entries are normalised: duplicates dropped, sorted. */
+        UpdateDialingPolicyRequest: {
+            /**
+             * @description Country calling codes (1–999, assigned by the ITU) whose numbers may be dialed.
+             * @example [
+             *       1,
+             *       44
+             *     ]
+             */
+            allowed_country_codes: number[];
+            /**
+             * @description `+` and 1–14 digits, e.g. `+4420`.
+             * @example []
+             */
+            allowed_prefixes: string[];
+            /**
+             * @description `+` and 1–14 digits, e.g. `+1900`: lifts the premium block for that range only.
+             * @example []
+             */
+            allowed_premium_prefixes: string[];
+            /** @description Whether agents (not only admins) may dial numbers outside the home country. */
+            international_for_agents: boolean;
+            /**
+             * Format: int64
+             * @description Outside dials one agent may place in any rolling hour; 0 turns outside dials off.
+             * @example 10
+             */
+            max_dials_per_agent_per_hour: number;
+            /**
+             * Format: int64
+             * @description Outside dials one call may have; 0 turns outside dials off.
+             * @example 3
+             */
+            max_dials_per_call: number;
         };
         /** @enum {string} */
         VoiceModeView: "demo" | "live";
@@ -1602,7 +1713,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
-            /** @description Not on this call */
+            /** @description Not on this call (`forbidden`), or the dialing policy refuses the number (`dial_not_allowed`: premium or satellite range, destination not allowed, international for admins only) */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -1630,6 +1741,15 @@ export interface operations {
             };
             /** @description Bad target, e.g. not an E.164 number */
             422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `dial_limit_reached`: the dialing policy's limit of outside dials per agent per hour (with `Retry-After`) or per call */
+            429: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -1994,6 +2114,91 @@ export interface operations {
                 };
             };
             409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    getDialingPolicy: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["DialingPolicyView"];
+                };
+            };
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    updateDialingPolicy: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["UpdateDialingPolicyRequest"];
+            };
+        };
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["DialingPolicyView"];
+                };
+            };
+            /** @description Malformed JSON, unknown or mistyped fields */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Not an admin */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description A field is invalid; `field` names it */
+            422: {
                 headers: {
                     [name: string]: unknown;
                 };

@@ -80,3 +80,6 @@ export type TransferTarget = CreateTransferRequest['target'];
 export type DemoCallRequest = RequestBodyOf<'/api/demo/calls', 'post'>;
 export type DemoCallCreated = ResponseOf<'/api/demo/calls', 'post'>;
 export type DemoRinging = ResponseOf<'/api/demo/ringing', 'get'>[number];
+
+export type DialingPolicy = ResponseOf<'/api/dialing-policy', 'get'>;
+export type UpdateDialingPolicyRequest = RequestBodyOf<'/api/dialing-policy', 'put'>;

@@ -22,6 +22,7 @@ function mount(routes: Record<string, Route>, hash: string) {
     'GET /api/me': () => jsonResponse(200, admin),
     'GET /api/me/call': () => jsonResponse(200, { call: null }),
     'GET /api/queue': () => jsonResponse(200, []),
+    'GET /api/dialing-policy': () => jsonResponse(200, dialingDefaults),
     'GET /api/events': () => new Response(new ReadableStream(), { headers: { 'Content-Type': 'text/event-stream' } }),
     ...routes,
   });
@@ -168,5 +169,87 @@ describe('Admin: agents', () => {
     await user.click(screen.getByRole('button', { name: 'Confirm deactivation' }));
     expect(await screen.findByText(/Deactivated Ada Renamed/)).toBeInTheDocument();
     expect(await screen.findByRole('button', { name: 'Reactivate' })).toBeInTheDocument();
+  });
+});
+
+const dialingDefaults = {
+  allowed_country_codes: [1],
+  allowed_prefixes: [],
+  allowed_premium_prefixes: [],
+  international_for_agents: false,
+  max_dials_per_agent_per_hour: 10,
+  max_dials_per_call: 3,
+  home_country_code: 1,
+  premium_prefixes: ['+808', '+870', '+881', '+882', '+883', '+979', '+1900', '+1976'],
+  is_default: true,
+  updated_at: null,
+  updated_by: null,
+};
+
+describe('Admin: dialing policy', () => {
+  const defaults = dialingDefaults;
+
+  it('shows the default, refuses what cannot be sent, shows the server’s field error, then saves', async () => {
+    const user = userEvent.setup();
+    const puts: unknown[] = [];
+    mount(
+      {
+        'GET /api/agents': () => jsonResponse(200, [admin, ada]),
+        'GET /api/dialing-policy': () => jsonResponse(200, defaults),
+        'PUT /api/dialing-policy': (_r, body) => {
+          puts.push(body);
+          const b = body as { allowed_country_codes: number[] };
+          if (b.allowed_country_codes.includes(999)) {
+            return jsonResponse(422, {
+              code: 'validation_failed',
+              message: 'allowed_country_codes: 999 is not a country calling code',
+              field: 'allowed_country_codes',
+            });
+          }
+          return jsonResponse(200, { ...defaults, ...(body as object), is_default: false, updated_at: '2026-11-30T12:00:00Z', updated_by: admin.id });
+        },
+      },
+      '#/admin',
+    );
+
+    const form = await screen.findByRole('form', { name: 'Dialing policy' });
+    expect(await within(form).findByText(/built-in default applies: numbers in \+1 only/)).toBeInTheDocument();
+    const codes = within(form).getByLabelText('Allowed country codes');
+    expect(codes).toHaveValue('1');
+
+    // Not a number: refused in the browser, nothing sent.
+    await user.clear(codes);
+    await user.type(codes, '1, uk');
+    await user.click(within(form).getByRole('button', { name: 'Save dialing policy' }));
+    expect(await within(form).findByText('uk is not a country calling code such as 1 or 44')).toBeInTheDocument();
+    expect(codes).toHaveAttribute('aria-invalid', 'true');
+    expect(puts).toEqual([]);
+
+    // The server's validation error lands under its field.
+    await user.clear(codes);
+    await user.type(codes, '1 999');
+    await user.click(within(form).getByRole('button', { name: 'Save dialing policy' }));
+    expect(await within(form).findByText('allowed_country_codes: 999 is not a country calling code')).toBeInTheDocument();
+    expect(codes).toHaveAttribute('aria-invalid', 'true');
+
+    await user.clear(codes);
+    await user.type(codes, '1, +44');
+    await user.type(within(form).getByLabelText('Also allowed prefixes'), '+4420');
+    await user.click(within(form).getByLabelText(/Agents may dial international numbers/));
+    const perCall = within(form).getByLabelText('Dials per call');
+    await user.clear(perCall);
+    await user.type(perCall, '5');
+    await user.click(within(form).getByRole('button', { name: 'Save dialing policy' }));
+    expect(await within(form).findByText(/Dialing policy saved/)).toBeInTheDocument();
+    expect(puts[puts.length - 1]).toEqual({
+      allowed_country_codes: [1, 44],
+      allowed_prefixes: ['+4420'],
+      allowed_premium_prefixes: [],
+      international_for_agents: true,
+      max_dials_per_agent_per_hour: 10,
+      max_dials_per_call: 5,
+    });
+    expect(codes).not.toHaveAttribute('aria-invalid');
+    expect(within(form).queryByText(/built-in default applies/)).not.toBeInTheDocument();
   });
 });

@@ -76,6 +76,7 @@ const EVENT_LABELS: Record<string, string> = {
   agent_leaving: 'Agent left',
   hangup_requested: 'Hang-up requested',
   leg_status: 'Leg status',
+  outside_dial: 'Dialing policy check',
   transfer_started: 'Transfer started',
   transfer_target_joined: 'Transfer target joined',
   transfer_completed: 'Transfer completed',

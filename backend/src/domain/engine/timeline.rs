@@ -5,9 +5,11 @@
 use serde::Serialize;
 use uuid::Uuid;
 
+use crate::domain::agent::Role;
 use crate::domain::call::{
     CallSid, CallStatus, ConferenceSid, ParticipantKind, ParticipantStatus, TransferMode,
 };
+use crate::domain::phone::PhoneNumber;
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(tag = "kind", content = "data", rename_all = "snake_case")]
@@ -129,6 +131,16 @@ pub enum TimelineEvent {
     CustomerRejoined {
         dial_status: String,
         rejoins: u32,
+    },
+    /// An agent asked to dial an outside number; the dialing policy's decision.
+    OutsideDial {
+        by: Uuid,
+        by_role: Role,
+        number: PhoneNumber,
+        /// `allowed` or `refused`.
+        decision: &'static str,
+        reason: Option<&'static str>,
+        message: Option<String>,
     },
     /// A Twilio request the engine decided on failed.
     TwilioError {

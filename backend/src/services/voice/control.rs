@@ -6,14 +6,14 @@
 use uuid::Uuid;
 
 use super::callbacks::transaction_outcome;
-use super::decide::decide;
+use super::decide::{decide, load_snapshot, store};
 use super::VoiceEngine;
 use crate::db::{self, DbError, PgConn};
 use crate::domain::agent::Agent;
 use crate::domain::call::{Call, Participant, Transfer, TransferMode};
-use crate::domain::engine::{Action, Actor, Input, TransferTo};
+use crate::domain::engine::{self, Action, Actor, Input, TransferTo};
 use crate::domain::phone::PhoneNumber;
-use crate::services::{ServiceError, ServiceResult};
+use crate::services::{dialing, ServiceError, ServiceResult};
 
 #[derive(Debug, Clone)]
 pub enum TransferTarget {
@@ -51,9 +51,9 @@ impl VoiceEngine {
         request: TransferRequest,
     ) -> ServiceResult<Transfer> {
         let transfer_id = Uuid::new_v4();
-        let ((), outcome) = transaction_outcome!(self, |conn, out| {
+        let (screened, outcome) = transaction_outcome!(self, |conn, out| {
             let call = lock_call(conn, call_id).await?;
-            let (target, more_agents) = match &request.target {
+            let (target, more_agents, outside) = match &request.target {
                 TransferTarget::Agent(id) => {
                     // Locked (call first, then agent, as the router does) so the router can't
                     // book this agent between the check and the booking.
@@ -67,22 +67,42 @@ impl VoiceEngine {
                             dial_to: target.client_identity.dial_address(),
                         },
                         vec![target.id],
+                        None,
                     )
                 }
                 TransferTarget::Phone(raw) => {
-                    (TransferTo::Number(PhoneNumber::parse(raw)?), vec![])
+                    let number = PhoneNumber::parse(raw)?;
+                    (TransferTo::Number(number.clone()), vec![], Some(number))
                 }
             };
-            let action = Action::StartTransfer {
-                leg_id: Uuid::new_v4(),
-                transfer_id,
-                target,
-                mode: request.mode,
-                hold_customer: request.hold_customer,
+            let input = Input::Action {
+                actor: actor_of(actor),
+                action: Action::StartTransfer {
+                    leg_id: Uuid::new_v4(),
+                    transfer_id,
+                    target,
+                    mode: request.mode,
+                    hold_customer: request.hold_customer,
+                },
             };
-            self.act(conn, call, actor, &more_agents, action, out).await
+            // The request must fit the call before the dialing policy counts it as a dial.
+            let snapshot = load_snapshot(conn, call, &more_agents).await?;
+            let decision = engine::decide(snapshot, input)?;
+            if let Some(number) = outside {
+                let own_number = &self.settings().phone_number;
+                if let Err(refusal) =
+                    dialing::screen_outside_dial(conn, own_number, actor, call_id, &number).await?
+                {
+                    // Committed without a dial, so the refusal stays in the timeline.
+                    out.changed_call(call_id);
+                    return Ok(Err(refusal));
+                }
+            }
+            store(conn, decision, out).await?;
+            Ok(Ok(()))
         });
         self.after_commit_now(outcome).await?;
+        screened?;
         self.transfer(transfer_id).await
     }
 

@@ -5,6 +5,7 @@ import { ProblemMessage } from '@/components/ProblemMessage';
 import { StatusDot } from '@/components/StatusDot';
 import { ROLE_LABELS, STATUS_LABELS } from '@/lib/agent-status';
 import { useAction } from '@/lib/use-action';
+import { DialingPolicyPanel } from './DialingPolicyPanel';
 
 interface AgentsAdminPageProps {
   me: AgentView;
@@ -101,6 +102,7 @@ export function AgentsAdminPage({ me, agents, loading, problem, reload }: Agents
           </table>
         </div>
       </section>
+      <DialingPolicyPanel />
     </div>
   );
 }

@@ -1,0 +1,2 @@
+DROP TABLE outside_dials;
+DROP TABLE dialing_policy;
