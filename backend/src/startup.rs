@@ -371,11 +371,31 @@ fn serve(listener: TcpListener, state: AppState, twilio: Twilio) -> Result<Serve
     #[cfg(feature = "demo")]
     let sim = twilio.sim;
     let origins = state.config.cors_allowed_origins.clone();
+    let https = state.config.served_over_https();
+    let guard = Arc::new(Gatekeeper {
+        metrics_token: state.config.metrics_token.clone(),
+        hide_source_maps: state.config.env == AppEnv::Production,
+    });
     let data = web::Data::new(state);
 
     let server = HttpServer::new(move || {
+        let gate = guard.clone();
         let app = App::new()
             .wrap(prometheus.clone())
+            .wrap_fn(move |req, srv| {
+                use actix_web::dev::Service;
+                use futures_util::future::{ready, Either, FutureExt};
+                match gate.refuse(&req) {
+                    Some(refusal) => {
+                        Either::Left(ready(Ok(req.into_response(refusal).map_into_right_body())))
+                    }
+                    None => Either::Right(
+                        srv.call(req)
+                            .map(|res| res.map(|res| res.map_into_left_body())),
+                    ),
+                }
+            })
+            .wrap(crate::http_security::default_headers(https))
             .wrap(cors(&origins))
             .wrap_fn(|req, srv| {
                 use actix_web::dev::Service;
@@ -437,6 +457,41 @@ fn serve(listener: TcpListener, state: AppState, twilio: Twilio) -> Result<Serve
     .shutdown_timeout(10)
     .run();
     Ok(server)
+}
+
+/// Requests answered before routing: `/metrics` without its token, and (production) source maps.
+struct Gatekeeper {
+    metrics_token: Option<Secret>,
+    hide_source_maps: bool,
+}
+
+impl Gatekeeper {
+    fn refuse(&self, req: &ServiceRequest) -> Option<HttpResponse> {
+        use crate::http_security::{is_source_map, metrics_authorized};
+        let path = req.path();
+        if path == "/metrics"
+            && !metrics_authorized(
+                self.metrics_token.as_ref().map(Secret::expose),
+                req.headers().get(header::AUTHORIZATION),
+            )
+        {
+            return Some(
+                HttpResponse::Unauthorized()
+                    .insert_header((header::WWW_AUTHENTICATE, "Bearer"))
+                    .json(api::error::ErrorBody {
+                        code: "unauthorized",
+                        message: "metrics need the METRICS_TOKEN bearer token".into(),
+                        field: None,
+                    }),
+            );
+        }
+        if self.hide_source_maps && is_source_map(path) {
+            return Some(actix_web::ResponseError::error_response(
+                &ApiError::RouteNotFound,
+            ));
+        }
+        None
+    }
 }
 
 /// The built SPA; unknown paths get `index.html` so client-side routes survive a reload.

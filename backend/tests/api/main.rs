@@ -8,6 +8,7 @@ mod demo;
 mod dropped_callers;
 mod health;
 mod helpers;
+mod http_security;
 mod migrations;
 mod never_drop;
 mod peer_bugs;
