@@ -80,6 +80,13 @@ impl ResponseError for ApiError {
                 tracing::error!(%detail, "internal error");
                 "something went wrong on our side; it has been logged".to_owned()
             }
+            // Twilio's error text can carry our account SID (in URLs) and details of the
+            // account; agents get a reference to the logged detail instead.
+            ApiError::Service(ServiceError::Upstream(detail)) => {
+                let reference = upstream_reference();
+                tracing::error!(%detail, reference, "Twilio refused or failed a request");
+                format!("Twilio refused the request; see the server log (ref {reference})")
+            }
             ApiError::Service(ServiceError::Unavailable(source)) => {
                 tracing::warn!(error = %source, "database unavailable");
                 self.to_string()
@@ -109,6 +116,11 @@ impl ResponseError for ApiError {
             field,
         })
     }
+}
+
+/// A short random reference that ties an answer to its log line.
+fn upstream_reference() -> String {
+    uuid::Uuid::new_v4().simple().to_string()[..12].to_owned()
 }
 
 /// JSON bodies that fail to parse (syntax, unknown or missing fields, wrong types, size) become

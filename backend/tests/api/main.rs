@@ -16,4 +16,5 @@ mod project_files;
 mod properties;
 mod robustness;
 mod transfers;
+mod upstream_errors;
 mod voice;
