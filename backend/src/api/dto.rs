@@ -66,7 +66,16 @@ pub struct StatusRequest {
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CreateAgentRequest {
+    #[serde(deserialize_with = "plain_text")]
+    #[schema(
+        format = "email",
+        min_length = 3,
+        max_length = 254,
+        example = "ana@example.com"
+    )]
     pub email: String,
+    #[serde(deserialize_with = "plain_text")]
+    #[schema(min_length = 1, max_length = 100, example = "Ana Lopez")]
     pub display_name: String,
     /// At least 10 characters.
     pub password: String,
@@ -76,6 +85,27 @@ pub struct CreateAgentRequest {
     pub client_identity: Option<String>,
 }
 
+/// Names and addresses never hold control characters (a NUL can't even be stored): such a
+/// body is malformed, refused with 400 like any other undecodable JSON.
+fn plain_text<'de, D: serde::Deserializer<'de>>(d: D) -> Result<String, D::Error> {
+    let text = String::deserialize(d)?;
+    if text.chars().any(char::is_control) {
+        return Err(serde::de::Error::custom(
+            "names and emails must not contain control characters",
+        ));
+    }
+    Ok(text)
+}
+
+fn optional_plain_text<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<String>, D::Error> {
+    match Option::<String>::deserialize(d)? {
+        Some(text) if text.chars().any(char::is_control) => Err(serde::de::Error::custom(
+            "names and emails must not contain control characters",
+        )),
+        other => Ok(other),
+    }
+}
+
 fn default_role() -> Role {
     Role::Agent
 }
@@ -83,6 +113,8 @@ fn default_role() -> Role {
 #[derive(Deserialize, ToSchema, Default)]
 #[serde(deny_unknown_fields)]
 pub struct UpdateAgentRequest {
+    #[serde(default, deserialize_with = "optional_plain_text")]
+    #[schema(min_length = 1, max_length = 100)]
     pub display_name: Option<String>,
     pub role: Option<Role>,
     /// Setting a password signs the agent out everywhere.

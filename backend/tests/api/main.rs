@@ -2,6 +2,7 @@
 
 mod agents;
 mod auth;
+mod bad_input;
 mod call_flows;
 #[cfg(feature = "demo")]
 mod demo;
