@@ -343,6 +343,42 @@ impl From<&crate::domain::call::Call> for QueueEntryView {
     }
 }
 
+/// One page of the queue.
+#[derive(Serialize, ToSchema)]
+pub struct QueuePageView {
+    /// Longest-waiting first.
+    pub items: Vec<QueueEntryView>,
+    /// Calls waiting in all, on every page.
+    pub total: i64,
+    pub limit: i64,
+    pub offset: i64,
+}
+
+impl QueuePageView {
+    pub fn new(
+        page: crate::services::calls::QueuePage,
+        request: crate::services::calls::QueuePageRequest,
+    ) -> Self {
+        QueuePageView {
+            items: page.items.iter().map(QueueEntryView::from).collect(),
+            total: page.total,
+            limit: request.limit,
+            offset: request.offset,
+        }
+    }
+}
+
+#[derive(Deserialize, utoipa::IntoParams)]
+#[serde(deny_unknown_fields)]
+pub struct QueueQuery {
+    /// 1 to 200; default 50.
+    #[param(minimum = 1, maximum = 200)]
+    pub limit: Option<i64>,
+    /// How many waiting calls to skip; default 0.
+    #[param(minimum = 0)]
+    pub offset: Option<i64>,
+}
+
 #[derive(Deserialize, utoipa::IntoParams)]
 #[serde(deny_unknown_fields)]
 pub struct CallListQuery {

@@ -15,6 +15,7 @@ mod never_drop;
 mod peer_bugs;
 mod project_files;
 mod properties;
+mod queue;
 mod robustness;
 mod transfers;
 mod upstream_errors;
