@@ -322,9 +322,7 @@ where
     app.service(
         scope("/api")
             .configure(api::configure_api)
-            .default_service(web::to(|| async {
-                Err::<HttpResponse, _>(ApiError::RouteNotFound)
-            })),
+            .default_service(web::to(api::error::unmatched)),
     )
     .service(api::meta::healthz)
     .service(api::meta::readyz)
@@ -332,8 +330,10 @@ where
 
 /// The OpenAPI document the code describes; `openapi.yaml` is this, serialised.
 pub fn openapi_document() -> utoipa::openapi::OpenApi {
-    let (_, doc) = documented_routes(App::new().into_utoipa_app().openapi(api::ApiDoc::openapi()))
-        .split_for_parts();
+    let (_, mut doc) =
+        documented_routes(App::new().into_utoipa_app().openapi(api::ApiDoc::openapi()))
+            .split_for_parts();
+    api::doc::complete_responses(&mut doc);
     doc
 }
 
@@ -361,6 +361,7 @@ struct Twilio {
 
 fn serve(listener: TcpListener, state: AppState, twilio: Twilio) -> Result<Server, StartupError> {
     let doc = openapi_document();
+    let known_paths = web::Data::new(api::doc::KnownPaths::from_document(&doc));
     let metrics =
         crate::metrics::Metrics::new().map_err(|e| StartupError::Metrics(e.to_string()))?;
     metrics.spawn_sampler(state.pool.clone());
@@ -413,6 +414,7 @@ fn serve(listener: TcpListener, state: AppState, twilio: Twilio) -> Result<Serve
             })
             .wrap(TracingLogger::default())
             .app_data(data.clone())
+            .app_data(known_paths.clone())
             .configure(api::extractor_configs);
         let (app, _) = documented_routes(app.into_utoipa_app()).split_for_parts();
         // Demo mode: the simulator's Twilio REST API, at Twilio's paths, on this same server,
@@ -444,9 +446,7 @@ fn serve(listener: TcpListener, state: AppState, twilio: Twilio) -> Result<Serve
             );
         match &static_dir {
             Some(dir) => app.service(spa_files(dir)),
-            None => app.default_service(web::to(|| async {
-                Err::<HttpResponse, _>(ApiError::RouteNotFound)
-            })),
+            None => app.default_service(web::to(api::error::unmatched)),
         }
     })
     .listen(listener)

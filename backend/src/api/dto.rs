@@ -43,9 +43,10 @@ impl From<Agent> for AgentView {
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct LoginRequest {
-    #[schema(example = "admin@example.com")]
+    #[schema(example = "admin@example.com", max_length = 254)]
     pub email: String,
-    #[schema(example = "correct-horse-battery")]
+    /// At most 1024 bytes.
+    #[schema(example = "correct-horse-battery", max_length = 1024)]
     pub password: String,
 }
 
@@ -78,6 +79,7 @@ pub struct CreateAgentRequest {
     #[schema(min_length = 1, max_length = 100, example = "Ana Lopez")]
     pub display_name: String,
     /// At least 10 characters.
+    #[schema(min_length = 10, max_length = 256)]
     pub password: String,
     #[serde(default = "default_role")]
     pub role: Role,
@@ -118,6 +120,7 @@ pub struct UpdateAgentRequest {
     pub display_name: Option<String>,
     pub role: Option<Role>,
     /// Setting a password signs the agent out everywhere.
+    #[schema(min_length = 10, max_length = 256)]
     pub password: Option<String>,
     /// `false` deactivates: the agent is signed out and stops receiving calls.
     pub active: Option<bool>,
@@ -390,6 +393,7 @@ pub struct CallListQuery {
     /// Created before (RFC 3339).
     pub until: Option<DateTime<Utc>>,
     /// 1 to 200; default 50.
+    #[param(minimum = 1, maximum = 200)]
     pub limit: Option<u32>,
     pub cursor: Option<String>,
 }

@@ -12,8 +12,8 @@ use crate::services::ServiceError;
 pub struct ErrorBody {
     /// Stable, machine-readable: `bad_request`, `validation_failed`, `invalid_credentials`,
     /// `unauthorized`, `forbidden`, `not_found`, `conflict`, `too_many_attempts`,
-    /// `payload_too_large`, `unsupported_media_type`, `upstream_failed` (Twilio refused or
-    /// timed out), `unavailable`, `internal`.
+    /// `payload_too_large`, `unsupported_media_type`, `method_not_allowed`, `upstream_failed`
+    /// (Twilio refused or timed out), `unavailable`, `internal`.
     #[schema(example = "validation_failed")]
     pub code: &'static str,
     /// For people; may change between versions.
@@ -36,6 +36,8 @@ pub enum ApiError {
     UnsupportedMediaType(String),
     #[error("no route for this method and path")]
     RouteNotFound,
+    #[error("this path takes only {}", .0.iter().map(|m| m.as_str()).collect::<Vec<_>>().join(", "))]
+    MethodNotAllowed(Vec<actix_web::http::Method>),
 }
 
 impl ApiError {
@@ -63,6 +65,7 @@ impl ApiError {
                 (StatusCode::UNSUPPORTED_MEDIA_TYPE, "unsupported_media_type")
             }
             ApiError::RouteNotFound => (StatusCode::NOT_FOUND, "not_found"),
+            ApiError::MethodNotAllowed(_) => (StatusCode::METHOD_NOT_ALLOWED, "method_not_allowed"),
         }
     }
 }
@@ -107,6 +110,10 @@ impl ResponseError for ApiError {
             }
             ApiError::Service(ServiceError::Unauthenticated) => {
                 response.insert_header((header::WWW_AUTHENTICATE, "Bearer"));
+            }
+            ApiError::MethodNotAllowed(methods) => {
+                let allow: Vec<&str> = methods.iter().map(|m| m.as_str()).collect();
+                response.insert_header((header::ALLOW, allow.join(", ")));
             }
             _ => {}
         }
@@ -155,6 +162,18 @@ pub fn query_error_handler(
     _req: &actix_web::HttpRequest,
 ) -> actix_web::Error {
     ApiError::BadRequest(format!("invalid query string: {err}")).into()
+}
+
+/// Requests no route took: 405 (with `Allow`) on a documented path with another method,
+/// 404 otherwise.
+pub async fn unmatched(req: actix_web::HttpRequest) -> Result<HttpResponse, ApiError> {
+    let allowed = req
+        .app_data::<actix_web::web::Data<super::doc::KnownPaths>>()
+        .and_then(|known| known.allowed(req.path()));
+    Err(match allowed {
+        Some(methods) => ApiError::MethodNotAllowed(methods),
+        None => ApiError::RouteNotFound,
+    })
 }
 
 pub type ApiResult<T> = Result<T, ApiError>;

@@ -5,6 +5,7 @@ pub mod auth;
 pub mod calls;
 #[cfg(feature = "demo")]
 pub mod demo;
+pub mod doc;
 pub mod dto;
 pub mod error;
 pub mod events;

@@ -1,6 +1,7 @@
 //! Integration tests: the real HTTP stack against a real PostgreSQL database per test.
 
 mod agents;
+mod api_contract;
 mod auth;
 mod bad_input;
 mod call_flows;
