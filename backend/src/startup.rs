@@ -231,6 +231,10 @@ impl Application {
         );
         tokio::spawn(voice.clone().run_router());
         tokio::spawn(voice.clone().run_inbox());
+        tokio::spawn(crate::services::housekeeping::run(
+            pool.clone(),
+            config.login_limits.window,
+        ));
         let state = AppState {
             pool,
             session_keys: SessionKeys::new(secret.expose().as_bytes()),

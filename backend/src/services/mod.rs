@@ -3,6 +3,7 @@
 
 pub mod accounts;
 pub mod calls;
+pub mod housekeeping;
 pub mod voice;
 
 use crate::db::DbError;

@@ -10,6 +10,7 @@ mod demo;
 mod dropped_callers;
 mod health;
 mod helpers;
+mod housekeeping;
 mod http_security;
 mod migrations;
 mod never_drop;
