@@ -375,6 +375,8 @@ fn serve(listener: TcpListener, state: AppState, twilio: Twilio) -> Result<Serve
     let voice = web::Data::new(state.voice.clone());
     #[cfg(feature = "demo")]
     let sim = twilio.sim;
+    #[cfg(feature = "demo")]
+    let demo_callers = web::Data::new(api::demo::DemoCallers::default());
     let origins = state.config.cors_allowed_origins.clone();
     let https = state.config.served_over_https();
     let guard = Arc::new(Gatekeeper {
@@ -428,6 +430,7 @@ fn serve(listener: TcpListener, state: AppState, twilio: Twilio) -> Result<Serve
             Some(sim) => {
                 let rest = sim.clone();
                 app.app_data(web::Data::new(sim.clone()))
+                    .app_data(demo_callers.clone())
                     .configure(move |cfg| rest.configure_rest(cfg))
             }
             None => app,

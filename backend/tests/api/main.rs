@@ -7,6 +7,8 @@ mod bad_input;
 mod call_flows;
 #[cfg(feature = "demo")]
 mod demo;
+#[cfg(feature = "demo")]
+mod demo_hangup;
 mod dropped_callers;
 mod health;
 mod helpers;
