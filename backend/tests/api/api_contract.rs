@@ -22,11 +22,17 @@ async fn another_method_on_a_known_path_is_405_with_allow() {
     ] {
         let res = app
             .client
-            .request(Method::from_bytes(method.as_bytes()).unwrap(), app.url(path))
+            .request(
+                Method::from_bytes(method.as_bytes()).unwrap(),
+                app.url(path),
+            )
             .send()
             .await
             .unwrap();
-        let allowed = res.headers().get("allow").map(|v| v.to_str().unwrap().to_owned());
+        let allowed = res
+            .headers()
+            .get("allow")
+            .map(|v| v.to_str().unwrap().to_owned());
         assert_eq!(allowed.as_deref(), Some(allow), "{method} {path}");
         assert_error(res, 405, "method_not_allowed").await;
     }

@@ -18,7 +18,13 @@ fn header<'a>(res: &'a reqwest::Response, name: &str) -> &'a str {
 #[tokio::test]
 async fn every_response_carries_the_browser_security_headers() {
     let app = TestApp::spawn().await;
-    for path in ["/healthz", "/api/me", "/api/nowhere", "/openapi.json", "/docs/"] {
+    for path in [
+        "/healthz",
+        "/api/me",
+        "/api/nowhere",
+        "/openapi.json",
+        "/docs/",
+    ] {
         let res = app.get(path, None).await;
         let csp = header(&res, "content-security-policy");
         assert!(csp.contains("frame-ancestors 'none'"), "{path}: {csp}");
@@ -81,7 +87,12 @@ async fn metrics_need_the_token_when_one_is_set() {
     app.create_agent("ana@example.com", warm_transfer::domain::agent::Role::Admin)
         .await;
     let session = app.token("ana@example.com").await;
-    assert_error(app.get("/metrics", Some(&session)).await, 401, "unauthorized").await;
+    assert_error(
+        app.get("/metrics", Some(&session)).await,
+        401,
+        "unauthorized",
+    )
+    .await;
 
     let res = app.get("/metrics", Some(STRONG)).await;
     assert_eq!(res.status(), 200);

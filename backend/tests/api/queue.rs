@@ -14,9 +14,12 @@ async fn the_queue_comes_a_page_at_a_time_with_its_total() {
     }
     let app = cc.app();
     let first = app
-        .poll("/api/queue?limit=2", Some(&agent.token), "five waiting", |p| {
-            p["total"] == 5
-        })
+        .poll(
+            "/api/queue?limit=2",
+            Some(&agent.token),
+            "five waiting",
+            |p| p["total"] == 5,
+        )
         .await;
     assert_eq!(first["items"].as_array().unwrap().len(), 2);
     assert_eq!((&first["limit"], &first["offset"]), (&json!(2), &json!(0)));
