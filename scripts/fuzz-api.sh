@@ -113,7 +113,8 @@ AGENT_TOKEN="$(token agent1@example.com)" || die "cannot sign in as agent1"
 # One worker: concurrent schema walks trip a CPython 3.11 parser bug inside hypothesis.
 fuzz() { # ROLE TOKEN
     log "fuzzing the API as $1 (at most $MAX_EXAMPLES cases per operation, ${SECONDS_PER_RUN}s)"
-    timeout --kill-after=10 "$((SECONDS_PER_RUN + 30))" \
+    # From the scratch folder: schemathesis keeps its example database in the working directory.
+    (cd "$WORK" && timeout --kill-after=10 "$((SECONDS_PER_RUN + 30))" \
         "$VENV/bin/schemathesis" run "$BASE/openapi.json" \
         --header "Authorization: Bearer $2" \
         --checks not_a_server_error,status_code_conformance,content_type_conformance,response_schema_conformance \
@@ -126,7 +127,7 @@ fuzz() { # ROLE TOKEN
         --workers 1 \
         --seed "${FUZZ_SEED:-$((16#$RUN_ID % 100000))}" \
         --suppress-health-check all \
-        --no-color </dev/null
+        --no-color </dev/null)
 }
 status=0
 fuzz admin "$ADMIN_TOKEN" || status=1
