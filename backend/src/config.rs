@@ -271,6 +271,7 @@ impl Config {
         if !(database_url.starts_with("postgres://") || database_url.starts_with("postgresql://")) {
             return Err(invalid(vars::DATABASE_URL, "expected a postgres:// URL"));
         }
+        crate::db::tls::plan(&database_url).map_err(|e| invalid(vars::DATABASE_URL, e))?;
         let pool_size = parse_or(&get, vars::DATABASE_POOL_SIZE, 16usize)?;
         if pool_size == 0 {
             return Err(invalid(vars::DATABASE_POOL_SIZE, "must be at least 1"));
@@ -627,6 +628,10 @@ mod tests {
                 "CORS_ALLOWED_ORIGINS",
             ),
             (vec![DB, ("SESSION_SECRET", "short")], "SESSION_SECRET"),
+            (
+                vec![("DATABASE_URL", "postgres://u@db/app?sslmode=always")],
+                "DATABASE_URL",
+            ),
         ] {
             let err = config(&pairs).unwrap_err();
             assert!(err.to_string().starts_with(var), "{var}: {err}");

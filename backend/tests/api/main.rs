@@ -5,6 +5,7 @@ mod api_contract;
 mod auth;
 mod bad_input;
 mod call_flows;
+mod database_tls;
 #[cfg(feature = "demo")]
 mod demo;
 #[cfg(feature = "demo")]
