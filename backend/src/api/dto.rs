@@ -398,8 +398,10 @@ pub struct CallListQuery {
     pub cursor: Option<String>,
 }
 
+/// Who takes the call: exactly one of `agent_id` and `phone_number`.
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(min_properties = 1, max_properties = 1)]
 pub struct TransferTargetInput {
     /// An available agent.
     pub agent_id: Option<Uuid>,

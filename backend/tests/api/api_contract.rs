@@ -85,4 +85,21 @@ async fn the_document_lists_the_statuses_and_limits_the_server_enforces() {
     assert_eq!(create["password"]["maxLength"], 256);
     assert_eq!(create["email"]["format"], "email");
     assert_eq!(create["email"]["maxLength"], 254);
+    // A transfer target is an agent or a number: exactly one of the two.
+    let target = &doc["components"]["schemas"]["TransferTargetInput"];
+    assert_eq!(
+        (&target["minProperties"], &target["maxProperties"]),
+        (&json!(1), &json!(1))
+    );
+    let call = "/api/calls/00000000-0000-0000-0000-000000000000/transfers";
+    for body in [
+        json!({ "mode": "warm", "target": {} }),
+        json!({ "mode": "warm", "target": {
+            "agent_id": "00000000-0000-0000-0000-000000000000", "phone_number": "+14155550123" } }),
+    ] {
+        let res = app
+            .send_json(reqwest::Method::POST, call, Some(&admin), &body)
+            .await;
+        assert_error(res, 422, "validation_failed").await;
+    }
 }

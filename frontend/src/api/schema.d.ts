@@ -301,8 +301,9 @@ export interface paths {
         get?: never;
         put?: never;
         /**
-         * Hang up a simulated call: a customer call you placed with `POST /api/demo/calls`, or your
-         *     own browser's leg. Anyone else's is a 404, as if it did not exist.
+         * Hang up a simulated call: your own browser's leg, a customer call you placed with
+         *     `POST /api/demo/calls`, or the customer of the call you are on. Anyone else's is a 404, as
+         *     if it did not exist.
          */
         post: operations["demoHangUp"];
         delete?: never;
@@ -745,6 +746,7 @@ export interface components {
         TransferMode: "warm" | "cold";
         /** @enum {string} */
         TransferStatus: "dialing" | "consulting" | "completed" | "canceled" | "failed";
+        /** @description Who takes the call: exactly one of `agent_id` and `phone_number`. */
         TransferTargetInput: {
             /**
              * Format: uuid
