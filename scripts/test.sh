@@ -4,8 +4,8 @@
 #   scripts/test.sh                 all steps
 #   scripts/test.sh STEP...         only these steps (setup steps tools and db always run)
 #
-# Steps: rust, rust-lint, openapi-drift, frontend-typecheck, frontend-api-drift, frontend-unit,
-# frontend-build, e2e. A missing suite fails its step: a frontend step whose npm script
+# Steps: rust, rust-lint, openapi-drift, api-fuzz, frontend-typecheck, frontend-api-drift,
+# frontend-unit, frontend-build, e2e. A missing suite fails its step: a frontend step whose npm script
 # frontend/package.json lacks, no openapi.yaml, a Rust run that finds no tests.
 # Every step runs even after a failure; the exit status is 1 when any step failed.
 # DATABASE_URL: when set, that server is used; otherwise the project-local one (scripts/db.sh).
@@ -20,7 +20,7 @@ set -euo pipefail
 LOG_NAME="test"
 cd "$ROOT"
 
-ALL_STEPS=(rust rust-lint openapi-drift frontend-typecheck frontend-api-drift frontend-unit frontend-build e2e)
+ALL_STEPS=(rust rust-lint openapi-drift api-fuzz frontend-typecheck frontend-api-drift frontend-unit frontend-build e2e)
 if (($#)); then
     for s in "$@"; do
         [[ " ${ALL_STEPS[*]} " == *" $s "* ]] || { echo "unknown step '$s'; steps: ${ALL_STEPS[*]}" >&2; exit 2; }
@@ -139,6 +139,10 @@ step_openapi_drift() {
     fi
 }
 
+# schemathesis over the whole API as an admin and as an agent (scripts/fuzz-api.sh): no server
+# error, every answer as the OpenAPI document says. About a minute and a half.
+step_api_fuzz() { bash scripts/fuzz-api.sh; }
+
 step_frontend_typecheck() { npm --prefix frontend run typecheck; }
 step_frontend_unit() { npm --prefix frontend test; }
 step_frontend_api_drift() { npm --prefix frontend run check:api; }
@@ -181,6 +185,8 @@ if selected openapi-drift; then
         fail_step openapi-drift "no openapi.yaml (generate it with: make openapi)"
     fi
 fi
+
+selected api-fuzz && run_step api-fuzz step_api_fuzz
 
 frontend_step() { # NAME NPM_SCRIPT FUNCTION
     selected "$1" || return 0

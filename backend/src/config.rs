@@ -42,9 +42,10 @@ pub mod vars {
     pub const TWILIO_API_BASE_URL: &str = "TWILIO_API_BASE_URL";
     pub const CUSTOMER_JOIN_TIMEOUT_SECONDS: &str = "CUSTOMER_JOIN_TIMEOUT_SECONDS";
     pub const DEMO_MODE: &str = "DEMO_MODE";
+    pub const METRICS_TOKEN: &str = "METRICS_TOKEN";
 
     /// Every variable the backend reads (docs and the compose file are checked against it).
-    pub const ALL: [&str; 30] = [
+    pub const ALL: [&str; 31] = [
         RUST_LOG,
         APP_ENV,
         APP_HOST,
@@ -75,6 +76,7 @@ pub mod vars {
         TWILIO_API_BASE_URL,
         CUSTOMER_JOIN_TIMEOUT_SECONDS,
         DEMO_MODE,
+        METRICS_TOKEN,
     ];
 
     /// The variables that together switch live mode on.
@@ -206,6 +208,8 @@ pub struct Config {
     /// How long a caller may take to reach their conference after the voice webhook answered
     /// before the call counts as abandoned (they hung up before the `<Dial>` ran).
     pub customer_join_timeout: Duration,
+    /// `METRICS_TOKEN`: when set, `/metrics` answers only requests bearing it.
+    pub metrics_token: Option<Secret>,
 }
 
 /// How long the call engine waits on Twilio.
@@ -272,6 +276,7 @@ impl Config {
         if !(database_url.starts_with("postgres://") || database_url.starts_with("postgresql://")) {
             return Err(invalid(vars::DATABASE_URL, "expected a postgres:// URL"));
         }
+        crate::db::tls::plan(&database_url).map_err(|e| invalid(vars::DATABASE_URL, e))?;
         let pool_size = parse_or(&get, vars::DATABASE_POOL_SIZE, 16usize)?;
         if pool_size == 0 {
             return Err(invalid(vars::DATABASE_POOL_SIZE, "must be at least 1"));
@@ -391,6 +396,20 @@ impl Config {
             ));
         }
 
+        let metrics_token = get(vars::METRICS_TOKEN).map(Secret::new);
+        if let Some(token) = &metrics_token {
+            check_secret_strength(vars::METRICS_TOKEN, token.expose())?;
+        }
+        // Sessions and webhook signatures cross the network in the clear over plain http.
+        if let (AppEnv::Production, VoiceMode::Live(t)) = (env, &voice) {
+            if t.public_base_url.scheme() != "https" {
+                return Err(invalid(
+                    vars::PUBLIC_BASE_URL,
+                    "must be an https:// URL when APP_ENV=production (put a TLS-terminating proxy in front)",
+                ));
+            }
+        }
+
         Ok(Config {
             env,
             host,
@@ -412,7 +431,14 @@ impl Config {
             voice,
             demo_allowed,
             customer_join_timeout: Duration::from_secs(join_timeout_secs),
+            metrics_token,
         })
+    }
+
+    /// Whether browsers reach this app over https (live mode with an https `PUBLIC_BASE_URL`),
+    /// so responses may pin https with `Strict-Transport-Security`.
+    pub fn served_over_https(&self) -> bool {
+        matches!(&self.voice, VoiceMode::Live(t) if t.public_base_url.scheme() == "https")
     }
 
     pub fn is_demo(&self) -> bool {
@@ -615,6 +641,10 @@ mod tests {
                 "CORS_ALLOWED_ORIGINS",
             ),
             (vec![DB, ("SESSION_SECRET", "short")], "SESSION_SECRET"),
+            (
+                vec![("DATABASE_URL", "postgres://u@db/app?sslmode=always")],
+                "DATABASE_URL",
+            ),
         ] {
             let err = config(&pairs).unwrap_err();
             assert!(err.to_string().starts_with(var), "{var}: {err}");
@@ -662,6 +692,34 @@ mod tests {
         live.extend(prod);
         assert_eq!(config(&live).unwrap().check_serving_mode(), Ok(()));
         assert_eq!(config(&[DB]).unwrap().check_serving_mode(), Ok(()));
+    }
+
+    #[test]
+    fn production_refuses_a_plain_http_public_base_url() {
+        let prod = [("APP_ENV", "production"), ("SESSION_SECRET", STRONG)];
+        let mut pairs = live();
+        pairs.retain(|(k, _)| *k != "PUBLIC_BASE_URL");
+        pairs.push(("PUBLIC_BASE_URL", "http://support.example.com"));
+        // Development may use a plain http tunnel.
+        assert!(!config(&pairs).unwrap().served_over_https());
+        pairs.extend(prod);
+        let err = config(&pairs).unwrap_err().to_string();
+        assert!(err.starts_with("PUBLIC_BASE_URL"), "{err}");
+        assert!(err.contains("https"), "{err}");
+        let mut ok = live();
+        ok.extend(prod);
+        assert!(config(&ok).unwrap().served_over_https());
+    }
+
+    #[test]
+    fn metrics_token_is_optional_but_strong() {
+        assert!(config(&[DB]).unwrap().metrics_token.is_none());
+        let c = config(&[DB, ("METRICS_TOKEN", STRONG)]).unwrap();
+        assert_eq!(c.metrics_token.unwrap().expose(), STRONG);
+        let err = config(&[DB, ("METRICS_TOKEN", "short")])
+            .unwrap_err()
+            .to_string();
+        assert!(err.starts_with("METRICS_TOKEN"), "{err}");
     }
 
     #[test]

@@ -7,6 +7,7 @@ pub mod config;
 pub mod db;
 pub mod domain;
 pub mod events;
+pub mod http_security;
 pub mod metrics;
 pub mod services;
 pub mod startup;

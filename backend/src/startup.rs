@@ -232,6 +232,10 @@ impl Application {
         );
         tokio::spawn(voice.clone().run_router());
         tokio::spawn(voice.clone().run_inbox());
+        tokio::spawn(crate::services::housekeeping::run(
+            pool.clone(),
+            config.login_limits.window,
+        ));
         let state = AppState {
             pool,
             session_keys: SessionKeys::new(secret.expose().as_bytes()),
@@ -323,9 +327,7 @@ where
     app.service(
         scope("/api")
             .configure(api::configure_api)
-            .default_service(web::to(|| async {
-                Err::<HttpResponse, _>(ApiError::RouteNotFound)
-            })),
+            .default_service(web::to(api::error::unmatched)),
     )
     .service(api::meta::healthz)
     .service(api::meta::readyz)
@@ -333,8 +335,10 @@ where
 
 /// The OpenAPI document the code describes; `openapi.yaml` is this, serialised.
 pub fn openapi_document() -> utoipa::openapi::OpenApi {
-    let (_, doc) = documented_routes(App::new().into_utoipa_app().openapi(api::ApiDoc::openapi()))
-        .split_for_parts();
+    let (_, mut doc) =
+        documented_routes(App::new().into_utoipa_app().openapi(api::ApiDoc::openapi()))
+            .split_for_parts();
+    api::doc::complete_responses(&mut doc);
     doc
 }
 
@@ -362,6 +366,7 @@ struct Twilio {
 
 fn serve(listener: TcpListener, state: AppState, twilio: Twilio) -> Result<Server, StartupError> {
     let doc = openapi_document();
+    let known_paths = web::Data::new(api::doc::KnownPaths::from_document(&doc));
     let metrics =
         crate::metrics::Metrics::new().map_err(|e| StartupError::Metrics(e.to_string()))?;
     metrics.spawn_sampler(state.pool.clone());
@@ -371,12 +376,34 @@ fn serve(listener: TcpListener, state: AppState, twilio: Twilio) -> Result<Serve
     let voice = web::Data::new(state.voice.clone());
     #[cfg(feature = "demo")]
     let sim = twilio.sim;
+    #[cfg(feature = "demo")]
+    let demo_callers = web::Data::new(api::demo::DemoCallers::default());
     let origins = state.config.cors_allowed_origins.clone();
+    let https = state.config.served_over_https();
+    let guard = Arc::new(Gatekeeper {
+        metrics_token: state.config.metrics_token.clone(),
+        hide_source_maps: state.config.env == AppEnv::Production,
+    });
     let data = web::Data::new(state);
 
     let server = HttpServer::new(move || {
+        let gate = guard.clone();
         let app = App::new()
             .wrap(prometheus.clone())
+            .wrap_fn(move |req, srv| {
+                use actix_web::dev::Service;
+                use futures_util::future::{ready, Either, FutureExt};
+                match gate.refuse(&req) {
+                    Some(refusal) => {
+                        Either::Left(ready(Ok(req.into_response(refusal).map_into_right_body())))
+                    }
+                    None => Either::Right(
+                        srv.call(req)
+                            .map(|res| res.map(|res| res.map_into_left_body())),
+                    ),
+                }
+            })
+            .wrap(crate::http_security::default_headers(https))
             .wrap(cors(&origins))
             .wrap_fn(|req, srv| {
                 use actix_web::dev::Service;
@@ -394,6 +421,7 @@ fn serve(listener: TcpListener, state: AppState, twilio: Twilio) -> Result<Serve
             })
             .wrap(TracingLogger::default())
             .app_data(data.clone())
+            .app_data(known_paths.clone())
             .configure(api::extractor_configs);
         let (app, _) = documented_routes(app.into_utoipa_app()).split_for_parts();
         // Demo mode: the simulator's Twilio REST API, at Twilio's paths, on this same server,
@@ -403,6 +431,7 @@ fn serve(listener: TcpListener, state: AppState, twilio: Twilio) -> Result<Serve
             Some(sim) => {
                 let rest = sim.clone();
                 app.app_data(web::Data::new(sim.clone()))
+                    .app_data(demo_callers.clone())
                     .configure(move |cfg| rest.configure_rest(cfg))
             }
             None => app,
@@ -425,9 +454,7 @@ fn serve(listener: TcpListener, state: AppState, twilio: Twilio) -> Result<Serve
             );
         match &static_dir {
             Some(dir) => app.service(spa_files(dir)),
-            None => app.default_service(web::to(|| async {
-                Err::<HttpResponse, _>(ApiError::RouteNotFound)
-            })),
+            None => app.default_service(web::to(api::error::unmatched)),
         }
     })
     .listen(listener)
@@ -438,6 +465,41 @@ fn serve(listener: TcpListener, state: AppState, twilio: Twilio) -> Result<Serve
     .shutdown_timeout(10)
     .run();
     Ok(server)
+}
+
+/// Requests answered before routing: `/metrics` without its token, and (production) source maps.
+struct Gatekeeper {
+    metrics_token: Option<Secret>,
+    hide_source_maps: bool,
+}
+
+impl Gatekeeper {
+    fn refuse(&self, req: &ServiceRequest) -> Option<HttpResponse> {
+        use crate::http_security::{is_source_map, metrics_authorized};
+        let path = req.path();
+        if path == "/metrics"
+            && !metrics_authorized(
+                self.metrics_token.as_ref().map(Secret::expose),
+                req.headers().get(header::AUTHORIZATION),
+            )
+        {
+            return Some(
+                HttpResponse::Unauthorized()
+                    .insert_header((header::WWW_AUTHENTICATE, "Bearer"))
+                    .json(api::error::ErrorBody {
+                        code: "unauthorized",
+                        message: "metrics need the METRICS_TOKEN bearer token".into(),
+                        field: None,
+                    }),
+            );
+        }
+        if self.hide_source_maps && is_source_map(path) {
+            return Some(actix_web::ResponseError::error_response(
+                &ApiError::RouteNotFound,
+            ));
+        }
+        None
+    }
 }
 
 /// The built SPA; unknown paths get `index.html` so client-side routes survive a reload.

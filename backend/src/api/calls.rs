@@ -6,11 +6,12 @@ use uuid::Uuid;
 
 use super::dto::{
     CallDetailView, CallListQuery, CallPageView, CallSummaryView, CreateTransferRequest,
-    CurrentCallView, HoldRequest, MuteRequest, ParticipantView, QueueEntryView, TransferView,
+    CurrentCallView, HoldRequest, MuteRequest, ParticipantView, QueuePageView, QueueQuery,
+    TransferView,
 };
 use super::error::{ApiResult, ErrorBody};
 use super::extract::CurrentAgent;
-use crate::services::calls::{self, HistoryQuery};
+use crate::services::calls::{self, HistoryQuery, QueuePageRequest};
 use crate::services::voice::{TransferRequest, TransferTarget};
 use crate::services::ServiceError;
 use crate::state::AppState;
@@ -92,20 +93,26 @@ pub async fn mine(
     }))
 }
 
-/// Calls waiting for an agent (queued or ringing), longest-waiting first.
+/// Calls waiting for an agent (queued or ringing), longest-waiting first, a page at a time.
 #[utoipa::path(
     operation_id = "getQueue",
     tag = "calls",
-    responses((status = 200, body = Vec<QueueEntryView>), (status = 401, body = ErrorBody)),
+    params(QueueQuery),
+    responses((status = 200, body = QueuePageView), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 422, body = ErrorBody, description = "`limit` or `offset` out of range")),
     security(("session" = []))
 )]
 #[get("/queue")]
 pub async fn queue(
     state: web::Data<AppState>,
     _current: CurrentAgent,
-) -> ApiResult<web::Json<Vec<QueueEntryView>>> {
-    let calls = calls::queue(&state.pool).await?;
-    Ok(web::Json(calls.iter().map(QueueEntryView::from).collect()))
+    query: web::Query<QueueQuery>,
+) -> ApiResult<web::Json<QueuePageView>> {
+    let request = QueuePageRequest {
+        limit: query.limit.unwrap_or(QueuePageRequest::DEFAULT_LIMIT),
+        offset: query.offset.unwrap_or(0),
+    };
+    let page = calls::queue(&state.pool, request).await?;
+    Ok(web::Json(QueuePageView::new(page, request)))
 }
 
 /// Transfer the call to an available agent or a phone number, warm or cold.

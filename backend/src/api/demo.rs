@@ -34,6 +34,40 @@ pub struct DemoRingingView {
 /// The simulator is app data only in demo mode.
 type DemoSim = Option<web::Data<Simulator>>;
 
+/// Which agent placed each simulated customer call, so only they may hang it up as the
+/// customer. In memory: demo mode is one process with its simulator inside.
+#[derive(Default)]
+pub struct DemoCallers(std::sync::Mutex<std::collections::HashMap<String, uuid::Uuid>>);
+
+impl DemoCallers {
+    /// Past this many remembered calls, those the simulator has ended are forgotten.
+    const PRUNE_ABOVE: usize = 1_000;
+
+    fn placed(&self, sim: &Simulator, call_sid: &str, agent_id: uuid::Uuid) {
+        let mut map = self
+            .0
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        if map.len() >= Self::PRUNE_ABOVE {
+            let snapshot = sim.snapshot();
+            map.retain(|sid, _| {
+                snapshot
+                    .call(sid)
+                    .is_some_and(|call| !call.status.is_final())
+            });
+        }
+        map.insert(call_sid.to_owned(), agent_id);
+    }
+
+    fn placed_by(&self, call_sid: &str) -> Option<uuid::Uuid> {
+        self.0
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .get(call_sid)
+            .copied()
+    }
+}
+
 fn simulator(sim: &DemoSim) -> ApiResult<&Simulator> {
     sim.as_ref()
         .map(|data| data.get_ref())
@@ -67,7 +101,8 @@ fn random_caller() -> String {
 #[post("/demo/calls")]
 pub async fn create_call(
     sim: DemoSim,
-    _current: CurrentAgent,
+    callers: Option<web::Data<DemoCallers>>,
+    current: CurrentAgent,
     body: Option<web::Json<DemoCallRequest>>,
 ) -> ApiResult<HttpResponse> {
     let sim = simulator(&sim)?;
@@ -79,24 +114,44 @@ pub async fn create_call(
         None => random_caller(),
     };
     let call_sid = sim.dial_in(&from);
+    if let Some(callers) = callers {
+        callers.placed(sim, &call_sid, current.agent.id);
+    }
     Ok(HttpResponse::Created().json(DemoCallView { call_sid }))
 }
 
-/// Hang up a simulated call: the customer's, or your own browser's leg.
+/// Hang up a simulated call: your own browser's leg, a customer call you placed with
+/// `POST /api/demo/calls`, or the customer of the call you are on. Anyone else's is a 404, as
+/// if it did not exist.
 #[utoipa::path(
     operation_id = "demoHangUp",
     tag = "demo",
     params(("call_sid" = String, Path)),
-    responses((status = 204), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)),
+    responses((status = 204), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody, description = "No such call of yours, or not in demo mode"), (status = 409, body = ErrorBody)),
     security(("session" = []))
 )]
 #[post("/demo/calls/{call_sid}/hangup")]
 pub async fn hang_up(
+    state: web::Data<crate::state::AppState>,
     sim: DemoSim,
-    _current: CurrentAgent,
+    callers: Option<web::Data<DemoCallers>>,
+    current: CurrentAgent,
     call_sid: web::Path<String>,
 ) -> ApiResult<HttpResponse> {
-    simulator(&sim)?.hang_up(&call_sid).map_err(sim_error)?;
+    let sim = simulator(&sim)?;
+    let own_leg = sim
+        .snapshot()
+        .call(&call_sid)
+        .is_some_and(|call| call.to == current.agent.client_identity.dial_address());
+    let placed_by_me = callers.is_some_and(|c| c.placed_by(&call_sid) == Some(current.agent.id));
+    let my_customer = !(own_leg || placed_by_me)
+        && crate::services::calls::current_call(&state.pool, current.agent.id)
+            .await?
+            .is_some_and(|mine| mine.call.customer_call_sid.as_str() == call_sid.as_str());
+    if !(own_leg || placed_by_me || my_customer) {
+        return Err(ServiceError::NotFound("call").into());
+    }
+    sim.hang_up(&call_sid).map_err(sim_error)?;
     Ok(HttpResponse::NoContent().finish())
 }
 

@@ -43,9 +43,10 @@ impl From<Agent> for AgentView {
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct LoginRequest {
-    #[schema(example = "admin@example.com")]
+    #[schema(example = "admin@example.com", max_length = 254)]
     pub email: String,
-    #[schema(example = "correct-horse-battery")]
+    /// At most 1024 bytes.
+    #[schema(example = "correct-horse-battery", max_length = 1024)]
     pub password: String,
 }
 
@@ -66,14 +67,45 @@ pub struct StatusRequest {
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CreateAgentRequest {
+    #[serde(deserialize_with = "plain_text")]
+    #[schema(
+        format = "email",
+        min_length = 3,
+        max_length = 254,
+        example = "ana@example.com"
+    )]
     pub email: String,
+    #[serde(deserialize_with = "plain_text")]
+    #[schema(min_length = 1, max_length = 100, example = "Ana Lopez")]
     pub display_name: String,
     /// At least 10 characters.
+    #[schema(min_length = 10, max_length = 256)]
     pub password: String,
     #[serde(default = "default_role")]
     pub role: Role,
     /// Letters, digits and underscore; derived from the email when left out.
     pub client_identity: Option<String>,
+}
+
+/// Names and addresses never hold control characters (a NUL can't even be stored): such a
+/// body is malformed, refused with 400 like any other undecodable JSON.
+fn plain_text<'de, D: serde::Deserializer<'de>>(d: D) -> Result<String, D::Error> {
+    let text = String::deserialize(d)?;
+    if text.chars().any(char::is_control) {
+        return Err(serde::de::Error::custom(
+            "names and emails must not contain control characters",
+        ));
+    }
+    Ok(text)
+}
+
+fn optional_plain_text<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<String>, D::Error> {
+    match Option::<String>::deserialize(d)? {
+        Some(text) if text.chars().any(char::is_control) => Err(serde::de::Error::custom(
+            "names and emails must not contain control characters",
+        )),
+        other => Ok(other),
+    }
 }
 
 fn default_role() -> Role {
@@ -83,9 +115,12 @@ fn default_role() -> Role {
 #[derive(Deserialize, ToSchema, Default)]
 #[serde(deny_unknown_fields)]
 pub struct UpdateAgentRequest {
+    #[serde(default, deserialize_with = "optional_plain_text")]
+    #[schema(min_length = 1, max_length = 100)]
     pub display_name: Option<String>,
     pub role: Option<Role>,
     /// Setting a password signs the agent out everywhere.
+    #[schema(min_length = 10, max_length = 256)]
     pub password: Option<String>,
     /// `false` deactivates: the agent is signed out and stops receiving calls.
     pub active: Option<bool>,
@@ -313,6 +348,42 @@ impl From<&crate::domain::call::Call> for QueueEntryView {
     }
 }
 
+/// One page of the queue.
+#[derive(Serialize, ToSchema)]
+pub struct QueuePageView {
+    /// Longest-waiting first.
+    pub items: Vec<QueueEntryView>,
+    /// Calls waiting in all, on every page.
+    pub total: i64,
+    pub limit: i64,
+    pub offset: i64,
+}
+
+impl QueuePageView {
+    pub fn new(
+        page: crate::services::calls::QueuePage,
+        request: crate::services::calls::QueuePageRequest,
+    ) -> Self {
+        QueuePageView {
+            items: page.items.iter().map(QueueEntryView::from).collect(),
+            total: page.total,
+            limit: request.limit,
+            offset: request.offset,
+        }
+    }
+}
+
+#[derive(Deserialize, utoipa::IntoParams)]
+#[serde(deny_unknown_fields)]
+pub struct QueueQuery {
+    /// 1 to 200; default 50.
+    #[param(minimum = 1, maximum = 200)]
+    pub limit: Option<i64>,
+    /// How many waiting calls to skip; default 0.
+    #[param(minimum = 0)]
+    pub offset: Option<i64>,
+}
+
 #[derive(Deserialize, utoipa::IntoParams)]
 #[serde(deny_unknown_fields)]
 pub struct CallListQuery {
@@ -324,12 +395,15 @@ pub struct CallListQuery {
     /// Created before (RFC 3339).
     pub until: Option<DateTime<Utc>>,
     /// 1 to 200; default 50.
+    #[param(minimum = 1, maximum = 200)]
     pub limit: Option<u32>,
     pub cursor: Option<String>,
 }
 
+/// Who takes the call: exactly one of `agent_id` and `phone_number`.
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(min_properties = 1, max_properties = 1)]
 pub struct TransferTargetInput {
     /// An available agent.
     pub agent_id: Option<Uuid>,

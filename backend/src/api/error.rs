@@ -14,8 +14,8 @@ pub struct ErrorBody {
     /// `unauthorized`, `forbidden`, `not_found`, `conflict`, `too_many_attempts`,
     /// `dial_not_allowed` (403: the dialing policy refuses that number for you),
     /// `dial_limit_reached` (429: a dialing-policy rate limit, per agent with `Retry-After`, or
-    /// per call), `payload_too_large`, `unsupported_media_type`, `upstream_failed` (Twilio refused or
-    /// timed out), `unavailable`, `internal`.
+    /// per call), `payload_too_large`, `unsupported_media_type`, `method_not_allowed`,
+    /// `upstream_failed` (Twilio refused or timed out), `unavailable`, `internal`.
     #[schema(example = "validation_failed")]
     pub code: &'static str,
     /// For people; may change between versions.
@@ -38,6 +38,8 @@ pub enum ApiError {
     UnsupportedMediaType(String),
     #[error("no route for this method and path")]
     RouteNotFound,
+    #[error("this path takes only {}", .0.iter().map(|m| m.as_str()).collect::<Vec<_>>().join(", "))]
+    MethodNotAllowed(Vec<actix_web::http::Method>),
 }
 
 impl ApiError {
@@ -69,6 +71,7 @@ impl ApiError {
                 (StatusCode::UNSUPPORTED_MEDIA_TYPE, "unsupported_media_type")
             }
             ApiError::RouteNotFound => (StatusCode::NOT_FOUND, "not_found"),
+            ApiError::MethodNotAllowed(_) => (StatusCode::METHOD_NOT_ALLOWED, "method_not_allowed"),
         }
     }
 }
@@ -85,6 +88,13 @@ impl ResponseError for ApiError {
             ApiError::Service(ServiceError::Internal(detail)) => {
                 tracing::error!(%detail, "internal error");
                 "something went wrong on our side; it has been logged".to_owned()
+            }
+            // Twilio's error text can carry our account SID (in URLs) and details of the
+            // account; agents get a reference to the logged detail instead.
+            ApiError::Service(ServiceError::Upstream(detail)) => {
+                let reference = upstream_reference();
+                tracing::error!(%detail, reference, "Twilio refused or failed a request");
+                format!("Twilio refused the request; see the server log (ref {reference})")
             }
             ApiError::Service(ServiceError::Unavailable(source)) => {
                 tracing::warn!(error = %source, "database unavailable");
@@ -112,6 +122,10 @@ impl ResponseError for ApiError {
             ApiError::Service(ServiceError::Unauthenticated) => {
                 response.insert_header((header::WWW_AUTHENTICATE, "Bearer"));
             }
+            ApiError::MethodNotAllowed(methods) => {
+                let allow: Vec<&str> = methods.iter().map(|m| m.as_str()).collect();
+                response.insert_header((header::ALLOW, allow.join(", ")));
+            }
             _ => {}
         }
         response.json(ErrorBody {
@@ -120,6 +134,11 @@ impl ResponseError for ApiError {
             field,
         })
     }
+}
+
+/// A short random reference that ties an answer to its log line.
+fn upstream_reference() -> String {
+    uuid::Uuid::new_v4().simple().to_string()[..12].to_owned()
 }
 
 /// JSON bodies that fail to parse (syntax, unknown or missing fields, wrong types, size) become
@@ -154,6 +173,18 @@ pub fn query_error_handler(
     _req: &actix_web::HttpRequest,
 ) -> actix_web::Error {
     ApiError::BadRequest(format!("invalid query string: {err}")).into()
+}
+
+/// Requests no route took: 405 (with `Allow`) on a documented path with another method,
+/// 404 otherwise.
+pub async fn unmatched(req: actix_web::HttpRequest) -> Result<HttpResponse, ApiError> {
+    let allowed = req
+        .app_data::<actix_web::web::Data<super::doc::KnownPaths>>()
+        .and_then(|known| known.allowed(req.path()));
+    Err(match allowed {
+        Some(methods) => ApiError::MethodNotAllowed(methods),
+        None => ApiError::RouteNotFound,
+    })
 }
 
 pub type ApiResult<T> = Result<T, ApiError>;

@@ -7,7 +7,7 @@ use actix_web::{get, web};
 use actix_web_lab::sse;
 use tokio::sync::broadcast::error::RecvError;
 
-use super::dto::{AgentView, CallSummaryView, QueueEntryView};
+use super::dto::{AgentView, CallSummaryView, QueuePageView};
 use super::error::{ApiResult, ErrorBody};
 use super::extract::CurrentAgent;
 use crate::events::Topic;
@@ -19,8 +19,9 @@ use crate::state::AppState;
 const COALESCE: Duration = Duration::from_millis(50);
 const PING_EVERY: Duration = Duration::from_secs(15);
 
-/// Live updates as server-sent events: `agent` (an AgentView), `queue` (the whole queue),
-/// `call` (a CallSummaryView; fetch the detail if it concerns you), and `ping` every 15 s.
+/// Live updates as server-sent events: `agent` (an AgentView), `queue` (the queue's first page,
+/// a QueuePageView), `call` (a CallSummaryView; fetch the detail if it concerns you), and `ping`
+/// every 15 s.
 /// The stream lives no longer than its session: on sign-out, deactivation or a password reset
 /// (at once) or expiry (by the next ping) it sends `session_ended` and closes.
 /// The session token goes in the `Authorization` header (never in the URL, where access logs
@@ -115,8 +116,9 @@ async fn render(state: &AppState, topic: Topic) -> Option<sse::Data> {
                 .event("agent")
         }
         Topic::Queue => {
-            let queue = calls::queue(&state.pool).await.ok()?;
-            sse::Data::new_json(queue.iter().map(QueueEntryView::from).collect::<Vec<_>>())
+            let first = calls::QueuePageRequest::first();
+            let page = calls::queue(&state.pool, first).await.ok()?;
+            sse::Data::new_json(QueuePageView::new(page, first))
                 .ok()?
                 .event("queue")
         }

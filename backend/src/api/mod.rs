@@ -6,6 +6,7 @@ pub mod calls;
 #[cfg(feature = "demo")]
 pub mod demo;
 pub mod dialing;
+pub mod doc;
 pub mod dto;
 pub mod error;
 pub mod events;

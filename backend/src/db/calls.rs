@@ -365,16 +365,31 @@ pub async fn list_calls(conn: &mut PgConn, filter: &CallFilter) -> Result<Vec<Ca
         .collect()
 }
 
-pub async fn active_calls(conn: &mut PgConn) -> Result<Vec<Call>, DbError> {
+pub async fn active_calls(
+    conn: &mut PgConn,
+    limit: i64,
+    offset: i64,
+) -> Result<Vec<Call>, DbError> {
     calls::table
         .filter(calls::status.eq_any([CallStatus::Queued, CallStatus::Ringing]))
-        .order(calls::queued_at.asc())
+        .order((calls::queued_at.asc(), calls::id.asc()))
+        .limit(limit)
+        .offset(offset)
         .select(CallRow::as_select())
         .load(conn)
         .await?
         .into_iter()
         .map(Call::try_from)
         .collect()
+}
+
+/// How many calls wait for an agent (queued or ringing).
+pub async fn count_active_calls(conn: &mut PgConn) -> Result<i64, DbError> {
+    Ok(calls::table
+        .filter(calls::status.eq_any([CallStatus::Queued, CallStatus::Ringing]))
+        .count()
+        .get_result(conn)
+        .await?)
 }
 
 /// The live call an agent is on or ringing for, if any.

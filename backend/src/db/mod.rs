@@ -8,6 +8,7 @@ pub mod routing;
 pub mod schema;
 pub mod sessions;
 mod text_enums;
+pub mod tls;
 
 use diesel_async::pooled_connection::deadpool::{Object, Pool, PoolError};
 use diesel_async::pooled_connection::AsyncDieselConnectionManager;
@@ -59,7 +60,15 @@ impl From<diesel::result::Error> for DbError {
 /// Builds the connection pool. Connections are opened lazily, so this succeeds while the
 /// database is down and the pool recovers by itself once it is back.
 pub fn pool(database_url: &str, max_size: usize) -> Result<DbPool, DbError> {
-    let manager = AsyncDieselConnectionManager::<AsyncPgConnection>::new(database_url);
+    let target = tls::plan(database_url).map_err(DbError::Migration)?;
+    let manager = match target.tls {
+        tls::PgTls::Off => AsyncDieselConnectionManager::<AsyncPgConnection>::new(target.url),
+        tls::PgTls::Verified => {
+            let mut config = diesel_async::pooled_connection::ManagerConfig::default();
+            config.custom_setup = Box::new(tls::establish_tls);
+            AsyncDieselConnectionManager::<AsyncPgConnection>::new_with_config(target.url, config)
+        }
+    };
     Pool::builder(manager)
         .max_size(max_size)
         .wait_timeout(Some(std::time::Duration::from_secs(5)))
@@ -80,11 +89,25 @@ pub async fn run_migrations(database_url: &str) -> Result<Vec<String>, DbError> 
     use diesel_async::async_connection_wrapper::AsyncConnectionWrapper;
     use diesel_migrations::MigrationHarness;
 
-    let url = database_url.to_owned();
+    let target = tls::plan(database_url).map_err(DbError::Migration)?;
+    let cannot_connect =
+        |e: diesel::ConnectionError| DbError::Migration(format!("cannot connect: {e}"));
+    // Over TLS the connection is opened here, on the runtime that drives it.
+    let tls_conn = match target.tls {
+        tls::PgTls::Off => None,
+        tls::PgTls::Verified => Some(
+            tls::establish_tls(&target.url)
+                .await
+                .map_err(cannot_connect)?,
+        ),
+    };
     // The migration harness is synchronous; run it on a blocking thread with its own handle.
     tokio::task::spawn_blocking(move || {
-        let mut conn = AsyncConnectionWrapper::<AsyncPgConnection>::establish(&url)
-            .map_err(|e| DbError::Migration(format!("cannot connect: {e}")))?;
+        let mut conn = match tls_conn {
+            Some(conn) => AsyncConnectionWrapper::<AsyncPgConnection>::from(conn),
+            None => AsyncConnectionWrapper::<AsyncPgConnection>::establish(&target.url)
+                .map_err(cannot_connect)?,
+        };
         let applied = conn
             .run_pending_migrations(MIGRATIONS)
             .map_err(|e| DbError::Migration(e.to_string()))?;

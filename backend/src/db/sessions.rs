@@ -154,3 +154,21 @@ pub async fn clear_login_failures(conn: &mut PgConn, email: &str) -> Result<(), 
         .await?;
     Ok(())
 }
+
+/// Deletes sessions that expired before `now` (revoked or not: neither can sign anyone in) and
+/// failed sign-ins older than `failures_before` (outside every lockout window). Returns how many
+/// of each went.
+pub async fn prune(
+    conn: &mut PgConn,
+    now: DateTime<Utc>,
+    failures_before: DateTime<Utc>,
+) -> Result<(usize, usize), DbError> {
+    let sessions = diesel::delete(sessions::table.filter(sessions::expires_at.lt(now)))
+        .execute(conn)
+        .await?;
+    let failures =
+        diesel::delete(login_failures::table.filter(login_failures::at.lt(failures_before)))
+            .execute(conn)
+            .await?;
+    Ok((sessions, failures))
+}

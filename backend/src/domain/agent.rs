@@ -113,7 +113,9 @@ impl Email {
                 .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '.');
         if local.is_empty()
             || local.len() > 64
-            || local.chars().any(|c| c.is_whitespace() || c == '@')
+            || local
+                .chars()
+                .any(|c| c.is_whitespace() || c.is_control() || c == '@')
             || !domain_ok
         {
             return Err(err("is not a valid email address"));
@@ -280,6 +282,8 @@ mod tests {
             "ana@example",
             "a na@example.com",
             "ana@exa mple.com",
+            "a\0na@example.com",
+            "a\u{7}na@example.com",
         ] {
             assert!(Email::parse(bad).is_err(), "{bad}");
         }

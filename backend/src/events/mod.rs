@@ -88,12 +88,10 @@ async fn relay(
     mut outbound: tokio::sync::mpsc::UnboundedReceiver<Topic>,
 ) {
     loop {
-        match tokio_postgres::connect(&database_url, tokio_postgres::NoTls).await {
-            Ok((client, mut connection)) => {
+        match crate::db::tls::connect_raw(&database_url).await {
+            Ok((client, mut messages)) => {
                 let (notes_tx, mut notes_rx) = tokio::sync::mpsc::unbounded_channel();
                 let driver = tokio::spawn(async move {
-                    let mut messages =
-                        futures_util::stream::poll_fn(move |cx| connection.poll_message(cx));
                     while let Some(Ok(message)) = messages.next().await {
                         if let tokio_postgres::AsyncMessage::Notification(n) = message {
                             let _ = notes_tx.send(n.payload().to_owned());

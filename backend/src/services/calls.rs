@@ -113,9 +113,56 @@ pub async fn current_call(pool: &DbPool, agent_id: Uuid) -> ServiceResult<Option
         .await
 }
 
-pub async fn queue(pool: &DbPool) -> ServiceResult<Vec<Call>> {
+/// One page of the queue, longest-waiting first.
+pub struct QueuePage {
+    pub items: Vec<Call>,
+    /// Calls waiting in all, on every page.
+    pub total: i64,
+}
+
+/// One page of the queue; the page and the total come from one snapshot so they agree.
+pub async fn queue(pool: &DbPool, page: QueuePageRequest) -> ServiceResult<QueuePage> {
+    let page = page.validated()?;
     let mut conn = pool.get().await.map_err(DbError::from)?;
-    Ok(db::calls::active_calls(&mut conn).await?)
+    conn.build_transaction()
+        .read_only()
+        .repeatable_read()
+        .run::<_, ServiceError, _>(async |conn| {
+            let items = db::calls::active_calls(conn, page.limit, page.offset).await?;
+            let total = db::calls::count_active_calls(conn).await?;
+            Ok(QueuePage { items, total })
+        })
+        .await
+}
+
+/// Which slice of the queue to read: `limit` 1–200, `offset` from 0.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct QueuePageRequest {
+    pub limit: i64,
+    pub offset: i64,
+}
+
+impl QueuePageRequest {
+    pub const DEFAULT_LIMIT: i64 = 50;
+    pub const MAX_LIMIT: i64 = 200;
+
+    pub fn first() -> Self {
+        Self {
+            limit: Self::DEFAULT_LIMIT,
+            offset: 0,
+        }
+    }
+
+    fn validated(self) -> Result<Self, crate::domain::ValidationError> {
+        use crate::domain::ValidationError;
+        if !(1..=Self::MAX_LIMIT).contains(&self.limit) {
+            return Err(ValidationError::new("limit", "must be between 1 and 200"));
+        }
+        if self.offset < 0 {
+            return Err(ValidationError::new("offset", "must be 0 or more"));
+        }
+        Ok(self)
+    }
 }
 
 fn encode_cursor(call: &Call) -> String {

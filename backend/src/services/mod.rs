@@ -4,6 +4,7 @@
 pub mod accounts;
 pub mod calls;
 pub mod dialing;
+pub mod housekeeping;
 pub mod voice;
 
 use crate::db::DbError;

@@ -1,19 +1,28 @@
 //! Integration tests: the real HTTP stack against a real PostgreSQL database per test.
 
 mod agents;
+mod api_contract;
 mod auth;
+mod bad_input;
 mod call_flows;
+mod database_tls;
 #[cfg(feature = "demo")]
 mod demo;
+#[cfg(feature = "demo")]
+mod demo_hangup;
 mod dialing_policy;
 mod dropped_callers;
 mod health;
 mod helpers;
+mod housekeeping;
+mod http_security;
 mod migrations;
 mod never_drop;
 mod peer_bugs;
 mod project_files;
 mod properties;
+mod queue;
 mod robustness;
 mod transfers;
+mod upstream_errors;
 mod voice;

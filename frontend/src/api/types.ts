@@ -72,7 +72,8 @@ export type CallEvent = CallDetail['timeline'][number];
 
 export type MyCallResponse = ResponseOf<'/api/me/call', 'get'>;
 
-export type QueueEntry = ResponseOf<'/api/queue', 'get'>[number];
+export type QueuePage = ResponseOf<'/api/queue', 'get'>;
+export type QueueEntry = QueuePage['items'][number];
 
 export type CreateTransferRequest = RequestBodyOf<'/api/calls/{id}/transfers', 'post'>;
 export type TransferTarget = CreateTransferRequest['target'];

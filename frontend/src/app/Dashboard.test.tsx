@@ -56,7 +56,7 @@ function demoBackend() {
     'GET /api/config': () => jsonResponse(200, { mode: 'demo', version: 'test' }),
     'GET /api/me': () => jsonResponse(200, ada),
     'GET /api/agents': () => jsonResponse(200, [ada, bob, carol]),
-    'GET /api/queue': () => jsonResponse(200, []),
+    'GET /api/queue': () => jsonResponse(200, { items: [], total: 0, limit: 50, offset: 0 }),
     'GET /api/events': events.route,
     'GET /api/me/call': () => jsonResponse(200, { call }),
     'GET /api/demo/ringing': () => jsonResponse(200, ringing),
@@ -272,5 +272,49 @@ describe('Dashboard (demo mode)', () => {
       expect(within(active).queryByRole('alertdialog')).toBeNull();
       await waitFor(() => expect(left).toHaveLength(1));
     });
+  });
+});
+
+describe('Dashboard queue', () => {
+  const entry = (i: number) => ({
+    call_id: `00000000-0000-4000-8000-${String(i).padStart(12, '0')}`,
+    from_number: `+1555000${String(i).padStart(4, '0')}`,
+    status: 'queued' as const,
+    queued_at: new Date(Date.now() - (1_000 - i) * 1_000).toISOString(),
+    waiting_seconds: 1_000 - i,
+  });
+  const page = (offset: number, limit: number, total: number) => ({
+    items: Array.from({ length: Math.max(0, Math.min(limit, total - offset)) }, (_, i) => entry(offset + i)),
+    total,
+    limit,
+    offset,
+  });
+
+  it('shows the first page with the whole count, loads more on request, and a queue event replaces it', async () => {
+    const user = userEvent.setup();
+    const backend = demoBackend();
+    const { calls } = mount({
+      ...backend.routes,
+      'GET /api/queue': (request) => {
+        const q = new URL(request.url).searchParams;
+        return jsonResponse(200, page(Number(q.get('offset') ?? 0), Number(q.get('limit') ?? 50), 120));
+      },
+    });
+
+    const list = await screen.findByRole('list', { name: 'Waiting callers' });
+    await waitFor(() => expect(within(list).getAllByRole('listitem')).toHaveLength(50));
+    expect(screen.getByTestId('queue-count')).toHaveTextContent(/^120 waiting/);
+    expect(calls).toContain('GET /api/queue?limit=50');
+    expect(screen.getByTestId('queue-shown')).toHaveTextContent('Showing the 50 longest-waiting of 120.');
+
+    await user.click(screen.getByRole('button', { name: 'Show more' }));
+    await waitFor(() => expect(within(list).getAllByRole('listitem')).toHaveLength(100));
+    expect(calls).toContain('GET /api/queue?limit=50&offset=50');
+
+    // The live event carries the first page again: it replaces what is shown.
+    backend.events.send('queue', page(0, 50, 3));
+    await waitFor(() => expect(within(list).getAllByRole('listitem')).toHaveLength(3));
+    expect(screen.getByTestId('queue-count')).toHaveTextContent(/^3 waiting/);
+    expect(screen.queryByRole('button', { name: 'Show more' })).not.toBeInTheDocument();
   });
 });

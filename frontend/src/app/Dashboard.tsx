@@ -26,7 +26,14 @@ export function Dashboard({ agent, team, demo }: { agent: AgentView; team: TeamS
           {demo && <DemoControls />}
         </div>
         <div className="dashboard__side">
-          <QueuePanel entries={queue.entries} loading={queue.loading} problem={queue.problem} />
+          <QueuePanel
+            entries={queue.entries}
+            total={queue.total}
+            loading={queue.loading}
+            loadingMore={queue.loadingMore}
+            problem={queue.problem}
+            onLoadMore={queue.loadMore}
+          />
           {agent.role === 'admin' && <LiveCallsPanel callHref={hrefs.call} />}
           <TeamPanel agents={team.agents} meId={agent.id} loading={team.loading} problem={team.problem} />
         </div>

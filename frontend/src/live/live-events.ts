@@ -1,11 +1,11 @@
-import type { AgentView, ApiClient, CallSummary, QueueEntry } from '@/api';
+import type { AgentView, ApiClient, CallSummary, QueuePage } from '@/api';
 import { backoffDelay, DEFAULT_BACKOFF, type BackoffOptions } from './backoff';
 import { SseParser, type SseEvent } from './sse-parser';
 
 /** What `GET /api/events` sends, by event name. */
 export interface LiveEventMap {
   agent: AgentView;
-  queue: QueueEntry[];
+  queue: QueuePage;
   call: CallSummary;
   ping: unknown;
 }

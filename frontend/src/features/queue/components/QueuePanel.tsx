@@ -4,12 +4,21 @@ import { useNow } from '@/lib/use-now';
 
 interface QueuePanelProps {
   entries: QueueEntry[];
+  /** Callers waiting in all; `entries` may be only the first of them. */
+  total?: number;
   loading: boolean;
+  loadingMore?: boolean;
   problem: ApiProblem | null;
+  onLoadMore?: () => void;
 }
 
-/** Callers waiting for an agent, longest wait first, with a live wait timer. */
-export function QueuePanel({ entries, loading, problem }: QueuePanelProps) {
+/**
+ * Callers waiting for an agent, longest wait first, with a live wait timer. A long queue comes a
+ * page at a time: the count is the whole queue's, and "Show more" fetches the next page.
+ */
+export function QueuePanel({ entries, total, loading, loadingMore = false, problem, onLoadMore }: QueuePanelProps) {
+  const waitingCount = Math.max(total ?? entries.length, entries.length);
+  const hidden = waitingCount - entries.length;
   const now = useNow(1_000, entries.length > 0);
   const waiting = entries.map((e) => ({ ...e, waited: secondsSince(e.queued_at, now) ?? e.waiting_seconds }));
   const longest = waiting.reduce((max, e) => Math.max(max, e.waited), 0);
@@ -20,7 +29,11 @@ export function QueuePanel({ entries, loading, problem }: QueuePanelProps) {
           Queue
         </h2>
         <span className="panel__meta" data-testid="queue-count">
-          {loading ? 'Loading…' : entries.length === 0 ? 'Nobody waiting' : `${entries.length} waiting · longest ${formatDuration(longest)}`}
+          {loading
+            ? 'Loading…'
+            : waitingCount === 0
+              ? 'Nobody waiting'
+              : `${waitingCount} waiting · longest ${formatDuration(longest)}`}
         </span>
       </div>
       {problem && (
@@ -42,6 +55,16 @@ export function QueuePanel({ entries, loading, problem }: QueuePanelProps) {
             </li>
           ))}
         </ol>
+      )}
+      {hidden > 0 && onLoadMore && (
+        <p className="queue-more">
+          <span data-testid="queue-shown">
+            Showing the {entries.length} longest-waiting of {waitingCount}.
+          </span>{' '}
+          <button type="button" className="button button--ghost" onClick={onLoadMore} disabled={loadingMore}>
+            {loadingMore ? 'Loading…' : 'Show more'}
+          </button>
+        </p>
       )}
     </section>
   );
