@@ -41,9 +41,11 @@ pub mod vars {
     pub const TWILIO_API_BASE_URL: &str = "TWILIO_API_BASE_URL";
     pub const CUSTOMER_JOIN_TIMEOUT_SECONDS: &str = "CUSTOMER_JOIN_TIMEOUT_SECONDS";
     pub const DEMO_MODE: &str = "DEMO_MODE";
+    pub const EVENT_STREAMS_PER_SESSION: &str = "EVENT_STREAMS_PER_SESSION";
+    pub const EVENT_STREAMS_MAX: &str = "EVENT_STREAMS_MAX";
 
     /// Every variable the backend reads (docs and the compose file are checked against it).
-    pub const ALL: [&str; 29] = [
+    pub const ALL: [&str; 31] = [
         RUST_LOG,
         APP_ENV,
         APP_HOST,
@@ -58,6 +60,8 @@ pub mod vars {
         LOG_FORMAT,
         LOGIN_MAX_FAILURES,
         LOGIN_WINDOW_SECONDS,
+        EVENT_STREAMS_PER_SESSION,
+        EVENT_STREAMS_MAX,
         RING_TIMEOUT_SECONDS,
         STALE_LEG_SECONDS,
         DEMO_ADMIN_EMAIL,
@@ -153,6 +157,13 @@ pub struct LoginLimits {
     pub window: Duration,
 }
 
+/// Live-event streams (`GET /api/events`) one session, and one instance, may hold open.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct StreamLimits {
+    pub per_session: usize,
+    pub total: usize,
+}
+
 /// Credentials and addresses for talking to the real Twilio.
 #[derive(Debug, Clone)]
 pub struct TwilioConfig {
@@ -194,6 +205,7 @@ pub struct Config {
     pub cors_allowed_origins: Vec<String>,
     pub log_format: LogFormat,
     pub login_limits: LoginLimits,
+    pub stream_limits: StreamLimits,
     pub call_timing: CallTiming,
     pub demo_admin: Option<DemoAdmin>,
     /// Password for the two demo agents seeded in demo mode (generated when unset).
@@ -327,6 +339,19 @@ impl Config {
         if login_limits.max_failures == 0 {
             return Err(invalid(vars::LOGIN_MAX_FAILURES, "must be at least 1"));
         }
+        let stream_limits = StreamLimits {
+            per_session: parse_or(&get, vars::EVENT_STREAMS_PER_SESSION, 6usize)?,
+            total: parse_or(&get, vars::EVENT_STREAMS_MAX, 2_000usize)?,
+        };
+        if stream_limits.per_session == 0 {
+            return Err(invalid(
+                vars::EVENT_STREAMS_PER_SESSION,
+                "must be at least 1",
+            ));
+        }
+        if stream_limits.total == 0 {
+            return Err(invalid(vars::EVENT_STREAMS_MAX, "must be at least 1"));
+        }
 
         // Twilio accepts a ring timeout of 5 to 600 seconds.
         let ring_timeout = parse_or(&get, vars::RING_TIMEOUT_SECONDS, 20u64)?;
@@ -393,6 +418,7 @@ impl Config {
             cors_allowed_origins,
             log_format,
             login_limits,
+            stream_limits,
             call_timing,
             demo_admin,
             demo_agent_password,
@@ -569,6 +595,13 @@ mod tests {
         assert!(c.is_demo());
         assert_eq!(c.log_format, LogFormat::Pretty);
         assert_eq!(c.login_limits.max_failures, 5);
+        assert_eq!(
+            c.stream_limits,
+            StreamLimits {
+                per_session: 6,
+                total: 2_000
+            }
+        );
     }
 
     #[test]
@@ -585,6 +618,11 @@ mod tests {
             (vec![DB, ("APP_ENV", "staging")], "APP_ENV"),
             (vec![("DATABASE_URL", "mysql://x")], "DATABASE_URL"),
             (vec![DB, ("LOG_FORMAT", "xml")], "LOG_FORMAT"),
+            (
+                vec![DB, ("EVENT_STREAMS_PER_SESSION", "0")],
+                "EVENT_STREAMS_PER_SESSION",
+            ),
+            (vec![DB, ("EVENT_STREAMS_MAX", "lots")], "EVENT_STREAMS_MAX"),
             (vec![DB, ("DATABASE_POOL_SIZE", "0")], "DATABASE_POOL_SIZE"),
             (
                 vec![DB, ("SESSION_TTL_SECONDS", "5")],

@@ -24,6 +24,9 @@ pub struct ErrorBody {
     pub field: Option<String>,
 }
 
+/// When a client turned away from a full instance should try again (streams end all the time).
+const STREAMS_FULL_RETRY_SECS: u64 = 5;
+
 #[derive(Debug, thiserror::Error)]
 pub enum ApiError {
     #[error(transparent)]
@@ -51,6 +54,8 @@ impl ApiError {
                 S::Forbidden(_) => (StatusCode::FORBIDDEN, "forbidden"),
                 S::NotFound(_) => (StatusCode::NOT_FOUND, "not_found"),
                 S::Conflict(_) => (StatusCode::CONFLICT, "conflict"),
+                S::TooManyStreams { .. } => (StatusCode::TOO_MANY_REQUESTS, "too_many_streams"),
+                S::StreamsFull { .. } => (StatusCode::SERVICE_UNAVAILABLE, "streams_full"),
                 S::Unavailable(_) | S::Busy { .. } => {
                     (StatusCode::SERVICE_UNAVAILABLE, "unavailable")
                 }
@@ -97,6 +102,9 @@ impl ResponseError for ApiError {
                 | ServiceError::Busy { retry_after_secs },
             ) => {
                 response.insert_header((header::RETRY_AFTER, retry_after_secs.to_string()));
+            }
+            ApiError::Service(ServiceError::StreamsFull { .. }) => {
+                response.insert_header((header::RETRY_AFTER, STREAMS_FULL_RETRY_SECS.to_string()));
             }
             ApiError::Service(ServiceError::Unauthenticated) => {
                 response.insert_header((header::WWW_AUTHENTICATE, "Bearer"));

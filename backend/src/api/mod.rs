@@ -9,6 +9,7 @@ pub mod dto;
 pub mod error;
 pub mod events;
 pub mod extract;
+pub mod live;
 pub mod me;
 pub mod meta;
 pub mod voice;

@@ -1,6 +1,7 @@
 //! The product's rules and vocabulary, free of HTTP and SQL.
 
 pub mod agent;
+pub mod audience;
 pub mod call;
 pub mod inbox;
 pub mod phone;

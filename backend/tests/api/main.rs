@@ -14,5 +14,7 @@ mod peer_bugs;
 mod project_files;
 mod properties;
 mod robustness;
+#[cfg(feature = "demo")]
+mod streams;
 mod transfers;
 mod voice;

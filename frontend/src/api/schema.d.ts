@@ -106,7 +106,10 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** One call with its participants, transfers and timeline. */
+        /**
+         * One call with its participants, transfers and timeline. Agents may read the calls they own,
+         *     are or were on, or are being transferred to; admins any call.
+         */
         get: operations["getCall"];
         put?: never;
         post?: never;
@@ -367,10 +370,15 @@ export interface paths {
             cookie?: never;
         };
         /**
-         * Live updates as server-sent events: `agent` (an AgentView), `queue` (the whole queue),
-         *     `call` (a CallSummaryView; fetch the detail if it concerns you), and `ping` every 15 s.
+         * Live updates as server-sent events: `agent` (an AgentView, for every agent), `queue` (the
+         *     whole queue, as `GET /api/queue` shows it), `call` (a CallSummaryView; an agent gets only the
+         *     calls they own, are or were on, or are being transferred to, admins get every call; fetch
+         *     the detail if it concerns you), and `ping` every 15 s.
          *     The stream lives no longer than its session: on sign-out, deactivation or a password reset
          *     (at once) or expiry (by the next ping) it sends `session_ended` and closes.
+         *     A session may hold `EVENT_STREAMS_PER_SESSION` streams (429 past that) and an instance
+         *     `EVENT_STREAMS_MAX` (503 with `Retry-After` past that); a stream's place is freed when it
+         *     closes.
          *     The session token goes in the `Authorization` header (never in the URL, where access logs
          *     would keep it): read the stream with `fetch`, not `EventSource`.
          */
@@ -2022,6 +2030,24 @@ export interface operations {
                 };
             };
             401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description This session has as many streams open as it may (`too_many_streams`) */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description This server has as many streams open as it may (`streams_full`); retry after `Retry-After` seconds */
+            503: {
                 headers: {
                     [name: string]: unknown;
                 };
