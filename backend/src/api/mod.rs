@@ -69,6 +69,7 @@ pub fn configure_api(cfg: &mut ServiceConfig) {
         .service(agents::create)
         .service(agents::update)
         .service(agents::deactivate)
+        .service(agents::unlock)
         .service(meta::client_config)
         .service(voice::token)
         .service(calls::list)

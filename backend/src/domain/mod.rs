@@ -4,6 +4,7 @@ pub mod agent;
 pub mod audience;
 pub mod call;
 pub mod inbox;
+pub mod login;
 pub mod phone;
 
 /// A value that failed to parse at the edge; the message is safe to show to the caller.

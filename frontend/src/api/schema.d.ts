@@ -41,6 +41,26 @@ export interface paths {
         patch: operations["updateAgent"];
         trace?: never;
     };
+    "/api/agents/{id}/unlock": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Clear an agent's failed sign-ins from every address (admin), so they can sign in at once
+         *     whatever waits guessing had imposed. Sessions are untouched.
+         */
+        post: operations["unlockAgent"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/auth/login": {
         parameters: {
             query?: never;
@@ -52,8 +72,11 @@ export interface paths {
         put?: never;
         /**
          * Sign in with email and password.
-         * @description Returns a session token for the `Authorization: Bearer` header. Repeated failures for one
-         *     email (or from one address) are refused with 429 and `Retry-After` until the window passes.
+         * @description Returns a session token for the `Authorization: Bearer` header. Failures count per email and
+         *     client address: past `LOGIN_MAX_FAILURES` that address must wait before trying that email
+         *     again (429 with `Retry-After`), the wait doubling with each failure up to
+         *     `LOGIN_BACKOFF_MAX_SECONDS`; other addresses are not held back. An admin can clear an
+         *     agent's failures (`POST /api/agents/{id}/unlock`).
          *     An email over 254 characters or with control characters, or a password over 1024 bytes, is
          *     refused with 400. While too many sign-ins are being checked at once, the answer is 503 with
          *     `Retry-After`.
@@ -1055,6 +1078,51 @@ export interface operations {
             };
         };
     };
+    unlockAgent: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Failed sign-ins cleared */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Not an admin */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
     login: {
         parameters: {
             query?: never;
@@ -1094,7 +1162,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
-            /** @description Too many failed attempts (`too_many_attempts`) */
+            /** @description Too many failed attempts for this email from this address (`too_many_attempts`); retry after `Retry-After` seconds */
             429: {
                 headers: {
                     [name: string]: unknown;
