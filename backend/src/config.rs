@@ -6,6 +6,8 @@ use std::time::Duration;
 
 use url::Url;
 
+use crate::client_addr::TrustedProxies;
+use crate::domain::login::BackoffPolicy;
 use crate::domain::phone::PhoneNumber;
 use twilio::sid::{AccountSid, ApiKeySid, TwimlAppSid};
 
@@ -43,9 +45,13 @@ pub mod vars {
     pub const CUSTOMER_JOIN_TIMEOUT_SECONDS: &str = "CUSTOMER_JOIN_TIMEOUT_SECONDS";
     pub const DEMO_MODE: &str = "DEMO_MODE";
     pub const METRICS_TOKEN: &str = "METRICS_TOKEN";
+    pub const LOGIN_BACKOFF_MAX_SECONDS: &str = "LOGIN_BACKOFF_MAX_SECONDS";
+    pub const TRUSTED_PROXIES: &str = "TRUSTED_PROXIES";
+    pub const EVENT_STREAMS_PER_SESSION: &str = "EVENT_STREAMS_PER_SESSION";
+    pub const EVENT_STREAMS_MAX: &str = "EVENT_STREAMS_MAX";
 
     /// Every variable the backend reads (docs and the compose file are checked against it).
-    pub const ALL: [&str; 31] = [
+    pub const ALL: [&str; 35] = [
         RUST_LOG,
         APP_ENV,
         APP_HOST,
@@ -60,6 +66,10 @@ pub mod vars {
         LOG_FORMAT,
         LOGIN_MAX_FAILURES,
         LOGIN_WINDOW_SECONDS,
+        LOGIN_BACKOFF_MAX_SECONDS,
+        TRUSTED_PROXIES,
+        EVENT_STREAMS_PER_SESSION,
+        EVENT_STREAMS_MAX,
         RING_TIMEOUT_SECONDS,
         STALE_LEG_SECONDS,
         LIVE_LEG_CHECK_SECONDS,
@@ -152,9 +162,18 @@ pub struct DatabaseConfig {
 
 #[derive(Debug, Clone)]
 pub struct LoginLimits {
-    /// Failed attempts allowed per email and per client address within `window`.
-    pub max_failures: u32,
+    /// Failed attempts per email and client address before the next one must wait; each one
+    /// past it doubles the wait, up to `backoff.max` (see [`BackoffPolicy`]).
+    pub backoff: BackoffPolicy,
+    /// How long a failure counts.
     pub window: Duration,
+}
+
+/// Live-event streams (`GET /api/events`) one session, and one instance, may hold open.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct StreamLimits {
+    pub per_session: usize,
+    pub total: usize,
 }
 
 /// Credentials and addresses for talking to the real Twilio.
@@ -198,6 +217,9 @@ pub struct Config {
     pub cors_allowed_origins: Vec<String>,
     pub log_format: LogFormat,
     pub login_limits: LoginLimits,
+    /// Proxies whose `Forwarded` / `X-Forwarded-For` name the client (sign-in limits key on it).
+    pub trusted_proxies: TrustedProxies,
+    pub stream_limits: StreamLimits,
     pub call_timing: CallTiming,
     pub demo_admin: Option<DemoAdmin>,
     /// Password for the two demo agents seeded in demo mode (generated when unset).
@@ -330,12 +352,40 @@ impl Config {
             }
         };
 
-        let login_limits = LoginLimits {
-            max_failures: parse_or(&get, vars::LOGIN_MAX_FAILURES, 5u32)?,
-            window: Duration::from_secs(parse_or(&get, vars::LOGIN_WINDOW_SECONDS, 15 * 60u64)?),
-        };
-        if login_limits.max_failures == 0 {
+        let max_failures = parse_or(&get, vars::LOGIN_MAX_FAILURES, 5u32)?;
+        if max_failures == 0 {
             return Err(invalid(vars::LOGIN_MAX_FAILURES, "must be at least 1"));
+        }
+        let backoff_max = parse_or(&get, vars::LOGIN_BACKOFF_MAX_SECONDS, 15 * 60u64)?;
+        if !(1..=86_400).contains(&backoff_max) {
+            return Err(invalid(
+                vars::LOGIN_BACKOFF_MAX_SECONDS,
+                "must be between 1 and 86400",
+            ));
+        }
+        let login_limits = LoginLimits {
+            backoff: BackoffPolicy {
+                free_failures: max_failures,
+                base: Duration::from_secs(1),
+                max: Duration::from_secs(backoff_max),
+            },
+            window: Duration::from_secs(parse_or(&get, vars::LOGIN_WINDOW_SECONDS, 60 * 60u64)?),
+        };
+        let trusted_proxies =
+            TrustedProxies::parse(&get(vars::TRUSTED_PROXIES).unwrap_or_default())
+                .map_err(|reason| invalid(vars::TRUSTED_PROXIES, reason))?;
+        let stream_limits = StreamLimits {
+            per_session: parse_or(&get, vars::EVENT_STREAMS_PER_SESSION, 6usize)?,
+            total: parse_or(&get, vars::EVENT_STREAMS_MAX, 2_000usize)?,
+        };
+        if stream_limits.per_session == 0 {
+            return Err(invalid(
+                vars::EVENT_STREAMS_PER_SESSION,
+                "must be at least 1",
+            ));
+        }
+        if stream_limits.total == 0 {
+            return Err(invalid(vars::EVENT_STREAMS_MAX, "must be at least 1"));
         }
 
         // Twilio accepts a ring timeout of 5 to 600 seconds.
@@ -425,6 +475,8 @@ impl Config {
             cors_allowed_origins,
             log_format,
             login_limits,
+            trusted_proxies,
+            stream_limits,
             call_timing,
             demo_admin,
             demo_agent_password,
@@ -607,7 +659,16 @@ mod tests {
         assert!(c.session_secret.is_none());
         assert!(c.is_demo());
         assert_eq!(c.log_format, LogFormat::Pretty);
-        assert_eq!(c.login_limits.max_failures, 5);
+        assert_eq!(c.login_limits.backoff.free_failures, 5);
+        assert_eq!(c.login_limits.backoff.max, Duration::from_secs(900));
+        assert_eq!(c.trusted_proxies, TrustedProxies::none());
+        assert_eq!(
+            c.stream_limits,
+            StreamLimits {
+                per_session: 6,
+                total: 2_000
+            }
+        );
     }
 
     #[test]
@@ -624,6 +685,19 @@ mod tests {
             (vec![DB, ("APP_ENV", "staging")], "APP_ENV"),
             (vec![("DATABASE_URL", "mysql://x")], "DATABASE_URL"),
             (vec![DB, ("LOG_FORMAT", "xml")], "LOG_FORMAT"),
+            (
+                vec![DB, ("TRUSTED_PROXIES", "10.0.0.0/8, proxy")],
+                "TRUSTED_PROXIES",
+            ),
+            (
+                vec![DB, ("LOGIN_BACKOFF_MAX_SECONDS", "0")],
+                "LOGIN_BACKOFF_MAX_SECONDS",
+            ),
+            (
+                vec![DB, ("EVENT_STREAMS_PER_SESSION", "0")],
+                "EVENT_STREAMS_PER_SESSION",
+            ),
+            (vec![DB, ("EVENT_STREAMS_MAX", "lots")], "EVENT_STREAMS_MAX"),
             (vec![DB, ("DATABASE_POOL_SIZE", "0")], "DATABASE_POOL_SIZE"),
             (
                 vec![DB, ("SESSION_TTL_SECONDS", "5")],

@@ -13,6 +13,7 @@ use utoipa::OpenApi;
 use utoipa_actix_web::{scope, AppExt, UtoipaApp};
 use utoipa_swagger_ui::SwaggerUi;
 
+use crate::api::live::LiveFeed;
 use crate::api::{self, error::ApiError};
 use crate::auth::session::SessionKeys;
 use crate::config::{AppEnv, Config, Secret, VoiceMode};
@@ -236,6 +237,7 @@ impl Application {
             pool.clone(),
             config.login_limits.window,
         ));
+        let live = LiveFeed::start(pool.clone(), &events, config.stream_limits);
         let state = AppState {
             pool,
             session_keys: SessionKeys::new(secret.expose().as_bytes()),
@@ -243,6 +245,7 @@ impl Application {
             voice,
             voice_credentials: setup.credentials,
             events,
+            live,
         };
         let server = serve(
             listener,
@@ -457,6 +460,9 @@ fn serve(listener: TcpListener, state: AppState, twilio: Twilio) -> Result<Serve
             None => app.default_service(web::to(api::error::unmatched)),
         }
     })
+    // A client that closes its side has gone (browsers never half-close): the connection ends
+    // at once, so a live-event stream frees its place without waiting for its next write.
+    .h1_allow_half_closed(false)
     .listen(listener)
     .map_err(|source| StartupError::Bind {
         addr: "listener".into(),

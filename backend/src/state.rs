@@ -3,6 +3,7 @@
 
 use std::sync::Arc;
 
+use crate::api::live::LiveFeed;
 use crate::auth::session::SessionKeys;
 use crate::config::{Config, Secret};
 use crate::db::DbPool;
@@ -27,4 +28,6 @@ pub struct AppState {
     pub voice: VoiceEngine,
     pub voice_credentials: VoiceCredentials,
     pub events: EventBus,
+    /// Live events built once per instance for every `GET /api/events` stream.
+    pub live: LiveFeed,
 }

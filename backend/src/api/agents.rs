@@ -159,3 +159,28 @@ pub async fn deactivate(
     state.events.publish(crate::events::Topic::Agent(*id));
     Ok(HttpResponse::NoContent().finish())
 }
+
+/// Clear an agent's failed sign-ins from every address (admin), so they can sign in at once
+/// whatever waits guessing had imposed. Sessions are untouched.
+#[utoipa::path(
+    operation_id = "unlockAgent",
+    tag = "agents",
+    params(("id" = Uuid, Path)),
+    responses(
+        (status = 204, description = "Failed sign-ins cleared"),
+        (status = 401, body = ErrorBody),
+        (status = 403, body = ErrorBody, description = "Not an admin"),
+        (status = 404, body = ErrorBody),
+    ),
+    security(("session" = []))
+)]
+#[post("/agents/{id}/unlock")]
+pub async fn unlock(
+    state: web::Data<AppState>,
+    admin: AdminAgent,
+    id: web::Path<Uuid>,
+) -> ApiResult<HttpResponse> {
+    let cleared = accounts::unlock_agent(&state.pool, *id).await?;
+    tracing::info!(agent_id = %*id, admin_id = %admin.0.agent.id, cleared, "sign-in failures cleared");
+    Ok(HttpResponse::NoContent().finish())
+}

@@ -12,8 +12,11 @@ use crate::state::AppState;
 
 /// Sign in with email and password.
 ///
-/// Returns a session token for the `Authorization: Bearer` header. Repeated failures for one
-/// email (or from one address) are refused with 429 and `Retry-After` until the window passes.
+/// Returns a session token for the `Authorization: Bearer` header. Failures count per email and
+/// client address: past `LOGIN_MAX_FAILURES` that address must wait before trying that email
+/// again (429 with `Retry-After`), the wait doubling with each failure up to
+/// `LOGIN_BACKOFF_MAX_SECONDS`; other addresses are not held back. An admin can clear an
+/// agent's failures (`POST /api/agents/{id}/unlock`).
 /// An email over 254 characters or with control characters, or a password over 1024 bytes, is
 /// refused with 400. While too many sign-ins are being checked at once, the answer is 503 with
 /// `Retry-After`.
@@ -25,7 +28,7 @@ use crate::state::AppState;
         (status = 200, body = LoginResponse),
         (status = 400, body = ErrorBody, description = "Malformed JSON, an email over 254 characters or with control characters, or a password over 1024 bytes"),
         (status = 401, body = ErrorBody, description = "Wrong email or password (`invalid_credentials`)"),
-        (status = 429, body = ErrorBody, description = "Too many failed attempts (`too_many_attempts`)"),
+        (status = 429, body = ErrorBody, description = "Too many failed attempts for this email from this address (`too_many_attempts`); retry after `Retry-After` seconds"),
         (status = 503, body = ErrorBody, description = "Too many sign-ins being checked at once (`unavailable`); retry after `Retry-After` seconds"),
     )
 )]
@@ -43,7 +46,7 @@ pub async fn login(
         state.config.session_ttl,
         &email,
         password,
-        &client_ip(&req),
+        &client_ip(&req, &state.config.trusted_proxies),
     )
     .await?;
     Ok(web::Json(LoginResponse {

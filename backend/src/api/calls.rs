@@ -54,7 +54,8 @@ pub async fn list(
     }))
 }
 
-/// One call with its participants, transfers and timeline.
+/// One call with its participants, transfers and timeline. Agents may read the calls they own,
+/// are or were on, or are being transferred to; admins any call.
 #[utoipa::path(
     operation_id = "getCall",
     tag = "calls",
@@ -69,7 +70,10 @@ pub async fn get(
     id: web::Path<Uuid>,
 ) -> ApiResult<web::Json<CallDetailView>> {
     let detail = calls::call_detail(&state.pool, *id).await?;
-    if !calls::can_view(&state.pool, &current.agent, *id).await? {
+    if !detail
+        .audience()
+        .admits(current.agent.id, current.agent.role)
+    {
         return Err(ServiceError::Forbidden("you were not on this call".into()).into());
     }
     Ok(web::Json(detail.into()))

@@ -26,6 +26,9 @@ pub struct ErrorBody {
     pub field: Option<String>,
 }
 
+/// When a client turned away from a full instance should try again (streams end all the time).
+const STREAMS_FULL_RETRY_SECS: u64 = 5;
+
 #[derive(Debug, thiserror::Error)]
 pub enum ApiError {
     #[error(transparent)]
@@ -59,6 +62,8 @@ impl ApiError {
                     (StatusCode::TOO_MANY_REQUESTS, "dial_limit_reached")
                 }
                 S::DialRefused(_) => (StatusCode::FORBIDDEN, "dial_not_allowed"),
+                S::TooManyStreams { .. } => (StatusCode::TOO_MANY_REQUESTS, "too_many_streams"),
+                S::StreamsFull { .. } => (StatusCode::SERVICE_UNAVAILABLE, "streams_full"),
                 S::Unavailable(_) | S::Busy { .. } => {
                     (StatusCode::SERVICE_UNAVAILABLE, "unavailable")
                 }
@@ -118,6 +123,9 @@ impl ResponseError for ApiError {
                 if let Some(secs) = refusal.retry_after_secs() {
                     response.insert_header((header::RETRY_AFTER, secs.to_string()));
                 }
+            }
+            ApiError::Service(ServiceError::StreamsFull { .. }) => {
+                response.insert_header((header::RETRY_AFTER, STREAMS_FULL_RETRY_SECS.to_string()));
             }
             ApiError::Service(ServiceError::Unauthenticated) => {
                 response.insert_header((header::WWW_AUTHENTICATE, "Bearer"));

@@ -1,29 +1,31 @@
 //! `GET /api/events`: server-sent events for the dashboard.
 
-use std::collections::HashSet;
 use std::time::Duration;
 
-use actix_web::{get, web};
-use actix_web_lab::sse;
+use actix_web::http::header;
+use actix_web::web::Bytes;
+use actix_web::{get, web, HttpResponse};
 use tokio::sync::broadcast::error::RecvError;
+use tokio_stream::wrappers::ReceiverStream;
+use tokio_stream::StreamExt;
 
-use super::dto::{AgentView, CallSummaryView, QueuePageView};
 use super::error::{ApiResult, ErrorBody};
 use super::extract::CurrentAgent;
+use crate::domain::agent::Agent;
 use crate::events::Topic;
-use crate::services::calls::CallSummary;
-use crate::services::{accounts, calls};
 use crate::state::AppState;
 
-/// Changes are gathered this long and sent once, so a burst of updates to one call is one event.
-const COALESCE: Duration = Duration::from_millis(50);
 const PING_EVERY: Duration = Duration::from_secs(15);
 
-/// Live updates as server-sent events: `agent` (an AgentView), `queue` (the queue's first page,
-/// a QueuePageView), `call` (a CallSummaryView; fetch the detail if it concerns you), and `ping`
-/// every 15 s.
+/// Live updates as server-sent events: `agent` (an AgentView, for every agent), `queue` (the
+/// queue's first page, a QueuePageView, as `GET /api/queue` shows it), `call` (a CallSummaryView; an agent gets only the
+/// calls they own, are or were on, or are being transferred to, admins get every call; fetch
+/// the detail if it concerns you), and `ping` every 15 s.
 /// The stream lives no longer than its session: on sign-out, deactivation or a password reset
 /// (at once) or expiry (by the next ping) it sends `session_ended` and closes.
+/// A session may hold `EVENT_STREAMS_PER_SESSION` streams (429 past that) and an instance
+/// `EVENT_STREAMS_MAX` (503 with `Retry-After` past that); a stream's place is freed when it
+/// closes.
 /// The session token goes in the `Authorization` header (never in the URL, where access logs
 /// would keep it): read the stream with `fetch`, not `EventSource`.
 #[utoipa::path(
@@ -32,106 +34,88 @@ const PING_EVERY: Duration = Duration::from_secs(15);
     responses(
         (status = 200, content_type = "text/event-stream", body = String, description = "Server-sent events"),
         (status = 401, body = ErrorBody),
+        (status = 429, body = ErrorBody, description = "This session has as many streams open as it may (`too_many_streams`)"),
+        (status = 503, body = ErrorBody, description = "This server has as many streams open as it may (`streams_full`); retry after `Retry-After` seconds"),
     ),
     security(("session" = []))
 )]
 #[get("/events")]
-pub async fn stream(
-    state: web::Data<AppState>,
-    session: CurrentAgent,
-) -> ApiResult<impl actix_web::Responder> {
-    let (sender, receiver) = tokio::sync::mpsc::channel::<sse::Event>(64);
-    let mut topics = state.events.subscribe();
+pub async fn stream(state: web::Data<AppState>, session: CurrentAgent) -> ApiResult<HttpResponse> {
+    let slot = state.live.open_slot(session.session_id)?;
+    let mut events = state.live.subscribe();
+    let (sender, receiver) = tokio::sync::mpsc::channel::<Bytes>(64);
     let state = state.into_inner();
-    let (agent_id, session_id) = (session.agent.id, session.session_id);
+    let session_id = session.session_id;
+    let mut viewer = session.agent;
     tokio::spawn(async move {
+        // Held for as long as the stream runs.
+        let _slot = slot;
         let mut ping = tokio::time::interval(PING_EVERY);
         ping.tick().await;
         let ended = || async {
-            let _ = sender
-                .send(sse::Data::new("{}").event("session_ended").into())
-                .await;
+            let _ = sender.send(frame("session_ended")).await;
         };
         loop {
-            let first = tokio::select! {
-                received = topics.recv() => match received {
-                    Ok(topic) => topic,
+            let bytes = tokio::select! {
+                // The client went away: free the slot now, not at the next event.
+                _ = sender.closed() => return,
+                received = events.recv() => match received {
+                    Ok(event) => {
+                        // A change to this agent may be their sign-out, deactivation, password
+                        // reset or a new role (which changes what they may see).
+                        if event.topic == Topic::Agent(viewer.id) {
+                            match session_agent(&state, session_id).await {
+                                Some(Some(agent)) => viewer = agent,
+                                Some(None) => { ended().await; return; }
+                                None => {}
+                            }
+                        }
+                        if !event.audience.admits(viewer.id, viewer.role) {
+                            continue;
+                        }
+                        event.bytes.clone()
+                    }
                     // Fell behind: the queue is the one view that is always worth refreshing.
-                    Err(RecvError::Lagged(_)) => Topic::Queue,
+                    Err(RecvError::Lagged(_)) => match state.live.latest_queue() {
+                        Some(queue) => queue,
+                        None => continue,
+                    },
                     Err(RecvError::Closed) => return,
                 },
                 _ = ping.tick() => {
-                    if !session_alive(&state, session_id).await {
+                    if let Some(None) = session_agent(&state, session_id).await {
                         ended().await;
                         return;
                     }
-                    if sender.send(sse::Data::new("{}").event("ping").into()).await.is_err() { return; }
-                    continue;
+                    frame("ping")
                 }
             };
-
-            tokio::time::sleep(COALESCE).await;
-            let mut batch = vec![first];
-            let mut seen: HashSet<Topic> = HashSet::from([first]);
-            while let Ok(topic) = topics.try_recv() {
-                if seen.insert(topic) {
-                    batch.push(topic);
-                }
-            }
-            for topic in batch {
-                // A change to this agent may be their sign-out, deactivation or password reset.
-                if topic == Topic::Agent(agent_id) && !session_alive(&state, session_id).await {
-                    ended().await;
-                    return;
-                }
-                if let Some(event) = render(&state, topic).await {
-                    if sender.send(event.into()).await.is_err() {
-                        return; // the client went away
-                    }
-                }
+            if sender.send(bytes).await.is_err() {
+                return; // the client went away
             }
         }
     });
-    Ok(sse::Sse::from_infallible_receiver(receiver))
+    let body = ReceiverStream::new(receiver).map(Ok::<_, std::convert::Infallible>);
+    Ok(HttpResponse::Ok()
+        .insert_header((header::CONTENT_TYPE, "text/event-stream"))
+        .insert_header((header::CACHE_CONTROL, "no-cache"))
+        // Compression would hold events back until a buffer fills.
+        .insert_header((header::CONTENT_ENCODING, "identity"))
+        .streaming(body))
 }
 
-/// Whether the stream's session still holds. A database that cannot answer right now keeps the
-/// stream open (the next check decides): an outage must not sign everyone's dashboard out.
-async fn session_alive(state: &AppState, session_id: uuid::Uuid) -> bool {
-    let Ok(mut conn) = state.pool.get().await else {
-        return true;
-    };
-    !matches!(
-        crate::db::sessions::find_active_agent(&mut conn, session_id).await,
-        Ok(None)
-    )
+/// An event with an empty JSON object for data.
+fn frame(name: &str) -> Bytes {
+    Bytes::from(format!("event: {name}\ndata: {{}}\n\n"))
 }
 
-async fn render(state: &AppState, topic: Topic) -> Option<sse::Data> {
-    let data = match topic {
-        Topic::Agent(id) => {
-            let agent = accounts::get_agent(&state.pool, id).await.ok()?;
-            sse::Data::new_json(AgentView::from(agent))
-                .ok()?
-                .event("agent")
-        }
-        Topic::Queue => {
-            let first = calls::QueuePageRequest::first();
-            let page = calls::queue(&state.pool, first).await.ok()?;
-            sse::Data::new_json(QueuePageView::new(page, first))
-                .ok()?
-                .event("queue")
-        }
-        Topic::Call(id) => {
-            let detail = calls::call_detail(&state.pool, id).await.ok()?;
-            let summary = CallSummary {
-                call: detail.call,
-                owner_name: detail.owner_name,
-            };
-            sse::Data::new_json(CallSummaryView::from(&summary))
-                .ok()?
-                .event("call")
-        }
-    };
-    Some(data)
+/// The agent behind the stream's session: `Some(None)` once the session no longer holds
+/// (signed out, deactivated, expired), `None` when the database can't answer right now, which
+/// keeps the stream open (the next check decides): an outage must not sign everyone's
+/// dashboard out.
+async fn session_agent(state: &AppState, session_id: uuid::Uuid) -> Option<Option<Agent>> {
+    let mut conn = state.pool.get().await.ok()?;
+    crate::db::sessions::find_active_agent(&mut conn, session_id)
+        .await
+        .ok()
 }

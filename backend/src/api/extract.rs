@@ -7,6 +7,7 @@ use actix_web::{dev::Payload, http::header, web, FromRequest, HttpRequest};
 use uuid::Uuid;
 
 use super::error::ApiError;
+use crate::client_addr::{client_address, TrustedProxies};
 use crate::domain::agent::Agent;
 use crate::services::{accounts, ServiceError};
 use crate::state::AppState;
@@ -63,10 +64,19 @@ impl FromRequest for AdminAgent {
     }
 }
 
-/// The client's address for rate limiting: the peer address, since forwarded headers can be
-/// forged unless a trusted proxy sets them.
-pub fn client_ip(req: &HttpRequest) -> String {
-    req.peer_addr()
-        .map(|a| a.ip().to_string())
-        .unwrap_or_else(|| "unknown".into())
+/// The client's address for rate limiting: the peer's, or what a trusted proxy says it is
+/// (see [`crate::client_addr`]); `Forwarded` and `X-Forwarded-For` from anyone else are ignored.
+pub fn client_ip(req: &HttpRequest, trusted: &TrustedProxies) -> String {
+    let Some(peer) = req.peer_addr().map(|a| a.ip()) else {
+        return "unknown".into();
+    };
+    let values = |name: header::HeaderName| -> Vec<&str> {
+        req.headers()
+            .get_all(name)
+            .filter_map(|v| v.to_str().ok())
+            .collect()
+    };
+    let forwarded = values(header::FORWARDED);
+    let x_forwarded_for = values(header::HeaderName::from_static("x-forwarded-for"));
+    client_address(peer, &forwarded, &x_forwarded_for, trusted).to_string()
 }

@@ -11,6 +11,7 @@ pub mod dto;
 pub mod error;
 pub mod events;
 pub mod extract;
+pub mod live;
 pub mod me;
 pub mod meta;
 pub mod voice;
@@ -71,6 +72,7 @@ pub fn configure_api(cfg: &mut ServiceConfig) {
         .service(agents::create)
         .service(agents::update)
         .service(agents::deactivate)
+        .service(agents::unlock)
         .service(meta::client_config)
         .service(voice::token)
         .service(calls::list)

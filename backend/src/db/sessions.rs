@@ -70,16 +70,16 @@ pub async fn revoke_all_for_agent(conn: &mut PgConn, agent_id: Uuid) -> Result<(
     Ok(())
 }
 
-/// Serialises sign-in attempts for this email and this address until the transaction ends, so
-/// counting the recent failures and recording this attempt happen as one step. The email's lock
-/// is always taken first, so two attempts can't wait on each other.
+/// Serialises sign-in attempts for this email from this address, and for this address, until
+/// the transaction ends, so counting the recent failures and recording this attempt happen as
+/// one step. The pair's lock is always taken first, so two attempts can't wait on each other.
 pub async fn lock_login_attempts(
     conn: &mut PgConn,
     email: &str,
     client_ip: &str,
 ) -> Result<(), DbError> {
     for key in [
-        format!("login-email:{email}"),
+        format!("login-pair:{email}\n{client_ip}"),
         format!("login-ip:{client_ip}"),
     ] {
         diesel::sql_query("SELECT pg_advisory_xact_lock(hashtextextended($1, 0))")
@@ -105,12 +105,18 @@ pub async fn record_login_failure(
     Ok(())
 }
 
-/// Failures since `since` for this email and for this address, and the oldest of them (to tell
-/// the caller when to retry).
+/// How many failures a key has since some time, and when the latest was.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct FailureCount {
+    pub count: i64,
+    pub latest: Option<DateTime<Utc>>,
+}
+
+/// Failures since `since` for this email from this address, and for this address whatever the
+/// email.
 pub struct RecentFailures {
-    pub by_email: i64,
-    pub by_ip: i64,
-    pub oldest: Option<DateTime<Utc>>,
+    pub pair: FailureCount,
+    pub address: FailureCount,
 }
 
 pub async fn recent_login_failures(
@@ -119,39 +125,45 @@ pub async fn recent_login_failures(
     client_ip: &str,
     since: DateTime<Utc>,
 ) -> Result<RecentFailures, DbError> {
-    let by_email: i64 = login_failures::table
+    let (count, latest): (i64, Option<DateTime<Utc>>) = login_failures::table
         .filter(login_failures::email.eq(email))
-        .filter(login_failures::at.gt(since))
-        .count()
-        .get_result(conn)
-        .await?;
-    let by_ip: i64 = login_failures::table
         .filter(login_failures::client_ip.eq(client_ip))
         .filter(login_failures::at.gt(since))
-        .count()
-        .get_result(conn)
+        .select((
+            diesel::dsl::count_star(),
+            diesel::dsl::max(login_failures::at),
+        ))
+        .first(conn)
         .await?;
-    let oldest: Option<DateTime<Utc>> = login_failures::table
-        .filter(
-            login_failures::email
-                .eq(email)
-                .or(login_failures::client_ip.eq(client_ip)),
-        )
+    let pair = FailureCount { count, latest };
+    let (count, latest): (i64, Option<DateTime<Utc>>) = login_failures::table
+        .filter(login_failures::client_ip.eq(client_ip))
         .filter(login_failures::at.gt(since))
-        .select(diesel::dsl::min(login_failures::at))
+        .select((
+            diesel::dsl::count_star(),
+            diesel::dsl::max(login_failures::at),
+        ))
         .first(conn)
         .await?;
     Ok(RecentFailures {
-        by_email,
-        by_ip,
-        oldest,
+        pair,
+        address: FailureCount { count, latest },
     })
 }
 
-pub async fn clear_login_failures(conn: &mut PgConn, email: &str) -> Result<(), DbError> {
-    diesel::delete(login_failures::table.filter(login_failures::email.eq(email)))
-        .execute(conn)
-        .await?;
+/// Forgets this email's failures from this address (it just signed in from there).
+pub async fn clear_login_failures(
+    conn: &mut PgConn,
+    email: &str,
+    client_ip: &str,
+) -> Result<(), DbError> {
+    diesel::delete(
+        login_failures::table
+            .filter(login_failures::email.eq(email))
+            .filter(login_failures::client_ip.eq(client_ip)),
+    )
+    .execute(conn)
+    .await?;
     Ok(())
 }
 
@@ -171,4 +183,12 @@ pub async fn prune(
             .execute(conn)
             .await?;
     Ok((sessions, failures))
+}
+
+/// Forgets every failure for this email, from every address (an admin unlocked the account).
+pub async fn clear_all_login_failures(conn: &mut PgConn, email: &str) -> Result<u64, DbError> {
+    let removed = diesel::delete(login_failures::table.filter(login_failures::email.eq(email)))
+        .execute(conn)
+        .await?;
+    Ok(removed as u64)
 }

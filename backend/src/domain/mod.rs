@@ -1,10 +1,12 @@
 //! The product's rules and vocabulary, free of HTTP and SQL.
 
 pub mod agent;
+pub mod audience;
 pub mod call;
 pub mod dialing;
 pub mod engine;
 pub mod inbox;
+pub mod login;
 pub mod phone;
 
 /// A value that failed to parse at the edge; the message is safe to show to the caller.

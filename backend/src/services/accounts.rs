@@ -12,6 +12,7 @@ use crate::db::{self, agents::AgentChanges, DbPool};
 use crate::domain::agent::{
     Agent, AgentStatus, ClientIdentity, DisplayName, Email, Password, Role, SelectableStatus,
 };
+use crate::domain::login::BackoffPolicy;
 
 pub struct SignedIn {
     pub token: String,
@@ -55,8 +56,11 @@ fn check_login_input(raw_email: &str, password: &str) -> ServiceResult<()> {
     Ok(())
 }
 
-/// Signs an agent in. Failures are counted per email and per client address; past the limit the
-/// caller waits out the window (429) whatever the password, so guessing is bounded.
+/// Signs an agent in. Failures are counted per (email, client address): past the free ones,
+/// each doubles the wait before that address may try that email again (429 with
+/// `Retry-After`, whatever the password), up to a cap. A stranger guessing from one address
+/// never slows the owner signing in from another. An address failing across many emails waits
+/// too, past four times the free failures.
 ///
 /// Every attempt is recorded as a failure, under a lock on its email and address, before the
 /// password is checked (and cleared when it turns out right), so simultaneous guesses can't
@@ -81,8 +85,7 @@ pub async fn login(
         .unwrap_or_else(|| raw_email.trim().to_lowercase());
 
     let now = Utc::now();
-    let window = Duration::from_std(limits.window).unwrap_or(Duration::minutes(15));
-    let max = i64::from(limits.max_failures);
+    let window = Duration::from_std(limits.window).unwrap_or(Duration::hours(1));
     let found = {
         let mut conn = pool.get().await.map_err(db::DbError::from)?;
         let (email_key, email) = (&email_key, &email);
@@ -91,10 +94,21 @@ pub async fn login(
             let recent =
                 db::sessions::recent_login_failures(conn, email_key, client_ip, now - window)
                     .await?;
-            if recent.by_email >= max || recent.by_ip >= max * 4 {
-                let retry_at = recent.oldest.unwrap_or(now) + window;
+            let wait = |failures: db::sessions::FailureCount, policy: BackoffPolicy| {
+                let since_latest = failures.latest.map_or(std::time::Duration::MAX, |at| {
+                    (now - at).to_std().unwrap_or_default()
+                });
+                policy.wait(
+                    u32::try_from(failures.count).unwrap_or(u32::MAX),
+                    since_latest,
+                )
+            };
+            let pair_wait = wait(recent.pair, limits.backoff);
+            let address_wait = wait(recent.address, limits.backoff.for_address());
+            let must_wait = pair_wait.max(address_wait);
+            if !must_wait.is_zero() {
                 return Err(ServiceError::TooManyAttempts {
-                    retry_after_secs: (retry_at - now).num_seconds().max(1) as u64,
+                    retry_after_secs: must_wait.as_secs_f64().ceil().max(1.0) as u64,
                 });
             }
             db::sessions::record_login_failure(conn, email_key, client_ip).await?;
@@ -121,7 +135,7 @@ pub async fn login(
     let mut conn = pool.get().await.map_err(db::DbError::from)?;
     let session_id = conn
         .transaction::<_, ServiceError, _>(async |conn| {
-            db::sessions::clear_login_failures(conn, &email_key).await?;
+            db::sessions::clear_login_failures(conn, &email_key, client_ip).await?;
             Ok(db::sessions::create(conn, agent.id, expires_at).await?)
         })
         .await?;
@@ -325,6 +339,17 @@ pub async fn deactivate_agent(pool: &DbPool, actor: &Agent, id: Uuid) -> Service
 pub async fn list_agents(pool: &DbPool, include_inactive: bool) -> ServiceResult<Vec<Agent>> {
     let mut conn = pool.get().await.map_err(db::DbError::from)?;
     Ok(db::agents::list(&mut conn, include_inactive).await?)
+}
+
+/// Forgets an agent's failed sign-ins from every address, so they can sign in at once (an
+/// admin's decision, e.g. after a guessing attack from the office's own address). Returns how
+/// many failures were forgotten.
+pub async fn unlock_agent(pool: &DbPool, id: Uuid) -> ServiceResult<u64> {
+    let mut conn = pool.get().await.map_err(db::DbError::from)?;
+    let agent = db::agents::find(&mut conn, id)
+        .await?
+        .ok_or(ServiceError::NotFound("agent"))?;
+    Ok(db::sessions::clear_all_login_failures(&mut conn, agent.email.as_str()).await?)
 }
 
 pub async fn get_agent(pool: &DbPool, id: Uuid) -> ServiceResult<Agent> {

@@ -8,6 +8,7 @@ use uuid::Uuid;
 use super::{ServiceError, ServiceResult};
 use crate::db::calls::{CallEvent, CallFilter};
 use crate::db::{self, DbError, DbPool, PgConn};
+use crate::domain::audience::{call_audience, Audience};
 use crate::domain::call::{Call, CallStatus, Participant, Transfer};
 
 pub struct CallDetail {
@@ -220,16 +221,11 @@ pub async fn history(pool: &DbPool, query: HistoryQuery) -> ServiceResult<CallPa
     Ok(CallPage { items, next_cursor })
 }
 
-/// May this agent look at this call? Admins see everything; agents see calls they took part in.
-pub async fn can_view(
-    pool: &DbPool,
-    agent: &crate::domain::agent::Agent,
-    call_id: Uuid,
-) -> ServiceResult<bool> {
-    if agent.is_admin() {
-        return Ok(true);
+impl CallDetail {
+    /// Who may see this call: admins, and the agents it concerns (see [`call_audience`]).
+    pub fn audience(&self) -> Audience {
+        let participants: Vec<Participant> =
+            self.participants.iter().map(|(p, _)| p.clone()).collect();
+        call_audience(&self.call, &participants, &self.transfers)
     }
-    let mut conn = pool.get().await.map_err(DbError::from)?;
-    let participants = db::calls::participants_of(&mut conn, call_id).await?;
-    Ok(participants.iter().any(|p| p.agent_id == Some(agent.id)))
 }

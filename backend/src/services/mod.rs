@@ -39,6 +39,15 @@ pub enum ServiceError {
     /// Too much work queued (e.g. password checks during a flood of sign-ins); retry later.
     #[error("the server is busy; try again in {retry_after_secs} seconds")]
     Busy { retry_after_secs: u64 },
+    /// This session already holds as many live-event streams as it may.
+    #[error(
+        "this session already has {max} live-event streams open, the most it may: close one \
+         (e.g. another tab) first"
+    )]
+    TooManyStreams { max: usize },
+    /// This instance serves as many live-event streams as it may.
+    #[error("this server is serving its limit of {max} live-event streams; try again shortly")]
+    StreamsFull { max: usize },
     /// Twilio refused or did not answer a request we had to make.
     #[error("{0}")]
     Upstream(String),

@@ -275,3 +275,239 @@ async fn simultaneous_guesses_cannot_exceed_the_failure_limit() {
     let refused = statuses.iter().filter(|s| **s == 429).count();
     assert_eq!((judged, refused), (3, 17), "{statuses:?}");
 }
+
+/// A client whose connections come from `ip` (any 127.x.y.z reaches the test server), so
+/// tests can sign in from several addresses.
+fn client_from(ip: &str) -> reqwest::Client {
+    reqwest::Client::builder()
+        .local_address(ip.parse::<std::net::IpAddr>().unwrap())
+        .build()
+        .unwrap()
+}
+
+async fn login_with(
+    app: &TestApp,
+    client: &reqwest::Client,
+    headers: &[(&str, &str)],
+    email: &str,
+    password: &str,
+) -> reqwest::Response {
+    let mut req = client
+        .post(app.url("/api/auth/login"))
+        .json(&json!({ "email": email, "password": password }));
+    for (name, value) in headers {
+        req = req.header(*name, *value);
+    }
+    req.send().await.unwrap()
+}
+
+fn retry_after(res: &reqwest::Response) -> u64 {
+    res.headers()["retry-after"]
+        .to_str()
+        .unwrap()
+        .parse()
+        .unwrap()
+}
+
+/// Someone guessing at Ana's password from one address slows down only that address: Ana signs
+/// in from her own at once, while the guesser waits even with the right password.
+#[tokio::test]
+async fn a_stranger_guessing_from_one_address_cannot_lock_the_owner_out_from_another() {
+    let app = TestApp::spawn_with(|env| {
+        env.insert("LOGIN_MAX_FAILURES".into(), "3".into());
+    })
+    .await;
+    app.create_agent("ana@example.com", Role::Agent).await;
+    let (stranger, ana) = (client_from("127.0.0.2"), client_from("127.0.0.3"));
+
+    let mut statuses = Vec::new();
+    for i in 0..10 {
+        let res = login_with(
+            &app,
+            &stranger,
+            &[],
+            "ana@example.com",
+            &format!("guess-{i}"),
+        )
+        .await;
+        statuses.push(res.status().as_u16());
+    }
+    assert_eq!(&statuses[..3], [401, 401, 401]);
+    assert!(statuses[3..].iter().all(|s| *s == 429), "{statuses:?}");
+    let res = login_with(&app, &stranger, &[], "ana@example.com", PASSWORD).await;
+    assert!(retry_after(&res) >= 1);
+    assert_error(res, 429, "too_many_attempts").await;
+
+    let res = login_with(&app, &ana, &[], "ana@example.com", PASSWORD).await;
+    assert_eq!(res.status(), 200, "the owner is not locked out");
+}
+
+/// Without a trusted proxy in front, `X-Forwarded-For` and `Forwarded` are whatever the client
+/// wrote: a guesser changing them on every attempt still waits as the one address it is.
+#[tokio::test]
+async fn forwarded_headers_from_an_untrusted_peer_are_ignored() {
+    let app = TestApp::spawn_with(|env| {
+        env.insert("LOGIN_MAX_FAILURES".into(), "3".into());
+        // A proxy is trusted, but not the address the test connects from.
+        env.insert("TRUSTED_PROXIES".into(), "10.0.0.0/8".into());
+    })
+    .await;
+    app.create_agent("ana@example.com", Role::Agent).await;
+    let client = client_from("127.0.0.2");
+    for i in 0..3 {
+        let spoofed = format!("198.51.100.{i}");
+        let res = login_with(
+            &app,
+            &client,
+            &[("x-forwarded-for", &spoofed)],
+            "ana@example.com",
+            "a-wrong-guess",
+        )
+        .await;
+        assert_eq!(res.status(), 401);
+    }
+    for headers in [
+        [("x-forwarded-for", "203.0.113.50")],
+        [("forwarded", "for=203.0.113.51")],
+    ] {
+        let res = login_with(&app, &client, &headers, "ana@example.com", "a-wrong-guess").await;
+        assert_error(res, 429, "too_many_attempts").await;
+    }
+}
+
+/// Behind a trusted proxy every client shares the proxy's address; the proxy's
+/// `X-Forwarded-For` (or `Forwarded`) tells them apart, so a guesser behind it doesn't lock out
+/// the owner behind the same proxy.
+#[tokio::test]
+async fn forwarded_headers_from_a_trusted_proxy_name_the_client() {
+    let app = TestApp::spawn_with(|env| {
+        env.insert("LOGIN_MAX_FAILURES".into(), "3".into());
+        env.insert("TRUSTED_PROXIES".into(), "127.0.0.4/32".into());
+    })
+    .await;
+    app.create_agent("ana@example.com", Role::Agent).await;
+    let proxy = client_from("127.0.0.4");
+    // The guesser's own header claims an address; the proxy appends the one it saw.
+    let guesser = [("x-forwarded-for", "192.0.2.1, 198.51.100.7")];
+    for _ in 0..3 {
+        let res = login_with(&app, &proxy, &guesser, "ana@example.com", "a-wrong-guess").await;
+        assert_eq!(res.status(), 401);
+    }
+    let res = login_with(&app, &proxy, &guesser, "ana@example.com", PASSWORD).await;
+    assert_error(res, 429, "too_many_attempts").await;
+    // The same guesser through `Forwarded` is still the same client.
+    let res = login_with(
+        &app,
+        &proxy,
+        &[("forwarded", "for=198.51.100.7;proto=https")],
+        "ana@example.com",
+        PASSWORD,
+    )
+    .await;
+    assert_error(res, 429, "too_many_attempts").await;
+
+    for owner in [
+        ("x-forwarded-for", "198.51.100.8"),
+        ("forwarded", r#"for="[2001:db8::8]:4711""#),
+    ] {
+        let res = login_with(&app, &proxy, &[owner], "ana@example.com", PASSWORD).await;
+        assert_eq!(res.status(), 200, "{owner:?}");
+    }
+}
+
+/// Each failure past the free ones doubles the wait, which stops growing at the cap; a wait
+/// passed lets one more attempt be judged.
+#[tokio::test]
+async fn the_wait_doubles_with_each_failure_up_to_the_cap() {
+    let app = TestApp::spawn_with(|env| {
+        env.insert("LOGIN_MAX_FAILURES".into(), "2".into());
+        env.insert("LOGIN_BACKOFF_MAX_SECONDS".into(), "5".into());
+    })
+    .await;
+    app.create_agent("ana@example.com", Role::Agent).await;
+    let age_failures = || async {
+        diesel_async::RunQueryDsl::execute(
+            diesel::sql_query("UPDATE login_failures SET at = at - interval '10 seconds'"),
+            &mut app.state.pool.get().await.unwrap(),
+        )
+        .await
+        .unwrap();
+    };
+    for _ in 0..2 {
+        assert_eq!(
+            app.login("ana@example.com", "wrong-guess").await.status(),
+            401
+        );
+    }
+    let mut waits = Vec::new();
+    for _ in 0..5 {
+        let res = app.login("ana@example.com", "wrong-guess").await;
+        waits.push(retry_after(&res));
+        assert_error(res, 429, "too_many_attempts").await;
+        age_failures().await;
+        assert_eq!(
+            app.login("ana@example.com", "wrong-guess").await.status(),
+            401
+        );
+    }
+    assert_eq!(waits, [1, 2, 4, 5, 5]);
+    age_failures().await;
+    assert_eq!(app.login("ana@example.com", PASSWORD).await.status(), 200);
+}
+
+/// An admin clears an agent's failed sign-ins so they can sign in at once; agents may not, and
+/// an unknown agent is a 404.
+#[tokio::test]
+async fn an_admin_unlocks_an_agent_and_nobody_else_may() {
+    let app = TestApp::spawn_with(|env| {
+        env.insert("LOGIN_MAX_FAILURES".into(), "3".into());
+    })
+    .await;
+    let (admin, agent_token, ana) = app.admin_and_agent().await;
+    for _ in 0..3 {
+        assert_eq!(
+            app.login("ana@example.com", "wrong-guess").await.status(),
+            401
+        );
+    }
+    assert_error(
+        app.login("ana@example.com", PASSWORD).await,
+        429,
+        "too_many_attempts",
+    )
+    .await;
+
+    let unlock = |id: uuid::Uuid, token: Option<String>| {
+        let mut req = app
+            .client
+            .post(app.url(&format!("/api/agents/{id}/unlock")));
+        if let Some(t) = token {
+            req = req.bearer_auth(t);
+        }
+        req.send()
+    };
+    assert_error(unlock(ana, None).await.unwrap(), 401, "unauthorized").await;
+    assert_error(
+        unlock(ana, Some(agent_token)).await.unwrap(),
+        403,
+        "forbidden",
+    )
+    .await;
+    assert_error(
+        app.login("ana@example.com", PASSWORD).await,
+        429,
+        "too_many_attempts",
+    )
+    .await;
+    assert_error(
+        unlock(uuid::Uuid::new_v4(), Some(admin.clone()))
+            .await
+            .unwrap(),
+        404,
+        "not_found",
+    )
+    .await;
+
+    assert_eq!(unlock(ana, Some(admin)).await.unwrap().status(), 204);
+    assert_eq!(app.login("ana@example.com", PASSWORD).await.status(), 200);
+}

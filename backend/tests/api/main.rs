@@ -23,6 +23,8 @@ mod project_files;
 mod properties;
 mod queue;
 mod robustness;
+#[cfg(feature = "demo")]
+mod streams;
 mod transfers;
 mod upstream_errors;
 mod voice;

@@ -41,6 +41,26 @@ export interface paths {
         patch: operations["updateAgent"];
         trace?: never;
     };
+    "/api/agents/{id}/unlock": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Clear an agent's failed sign-ins from every address (admin), so they can sign in at once
+         *     whatever waits guessing had imposed. Sessions are untouched.
+         */
+        post: operations["unlockAgent"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/auth/login": {
         parameters: {
             query?: never;
@@ -52,8 +72,11 @@ export interface paths {
         put?: never;
         /**
          * Sign in with email and password.
-         * @description Returns a session token for the `Authorization: Bearer` header. Repeated failures for one
-         *     email (or from one address) are refused with 429 and `Retry-After` until the window passes.
+         * @description Returns a session token for the `Authorization: Bearer` header. Failures count per email and
+         *     client address: past `LOGIN_MAX_FAILURES` that address must wait before trying that email
+         *     again (429 with `Retry-After`), the wait doubling with each failure up to
+         *     `LOGIN_BACKOFF_MAX_SECONDS`; other addresses are not held back. An admin can clear an
+         *     agent's failures (`POST /api/agents/{id}/unlock`).
          *     An email over 254 characters or with control characters, or a password over 1024 bytes, is
          *     refused with 400. While too many sign-ins are being checked at once, the answer is 503 with
          *     `Retry-After`.
@@ -106,7 +129,10 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** One call with its participants, transfers and timeline. */
+        /**
+         * One call with its participants, transfers and timeline. Agents may read the calls they own,
+         *     are or were on, or are being transferred to; admins any call.
+         */
         get: operations["getCall"];
         put?: never;
         post?: never;
@@ -392,11 +418,15 @@ export interface paths {
             cookie?: never;
         };
         /**
-         * Live updates as server-sent events: `agent` (an AgentView), `queue` (the queue's first page,
-         *     a QueuePageView), `call` (a CallSummaryView; fetch the detail if it concerns you), and `ping`
-         *     every 15 s.
+         * Live updates as server-sent events: `agent` (an AgentView, for every agent), `queue` (the
+         *     queue's first page, a QueuePageView, as `GET /api/queue` shows it), `call` (a CallSummaryView; an agent gets only the
+         *     calls they own, are or were on, or are being transferred to, admins get every call; fetch
+         *     the detail if it concerns you), and `ping` every 15 s.
          *     The stream lives no longer than its session: on sign-out, deactivation or a password reset
          *     (at once) or expiry (by the next ping) it sends `session_ended` and closes.
+         *     A session may hold `EVENT_STREAMS_PER_SESSION` streams (429 past that) and an instance
+         *     `EVENT_STREAMS_MAX` (503 with `Retry-After` past that); a stream's place is freed when it
+         *     closes.
          *     The session token goes in the `Authorization` header (never in the URL, where access logs
          *     would keep it): read the stream with `fetch`, not `EventSource`.
          */
@@ -1294,6 +1324,69 @@ export interface operations {
             };
         };
     };
+    unlockAgent: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Failed sign-ins cleared */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Malformed input: a path parameter, query string or JSON body that does not parse */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Not an admin */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The database is unavailable; retry later */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
     login: {
         parameters: {
             query?: never;
@@ -1351,7 +1444,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
-            /** @description Too many failed attempts (`too_many_attempts`) */
+            /** @description Too many failed attempts for this email from this address (`too_many_attempts`); retry after `Retry-After` seconds */
             429: {
                 headers: {
                     [name: string]: unknown;
@@ -2749,7 +2842,16 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
-            /** @description The database is unavailable; retry later */
+            /** @description This session has as many streams open as it may (`too_many_streams`) */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description This server has as many streams open as it may (`streams_full`); retry after `Retry-After` seconds */
             503: {
                 headers: {
                     [name: string]: unknown;

@@ -170,6 +170,25 @@ describe('Admin: agents', () => {
     expect(await screen.findByText(/Deactivated Ada Renamed/)).toBeInTheDocument();
     expect(await screen.findByRole('button', { name: 'Reactivate' })).toBeInTheDocument();
   });
+
+  it("unlocks an agent's sign-in and says so", async () => {
+    const user = userEvent.setup();
+    const unlocked: string[] = [];
+    mount(
+      {
+        'GET /api/agents': () => jsonResponse(200, [admin, ada]),
+        'POST /api/agents/:id/unlock': (_r, _b, { id }) => {
+          unlocked.push(String(id));
+          return noContent();
+        },
+      },
+      '#/admin',
+    );
+
+    await user.click(await screen.findByRole('button', { name: 'Unlock sign-in for Ada Agent' }));
+    expect(await screen.findByText(/Cleared Ada Agent's failed sign-ins/)).toBeInTheDocument();
+    expect(unlocked).toEqual([ada.id]);
+  });
 });
 
 const dialingDefaults = {

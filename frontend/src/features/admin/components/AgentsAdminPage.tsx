@@ -117,6 +117,10 @@ function AgentRow({ agent, isMe, onEdit, onChanged }: { agent: AgentView; isMe: 
     setConfirming(false);
     if (result?.ok) onChanged(`Deactivated ${agent.display_name}. They are signed out and get no more calls.`);
   }
+  async function unlock() {
+    const result = await action.run('unlock', () => settle(api.POST('/api/agents/{id}/unlock', { params: { path: { id: agent.id } } })));
+    if (result?.ok) onChanged(`Cleared ${agent.display_name}'s failed sign-ins: they can sign in again at once, from anywhere.`);
+  }
   async function reactivate() {
     const result = await action.run('reactivate', () =>
       settle(api.PATCH('/api/agents/{id}', { params: { path: { id: agent.id } }, body: { active: true } })),
@@ -146,6 +150,18 @@ function AgentRow({ agent, isMe, onEdit, onChanged }: { agent: AgentView; isMe: 
           <button type="button" className="button button--ghost button--small" onClick={onEdit} aria-label={`Edit ${agent.display_name}`}>
             Edit
           </button>
+          {agent.active && (
+            <ActionButton
+              size="small"
+              variant="ghost"
+              pending={action.isPending('unlock')}
+              pendingLabel="Unlocking…"
+              onClick={() => void unlock()}
+              aria-label={`Unlock sign-in for ${agent.display_name}`}
+            >
+              Unlock sign-in
+            </ActionButton>
+          )}
           {agent.active ? (
             confirming ? (
               <>

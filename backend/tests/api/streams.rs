@@ -1,0 +1,344 @@
+//! Live-event streams: who sees what, how many streams a session may hold, and what one event
+//! costs the database.
+
+use std::time::Duration;
+
+use reqwest::Method;
+use serde_json::{json, Value};
+use warm_transfer::domain::agent::Role;
+use warm_transfer::events::Topic;
+
+use crate::helpers::{assert_error, TestApp};
+
+async fn open_stream(app: &TestApp, token: &str) -> reqwest::Response {
+    app.client
+        .get(app.url("/api/events"))
+        .bearer_auth(token)
+        .send()
+        .await
+        .unwrap()
+}
+
+/// Everything a stream carries for `limit`, split into its events (`event: …\ndata: …`).
+async fn read_for(stream: &mut reqwest::Response, limit: Duration) -> Vec<String> {
+    let mut text = String::new();
+    let deadline = tokio::time::Instant::now() + limit;
+    while let Ok(Ok(Some(chunk))) = tokio::time::timeout_at(deadline, stream.chunk()).await {
+        text.push_str(&String::from_utf8_lossy(&chunk));
+    }
+    text.split("\n\n")
+        .filter(|e| !e.trim().is_empty())
+        .map(str::to_owned)
+        .collect()
+}
+
+/// Reads a stream until one of its events satisfies `check` (10 s at most); returns every
+/// event read.
+async fn read_until(
+    stream: &mut reqwest::Response,
+    what: &str,
+    check: impl Fn(&str) -> bool,
+) -> Vec<String> {
+    let mut text = String::new();
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+    loop {
+        let events: Vec<String> = text
+            .split("\n\n")
+            .filter(|e| !e.trim().is_empty())
+            .map(str::to_owned)
+            .collect();
+        if events.iter().any(|e| check(e)) {
+            return events;
+        }
+        match tokio::time::timeout_at(deadline, stream.chunk()).await {
+            Ok(Ok(Some(chunk))) => text.push_str(&String::from_utf8_lossy(&chunk)),
+            other => panic!("no {what} on the stream ({other:?}); read: {text}"),
+        }
+    }
+}
+
+/// Table reads (sequential and index scans) of this test's database so far, as PostgreSQL's
+/// statistics report them: a measure of the queries run, whatever code ran them.
+async fn table_reads(app: &TestApp) -> i64 {
+    let mut conn = app.state.pool.get().await.unwrap();
+    #[derive(diesel::QueryableByName)]
+    struct Reads {
+        #[diesel(sql_type = diesel::sql_types::BigInt)]
+        reads: i64,
+    }
+    let row: Reads = diesel_async::RunQueryDsl::get_result(
+        diesel::sql_query(
+            "SELECT (coalesce(sum(seq_scan), 0) + coalesce(sum(idx_scan), 0))::bigint AS reads \
+             FROM pg_stat_user_tables",
+        ),
+        &mut conn,
+    )
+    .await
+    .unwrap();
+    row.reads
+}
+
+/// Table reads while `events` call changes are published to `streams` open streams, minus the
+/// background work of the same period.
+async fn reads_per_event(app: &TestApp, tokens: &[String], call_id: uuid::Uuid) -> f64 {
+    const EVENTS: usize = 20;
+    let mut open = Vec::new();
+    for token in tokens {
+        let res = app
+            .client
+            .get(app.url("/api/events"))
+            .bearer_auth(token)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(res.status(), 200);
+        open.push(res);
+    }
+    // PostgreSQL's backends report their statistics when idle for a while.
+    let settle = Duration::from_secs(12);
+    tokio::time::sleep(settle).await;
+    let before = table_reads(app).await;
+    for _ in 0..EVENTS {
+        app.state.events.publish(Topic::Call(call_id));
+        tokio::time::sleep(Duration::from_millis(150)).await;
+    }
+    tokio::time::sleep(settle).await;
+    let after = table_reads(app).await;
+    drop(open);
+    (after - before) as f64 / EVENTS as f64
+}
+
+/// Prints the database cost of one call event with no stream and with 20 streams open.
+/// `cargo nextest run -p warm-transfer --run-ignored only live_event_cost --no-capture`
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "a measurement, not a check; about a minute"]
+async fn live_event_cost() {
+    let app = TestApp::spawn_with(|env| {
+        env.insert("DATABASE_POOL_SIZE".into(), "8".into());
+    })
+    .await;
+    let mut tokens = Vec::new();
+    for i in 0..20 {
+        let email = format!("agent{i}@example.com");
+        app.create_agent(&email, Role::Agent).await;
+        tokens.push(app.token(&email).await);
+    }
+    let res = app
+        .send_json(
+            Method::POST,
+            "/api/demo/calls",
+            Some(&tokens[0]),
+            &json!({}),
+        )
+        .await;
+    assert!(res.status().is_success());
+    let queue = app
+        .poll(
+            "/api/queue",
+            Some(&tokens[0]),
+            "the call queued",
+            |q: &Value| q.as_array().is_some_and(|a| !a.is_empty()),
+        )
+        .await;
+    let call_id: uuid::Uuid = queue[0]["call_id"].as_str().unwrap().parse().unwrap();
+
+    let idle = reads_per_event(&app, &[], call_id).await;
+    let one = reads_per_event(&app, &tokens[..1], call_id).await;
+    let twenty = reads_per_event(&app, &tokens, call_id).await;
+    println!(
+        "table reads per call event: background {idle:.1}, 1 stream {one:.1}, 20 streams {twenty:.1}"
+    );
+}
+
+/// An agent's stream carries the queue and the team like the REST routes do, but a call's
+/// own event only when the call concerns them: agent B never receives the call routed to A
+/// (nor its SID), while A and an admin do.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_agent_stream_never_carries_a_colleague_call() {
+    let app = TestApp::spawn().await;
+    app.create_agent("a@example.com", Role::Agent).await;
+    app.create_agent("b@example.com", Role::Agent).await;
+    app.create_agent("boss@example.com", Role::Admin).await;
+    let (a, b, admin) = (
+        app.token("a@example.com").await,
+        app.token("b@example.com").await,
+        app.token("boss@example.com").await,
+    );
+    let mut a_stream = open_stream(&app, &a).await;
+    let mut b_stream = open_stream(&app, &b).await;
+    let mut admin_stream = open_stream(&app, &admin).await;
+    for s in [&a_stream, &b_stream, &admin_stream] {
+        assert_eq!(s.status(), 200);
+    }
+
+    // Only A is available, so the call rings A.
+    let res = app
+        .send_json(
+            Method::PUT,
+            "/api/me/status",
+            Some(&a),
+            &json!({ "status": "available" }),
+        )
+        .await;
+    assert_eq!(res.status(), 200);
+    let number = "+14155550177";
+    let res = app
+        .send_json(
+            Method::POST,
+            "/api/demo/calls",
+            Some(&b),
+            &json!({ "from": number }),
+        )
+        .await;
+    assert_eq!(res.status(), 201);
+    let sid = res.json::<Value>().await.unwrap()["call_sid"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let call = app
+        .poll("/api/calls?limit=1", Some(&admin), "the call stored", |v| {
+            v["items"][0]["customer_call_sid"] == sid.as_str()
+        })
+        .await;
+    let call_id = call["items"][0]["id"].as_str().unwrap().to_owned();
+    app.poll("/api/me/call", Some(&a), "the call ringing A", |v| {
+        v["call"]["id"] == call_id.as_str()
+    })
+    .await;
+
+    let is_this_call = |e: &str| e.starts_with("event: call") && e.contains(&call_id);
+    let a_events = read_until(&mut a_stream, "A's call event", |e| {
+        is_this_call(e) && e.contains("\"owner_agent_id\"")
+    })
+    .await;
+    assert!(a_events.iter().any(|e| e.contains(&sid)), "{a_events:#?}");
+    let admin_events = read_until(&mut admin_stream, "the admin's call event", is_this_call).await;
+    assert!(
+        admin_events
+            .iter()
+            .any(|e| e.contains(&sid) && e.contains(number)),
+        "{admin_events:#?}"
+    );
+
+    let b_events = read_for(&mut b_stream, Duration::from_secs(2)).await;
+    assert!(
+        b_events.iter().any(|e| e.starts_with("event: agent")),
+        "B still sees the team: {b_events:#?}"
+    );
+    for event in &b_events {
+        assert!(!event.starts_with("event: call"), "B got a call: {event}");
+        assert!(!event.contains(&sid), "B got the call's SID: {event}");
+        // The number reaches B only as the queue route shows it to every agent.
+        assert!(
+            !event.contains(number) || event.starts_with("event: queue"),
+            "B got the number outside the queue: {event}"
+        );
+    }
+    assert_error(
+        app.get(&format!("/api/calls/{call_id}"), Some(&b)).await,
+        403,
+        "forbidden",
+    )
+    .await;
+}
+
+/// A session may hold a bounded number of streams (429 past it), the instance too (503 with
+/// Retry-After), and a stream that closes gives its place back.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn streams_are_capped_per_session_and_overall_and_a_closed_one_frees_its_slot() {
+    let app = TestApp::spawn_with(|env| {
+        env.insert("EVENT_STREAMS_PER_SESSION".into(), "2".into());
+        env.insert("EVENT_STREAMS_MAX".into(), "3".into());
+    })
+    .await;
+    app.create_agent("a@example.com", Role::Agent).await;
+    app.create_agent("b@example.com", Role::Agent).await;
+    let (a, b, b_again) = (
+        app.token("a@example.com").await,
+        app.token("b@example.com").await,
+        app.token("b@example.com").await,
+    );
+
+    let first = open_stream(&app, &a).await;
+    let second = open_stream(&app, &a).await;
+    assert_eq!(
+        (first.status().as_u16(), second.status().as_u16()),
+        (200, 200)
+    );
+    let refused = assert_error(open_stream(&app, &a).await, 429, "too_many_streams").await;
+    assert!(
+        refused["message"].as_str().unwrap().contains('2'),
+        "{refused}"
+    );
+
+    // Closing one frees its place for the same session.
+    drop(first);
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(5);
+    let third = loop {
+        let res = open_stream(&app, &a).await;
+        if res.status() == 200 {
+            break res;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "a closed stream's slot was not freed"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    };
+
+    // The instance holds 3: another session gets the last place, and then nobody else.
+    let fourth = open_stream(&app, &b).await;
+    assert_eq!(fourth.status(), 200);
+    let res = open_stream(&app, &b_again).await;
+    assert!(res.headers().contains_key("retry-after"));
+    assert_error(res, 503, "streams_full").await;
+    assert_eq!(app.state.live.open_streams(), 3);
+
+    drop((second, third, fourth));
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(5);
+    while app.state.live.open_streams() > 0 {
+        assert!(tokio::time::Instant::now() < deadline, "slots not freed");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+/// One change is built once, however many streams carry it, and they all carry the same bytes.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_event_is_built_once_for_every_stream() {
+    let app = TestApp::spawn().await;
+    let mut tokens = Vec::new();
+    let mut ids = Vec::new();
+    for i in 0..5 {
+        let email = format!("agent{i}@example.com");
+        ids.push(app.create_agent(&email, Role::Agent).await);
+        tokens.push(app.token(&email).await);
+    }
+    let mut streams = Vec::new();
+    for token in &tokens {
+        let s = open_stream(&app, token).await;
+        assert_eq!(s.status(), 200);
+        streams.push(s);
+    }
+    // Let the streams subscribe before the change.
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    let built = app.state.live.events_built();
+    app.state.events.publish(Topic::Agent(ids[0]));
+    let mut seen = Vec::new();
+    for s in &mut streams {
+        let events = read_until(s, "the agent event", |e| e.starts_with("event: agent")).await;
+        seen.push(
+            events
+                .into_iter()
+                .find(|e| e.starts_with("event: agent"))
+                .unwrap(),
+        );
+    }
+    assert!(seen.windows(2).all(|w| w[0] == w[1]), "{seen:#?}");
+    // Once (a background change landing in the same moment may add one), not once per stream.
+    let builds = app.state.live.events_built() - built;
+    assert!(
+        (1..streams.len() as u64).contains(&builds),
+        "{builds} builds for one change on {} streams",
+        streams.len()
+    );
+}
