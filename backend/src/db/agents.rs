@@ -172,6 +172,25 @@ pub async fn update(
 }
 
 /// Sets an agent's presence; a no-op change keeps `status_changed_at`, so idle time stays honest.
+/// Moves an agent's status from `from` to `to` if it is still `from`; returns whether it did.
+pub async fn move_status(
+    conn: &mut PgConn,
+    id: Uuid,
+    from: AgentStatus,
+    to: AgentStatus,
+) -> Result<bool, DbError> {
+    let now = Utc::now();
+    let moved = diesel::update(agents::table.find(id).filter(agents::status.eq(from)))
+        .set((
+            agents::status.eq(to),
+            agents::status_changed_at.eq(now),
+            agents::updated_at.eq(now),
+        ))
+        .execute(conn)
+        .await?;
+    Ok(moved == 1)
+}
+
 pub async fn set_status(
     conn: &mut PgConn,
     id: Uuid,

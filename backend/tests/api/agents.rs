@@ -386,3 +386,42 @@ async fn admins_removing_each_other_at_once_leave_an_admin() {
         .unwrap();
     }
 }
+
+/// The engine stores an agent's status as a move from the status it saw: a sign-out (or a
+/// booking) committed meanwhile is kept, never overwritten by a stale decision.
+#[tokio::test]
+async fn a_status_move_from_a_status_the_agent_left_meanwhile_changes_nothing() {
+    use warm_transfer::domain::agent::{AgentStatus, Role};
+    let app = TestApp::spawn().await;
+    let id = app.create_agent("ana@example.com", Role::Agent).await;
+    let mut conn = app.state.pool.get().await.unwrap();
+    // New agents start offline; a decision that saw them busy must not make them available.
+    let moved = warm_transfer::db::agents::move_status(
+        &mut conn,
+        id,
+        AgentStatus::Busy,
+        AgentStatus::Available,
+    )
+    .await
+    .unwrap();
+    assert!(!moved);
+    let agent = warm_transfer::db::agents::find(&mut conn, id)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(agent.status, AgentStatus::Offline);
+    let moved = warm_transfer::db::agents::move_status(
+        &mut conn,
+        id,
+        AgentStatus::Offline,
+        AgentStatus::Available,
+    )
+    .await
+    .unwrap();
+    assert!(moved);
+    let agent = warm_transfer::db::agents::find(&mut conn, id)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(agent.status, AgentStatus::Available);
+}

@@ -348,6 +348,21 @@ async fn only_agents_on_the_call_control_it() {
         )
         .await;
     crate::helpers::assert_error(res, 403, "forbidden").await;
+    // Asked of an outsider, a transfer is refused before its target is looked up: an agent id
+    // that does not exist, or a malformed number, gets the same 403 (nothing to learn from it).
+    for target in [
+        json!({ "agent_id": uuid::Uuid::new_v4() }),
+        json!({ "phone_number": "not a number" }),
+    ] {
+        let res = cc
+            .post(
+                &outsider,
+                &format!("/api/calls/{call_id}/transfers"),
+                json!({ "target": target, "mode": "warm" }),
+            )
+            .await;
+        crate::helpers::assert_error(res, 403, "forbidden").await;
+    }
     let res = cc
         .app()
         .get(&format!("/api/calls/{call_id}"), Some(&outsider.token))

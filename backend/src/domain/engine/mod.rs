@@ -205,11 +205,23 @@ pub enum Refusal {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Change {
     Call(CallUpdate),
-    Leg { id: Uuid, update: LegUpdate },
+    Leg {
+        id: Uuid,
+        update: LegUpdate,
+    },
     NewLeg(NewLeg),
     NewTransfer(NewTransfer),
-    Transfer { id: Uuid, status: TransferStatus },
-    Agent { id: Uuid, status: AgentStatus },
+    Transfer {
+        id: Uuid,
+        status: TransferStatus,
+    },
+    /// An agent's status moves `from` what the snapshot saw `to` another; stored only if it is
+    /// still `from`, so a sign-out or a booking committed meanwhile is never overwritten.
+    Agent {
+        id: Uuid,
+        from: AgentStatus,
+        to: AgentStatus,
+    },
 }
 
 /// Fields of a call to change; `None` leaves one as it is.
@@ -277,6 +289,14 @@ impl Decision {
     pub fn is_empty(&self) -> bool {
         self.changes.is_empty() && self.effects.is_empty() && self.timeline.is_empty()
     }
+}
+
+/// Whether `actor` may start a transfer of the call now, before anything about its target is
+/// looked up: the same checks [`decide`] makes first for [`Action::StartTransfer`].
+pub fn may_start_transfer(snapshot: &CallSnapshot, actor: Actor) -> Result<(), Refusal> {
+    let engine = rules::Engine::new(snapshot.clone());
+    engine.authorize(actor)?;
+    engine.transfer_preconditions()
 }
 
 /// Decides what one input means for the call.

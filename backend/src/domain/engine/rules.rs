@@ -139,10 +139,19 @@ impl Engine {
     }
 
     fn set_agent_status(&mut self, id: Uuid, status: AgentStatus) {
-        if let Some(a) = self.s.agents.iter_mut().find(|a| a.id == id) {
-            a.status = status;
+        let Some(a) = self.s.agents.iter_mut().find(|a| a.id == id) else {
+            return; // no such agent any more
+        };
+        let from = a.status;
+        if from == status {
+            return;
         }
-        self.changes.push(Change::Agent { id, status });
+        a.status = status;
+        self.changes.push(Change::Agent {
+            id,
+            from,
+            to: status,
+        });
         if status == AgentStatus::Available {
             self.wake_router = true;
         }
@@ -1096,7 +1105,7 @@ impl Engine {
     // ---- agents' actions ----
 
     /// Only an agent on the call (or an admin) may act, and only on a live call.
-    fn authorize(&self, actor: Actor) -> Result<(), Refusal> {
+    pub(super) fn authorize(&self, actor: Actor) -> Result<(), Refusal> {
         let was_on_call = self
             .s
             .participants
@@ -1274,16 +1283,9 @@ impl Engine {
         }
     }
 
-    fn start_transfer(
-        &mut self,
-        actor: Actor,
-        leg_id: Uuid,
-        transfer_id: Uuid,
-        target: TransferTo,
-        mode: TransferMode,
-        hold_customer: bool,
-    ) -> Result<(), Refusal> {
-        let call = self.call().clone();
+    /// What the call must be for a transfer to start, whatever its target.
+    pub(super) fn transfer_preconditions(&self) -> Result<(), Refusal> {
+        let call = self.call();
         if call.status != CallStatus::InProgress {
             return Err(conflict(format!(
                 "only a call in progress can be transferred; this one is {}",
@@ -1293,10 +1295,27 @@ impl Engine {
         if self.active_transfer().is_some() {
             return Err(conflict("a transfer is already in progress on this call"));
         }
+        if self.connected_customer().is_none() {
+            return Err(conflict("the customer is not in the conference"));
+        }
+        self.conference_sid()?;
+        Ok(())
+    }
+
+    fn start_transfer(
+        &mut self,
+        actor: Actor,
+        leg_id: Uuid,
+        transfer_id: Uuid,
+        target: TransferTo,
+        mode: TransferMode,
+        hold_customer: bool,
+    ) -> Result<(), Refusal> {
+        self.transfer_preconditions()?;
+        let call = self.call().clone();
         let customer = self
             .connected_customer()
             .ok_or_else(|| conflict("the customer is not in the conference"))?;
-        self.conference_sid()?;
         let from_agent = call.owner_agent_id.or(Some(actor.id));
 
         let (kind, agent_id, phone, dial_to) = match target {

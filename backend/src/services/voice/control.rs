@@ -6,7 +6,7 @@
 use uuid::Uuid;
 
 use super::callbacks::transaction_outcome;
-use super::decide::{decide, load_snapshot, store};
+use super::decide::{add_agents, decide, load_snapshot, store};
 use super::VoiceEngine;
 use crate::db::{self, DbError, PgConn};
 use crate::domain::agent::Agent;
@@ -53,26 +53,30 @@ impl VoiceEngine {
         let transfer_id = Uuid::new_v4();
         let (screened, outcome) = transaction_outcome!(self, |conn, out| {
             let call = lock_call(conn, call_id).await?;
-            let (target, more_agents, outside) = match &request.target {
+            let mut snapshot = load_snapshot(conn, call, &[]).await?;
+            // Who may transfer, and whether the call can be, before anything about the target
+            // is looked up (or its row locked).
+            engine::may_start_transfer(&snapshot, actor_of(actor))?;
+            let (target, outside) = match &request.target {
                 TransferTarget::Agent(id) => {
                     // Locked (call first, then agent, as the router does) so the router can't
                     // book this agent between the check and the booking.
                     let target = db::agents::lock(conn, *id)
                         .await?
                         .ok_or(ServiceError::NotFound("agent"))?;
+                    add_agents(conn, &mut snapshot, &[target.id]).await?;
                     (
                         TransferTo::Agent {
                             id: target.id,
                             name: target.display_name.as_str().to_owned(),
                             dial_to: target.client_identity.dial_address(),
                         },
-                        vec![target.id],
                         None,
                     )
                 }
                 TransferTarget::Phone(raw) => {
                     let number = PhoneNumber::parse(raw)?;
-                    (TransferTo::Number(number.clone()), vec![], Some(number))
+                    (TransferTo::Number(number.clone()), Some(number))
                 }
             };
             let input = Input::Action {
@@ -86,7 +90,6 @@ impl VoiceEngine {
                 },
             };
             // The request must fit the call before the dialing policy counts it as a dial.
-            let snapshot = load_snapshot(conn, call, &more_agents).await?;
             let decision = engine::decide(snapshot, input)?;
             if let Some(number) = outside {
                 let own_number = &self.settings().phone_number;

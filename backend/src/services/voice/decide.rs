@@ -62,19 +62,37 @@ pub(crate) async fn load_snapshot(
 ) -> Result<CallSnapshot, DbError> {
     let participants = db::calls::participants_of(conn, call.id).await?;
     let transfers = db::calls::transfers_of(conn, call.id).await?;
-    let mut agent_ids: Vec<Uuid> = participants
+    let on_call: Vec<Uuid> = participants.iter().filter_map(|p| p.agent_id).collect();
+    let mut snapshot = CallSnapshot {
+        call,
+        participants,
+        transfers,
+        agents: Vec::new(),
+        now: Utc::now(),
+    };
+    add_agents(conn, &mut snapshot, &on_call).await?;
+    add_agents(conn, &mut snapshot, more_agents).await?;
+    Ok(snapshot)
+}
+
+/// Adds these agents (those not in it yet) to a call's snapshot.
+pub(crate) async fn add_agents(
+    conn: &mut PgConn,
+    snapshot: &mut CallSnapshot,
+    ids: &[Uuid],
+) -> Result<(), DbError> {
+    let mut ids: Vec<Uuid> = ids
         .iter()
-        .filter_map(|p| p.agent_id)
-        .chain(more_agents.iter().copied())
+        .copied()
+        .filter(|id| snapshot.agent(*id).is_none())
         .collect();
-    agent_ids.sort_unstable();
-    agent_ids.dedup();
+    ids.sort_unstable();
+    ids.dedup();
     let live_elsewhere =
-        db::routing::agents_with_live_legs(conn, &agent_ids, Some(call.id)).await?;
-    let mut agents = Vec::with_capacity(agent_ids.len());
-    for id in agent_ids {
+        db::routing::agents_with_live_legs(conn, &ids, Some(snapshot.call.id)).await?;
+    for id in ids {
         if let Some(agent) = db::agents::find(conn, id).await? {
-            agents.push(AgentView {
+            snapshot.agents.push(AgentView {
                 id,
                 status: agent.status,
                 active: agent.active,
@@ -82,13 +100,7 @@ pub(crate) async fn load_snapshot(
             });
         }
     }
-    Ok(CallSnapshot {
-        call,
-        participants,
-        transfers,
-        agents,
-        now: Utc::now(),
-    })
+    Ok(())
 }
 
 /// Stores a decision's changes and timeline in the order decided, and adds what is to happen
@@ -112,8 +124,10 @@ pub(crate) async fn store(
             Change::Transfer { id, status } => {
                 db::calls::set_transfer_status(conn, *id, *status).await?;
             }
-            Change::Agent { id, status } => {
-                db::agents::set_status(conn, *id, *status).await?;
+            Change::Agent { id, from, to } => {
+                if !db::agents::move_status(conn, *id, *from, *to).await? {
+                    tracing::info!(agent = %id, %from, %to, "an agent's status changed meanwhile; kept");
+                }
             }
         }
     }

@@ -397,10 +397,17 @@ fn replay(before: &CallSnapshot, changes: &[Change]) -> CallSnapshot {
                     .expect("a known transfer")
                     .status = *status
             }
-            Change::Agent { id, status } => {
-                if let Some(a) = s.agents.iter_mut().find(|a| a.id == *id) {
-                    a.status = *status;
-                }
+            Change::Agent { id, from, to } => {
+                let a = s
+                    .agents
+                    .iter_mut()
+                    .find(|a| a.id == *id)
+                    .expect("a known agent");
+                assert_eq!(
+                    a.status, *from,
+                    "a change from a status the agent is not in"
+                );
+                a.status = *to;
             }
         }
     }
