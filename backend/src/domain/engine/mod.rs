@@ -271,6 +271,48 @@ pub struct NewTransfer {
     pub target_participant_id: Uuid,
 }
 
+impl NewLeg {
+    /// The leg as it stands once stored: being dialed, no SID yet.
+    pub fn to_participant(&self, now: DateTime<Utc>) -> Participant {
+        Participant {
+            id: self.id,
+            call_id: self.call_id,
+            kind: self.kind,
+            agent_id: self.agent_id,
+            phone: self.phone.clone(),
+            call_sid: None,
+            status: ParticipantStatus::Dialing,
+            on_hold: false,
+            muted: false,
+            end_conference_on_exit: false,
+            flags_sequence: 0,
+            created_at: now,
+            joined_at: None,
+            left_at: None,
+            call_ended_at: None,
+        }
+    }
+}
+
+impl NewTransfer {
+    /// The transfer as it stands once stored: dialing its target.
+    pub fn to_transfer(&self, now: DateTime<Utc>) -> Transfer {
+        Transfer {
+            id: self.id,
+            call_id: self.call_id,
+            from_agent_id: self.from_agent_id,
+            to_agent_id: self.to_agent_id,
+            to_number: self.to_number.clone(),
+            mode: self.mode,
+            status: TransferStatus::Dialing,
+            target_participant_id: Some(self.target_participant_id),
+            created_at: now,
+            answered_at: None,
+            ended_at: None,
+        }
+    }
+}
+
 /// What [`decide`] concluded: the state after it, and how to get there.
 #[derive(Debug, Clone)]
 pub struct Decision {

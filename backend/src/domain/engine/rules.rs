@@ -302,41 +302,12 @@ impl Engine {
     }
 
     fn new_leg(&mut self, leg: NewLeg) {
-        let now = self.s.now;
-        self.s.participants.push(Participant {
-            id: leg.id,
-            call_id: leg.call_id,
-            kind: leg.kind,
-            agent_id: leg.agent_id,
-            phone: leg.phone.clone(),
-            call_sid: None,
-            status: ParticipantStatus::Dialing,
-            on_hold: false,
-            muted: false,
-            end_conference_on_exit: false,
-            flags_sequence: 0,
-            created_at: now,
-            joined_at: None,
-            left_at: None,
-            call_ended_at: None,
-        });
+        self.s.participants.push(leg.to_participant(self.s.now));
         self.changes.push(Change::NewLeg(leg));
     }
 
     fn new_transfer(&mut self, t: NewTransfer) {
-        self.s.transfers.push(Transfer {
-            id: t.id,
-            call_id: t.call_id,
-            from_agent_id: t.from_agent_id,
-            to_agent_id: t.to_agent_id,
-            to_number: t.to_number.clone(),
-            mode: t.mode,
-            status: TransferStatus::Dialing,
-            target_participant_id: Some(t.target_participant_id),
-            created_at: self.s.now,
-            answered_at: None,
-            ended_at: None,
-        });
+        self.s.transfers.push(t.to_transfer(self.s.now));
         self.changes.push(Change::NewTransfer(t));
     }
 
@@ -1410,20 +1381,9 @@ impl Engine {
         let call_id = self.call().id;
         match switch {
             Switch::Hold(hold) if p.on_hold != hold => {
-                let (conference_sid, call_sid) = (self.conference_sid()?, Self::placed(&p)?);
-                self.effect(Effect::Hold {
-                    call_id,
-                    conference_sid,
-                    call_sid,
-                    hold,
-                });
-                self.update_leg(
-                    id,
-                    LegUpdate {
-                        on_hold: Some(hold),
-                        ..Default::default()
-                    },
-                );
+                self.conference_sid()?;
+                Self::placed(&p)?;
+                self.set_hold(id, hold);
                 self.record(TimelineEvent::Hold {
                     participant_id: id,
                     hold,

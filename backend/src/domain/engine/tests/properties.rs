@@ -360,36 +360,8 @@ fn replay(before: &CallSnapshot, changes: &[Change]) -> CallSnapshot {
                 .find(|p| p.id == *id)
                 .expect("a known leg")
                 .apply(update),
-            Change::NewLeg(leg) => s.participants.push(Participant {
-                id: leg.id,
-                call_id: leg.call_id,
-                kind: leg.kind,
-                agent_id: leg.agent_id,
-                phone: leg.phone.clone(),
-                call_sid: None,
-                status: ParticipantStatus::Dialing,
-                on_hold: false,
-                muted: false,
-                end_conference_on_exit: false,
-                flags_sequence: 0,
-                created_at: before.now,
-                joined_at: None,
-                left_at: None,
-                call_ended_at: None,
-            }),
-            Change::NewTransfer(t) => s.transfers.push(Transfer {
-                id: t.id,
-                call_id: t.call_id,
-                from_agent_id: t.from_agent_id,
-                to_agent_id: t.to_agent_id,
-                to_number: t.to_number.clone(),
-                mode: t.mode,
-                status: TransferStatus::Dialing,
-                target_participant_id: Some(t.target_participant_id),
-                created_at: before.now,
-                answered_at: None,
-                ended_at: None,
-            }),
+            Change::NewLeg(leg) => s.participants.push(leg.to_participant(before.now)),
+            Change::NewTransfer(t) => s.transfers.push(t.to_transfer(before.now)),
             Change::Transfer { id, status } => {
                 s.transfers
                     .iter_mut()
