@@ -69,8 +69,10 @@ log "building the release binary and the benchmark (the first build takes a few 
 cargo build --release -p warm-transfer
 # `cargo bench` builds in the bench profile (= release); the benchmark is then run directly so
 # that a Ctrl-C or `kill` reaches it and it can stop the servers it started.
+# The bench target's artifact (cargo also lists the server binary it builds alongside).
 BENCH_EXE="$(cargo bench -p warm-transfer --bench load --no-run --message-format=json \
-    | grep -o '"executable":"[^"]*"' | tail -n1 | sed 's/^"executable":"//; s/"$//')"
+    | grep '"kind":\["bench"\]' | grep -o '"executable":"[^"]*"' | tail -n1 \
+    | sed 's/^"executable":"//; s/"$//')"
 [[ -n "$BENCH_EXE" && -x "$BENCH_EXE" ]] || die "could not find the built benchmark executable"
 log "built in $(($(now_s) - start)) s"
 
