@@ -130,6 +130,24 @@ pub async fn mark_failed_attempt(
     Ok(())
 }
 
+/// The conference name of each of these legs' calls, by participant id.
+pub async fn conferences_of_legs(
+    conn: &mut PgConn,
+    legs: &[uuid::Uuid],
+) -> Result<std::collections::HashMap<uuid::Uuid, String>, DbError> {
+    use super::schema::{calls, participants};
+    if legs.is_empty() {
+        return Ok(Default::default());
+    }
+    let rows: Vec<(uuid::Uuid, String)> = participants::table
+        .inner_join(calls::table)
+        .filter(participants::id.eq_any(legs))
+        .select((participants::id, calls::conference_name))
+        .load(conn)
+        .await?;
+    Ok(rows.into_iter().collect())
+}
+
 /// Callbacks not yet processed (for metrics and readiness).
 pub async fn backlog(conn: &mut PgConn) -> Result<i64, DbError> {
     Ok(callback_inbox::table

@@ -10,6 +10,7 @@ use std::sync::{Mutex, PoisonError};
 use std::time::Duration;
 
 use chrono::Utc;
+use futures_util::StreamExt;
 use serde_json::{json, Value};
 use uuid::Uuid;
 
@@ -26,7 +27,10 @@ const STORE_WITHIN: Duration = Duration::from_millis(1_500);
 /// How many callbacks the buffer keeps while the database is down.
 const BUFFER_CAPACITY: usize = 10_000;
 /// Callbacks claimed per round.
-const BATCH: i64 = 64;
+const BATCH: i64 = 256;
+/// At most how many calls' callbacks are processed at once; each holds a database connection,
+/// so no more than a third of the pool is taken (the API and the router need the rest).
+const CALLS_AT_ONCE: usize = 8;
 /// How long a claimed callback is reserved for its processor.
 const LEASE_SECS: i64 = 30;
 /// How often the processor looks for work it was not told about (callbacks other instances
@@ -149,6 +153,43 @@ impl RawCallback {
             }
         })
     }
+}
+
+/// Splits an ordered batch into one group per call, each keeping the batch's order. A call is
+/// known by its conference's name: conference callbacks carry it, an incoming call's is its
+/// `CallSid`'s, and a leg's status callback takes its call's (`leg_calls`, looked up by
+/// participant). Anything else forms a group of its own.
+fn by_call(
+    batch: Vec<db::inbox::ClaimedCallback>,
+    leg_calls: &std::collections::HashMap<Uuid, String>,
+) -> Vec<Vec<db::inbox::ClaimedCallback>> {
+    let mut groups: Vec<Vec<db::inbox::ClaimedCallback>> = Vec::new();
+    let mut index: std::collections::HashMap<String, usize> = std::collections::HashMap::new();
+    for cb in batch {
+        let form = cb.payload["form"].as_array();
+        let param = |name: &str| {
+            form.into_iter().flatten().find_map(|pair| {
+                (pair[0].as_str() == Some(name)).then(|| pair[1].as_str().map(str::to_owned))?
+            })
+        };
+        let call = match cb.kind {
+            CallbackKind::Conference => param("FriendlyName"),
+            CallbackKind::IncomingCall => param("CallSid").map(|sid| format!("wt_{sid}")),
+            CallbackKind::LegStatus => cb.payload["participant_id"]
+                .as_str()
+                .and_then(|id| id.parse::<Uuid>().ok())
+                .and_then(|id| leg_calls.get(&id).cloned()),
+        }
+        .unwrap_or_else(|| format!("callback:{}", cb.id));
+        match index.get(&call) {
+            Some(&i) => groups[i].push(cb),
+            None => {
+                index.insert(call, groups.len());
+                groups.push(vec![cb]);
+            }
+        }
+    }
+    groups
 }
 
 /// Orders a claimed batch: in arrival order, except that each call's callbacks (one key) take
@@ -315,11 +356,37 @@ impl VoiceEngine {
                     db::inbox::claim(conn, BATCH, chrono::Duration::seconds(LEASE_SECS)).await?;
                 let claimed = batch.len();
                 in_processing_order(&mut batch);
-                for cb in batch {
-                    let outcome = match RawCallback::from_stored(cb.kind, &cb.payload) {
-                        Ok(raw) => self.process(raw).await,
-                        Err(bad) => Err(ServiceError::Internal(bad.to_string())),
-                    };
+                let legs: Vec<Uuid> = batch
+                    .iter()
+                    .filter_map(|cb| cb.payload["participant_id"].as_str()?.parse().ok())
+                    .collect();
+                let calls_of_legs = db::inbox::conferences_of_legs(conn, &legs).await?;
+                let groups = by_call(batch, &calls_of_legs);
+                let at_once = (self.pool().status().max_size / 3).clamp(1, CALLS_AT_ONCE);
+                // Calls are independent: each call's callbacks run in order, several calls at
+                // once (every change still takes its call's row lock).
+                let outcomes: Vec<Vec<(db::inbox::ClaimedCallback, ServiceResult<()>)>> =
+                    futures_util::stream::iter(groups)
+                        .map(|group| async move {
+                            let mut done = Vec::with_capacity(group.len());
+                            for cb in group {
+                                let outcome = match RawCallback::from_stored(cb.kind, &cb.payload) {
+                                    Ok(raw) => self.process(raw).await,
+                                    Err(bad) => Err(ServiceError::Internal(bad.to_string())),
+                                };
+                                let unavailable =
+                                    matches!(outcome, Err(ServiceError::Unavailable(_)));
+                                done.push((cb, outcome));
+                                if unavailable {
+                                    break;
+                                }
+                            }
+                            done
+                        })
+                        .buffer_unordered(at_once)
+                        .collect()
+                        .await;
+                for (cb, outcome) in outcomes.into_iter().flatten() {
                     match outcome {
                         Ok(()) => db::inbox::mark_processed(conn, cb.id).await?,
                         // The database, not the callback, failed: no attempt is spent. The batch
@@ -466,6 +533,69 @@ mod tests {
             payload: Value::Null,
             attempts: 1,
         }
+    }
+
+    fn stored(
+        id: i64,
+        kind: CallbackKind,
+        form: &[(&str, &str)],
+        leg: Option<Uuid>,
+    ) -> db::inbox::ClaimedCallback {
+        db::inbox::ClaimedCallback {
+            id,
+            kind,
+            call_key: String::new(),
+            sequence: None,
+            payload: json!({ "form": form, "participant_id": leg }),
+            attempts: 1,
+        }
+    }
+
+    #[test]
+    fn a_batch_is_split_by_call_keeping_each_calls_order() {
+        let leg = Uuid::new_v4();
+        let stray = Uuid::new_v4();
+        let batch = vec![
+            stored(1, CallbackKind::IncomingCall, &[("CallSid", CALL)], None),
+            stored(
+                2,
+                CallbackKind::Conference,
+                &[("FriendlyName", "wt_other")],
+                None,
+            ),
+            stored(
+                3,
+                CallbackKind::LegStatus,
+                &[("CallStatus", "ringing")],
+                Some(leg),
+            ),
+            stored(
+                4,
+                CallbackKind::Conference,
+                &[("FriendlyName", &format!("wt_{CALL}"))],
+                None,
+            ),
+            stored(
+                5,
+                CallbackKind::LegStatus,
+                &[("CallStatus", "ringing")],
+                Some(stray),
+            ),
+            stored(
+                6,
+                CallbackKind::Conference,
+                &[("FriendlyName", "wt_other")],
+                None,
+            ),
+        ];
+        let legs = [(leg, format!("wt_{CALL}"))].into_iter().collect();
+        let groups: Vec<Vec<i64>> = by_call(batch, &legs)
+            .into_iter()
+            .map(|g| g.into_iter().map(|cb| cb.id).collect())
+            .collect();
+        // The incoming call, its leg and its conference's event together and in order; the
+        // other call apart; a leg of no known call alone.
+        assert_eq!(groups, vec![vec![1, 3, 4], vec![2, 6], vec![5]]);
     }
 
     #[test]
