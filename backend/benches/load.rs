@@ -1333,8 +1333,8 @@ fn report(
     let _ = writeln!(out);
     let _ = writeln!(
         out,
-        "Callback inbox ({INBOX_PHASE}: stored and answered 204, then processed in order by one \
-         processor)"
+        "Callback inbox ({INBOX_PHASE}: stored and answered 204, then processed, each call's in \
+         order, several calls at once)"
     );
     let _ = writeln!(
         out,
