@@ -21,7 +21,7 @@ pub enum ServiceError {
     Malformed(String),
     #[error("wrong email or password")]
     InvalidCredentials,
-    #[error("too many failed sign-in attempts; try again in {retry_after_secs} seconds")]
+    #[error("too many failed sign-in attempts; try again in {}", in_seconds(*.retry_after_secs))]
     TooManyAttempts { retry_after_secs: u64 },
     #[error("sign in first")]
     Unauthenticated,
@@ -37,7 +37,7 @@ pub enum ServiceError {
     #[error("the database is unavailable")]
     Unavailable(#[source] DbError),
     /// Too much work queued (e.g. password checks during a flood of sign-ins); retry later.
-    #[error("the server is busy; try again in {retry_after_secs} seconds")]
+    #[error("the server is busy; try again in {}", in_seconds(*.retry_after_secs))]
     Busy { retry_after_secs: u64 },
     /// This session already holds as many live-event streams as it may.
     #[error(
@@ -53,6 +53,15 @@ pub enum ServiceError {
     Upstream(String),
     #[error("internal error: {0}")]
     Internal(String),
+}
+
+/// "1 second", "5 seconds".
+fn in_seconds(secs: u64) -> String {
+    if secs == 1 {
+        "1 second".to_owned()
+    } else {
+        format!("{secs} seconds")
+    }
 }
 
 impl From<DbError> for ServiceError {
@@ -84,6 +93,24 @@ pub type ServiceResult<T> = Result<T, ServiceError>;
 mod tests {
     use super::*;
     use diesel::result::{DatabaseErrorKind, Error};
+
+    #[test]
+    fn waits_are_told_in_words() {
+        let one = ServiceError::TooManyAttempts {
+            retry_after_secs: 1,
+        };
+        assert_eq!(
+            one.to_string(),
+            "too many failed sign-in attempts; try again in 1 second"
+        );
+        let busy = ServiceError::Busy {
+            retry_after_secs: 5,
+        };
+        assert_eq!(
+            busy.to_string(),
+            "the server is busy; try again in 5 seconds"
+        );
+    }
 
     #[test]
     fn a_connection_that_died_under_a_query_means_the_database_is_unavailable() {
