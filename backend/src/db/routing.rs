@@ -70,17 +70,11 @@ pub async fn lock_agent_for(conn: &mut PgConn, call: &Call) -> Result<Option<Uui
         .optional()?)
 }
 
-/// Whether any leg of this agent may still be live in Twilio. Every agent leg is one we dialed,
-/// and it counts as live until Twilio reports its call over (or refuses to place it) — even if we
-/// called it off before its SID came back. The rule is [`engine::leg_may_be_live`], in SQL.
-pub async fn agent_has_live_leg(conn: &mut PgConn, agent_id: Uuid) -> Result<bool, DbError> {
-    Ok(!agents_with_live_legs(conn, &[agent_id], None)
-        .await?
-        .is_empty())
-}
-
 /// Which of these agents have a leg that may still be live in Twilio, not counting the legs of
-/// `except_call` (the call a decision is about holds its own legs in its snapshot).
+/// `except_call` (the call a decision is about holds its own legs in its snapshot). Every agent
+/// leg is one we dialed, and it counts as live until Twilio reports its call over (or refuses to
+/// place it), even if we called it off before its SID came back. The rule is
+/// [`engine::leg_may_be_live`], in SQL.
 pub async fn agents_with_live_legs(
     conn: &mut PgConn,
     agent_ids: &[Uuid],
@@ -127,13 +121,11 @@ pub async fn stuck_agents(
         .select(agents::id)
         .load(conn)
         .await?;
-    let mut stuck = Vec::new();
-    for id in candidates {
-        if !agent_has_live_leg(conn, id).await? {
-            stuck.push(id);
-        }
-    }
-    Ok(stuck)
+    let live = agents_with_live_legs(conn, &candidates, None).await?;
+    Ok(candidates
+        .into_iter()
+        .filter(|id| !live.contains(id))
+        .collect())
 }
 
 /// Legs still dialing or ringing long after their ring timeout: the request or its callbacks

@@ -18,7 +18,7 @@ use super::callbacks::{self, BadCallback, ConferenceCallback, Form, LegStatusCal
 use super::inbound::InboundCall;
 use super::VoiceEngine;
 use crate::db::{self, inbox::NewCallback, DbError};
-use crate::domain::call::CallSid;
+use crate::domain::call::{conference_name, CallSid};
 use crate::domain::inbox::{retry_after, CallbackKind};
 use crate::services::{ServiceError, ServiceResult};
 
@@ -101,6 +101,31 @@ impl RawCallback {
         }
     }
 
+    /// The leg a status callback is about.
+    fn leg(&self) -> Option<Uuid> {
+        match self {
+            RawCallback::LegStatus { participant_id, .. } => Some(*participant_id),
+            _ => None,
+        }
+    }
+
+    /// The conference name of the call this callback is about, which names the call: conference
+    /// callbacks carry it, an incoming call's comes from its `CallSid`, and a leg's status
+    /// callback takes its call's from `leg_calls` (looked up by participant).
+    fn conference_name(
+        &self,
+        leg_calls: &std::collections::HashMap<Uuid, String>,
+    ) -> Option<String> {
+        match self {
+            RawCallback::Conference { .. } => self.param("FriendlyName").map(str::to_owned),
+            RawCallback::IncomingCall { .. } => self
+                .param("CallSid")
+                .and_then(|sid| CallSid::parse(sid).ok())
+                .map(|sid| conference_name(&sid)),
+            RawCallback::LegStatus { participant_id, .. } => leg_calls.get(participant_id).cloned(),
+        }
+    }
+
     fn sequence(&self) -> Option<i64> {
         self.param("SequenceNumber").and_then(|s| s.parse().ok())
     }
@@ -155,37 +180,28 @@ impl RawCallback {
     }
 }
 
-/// Splits an ordered batch into one group per call, each keeping the batch's order. A call is
-/// known by its conference's name: conference callbacks carry it, an incoming call's is its
-/// `CallSid`'s, and a leg's status callback takes its call's (`leg_calls`, looked up by
-/// participant). Anything else forms a group of its own.
+/// A claimed callback and what it parses to.
+type Stored = (db::inbox::ClaimedCallback, Result<RawCallback, BadCallback>);
+
+/// Splits an ordered batch into one group per call, each keeping the batch's order (see
+/// [`RawCallback::conference_name`]). A callback of no known call forms a group of its own.
 fn by_call(
-    batch: Vec<db::inbox::ClaimedCallback>,
+    batch: Vec<Stored>,
     leg_calls: &std::collections::HashMap<Uuid, String>,
-) -> Vec<Vec<db::inbox::ClaimedCallback>> {
-    let mut groups: Vec<Vec<db::inbox::ClaimedCallback>> = Vec::new();
+) -> Vec<Vec<Stored>> {
+    let mut groups: Vec<Vec<Stored>> = Vec::new();
     let mut index: std::collections::HashMap<String, usize> = std::collections::HashMap::new();
-    for cb in batch {
-        let form = cb.payload["form"].as_array();
-        let param = |name: &str| {
-            form.into_iter().flatten().find_map(|pair| {
-                (pair[0].as_str() == Some(name)).then(|| pair[1].as_str().map(str::to_owned))?
-            })
-        };
-        let call = match cb.kind {
-            CallbackKind::Conference => param("FriendlyName"),
-            CallbackKind::IncomingCall => param("CallSid").map(|sid| format!("wt_{sid}")),
-            CallbackKind::LegStatus => cb.payload["participant_id"]
-                .as_str()
-                .and_then(|id| id.parse::<Uuid>().ok())
-                .and_then(|id| leg_calls.get(&id).cloned()),
-        }
-        .unwrap_or_else(|| format!("callback:{}", cb.id));
+    for (cb, raw) in batch {
+        let call = raw
+            .as_ref()
+            .ok()
+            .and_then(|raw| raw.conference_name(leg_calls))
+            .unwrap_or_else(|| format!("callback:{}", cb.id));
         match index.get(&call) {
-            Some(&i) => groups[i].push(cb),
+            Some(&i) => groups[i].push((cb, raw)),
             None => {
                 index.insert(call, groups.len());
-                groups.push(vec![cb]);
+                groups.push(vec![(cb, raw)]);
             }
         }
     }
@@ -356,9 +372,16 @@ impl VoiceEngine {
                     db::inbox::claim(conn, BATCH, chrono::Duration::seconds(LEASE_SECS)).await?;
                 let claimed = batch.len();
                 in_processing_order(&mut batch);
+                let batch: Vec<Stored> = batch
+                    .into_iter()
+                    .map(|cb| {
+                        let raw = RawCallback::from_stored(cb.kind, &cb.payload);
+                        (cb, raw)
+                    })
+                    .collect();
                 let legs: Vec<Uuid> = batch
                     .iter()
-                    .filter_map(|cb| cb.payload["participant_id"].as_str()?.parse().ok())
+                    .filter_map(|(_, raw)| raw.as_ref().ok()?.leg())
                     .collect();
                 let calls_of_legs = db::inbox::conferences_of_legs(conn, &legs).await?;
                 let groups = by_call(batch, &calls_of_legs);
@@ -369,8 +392,8 @@ impl VoiceEngine {
                     futures_util::stream::iter(groups)
                         .map(|group| async move {
                             let mut done = Vec::with_capacity(group.len());
-                            for cb in group {
-                                let outcome = match RawCallback::from_stored(cb.kind, &cb.payload) {
+                            for (cb, raw) in group {
+                                let outcome = match raw {
                                     Ok(raw) => self.process(raw).await,
                                     Err(bad) => Err(ServiceError::Internal(bad.to_string())),
                                 };
@@ -535,20 +558,17 @@ mod tests {
         }
     }
 
-    fn stored(
-        id: i64,
-        kind: CallbackKind,
-        form: &[(&str, &str)],
-        leg: Option<Uuid>,
-    ) -> db::inbox::ClaimedCallback {
-        db::inbox::ClaimedCallback {
+    fn stored(id: i64, kind: CallbackKind, form: &[(&str, &str)], leg: Option<Uuid>) -> Stored {
+        let cb = db::inbox::ClaimedCallback {
             id,
             kind,
             call_key: String::new(),
             sequence: None,
             payload: json!({ "form": form, "participant_id": leg }),
             attempts: 1,
-        }
+        };
+        let raw = RawCallback::from_stored(cb.kind, &cb.payload);
+        (cb, raw)
     }
 
     #[test]
@@ -591,7 +611,7 @@ mod tests {
         let legs = [(leg, format!("wt_{CALL}"))].into_iter().collect();
         let groups: Vec<Vec<i64>> = by_call(batch, &legs)
             .into_iter()
-            .map(|g| g.into_iter().map(|cb| cb.id).collect())
+            .map(|g| g.into_iter().map(|(cb, _)| cb.id).collect())
             .collect();
         // The incoming call, its leg and its conference's event together and in order; the
         // other call apart; a leg of no known call alone.
