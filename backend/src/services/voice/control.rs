@@ -220,26 +220,14 @@ impl VoiceEngine {
     async fn act_on(&self, actor: &Agent, call_id: Uuid, action: Action) -> ServiceResult<()> {
         let ((), outcome) = transaction_outcome!(self, |conn, out| {
             let call = lock_call(conn, call_id).await?;
-            self.act(conn, call, actor, &[], action, out).await
+            let input = Input::Action {
+                actor: actor_of(actor),
+                action,
+            };
+            decide(conn, call, &[], input, out).await?;
+            Ok(())
         });
         self.after_commit_now(outcome).await
-    }
-
-    async fn act(
-        &self,
-        conn: &mut PgConn,
-        call: Call,
-        actor: &Agent,
-        more_agents: &[Uuid],
-        action: Action,
-        out: &mut super::decide::Outcome,
-    ) -> ServiceResult<()> {
-        let input = Input::Action {
-            actor: actor_of(actor),
-            action,
-        };
-        decide(conn, call, more_agents, input, out).await?;
-        Ok(())
     }
 
     async fn participant(&self, participant_id: Uuid) -> ServiceResult<Participant> {
