@@ -4,7 +4,7 @@
 #
 # Starts the project-local PostgreSQL (scripts/db.sh) unless DATABASE_URL is set, creates two
 # fresh databases for this run (throughput phases and routing run), builds the release binary and
-# the benchmark (backend/benches/load.rs), runs it and drops the databases at the end, whatever
+# the benchmark (backend/benches/load/main.rs), runs it and drops the databases at the end, whatever
 # happens. Knobs (environment): BENCH_CONNECTIONS (32), BENCH_SECONDS (5), BENCH_WARMUP_SECONDS (1),
 # BENCH_ROUTING_CALLS (100), BENCH_ROUTING_AGENTS (10), BENCH_ROUTING_TIMEOUT_SECONDS (120),
 # BENCH_ROUTING_TALK_MS (0).
