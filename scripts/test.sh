@@ -4,8 +4,8 @@
 #   scripts/test.sh                 all steps
 #   scripts/test.sh STEP...         only these steps (setup steps tools and db always run)
 #
-# Steps: rust, rust-lint, openapi-drift, api-fuzz, frontend-typecheck, frontend-api-drift,
-# frontend-unit, frontend-build, e2e. A missing suite fails its step: a frontend step whose npm script
+# Steps: rust, rust-lint, openapi-drift, api-fuzz, deploy-check, frontend-typecheck,
+# frontend-api-drift, frontend-unit, frontend-build, e2e. A missing suite fails its step: a frontend step whose npm script
 # frontend/package.json lacks, no openapi.yaml, a Rust run that finds no tests.
 # Every step runs even after a failure; the exit status is 1 when any step failed.
 # DATABASE_URL: when set, that server is used; otherwise the project-local one (scripts/db.sh).
@@ -20,7 +20,7 @@ set -euo pipefail
 LOG_NAME="test"
 cd "$ROOT"
 
-ALL_STEPS=(rust rust-lint openapi-drift api-fuzz frontend-typecheck frontend-api-drift frontend-unit frontend-build e2e)
+ALL_STEPS=(rust rust-lint openapi-drift api-fuzz deploy-check frontend-typecheck frontend-api-drift frontend-unit frontend-build e2e)
 if (($#)); then
     for s in "$@"; do
         [[ " ${ALL_STEPS[*]} " == *" $s "* ]] || { echo "unknown step '$s'; steps: ${ALL_STEPS[*]}" >&2; exit 2; }
@@ -143,6 +143,19 @@ step_openapi_drift() {
 # error, every answer as the OpenAPI document says. About a minute and a half.
 step_api_fuzz() { bash scripts/fuzz-api.sh; }
 
+# The Kubernetes manifests (deploy/k8s) and docker-compose.yml, offline: each object against its
+# kind's schema (unknown fields too), and against the app (config variables, routes, image);
+# the checker's tests check the committed files, then break each rule in memory and expect it
+# to fail (`node deploy/check/check.mjs` alone lists what is wrong).
+step_deploy_check() {
+    local dir=deploy/check
+    # npm writes node_modules/.package-lock.json on every install: it marks the installed state.
+    if [[ ! -f "$dir/node_modules/.package-lock.json" || "$dir/package-lock.json" -nt "$dir/node_modules/.package-lock.json" ]]; then
+        npm --prefix "$dir" ci --no-audit --no-fund --loglevel=error
+    fi
+    (cd "$dir" && node --test --test-reporter=spec)
+}
+
 step_frontend_typecheck() { npm --prefix frontend run typecheck; }
 step_frontend_unit() { npm --prefix frontend test; }
 step_frontend_api_drift() { npm --prefix frontend run check:api; }
@@ -187,6 +200,13 @@ if selected openapi-drift; then
 fi
 
 selected api-fuzz && run_step api-fuzz step_api_fuzz
+if selected deploy-check; then
+    if [[ -f deploy/check/package-lock.json ]]; then
+        run_step deploy-check step_deploy_check
+    else
+        fail_step deploy-check "no deploy/check/package-lock.json"
+    fi
+fi
 
 frontend_step() { # NAME NPM_SCRIPT FUNCTION
     selected "$1" || return 0

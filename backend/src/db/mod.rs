@@ -83,7 +83,13 @@ fn deadpool_runtime() -> deadpool::Runtime {
     deadpool::Runtime::Tokio1
 }
 
-/// Applies pending migrations and returns the versions applied.
+/// The session-level advisory lock migrations run under (an arbitrary constant naming it among
+/// the database's advisory locks).
+const MIGRATION_LOCK_KEY: i64 = 7_341_955_022;
+
+/// Applies pending migrations and returns the versions applied. Instances starting together
+/// take turns under an advisory lock: the first applies them, the others then find none pending
+/// (without it two would race to apply the same migration, and one would fail its start).
 pub async fn run_migrations(database_url: &str) -> Result<Vec<String>, DbError> {
     use diesel::Connection;
     use diesel_async::async_connection_wrapper::AsyncConnectionWrapper;
@@ -108,10 +114,25 @@ pub async fn run_migrations(database_url: &str) -> Result<Vec<String>, DbError> 
             None => AsyncConnectionWrapper::<AsyncPgConnection>::establish(&target.url)
                 .map_err(cannot_connect)?,
         };
+        let lock_failed = |e: diesel::result::Error| {
+            DbError::Migration(format!("cannot take the migration lock: {e}"))
+        };
+        // Held until unlocked or the connection closes, whatever becomes of the migrations.
+        diesel::RunQueryDsl::execute(
+            diesel::sql_query(format!("SELECT pg_advisory_lock({MIGRATION_LOCK_KEY})")),
+            &mut conn,
+        )
+        .map_err(lock_failed)?;
         let applied = conn
             .run_pending_migrations(MIGRATIONS)
-            .map_err(|e| DbError::Migration(e.to_string()))?;
-        Ok(applied.iter().map(|v| v.to_string()).collect())
+            .map(|versions| versions.iter().map(|v| v.to_string()).collect::<Vec<_>>())
+            .map_err(|e| DbError::Migration(e.to_string()));
+        diesel::RunQueryDsl::execute(
+            diesel::sql_query(format!("SELECT pg_advisory_unlock({MIGRATION_LOCK_KEY})")),
+            &mut conn,
+        )
+        .map_err(lock_failed)?;
+        applied
     })
     .await
     .map_err(|e| DbError::Migration(format!("migration task failed: {e}")))?

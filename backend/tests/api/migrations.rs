@@ -38,6 +38,32 @@ async fn migrations_apply_to_an_empty_database_once() {
     }
 }
 
+/// Replicas starting together on an empty database: each runs the migrations at start, they take
+/// turns under the advisory lock, so every start succeeds and each migration is applied once.
+#[tokio::test(flavor = "multi_thread")]
+async fn instances_migrating_at_once_apply_each_migration_once() {
+    let url = create_database().await;
+    let mut starts = tokio::task::JoinSet::new();
+    for _ in 0..4 {
+        let url = url.clone();
+        starts.spawn(async move { warm_transfer::db::run_migrations(&url).await });
+    }
+    let mut applied: Vec<String> = Vec::new();
+    while let Some(run) = starts.join_next().await {
+        let versions = run
+            .unwrap()
+            .unwrap_or_else(|e| panic!("a start failed: {e}"));
+        applied.extend(versions);
+    }
+    let expected = warm_transfer::db::run_migrations(&url).await.unwrap();
+    assert!(expected.is_empty(), "left pending: {expected:?}");
+    let mut unique = applied.clone();
+    unique.sort();
+    unique.dedup();
+    assert_eq!(unique.len(), applied.len(), "applied twice: {applied:?}");
+    assert!(!applied.is_empty());
+}
+
 /// Every status value is written and read back through its one text mapping, and a value the
 /// code does not know (a corrupt row) reads as an error, not as some default.
 #[tokio::test(flavor = "multi_thread")]

@@ -113,20 +113,14 @@ fn compose_file_matches_the_real_configuration() {
             "{db_url}"
         );
         let port = env_value(backend, vars::APP_PORT).unwrap();
-        let ports: Vec<String> = backend["ports"]
-            .as_sequence()
-            .unwrap()
-            .iter()
-            .map(|p| p.as_str().unwrap().to_owned())
-            .collect();
         assert!(
-            ports.iter().any(|p| p.ends_with(&format!(":{port}"))),
-            "ports {ports:?} expose APP_PORT {port}"
+            backend["ports"].is_null(),
+            "a replica publishes no port: only the proxy is reachable"
         );
         let health = serde_yaml::to_string(&backend["healthcheck"]).unwrap();
         assert!(
-            health.contains("/healthz"),
-            "backend healthcheck uses /healthz: {health}"
+            health.contains(&format!(":{port}/readyz")),
+            "backend healthcheck asks /readyz on APP_PORT {port}: {health}"
         );
         let depends = serde_yaml::to_string(&backend["depends_on"]).unwrap();
         assert!(
@@ -134,6 +128,21 @@ fn compose_file_matches_the_real_configuration() {
             "{depends}"
         );
     }
+
+    // The proxy: the one published service, with the Caddyfile it is given.
+    let proxy = &compose["services"]["proxy"];
+    assert!(
+        proxy["image"].as_str().unwrap().starts_with("caddy:2"),
+        "proxy image"
+    );
+    let published = serde_yaml::to_string(&proxy["ports"]).unwrap();
+    assert!(published.contains("443:443"), "{published}");
+    let mounts = serde_yaml::to_string(&proxy["volumes"]).unwrap();
+    assert!(
+        mounts.contains("./deploy/caddy/Caddyfile:/etc/caddy/Caddyfile:ro"),
+        "{mounts}"
+    );
+    assert!(!repo_file("deploy/caddy/Caddyfile").is_empty());
 
     let dockerfile = repo_file("backend/Dockerfile");
     assert!(
