@@ -342,6 +342,7 @@ pub fn openapi_document() -> utoipa::openapi::OpenApi {
         documented_routes(App::new().into_utoipa_app().openapi(api::ApiDoc::openapi()))
             .split_for_parts();
     api::doc::complete_responses(&mut doc);
+    api::doc::name_timeline_kinds(&mut doc);
     doc
 }
 

@@ -30,7 +30,13 @@ export const SESSION_KEY = 'warm-transfer.session';
 export const VIEWPORTS = {
   desktop: { width: 1280, height: 800 },
   tablet: { width: 768, height: 1024 },
+  phone: { width: 390, height: 844 },
 };
+
+/** The page's full width: at most the viewport's when nothing makes it scroll sideways. */
+export async function pageWidth(page) {
+  return page.evaluate(() => document.documentElement.scrollWidth);
+}
 
 export async function launchBrowser() {
   return chromium.launch({

@@ -2,7 +2,10 @@
 //! extractor and middleware errors every route can answer, and which methods a path takes.
 
 use actix_web::http::Method;
+use std::collections::BTreeMap;
 use utoipa::openapi::path::{Operation, PathItem};
+
+use utoipa::openapi::schema::{Discriminator, OneOfBuilder, Schema};
 use utoipa::openapi::{ContentBuilder, OpenApi, Ref, RefOr, ResponseBuilder};
 
 fn error_response(description: &str) -> RefOr<utoipa::openapi::Response> {
@@ -62,6 +65,82 @@ pub fn complete_responses(doc: &mut OpenApi) {
             }
         }
     }
+}
+
+/// Gives every timeline kind a schema of its own (`TimelineHold`, `TimelineCallEnded`, ...: the
+/// entry's `id` and `at`, its `kind`, and that kind's `data`) and makes `CallEventView` one
+/// `oneOf` over all of them, every kind this build writes and `unknown`, with a `kind`
+/// discriminator mapping each kind to its schema. Generated clients get one named type per kind
+/// and a union they can switch on.
+pub fn name_timeline_kinds(doc: &mut OpenApi) {
+    let Some(components) = doc.components.as_mut() else {
+        return;
+    };
+    let mut variants = Vec::new();
+    for union in ["TimelineEntry", "TimelineEvent", "UnreadableEntry"] {
+        match components.schemas.remove(union) {
+            Some(RefOr::T(Schema::OneOf(one_of))) => variants.extend(one_of.items),
+            _ => panic!("{union} is not a oneOf schema"),
+        }
+    }
+    // `CallEventView` flattens the entry into `{id, at}`: an `allOf` of the two.
+    let (common, description) = match components.schemas.remove("CallEventView") {
+        Some(RefOr::T(Schema::AllOf(all_of))) => {
+            let common = all_of.items.into_iter().find_map(|item| match item {
+                RefOr::T(Schema::Object(object)) => Some(object),
+                _ => None,
+            });
+            (
+                common.expect("CallEventView has its own fields"),
+                all_of.description,
+            )
+        }
+        _ => panic!("CallEventView is not an allOf schema"),
+    };
+    let mut mapping = BTreeMap::new();
+    let mut items = Vec::new();
+    for variant in variants {
+        let RefOr::T(Schema::Object(mut object)) = variant else {
+            // The untagged union's own members: references to the two unions above.
+            continue;
+        };
+        let kind = match object.properties.get("kind") {
+            Some(RefOr::T(Schema::Object(tag))) => match tag.enum_values.as_deref() {
+                Some([serde_json::Value::String(kind)]) => kind.clone(),
+                _ => panic!("a timeline variant's kind is not one string"),
+            },
+            _ => panic!("a timeline variant has no kind"),
+        };
+        for (name, field) in &common.properties {
+            object.properties.insert(name.clone(), field.clone());
+        }
+        object.required.extend(common.required.iter().cloned());
+        let name = format!(
+            "Timeline{}",
+            kind.split('_')
+                .map(|word| {
+                    let mut chars = word.chars();
+                    chars
+                        .next()
+                        .map(|c| c.to_ascii_uppercase().to_string() + chars.as_str())
+                        .unwrap_or_default()
+                })
+                .collect::<String>()
+        );
+        mapping.insert(kind, format!("#/components/schemas/{name}"));
+        items.push(RefOr::Ref(Ref::from_schema_name(&name)));
+        components
+            .schemas
+            .insert(name, RefOr::T(Schema::Object(object)));
+    }
+    let mut discriminator = Discriminator::new("kind");
+    discriminator.mapping = mapping;
+    let mut one_of = OneOfBuilder::new().description(description).build();
+    one_of.items = items;
+    one_of.discriminator = Some(discriminator);
+    components
+        .schemas
+        .insert("CallEventView".to_owned(), RefOr::T(Schema::OneOf(one_of)));
 }
 
 /// The documented paths with the methods each takes, to tell "no such path" (404) from "not

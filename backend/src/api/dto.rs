@@ -5,7 +5,9 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use uuid::Uuid;
 
+use crate::db::calls::CallEvent;
 use crate::domain::agent::{Agent, AgentStatus, Role, SelectableStatus};
+use crate::domain::engine::TimelineEntry;
 
 #[derive(Debug, Serialize, ToSchema)]
 pub struct AgentView {
@@ -256,17 +258,25 @@ impl From<&crate::domain::call::Transfer> for TransferView {
     }
 }
 
+/// One timeline entry: when, and what (`kind`, with that kind's fields in `data`). An entry this
+/// build cannot read (stored by an older one, or of a kind it does not know) comes as kind
+/// `unknown` with the stored kind and data.
 #[derive(Serialize, ToSchema)]
 pub struct CallEventView {
     pub id: i64,
     pub at: DateTime<Utc>,
-    /// E.g. `call_received`, `agent_ringing`, `participant_joined`, `transfer_started`,
-    /// `transfer_completed`, `conference_event`, `call_ended`; `outside_dial` is a phone number
-    /// checked by the dialing policy (`by`, `by_role`, `number`, `decision` allowed|refused,
-    /// `reason`, `message`).
-    pub kind: String,
-    #[schema(value_type = Object)]
-    pub data: serde_json::Value,
+    #[serde(flatten)]
+    pub entry: TimelineEntry,
+}
+
+impl From<CallEvent> for CallEventView {
+    fn from(e: CallEvent) -> Self {
+        CallEventView {
+            id: e.id,
+            at: e.at,
+            entry: TimelineEntry::decode(&e.kind, e.data),
+        }
+    }
 }
 
 #[derive(Serialize, ToSchema)]
@@ -301,16 +311,7 @@ impl From<CallDetail> for CallDetailView {
                 })
                 .collect(),
             transfers: d.transfers.iter().map(TransferView::from).collect(),
-            timeline: d
-                .timeline
-                .into_iter()
-                .map(|e| CallEventView {
-                    id: e.id,
-                    at: e.at,
-                    kind: e.kind,
-                    data: e.data,
-                })
-                .collect(),
+            timeline: d.timeline.into_iter().map(CallEventView::from).collect(),
         }
     }
 }

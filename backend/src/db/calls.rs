@@ -166,18 +166,20 @@ struct StoredId {
     id: Uuid,
 }
 
-/// Stores an inbound call with its customer leg and first timeline entry in one statement (the
-/// voice webhook's only database work, so it stays one round trip). Returns the new call's id,
-/// or `None` when Twilio retried the webhook and the call already exists.
+/// Stores an inbound call with its customer leg and first timeline entry (`received`, stored as
+/// [`record_event`] stores any entry) in one statement (the voice webhook's only database work,
+/// so it stays one round trip). Returns the new call's id, or `None` when Twilio retried the
+/// webhook and the call already exists.
 pub async fn store_inbound_call(
     conn: &mut PgConn,
     customer_call_sid: &str,
     from: &str,
     to: &str,
     conference_name: &str,
-    received: &Value,
+    received: &TimelineEvent,
 ) -> Result<Option<Uuid>, DbError> {
     use diesel::sql_types::{Jsonb, Text, Uuid as SqlUuid};
+    let (kind, data) = received.to_entry();
     let stored: Option<StoredId> = diesel::sql_query(
         "WITH call AS (
              INSERT INTO calls (id, customer_call_sid, from_number, to_number, conference_name, status)
@@ -189,7 +191,7 @@ pub async fn store_inbound_call(
              SELECT $6, id, $9, $3, $2, $10, true FROM call
          ), received AS (
              INSERT INTO call_events (call_id, kind, data)
-             SELECT id, 'call_received', $7 FROM call
+             SELECT id, $11, $7 FROM call
          )
          SELECT id FROM call",
     )
@@ -199,10 +201,11 @@ pub async fn store_inbound_call(
     .bind::<Text, _>(to)
     .bind::<Text, _>(conference_name)
     .bind::<SqlUuid, _>(Uuid::new_v4())
-    .bind::<Jsonb, _>(received)
+    .bind::<Jsonb, _>(&data)
     .bind::<Text, _>(CallStatus::Queued)
     .bind::<Text, _>(ParticipantKind::Customer)
     .bind::<Text, _>(ParticipantStatus::Ringing)
+    .bind::<Text, _>(&kind)
     .get_result(conn)
     .await
     .optional()?;

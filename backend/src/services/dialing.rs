@@ -8,7 +8,7 @@ use crate::domain::agent::Agent;
 use crate::domain::dialing::{
     self, CallingCode, DialRefusal, DialRequest, DialingPolicy, PolicyInput,
 };
-use crate::domain::engine::TimelineEvent;
+use crate::domain::engine::{DialDecision, TimelineEvent};
 use crate::domain::phone::PhoneNumber;
 use crate::services::{ServiceError, ServiceResult};
 
@@ -124,11 +124,11 @@ pub async fn screen_outside_dial(
         by_role: actor.role,
         number: number.clone(),
         decision: if refusal.is_some() {
-            "refused"
+            DialDecision::Refused
         } else {
-            "allowed"
+            DialDecision::Allowed
         },
-        reason: refusal.map(DialRefusal::code),
+        reason: refusal.map(|r| r.code().into()),
         message: refusal.map(ToString::to_string),
     };
     db::calls::record_event(conn, call_id, &attempt, None).await?;

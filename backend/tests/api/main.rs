@@ -25,6 +25,7 @@ mod queue;
 mod robustness;
 #[cfg(feature = "demo")]
 mod streams;
+mod timeline;
 mod transfers;
 mod upstream_errors;
 mod voice;

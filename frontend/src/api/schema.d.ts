@@ -599,20 +599,12 @@ export interface components {
             timeline: components["schemas"]["CallEventView"][];
             transfers: components["schemas"]["TransferView"][];
         };
-        CallEventView: {
-            /** Format: date-time */
-            at: string;
-            data: Record<string, never>;
-            /** Format: int64 */
-            id: number;
-            /**
-             * @description E.g. `call_received`, `agent_ringing`, `participant_joined`, `transfer_started`,
-             *     `transfer_completed`, `conference_event`, `call_ended`; `outside_dial` is a phone number
-             *     checked by the dialing policy (`by`, `by_role`, `number`, `decision` allowed|refused,
-             *     `reason`, `message`).
-             */
-            kind: string;
-        };
+        /**
+         * @description One timeline entry: when, and what (`kind`, with that kind's fields in `data`). An entry this
+         *     build cannot read (stored by an older one, or of a kind it does not know) comes as kind
+         *     `unknown` with the stored kind and data.
+         */
+        CallEventView: components["schemas"]["TimelineCallReceived"] | components["schemas"]["TimelineAgentRinging"] | components["schemas"]["TimelineParticipantJoined"] | components["schemas"]["TimelineParticipantLeft"] | components["schemas"]["TimelineAgentMissed"] | components["schemas"]["TimelineTargetMissed"] | components["schemas"]["TimelineCustomerOutOfConference"] | components["schemas"]["TimelineConferenceLost"] | components["schemas"]["TimelineCustomerNeverJoined"] | components["schemas"]["TimelineCustomerJoinedLate"] | components["schemas"]["TimelineRequeued"] | components["schemas"]["TimelineTransferStarted"] | components["schemas"]["TimelineTransferTargetJoined"] | components["schemas"]["TimelineTransferCompleted"] | components["schemas"]["TimelineTransferCanceled"] | components["schemas"]["TimelineTransferFailed"] | components["schemas"]["TimelineHold"] | components["schemas"]["TimelineMute"] | components["schemas"]["TimelineParticipantRemoved"] | components["schemas"]["TimelineAgentLeaving"] | components["schemas"]["TimelineAgentHandedBack"] | components["schemas"]["TimelineHangupRequested"] | components["schemas"]["TimelineCallEnded"] | components["schemas"]["TimelineLegStatus"] | components["schemas"]["TimelineConferenceEvent"] | components["schemas"]["TimelineCustomerRejoined"] | components["schemas"]["TimelineOutsideDial"] | components["schemas"]["TimelineTwilioError"] | components["schemas"]["TimelineUnknown"];
         CallPageView: {
             items: components["schemas"]["CallSummaryView"][];
             /** @description Pass as `cursor` for the next page; `null` on the last page. */
@@ -690,6 +682,11 @@ export interface components {
             from: string;
             to: string;
         };
+        /**
+         * @description What the dialing policy said about an outside number.
+         * @enum {string}
+         */
+        DialDecision: "allowed" | "refused";
         /** @description The dialing policy for outside numbers (transfers to a phone number). */
         DialingPolicyView: {
             /**
@@ -847,6 +844,520 @@ export interface components {
         SelectableStatus: "available" | "away" | "offline";
         StatusRequest: {
             status: components["schemas"]["SelectableStatus"];
+        };
+        TimelineAgentHandedBack: {
+            /** Format: date-time */
+            at: string;
+            data: {
+                /** Format: uuid */
+                agent_id: string;
+                reason: string;
+            };
+            /** Format: int64 */
+            id: number;
+            /**
+             * @description discriminator enum property added by openapi-typescript
+             * @enum {string}
+             */
+            kind: "agent_handed_back";
+        };
+        TimelineAgentLeaving: {
+            /** Format: date-time */
+            at: string;
+            data: {
+                /** Format: uuid */
+                agent_id: string;
+            };
+            /** Format: int64 */
+            id: number;
+            /**
+             * @description discriminator enum property added by openapi-typescript
+             * @enum {string}
+             */
+            kind: "agent_leaving";
+        };
+        /** @description A routed agent's leg (or an agent transfer target's) ended without joining. */
+        TimelineAgentMissed: {
+            /** Format: date-time */
+            at: string;
+            /** @description A routed agent's leg (or an agent transfer target's) ended without joining. */
+            data: {
+                /** Format: uuid */
+                agent_id?: string | null;
+                /** Format: uuid */
+                participant_id: string;
+                phone?: string | null;
+                status: components["schemas"]["ParticipantStatus"];
+            };
+            /** Format: int64 */
+            id: number;
+            /**
+             * @description discriminator enum property added by openapi-typescript
+             * @enum {string}
+             */
+            kind: "agent_missed";
+        };
+        TimelineAgentRinging: {
+            /** Format: date-time */
+            at: string;
+            data: {
+                /** Format: uuid */
+                agent_id: string;
+                /** Format: uuid */
+                participant_id: string;
+            };
+            /** Format: int64 */
+            id: number;
+            /**
+             * @description discriminator enum property added by openapi-typescript
+             * @enum {string}
+             */
+            kind: "agent_ringing";
+        };
+        TimelineCallEnded: {
+            /** Format: date-time */
+            at: string;
+            data: {
+                reason: string;
+                status: components["schemas"]["CallStatus"];
+            };
+            /** Format: int64 */
+            id: number;
+            /**
+             * @description discriminator enum property added by openapi-typescript
+             * @enum {string}
+             */
+            kind: "call_ended";
+        };
+        /**
+         * @description The customer's call reached the voice webhook (or, when the webhook could not store it,
+         *     was adopted later from a conference callback or from Twilio's list of conferences).
+         */
+        TimelineCallReceived: {
+            /** Format: date-time */
+            at: string;
+            /**
+             * @description The customer's call reached the voice webhook (or, when the webhook could not store it,
+             *     was adopted later from a conference callback or from Twilio's list of conferences).
+             */
+            data: {
+                /** @description The conference whose callback made us adopt the call. */
+                adopted_from_conference?: string | null;
+                /** @description The live conference reconciliation found and adopted. */
+                adopted_from_twilio?: string | null;
+                from?: string;
+                to?: string;
+            };
+            /** Format: int64 */
+            id: number;
+            /**
+             * @description discriminator enum property added by openapi-typescript
+             * @enum {string}
+             */
+            kind: "call_received";
+        };
+        /** @description A conference status callback, as received. */
+        TimelineConferenceEvent: {
+            /** Format: date-time */
+            at: string;
+            /** @description A conference status callback, as received. */
+            data: {
+                call_sid?: string | null;
+                event: string;
+                hold?: boolean | null;
+                muted?: boolean | null;
+                reason?: string | null;
+                /** Format: int64 */
+                sequence?: number | null;
+            };
+            /** Format: int64 */
+            id: number;
+            /**
+             * @description discriminator enum property added by openapi-typescript
+             * @enum {string}
+             */
+            kind: "conference_event";
+        };
+        TimelineConferenceLost: {
+            /** Format: date-time */
+            at: string;
+            data: {
+                conference_sid?: string | null;
+            };
+            /** Format: int64 */
+            id: number;
+            /**
+             * @description discriminator enum property added by openapi-typescript
+             * @enum {string}
+             */
+            kind: "conference_lost";
+        };
+        TimelineCustomerJoinedLate: {
+            /** Format: date-time */
+            at: string;
+            data: Record<string, never>;
+            /** Format: int64 */
+            id: number;
+            /**
+             * @description discriminator enum property added by openapi-typescript
+             * @enum {string}
+             */
+            kind: "customer_joined_late";
+        };
+        TimelineCustomerNeverJoined: {
+            /** Format: date-time */
+            at: string;
+            data: {
+                status: components["schemas"]["CallStatus"];
+            };
+            /** Format: int64 */
+            id: number;
+            /**
+             * @description discriminator enum property added by openapi-typescript
+             * @enum {string}
+             */
+            kind: "customer_never_joined";
+        };
+        TimelineCustomerOutOfConference: {
+            /** Format: date-time */
+            at: string;
+            data: {
+                /** Format: uuid */
+                participant_id: string;
+                reason?: string | null;
+            };
+            /** Format: int64 */
+            id: number;
+            /**
+             * @description discriminator enum property added by openapi-typescript
+             * @enum {string}
+             */
+            kind: "customer_out_of_conference";
+        };
+        /** @description The caller's `<Dial>` ended without the call being over: they were put back in. */
+        TimelineCustomerRejoined: {
+            /** Format: date-time */
+            at: string;
+            /** @description The caller's `<Dial>` ended without the call being over: they were put back in. */
+            data: {
+                dial_status: string;
+                /** Format: int32 */
+                rejoins: number;
+            };
+            /** Format: int64 */
+            id: number;
+            /**
+             * @description discriminator enum property added by openapi-typescript
+             * @enum {string}
+             */
+            kind: "customer_rejoined";
+        };
+        TimelineHangupRequested: {
+            /** Format: date-time */
+            at: string;
+            data: {
+                /** Format: uuid */
+                by: string;
+            };
+            /** Format: int64 */
+            id: number;
+            /**
+             * @description discriminator enum property added by openapi-typescript
+             * @enum {string}
+             */
+            kind: "hangup_requested";
+        };
+        TimelineHold: {
+            /** Format: date-time */
+            at: string;
+            data: {
+                /** Format: uuid */
+                by: string;
+                hold: boolean;
+                /** Format: uuid */
+                participant_id: string;
+            };
+            /** Format: int64 */
+            id: number;
+            /**
+             * @description discriminator enum property added by openapi-typescript
+             * @enum {string}
+             */
+            kind: "hold";
+        };
+        /** @description A call-progress callback for one of our legs, as received. */
+        TimelineLegStatus: {
+            /** Format: date-time */
+            at: string;
+            /** @description A call-progress callback for one of our legs, as received. */
+            data: {
+                call_sid: string;
+                /** Format: uuid */
+                participant_id: string;
+                status: string;
+            };
+            /** Format: int64 */
+            id: number;
+            /**
+             * @description discriminator enum property added by openapi-typescript
+             * @enum {string}
+             */
+            kind: "leg_status";
+        };
+        TimelineMute: {
+            /** Format: date-time */
+            at: string;
+            data: {
+                /** Format: uuid */
+                by: string;
+                muted: boolean;
+                /** Format: uuid */
+                participant_id: string;
+            };
+            /** Format: int64 */
+            id: number;
+            /**
+             * @description discriminator enum property added by openapi-typescript
+             * @enum {string}
+             */
+            kind: "mute";
+        };
+        /** @description An agent asked to dial an outside number; the dialing policy's decision. */
+        TimelineOutsideDial: {
+            /** Format: date-time */
+            at: string;
+            /** @description An agent asked to dial an outside number; the dialing policy's decision. */
+            data: {
+                /** Format: uuid */
+                by: string;
+                by_role: components["schemas"]["Role"];
+                decision: components["schemas"]["DialDecision"];
+                message?: string | null;
+                number: string;
+                /** @description The refusal's code (`premium`, `destination_not_allowed`, ...), when refused. */
+                reason?: string | null;
+            };
+            /** Format: int64 */
+            id: number;
+            /**
+             * @description discriminator enum property added by openapi-typescript
+             * @enum {string}
+             */
+            kind: "outside_dial";
+        };
+        TimelineParticipantJoined: {
+            /** Format: date-time */
+            at: string;
+            data: {
+                /** Format: uuid */
+                agent_id?: string | null;
+                kind: components["schemas"]["ParticipantKind"];
+                /** Format: uuid */
+                participant_id: string;
+            };
+            /** Format: int64 */
+            id: number;
+            /**
+             * @description discriminator enum property added by openapi-typescript
+             * @enum {string}
+             */
+            kind: "participant_joined";
+        };
+        TimelineParticipantLeft: {
+            /** Format: date-time */
+            at: string;
+            data: {
+                /** Format: uuid */
+                agent_id?: string | null;
+                kind: components["schemas"]["ParticipantKind"];
+                /** Format: uuid */
+                participant_id: string;
+            };
+            /** Format: int64 */
+            id: number;
+            /**
+             * @description discriminator enum property added by openapi-typescript
+             * @enum {string}
+             */
+            kind: "participant_left";
+        };
+        TimelineParticipantRemoved: {
+            /** Format: date-time */
+            at: string;
+            data: {
+                /** Format: uuid */
+                by: string;
+                /** Format: uuid */
+                participant_id: string;
+            };
+            /** Format: int64 */
+            id: number;
+            /**
+             * @description discriminator enum property added by openapi-typescript
+             * @enum {string}
+             */
+            kind: "participant_removed";
+        };
+        TimelineRequeued: {
+            /** Format: date-time */
+            at: string;
+            data: {
+                reason: string;
+            };
+            /** Format: int64 */
+            id: number;
+            /**
+             * @description discriminator enum property added by openapi-typescript
+             * @enum {string}
+             */
+            kind: "requeued";
+        };
+        /** @description An outside transfer target's leg ended without joining. */
+        TimelineTargetMissed: {
+            /** Format: date-time */
+            at: string;
+            /** @description An outside transfer target's leg ended without joining. */
+            data: {
+                /** Format: uuid */
+                agent_id?: string | null;
+                /** Format: uuid */
+                participant_id: string;
+                phone?: string | null;
+                status: components["schemas"]["ParticipantStatus"];
+            };
+            /** Format: int64 */
+            id: number;
+            /**
+             * @description discriminator enum property added by openapi-typescript
+             * @enum {string}
+             */
+            kind: "target_missed";
+        };
+        TimelineTransferCanceled: {
+            /** Format: date-time */
+            at: string;
+            data: {
+                /** Format: uuid */
+                by?: string | null;
+                reason?: string | null;
+                /** Format: uuid */
+                transfer_id: string;
+            };
+            /** Format: int64 */
+            id: number;
+            /**
+             * @description discriminator enum property added by openapi-typescript
+             * @enum {string}
+             */
+            kind: "transfer_canceled";
+        };
+        TimelineTransferCompleted: {
+            /** Format: date-time */
+            at: string;
+            data: {
+                mode: components["schemas"]["TransferMode"];
+                /** Format: uuid */
+                to_agent_id?: string | null;
+                to_number?: string | null;
+                /** Format: uuid */
+                transfer_id: string;
+            };
+            /** Format: int64 */
+            id: number;
+            /**
+             * @description discriminator enum property added by openapi-typescript
+             * @enum {string}
+             */
+            kind: "transfer_completed";
+        };
+        TimelineTransferFailed: {
+            /** Format: date-time */
+            at: string;
+            data: {
+                status: components["schemas"]["ParticipantStatus"];
+                /** Format: uuid */
+                transfer_id: string;
+            };
+            /** Format: int64 */
+            id: number;
+            /**
+             * @description discriminator enum property added by openapi-typescript
+             * @enum {string}
+             */
+            kind: "transfer_failed";
+        };
+        TimelineTransferStarted: {
+            /** Format: date-time */
+            at: string;
+            data: {
+                /** Format: uuid */
+                by: string;
+                mode: components["schemas"]["TransferMode"];
+                /** Format: uuid */
+                to_agent_id?: string | null;
+                to_number?: string | null;
+                /** Format: uuid */
+                transfer_id: string;
+            };
+            /** Format: int64 */
+            id: number;
+            /**
+             * @description discriminator enum property added by openapi-typescript
+             * @enum {string}
+             */
+            kind: "transfer_started";
+        };
+        TimelineTransferTargetJoined: {
+            /** Format: date-time */
+            at: string;
+            data: {
+                /** Format: uuid */
+                participant_id: string;
+                /** Format: uuid */
+                transfer_id: string;
+            };
+            /** Format: int64 */
+            id: number;
+            /**
+             * @description discriminator enum property added by openapi-typescript
+             * @enum {string}
+             */
+            kind: "transfer_target_joined";
+        };
+        /** @description A Twilio request the engine decided on failed. */
+        TimelineTwilioError: {
+            /** Format: date-time */
+            at: string;
+            /** @description A Twilio request the engine decided on failed. */
+            data: {
+                error: string;
+                request: string;
+            };
+            /** Format: int64 */
+            id: number;
+            /**
+             * @description discriminator enum property added by openapi-typescript
+             * @enum {string}
+             */
+            kind: "twilio_error";
+        };
+        /** @description The entry as stored. */
+        TimelineUnknown: {
+            /** Format: date-time */
+            at: string;
+            /** @description The entry as stored. */
+            data: {
+                /** @description Any JSON value. */
+                stored_data: unknown;
+                stored_kind: string;
+            };
+            /** Format: int64 */
+            id: number;
+            /**
+             * @description discriminator enum property added by openapi-typescript
+             * @enum {string}
+             */
+            kind: "unknown";
         };
         /** @enum {string} */
         TransferMode: "warm" | "cold";

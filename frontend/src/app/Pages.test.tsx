@@ -36,11 +36,6 @@ afterEach(() => {
   window.location.hash = '';
 });
 
-/** The spec types event data as an open object (`Record<string, never>` once generated). */
-function eventData(data: Record<string, unknown>): CallEvent['data'] {
-  return data as unknown as CallEvent['data'];
-}
-
 function summary(i: number): CallSummary {
   const { participants: _p, transfers: _t, timeline: _tl, ...s } = makeCall({
     id: `00000000-0000-4000-8000-${String(i).padStart(12, '0')}`,
@@ -78,10 +73,21 @@ describe('History', () => {
                 },
               ],
               timeline: [
-                { id: 1, at: '2026-01-01T09:00:00Z', kind: 'call_received', data: {} },
-                { id: 2, at: '2026-01-01T09:01:00Z', kind: 'transfer_started', data: eventData({ to_agent_id: ada.id, mode: 'warm' }) },
-                { id: 3, at: '2026-01-01T09:02:00Z', kind: 'transfer_completed', data: {} },
-              ],
+                { id: 1, at: '2026-01-01T09:00:00Z', kind: 'call_received', data: { from: '+15550000003', to: '+15557654321' } },
+                {
+                  id: 2,
+                  at: '2026-01-01T09:01:00Z',
+                  kind: 'transfer_started',
+                  data: { transfer_id: 't1', mode: 'warm', by: admin.id, to_agent_id: ada.id, to_number: null },
+                },
+                {
+                  id: 3,
+                  at: '2026-01-01T09:02:00Z',
+                  kind: 'transfer_completed',
+                  data: { transfer_id: 't1', mode: 'warm', to_agent_id: ada.id, to_number: null },
+                },
+                { id: 4, at: '2026-01-01T09:02:01Z', kind: 'unknown', data: { stored_kind: 'call_adopted', stored_data: {} } },
+              ] satisfies CallEvent[],
             }),
           ),
       },
@@ -108,8 +114,16 @@ describe('History', () => {
     window.location.hash = `#/history/${summary(3).id}`;
     expect(await screen.findByRole('heading', { name: 'Call from +15550000003' })).toBeInTheDocument();
     const timeline = screen.getByTestId('timeline');
-    expect(within(timeline).getByText('Transfer started')).toBeInTheDocument();
-    expect(within(timeline).getByText(/to agent: Ada Agent/)).toBeInTheDocument();
+    expect(within(timeline).getByText('Grace Admin started a warm transfer to Ada Agent: ringing')).toBeInTheDocument();
+    expect(within(timeline).getByText('Transfer to Ada Agent: completed')).toBeInTheDocument();
+    expect(within(timeline).getByText('Unrecognised entry (call_adopted)')).toBeInTheDocument();
+    // Raw fields wait behind each entry's Details toggle (a native <details>, closed).
+    const started = within(timeline).getByText(/started a warm transfer/).closest('li')!;
+    const details = started.querySelector('details')!;
+    expect(details.open).toBe(false);
+    await user.click(within(started).getByText('Details'));
+    expect(details.open).toBe(true);
+    expect(within(details).getByText('t1')).toBeVisible();
     expect(within(screen.getByTestId('transfers')).getByText('Ada Agent')).toBeInTheDocument();
   });
 });

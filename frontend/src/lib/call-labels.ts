@@ -61,32 +61,3 @@ export function participantStates(p: Participant): string[] {
   if (states.length === 0) states.push('Talking');
   return states;
 }
-
-/** Readable names for timeline event kinds; unknown kinds are shown as words. */
-const EVENT_LABELS: Record<string, string> = {
-  call_received: 'Call received',
-  call_adopted: 'Call picked up by the server',
-  requeued: 'Back in the queue',
-  agent_ringing: 'Ringing an agent',
-  agent_missed: 'Agent did not answer',
-  target_missed: 'Transfer target did not answer',
-  participant_joined: 'Joined',
-  participant_left: 'Left',
-  participant_removed: 'Removed from the call',
-  agent_leaving: 'Agent left',
-  hangup_requested: 'Hang-up requested',
-  leg_status: 'Leg status',
-  outside_dial: 'Dialing policy check',
-  transfer_started: 'Transfer started',
-  transfer_target_joined: 'Transfer target joined',
-  transfer_completed: 'Transfer completed',
-  transfer_canceled: 'Transfer canceled',
-  transfer_failed: 'Transfer failed',
-  conference_event: 'Conference event',
-  twilio_error: 'Twilio error',
-  call_ended: 'Call ended',
-};
-
-export function eventLabel(kind: string): string {
-  return EVENT_LABELS[kind] ?? kind.replace(/[_.-]+/g, ' ').replace(/^\w/, (c) => c.toUpperCase());
-}

@@ -16,7 +16,7 @@ use chrono::{DateTime, Utc};
 use uuid::Uuid;
 
 pub use effect::Effect;
-pub use timeline::TimelineEvent;
+pub use timeline::{DialDecision, TimelineEntry, TimelineEvent, UnreadableEntry};
 
 use crate::domain::agent::AgentStatus;
 use crate::domain::call::{

@@ -366,7 +366,10 @@ impl Engine {
             ended_at: Some(Some(now)),
             ..Default::default()
         });
-        self.record(TimelineEvent::CallEnded { status, reason });
+        self.record(TimelineEvent::CallEnded {
+            status,
+            reason: reason.into(),
+        });
         self.changed_call();
     }
 
@@ -470,7 +473,9 @@ impl Engine {
         if let Some(c) = self.connected_customer() {
             self.set_hold(c.id, true);
         }
-        self.record(TimelineEvent::Requeued { reason });
+        self.record(TimelineEvent::Requeued {
+            reason: reason.into(),
+        });
         self.changed_call();
         self.wake_router = true;
     }
@@ -621,7 +626,7 @@ impl Engine {
             self.set_transfer_status(t.id, TransferStatus::Canceled);
             self.record(TimelineEvent::TransferCanceled {
                 transfer_id: t.id,
-                reason: Some("target left"),
+                reason: Some("target left".into()),
                 by: None,
             });
             if let Some(c) = self.connected_customer() {
@@ -1069,7 +1074,10 @@ impl Engine {
             avoid_agent_id: Some(Some(agent_id)),
             ..Default::default()
         });
-        self.record(TimelineEvent::AgentHandedBack { agent_id, reason });
+        self.record(TimelineEvent::AgentHandedBack {
+            agent_id,
+            reason: reason.into(),
+        });
         self.changed_call();
     }
 

@@ -374,7 +374,7 @@ fn an_agent_who_leaves_on_purpose_is_not_offered_the_call_again() {
     let d = ok(s.clone(), leave(&s, 11));
     assert_eq!(d.state.call.prefer_agent_id, None);
     assert!(d.timeline.contains(&TimelineEvent::Requeued {
-        reason: "the agent left"
+        reason: "the agent left".into()
     }));
 }
 
@@ -389,7 +389,7 @@ fn the_customer_hanging_up_ends_the_call_and_every_agent_leg() {
     assert_eq!(agent_status(&d, ALICE), AgentStatus::WrapUp);
     assert!(d.timeline.contains(&TimelineEvent::CallEnded {
         status: CallStatus::Completed,
-        reason: "customer hung up"
+        reason: "customer hung up".into()
     }));
 }
 

@@ -1,7 +1,6 @@
 //! Twilio's status callbacks: call progress of the legs we dial, and conference events.
 //! Both arrive in any order and may repeat, so every step is idempotent and only moves forward.
 
-use serde_json::json;
 use uuid::Uuid;
 
 use super::decide::{decide, Outcome};
@@ -289,7 +288,12 @@ impl VoiceEngine {
                             "unknown",
                             "unknown",
                             &cb.friendly_name,
-                            &json!({ "adopted_from_conference": cb.friendly_name }),
+                            &TimelineEvent::CallReceived {
+                                from: "unknown".to_owned(),
+                                to: "unknown".to_owned(),
+                                adopted_from_conference: Some(cb.friendly_name.clone()),
+                                adopted_from_twilio: None,
+                            },
                         )
                         .await?;
                         if adopted.is_some() {

@@ -1,6 +1,5 @@
 //! The customer's call arriving, and the TwiML each leg is given.
 
-use serde_json::json;
 use uuid::Uuid;
 
 use super::callbacks::in_transaction;
@@ -140,7 +139,12 @@ impl VoiceEngine {
     /// No Twilio request happens here, so the webhook answers at once.
     pub async fn incoming_call(&self, call: &InboundCall) -> ServiceResult<()> {
         let mut conn = self.pool().get().await.map_err(DbError::from)?;
-        let received = json!({ "from": call.from, "to": call.to });
+        let received = TimelineEvent::CallReceived {
+            from: call.from.clone(),
+            to: call.to.clone(),
+            adopted_from_conference: None,
+            adopted_from_twilio: None,
+        };
         let stored = db::calls::store_inbound_call(
             &mut conn,
             call.call_sid.as_str(),

@@ -16,7 +16,7 @@ use crate::domain::call::{
     customer_sid_from_conference, Call, ConferenceEvent, ConferenceSid, Participant,
     ParticipantKind, ParticipantStatus,
 };
-use crate::domain::engine::Input;
+use crate::domain::engine::{Input, TimelineEvent};
 use crate::services::{ServiceError, ServiceResult};
 use twilio::rest::{CallStatus as TwilioCallStatus, TwilioError};
 
@@ -164,7 +164,12 @@ impl VoiceEngine {
                     "unknown",
                     "unknown",
                     name,
-                    &serde_json::json!({ "adopted_from_twilio": conference.sid }),
+                    &TimelineEvent::CallReceived {
+                        from: "unknown".to_owned(),
+                        to: "unknown".to_owned(),
+                        adopted_from_conference: None,
+                        adopted_from_twilio: Some(conference.sid.clone()),
+                    },
                 )
                 .await?
             };

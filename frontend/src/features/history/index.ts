@@ -1,3 +1,4 @@
 export { HistoryPage } from './components/HistoryPage';
-export { CallDetailPage, describeEvent } from './components/CallDetailPage';
+export { CallDetailPage } from './components/CallDetailPage';
+export { timelineDetails, timelineLabel, type TimelineContext } from './timeline';
 export { filtersFromParams, filtersToParams, toQuery, type HistoryFilters } from './filters';

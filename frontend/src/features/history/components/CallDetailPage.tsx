@@ -1,9 +1,8 @@
 import { useCallback, useEffect, useRef, useState } from 'react';
-import { settle, useApi, type AgentView, type ApiProblem, type CallDetail, type CallEvent } from '@/api';
+import { settle, useApi, type AgentView, type ApiProblem, type CallDetail } from '@/api';
 import { ProblemMessage } from '@/components/ProblemMessage';
 import {
   CALL_STATUS_LABELS,
-  eventLabel,
   isFinalCall,
   PARTICIPANT_KIND_LABELS,
   PARTICIPANT_STATUS_LABELS,
@@ -12,6 +11,7 @@ import {
 } from '@/lib/call-labels';
 import { formatDateTime, formatDuration, formatPhone, formatTime } from '@/lib/format';
 import { useLiveEvent } from '@/live';
+import { agentHungUp, isTwilioReport, timelineDetails, timelineLabel, type TimelineContext } from '../timeline';
 
 interface CallDetailPageProps {
   id: string;
@@ -49,8 +49,12 @@ export function CallDetailPage({ id, agents, backHref }: CallDetailPageProps) {
 
   const name = (agentId: string | null | undefined) =>
     agentId ? (agents.find((a) => a.id === agentId)?.display_name ?? 'Unknown agent') : '—';
-  const participantName = (pid: unknown) =>
-    typeof pid === 'string' ? call?.participants.find((p) => p.id === pid)?.display_name : undefined;
+  const context: TimelineContext = {
+    agents,
+    participants: call?.participants ?? [],
+    transfers: call?.transfers ?? [],
+    agentHungUp: agentHungUp(call?.timeline ?? []),
+  };
 
   return (
     <div className="call-detail">
@@ -110,7 +114,7 @@ export function CallDetailPage({ id, agents, backHref }: CallDetailPageProps) {
               Participants
             </h2>
             <div className="table-scroll">
-              <table className="table" aria-labelledby="call-participants">
+              <table className="table table--stack" aria-labelledby="call-participants">
                 <thead>
                   <tr>
                     <th scope="col">Who</th>
@@ -123,15 +127,15 @@ export function CallDetailPage({ id, agents, backHref }: CallDetailPageProps) {
                 <tbody>
                   {call.participants.map((p) => (
                     <tr key={p.id}>
-                      <td>{p.kind === 'agent' ? p.display_name : formatPhone(p.phone ?? p.display_name)}</td>
-                      <td>{PARTICIPANT_KIND_LABELS[p.kind]}</td>
-                      <td>
+                      <td data-label="Who">{p.kind === 'agent' ? p.display_name : formatPhone(p.phone ?? p.display_name)}</td>
+                      <td data-label="Role">{PARTICIPANT_KIND_LABELS[p.kind]}</td>
+                      <td data-label="Status">
                         {PARTICIPANT_STATUS_LABELS[p.status]}
                         {p.on_hold && ' · on hold'}
                         {p.muted && ' · muted'}
                       </td>
-                      <td>{formatTime(p.joined_at)}</td>
-                      <td>{formatTime(p.left_at)}</td>
+                      <td data-label="Joined">{formatTime(p.joined_at)}</td>
+                      <td data-label="Left">{formatTime(p.left_at)}</td>
                     </tr>
                   ))}
                   {call.participants.length === 0 && (
@@ -154,7 +158,7 @@ export function CallDetailPage({ id, agents, backHref }: CallDetailPageProps) {
               <p className="muted">No transfers.</p>
             ) : (
               <div className="table-scroll">
-                <table className="table" aria-labelledby="call-transfers" data-testid="transfers">
+                <table className="table table--stack" aria-labelledby="call-transfers" data-testid="transfers">
                   <thead>
                     <tr>
                       <th scope="col">Type</th>
@@ -169,13 +173,13 @@ export function CallDetailPage({ id, agents, backHref }: CallDetailPageProps) {
                   <tbody>
                     {call.transfers.map((t) => (
                       <tr key={t.id}>
-                        <td>{TRANSFER_MODE_LABELS[t.mode]}</td>
-                        <td>{name(t.from_agent_id)}</td>
-                        <td>{t.to_agent_id ? name(t.to_agent_id) : (t.to_number ?? '—')}</td>
-                        <td>{TRANSFER_STATUS_LABELS[t.status]}</td>
-                        <td>{formatTime(t.created_at)}</td>
-                        <td>{formatTime(t.answered_at)}</td>
-                        <td>{formatTime(t.ended_at)}</td>
+                        <td data-label="Type">{TRANSFER_MODE_LABELS[t.mode]}</td>
+                        <td data-label="From">{name(t.from_agent_id)}</td>
+                        <td data-label="To">{t.to_agent_id ? name(t.to_agent_id) : (t.to_number ?? '—')}</td>
+                        <td data-label="Status">{TRANSFER_STATUS_LABELS[t.status]}</td>
+                        <td data-label="Started">{formatTime(t.created_at)}</td>
+                        <td data-label="Answered">{formatTime(t.answered_at)}</td>
+                        <td data-label="Ended">{formatTime(t.ended_at)}</td>
                       </tr>
                     ))}
                   </tbody>
@@ -190,12 +194,26 @@ export function CallDetailPage({ id, agents, backHref }: CallDetailPageProps) {
             </h2>
             <ol className="timeline" aria-labelledby="call-timeline" data-testid="timeline">
               {call.timeline.map((event) => (
-                <li key={event.id} className="timeline__item" data-kind={event.kind}>
+                <li
+                  key={event.id}
+                  className={`timeline__item${isTwilioReport(event) ? ' timeline__item--twilio' : ''}`}
+                  data-kind={event.kind}
+                >
                   <time className="timeline__time" dateTime={event.at}>
                     {formatTime(event.at)}
                   </time>
-                  <span className="timeline__kind">{eventLabel(event.kind)}</span>
-                  <span className="timeline__data muted">{describeEvent(event, name, participantName)}</span>
+                  <span className="timeline__label">{timelineLabel(event, context)}</span>
+                  <details className="timeline__details">
+                    <summary>Details</summary>
+                    <dl>
+                      {timelineDetails(event).map(([key, value]) => (
+                        <div key={key}>
+                          <dt>{key}</dt>
+                          <dd className="mono">{value}</dd>
+                        </div>
+                      ))}
+                    </dl>
+                  </details>
                 </li>
               ))}
               {call.timeline.length === 0 && <li className="muted">No events recorded.</li>}
@@ -205,30 +223,4 @@ export function CallDetailPage({ id, agents, backHref }: CallDetailPageProps) {
       )}
     </div>
   );
-}
-
-/** A one-line summary of an event's data, with agent and participant ids turned into names. */
-export function describeEvent(
-  event: CallEvent,
-  agentName: (id: string) => string,
-  participantName: (id: unknown) => string | undefined,
-): string {
-  const data = (event.data ?? {}) as Record<string, unknown>;
-  const parts: string[] = [];
-  for (const [key, value] of Object.entries(data)) {
-    if (value === null || value === undefined || value === '') continue;
-    if (typeof value === 'object') continue;
-    if (key.endsWith('agent_id') || key === 'by') {
-      parts.push(`${key === 'by' ? 'by' : key.replace(/_id$/, '').replace(/_/g, ' ')}: ${agentName(String(value))}`);
-    } else if (key === 'participant_id') {
-      const who = participantName(value);
-      if (who) parts.push(`who: ${who}`);
-    } else if (key.endsWith('_id') || key.endsWith('Sid') || key.endsWith('_sid')) {
-      continue;
-    } else {
-      parts.push(`${key.replace(/_/g, ' ')}: ${String(value)}`);
-    }
-    if (parts.length >= 6) break;
-  }
-  return parts.join(' · ');
 }
