@@ -28,3 +28,4 @@ mod streams;
 mod transfers;
 mod upstream_errors;
 mod voice;
+mod wrap_up;
