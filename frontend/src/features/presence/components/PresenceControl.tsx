@@ -73,30 +73,30 @@ export function PresenceControl({ agent, onChange, prepare, onAbandon, awayReaso
           </button>
         ))}
       </div>
-      {awayReasons.length > 0 && (
-        <label className="presence__reason">
-          <span className="sr-only">Away reason</span>
-          <select
-            aria-label="Away reason"
-            value={current === 'away' && agent.away_reason && awayReasons.some((r) => r.code === agent.away_reason) ? agent.away_reason : reason}
-            disabled={pending !== null}
-            onChange={(e) => {
-              setPicked(e.target.value);
-              if (current === 'away') void choose('away', e.target.value);
-            }}
-          >
-            {awayReasons.map((r) => (
-              <option key={r.code} value={r.code}>
-                {r.label}
-              </option>
-            ))}
-          </select>
-        </label>
-      )}
-      {currentReason && (
-        <span className="presence__live" data-testid="away-reason">
-          Away: {currentReason}
-        </span>
+      {awayReasons.length > 0 && !onCall && (
+        <select
+          className="presence__reason"
+          aria-label="Away reason"
+          data-testid="away-reason"
+          title={currentReason ? `Away: ${currentReason}` : 'The reason given when you go Away'}
+          value={current === 'away' && agent.away_reason ? agent.away_reason : reason}
+          disabled={pending !== null}
+          onChange={(e) => {
+            setPicked(e.target.value);
+            if (current === 'away') void choose('away', e.target.value);
+          }}
+        >
+          {current === 'away' && agent.away_reason && !awayReasons.some((r) => r.code === agent.away_reason) && (
+            <option value={agent.away_reason} disabled>
+              {currentReason}
+            </option>
+          )}
+          {awayReasons.map((r) => (
+            <option key={r.code} value={r.code}>
+              {r.label}
+            </option>
+          ))}
+        </select>
       )}
       {onCall && (
         <span className="presence__live" role="status">
