@@ -69,7 +69,7 @@ impl From<Agent> for AgentView {
                 (AgentStatus::Away, Some(from_number)) => Some(MissedCallView { from_number }),
                 _ => None,
             },
-            wrap_up: (a.status == AgentStatus::WrapUp).then(|| WrapUpView {
+            wrap_up: (a.status == AgentStatus::WrapUp).then_some(WrapUpView {
                 call_id: a.presence.wrap_up_call_id,
                 until: a.presence.wrap_up_until,
                 extended: a.presence.wrap_up_extended,

@@ -376,18 +376,18 @@ pub async fn disposition_of(
     conn: &mut PgConn,
     call_id: Uuid,
 ) -> Result<Option<StoredDisposition>, DbError> {
-    let row: Option<(Option<String>, Option<String>, Option<Uuid>, DateTime<Utc>)> =
-        call_dispositions::table
-            .find(call_id)
-            .select((
-                call_dispositions::code,
-                call_dispositions::notes,
-                call_dispositions::by_agent_id,
-                call_dispositions::at,
-            ))
-            .first(conn)
-            .await
-            .optional()?;
+    type Row = (Option<String>, Option<String>, Option<Uuid>, DateTime<Utc>);
+    let row: Option<Row> = call_dispositions::table
+        .find(call_id)
+        .select((
+            call_dispositions::code,
+            call_dispositions::notes,
+            call_dispositions::by_agent_id,
+            call_dispositions::at,
+        ))
+        .first(conn)
+        .await
+        .optional()?;
     let Some((code, notes, by, at)) = row else {
         return Ok(None);
     };

@@ -228,7 +228,7 @@ impl World {
                 prop_assert_eq!(status, AgentStatus::WrapUp, "freed from {}", status);
                 prop_assert!(!live_leg, "freed from wrap-up with a live leg");
                 prop_assert!(
-                    !(self.settings.require_disposition && !self.disposed),
+                    !self.settings.require_disposition || self.disposed,
                     "freed with a required disposition missing"
                 );
                 if request == WrapUpRequest::Tick {
