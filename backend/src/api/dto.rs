@@ -24,6 +24,32 @@ pub struct AgentView {
     pub status_changed_at: DateTime<Utc>,
     pub active: bool,
     pub created_at: DateTime<Utc>,
+    /// Away: why. One of the away reasons' codes, or the system's own `missed_call` (a call
+    /// rang out) or `declined_call` (the agent rejected it).
+    #[schema(example = "lunch")]
+    pub away_reason: Option<String>,
+    /// Set away by the system: the call missed or declined.
+    pub missed_call: Option<MissedCallView>,
+    /// In wrap-up: the call and until when.
+    pub wrap_up: Option<WrapUpView>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct MissedCallView {
+    /// Who called.
+    #[schema(example = "+15551230001")]
+    pub from_number: String,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct WrapUpView {
+    /// The call being wrapped up.
+    pub call_id: Option<Uuid>,
+    /// When the wrap-up ends; `null` for a wrap-up with no time (it ends as soon as the
+    /// agent's line is clear). Past while the agent must still file a required disposition.
+    pub until: Option<DateTime<Utc>>,
+    /// The one extension is used.
+    pub extended: bool,
 }
 
 impl From<Agent> for AgentView {
@@ -38,6 +64,18 @@ impl From<Agent> for AgentView {
             status_changed_at: a.status_changed_at,
             active: a.active,
             created_at: a.created_at,
+            away_reason: (a.status == AgentStatus::Away)
+                .then(|| a.presence.away_reason.clone())
+                .flatten(),
+            missed_call: match (a.status, a.presence.missed_call_from) {
+                (AgentStatus::Away, Some(from_number)) => Some(MissedCallView { from_number }),
+                _ => None,
+            },
+            wrap_up: (a.status == AgentStatus::WrapUp).then_some(WrapUpView {
+                call_id: a.presence.wrap_up_call_id,
+                until: a.presence.wrap_up_until,
+                extended: a.presence.wrap_up_extended,
+            }),
         }
     }
 }
@@ -64,6 +102,9 @@ pub struct LoginResponse {
 #[serde(deny_unknown_fields)]
 pub struct StatusRequest {
     pub status: SelectableStatus,
+    /// With `away` only: one of the active away reasons' codes (see `GET /api/away-reasons`).
+    #[schema(example = "lunch")]
+    pub reason: Option<String>,
 }
 
 #[derive(Deserialize, ToSchema)]
@@ -180,11 +221,17 @@ pub struct CallSummaryView {
     pub ended_at: Option<DateTime<Utc>>,
     /// From answer to end, for answered calls that ended.
     pub duration_seconds: Option<i64>,
+    /// The disposition code the call was filed under, if any.
+    #[schema(example = "resolved")]
+    pub disposition: Option<String>,
 }
 
 impl From<&CallSummary> for CallSummaryView {
     fn from(s: &CallSummary) -> Self {
-        summary(&s.call, s.owner_name.clone())
+        CallSummaryView {
+            disposition: s.disposition.clone(),
+            ..summary(&s.call, s.owner_name.clone())
+        }
     }
 }
 
@@ -204,6 +251,7 @@ fn summary(c: &crate::domain::call::Call, owner_name: Option<String>) -> CallSum
             (Some(a), Some(e)) => Some((e - a).num_seconds().max(0)),
             _ => None,
         },
+        disposition: None,
     }
 }
 
@@ -286,12 +334,140 @@ pub struct CallDetailView {
     pub participants: Vec<ParticipantView>,
     pub transfers: Vec<TransferView>,
     pub timeline: Vec<CallEventView>,
+    /// The disposition and notes filed for the call, if any.
+    pub disposition_detail: Option<DispositionView>,
+}
+
+/// A call's disposition and notes.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct DispositionView {
+    #[schema(example = "resolved")]
+    pub code: Option<String>,
+    #[schema(example = "Resolved")]
+    pub label: Option<String>,
+    pub notes: Option<String>,
+    pub by: Option<Uuid>,
+    pub at: Option<DateTime<Utc>>,
+}
+
+impl From<crate::db::presence::StoredDisposition> for DispositionView {
+    fn from(d: crate::db::presence::StoredDisposition) -> Self {
+        Self {
+            code: d.code,
+            label: d.label,
+            notes: d.notes,
+            by: d.by,
+            at: d.at,
+        }
+    }
+}
+
+/// Files a call's disposition and notes (an agent who handled the call, during it or their
+/// wrap-up; admins any time).
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct DispositionRequest {
+    /// An active disposition's code; `null` files notes only.
+    #[schema(example = "resolved")]
+    pub code: Option<String>,
+    /// Up to 2000 characters; line breaks and tabs allowed, other control characters not.
+    #[schema(max_length = 2000)]
+    pub notes: Option<String>,
+}
+
+/// Wrap-up settings.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct WrapUpSettingsView {
+    /// How long an agent stays in wrap-up after each call; 0 turns wrap-up off.
+    #[schema(minimum = 0, maximum = 1800, example = 30)]
+    pub wrap_up_seconds: u32,
+    /// How much longer an agent may ask for, once per wrap-up; 0: no extension.
+    #[schema(minimum = 0, maximum = 1800, example = 60)]
+    pub extension_seconds: u32,
+    /// Whether a disposition is required before the agent is available again (wrap-up then
+    /// lasts until one is filed, even past its time).
+    pub require_disposition: bool,
+    pub updated_at: Option<DateTime<Utc>>,
+    pub updated_by: Option<Uuid>,
+}
+
+impl From<crate::db::presence::StoredSettings> for WrapUpSettingsView {
+    fn from(s: crate::db::presence::StoredSettings) -> Self {
+        Self {
+            wrap_up_seconds: s.settings.seconds,
+            extension_seconds: s.settings.extension_seconds,
+            require_disposition: s.settings.require_disposition,
+            updated_at: s.updated_at,
+            updated_by: s.updated_by,
+        }
+    }
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct UpdateWrapUpSettingsRequest {
+    #[schema(minimum = 0, maximum = 1800, example = 30)]
+    pub wrap_up_seconds: i64,
+    #[schema(minimum = 0, maximum = 1800, example = 60)]
+    pub extension_seconds: i64,
+    pub require_disposition: bool,
+}
+
+/// An entry of an admin-managed list: a disposition or an away reason.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ListEntryView {
+    #[schema(example = "lunch")]
+    pub code: String,
+    #[schema(example = "Lunch")]
+    pub label: String,
+    /// Inactive entries are kept (history stays readable) but can no longer be chosen.
+    pub active: bool,
+}
+
+impl From<crate::db::presence::ListEntry> for ListEntryView {
+    fn from(e: crate::db::presence::ListEntry) -> Self {
+        Self {
+            code: e.code,
+            label: e.label,
+            active: e.active,
+        }
+    }
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CreateListEntryRequest {
+    /// 1-40 lower-case letters, digits or underscores; unique in its list.
+    #[schema(example = "coaching", max_length = 40)]
+    pub code: String,
+    #[schema(example = "Coaching", max_length = 100)]
+    pub label: String,
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct UpdateListEntryRequest {
+    #[schema(max_length = 100)]
+    pub label: Option<String>,
+    pub active: Option<bool>,
+}
+
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[serde(deny_unknown_fields)]
+pub struct ListEntriesQuery {
+    /// Admins only: include deactivated entries.
+    #[serde(default)]
+    pub include_inactive: bool,
 }
 
 impl From<CallDetail> for CallDetailView {
     fn from(d: CallDetail) -> Self {
         CallDetailView {
-            summary: summary(&d.call, d.owner_name.clone()),
+            disposition_detail: d.disposition.map(DispositionView::from),
+            summary: CallSummaryView {
+                disposition: d.disposition_code.clone(),
+                ..summary(&d.call, d.owner_name.clone())
+            },
             participants: d
                 .participants
                 .into_iter()

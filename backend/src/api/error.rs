@@ -51,7 +51,7 @@ impl ApiError {
         match self {
             ApiError::Service(e) => match e {
                 S::Validation(_) => (StatusCode::UNPROCESSABLE_ENTITY, "validation_failed"),
-                S::Malformed(_) => (StatusCode::BAD_REQUEST, "bad_request"),
+                S::Malformed(_) | S::BadInput(_) => (StatusCode::BAD_REQUEST, "bad_request"),
                 S::InvalidCredentials => (StatusCode::UNAUTHORIZED, "invalid_credentials"),
                 S::TooManyAttempts { .. } => (StatusCode::TOO_MANY_REQUESTS, "too_many_attempts"),
                 S::Unauthenticated => (StatusCode::UNAUTHORIZED, "unauthorized"),
@@ -108,7 +108,9 @@ impl ResponseError for ApiError {
             _ => self.to_string(),
         };
         let field = match self {
-            ApiError::Service(ServiceError::Validation(v)) => Some(v.field.to_owned()),
+            ApiError::Service(ServiceError::Validation(v) | ServiceError::BadInput(v)) => {
+                Some(v.field.to_owned())
+            }
             _ => None,
         };
         let mut response = HttpResponse::build(status);

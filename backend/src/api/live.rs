@@ -213,6 +213,7 @@ async fn build(pool: &DbPool, topic: Topic) -> Option<LiveEvent> {
             let summary = CallSummary {
                 call: detail.call,
                 owner_name: detail.owner_name,
+                disposition: detail.disposition_code,
             };
             (
                 audience,

@@ -14,6 +14,7 @@ pub mod extract;
 pub mod live;
 pub mod me;
 pub mod meta;
+pub mod presence;
 pub mod voice;
 
 use actix_web::web;
@@ -35,6 +36,7 @@ use utoipa_actix_web::service_config::ServiceConfig;
         (name = "agents", description = "The team; admins manage it"),
         (name = "calls", description = "Call history, the queue, and live call control"),
         (name = "voice", description = "Voice SDK access tokens"),
+        (name = "presence", description = "After-call work and presence reasons: wrap-up settings, dispositions, away reasons; admins change them"),
         (name = "dialing", description = "The dialing policy for outside numbers; admins change it"),
         (name = "events", description = "Live updates (server-sent events)"),
         (name = "demo", description = "Demo mode only: play the customer and the agent's browser through the built-in simulator"),
@@ -89,6 +91,17 @@ pub fn configure_api(cfg: &mut ServiceConfig) {
         .service(calls::hang_up)
         .service(dialing::get)
         .service(dialing::update)
+        .service(presence::get_settings)
+        .service(presence::update_settings)
+        .service(presence::list_dispositions)
+        .service(presence::create_disposition)
+        .service(presence::update_disposition)
+        .service(presence::list_away_reasons)
+        .service(presence::create_away_reason)
+        .service(presence::update_away_reason)
+        .service(presence::finish_wrap_up)
+        .service(presence::extend_wrap_up)
+        .service(presence::set_disposition)
         .service(events::stream);
     #[cfg(feature = "demo")]
     cfg.service(demo::create_call)

@@ -7,7 +7,9 @@ use uuid::Uuid;
 
 use super::schema::agents;
 use super::{DbError, PgConn};
-use crate::domain::agent::{Agent, AgentStatus, ClientIdentity, DisplayName, Email, Role};
+use crate::domain::agent::{
+    Agent, AgentStatus, ClientIdentity, DisplayName, Email, PresenceDetails, Role,
+};
 
 #[derive(Debug, Queryable, Selectable)]
 #[diesel(table_name = agents)]
@@ -24,6 +26,11 @@ pub(super) struct AgentRow {
     created_at: DateTime<Utc>,
     #[allow(dead_code)]
     updated_at: DateTime<Utc>,
+    away_reason: Option<String>,
+    missed_call_from: Option<String>,
+    wrap_up_call_id: Option<Uuid>,
+    wrap_up_until: Option<DateTime<Utc>>,
+    wrap_up_extended: bool,
 }
 
 impl TryFrom<AgentRow> for Agent {
@@ -42,6 +49,13 @@ impl TryFrom<AgentRow> for Agent {
             status_changed_at: row.status_changed_at,
             active: row.active,
             created_at: row.created_at,
+            presence: PresenceDetails {
+                away_reason: row.away_reason,
+                missed_call_from: row.missed_call_from,
+                wrap_up_call_id: row.wrap_up_call_id,
+                wrap_up_until: row.wrap_up_until,
+                wrap_up_extended: row.wrap_up_extended,
+            },
         })
     }
 }
@@ -171,6 +185,25 @@ pub async fn update(
     row.map(Agent::try_from).transpose()
 }
 
+/// What goes with a status (wrap-up time, away reason) belongs to that status only: every status
+/// change clears it, and whoever moved the agent records the new details after the move.
+#[allow(clippy::type_complexity)]
+fn clear_details() -> (
+    diesel::dsl::Eq<agents::away_reason, Option<String>>,
+    diesel::dsl::Eq<agents::missed_call_from, Option<String>>,
+    diesel::dsl::Eq<agents::wrap_up_call_id, Option<Uuid>>,
+    diesel::dsl::Eq<agents::wrap_up_until, Option<DateTime<Utc>>>,
+    diesel::dsl::Eq<agents::wrap_up_extended, bool>,
+) {
+    (
+        agents::away_reason.eq(None::<String>),
+        agents::missed_call_from.eq(None::<String>),
+        agents::wrap_up_call_id.eq(None::<Uuid>),
+        agents::wrap_up_until.eq(None::<DateTime<Utc>>),
+        agents::wrap_up_extended.eq(false),
+    )
+}
+
 /// Sets an agent's presence; a no-op change keeps `status_changed_at`, so idle time stays honest.
 /// Moves an agent's status from `from` to `to` if it is still `from`; returns whether it did.
 pub async fn move_status(
@@ -185,6 +218,7 @@ pub async fn move_status(
             agents::status.eq(to),
             agents::status_changed_at.eq(now),
             agents::updated_at.eq(now),
+            clear_details(),
         ))
         .execute(conn)
         .await?;
@@ -202,6 +236,7 @@ pub async fn set_status(
             agents::status.eq(status),
             agents::status_changed_at.eq(now),
             agents::updated_at.eq(now),
+            clear_details(),
         ))
         .returning(AgentRow::as_returning())
         .get_result(conn)

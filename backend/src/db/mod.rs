@@ -4,6 +4,7 @@ pub mod agents;
 pub mod calls;
 pub mod dialing;
 pub mod inbox;
+pub mod presence;
 pub mod routing;
 pub mod schema;
 pub mod sessions;

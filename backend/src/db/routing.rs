@@ -118,6 +118,8 @@ pub async fn stuck_agents(
             AgentStatus::Busy,
         ]))
         .filter(agents::status_changed_at.lt(cutoff))
+        // A timed wrap-up ends by its clock (the wrap-up tick), not here.
+        .filter(agents::wrap_up_until.is_null())
         .select(agents::id)
         .load(conn)
         .await?;

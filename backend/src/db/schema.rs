@@ -13,6 +13,11 @@ diesel::table! {
         active -> Bool,
         created_at -> Timestamptz,
         updated_at -> Timestamptz,
+        away_reason -> Nullable<Text>,
+        missed_call_from -> Nullable<Text>,
+        wrap_up_call_id -> Nullable<Uuid>,
+        wrap_up_until -> Nullable<Timestamptz>,
+        wrap_up_extended -> Bool,
     }
 }
 
@@ -148,6 +153,47 @@ diesel::table! {
         number -> Text,
         allowed -> Bool,
         refusal -> Nullable<Text>,
+        at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    wrap_up_settings (id) {
+        id -> Bool,
+        wrap_up_seconds -> Int4,
+        extension_seconds -> Int4,
+        require_disposition -> Bool,
+        updated_at -> Timestamptz,
+        updated_by -> Nullable<Uuid>,
+    }
+}
+
+diesel::table! {
+    dispositions (code) {
+        code -> Text,
+        label -> Text,
+        active -> Bool,
+        created_at -> Timestamptz,
+        updated_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    away_reasons (code) {
+        code -> Text,
+        label -> Text,
+        active -> Bool,
+        created_at -> Timestamptz,
+        updated_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    call_dispositions (call_id) {
+        call_id -> Uuid,
+        code -> Nullable<Text>,
+        notes -> Nullable<Text>,
+        by_agent_id -> Nullable<Uuid>,
         at -> Timestamptz,
     }
 }

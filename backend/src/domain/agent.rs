@@ -339,6 +339,21 @@ pub struct Agent {
     pub status_changed_at: chrono::DateTime<chrono::Utc>,
     pub active: bool,
     pub created_at: chrono::DateTime<chrono::Utc>,
+    pub presence: PresenceDetails,
+}
+
+/// What goes with the agent's current status (cleared whenever it changes).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct PresenceDetails {
+    /// Away: the reason's code (one of the admin-managed reasons, or a system reason such as
+    /// `missed_call`).
+    pub away_reason: Option<String>,
+    /// Set away by the system: who called (the call they missed or declined).
+    pub missed_call_from: Option<String>,
+    /// Wrap-up: the call wrapped up and until when.
+    pub wrap_up_call_id: Option<uuid::Uuid>,
+    pub wrap_up_until: Option<chrono::DateTime<chrono::Utc>>,
+    pub wrap_up_extended: bool,
 }
 
 impl Agent {

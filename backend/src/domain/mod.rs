@@ -8,6 +8,7 @@ pub mod engine;
 pub mod inbox;
 pub mod login;
 pub mod phone;
+pub mod presence;
 
 /// A value that failed to parse at the edge; the message is safe to show to the caller.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]

@@ -194,6 +194,7 @@ pub async fn set_own_status(
     pool: &DbPool,
     agent: &Agent,
     status: SelectableStatus,
+    reason: Option<&str>,
 ) -> ServiceResult<Agent> {
     if agent.status.is_engaged() {
         return Err(ServiceError::Conflict(format!(
@@ -201,10 +202,42 @@ pub async fn set_own_status(
             agent.status
         )));
     }
+    if reason.is_some() && status != SelectableStatus::Away {
+        return Err(ServiceError::BadInput(crate::domain::ValidationError::new(
+            "reason",
+            "only away takes a reason",
+        )));
+    }
+    // Available from wrap-up is finishing it, by the wrap-up rules (a required disposition).
+    if status == SelectableStatus::Available && agent.status == AgentStatus::WrapUp {
+        crate::services::presence::request_wrap_up(
+            pool,
+            agent.id,
+            crate::domain::presence::WrapUpRequest::Finish,
+        )
+        .await?;
+        let mut conn = pool.get().await.map_err(db::DbError::from)?;
+        return db::agents::find(&mut conn, agent.id)
+            .await?
+            .ok_or(ServiceError::NotFound("agent"));
+    }
     let mut conn = pool.get().await.map_err(db::DbError::from)?;
-    db::agents::set_status(&mut conn, agent.id, status.into())
-        .await?
-        .ok_or(ServiceError::NotFound("agent"))
+    let reason = match reason {
+        Some(r) => Some(crate::services::presence::check_away_reason(&mut conn, r).await?),
+        None => None,
+    };
+    conn.transaction::<_, ServiceError, _>(async |conn| {
+        db::agents::set_status(conn, agent.id, status.into())
+            .await?
+            .ok_or(ServiceError::NotFound("agent"))?;
+        if status == SelectableStatus::Away {
+            db::presence::set_away_reason(conn, agent.id, reason.as_deref()).await?;
+        }
+        db::agents::find(conn, agent.id)
+            .await?
+            .ok_or(ServiceError::NotFound("agent"))
+    })
+    .await
 }
 
 pub struct NewAgentInput {

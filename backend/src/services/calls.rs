@@ -17,11 +17,15 @@ pub struct CallDetail {
     pub participants: Vec<(Participant, String)>,
     pub transfers: Vec<Transfer>,
     pub timeline: Vec<CallEvent>,
+    pub disposition: Option<db::presence::StoredDisposition>,
+    pub disposition_code: Option<String>,
 }
 
 pub struct CallSummary {
     pub call: Call,
     pub owner_name: Option<String>,
+    /// The disposition code the call was filed under.
+    pub disposition: Option<String>,
 }
 
 pub struct CallPage {
@@ -73,12 +77,15 @@ async fn detail_of(conn: &mut PgConn, call: Call) -> Result<CallDetail, DbError>
         })
         .collect();
     let owner_name = call.owner_agent_id.and_then(|id| names.get(&id).cloned());
+    let disposition = db::presence::disposition_of(conn, call.id).await?;
     Ok(CallDetail {
         call,
         owner_name,
         participants,
         transfers,
         timeline,
+        disposition_code: disposition.as_ref().and_then(|d| d.code.clone()),
+        disposition,
     })
 }
 
@@ -211,10 +218,14 @@ pub async fn history(pool: &DbPool, query: HistoryQuery) -> ServiceResult<CallPa
     };
     let owners: Vec<Uuid> = calls.iter().filter_map(|c| c.owner_agent_id).collect();
     let names = agent_names(&mut conn, owners).await?;
+    // Read by primary key for the page's calls, so the list query itself stays as it is.
+    let ids: Vec<Uuid> = calls.iter().map(|c| c.id).collect();
+    let mut dispositions = db::presence::disposition_codes(&mut conn, &ids).await?;
     let items = calls
         .into_iter()
         .map(|call| CallSummary {
             owner_name: call.owner_agent_id.and_then(|id| names.get(&id).cloned()),
+            disposition: dispositions.remove(&call.id),
             call,
         })
         .collect();

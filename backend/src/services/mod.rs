@@ -5,6 +5,7 @@ pub mod accounts;
 pub mod calls;
 pub mod dialing;
 pub mod housekeeping;
+pub mod presence;
 pub mod voice;
 
 use crate::db::DbError;
@@ -16,6 +17,10 @@ use crate::domain::ValidationError;
 pub enum ServiceError {
     #[error(transparent)]
     Validation(#[from] ValidationError),
+    /// A field of the request that is not acceptable as sent (a 400 naming the field: notes too
+    /// long or with control characters, a reason or code not in its list).
+    #[error("{0}")]
+    BadInput(crate::domain::ValidationError),
     /// Input no request could carry in good faith (e.g. a 3 KB email); refused before any work.
     #[error("{0}")]
     Malformed(String),

@@ -29,3 +29,4 @@ mod timeline;
 mod transfers;
 mod upstream_errors;
 mod voice;
+mod wrap_up;

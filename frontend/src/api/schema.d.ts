@@ -105,6 +105,41 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/away-reasons": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The away reasons agents pick from (active ones; admins may ask for all). */
+        get: operations["listAwayReasons"];
+        put?: never;
+        /** Add an away reason (admin). `missed_call` and `declined_call` are the system's own. */
+        post: operations["createAwayReason"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/away-reasons/{code}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        /** Relabel, deactivate or reactivate an away reason (admin). */
+        patch: operations["updateAwayReason"];
+        trace?: never;
+    };
     "/api/calls": {
         parameters: {
             query?: never;
@@ -135,6 +170,27 @@ export interface paths {
          */
         get: operations["getCall"];
         put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/calls/{id}/disposition": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        /**
+         * File the call's disposition and notes.
+         * @description An agent who handled the call may during it and during their wrap-up for it, and may file
+         *     one the call still lacks later; changing it after that is for admins (403).
+         */
+        put: operations["setCallDisposition"];
         post?: never;
         delete?: never;
         options?: never;
@@ -410,6 +466,41 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/dispositions": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The disposition codes agents file calls under (active ones; admins may ask for all). */
+        get: operations["listDispositions"];
+        put?: never;
+        /** Add a disposition code (admin). */
+        post: operations["createDisposition"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/dispositions/{code}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        /** Relabel, deactivate or reactivate a disposition (admin). Calls filed under it keep it. */
+        patch: operations["updateDisposition"];
+        trace?: never;
+    };
     "/api/events": {
         parameters: {
             query?: never;
@@ -482,11 +573,55 @@ export interface paths {
         };
         get?: never;
         /**
-         * Set your presence: `available` (receive calls), `away`, or `offline`.
-         * @description Refused with 409 while you are ringing or on a call.
+         * Set your presence: `available` (receive calls), `away` (with a `reason`), or `offline`.
+         * @description Refused with 409 while you are ringing or on a call, and (for `available`) while in a
+         *     wrap-up that still needs its required disposition. An unknown or inactive `reason`, or a
+         *     reason with another status, is a 400.
          */
         put: operations["setMyStatus"];
         post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/me/wrap-up/extend": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Extend your wrap-up by the configured extension, once per wrap-up.
+         * @description Refused with 409 when you are not in a timed wrap-up, have extended it already, or
+         *     extensions are off.
+         */
+        post: operations["extendWrapUp"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/me/wrap-up/finish": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Finish your wrap-up now: you are available again.
+         * @description Refused with 409 when you are not in wrap-up, while a required disposition is missing
+         *     (file it with `PUT /api/calls/{id}/disposition` first), or while your call is still ending.
+         */
+        post: operations["finishWrapUp"];
         delete?: never;
         options?: never;
         head?: never;
@@ -524,6 +659,27 @@ export interface paths {
          *     incoming calls allowed, outgoing through the configured TwiML app.
          */
         post: operations["createVoiceToken"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/wrap-up-settings": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The wrap-up settings in force. */
+        get: operations["getWrapUpSettings"];
+        /**
+         * Replace the wrap-up settings (admin). The time applies to wrap-ups that start from now on;
+         *     the disposition requirement at once.
+         */
+        put: operations["updateWrapUpSettings"];
+        post?: never;
         delete?: never;
         options?: never;
         head?: never;
@@ -577,6 +733,12 @@ export interface components {
         AgentView: {
             active: boolean;
             /**
+             * @description Away: why. One of the away reasons' codes, or the system's own `missed_call` (a call
+             *     rang out) or `declined_call` (the agent rejected it).
+             * @example lunch
+             */
+            away_reason?: string | null;
+            /**
              * @description The Twilio Client identity the agent's browser registers under.
              * @example ana_lopez_3f9a1c
              */
@@ -589,12 +751,15 @@ export interface components {
             email: string;
             /** Format: uuid */
             id: string;
+            missed_call?: components["schemas"]["MissedCallView"] | null;
             role: components["schemas"]["Role"];
             status: components["schemas"]["AgentStatus"];
             /** Format: date-time */
             status_changed_at: string;
+            wrap_up?: components["schemas"]["WrapUpView"] | null;
         };
         CallDetailView: components["schemas"]["CallSummaryView"] & {
+            disposition_detail?: components["schemas"]["DispositionView"] | null;
             participants: components["schemas"]["ParticipantView"][];
             timeline: components["schemas"]["CallEventView"][];
             transfers: components["schemas"]["TransferView"][];
@@ -604,7 +769,7 @@ export interface components {
          *     build cannot read (stored by an older one, or of a kind it does not know) comes as kind
          *     `unknown` with the stored kind and data.
          */
-        CallEventView: components["schemas"]["TimelineCallReceived"] | components["schemas"]["TimelineAgentRinging"] | components["schemas"]["TimelineParticipantJoined"] | components["schemas"]["TimelineParticipantLeft"] | components["schemas"]["TimelineAgentMissed"] | components["schemas"]["TimelineTargetMissed"] | components["schemas"]["TimelineCustomerOutOfConference"] | components["schemas"]["TimelineConferenceLost"] | components["schemas"]["TimelineCustomerNeverJoined"] | components["schemas"]["TimelineCustomerJoinedLate"] | components["schemas"]["TimelineRequeued"] | components["schemas"]["TimelineTransferStarted"] | components["schemas"]["TimelineTransferTargetJoined"] | components["schemas"]["TimelineTransferCompleted"] | components["schemas"]["TimelineTransferCanceled"] | components["schemas"]["TimelineTransferFailed"] | components["schemas"]["TimelineHold"] | components["schemas"]["TimelineMute"] | components["schemas"]["TimelineParticipantRemoved"] | components["schemas"]["TimelineAgentLeaving"] | components["schemas"]["TimelineAgentHandedBack"] | components["schemas"]["TimelineHangupRequested"] | components["schemas"]["TimelineCallEnded"] | components["schemas"]["TimelineLegStatus"] | components["schemas"]["TimelineConferenceEvent"] | components["schemas"]["TimelineCustomerRejoined"] | components["schemas"]["TimelineOutsideDial"] | components["schemas"]["TimelineTwilioError"] | components["schemas"]["TimelineUnknown"];
+        CallEventView: components["schemas"]["TimelineCallReceived"] | components["schemas"]["TimelineAgentRinging"] | components["schemas"]["TimelineParticipantJoined"] | components["schemas"]["TimelineParticipantLeft"] | components["schemas"]["TimelineAgentMissed"] | components["schemas"]["TimelineAgentDeclined"] | components["schemas"]["TimelineWrapUpStarted"] | components["schemas"]["TimelineDispositionSet"] | components["schemas"]["TimelineTargetMissed"] | components["schemas"]["TimelineCustomerOutOfConference"] | components["schemas"]["TimelineConferenceLost"] | components["schemas"]["TimelineCustomerNeverJoined"] | components["schemas"]["TimelineCustomerJoinedLate"] | components["schemas"]["TimelineRequeued"] | components["schemas"]["TimelineTransferStarted"] | components["schemas"]["TimelineTransferTargetJoined"] | components["schemas"]["TimelineTransferCompleted"] | components["schemas"]["TimelineTransferCanceled"] | components["schemas"]["TimelineTransferFailed"] | components["schemas"]["TimelineHold"] | components["schemas"]["TimelineMute"] | components["schemas"]["TimelineParticipantRemoved"] | components["schemas"]["TimelineAgentLeaving"] | components["schemas"]["TimelineAgentHandedBack"] | components["schemas"]["TimelineHangupRequested"] | components["schemas"]["TimelineCallEnded"] | components["schemas"]["TimelineLegStatus"] | components["schemas"]["TimelineConferenceEvent"] | components["schemas"]["TimelineCustomerRejoined"] | components["schemas"]["TimelineOutsideDial"] | components["schemas"]["TimelineTwilioError"] | components["schemas"]["TimelineUnknown"];
         CallPageView: {
             items: components["schemas"]["CallSummaryView"][];
             /** @description Pass as `cursor` for the next page; `null` on the last page. */
@@ -622,6 +787,11 @@ export interface components {
             created_at: string;
             /** @example CA0123456789abcdef0123456789abcdef */
             customer_call_sid: string;
+            /**
+             * @description The disposition code the call was filed under, if any.
+             * @example resolved
+             */
+            disposition?: string | null;
             /**
              * Format: int64
              * @description From answer to end, for answered calls that ended.
@@ -656,6 +826,15 @@ export interface components {
             /** @description At least 10 characters. */
             password: string;
             role?: components["schemas"]["Role"];
+        };
+        CreateListEntryRequest: {
+            /**
+             * @description 1-40 lower-case letters, digits or underscores; unique in its list.
+             * @example coaching
+             */
+            code: string;
+            /** @example Coaching */
+            label: string;
         };
         CreateTransferRequest: {
             /** @description Warm transfers only: put the customer on hold (with music) while you consult. Default true. */
@@ -738,6 +917,31 @@ export interface components {
             /** Format: uuid */
             updated_by?: string | null;
         };
+        /**
+         * @description Files a call's disposition and notes (an agent who handled the call, during it or their
+         *     wrap-up; admins any time).
+         */
+        DispositionRequest: {
+            /**
+             * @description An active disposition's code; `null` files notes only.
+             * @example resolved
+             */
+            code?: string | null;
+            /** @description Up to 2000 characters; line breaks and tabs allowed, other control characters not. */
+            notes?: string | null;
+        };
+        /** @description A call's disposition and notes. */
+        DispositionView: {
+            /** Format: date-time */
+            at?: string | null;
+            /** Format: uuid */
+            by?: string | null;
+            /** @example resolved */
+            code?: string | null;
+            /** @example Resolved */
+            label?: string | null;
+            notes?: string | null;
+        };
         /** @description Every error the API returns. */
         ErrorBody: {
             /**
@@ -765,6 +969,15 @@ export interface components {
         HoldRequest: {
             hold: boolean;
         };
+        /** @description An entry of an admin-managed list: a disposition or an away reason. */
+        ListEntryView: {
+            /** @description Inactive entries are kept (history stays readable) but can no longer be chosen. */
+            active: boolean;
+            /** @example lunch */
+            code: string;
+            /** @example Lunch */
+            label: string;
+        };
         LoginRequest: {
             /** @example admin@example.com */
             email: string;
@@ -780,6 +993,13 @@ export interface components {
             expires_at: string;
             /** @description Send as `Authorization: Bearer <token>`. */
             token: string;
+        };
+        MissedCallView: {
+            /**
+             * @description Who called.
+             * @example +15551230001
+             */
+            from_number: string;
         };
         MuteRequest: {
             muted: boolean;
@@ -843,7 +1063,37 @@ export interface components {
          */
         SelectableStatus: "available" | "away" | "offline";
         StatusRequest: {
+            /**
+             * @description With `away` only: one of the active away reasons' codes (see `GET /api/away-reasons`).
+             * @example lunch
+             */
+            reason?: string | null;
             status: components["schemas"]["SelectableStatus"];
+        };
+        /**
+         * @description A routed agent (or an agent transfer target) declined the call: their browser rejected
+         *     it (Twilio reports the leg `busy`). A ring-out is [`TimelineEvent::AgentMissed`].
+         */
+        TimelineAgentDeclined: {
+            /** Format: date-time */
+            at: string;
+            /**
+             * @description A routed agent (or an agent transfer target) declined the call: their browser rejected
+             *     it (Twilio reports the leg `busy`). A ring-out is [`TimelineEvent::AgentMissed`].
+             */
+            data: {
+                /** Format: uuid */
+                agent_id?: string | null;
+                /** Format: uuid */
+                participant_id: string;
+            };
+            /** Format: int64 */
+            id: number;
+            /**
+             * @description discriminator enum property added by openapi-typescript
+             * @enum {string}
+             */
+            kind: "agent_declined";
         };
         TimelineAgentHandedBack: {
             /** Format: date-time */
@@ -1051,6 +1301,26 @@ export interface components {
              * @enum {string}
              */
             kind: "customer_rejoined";
+        };
+        /** @description An agent (or admin) filed the call's disposition and notes. */
+        TimelineDispositionSet: {
+            /** Format: date-time */
+            at: string;
+            /** @description An agent (or admin) filed the call's disposition and notes. */
+            data: {
+                /** Format: uuid */
+                by: string;
+                code?: string | null;
+                /** @description How long the notes are (the notes themselves are on the call, not in the timeline). */
+                notes_chars: number;
+            };
+            /** Format: int64 */
+            id: number;
+            /**
+             * @description discriminator enum property added by openapi-typescript
+             * @enum {string}
+             */
+            kind: "disposition_set";
         };
         TimelineHangupRequested: {
             /** Format: date-time */
@@ -1359,6 +1629,25 @@ export interface components {
              */
             kind: "unknown";
         };
+        /** @description An agent whose call is over is in wrap-up until this time. */
+        TimelineWrapUpStarted: {
+            /** Format: date-time */
+            at: string;
+            /** @description An agent whose call is over is in wrap-up until this time. */
+            data: {
+                /** Format: uuid */
+                agent_id: string;
+                /** Format: date-time */
+                until: string;
+            };
+            /** Format: int64 */
+            id: number;
+            /**
+             * @description discriminator enum property added by openapi-typescript
+             * @enum {string}
+             */
+            kind: "wrap_up_started";
+        };
         /** @enum {string} */
         TransferMode: "warm" | "cold";
         /** @enum {string} */
@@ -1440,6 +1729,23 @@ export interface components {
              */
             max_dials_per_call: number;
         };
+        UpdateListEntryRequest: {
+            active?: boolean | null;
+            label?: string | null;
+        };
+        UpdateWrapUpSettingsRequest: {
+            /**
+             * Format: int64
+             * @example 60
+             */
+            extension_seconds: number;
+            require_disposition: boolean;
+            /**
+             * Format: int64
+             * @example 30
+             */
+            wrap_up_seconds: number;
+        };
         /** @enum {string} */
         VoiceModeView: "demo" | "live";
         VoiceTokenView: {
@@ -1451,6 +1757,45 @@ export interface components {
             token: string;
             /** Format: int64 */
             ttl_seconds: number;
+        };
+        /** @description Wrap-up settings. */
+        WrapUpSettingsView: {
+            /**
+             * Format: int32
+             * @description How much longer an agent may ask for, once per wrap-up; 0: no extension.
+             * @example 60
+             */
+            extension_seconds: number;
+            /**
+             * @description Whether a disposition is required before the agent is available again (wrap-up then
+             *     lasts until one is filed, even past its time).
+             */
+            require_disposition: boolean;
+            /** Format: date-time */
+            updated_at?: string | null;
+            /** Format: uuid */
+            updated_by?: string | null;
+            /**
+             * Format: int32
+             * @description How long an agent stays in wrap-up after each call; 0 turns wrap-up off.
+             * @example 30
+             */
+            wrap_up_seconds: number;
+        };
+        WrapUpView: {
+            /**
+             * Format: uuid
+             * @description The call being wrapped up.
+             */
+            call_id?: string | null;
+            /** @description The one extension is used. */
+            extended: boolean;
+            /**
+             * Format: date-time
+             * @description When the wrap-up ends; `null` for a wrap-up with no time (it ends as soon as the
+             *     agent's line is clear). Past while the agent must still file a required disposition.
+             */
+            until?: string | null;
         };
     };
     responses: never;
@@ -2032,6 +2377,245 @@ export interface operations {
             };
         };
     };
+    listAwayReasons: {
+        parameters: {
+            query?: {
+                /** @description Admins only: include deactivated entries. */
+                include_inactive?: boolean;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ListEntryView"][];
+                };
+            };
+            /** @description Malformed input: a path parameter, query string or JSON body that does not parse */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The database is unavailable; retry later */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    createAwayReason: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["CreateListEntryRequest"];
+            };
+        };
+        responses: {
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ListEntryView"];
+                };
+            };
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The code exists */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The body is larger than 64 KiB */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The body is not sent as application/json */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The database is unavailable; retry later */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    updateAwayReason: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                code: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["UpdateListEntryRequest"];
+            };
+        };
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ListEntryView"];
+                };
+            };
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The body is larger than 64 KiB */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The body is not sent as application/json */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The database is unavailable; retry later */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
     listCalls: {
         parameters: {
             query?: {
@@ -2140,6 +2724,92 @@ export interface operations {
                 };
             };
             404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The database is unavailable; retry later */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    setCallDisposition: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["DispositionRequest"];
+            };
+        };
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["DispositionView"];
+                };
+            };
+            /** @description Notes too long or with control characters, or an unknown or inactive code; `field` names it */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Not a call you handled, or your wrap-up for it is over */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The body is larger than 64 KiB */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The body is not sent as application/json */
+            415: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -3327,6 +3997,245 @@ export interface operations {
             };
         };
     };
+    listDispositions: {
+        parameters: {
+            query?: {
+                /** @description Admins only: include deactivated entries. */
+                include_inactive?: boolean;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ListEntryView"][];
+                };
+            };
+            /** @description Malformed input: a path parameter, query string or JSON body that does not parse */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The database is unavailable; retry later */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    createDisposition: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["CreateListEntryRequest"];
+            };
+        };
+        responses: {
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ListEntryView"];
+                };
+            };
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The code exists */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The body is larger than 64 KiB */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The body is not sent as application/json */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The database is unavailable; retry later */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    updateDisposition: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                code: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["UpdateListEntryRequest"];
+            };
+        };
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ListEntryView"];
+                };
+            };
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The body is larger than 64 KiB */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The body is not sent as application/json */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The database is unavailable; retry later */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
     streamEvents: {
         parameters: {
             query?: never;
@@ -3482,7 +4391,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
-            /** @description On a call */
+            /** @description On a call, or a required disposition is missing */
             409: {
                 headers: {
                     [name: string]: unknown;
@@ -3502,6 +4411,94 @@ export interface operations {
             };
             /** @description The body is not sent as application/json */
             415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The database is unavailable; retry later */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    extendWrapUp: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AgentView"];
+                };
+            };
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The database is unavailable; retry later */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    finishWrapUp: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AgentView"];
+                };
+            };
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            409: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -3596,6 +4593,127 @@ export interface operations {
                 };
             };
             401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The database is unavailable; retry later */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    getWrapUpSettings: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["WrapUpSettingsView"];
+                };
+            };
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The database is unavailable; retry later */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    updateWrapUpSettings: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["UpdateWrapUpSettingsRequest"];
+            };
+        };
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["WrapUpSettingsView"];
+                };
+            };
+            /** @description Malformed JSON, unknown or mistyped fields */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Not an admin */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The body is larger than 64 KiB */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The body is not sent as application/json */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Out of bounds (0-1800 s); `field` names it */
+            422: {
                 headers: {
                     [name: string]: unknown;
                 };

@@ -84,3 +84,14 @@ export type DemoRinging = ResponseOf<'/api/demo/ringing', 'get'>[number];
 
 export type DialingPolicy = ResponseOf<'/api/dialing-policy', 'get'>;
 export type UpdateDialingPolicyRequest = RequestBodyOf<'/api/dialing-policy', 'put'>;
+
+export type WrapUpSettings = ResponseOf<'/api/wrap-up-settings', 'get'>;
+export type UpdateWrapUpSettingsRequest = RequestBodyOf<'/api/wrap-up-settings', 'put'>;
+/** An entry of an admin-managed list: a disposition code or an away reason. */
+export type ListEntry = ResponseOf<'/api/dispositions', 'get'>[number];
+export type CreateListEntryRequest = RequestBodyOf<'/api/dispositions', 'post'>;
+export type UpdateListEntryRequest = RequestBodyOf<'/api/dispositions/{code}', 'patch'>;
+export type Disposition = ResponseOf<'/api/calls/{id}/disposition', 'put'>;
+export type DispositionRequest = RequestBodyOf<'/api/calls/{id}/disposition', 'put'>;
+export type WrapUpState = NonNullable<Agent['wrap_up']>;
+export type MissedCall = NonNullable<Agent['missed_call']>;

@@ -1,11 +1,11 @@
 import { useEffect, useMemo, useState } from 'react';
-import { useApi, type AgentStatus } from '@/api';
+import { settle, useApi, type AgentStatus } from '@/api';
 import { AgentsAdminPage } from '@/features/admin';
 import { SignOutButton, useRefreshMe, useSessionStore, type Session } from '@/features/auth';
 import { CallDock, MyCallProvider, useMyCall } from '@/features/calls';
 import { useAppConfig } from '@/features/config';
 import { CallDetailPage, filtersFromParams, filtersToParams, HistoryPage } from '@/features/history';
-import { PresenceControl } from '@/features/presence';
+import { MissedCallNotice, PresenceControl, usePresenceLists, type PresenceLists } from '@/features/presence';
 import { useTeam } from '@/features/team';
 import { ROLE_LABELS } from '@/lib/agent-status';
 import { formatPhone } from '@/lib/format';
@@ -77,6 +77,20 @@ function Shell({ session, phone, demo }: { session: Session; phone: Phone | null
   const { agent } = session;
   const isAdmin = agent.role === 'admin';
   const team = useTeam({ includeInactive: isAdmin });
+  const presence = usePresenceLists();
+  const api = useApi();
+  const [goingAvailable, setGoingAvailable] = useState(false);
+
+  async function goAvailable() {
+    setGoingAvailable(true);
+    try {
+      if (phone && (await phone.ensureRegistered())) return;
+      const result = await settle(api.PUT('/api/me/status', { body: { status: 'available' } }));
+      if (result.ok) store.updateAgent(result.data);
+    } finally {
+      setGoingAvailable(false);
+    }
+  }
 
   // This agent's own status changes (ringing, on a call, wrap-up) arrive as live events.
   useLiveEvent('agent', (changed) => {
@@ -142,6 +156,7 @@ function Shell({ session, phone, demo }: { session: Session; phone: Phone | null
               return problem ? `Your phone is not ready, so you stay ${agent.status === 'away' ? 'away' : 'offline'}: ${problem}` : null;
             }}
             onAbandon={() => phone?.setWanted(PHONE_ON.has(store.getState().session?.agent.status ?? 'offline'))}
+            awayReasons={presence.awayReasons}
           />
           <SignOutButton />
         </div>
@@ -151,8 +166,9 @@ function Shell({ session, phone, demo }: { session: Session; phone: Phone | null
         {announcement}
       </div>
       <main id="main" className="main" tabIndex={-1}>
+        <MissedCallNotice agent={agent} pending={goingAvailable} onGoAvailable={() => void goAvailable()} />
         {route.name !== 'dashboard' && <CallDock me={agent} team={team.agents} dashboardHref={hrefs.dashboard} />}
-        <Page route={route} agent={agent} team={team} demo={demo} />
+        <Page route={route} agent={agent} team={team} demo={demo} presence={presence} onAgentChange={store.updateAgent} />
       </main>
       <footer className="app-footer">
         <span>Warm Transfer</span>
@@ -163,7 +179,21 @@ function Shell({ session, phone, demo }: { session: Session; phone: Phone | null
   );
 }
 
-function Page({ route, agent, team, demo }: { route: Route; agent: Session['agent']; team: ReturnType<typeof useTeam>; demo: boolean }) {
+function Page({
+  route,
+  agent,
+  team,
+  demo,
+  presence,
+  onAgentChange,
+}: {
+  route: Route;
+  agent: Session['agent'];
+  team: ReturnType<typeof useTeam>;
+  demo: boolean;
+  presence: PresenceLists;
+  onAgentChange: (agent: Session['agent']) => void;
+}) {
   switch (route.name) {
     case 'history':
       return (
@@ -179,9 +209,18 @@ function Page({ route, agent, team, demo }: { route: Route; agent: Session['agen
     case 'call':
       return <CallDetailPage id={route.id} agents={team.agents} backHref={hrefs.history()} />;
     case 'admin':
-      return <AgentsAdminPage me={agent} agents={team.agents} loading={team.loading} problem={team.problem} reload={team.reload} />;
+      return (
+        <AgentsAdminPage
+          me={agent}
+          agents={team.agents}
+          loading={team.loading}
+          problem={team.problem}
+          reload={team.reload}
+          onListsChanged={presence.reload}
+        />
+      );
     default:
-      return <Dashboard agent={agent} team={team} demo={demo} />;
+      return <Dashboard agent={agent} team={team} demo={demo} presence={presence} onAgentChange={onAgentChange} />;
   }
 }
 

@@ -2,6 +2,7 @@ import type { AgentView } from '@/api/types';
 import { LiveCallsPanel } from '@/features/admin';
 import { CallPanel } from '@/features/calls';
 import { DemoControls, HangUpAsCustomer } from '@/features/demo';
+import type { PresenceLists } from '@/features/presence';
 import { QueuePanel, useQueue } from '@/features/queue';
 import { TeamPanel, type TeamState } from '@/features/team';
 import { hrefs } from './router';
@@ -10,7 +11,19 @@ import { hrefs } from './router';
  * The agent's home: the call area (ringing, active call and its controls) first; the queue and
  * the team board beside it (below it at 768px). Demo mode adds the customer simulator.
  */
-export function Dashboard({ agent, team, demo }: { agent: AgentView; team: TeamState; demo: boolean }) {
+export function Dashboard({
+  agent,
+  team,
+  demo,
+  presence,
+  onAgentChange,
+}: {
+  agent: AgentView;
+  team: TeamState;
+  demo: boolean;
+  presence?: PresenceLists;
+  onAgentChange?: (agent: AgentView) => void;
+}) {
   const queue = useQueue();
   return (
     <div className="dashboard">
@@ -21,6 +34,9 @@ export function Dashboard({ agent, team, demo }: { agent: AgentView; team: TeamS
             me={agent}
             team={team.agents}
             historyHref={hrefs.call}
+            dispositions={presence?.dispositions}
+            wrapUpSettings={presence?.settings}
+            onAgentChange={onAgentChange}
             renderCustomerActions={demo ? (call) => <HangUpAsCustomer customerCallSid={call.customer_call_sid} /> : undefined}
           />
           {demo && <DemoControls />}
@@ -35,7 +51,13 @@ export function Dashboard({ agent, team, demo }: { agent: AgentView; team: TeamS
             onLoadMore={queue.loadMore}
           />
           {agent.role === 'admin' && <LiveCallsPanel callHref={hrefs.call} />}
-          <TeamPanel agents={team.agents} meId={agent.id} loading={team.loading} problem={team.problem} />
+          <TeamPanel
+            agents={team.agents}
+            meId={agent.id}
+            loading={team.loading}
+            problem={team.problem}
+            awayReasons={presence?.awayReasons}
+          />
         </div>
       </div>
     </div>

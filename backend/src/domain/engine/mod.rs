@@ -24,6 +24,7 @@ use crate::domain::call::{
     ParticipantStatus, Transfer, TransferMode, TransferStatus,
 };
 use crate::domain::phone::PhoneNumber;
+use crate::domain::presence::SystemAwayReason;
 use twilio::rest::CallStatus as TwilioCallStatus;
 
 /// A leg that left without Twilio reporting its call over stops counting as live this long
@@ -40,6 +41,9 @@ pub struct CallSnapshot {
     /// The agents with a leg in the call, and any agent the input names.
     pub agents: Vec<AgentView>,
     pub now: DateTime<Utc>,
+    /// How long an agent whose call is over stays in wrap-up; 0: no wrap-up (available as soon
+    /// as their line is clear).
+    pub wrap_up_seconds: u32,
 }
 
 /// What a decision needs to know of an agent.
@@ -221,6 +225,21 @@ pub enum Change {
         id: Uuid,
         from: AgentStatus,
         to: AgentStatus,
+    },
+    /// The agent just moved to wrap-up for this call, until this time (stored only while they
+    /// are still in wrap-up).
+    WrapUpStarted {
+        agent_id: Uuid,
+        call_id: Uuid,
+        until: DateTime<Utc>,
+    },
+    /// The agent just set away was set so because of this call (stored only while they are
+    /// still away): what their missed-call notice says.
+    AwayBecause {
+        agent_id: Uuid,
+        reason: SystemAwayReason,
+        call_id: Uuid,
+        from_number: String,
     },
 }
 

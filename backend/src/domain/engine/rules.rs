@@ -13,6 +13,7 @@ use crate::domain::call::{
     leg_status, Call, CallSid, CallStatus, ConferenceEvent, ConferenceSid, Participant,
     ParticipantKind, ParticipantStatus, Transfer, TransferMode, TransferStatus,
 };
+use crate::domain::presence::SystemAwayReason;
 use twilio::rest::CallStatus as TwilioCallStatus;
 
 fn conflict(message: impl Into<String>) -> Refusal {
@@ -188,9 +189,24 @@ impl Engine {
             return;
         };
         if agent.status.is_engaged() {
-            self.set_agent_status(agent_id, AgentStatus::WrapUp);
+            self.start_wrap_up(agent_id);
         }
         self.release_agent(agent_id);
+    }
+
+    /// Moves an agent whose call is over to wrap-up, timed when wrap-up is on.
+    fn start_wrap_up(&mut self, agent_id: Uuid) {
+        self.set_agent_status(agent_id, AgentStatus::WrapUp);
+        if self.s.wrap_up_seconds > 0 {
+            let until = self.s.now + chrono::Duration::seconds(self.s.wrap_up_seconds.into());
+            let call_id = self.call().id;
+            self.changes.push(Change::WrapUpStarted {
+                agent_id,
+                call_id,
+                until,
+            });
+            self.record(TimelineEvent::WrapUpStarted { agent_id, until });
+        }
     }
 
     /// Frees an agent once none of their legs can still be live in Twilio. Leaving the
@@ -204,8 +220,15 @@ impl Engine {
             agent.status,
             AgentStatus::Reserved | AgentStatus::Busy | AgentStatus::WrapUp
         );
-        if holding && !self.s.agent_has_live_leg(agent_id) {
-            self.set_agent_status(agent_id, AgentStatus::Available);
+        if !holding || self.s.agent_has_live_leg(agent_id) {
+            return;
+        }
+        let timed_wrap_up = self.s.wrap_up_seconds > 0;
+        match agent.status {
+            // A timed wrap-up ends by the clock (or the agent finishing it), not here.
+            AgentStatus::WrapUp if timed_wrap_up => {}
+            AgentStatus::Busy if timed_wrap_up => self.start_wrap_up(agent_id),
+            _ => self.set_agent_status(agent_id, AgentStatus::Available),
         }
     }
 
@@ -710,15 +733,36 @@ impl Engine {
     fn leg_missed(&mut self, p: &Participant, status: ParticipantStatus, agent_at_fault: bool) {
         if let Some(agent) = p.agent_id {
             if agent_at_fault {
-                // An agent who lets a call ring out is probably not at their desk: stop offering
-                // them calls.
+                // An agent who lets a call ring out (or declines it) is probably not at their
+                // desk: stop offering them calls, and tell them why.
+                let was_away = self.agent(agent).map(|a| a.status) == Some(AgentStatus::Away);
                 self.set_agent_status(agent, AgentStatus::Away);
+                if !was_away && self.agent(agent).is_some() {
+                    let call = self.call();
+                    let (call_id, from_number) = (call.id, call.from_number.clone());
+                    self.changes.push(Change::AwayBecause {
+                        agent_id: agent,
+                        reason: if status == ParticipantStatus::Busy {
+                            SystemAwayReason::DeclinedCall
+                        } else {
+                            SystemAwayReason::MissedCall
+                        },
+                        call_id,
+                        from_number,
+                    });
+                }
             } else {
                 self.release_agent(agent);
             }
         }
         let (participant_id, agent_id, phone) = (p.id, p.agent_id, p.phone.clone());
-        self.record(if agent_id.is_some() {
+        self.record(if agent_id.is_some() && status == ParticipantStatus::Busy {
+            // Declined in the agent's browser: a different event from letting it ring out.
+            TimelineEvent::AgentDeclined {
+                participant_id,
+                agent_id,
+            }
+        } else if agent_id.is_some() {
             TimelineEvent::AgentMissed {
                 participant_id,
                 agent_id,

@@ -99,6 +99,7 @@ fn queued() -> CallSnapshot {
             agent(CAROL, AgentStatus::Available),
         ],
         now: at(),
+        wrap_up_seconds: 0,
     }
 }
 
@@ -316,6 +317,104 @@ fn an_agent_is_freed_only_once_twilio_reports_their_leg_over() {
         },
     );
     assert_eq!(agent_status(&d, ALICE), AgentStatus::Available);
+}
+
+#[test]
+fn with_wrap_up_on_an_agent_whose_call_is_over_stays_in_timed_wrap_up() {
+    let mut s = answered();
+    s.wrap_up_seconds = 45;
+    let d = ok(s.clone(), leave(&s, 11));
+    assert_eq!(agent_status(&d, ALICE), AgentStatus::WrapUp);
+    let until = at() + chrono::Duration::seconds(45);
+    assert!(d.changes.contains(&Change::WrapUpStarted {
+        agent_id: id(ALICE),
+        call_id: id(CALL),
+        until,
+    }));
+    assert!(kinds(&d).contains(&"wrap_up_started".to_owned()));
+    // Twilio reporting the leg over does not end a timed wrap-up: the clock (or the agent) does.
+    let d = ok(
+        d.state,
+        Input::LegProgress {
+            participant_id: id(11),
+            status: TwilioCallStatus::Completed,
+        },
+    );
+    assert_eq!(agent_status(&d, ALICE), AgentStatus::WrapUp);
+    assert!(!d.wake_router);
+    assert!(!d
+        .changes
+        .iter()
+        .any(|c| matches!(c, Change::WrapUpStarted { .. })));
+}
+
+#[test]
+fn wrap_up_goes_to_the_agent_who_handled_the_call_not_to_one_who_only_rang() {
+    let mut s = offered(queued(), ALICE, 11);
+    s.wrap_up_seconds = 45;
+    // Called off before answering (no fault of theirs): straight back to available.
+    let d = ok(
+        s,
+        Input::LegProgress {
+            participant_id: id(11),
+            status: TwilioCallStatus::Canceled,
+        },
+    );
+    assert_eq!(agent_status(&d, ALICE), AgentStatus::Available);
+    assert!(!d
+        .changes
+        .iter()
+        .any(|c| matches!(c, Change::WrapUpStarted { .. })));
+}
+
+#[test]
+fn the_customer_hanging_up_puts_the_agent_in_wrap_up() {
+    let mut s = answered();
+    s.wrap_up_seconds = 30;
+    let d = ok(s.clone(), leave(&s, CUSTOMER));
+    assert!(d.state.call.status.is_final());
+    assert_eq!(agent_status(&d, ALICE), AgentStatus::WrapUp);
+    assert!(d
+        .changes
+        .iter()
+        .any(|c| matches!(c, Change::WrapUpStarted { agent_id, .. } if *agent_id == id(ALICE))));
+}
+
+#[test]
+fn a_ring_out_and_a_decline_are_different_events_and_reasons() {
+    for (status, kind, reason) in [
+        (
+            TwilioCallStatus::NoAnswer,
+            "agent_missed",
+            SystemAwayReason::MissedCall,
+        ),
+        (
+            TwilioCallStatus::Busy,
+            "agent_declined",
+            SystemAwayReason::DeclinedCall,
+        ),
+    ] {
+        let s = offered(queued(), ALICE, 11);
+        let d = ok(
+            s,
+            Input::LegProgress {
+                participant_id: id(11),
+                status,
+            },
+        );
+        assert_eq!(agent_status(&d, ALICE), AgentStatus::Away);
+        assert_eq!(kinds(&d), [kind]);
+        assert!(
+            d.changes.contains(&Change::AwayBecause {
+                agent_id: id(ALICE),
+                reason,
+                call_id: id(CALL),
+                from_number: "+15005550006".into(),
+            }),
+            "{:?}",
+            d.changes
+        );
+    }
 }
 
 #[test]

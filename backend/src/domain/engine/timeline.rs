@@ -54,6 +54,24 @@ pub enum TimelineEvent {
         phone: Option<String>,
         status: ParticipantStatus,
     },
+    /// A routed agent (or an agent transfer target) declined the call: their browser rejected
+    /// it (Twilio reports the leg `busy`). A ring-out is [`TimelineEvent::AgentMissed`].
+    AgentDeclined {
+        participant_id: Uuid,
+        agent_id: Option<Uuid>,
+    },
+    /// An agent whose call is over is in wrap-up until this time.
+    WrapUpStarted {
+        agent_id: Uuid,
+        until: chrono::DateTime<chrono::Utc>,
+    },
+    /// An agent (or admin) filed the call's disposition and notes.
+    DispositionSet {
+        by: Uuid,
+        code: Option<String>,
+        /// How long the notes are (the notes themselves are on the call, not in the timeline).
+        notes_chars: usize,
+    },
     /// An outside transfer target's leg ended without joining.
     TargetMissed {
         participant_id: Uuid,

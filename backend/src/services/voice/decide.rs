@@ -31,8 +31,11 @@ impl Outcome {
     fn take(&mut self, call_id: Uuid, decision: &mut Decision) {
         self.effects.append(&mut decision.effects);
         for change in &decision.changes {
-            if let Change::Agent { id, .. } = change {
-                self.topics.push(Topic::Agent(*id));
+            match change {
+                Change::Agent { id, .. }
+                | Change::WrapUpStarted { agent_id: id, .. }
+                | Change::AwayBecause { agent_id: id, .. } => self.topics.push(Topic::Agent(*id)),
+                _ => {}
             }
         }
         if decision.call_changed {
@@ -63,12 +66,14 @@ pub(crate) async fn load_snapshot(
     let participants = db::calls::participants_of(conn, call.id).await?;
     let transfers = db::calls::transfers_of(conn, call.id).await?;
     let on_call: Vec<Uuid> = participants.iter().filter_map(|p| p.agent_id).collect();
+    let wrap_up = db::presence::load_settings(conn).await?.settings;
     let mut snapshot = CallSnapshot {
         call,
         participants,
         transfers,
         agents: Vec::new(),
         now: Utc::now(),
+        wrap_up_seconds: wrap_up.seconds,
     };
     add_agents(conn, &mut snapshot, &on_call).await?;
     add_agents(conn, &mut snapshot, more_agents).await?;
@@ -128,6 +133,21 @@ pub(crate) async fn store(
                 if !db::agents::move_status(conn, *id, *from, *to).await? {
                     tracing::info!(agent = %id, %from, %to, "an agent's status changed meanwhile; kept");
                 }
+            }
+            Change::WrapUpStarted {
+                agent_id,
+                call_id,
+                until,
+            } => {
+                db::presence::start_wrap_up(conn, *agent_id, *call_id, *until).await?;
+            }
+            Change::AwayBecause {
+                agent_id,
+                reason,
+                from_number,
+                ..
+            } => {
+                db::presence::set_away_because(conn, *agent_id, *reason, from_number).await?;
             }
         }
     }

@@ -50,6 +50,9 @@ impl VoiceEngine {
             if let Err(e) = self.release_stuck_agents().await {
                 tracing::warn!(error = %e, "could not release stuck agents");
             }
+            if let Err(e) = self.release_finished_wrap_ups().await {
+                tracing::warn!(error = %e, "could not end wrap-ups whose time is over");
+            }
             if let Err(e) = self.reconcile_stale_legs().await {
                 tracing::warn!(error = %e, "could not reconcile stale legs");
             }
@@ -93,6 +96,21 @@ impl VoiceEngine {
             }
             Ok::<_, ServiceError>(())
         });
+        Ok(())
+    }
+
+    /// The wrap-up clock: agents whose wrap-up time is over go back to available (see
+    /// [`crate::services::presence::release_due_wrap_ups`]). Driven by this loop's tick and
+    /// the database's `wrap_up_until`, so it survives restarts and runs on every instance.
+    async fn release_finished_wrap_ups(&self) -> ServiceResult<()> {
+        let freed = crate::services::presence::release_due_wrap_ups(self.pool()).await?;
+        for agent in &freed {
+            tracing::info!(%agent, "wrap-up over");
+            self.events().publish(crate::events::Topic::Agent(*agent));
+        }
+        if !freed.is_empty() {
+            self.wake_router();
+        }
         Ok(())
     }
 

@@ -87,6 +87,16 @@ export function timelineLabel(entry: TimelineEntry, ctx: TimelineContext): strin
       return `${capitalize(who(entry.data.participant_id))} left`;
     case 'agent_missed':
       return `${capitalize(who(entry.data.participant_id))} did not answer (${missed(entry.data.status)})`;
+    case 'agent_declined':
+      return `${capitalize(who(entry.data.participant_id))} declined the call`;
+    case 'wrap_up_started':
+      return `${agent(entry.data.agent_id)} started wrap-up`;
+    case 'disposition_set': {
+      const d = entry.data;
+      const code = d.code ? `disposition ${d.code}` : 'no disposition';
+      const notes = d.notes_chars > 0 ? ' with notes' : '';
+      return `${agent(d.by)} filed ${code}${notes}`;
+    }
     case 'target_missed':
       return `${capitalize(who(entry.data.participant_id))} did not answer (${missed(entry.data.status)})`;
     case 'customer_out_of_conference':

@@ -3,9 +3,12 @@
 //! offers, timers and reconciliation results. After every step the product's promises hold.
 //! A failure shrinks to a minimal sequence; `PROPTEST_CASES` runs more cases.
 
+use std::collections::HashMap;
+
 use proptest::prelude::*;
 
 use super::*;
+use crate::domain::presence::{decide_wrap_up, WrapUp, WrapUpMove, WrapUpRequest, WrapUpSettings};
 
 /// One step of the world around the engine.
 #[derive(Debug, Clone)]
@@ -43,6 +46,15 @@ enum Step {
         admin: bool,
         action: ActionKind,
     },
+    /// Time passes (`secs`) and the wrap-up clock ticks, or an agent finishes or extends their
+    /// wrap-up: the wrap-up rules, outside the call's engine.
+    WrapUp {
+        agent: usize,
+        request: WrapUpRequest,
+        secs: i64,
+    },
+    /// The call's disposition is filed.
+    Dispose,
 }
 
 #[derive(Debug, Clone)]
@@ -126,20 +138,130 @@ fn step() -> impl Strategy<Value = Step> {
         2 => (0..3usize).prop_map(Step::SignOut),
         30 => (0..3usize, prop::bool::weighted(0.1), action())
             .prop_map(|(actor, admin, action)| Step::Act { actor, admin, action }),
+        6 => (0..3usize, prop_oneof![
+                Just(WrapUpRequest::Tick),
+                Just(WrapUpRequest::Finish),
+                Just(WrapUpRequest::Extend),
+            ], 0..400i64)
+            .prop_map(|(agent, request, secs)| Step::WrapUp { agent, request, secs }),
+        1 => Just(Step::Dispose),
     ]
+}
+
+/// An agent's timed wrap-up, as stored beside their status.
+#[derive(Debug, Clone, Copy)]
+struct Wrapping {
+    until: chrono::DateTime<chrono::Utc>,
+    extended: bool,
 }
 
 struct World {
     state: CallSnapshot,
     next_id: u128,
+    settings: WrapUpSettings,
+    wrapping: HashMap<Uuid, Wrapping>,
+    disposed: bool,
 }
 
 impl World {
-    fn new() -> Self {
+    fn new(settings: WrapUpSettings) -> Self {
+        let mut state = queued();
+        state.wrap_up_seconds = settings.seconds;
         Self {
-            state: queued(),
+            state,
             next_id: 1000,
+            settings,
+            wrapping: HashMap::new(),
+            disposed: false,
         }
+    }
+
+    /// Keeps the stored wrap-up details in step with a decision (the store writes them only
+    /// while the agent is in wrap-up; any status change clears them).
+    fn note_wrap_ups(&mut self, changes: &[Change]) {
+        for change in changes {
+            match change {
+                Change::Agent { id, .. } => {
+                    self.wrapping.remove(id);
+                }
+                Change::WrapUpStarted {
+                    agent_id, until, ..
+                } => {
+                    self.wrapping.insert(
+                        *agent_id,
+                        Wrapping {
+                            until: *until,
+                            extended: false,
+                        },
+                    );
+                }
+                _ => {}
+            }
+        }
+    }
+
+    /// A wrap-up step by the wrap-up rules; checks their promises and applies the outcome.
+    fn wrap_up_step(
+        &mut self,
+        agent: usize,
+        request: WrapUpRequest,
+        secs: i64,
+    ) -> Result<(), TestCaseError> {
+        if request == WrapUpRequest::Tick {
+            self.state.now += chrono::Duration::seconds(secs);
+        }
+        let now = self.state.now;
+        let agent_id = id(AGENTS[agent]);
+        let Some(status) = self.state.agent(agent_id).map(|a| a.status) else {
+            return Ok(());
+        };
+        let stored = self.wrapping.get(&agent_id).copied();
+        let live_leg = self.state.agent_has_live_leg(agent_id);
+        let wrap_up = WrapUp {
+            until: stored.map(|w| w.until),
+            extended: stored.is_some_and(|w| w.extended),
+            disposed: self.disposed,
+            live_leg,
+        };
+        match decide_wrap_up(status, wrap_up, &self.settings, request, now) {
+            Ok(WrapUpMove::Available) => {
+                prop_assert_eq!(status, AgentStatus::WrapUp, "freed from {}", status);
+                prop_assert!(!live_leg, "freed from wrap-up with a live leg");
+                prop_assert!(
+                    !self.settings.require_disposition || self.disposed,
+                    "freed with a required disposition missing"
+                );
+                if request == WrapUpRequest::Tick {
+                    prop_assert!(stored.is_some_and(|w| w.until <= now), "freed before time");
+                }
+                let a = self
+                    .state
+                    .agents
+                    .iter_mut()
+                    .find(|a| a.id == agent_id)
+                    .unwrap();
+                a.status = AgentStatus::Available;
+                self.wrapping.remove(&agent_id);
+            }
+            Ok(WrapUpMove::ExtendTo(until)) => {
+                let w = stored.expect("extended a wrap-up with no time");
+                prop_assert!(!w.extended, "extended twice");
+                prop_assert!(until > w.until && until > now);
+                self.wrapping.insert(
+                    agent_id,
+                    Wrapping {
+                        until,
+                        extended: true,
+                    },
+                );
+            }
+            Ok(WrapUpMove::AwaitingDisposition) => {
+                prop_assert!(self.settings.require_disposition && !self.disposed);
+            }
+            Ok(WrapUpMove::Stay) => {}
+            Err(_) => prop_assert!(request != WrapUpRequest::Tick, "the clock was refused"),
+        }
+        Ok(())
     }
 
     fn fresh_id(&mut self) -> Uuid {
@@ -189,6 +311,7 @@ impl World {
     fn input(&mut self, step: &Step) -> Option<Input> {
         let s = &self.state;
         Some(match step {
+            Step::WrapUp { .. } | Step::Dispose => return None,
             Step::Offer(a) => {
                 let agent = id(AGENTS[*a]);
                 let view = s.agent(agent)?;
@@ -381,6 +504,22 @@ fn replay(before: &CallSnapshot, changes: &[Change]) -> CallSnapshot {
                 );
                 a.status = *to;
             }
+            Change::WrapUpStarted { agent_id, .. } => {
+                let a = s.agent(*agent_id).expect("a known agent");
+                assert_eq!(
+                    a.status,
+                    AgentStatus::WrapUp,
+                    "wrap-up time for an agent not in wrap-up"
+                );
+            }
+            Change::AwayBecause { agent_id, .. } => {
+                let a = s.agent(*agent_id).expect("a known agent");
+                assert_eq!(
+                    a.status,
+                    AgentStatus::Away,
+                    "an away reason for an agent not away"
+                );
+            }
         }
     }
     s
@@ -490,6 +629,24 @@ fn check(before: &CallSnapshot, input: &Input, d: &Decision) -> Result<(), TestC
         prop_assert!(live <= 1, "agent {} has {live} live legs", a.id);
     }
 
+    // 2b. With wrap-up on, a call's decision never ends an agent's wrap-up (the clock or the
+    //     agent does), and an agent whose call is over with their line clear is in wrap-up.
+    if before.wrap_up_seconds > 0 {
+        for a in &after.agents {
+            let was = before.agent(a.id).map(|b| b.status);
+            prop_assert!(
+                !(was == Some(AgentStatus::WrapUp) && a.status == AgentStatus::Available),
+                "agent {} taken out of a timed wrap-up by {input:?}",
+                a.id
+            );
+            prop_assert!(
+                !(was == Some(AgentStatus::Busy) && a.status == AgentStatus::Available),
+                "agent {} skipped wrap-up on {input:?}",
+                a.id
+            );
+        }
+    }
+
     // 3. No leg rings for a call that is over.
     if after.call.status.is_final() {
         for p in after
@@ -547,15 +704,35 @@ proptest! {
     })]
 
     #[test]
-    fn the_engines_promises_hold_whatever_arrives_in_whatever_order(steps in prop::collection::vec(step(), 1..80)) {
-        let mut world = World::new();
+    fn the_engines_promises_hold_whatever_arrives_in_whatever_order(
+        steps in prop::collection::vec(step(), 1..80),
+        wrap_up_seconds in prop_oneof![Just(0u32), Just(30), Just(300)],
+        require_disposition in any::<bool>(),
+    ) {
+        let mut world = World::new(WrapUpSettings {
+            seconds: wrap_up_seconds,
+            extension_seconds: 60,
+            require_disposition,
+        });
         for step in &steps {
+            match step {
+                Step::WrapUp { agent, request, secs } => {
+                    world.wrap_up_step(*agent, *request, *secs)?;
+                    continue;
+                }
+                Step::Dispose => {
+                    world.disposed = true;
+                    continue;
+                }
+                _ => {}
+            }
             let Some(input) = world.input(step) else { continue };
             let before = world.state.clone();
             let is_action = matches!(input, Input::Action { .. });
             match decide(before.clone(), input.clone()) {
                 Ok(decision) => {
                     check(&before, &input, &decision)?;
+                    world.note_wrap_ups(&decision.changes);
                     world.state = decision.state;
                 }
                 Err(refusal) => prop_assert!(is_action, "refused {input:?}: {refusal}"),
@@ -564,6 +741,7 @@ proptest! {
                 if let Some(agent) = world.state.agents.iter_mut().find(|x| x.id == id(AGENTS[*a])) {
                     agent.status = AgentStatus::Offline;
                 }
+                world.wrapping.remove(&id(AGENTS[*a]));
             }
         }
     }

@@ -6,6 +6,8 @@ import { StatusDot } from '@/components/StatusDot';
 import { ROLE_LABELS, STATUS_LABELS } from '@/lib/agent-status';
 import { useAction } from '@/lib/use-action';
 import { DialingPolicyPanel } from './DialingPolicyPanel';
+import { ListAdminPanel } from './ListAdminPanel';
+import { WrapUpSettingsPanel } from './WrapUpSettingsPanel';
 
 interface AgentsAdminPageProps {
   me: AgentView;
@@ -14,10 +16,12 @@ interface AgentsAdminPageProps {
   loading: boolean;
   problem: ApiProblem | null;
   reload: () => void;
+  /** The wrap-up settings or a list changed (the dashboard's copies reload). */
+  onListsChanged?: () => void;
 }
 
 /** Admins: add agents, change name / role / password, deactivate and reactivate. */
-export function AgentsAdminPage({ me, agents, loading, problem, reload }: AgentsAdminPageProps) {
+export function AgentsAdminPage({ me, agents, loading, problem, reload, onListsChanged }: AgentsAdminPageProps) {
   const [editing, setEditing] = useState<string | null>(null);
   const [notice, setNotice] = useState<string | null>(null);
   const sorted = agents.slice().sort((a, b) => Number(b.active) - Number(a.active) || a.display_name.localeCompare(b.display_name));
@@ -103,6 +107,19 @@ export function AgentsAdminPage({ me, agents, loading, problem, reload }: Agents
         </div>
       </section>
       <DialingPolicyPanel />
+      <WrapUpSettingsPanel onSaved={onListsChanged} />
+      <ListAdminPanel
+        title="Dispositions"
+        path="/api/dispositions"
+        hint="The codes agents file calls under. Deactivated codes can no longer be picked; calls filed under them keep them."
+        onChanged={onListsChanged}
+      />
+      <ListAdminPanel
+        title="Away reasons"
+        path="/api/away-reasons"
+        hint="What agents pick when they go Away. Missed call and Declined call are the system's own and not listed here."
+        onChanged={onListsChanged}
+      />
     </div>
   );
 }

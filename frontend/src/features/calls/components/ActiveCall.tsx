@@ -1,5 +1,14 @@
 import { useMemo, useState, type ReactNode } from 'react';
-import { useApi, type AgentView, type ApiResult, type CallDetail, type CreateTransferRequest, type Participant } from '@/api';
+import {
+  useApi,
+  type AgentView,
+  type ApiResult,
+  type CallDetail,
+  type CreateTransferRequest,
+  type Disposition,
+  type ListEntry,
+  type Participant,
+} from '@/api';
 import { ActionButton } from '@/components/ActionButton';
 import { ProblemMessage } from '@/components/ProblemMessage';
 import { CALL_STATUS_LABELS, PARTICIPANT_STATUS_LABELS } from '@/lib/call-labels';
@@ -10,6 +19,7 @@ import type { PhoneSnapshot } from '@/voice';
 import { callActions } from '../api/call-actions';
 import { activeTransfer, agentName, aloneWithCustomer, customerParticipant, myParticipant, replaceParticipant, replaceTransfer } from '../call-model';
 import { useMyCall } from '../hooks/my-call';
+import { DispositionForm } from './DispositionForm';
 import { ParticipantList } from './ParticipantList';
 import { ActiveTransfer, TransferForm } from './TransferSection';
 
@@ -20,10 +30,12 @@ interface ActiveCallProps {
   phone: PhoneSnapshot;
   /** Extra controls for the customer's side (demo mode: "Hang up as customer"). */
   customerActions?: ReactNode;
+  /** The active disposition codes; with them, the call's disposition form is shown. */
+  dispositions?: readonly ListEntry[];
 }
 
 /** The call in progress: who is on it, for how long, and every control an agent needs. */
-export function ActiveCall({ call, me, team, phone, customerActions }: ActiveCallProps) {
+export function ActiveCall({ call, me, team, phone, customerActions, dispositions }: ActiveCallProps) {
   const api = useApi();
   const actions = useMemo(() => callActions(api), [api]);
   const { refresh, patch } = useMyCall();
@@ -45,6 +57,7 @@ export function ActiveCall({ call, me, team, phone, customerActions }: ActiveCal
   // Leaving while nobody else is with the customer sends them back to the queue: ask first.
   const alone = aloneWithCustomer(call, me.id);
   const [confirmingLeave, setConfirmingLeave] = useState(false);
+  const [filed, setFiled] = useState<Disposition | null>(call.disposition_detail ?? null);
   const askToLeave = confirmingLeave && alone;
 
   async function participantAction(key: string, run: () => ReturnType<typeof actions.hold>) {
@@ -192,6 +205,13 @@ export function ActiveCall({ call, me, team, phone, customerActions }: ActiveCal
         onRemove={remove}
       />
       <ProblemMessage problem={participantProblem} onDismiss={action.clear} />
+
+      {dispositions && dispositions.length > 0 && (mine !== null || me.role === 'admin') && (
+        <>
+          <h3 className="call-card__section-title">Disposition</h3>
+          <DispositionForm callId={call.id} dispositions={dispositions} filed={filed ?? call.disposition_detail ?? null} onSaved={setFiled} />
+        </>
+      )}
 
       {transfer ? (
         <ActiveTransfer

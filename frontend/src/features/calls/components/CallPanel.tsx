@@ -1,5 +1,5 @@
 import type { ReactNode } from 'react';
-import type { AgentStatus, AgentView, CallDetail } from '@/api';
+import type { AgentStatus, AgentView, CallDetail, ListEntry, WrapUpSettings } from '@/api';
 import { ActionButton } from '@/components/ActionButton';
 import { STATUS_LABELS } from '@/lib/agent-status';
 import { formatDuration, formatPhone } from '@/lib/format';
@@ -8,6 +8,7 @@ import { agentName, myParticipant } from '../call-model';
 import { useMyCall } from '../hooks/my-call';
 import { ActiveCall } from './ActiveCall';
 import { IncomingCall } from './IncomingCall';
+import { WrapUpPanel } from './WrapUpPanel';
 
 interface CallPanelProps {
   me: AgentView;
@@ -16,13 +17,26 @@ interface CallPanelProps {
   renderCustomerActions?: (call: CallDetail) => ReactNode;
   /** Link to a call's detail page. */
   historyHref?: (callId: string) => string;
+  /** The active disposition codes, for the call's disposition form. */
+  dispositions?: readonly ListEntry[];
+  wrapUpSettings?: WrapUpSettings | null;
+  /** The agent as the server returned it after finishing or extending wrap-up. */
+  onAgentChange?: (agent: AgentView) => void;
 }
 
 /**
  * The agent's call area: the ringing prompt, the active call, or what is going on when idle.
  * Driven by the browser phone (ringing, audio) and the server (`GET /api/me/call`).
  */
-export function CallPanel({ me, team, renderCustomerActions, historyHref }: CallPanelProps) {
+export function CallPanel({
+  me,
+  team,
+  renderCustomerActions,
+  historyHref,
+  dispositions = [],
+  wrapUpSettings = null,
+  onAgentChange,
+}: CallPanelProps) {
   const phone = usePhone();
   const snapshot = usePhoneState();
   const { call, loaded, problem, lastEnded, dismissEnded, callerFor } = useMyCall();
@@ -52,51 +66,66 @@ export function CallPanel({ me, team, renderCustomerActions, historyHref }: Call
             Could not refresh the call: {problem.message} Showing the last known state.
           </p>
         )}
-        <ActiveCall call={call} me={me} team={team} phone={snapshot} customerActions={renderCustomerActions?.(call)} />
+        <ActiveCall
+          call={call}
+          me={me}
+          team={team}
+          phone={snapshot}
+          customerActions={renderCustomerActions?.(call)}
+          dispositions={dispositions}
+        />
       </>
     );
   }
 
+  const wrapUp =
+    me.status === 'wrap_up' ? (
+      <WrapUpPanel me={me} settings={wrapUpSettings} dispositions={dispositions} onChange={(a) => onAgentChange?.(a)} />
+    ) : null;
+
   return (
-    <section className="panel call-card call-card--idle" role="region" aria-label="Current call" data-testid="no-call">
-      <h2 className="panel__title">Current call</h2>
-      {snapshot.call.phase === 'connected' && phone ? (
-        <ConnectedWithoutDetails snapshot={snapshot} caller={phoneCaller} onHangup={() => void phone.hangup()} loaded={loaded} />
-      ) : (
-        <>
-          <p className="panel__big">No active call</p>
-          <p className="muted" data-testid="idle-hint">
-            {idleHint(me, snapshot)}
+    <>
+      {wrapUp}
+      <section className="panel call-card call-card--idle" role="region" aria-label="Current call" data-testid="no-call">
+        <h2 className="panel__title">Current call</h2>
+        {snapshot.call.phase === 'connected' && phone ? (
+          <ConnectedWithoutDetails snapshot={snapshot} caller={phoneCaller} onHangup={() => void phone.hangup()} loaded={loaded} />
+        ) : (
+          <>
+            <p className="panel__big">No active call</p>
+            <p className="muted" data-testid="idle-hint">
+              {idleHint(me, snapshot)}
+            </p>
+          </>
+        )}
+        {snapshot.call.phase === 'ended' && !lastEnded?.handedOver && (
+          <p className="notice" role="status">
+            Call from {formatPhone(phoneCaller)}: {endedLabel(snapshot.call.reason, me.status)}
+            {snapshot.call.connectedMs !== null && ` (${formatDuration(snapshot.call.connectedMs / 1000)})`}
           </p>
-        </>
-      )}
-      {snapshot.call.phase === 'ended' && !lastEnded?.handedOver && (
-        <p className="notice" role="status">
-          Call from {formatPhone(phoneCaller)}: {endedLabel(snapshot.call.reason, me.status)}
-          {snapshot.call.connectedMs !== null && ` (${formatDuration(snapshot.call.connectedMs / 1000)})`}
-        </p>
-      )}
-      {lastEnded && (snapshot.call.phase !== 'ended' || lastEnded.handedOver) && (
-        <p className="notice" role="status" data-testid="last-call">
-          {lastEnded.handedOver
-            ? `You handed the call from ${formatPhone(lastEnded.from)} over to ${
-                lastEnded.handedOver.agentId
-                  ? agentName(lastEnded.handedOver.agentId, team, 'another agent')
-                  : formatPhone(lastEnded.handedOver.number)
-              }.`
-            : `Your call with ${formatPhone(lastEnded.from)} is over.`}{' '}
-          {historyHref && <a href={historyHref(lastEnded.id)}>See it in history</a>}{' '}
-          <button type="button" className="link-button" onClick={dismissEnded}>
-            Dismiss
-          </button>
-        </p>
-      )}
-      {problem && (
-        <p className="hint" role="status">
-          Could not check for your current call: {problem.message}
-        </p>
-      )}
-    </section>
+        )}
+        {lastEnded && (snapshot.call.phase !== 'ended' || lastEnded.handedOver) && (
+          <p className="notice" role="status" data-testid="last-call">
+            {lastEnded.handedOver
+              ? `You handed the call from ${formatPhone(lastEnded.from)} over to ${
+                  lastEnded.handedOver.agentId
+                    ? agentName(lastEnded.handedOver.agentId, team, 'another agent')
+                    : formatPhone(lastEnded.handedOver.number)
+                }.`
+              : `Your call with ${formatPhone(lastEnded.from)} is over.`}{' '}
+            {historyHref && <a href={historyHref(lastEnded.id)}>See it in history</a>}{' '}
+            <button type="button" className="link-button" onClick={dismissEnded}>
+              Dismiss
+            </button>
+          </p>
+        )}
+        {problem && (
+          <p className="hint" role="status">
+            Could not check for your current call: {problem.message}
+          </p>
+        )}
+      </section>
+    </>
   );
 }
 

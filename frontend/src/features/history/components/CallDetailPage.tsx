@@ -106,6 +106,18 @@ export function CallDetailPage({ id, agents, backHref }: CallDetailPageProps) {
                 <dt>Customer call SID</dt>
                 <dd className="mono">{call.customer_call_sid}</dd>
               </div>
+              <div>
+                <dt>Disposition</dt>
+                <dd data-testid="call-disposition">{call.disposition_detail?.label ?? call.disposition_detail?.code ?? '—'}</dd>
+              </div>
+              {call.disposition_detail?.notes && (
+                <div>
+                  <dt>Notes</dt>
+                  <dd className="notes" data-testid="call-notes">
+                    {call.disposition_detail.notes}
+                  </dd>
+                </div>
+              )}
             </dl>
           </section>
 

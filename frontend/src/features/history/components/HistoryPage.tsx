@@ -144,6 +144,7 @@ export function HistoryPage({ me, agents, filters, onFiltersChange, callHref }: 
               <th scope="col">Caller</th>
               <th scope="col">Status</th>
               <th scope="col">Agent</th>
+              <th scope="col">Disposition</th>
               <th scope="col" className="table__num">
                 Duration
               </th>
@@ -160,12 +161,13 @@ export function HistoryPage({ me, agents, filters, onFiltersChange, callHref }: 
                   <span className={`badge badge--call-${call.status}`}>{CALL_STATUS_LABELS[call.status]}</span>
                 </td>
                 <td>{call.owner_name ?? '—'}</td>
+                <td>{call.disposition ?? '—'}</td>
                 <td className="table__num">{call.duration_seconds != null ? formatDuration(call.duration_seconds) : '—'}</td>
               </tr>
             ))}
             {!loading && items.length === 0 && (
               <tr>
-                <td colSpan={5} className="muted">
+                <td colSpan={6} className="muted">
                   No calls match these filters.
                 </td>
               </tr>

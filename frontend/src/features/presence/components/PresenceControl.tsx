@@ -1,7 +1,8 @@
 import { useState } from 'react';
-import { settle, useApi, type Agent, type ApiProblem, type SettableStatus } from '@/api';
+import { settle, useApi, type Agent, type ApiProblem, type ListEntry, type SettableStatus } from '@/api';
 import { StatusDot } from '@/components/StatusDot';
 import { SETTABLE_STATUSES, STATUS_DESCRIPTIONS, STATUS_LABELS } from '@/lib/agent-status';
+import { awayReasonLabel } from '../presence-model';
 
 interface PresenceControlProps {
   agent: Agent;
@@ -15,21 +16,26 @@ interface PresenceControlProps {
   prepare?: (status: SettableStatus) => Promise<string | null>;
   /** The change was not made (prepare or the server refused). */
   onAbandon?: (status: SettableStatus) => void;
+  /** The active away reasons; Away is sent with the one picked. */
+  awayReasons?: readonly ListEntry[];
 }
 
 /**
  * One-click presence: available / away / offline via `PUT /api/me/status`. Call-driven statuses
  * (ringing, on a call, wrap-up) are shown but can't be picked.
  */
-export function PresenceControl({ agent, onChange, prepare, onAbandon }: PresenceControlProps) {
+export function PresenceControl({ agent, onChange, prepare, onAbandon, awayReasons = [] }: PresenceControlProps) {
   const api = useApi();
   const [pending, setPending] = useState<SettableStatus | null>(null);
   const [problem, setProblem] = useState<ApiProblem | null>(null);
+  const [picked, setPicked] = useState<string>('');
   const current = agent.status;
   const onCall = !SETTABLE_STATUSES.includes(current as SettableStatus);
+  const reason = picked || awayReasons[0]?.code || '';
+  const currentReason = current === 'away' ? awayReasonLabel(agent.away_reason, awayReasons) : null;
 
-  async function choose(status: SettableStatus) {
-    if (status === current || pending) return;
+  async function choose(status: SettableStatus, reasonCode: string = reason) {
+    if ((status === current && !(status === 'away' && reasonCode !== agent.away_reason)) || pending) return;
     setPending(status);
     setProblem(null);
     const refused = prepare ? await prepare(status) : null;
@@ -39,7 +45,8 @@ export function PresenceControl({ agent, onChange, prepare, onAbandon }: Presenc
       onAbandon?.(status);
       return;
     }
-    const result = await settle(api.PUT('/api/me/status', { body: { status } }));
+    const body = status === 'away' && reasonCode ? { status, reason: reasonCode } : { status };
+    const result = await settle(api.PUT('/api/me/status', { body }));
     setPending(null);
     if (result.ok) onChange(result.data);
     else {
@@ -66,6 +73,31 @@ export function PresenceControl({ agent, onChange, prepare, onAbandon }: Presenc
           </button>
         ))}
       </div>
+      {awayReasons.length > 0 && !onCall && (
+        <select
+          className="presence__reason"
+          aria-label="Away reason"
+          data-testid="away-reason"
+          title={currentReason ? `Away: ${currentReason}` : 'The reason given when you go Away'}
+          value={current === 'away' && agent.away_reason ? agent.away_reason : reason}
+          disabled={pending !== null}
+          onChange={(e) => {
+            setPicked(e.target.value);
+            if (current === 'away') void choose('away', e.target.value);
+          }}
+        >
+          {current === 'away' && agent.away_reason && !awayReasons.some((r) => r.code === agent.away_reason) && (
+            <option value={agent.away_reason} disabled>
+              {currentReason}
+            </option>
+          )}
+          {awayReasons.map((r) => (
+            <option key={r.code} value={r.code}>
+              {r.label}
+            </option>
+          ))}
+        </select>
+      )}
       {onCall && (
         <span className="presence__live" role="status">
           <StatusDot status={current} /> {STATUS_LABELS[current]}

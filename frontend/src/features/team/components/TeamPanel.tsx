@@ -1,6 +1,7 @@
-import type { AgentView, ApiProblem, AgentStatus } from '@/api';
+import type { AgentView, ApiProblem, AgentStatus, ListEntry } from '@/api';
 import { StatusDot } from '@/components/StatusDot';
 import { STATUS_LABELS } from '@/lib/agent-status';
+import { awayReasonLabel } from '@/features/presence';
 import { formatAge } from '@/lib/format';
 import { useNow } from '@/lib/use-now';
 
@@ -17,10 +18,12 @@ interface TeamPanelProps {
   meId: string;
   loading: boolean;
   problem: ApiProblem | null;
+  /** Labels for away reasons' codes. */
+  awayReasons?: readonly ListEntry[];
 }
 
 /** Everyone's presence, live. */
-export function TeamPanel({ agents, meId, loading, problem }: TeamPanelProps) {
+export function TeamPanel({ agents, meId, loading, problem, awayReasons = [] }: TeamPanelProps) {
   const now = useNow(15_000);
   const sorted = sortTeam(agents.filter((a) => a.active));
   const available = sorted.filter((a) => a.status === 'available').length;
@@ -47,6 +50,9 @@ export function TeamPanel({ agents, meId, loading, problem }: TeamPanelProps) {
             <span className="team-list__status">
               <StatusDot status={agent.status} />
               {STATUS_LABELS[agent.status]}
+              {agent.status === 'away' && agent.away_reason && (
+                <span className="team-list__reason"> · {awayReasonLabel(agent.away_reason, awayReasons)}</span>
+              )}
               <span className="muted team-list__age" title={`Since ${new Date(agent.status_changed_at).toLocaleString()}`}>
                 {formatAge(agent.status_changed_at, now)}
               </span>

@@ -1,0 +1,11 @@
+DROP TABLE call_dispositions;
+DROP INDEX agents_wrap_up_until_idx;
+ALTER TABLE agents
+    DROP COLUMN wrap_up_extended,
+    DROP COLUMN wrap_up_until,
+    DROP COLUMN wrap_up_call_id,
+    DROP COLUMN missed_call_from,
+    DROP COLUMN away_reason;
+DROP TABLE away_reasons;
+DROP TABLE dispositions;
+DROP TABLE wrap_up_settings;
