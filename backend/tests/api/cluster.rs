@@ -302,8 +302,8 @@ async fn three_instances_behind_caddy_lose_no_call_when_one_crashes_and_one_drai
             ("TRUSTED_PROXIES", "127.0.0.1".to_owned()),
             ("RING_TIMEOUT_SECONDS", "60".to_owned()),
             ("SHUTDOWN_GRACE_SECONDS", GRACE_SECONDS.to_string()),
-            // Caddy checks readiness every 2 s.
-            ("SHUTDOWN_DELAY_SECONDS", "3".to_owned()),
+            // Caddy checks readiness every second.
+            ("SHUTDOWN_DELAY_SECONDS", "2".to_owned()),
         ] {
             env.insert(k.to_owned(), v);
         }
@@ -487,6 +487,9 @@ async fn three_instances_behind_caddy_lose_no_call_when_one_crashes_and_one_drai
         .await
         .is_some());
     assert_no_call_lost(&sim, &customers);
+    // Caddy 2.6 cannot resend a POST a dead instance refused (see the Caddyfile): Twilio's
+    // next callbacks come once its health check has taken the instance out.
+    tokio::time::sleep(Duration::from_millis(2500)).await;
 
     // Cat answers (Twilio's callbacks now reach the survivors), ben hands over and leaves;
     // ben is free, so the queued customer rings him.

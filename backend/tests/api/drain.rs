@@ -48,15 +48,15 @@ fn voice_webhook(
     })
 }
 
-/// Waits until the voice webhook's insert of the call waits on the lock.
+/// Waits until the voice webhook's insert of the call waits for the held one (the only thing
+/// that can wait on a lock in this database).
 async fn wait_for_lock_waiter(db: &tokio_postgres::Client, server: &Process) {
     let deadline = Instant::now() + Duration::from_secs(15);
     loop {
         let waiting: i64 = db
             .query_one(
                 "SELECT count(*) FROM pg_stat_activity \
-                 WHERE datname = current_database() AND wait_event_type = 'Lock' \
-                 AND query LIKE '%INSERT INTO calls%'",
+                 WHERE datname = current_database() AND wait_event_type = 'Lock'",
                 &[],
             )
             .await
