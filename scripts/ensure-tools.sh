@@ -3,6 +3,8 @@
 #
 #   scripts/ensure-tools.sh            cargo, node + npm, frontend dependencies (npm ci)
 #   scripts/ensure-tools.sh --browser  also Chromium for the browser tests (apt-get when root)
+#   scripts/ensure-tools.sh --proxy    also Caddy, the reverse proxy the multi-instance test runs
+#                                      in front of the backends (apt-get when root)
 #
 # PostgreSQL is handled by scripts/db.sh.
 set -euo pipefail
@@ -14,12 +16,16 @@ LOG_NAME=tools
 FRONTEND="$ROOT/frontend"
 CHROMIUM="${CHROMIUM_PATH:-/usr/bin/chromium}"
 
+CADDY=/usr/bin/caddy
+
 want_browser=0
+want_proxy=0
 for arg in "$@"; do
     case "$arg" in
         --browser) want_browser=1 ;;
-        -h|--help) sed -n '2,7p' "$0"; exit 0 ;;
-        *) echo "usage: $0 [--browser]" >&2; exit 2 ;;
+        --proxy) want_proxy=1 ;;
+        -h|--help) sed -n '2,9p' "$0"; exit 0 ;;
+        *) echo "usage: $0 [--browser] [--proxy]" >&2; exit 2 ;;
     esac
 done
 
@@ -58,6 +64,14 @@ if (( want_browser )); then
     if [[ ! -x "$CHROMIUM" ]]; then
         apt_install chromium fonts-liberation
         [[ -x "$CHROMIUM" ]] || die "chromium installed but $CHROMIUM not found"
+    fi
+fi
+
+# Reverse proxy ---------------------------------------------------------------------------------
+if (( want_proxy )); then
+    if [[ ! -x "$CADDY" ]]; then
+        apt_install caddy
+        [[ -x "$CADDY" ]] || die "caddy installed but $CADDY not found"
     fi
 fi
 

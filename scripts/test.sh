@@ -75,7 +75,11 @@ fail_step() {
 # Steps
 
 step_tools() {
-    if selected e2e; then bash scripts/ensure-tools.sh --browser; else bash scripts/ensure-tools.sh; fi
+    local args=()
+    if selected e2e; then args+=(--browser); fi
+    # The Rust tests run several instances behind Caddy.
+    if selected rust; then args+=(--proxy); fi
+    bash scripts/ensure-tools.sh "${args[@]}"
 }
 
 DB_URL_FILE="$(mktemp)"

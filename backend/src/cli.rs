@@ -168,6 +168,23 @@ async fn serve() -> anyhow::Result<()> {
         },
         "server started"
     );
+    let shutdown = app.state().shutdown.clone();
+    let grace_seconds = app.state().config.shutdown_grace.as_secs();
+    tokio::spawn(async move {
+        let signal = crate::shutdown::termination_signal().await;
+        tracing::info!(
+            signal,
+            grace_seconds,
+            "draining: not ready, no new connections, finishing requests in flight"
+        );
+        shutdown.begin();
+        let again = crate::shutdown::termination_signal().await;
+        tracing::warn!(
+            signal = again,
+            "second signal while draining: exiting at once"
+        );
+        std::process::exit(1);
+    });
     app.run_until_stopped().await?;
     Ok(())
 }

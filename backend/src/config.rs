@@ -49,9 +49,11 @@ pub mod vars {
     pub const TRUSTED_PROXIES: &str = "TRUSTED_PROXIES";
     pub const EVENT_STREAMS_PER_SESSION: &str = "EVENT_STREAMS_PER_SESSION";
     pub const EVENT_STREAMS_MAX: &str = "EVENT_STREAMS_MAX";
+    pub const SHUTDOWN_GRACE_SECONDS: &str = "SHUTDOWN_GRACE_SECONDS";
+    pub const SHUTDOWN_DELAY_SECONDS: &str = "SHUTDOWN_DELAY_SECONDS";
 
     /// Every variable the backend reads (docs and the compose file are checked against it).
-    pub const ALL: [&str; 35] = [
+    pub const ALL: [&str; 37] = [
         RUST_LOG,
         APP_ENV,
         APP_HOST,
@@ -70,6 +72,8 @@ pub mod vars {
         TRUSTED_PROXIES,
         EVENT_STREAMS_PER_SESSION,
         EVENT_STREAMS_MAX,
+        SHUTDOWN_GRACE_SECONDS,
+        SHUTDOWN_DELAY_SECONDS,
         RING_TIMEOUT_SECONDS,
         STALE_LEG_SECONDS,
         LIVE_LEG_CHECK_SECONDS,
@@ -232,6 +236,12 @@ pub struct Config {
     pub customer_join_timeout: Duration,
     /// `METRICS_TOKEN`: when set, `/metrics` answers only requests bearing it.
     pub metrics_token: Option<Secret>,
+    /// How long a SIGTERM'd instance may take to drain (requests in flight, live-event streams,
+    /// background work) before it exits regardless.
+    pub shutdown_grace: Duration,
+    /// How long a SIGTERM'd instance answers `/readyz` with 503 but still serves before it
+    /// closes its listener, so health checks take it out first.
+    pub shutdown_delay: Duration,
 }
 
 /// How long the call engine waits on Twilio.
@@ -446,6 +456,25 @@ impl Config {
             ));
         }
 
+        let shutdown_grace = parse_or(&get, vars::SHUTDOWN_GRACE_SECONDS, 25u64)?;
+        if !(1..=3_600).contains(&shutdown_grace) {
+            return Err(invalid(
+                vars::SHUTDOWN_GRACE_SECONDS,
+                "must be between 1 and 3600 seconds",
+            ));
+        }
+        let default_delay = match env {
+            AppEnv::Production => 3u64,
+            AppEnv::Development => 0,
+        };
+        let shutdown_delay = parse_or(&get, vars::SHUTDOWN_DELAY_SECONDS, default_delay)?;
+        if shutdown_delay >= shutdown_grace {
+            return Err(invalid(
+                vars::SHUTDOWN_DELAY_SECONDS,
+                format!("must be less than SHUTDOWN_GRACE_SECONDS ({shutdown_grace})"),
+            ));
+        }
+
         let metrics_token = get(vars::METRICS_TOKEN).map(Secret::new);
         if let Some(token) = &metrics_token {
             check_secret_strength(vars::METRICS_TOKEN, token.expose())?;
@@ -484,6 +513,8 @@ impl Config {
             demo_allowed,
             customer_join_timeout: Duration::from_secs(join_timeout_secs),
             metrics_token,
+            shutdown_grace: Duration::from_secs(shutdown_grace),
+            shutdown_delay: Duration::from_secs(shutdown_delay),
         })
     }
 
@@ -669,6 +700,8 @@ mod tests {
                 total: 2_000
             }
         );
+        assert_eq!(c.shutdown_grace, Duration::from_secs(25));
+        assert_eq!(c.shutdown_delay, Duration::ZERO);
     }
 
     #[test]
@@ -698,6 +731,22 @@ mod tests {
                 "EVENT_STREAMS_PER_SESSION",
             ),
             (vec![DB, ("EVENT_STREAMS_MAX", "lots")], "EVENT_STREAMS_MAX"),
+            (
+                vec![DB, ("SHUTDOWN_GRACE_SECONDS", "0")],
+                "SHUTDOWN_GRACE_SECONDS",
+            ),
+            (
+                vec![DB, ("SHUTDOWN_GRACE_SECONDS", "3601")],
+                "SHUTDOWN_GRACE_SECONDS",
+            ),
+            (
+                vec![
+                    DB,
+                    ("SHUTDOWN_GRACE_SECONDS", "5"),
+                    ("SHUTDOWN_DELAY_SECONDS", "5"),
+                ],
+                "SHUTDOWN_DELAY_SECONDS",
+            ),
             (vec![DB, ("DATABASE_POOL_SIZE", "0")], "DATABASE_POOL_SIZE"),
             (
                 vec![DB, ("SESSION_TTL_SECONDS", "5")],

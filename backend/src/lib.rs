@@ -11,6 +11,7 @@ pub mod events;
 pub mod http_security;
 pub mod metrics;
 pub mod services;
+pub mod shutdown;
 pub mod startup;
 pub mod state;
 pub mod telemetry;

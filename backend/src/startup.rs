@@ -23,6 +23,7 @@ use crate::events::EventBus;
 #[cfg(feature = "demo")]
 use crate::services::voice::DEMO_NUMBER;
 use crate::services::voice::{VoiceEngine, VoiceSettings, WebhookUrls};
+use crate::shutdown::Shutdown;
 use crate::state::{AppState, VoiceCredentials};
 use crate::webhooks::{self, WebhookAuth};
 use twilio::rest::TwilioClient;
@@ -188,6 +189,8 @@ pub struct Application {
     port: u16,
     server: Server,
     state: AppState,
+    /// The router, the callback inbox and the housekeeping loop, waited for on shutdown.
+    loops: Vec<tokio::task::JoinHandle<()>>,
 }
 
 impl Application {
@@ -217,6 +220,7 @@ impl Application {
 
         let setup = voice_setup(&config, port)?;
         let events = EventBus::shared(config.database.url.expose());
+        let shutdown = Shutdown::new();
         let voice = VoiceEngine::new(
             pool.clone(),
             setup.client,
@@ -230,13 +234,17 @@ impl Application {
                 ..VoiceSettings::default()
             },
             events.clone(),
+            shutdown.clone(),
         );
-        tokio::spawn(voice.clone().run_router());
-        tokio::spawn(voice.clone().run_inbox());
-        tokio::spawn(crate::services::housekeeping::run(
-            pool.clone(),
-            config.login_limits.window,
-        ));
+        let loops = vec![
+            tokio::spawn(voice.clone().run_router()),
+            tokio::spawn(voice.clone().run_inbox()),
+            tokio::spawn(crate::services::housekeeping::run(
+                pool.clone(),
+                config.login_limits.window,
+                shutdown.clone(),
+            )),
+        ];
         let live = LiveFeed::start(pool.clone(), &events, config.stream_limits);
         let state = AppState {
             pool,
@@ -246,6 +254,7 @@ impl Application {
             voice_credentials: setup.credentials,
             events,
             live,
+            shutdown,
         };
         let server = serve(
             listener,
@@ -260,6 +269,7 @@ impl Application {
             port,
             server,
             state,
+            loops,
         })
     }
 
@@ -271,8 +281,48 @@ impl Application {
         &self.state
     }
 
+    /// Serves until [`Shutdown::begin`] (the binary calls it on SIGTERM or SIGINT), then drains
+    /// (see [`crate::shutdown`]) within `SHUTDOWN_GRACE_SECONDS` and returns.
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
-        self.server.await
+        let Self {
+            server,
+            state,
+            loops,
+            ..
+        } = self;
+        let shutdown = state.shutdown.clone();
+        let grace = state.config.shutdown_grace;
+        let delay = state.config.shutdown_delay;
+        let handle = server.handle();
+        let stopper = tokio::spawn({
+            let shutdown = shutdown.clone();
+            async move {
+                shutdown.draining().await;
+                // Not ready, still serving: health checks take the instance out meanwhile.
+                tokio::time::sleep(delay).await;
+                shutdown.close();
+                // Closes the listener; requests in flight finish, up to the grace time.
+                handle.stop(true).await;
+            }
+        });
+        let served = server.await;
+        stopper.abort();
+        shutdown.server_stopped();
+        // At least a moment for the last steps, even when the requests used the whole grace.
+        let floor = std::time::Duration::from_secs(1);
+        let left = shutdown.time_left(grace, floor);
+        if tokio::time::timeout(left, futures_util::future::join_all(loops))
+            .await
+            .is_err()
+        {
+            tracing::warn!("background loops still busy at the end of the grace time");
+        }
+        let left = shutdown.time_left(grace, floor);
+        if !shutdown.finish_tasks(left).await {
+            tracing::warn!("Twilio requests still running at the end of the grace time");
+        }
+        tracing::info!("stopped");
+        served
     }
 }
 
@@ -388,10 +438,17 @@ fn serve(listener: TcpListener, state: AppState, twilio: Twilio) -> Result<Serve
         metrics_token: state.config.metrics_token.clone(),
         hide_source_maps: state.config.env == AppEnv::Production,
     });
+    let shutdown = state.shutdown.clone();
+    let drain_secs = state
+        .config
+        .shutdown_grace
+        .saturating_sub(state.config.shutdown_delay)
+        .as_secs();
     let data = web::Data::new(state);
 
     let server = HttpServer::new(move || {
         let gate = guard.clone();
+        let shutdown = shutdown.clone();
         let app = App::new()
             .wrap(prometheus.clone())
             .wrap_fn(move |req, srv| {
@@ -409,16 +466,23 @@ fn serve(listener: TcpListener, state: AppState, twilio: Twilio) -> Result<Serve
             })
             .wrap(crate::http_security::default_headers(https))
             .wrap(cors(&origins))
-            .wrap_fn(|req, srv| {
+            .wrap_fn(move |req, srv| {
                 use actix_web::dev::Service;
                 use actix_web::HttpMessage;
                 let request_id = req.extensions().get::<RequestId>().map(|id| id.to_string());
                 let fut = srv.call(req);
+                let shutdown = shutdown.clone();
                 async move {
                     let mut res = fut.await?;
                     if let Some(id) = request_id.and_then(|id| HeaderValue::from_str(&id).ok()) {
                         res.headers_mut()
                             .insert(header::HeaderName::from_static("x-request-id"), id);
+                    }
+                    // Draining: the client (or proxy) takes its next request elsewhere.
+                    if shutdown.is_draining() {
+                        res.response_mut()
+                            .head_mut()
+                            .set_connection_type(actix_web::http::ConnectionType::Close);
                     }
                     Ok(res)
                 }
@@ -469,7 +533,10 @@ fn serve(listener: TcpListener, state: AppState, twilio: Twilio) -> Result<Serve
         addr: "listener".into(),
         source,
     })?
-    .shutdown_timeout(10)
+    // SIGTERM is handled by the binary, which drains first (see `crate::shutdown`); the last
+    // second of the grace time is left for the background work.
+    .disable_signals()
+    .shutdown_timeout(drain_secs.saturating_sub(1).max(1))
     .run();
     Ok(server)
 }

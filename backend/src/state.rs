@@ -9,6 +9,7 @@ use crate::config::{Config, Secret};
 use crate::db::DbPool;
 use crate::events::EventBus;
 use crate::services::voice::VoiceEngine;
+use crate::shutdown::Shutdown;
 use twilio::sid::{AccountSid, ApiKeySid, TwimlAppSid};
 
 /// What signing Voice access tokens needs.
@@ -30,4 +31,6 @@ pub struct AppState {
     pub events: EventBus,
     /// Live events built once per instance for every `GET /api/events` stream.
     pub live: LiveFeed,
+    /// Draining on SIGTERM: readiness, live-event streams and background loops watch it.
+    pub shutdown: Shutdown,
 }

@@ -5,7 +5,7 @@ import path from "node:path";
 import test from "node:test";
 import { fileURLToPath } from "node:url";
 import YAML from "yaml";
-import { appDrainSeconds, caddyPlaceholders, checkAll, composeDefault, configVars, loadRepo } from "./lib.mjs";
+import { appGraceDefault, caddyPlaceholders, composeSeconds, checkAll, composeDefault, configVars, loadRepo } from "./lib.mjs";
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../..");
 const real = loadRepo(root);
@@ -110,7 +110,11 @@ test("the pod must stop gracefully and run locked down", async () => {
   await failsWith(withK8s("deployment.yaml", (d) => { d.spec.template.spec.securityContext.runAsGroup = 0; }),
     "runAsGroup 0, the image's group is 10001");
   await failsWith(withK8s("deployment.yaml", (d) => { container(d).volumeMounts = []; }), "/tmp must be a writable volume");
-  await failsWith({ ...real, startupRs: ".shutdown_timeout(90)" }, "shutdown_timeout 90 s is longer");
+  // Without the setting, the app's own default counts.
+  const unset = withK8s("configmap.yaml", (c) => { delete c.data.SHUTDOWN_GRACE_SECONDS; });
+  await failsWith({ ...unset, graceDefault: 90 }, "SHUTDOWN_GRACE_SECONDS 90 s");
+  await failsWith(withK8s("configmap.yaml", (c) => { c.data.SHUTDOWN_GRACE_SECONDS = "55"; }),
+    "SHUTDOWN_GRACE_SECONDS 55 s");
 });
 
 test("the Ingress must keep live-event streams open", () =>
@@ -121,6 +125,10 @@ test("the Ingress must keep live-event streams open", () =>
 
 test("compose: only the proxy publishes ports", () =>
   failsWith(withCompose((c) => { c.services["backend-2"].ports = ["8081:8080"]; }), "backend-2 publishes ports; only the proxy may"));
+
+test("a compose replica must be given longer than its drain to stop", () =>
+  failsWith(withCompose((c) => { c.services.backend.stop_grace_period = "20s"; }),
+    "backend stop_grace_period 20s must exceed SHUTDOWN_GRACE_SECONDS 25 s"));
 
 test("compose: the schema catches unknown keys and wrong types", () =>
   failsWith(withCompose((c) => { c.services.proxy.restart_policy = "always"; c.services.db.healthcheck.retries = "many"; }),
@@ -159,5 +167,8 @@ test("helpers read the app's own files", () => {
   assert.equal(composeDefault("${SITE_ADDRESS:-localhost}"), "localhost");
   assert.equal(composeDefault("postgres://warm:${POSTGRES_PASSWORD:-warm}@db:5432/x"), "postgres://warm:warm@db:5432/x");
   assert.deepEqual([...caddyPlaceholders("{$A:x} {\n reverse_proxy {$B} # {$C}\n}")], [["A", true], ["B", false]]);
-  assert.equal(appDrainSeconds("    .shutdown_timeout(10)\n"), 10);
+  assert.equal(appGraceDefault("parse_or(&get, vars::SHUTDOWN_GRACE_SECONDS, 25u64)?;"), 25);
+  assert.equal(composeSeconds("45s"), 45);
+  assert.equal(composeSeconds("1m30s"), 90);
+  assert.ok(Number.isNaN(composeSeconds("soon")));
 });

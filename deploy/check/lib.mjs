@@ -13,8 +13,6 @@ export const POSTGRES_MAX_CONNECTIONS = 100;
 export const POSTGRES_HEADROOM = 20;
 /** Connections an instance holds besides its pool: the live-event relay's LISTEN connection. */
 export const CONNECTIONS_OUTSIDE_POOL = 1;
-/** The longest the app takes to stop after SIGTERM (in-flight requests, live-event streams). */
-export const APP_DRAIN_MAX_SECONDS = 30;
 
 const KUSTOMIZATION = "kustomization.yaml";
 const EXAMPLE_SUFFIX = ".example.yaml";
@@ -98,7 +96,7 @@ export function loadRepo(root) {
     vars: configVars(read("backend/src/config.rs")),
     routes: getRoutes(read("openapi.yaml")),
     image: imageFacts(read("backend/Dockerfile")),
-    startupRs: read("backend/src/startup.rs"),
+    graceDefault: appGraceDefault(read("backend/src/config.rs")),
     k8sFiles,
     composeText: read("docker-compose.yml"),
     exists: (p) => fs.existsSync(path.join(root, p)),
@@ -335,12 +333,10 @@ export async function checkK8s(repo) {
     errors.push(`${depAt}: preStop must sleep, so the endpoint is removed before SIGTERM`);
   }
   const grace = pod.terminationGracePeriodSeconds ?? 30;
-  const drain = appDrainSeconds(repo.startupRs);
-  if (drain > APP_DRAIN_MAX_SECONDS) {
-    errors.push(`backend/src/startup.rs: shutdown_timeout ${drain} s is longer than the ${APP_DRAIN_MAX_SECONDS} s the manifests allow for`);
-  }
-  if (!(grace > (preStopSeconds || 0) + APP_DRAIN_MAX_SECONDS)) {
-    errors.push(`${depAt}: terminationGracePeriodSeconds ${grace} must exceed preStop ${preStopSeconds} s + drain ${APP_DRAIN_MAX_SECONDS} s`);
+  // The app drains for up to SHUTDOWN_GRACE_SECONDS after SIGTERM; the pod must outlive that.
+  const drain = Number(env.get("SHUTDOWN_GRACE_SECONDS") ?? repo.graceDefault);
+  if (!(grace > (preStopSeconds || 0) + drain)) {
+    errors.push(`${depAt}: terminationGracePeriodSeconds ${grace} must exceed preStop ${preStopSeconds} s + SHUTDOWN_GRACE_SECONDS ${drain} s`);
   }
 
   const podSec = pod.securityContext ?? {};
@@ -453,10 +449,19 @@ export async function checkK8s(repo) {
   return errors;
 }
 
-/** The app's own drain bound after SIGTERM: actix's `shutdown_timeout(N)` when written as a number. */
-export function appDrainSeconds(startupRs) {
-  const m = startupRs.match(/\.shutdown_timeout\((\d+)\)/);
-  return m ? Number(m[1]) : 0;
+/** The app's drain bound after SIGTERM when SHUTDOWN_GRACE_SECONDS is unset: its default in config.rs. */
+export function appGraceDefault(configRs) {
+  const m = configRs.match(/vars::SHUTDOWN_GRACE_SECONDS,\s*(\d+)u64/);
+  if (!m) throw new Error("backend/src/config.rs: no default for SHUTDOWN_GRACE_SECONDS");
+  return Number(m[1]);
+}
+
+/** Seconds of a Compose duration such as `45s`, `1m30s` or `90` (NaN when unreadable). */
+export function composeSeconds(value) {
+  if (typeof value === "number") return value;
+  const m = String(value ?? "").match(/^(?:(\d+)m)?(?:(\d+)s)?$/);
+  if (!m || (!m[1] && !m[2])) return NaN;
+  return Number(m[1] ?? 0) * 60 + Number(m[2] ?? 0);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -547,6 +552,11 @@ export function checkCompose(repo) {
     const dbUrl = composeDefault(env.get("DATABASE_URL"));
     if (!/^postgres(ql)?:\/\/[^@]+@db:5432\//.test(dbUrl)) {
       errors.push(`docker-compose.yml: ${name} DATABASE_URL ${dbUrl} does not point at the db service`);
+    }
+    const drain = Number(composeDefault(env.get("SHUTDOWN_GRACE_SECONDS")) || repo.graceDefault);
+    const stopGrace = composeSeconds(s.stop_grace_period ?? "10s");
+    if (!(stopGrace > drain)) {
+      errors.push(`docker-compose.yml: ${name} stop_grace_period ${s.stop_grace_period ?? "10s (default)"} must exceed SHUTDOWN_GRACE_SECONDS ${drain} s`);
     }
     if (!s.healthcheck) errors.push(`docker-compose.yml: ${name} has no healthcheck (the proxy waits for it)`);
     const test = [].concat(s.healthcheck?.test ?? []).join(" ");

@@ -22,7 +22,8 @@ const PING_EVERY: Duration = Duration::from_secs(15);
 /// calls they own, are or were on, or are being transferred to, admins get every call; fetch
 /// the detail if it concerns you), and `ping` every 15 s.
 /// The stream lives no longer than its session: on sign-out, deactivation or a password reset
-/// (at once) or expiry (by the next ping) it sends `session_ended` and closes.
+/// (at once) or expiry (by the next ping) it sends `session_ended` and closes. It also ends,
+/// between two events, when the server shuts down: reconnect and refetch what you show.
 /// A session may hold `EVENT_STREAMS_PER_SESSION` streams (429 past that) and an instance
 /// `EVENT_STREAMS_MAX` (503 with `Retry-After` past that); a stream's place is freed when it
 /// closes.
@@ -59,6 +60,9 @@ pub async fn stream(state: web::Data<AppState>, session: CurrentAgent) -> ApiRes
             let bytes = tokio::select! {
                 // The client went away: free the slot now, not at the next event.
                 _ = sender.closed() => return,
+                // The instance drains: the stream ends between two events, and the client
+                // reconnects (through the proxy, to another instance) and refetches.
+                _ = state.shutdown.closing() => return,
                 received = events.recv() => match received {
                     Ok(event) => {
                         // A change to this agent may be their sign-out, deactivation, password

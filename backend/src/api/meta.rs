@@ -32,12 +32,20 @@ pub async fn healthz() -> web::Json<HealthStatus> {
     web::Json(HealthStatus { status: "ok" })
 }
 
-/// Readiness: the database answers too.
+/// Readiness: the database answers too, and the instance is not shutting down (503 from the
+/// moment it drains, so proxies send new work elsewhere).
 #[utoipa::path(
     operation_id = "readyz",
     tag = "ops", responses((status = 200, body = HealthStatus), (status = 503, body = ErrorBody)))]
 #[get("/readyz")]
 pub async fn readyz(state: web::Data<AppState>) -> HttpResponse {
+    if state.shutdown.is_draining() {
+        return HttpResponse::ServiceUnavailable().json(ErrorBody {
+            code: "unavailable",
+            message: "this instance is shutting down".into(),
+            field: None,
+        });
+    }
     match tokio::time::timeout(std::time::Duration::from_secs(3), db::ping(&state.pool)).await {
         Ok(Ok(())) => HttpResponse::Ok().json(HealthStatus { status: "ok" }),
         Ok(Err(e)) => {

@@ -8,6 +8,7 @@ use chrono::Utc;
 
 use crate::db::{self, DbError, DbPool};
 use crate::services::ServiceResult;
+use crate::shutdown::Shutdown;
 
 /// How often the clean-up runs.
 pub const PRUNE_EVERY: Duration = Duration::from_secs(600);
@@ -32,10 +33,10 @@ pub async fn prune(pool: &DbPool, login_window: Duration) -> ServiceResult<Prune
     })
 }
 
-/// Runs `prune` every `PRUNE_EVERY` for as long as the process runs. Several instances may run
-/// it at once: deletes of the same old rows are harmless.
-pub async fn run(pool: DbPool, login_window: Duration) {
-    loop {
+/// Runs `prune` every `PRUNE_EVERY` until the instance drains. Several instances may run it at
+/// once: deletes of the same old rows are harmless.
+pub async fn run(pool: DbPool, login_window: Duration, shutdown: Shutdown) {
+    while !shutdown.is_closing() {
         match prune(&pool, login_window).await {
             Ok(p) if p.sessions + p.login_failures > 0 => {
                 tracing::info!(
@@ -47,6 +48,9 @@ pub async fn run(pool: DbPool, login_window: Duration) {
             Ok(_) => {}
             Err(e) => tracing::warn!(error = %e, "pruning sessions failed; retrying later"),
         }
-        tokio::time::sleep(PRUNE_EVERY).await;
+        tokio::select! {
+            _ = tokio::time::sleep(PRUNE_EVERY) => {}
+            _ = shutdown.closing() => {}
+        }
     }
 }

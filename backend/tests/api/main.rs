@@ -5,12 +5,14 @@ mod api_contract;
 mod auth;
 mod bad_input;
 mod call_flows;
+mod cluster;
 mod database_tls;
 #[cfg(feature = "demo")]
 mod demo;
 #[cfg(feature = "demo")]
 mod demo_hangup;
 mod dialing_policy;
+mod drain;
 mod dropped_callers;
 mod health;
 mod helpers;
@@ -19,6 +21,7 @@ mod http_security;
 mod migrations;
 mod never_drop;
 mod peer_bugs;
+mod processes;
 mod project_files;
 mod properties;
 mod queue;

@@ -514,7 +514,8 @@ export interface paths {
          *     calls they own, are or were on, or are being transferred to, admins get every call; fetch
          *     the detail if it concerns you), and `ping` every 15 s.
          *     The stream lives no longer than its session: on sign-out, deactivation or a password reset
-         *     (at once) or expiry (by the next ping) it sends `session_ended` and closes.
+         *     (at once) or expiry (by the next ping) it sends `session_ended` and closes. It also ends,
+         *     between two events, when the server shuts down: reconnect and refetch what you show.
          *     A session may hold `EVENT_STREAMS_PER_SESSION` streams (429 past that) and an instance
          *     `EVENT_STREAMS_MAX` (503 with `Retry-After` past that); a stream's place is freed when it
          *     closes.
@@ -710,7 +711,10 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** Readiness: the database answers too. */
+        /**
+         * Readiness: the database answers too, and the instance is not shutting down (503 from the
+         *     moment it drains, so proxies send new work elsewhere).
+         */
         get: operations["readyz"];
         put?: never;
         post?: never;

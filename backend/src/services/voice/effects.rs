@@ -46,7 +46,8 @@ impl VoiceEngine {
             return;
         }
         let engine = self.clone();
-        tokio::spawn(async move {
+        // Decided in a committed transaction: a draining instance finishes them before it exits.
+        self.shutdown().spawn(async move {
             let _ = engine.apply(effects).await;
         });
     }

@@ -266,7 +266,6 @@ impl Buffer {
             .pop_front();
     }
 
-    #[cfg(test)]
     fn len(&self) -> usize {
         self.0.lock().unwrap_or_else(PoisonError::into_inner).len()
     }
@@ -312,11 +311,20 @@ impl VoiceEngine {
         Ok(())
     }
 
-    /// Runs until the process ends: stores what the buffer kept, processes the inbox.
+    /// Stores what the buffer kept and processes the inbox, until the HTTP server has answered
+    /// its last webhook (a draining instance keeps processing); then stores what the buffer
+    /// still holds one last time and returns.
     pub async fn run_inbox(self) {
         let mut last_prune = std::time::Instant::now();
         loop {
             self.flush_buffer().await;
+            if self.shutdown().stopping_now() {
+                let left = self.inner.buffer.len();
+                if left > 0 {
+                    tracing::error!(left, "stopping with callbacks the database could not take");
+                }
+                return;
+            }
             loop {
                 match self.process_batch().await {
                     Ok(0) => break,
@@ -334,6 +342,7 @@ impl VoiceEngine {
             tokio::select! {
                 _ = self.inner.inbox_wakeup.notified() => {}
                 _ = tokio::time::sleep(POLL) => {}
+                _ = self.shutdown().stopping() => {}
             }
         }
     }

@@ -30,6 +30,7 @@ pub use inbox::RawCallback;
 use crate::db::DbPool;
 use crate::domain::phone::PhoneNumber;
 use crate::events::EventBus;
+use crate::shutdown::Shutdown;
 use twilio::rest::TwilioClient;
 
 /// Where Twilio reaches our webhooks; all built from the public base URL.
@@ -143,6 +144,9 @@ struct Inner {
     buffer: inbox::Buffer,
     /// Wakes the inbox processor when a callback was stored.
     inbox_wakeup: Notify,
+    /// Draining stops the router; the server's end stops the inbox; Twilio requests decided
+    /// before are waited for.
+    shutdown: Shutdown,
 }
 
 impl VoiceEngine {
@@ -152,6 +156,7 @@ impl VoiceEngine {
         urls: WebhookUrls,
         settings: VoiceSettings,
         events: EventBus,
+        shutdown: Shutdown,
     ) -> Self {
         Self {
             inner: Arc::new(Inner {
@@ -165,6 +170,7 @@ impl VoiceEngine {
                 connected_checked: Default::default(),
                 buffer: Default::default(),
                 inbox_wakeup: Notify::new(),
+                shutdown,
             }),
         }
     }
@@ -187,6 +193,10 @@ impl VoiceEngine {
 
     fn events(&self) -> &EventBus {
         &self.inner.events
+    }
+
+    fn shutdown(&self) -> &Shutdown {
+        &self.inner.shutdown
     }
 
     /// Asks the router to look at the queue now rather than at its next tick.

@@ -29,14 +29,15 @@ const COALESCE: Duration = Duration::from_millis(20);
 const STUCK_AFTER_SECS: i64 = 30;
 
 impl VoiceEngine {
-    /// Runs until the process ends.
+    /// Runs until the draining instance closes its listener; a pass in progress finishes first (its transactions
+    /// commit, and the Twilio requests they decided are carried out before the process exits).
     pub async fn run_router(self) {
         // Changes made by other instances (an agent freed, a call queued) arrive as events.
         let mut changes = self.events().subscribe();
         // Looked for at start (a restart may have lost callbacks), then every stale-leg period.
         let mut last_adoption: Option<std::time::Instant> = None;
         let mut last_live_check: Option<std::time::Instant> = None;
-        loop {
+        while !self.shutdown().is_closing() {
             loop {
                 match self.route_next().await {
                     Ok(true) => continue,
@@ -76,6 +77,7 @@ impl VoiceEngine {
                 _ = self.inner.router_wakeup.notified() => {}
                 _ = changes.recv() => {}
                 _ = tokio::time::sleep(TICK) => {}
+                _ = self.shutdown().closing() => break,
             }
             // Under a burst every call and change wakes the router; one pass per short interval
             // routes them all, instead of a pass (and its queries) per wake-up.
