@@ -543,9 +543,32 @@ async fn row(
     let mut problems = Vec::new();
     let actions = Arc::new(Mutex::new(Actions::default()));
     let sim = &cluster.sim;
-    let worker_clients: HashSet<&str> =
-        workers.iter().map(|&i| agents[i].client.as_str()).collect();
-    let mut accepted = HashSet::new();
+    // The agents' browsers answer at once, in a task of their own (a ring is short here: the
+    // simulator runs at 1/100 of real time), and note when a transfer's target answered.
+    let sid_of_target_client: Arc<Mutex<HashMap<String, String>>> = Arc::default();
+    let (stop_answering, stop_answering_rx) = tokio::sync::watch::channel(false);
+    let answering = {
+        let sim = sim.clone();
+        let clients: HashSet<String> = workers.iter().map(|&i| agents[i].client.clone()).collect();
+        let targets = sid_of_target_client.clone();
+        let actions = actions.clone();
+        let mut stop = stop_answering_rx;
+        tokio::spawn(async move {
+            let clients: HashSet<&str> = clients.iter().map(String::as_str).collect();
+            let mut accepted = HashSet::new();
+            while !*stop.borrow() {
+                for client in accept_ringing(&sim, &clients, &mut accepted) {
+                    if let Some(sid) = targets.lock().unwrap().get(&client) {
+                        actions.lock().unwrap().record(sid);
+                    }
+                }
+                tokio::select! {
+                    _ = tokio::time::sleep(Duration::from_millis(2)) => {}
+                    _ = stop.wait_for(|s| *s) => {}
+                }
+            }
+        })
+    };
     let mut sids = Vec::new();
     for k in 0..calls {
         let sid = sim.dial_in(&format!("+1202555{:04}", k % 10_000));
@@ -556,7 +579,6 @@ async fn row(
     let deadline = Instant::now() + PHASE_LIMIT;
     let mut first_owner: HashMap<Uuid, Uuid> = HashMap::new();
     loop {
-        accept_ringing(sim, &worker_clients, &mut accepted);
         let now = calls_now(&http, &base, &admin, calls).await?;
         for c in &now {
             if c.status == "in_progress" {
@@ -586,12 +608,20 @@ async fn row(
         .filter(|&i| !owners_now.contains(&agents[i].id));
     let rows = calls_now(&http, &base, &admin, calls).await?;
     let mut target_of: HashMap<Uuid, Uuid> = HashMap::new();
-    let mut sid_of_target_client: HashMap<String, String> = HashMap::new();
     for c in &rows {
         let (Some(&owner), Some(target)) = (first_owner.get(&c.id), free.next()) else {
             continue;
         };
         let owner_token = &tokens[by_id[&owner]];
+        // A target whose ring was missed earlier was set away; they come back, as a person would.
+        let _ = api(
+            &http,
+            reqwest::Method::PUT,
+            &format!("{base}/api/me/status"),
+            &tokens[target],
+            Some(json!({ "status": "available" })),
+        )
+        .await;
         actions.lock().unwrap().record(&c.sid);
         let res = api(
             &http,
@@ -604,18 +634,16 @@ async fn row(
         match res {
             Ok(_) => {
                 target_of.insert(c.id, agents[target].id);
-                sid_of_target_client.insert(agents[target].client.clone(), c.sid.clone());
+                sid_of_target_client
+                    .lock()
+                    .unwrap()
+                    .insert(agents[target].client.clone(), c.sid.clone());
             }
             Err(e) => problems.push(format!("transfer of {}: {e}", c.sid)),
         }
     }
     let deadline = Instant::now() + PHASE_LIMIT;
     loop {
-        for client in accept_ringing(sim, &worker_clients, &mut accepted) {
-            if let Some(sid) = sid_of_target_client.get(&client) {
-                actions.lock().unwrap().record(sid);
-            }
-        }
         let now = calls_now(&http, &base, &admin, calls).await?;
         let done = now
             .iter()
@@ -660,6 +688,8 @@ async fn row(
         tokio::time::sleep(Duration::from_millis(20)).await;
     };
     let burst_seconds = burst_started.elapsed().as_secs_f64();
+    let _ = stop_answering.send(true);
+    let _ = answering.await;
     tokio::time::sleep(SETTLE).await;
     let _ = stop_me.send(true);
     let (me_burst_l, errors) = me_task.await.unwrap_or_default();
