@@ -19,7 +19,7 @@ test: ## all tests (rust, openapi drift, frontend, browser e2e) with a summary
 e2e: ## browser end-to-end tests only (builds the SPA first)
 	bash scripts/test.sh frontend-build e2e
 
-bench: ## load figures: webhook/API throughput and p50/p99, routing run on two instances
+bench: ## load figures: webhook/API throughput and p50/p99, routing run on two instances, live events on 2,000 streams
 	bash scripts/bench.sh
 
 db: ## start the project-local PostgreSQL and print its DATABASE_URL

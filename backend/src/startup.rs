@@ -245,7 +245,12 @@ impl Application {
                 shutdown.clone(),
             )),
         ];
-        let live = LiveFeed::start(pool.clone(), &events, config.stream_limits);
+        let live = LiveFeed::start(
+            pool.clone(),
+            &events,
+            config.stream_limits,
+            shutdown.clone(),
+        );
         let state = AppState {
             pool,
             session_keys: SessionKeys::new(secret.expose().as_bytes()),

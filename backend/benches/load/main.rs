@@ -25,6 +25,8 @@
 //!   BENCH_ROUTING_AGENTS           agents answering them (10)
 //!   BENCH_ROUTING_TIMEOUT_SECONDS  limit for the routing run (120)
 //!   BENCH_ROUTING_TALK_MS          how long a customer stays once an agent joined (0: at once)
+//!   BENCH_STREAMS_DATABASE_URL     another fresh database for the live-events run (streams.rs)
+//!   BENCH_ONLY                     `streams` for the live-events run alone; `throughput` for the others
 
 use std::collections::{BTreeSet, HashMap, HashSet};
 use std::fmt::Write as _;
@@ -40,6 +42,8 @@ use serde_json::{json, Value};
 use twilio::signature::{compute_signature, SIGNATURE_HEADER};
 use twilio_sim::{CallStatus, ConferenceStatus, Direction, SimConfig, SimOptions, Simulator};
 use url::Url;
+
+mod streams;
 
 const NUMBER: &str = "+15005550006";
 const PASSWORD: &str = "bench-password-0123456789";
@@ -1378,9 +1382,28 @@ fn verdict(ok: bool) -> &'static str {
 async fn run() -> anyhow::Result<bool> {
     let settings = Settings::from_env()?;
     let tmp = TempDir::new()?;
-    let (phases, idle_rss, inbox) = throughput(&settings, &tmp.0).await?;
-    let routing = routing(&settings, &tmp.0).await?;
-    print!("{}", report(&settings, &phases, idle_rss, &inbox, &routing));
+    let only = std::env::var("BENCH_ONLY").unwrap_or_default();
+    let wanted = |run: &str| only.trim().is_empty() || only.split(',').any(|r| r.trim() == run);
+    let mut ok = true;
+    if wanted("throughput") || wanted("routing") {
+        ok = throughput_and_routing(&settings, &tmp.0).await?;
+    }
+    if wanted("streams") {
+        let rows = streams::run(&settings, &tmp.0).await?;
+        println!();
+        print!("{}", streams::report(&rows));
+        for failure in streams::failures(&rows) {
+            println!("FAILED: live events: {failure}");
+            ok = false;
+        }
+    }
+    Ok(ok)
+}
+
+async fn throughput_and_routing(settings: &Settings, tmp: &Path) -> anyhow::Result<bool> {
+    let (phases, idle_rss, inbox) = throughput(settings, tmp).await?;
+    let routing = routing(settings, tmp).await?;
+    print!("{}", report(settings, &phases, idle_rss, &inbox, &routing));
     let mut ok = true;
     if routing.double_bookings > 0 {
         println!(

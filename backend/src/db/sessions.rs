@@ -45,6 +45,26 @@ pub async fn find_active_agent(
     row.map(Agent::try_from).transpose()
 }
 
+/// Of these sessions, those still live (see [`find_active_agent`]), each with its agent: one
+/// query for every open live-event stream.
+pub async fn find_active_agents(
+    conn: &mut PgConn,
+    session_ids: &[Uuid],
+) -> Result<Vec<(Uuid, Agent)>, DbError> {
+    let rows: Vec<(Uuid, AgentRow)> = sessions::table
+        .inner_join(agents::table)
+        .filter(sessions::id.eq_any(session_ids))
+        .filter(sessions::revoked_at.is_null())
+        .filter(sessions::expires_at.gt(Utc::now()))
+        .filter(agents::active.eq(true))
+        .select((sessions::id, AgentRow::as_select()))
+        .load(conn)
+        .await?;
+    rows.into_iter()
+        .map(|(id, row)| Ok((id, Agent::try_from(row)?)))
+        .collect()
+}
+
 pub async fn revoke(conn: &mut PgConn, session_id: Uuid) -> Result<(), DbError> {
     diesel::update(
         sessions::table

@@ -342,3 +342,198 @@ async fn an_event_is_built_once_for_every_stream() {
         streams.len()
     );
 }
+
+/// `count` more agents written straight to the database (no password hashing), all offline;
+/// their ids.
+async fn many_agents(app: &TestApp, count: usize) -> Vec<uuid::Uuid> {
+    let mut conn = app.state.pool.get().await.unwrap();
+    #[derive(diesel::QueryableByName)]
+    struct Id {
+        #[diesel(sql_type = diesel::sql_types::Uuid)]
+        id: uuid::Uuid,
+    }
+    let rows: Vec<Id> = diesel_async::RunQueryDsl::load(
+        diesel::sql_query(format!(
+            "INSERT INTO agents (id, email, display_name, password_hash, role, client_identity) \
+             SELECT gen_random_uuid(), 'many' || i || '@example.com', \
+                    'A colleague with a long enough name to fill a line ' || i, 'x', 'agent', \
+                    'many_' || i \
+             FROM generate_series(1, {count}) AS i RETURNING id"
+        )),
+        &mut conn,
+    )
+    .await
+    .unwrap();
+    rows.into_iter().map(|r| r.id).collect()
+}
+
+/// A client that opens a stream and then never reads: its socket takes a few kilobytes, and
+/// everything else waits on the server.
+async fn stalled_stream(app: &TestApp, token: &str) -> tokio::net::TcpStream {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let addr: std::net::SocketAddr = app.address.trim_start_matches("http://").parse().unwrap();
+    let socket = tokio::net::TcpSocket::new_v4().unwrap();
+    socket.set_recv_buffer_size(4096).unwrap();
+    let mut conn = socket.connect(addr).await.unwrap();
+    conn.write_all(
+        format!(
+            "GET /api/events HTTP/1.1\r\nHost: {addr}\r\nAuthorization: Bearer {token}\r\n\r\n"
+        )
+        .as_bytes(),
+    )
+    .await
+    .unwrap();
+    let mut head = [0u8; 12];
+    conn.read_exact(&mut head).await.unwrap();
+    assert_eq!(&head, b"HTTP/1.1 200", "the stalled stream opened");
+    conn
+}
+
+/// A client that stops reading never delays another stream's events, and the server does not
+/// buffer for it without bound: once it is far behind, its stream is closed (and its place
+/// freed), while the reading stream carries on.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_stalled_stream_does_not_delay_another_and_is_closed_once_far_behind() {
+    let app = TestApp::spawn().await;
+    app.create_agent("stalled@example.com", Role::Agent).await;
+    app.create_agent("reading@example.com", Role::Agent).await;
+    let stalled_token = app.token("stalled@example.com").await;
+    let reading_token = app.token("reading@example.com").await;
+    // Deliveries of 200 agents' events (some 80 kB each) fill the stalled client's buffers fast.
+    let colleagues = many_agents(&app, 200).await;
+    let _stalled = stalled_stream(&app, &stalled_token).await;
+    let mut reading = open_stream(&app, &reading_token).await;
+    assert_eq!(reading.status(), 200);
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    assert_eq!(app.state.live.open_streams(), 2);
+
+    let mut text = String::new();
+    let mut slowest = Duration::ZERO;
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(60);
+    let mut round = 0;
+    while app.state.live.streams_fallen_behind() == 0 {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "the stalled stream is still open after {round} deliveries"
+        );
+        round += 1;
+        let sent = tokio::time::Instant::now();
+        for id in &colleagues {
+            app.state.events.publish(Topic::Agent(*id));
+        }
+        // The last colleague's event closes each delivery.
+        let last = format!("\"id\":\"{}\"", colleagues[colleagues.len() - 1]);
+        loop {
+            let chunk = tokio::time::timeout(Duration::from_secs(5), reading.chunk())
+                .await
+                .unwrap_or_else(|_| panic!("delivery {round} did not reach the reading stream"))
+                .unwrap()
+                .expect("the reading stream stays open");
+            text.push_str(&String::from_utf8_lossy(&chunk));
+            if text.contains(&last) {
+                break;
+            }
+        }
+        text.clear();
+        slowest = slowest.max(sent.elapsed());
+    }
+    // A few database reads each, not held up by the stalled client's full buffers.
+    assert!(
+        slowest < Duration::from_secs(3),
+        "a delivery took {slowest:?} to reach the reading stream"
+    );
+    assert_eq!(app.state.live.streams_fallen_behind(), 1);
+    assert_eq!(
+        app.state.live.open_streams(),
+        1,
+        "the stalled stream's place is free"
+    );
+
+    // The reading stream still gets what follows.
+    app.state.events.publish(Topic::Agent(colleagues[0]));
+    let first = colleagues[0].to_string();
+    read_until(&mut reading, "the next event", |e| {
+        e.starts_with("event: agent") && e.contains(&first)
+    })
+    .await;
+}
+
+/// With many streams open (two per session, as two tabs), a call's event reaches every stream
+/// allowed to see it (both of the ringing agent's, every admin's) and no other, while the
+/// ringing agent's new status reaches them all.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn each_event_reaches_every_stream_allowed_to_see_it_and_no_other() {
+    let app = TestApp::spawn().await;
+    let a = app.create_agent("a@example.com", Role::Agent).await;
+    app.create_agent("boss@example.com", Role::Admin).await;
+    let mut tokens = vec![
+        app.token("a@example.com").await,
+        app.token("boss@example.com").await,
+    ];
+    for i in 0..6 {
+        let email = format!("other{i}@example.com");
+        app.create_agent(&email, Role::Agent).await;
+        tokens.push(app.token(&email).await);
+    }
+    // Two streams per session: a's are 0 and 1, the admin's 2 and 3, the others' after.
+    let mut streams = Vec::new();
+    for token in &tokens {
+        for _ in 0..2 {
+            let s = open_stream(&app, token).await;
+            assert_eq!(s.status(), 200);
+            streams.push(s);
+        }
+    }
+    tokio::time::sleep(Duration::from_millis(200)).await;
+
+    let res = app
+        .send_json(
+            Method::PUT,
+            "/api/me/status",
+            Some(&tokens[0]),
+            &json!({ "status": "available" }),
+        )
+        .await;
+    assert_eq!(res.status(), 200);
+    let res = app
+        .send_json(
+            Method::POST,
+            "/api/demo/calls",
+            Some(&tokens[2]),
+            &json!({}),
+        )
+        .await;
+    assert_eq!(res.status(), 201);
+    let call = app
+        .poll(
+            "/api/me/call",
+            Some(&tokens[0]),
+            "the call ringing a",
+            |v| v["call"]["id"].is_string(),
+        )
+        .await;
+    let call_id = call["call"]["id"].as_str().unwrap().to_owned();
+
+    let a_status = format!("\"id\":\"{a}\"");
+    let is_call = |e: &str| e.starts_with("event: call") && e.contains(&call_id);
+    for (i, stream) in streams.iter_mut().enumerate() {
+        let allowed = i < 4;
+        let events = if allowed {
+            read_until(stream, "the call's event", is_call).await
+        } else {
+            read_for(stream, Duration::from_millis(1000)).await
+        };
+        assert!(
+            events
+                .iter()
+                .any(|e| e.starts_with("event: agent") && e.contains(&a_status)),
+            "stream {i} never saw a's status: {events:#?}"
+        );
+        if !allowed {
+            assert!(
+                !events.iter().any(|e| e.starts_with("event: call")),
+                "stream {i} got a call it may not see: {events:#?}"
+            );
+        }
+    }
+}
