@@ -17,7 +17,6 @@ use crate::config::StreamLimits;
 use crate::db::DbPool;
 use crate::domain::audience::Audience;
 use crate::events::{EventBus, Topic};
-use crate::services::calls::CallSummary;
 use crate::services::{accounts, calls, ServiceError};
 
 /// Changes are gathered this long and built once, so a burst of updates to one call is one event.
@@ -210,10 +209,7 @@ async fn build(pool: &DbPool, topic: Topic) -> Option<LiveEvent> {
         Topic::Call(id) => {
             let detail = calls::call_detail(pool, id).await.ok()?;
             let audience = detail.audience();
-            let summary = CallSummary {
-                call: detail.call,
-                owner_name: detail.owner_name,
-            };
+            let summary = detail.summary();
             (
                 audience,
                 sse_frame("call", &CallSummaryView::from(&summary))?,

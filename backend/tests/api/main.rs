@@ -14,6 +14,7 @@ mod dialing_policy;
 mod dropped_callers;
 mod health;
 mod helpers;
+mod history;
 mod housekeeping;
 mod http_security;
 mod migrations;

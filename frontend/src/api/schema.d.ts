@@ -112,7 +112,7 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** Call history, newest first. Agents see the calls they took part in; admins see all. */
+        /** Call history, newest first. Agents see the calls they handled (any leg); admins see all, or with agent_id the calls that agent handled (owner or any leg). */
         get: operations["listCalls"];
         put?: never;
         post?: never;
@@ -639,6 +639,8 @@ export interface components {
             ended_at?: string | null;
             /** @example +14155550100 */
             from_number: string;
+            /** @description Every agent who had a leg on the call (answered, rung, or a transfer target), once each, in the order they joined. */
+            handled_by: components["schemas"]["HandlingAgentView"][];
             /** Format: uuid */
             id: string;
             /** Format: uuid */
@@ -646,6 +648,8 @@ export interface components {
             owner_name?: string | null;
             status: components["schemas"]["CallStatus"];
             to_number: string;
+            /** @description The transfers of the call in brief, oldest first; a call detail also lists them in full as transfers. */
+            transfer_summary: components["schemas"]["TransferBriefView"][];
         };
         ClientConfig: {
             mode: components["schemas"]["VoiceModeView"];
@@ -761,6 +765,15 @@ export interface components {
              */
             message: string;
         };
+        /** @description An agent who had a leg on a call. */
+        HandlingAgentView: {
+            /** Format: uuid */
+            id: string;
+            /** @description Whether they joined the conference; false when their leg only rang. */
+            joined: boolean;
+            /** @example Ana Lopez */
+            name: string;
+        };
         HealthStatus: {
             /** @example ok */
             status: string;
@@ -847,6 +860,22 @@ export interface components {
         SelectableStatus: "available" | "away" | "offline";
         StatusRequest: {
             status: components["schemas"]["SelectableStatus"];
+        };
+        /** @description A transfer as the history list shows it; a call detail has the full record. */
+        TransferBriefView: {
+            /** Format: uuid */
+            from_agent_id?: string | null;
+            mode: components["schemas"]["TransferMode"];
+            status: components["schemas"]["TransferStatus"];
+            /**
+             * Format: uuid
+             * @description The target agent, or null for a phone number.
+             */
+            to_agent_id?: string | null;
+            /** @example Ben Okafor */
+            to_name?: string | null;
+            /** @example +14155550123 */
+            to_number?: string | null;
         };
         /** @enum {string} */
         TransferMode: "warm" | "cold";
@@ -1525,7 +1554,7 @@ export interface operations {
         parameters: {
             query?: {
                 status?: components["schemas"]["CallStatus"] | null;
-                /** @description Calls this agent owned or took part in (agents always see only their own). */
+                /** @description Calls this agent handled, as owner or on any leg (answered, rung, or dialed as a transfer target, whatever the outcome); agents always get only their own. */
                 agent_id?: string | null;
                 /** @description Created at or after (RFC 3339). */
                 since?: string | null;
