@@ -2,12 +2,12 @@
 # `make bench`: load figures for the backend (release build, loopback, real PostgreSQL, the
 # Twilio simulator). Prints a table; not part of `make test`.
 #
-# Starts the project-local PostgreSQL (scripts/db.sh) unless DATABASE_URL is set, creates two
-# fresh databases for this run (throughput phases and routing run), builds the release binary and
+# Starts the project-local PostgreSQL (scripts/db.sh) unless DATABASE_URL is set, creates three
+# fresh databases for this run (throughput phases, routing run, data scale), builds the release binary and
 # the benchmark (backend/benches/load/main.rs), runs it and drops the databases at the end, whatever
 # happens. Knobs (environment): BENCH_CONNECTIONS (32), BENCH_SECONDS (5), BENCH_WARMUP_SECONDS (1),
 # BENCH_ROUTING_CALLS (100), BENCH_ROUTING_AGENTS (10), BENCH_ROUTING_TIMEOUT_SECONDS (120),
-# BENCH_ROUTING_TALK_MS (0).
+# BENCH_ROUTING_TALK_MS (0), BENCH_HISTORY_CALLS (1000000), BENCH_HISTORY_WAITING (15000).
 # Exit status: 0 when every routed call was served without a double-booking; 1 when not; 2 (or
 # another code) when the run could not complete.
 set -euo pipefail
@@ -41,6 +41,7 @@ ADMIN_URL="$(database_on "$BASE_URL" postgres)"
 RUN_ID="$(od -An -N6 -tx1 /dev/urandom | tr -d ' \n')"
 DB_MAIN="bench_${RUN_ID}"
 DB_ROUTING="bench_${RUN_ID}_routing"
+DB_HISTORY="bench_${RUN_ID}_history"
 CREATED=()
 
 cleanup() {
@@ -55,11 +56,11 @@ trap cleanup EXIT
 trap 'exit 130' INT
 trap 'exit 143' TERM
 
-for db in "$DB_MAIN" "$DB_ROUTING"; do
+for db in "$DB_MAIN" "$DB_ROUTING" "$DB_HISTORY"; do
     psql_url "$ADMIN_URL" -c "CREATE DATABASE \"$db\"" >/dev/null || die "could not create database $db"
     CREATED+=("$db")
 done
-log "created databases $DB_MAIN and $DB_ROUTING"
+log "created databases $DB_MAIN, $DB_ROUTING and $DB_HISTORY"
 
 # ---------------------------------------------------------------------------------------------
 # Build (release) and run
@@ -93,6 +94,7 @@ trap 'stop_bench 143' TERM
 start="$(now_s)"
 BENCH_DATABASE_URL="$(database_on "$BASE_URL" "$DB_MAIN")" \
 BENCH_ROUTING_DATABASE_URL="$(database_on "$BASE_URL" "$DB_ROUTING")" \
+BENCH_HISTORY_DATABASE_URL="$(database_on "$BASE_URL" "$DB_HISTORY")" \
 BENCH_SERVER_BIN="$BIN" \
 BENCH_PSQL="$PSQL" \
     "$BENCH_EXE" &
