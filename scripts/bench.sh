@@ -3,13 +3,14 @@
 # Twilio simulator). Prints a table; not part of `make test`.
 #
 # Starts the project-local PostgreSQL (scripts/db.sh) unless DATABASE_URL is set, creates three
-# fresh databases for this run (throughput phases, routing run, live-events run), builds the release binary and
-# the benchmark (backend/benches/load/main.rs), runs it and drops the databases at the end, whatever
-# happens. Knobs (environment): BENCH_CONNECTIONS (32), BENCH_SECONDS (5), BENCH_WARMUP_SECONDS (1),
-# BENCH_ROUTING_CALLS (100), BENCH_ROUTING_AGENTS (10), BENCH_ROUTING_TIMEOUT_SECONDS (120),
-# BENCH_ROUTING_TALK_MS (0), BENCH_STREAMS (200,1000,2000: open event streams per row),
-# BENCH_STREAMS_CALLS (20: the burst), BENCH_ONLY (streams: the live-events run alone; throughput:
-# the others).
+# fresh databases for this run (throughput phases, routing run, live-events run, data scale), builds
+# the release binary and the benchmark (backend/benches/load/main.rs), runs it and drops the databases
+# at the end, whatever happens. Knobs (environment): BENCH_CONNECTIONS (32), BENCH_SECONDS (5),
+# BENCH_WARMUP_SECONDS (1), BENCH_ROUTING_CALLS (100), BENCH_ROUTING_AGENTS (10),
+# BENCH_ROUTING_TIMEOUT_SECONDS (120), BENCH_ROUTING_TALK_MS (0), BENCH_STREAMS (200,1000,2000: open
+# event streams per row), BENCH_STREAMS_CALLS (20: the burst), BENCH_HISTORY_CALLS (1000000),
+# BENCH_HISTORY_WAITING (15000), BENCH_ONLY (comma-separated runs: throughput, routing, streams,
+# history; default all).
 # Exit status: 0 when every routed call was served without a double-booking and no stream lost an
 # event; 1 when not; 2 (or
 # another code) when the run could not complete.
@@ -45,6 +46,7 @@ RUN_ID="$(od -An -N6 -tx1 /dev/urandom | tr -d ' \n')"
 DB_MAIN="bench_${RUN_ID}"
 DB_ROUTING="bench_${RUN_ID}_routing"
 DB_STREAMS="bench_${RUN_ID}_streams"
+DB_HISTORY="bench_${RUN_ID}_history"
 CREATED=()
 
 cleanup() {
@@ -59,11 +61,11 @@ trap cleanup EXIT
 trap 'exit 130' INT
 trap 'exit 143' TERM
 
-for db in "$DB_MAIN" "$DB_ROUTING" "$DB_STREAMS"; do
+for db in "$DB_MAIN" "$DB_ROUTING" "$DB_STREAMS" "$DB_HISTORY"; do
     psql_url "$ADMIN_URL" -c "CREATE DATABASE \"$db\"" >/dev/null || die "could not create database $db"
     CREATED+=("$db")
 done
-log "created databases $DB_MAIN, $DB_ROUTING and $DB_STREAMS"
+log "created databases $DB_MAIN, $DB_ROUTING, $DB_STREAMS and $DB_HISTORY"
 
 # ---------------------------------------------------------------------------------------------
 # Build (release) and run
@@ -98,6 +100,7 @@ start="$(now_s)"
 BENCH_DATABASE_URL="$(database_on "$BASE_URL" "$DB_MAIN")" \
 BENCH_ROUTING_DATABASE_URL="$(database_on "$BASE_URL" "$DB_ROUTING")" \
 BENCH_STREAMS_DATABASE_URL="$(database_on "$BASE_URL" "$DB_STREAMS")" \
+BENCH_HISTORY_DATABASE_URL="$(database_on "$BASE_URL" "$DB_HISTORY")" \
 BENCH_SERVER_BIN="$BIN" \
 BENCH_PSQL="$PSQL" \
     "$BENCH_EXE" &

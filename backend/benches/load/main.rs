@@ -13,10 +13,13 @@
 //!    whatever rings, hang the customer up once an agent joined). Double-bookings (an agent's
 //!    client identity with more than one live call in the simulator) are counted on every loop
 //!    iteration; any makes the run exit non-zero.
+//! 3. Data scale (`history.rs`): a third fresh database seeded with a million calls and 15,000
+//!    waiting callers; history and queue requests each loaded like the throughput phases.
 //!
 //! Environment (scripts/bench.sh sets the first three):
 //!   BENCH_DATABASE_URL             fresh database for the throughput phases (required)
 //!   BENCH_ROUTING_DATABASE_URL     another fresh database for the routing run (required)
+//!   BENCH_HISTORY_DATABASE_URL     a third fresh database for the data-scale phase (required)
 //!   BENCH_SERVER_BIN               server binary (default: the one cargo built for this bench)
 //!   BENCH_CONNECTIONS              concurrent client connections (32)
 //!   BENCH_SECONDS                  measured seconds per endpoint (5)
@@ -26,7 +29,9 @@
 //!   BENCH_ROUTING_TIMEOUT_SECONDS  limit for the routing run (120)
 //!   BENCH_ROUTING_TALK_MS          how long a customer stays once an agent joined (0: at once)
 //!   BENCH_STREAMS_DATABASE_URL     another fresh database for the live-events run (streams.rs)
-//!   BENCH_ONLY                     `streams` for the live-events run alone; `throughput` for the others
+//!   BENCH_ONLY                     runs to do, comma-separated: `throughput`, `routing`, `streams`, `history` (all)
+//!   BENCH_HISTORY_CALLS            calls in the data-scale history (1000000)
+//!   BENCH_HISTORY_WAITING          callers waiting in the data-scale queue (15000)
 
 use std::collections::{BTreeSet, HashMap, HashSet};
 use std::fmt::Write as _;
@@ -43,6 +48,7 @@ use twilio::signature::{compute_signature, SIGNATURE_HEADER};
 use twilio_sim::{CallStatus, ConferenceStatus, Direction, SimConfig, SimOptions, Simulator};
 use url::Url;
 
+mod history;
 mod streams;
 
 const NUMBER: &str = "+15005550006";
@@ -61,6 +67,7 @@ const TICKS_PER_SEC: f64 = 100.0;
 struct Settings {
     database_url: String,
     routing_database_url: String,
+    history_database_url: String,
     server_bin: PathBuf,
     /// `psql`, to read the callback inbox's backlog.
     psql: PathBuf,
@@ -71,6 +78,8 @@ struct Settings {
     routing_agents: usize,
     routing_timeout: Duration,
     talk: Duration,
+    history_calls: u64,
+    history_waiting: u64,
 }
 
 fn env_number<T: std::str::FromStr>(name: &str, default: T) -> anyhow::Result<T> {
@@ -92,6 +101,7 @@ impl Settings {
         let settings = Self {
             database_url: required("BENCH_DATABASE_URL")?,
             routing_database_url: required("BENCH_ROUTING_DATABASE_URL")?,
+            history_database_url: required("BENCH_HISTORY_DATABASE_URL")?,
             server_bin: std::env::var("BENCH_SERVER_BIN")
                 .map(PathBuf::from)
                 .unwrap_or_else(|_| PathBuf::from(env!("CARGO_BIN_EXE_warm-transfer"))),
@@ -111,9 +121,20 @@ impl Settings {
                 env_number("BENCH_ROUTING_TIMEOUT_SECONDS", 120.0f64)?.clamp(1.0, 3600.0),
             ),
             talk: Duration::from_millis(env_number("BENCH_ROUTING_TALK_MS", 0u64)?.min(60_000)),
+            history_calls: env_number("BENCH_HISTORY_CALLS", 1_000_000u64)?
+                .clamp(1_000, 100_000_000),
+            history_waiting: env_number("BENCH_HISTORY_WAITING", 15_000u64)?.min(1_000_000),
         };
-        if settings.database_url == settings.routing_database_url {
-            bail!("BENCH_DATABASE_URL and BENCH_ROUTING_DATABASE_URL must be different databases");
+        let urls = [
+            &settings.database_url,
+            &settings.routing_database_url,
+            &settings.history_database_url,
+        ];
+        if urls.iter().collect::<HashSet<_>>().len() < urls.len() {
+            bail!(
+                "BENCH_DATABASE_URL, BENCH_ROUTING_DATABASE_URL and BENCH_HISTORY_DATABASE_URL \
+                 must be different databases"
+            );
         }
         if !settings.server_bin.is_file() {
             bail!(
@@ -1387,6 +1408,10 @@ async fn run() -> anyhow::Result<bool> {
     let mut ok = true;
     if wanted("throughput") || wanted("routing") {
         ok = throughput_and_routing(&settings, &tmp.0).await?;
+    }
+    if wanted("history") {
+        let data_scale = history::data_scale(&settings, &tmp.0).await?;
+        print!("{}", history::report(&data_scale));
     }
     if wanted("streams") {
         let rows = streams::run(&settings, &tmp.0).await?;

@@ -16,7 +16,7 @@ use crate::services::voice::{TransferRequest, TransferTarget};
 use crate::services::ServiceError;
 use crate::state::AppState;
 
-/// Call history, newest first. Agents see the calls they took part in; admins see all.
+/// Call history, newest first. Agents see the calls they handled (any leg); admins see all, or with agent_id the calls that agent handled (owner or any leg).
 #[utoipa::path(
     operation_id = "listCalls",
     tag = "calls",

@@ -224,14 +224,62 @@ pub struct CallSummaryView {
     /// The disposition code the call was filed under, if any.
     #[schema(example = "resolved")]
     pub disposition: Option<String>,
+    /// Every agent who had a leg on the call (answered, rung, or a transfer target), once each, in the order they joined.
+    pub handled_by: Vec<HandlingAgentView>,
+    /// The transfers of the call in brief, oldest first; a call detail also lists them in full as transfers.
+    pub transfer_summary: Vec<TransferBriefView>,
+}
+
+/// An agent who had a leg on a call.
+#[derive(Serialize, ToSchema)]
+pub struct HandlingAgentView {
+    pub id: Uuid,
+    #[schema(example = "Ana Lopez")]
+    pub name: String,
+    /// Whether they joined the conference; false when their leg only rang.
+    pub joined: bool,
+}
+
+/// A transfer as the history list shows it; a call detail has the full record.
+#[derive(Serialize, ToSchema)]
+pub struct TransferBriefView {
+    pub mode: TransferMode,
+    pub status: TransferStatus,
+    pub from_agent_id: Option<Uuid>,
+    /// The target agent, or null for a phone number.
+    pub to_agent_id: Option<Uuid>,
+    #[schema(example = "Ben Okafor")]
+    pub to_name: Option<String>,
+    #[schema(example = "+14155550123")]
+    pub to_number: Option<String>,
 }
 
 impl From<&CallSummary> for CallSummaryView {
     fn from(s: &CallSummary) -> Self {
-        CallSummaryView {
-            disposition: s.disposition.clone(),
-            ..summary(&s.call, s.owner_name.clone())
-        }
+        let mut view = summary(&s.call, s.owner_name.clone());
+        view.handled_by = s
+            .handled_by
+            .iter()
+            .map(|a| HandlingAgentView {
+                id: a.agent_id,
+                name: a.name.clone(),
+                joined: a.joined,
+            })
+            .collect();
+        view.transfer_summary = s
+            .transfers
+            .iter()
+            .map(|t| TransferBriefView {
+                mode: t.mode,
+                status: t.status,
+                from_agent_id: t.from_agent_id,
+                to_agent_id: t.to_agent_id,
+                to_name: t.to_name.clone(),
+                to_number: t.to_number.clone(),
+            })
+            .collect();
+        view.disposition = s.disposition.clone();
+        view
     }
 }
 
@@ -252,6 +300,8 @@ fn summary(c: &crate::domain::call::Call, owner_name: Option<String>) -> CallSum
             _ => None,
         },
         disposition: None,
+        handled_by: Vec::new(),
+        transfer_summary: Vec::new(),
     }
 }
 
@@ -463,11 +513,8 @@ pub struct ListEntriesQuery {
 impl From<CallDetail> for CallDetailView {
     fn from(d: CallDetail) -> Self {
         CallDetailView {
+            summary: CallSummaryView::from(&d.summary()),
             disposition_detail: d.disposition.map(DispositionView::from),
-            summary: CallSummaryView {
-                disposition: d.disposition_code.clone(),
-                ..summary(&d.call, d.owner_name.clone())
-            },
             participants: d
                 .participants
                 .into_iter()
@@ -565,7 +612,7 @@ pub struct QueueQuery {
 #[serde(deny_unknown_fields)]
 pub struct CallListQuery {
     pub status: Option<CallStatus>,
-    /// Calls this agent owned or took part in (agents always see only their own).
+    /// Calls this agent handled, as owner or on any leg (answered, rung, or dialed as a transfer target, whatever the outcome); agents always get only their own.
     pub agent_id: Option<Uuid>,
     /// Created at or after (RFC 3339).
     pub since: Option<DateTime<Utc>>,

@@ -26,7 +26,6 @@ use crate::db::DbPool;
 use crate::domain::agent::Role;
 use crate::domain::audience::Audience;
 use crate::events::{EventBus, Topic};
-use crate::services::calls::CallSummary;
 use crate::services::{accounts, calls, ServiceError};
 use crate::shutdown::Shutdown;
 
@@ -443,11 +442,7 @@ async fn build(pool: &DbPool, topic: Topic) -> Option<LiveEvent> {
         Topic::Call(id) => {
             let detail = calls::call_detail(pool, id).await.ok()?;
             let audience = detail.audience();
-            let summary = CallSummary {
-                call: detail.call,
-                owner_name: detail.owner_name,
-                disposition: detail.disposition_code,
-            };
+            let summary = detail.summary();
             (
                 audience,
                 sse_frame("call", &CallSummaryView::from(&summary))?,

@@ -98,6 +98,23 @@ pub async fn find(conn: &mut PgConn, id: Uuid) -> Result<Option<Agent>, DbError>
     row.map(Agent::try_from).transpose()
 }
 
+/// Display names of the agents among `ids` that exist, in one query.
+pub async fn names(
+    conn: &mut PgConn,
+    ids: &[Uuid],
+) -> Result<std::collections::HashMap<Uuid, String>, DbError> {
+    if ids.is_empty() {
+        return Ok(std::collections::HashMap::new());
+    }
+    Ok(agents::table
+        .filter(agents::id.eq_any(ids))
+        .select((agents::id, agents::display_name))
+        .load::<(Uuid, String)>(conn)
+        .await?
+        .into_iter()
+        .collect())
+}
+
 /// The agent, its row locked for the rest of the transaction.
 pub async fn lock(conn: &mut PgConn, id: Uuid) -> Result<Option<Agent>, DbError> {
     let row = agents::table

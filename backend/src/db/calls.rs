@@ -14,7 +14,7 @@ use crate::domain::call::{
 };
 use crate::domain::engine::{CallUpdate, LegUpdate, NewLeg, NewTransfer, TimelineEvent};
 
-#[derive(Debug, Clone, Queryable, Selectable)]
+#[derive(Debug, Clone, Queryable, QueryableByName, Selectable)]
 #[diesel(table_name = calls)]
 pub(super) struct CallRow {
     id: Uuid,
@@ -322,6 +322,7 @@ pub async fn update_call(
 
 pub struct CallFilter {
     pub status: Option<CallStatus>,
+    /// Calls this agent handled: owned, or had any leg on (answered, rung, transfer target).
     pub agent_id: Option<Uuid>,
     pub since: Option<DateTime<Utc>>,
     pub until: Option<DateTime<Utc>>,
@@ -330,43 +331,149 @@ pub struct CallFilter {
     pub limit: i64,
 }
 
+/// One page of history, newest first: `(created_at, id)` descending.
+///
+/// Without an agent the page is a range of `calls_created_id_idx` (or, with a status,
+/// `calls_status_created_id_idx`), the cursor an index condition; with one it is a range of
+/// `call_agents`' primary key (agent, call_created_at, call_id), which the database keeps for
+/// every owner and leg, so an agent with half a million calls and one with three cost the same.
 pub async fn list_calls(conn: &mut PgConn, filter: &CallFilter) -> Result<Vec<Call>, DbError> {
-    let mut query = calls::table.select(CallRow::as_select()).into_boxed();
-    if let Some(status) = filter.status {
-        query = query.filter(calls::status.eq(status));
-    }
+    use diesel::sql_types::{BigInt, Text, Timestamptz, Uuid as SqlUuid};
+    // The columns that order and bound the page: the call's own, or their copies in call_agents.
+    let (at, id) = if filter.agent_id.is_some() {
+        ("a.call_created_at", "a.call_id")
+    } else {
+        ("c.created_at", "c.id")
+    };
+    let mut query = diesel::sql_query(if filter.agent_id.is_some() {
+        "SELECT c.* FROM call_agents a JOIN calls c ON c.id = a.call_id WHERE true"
+    } else {
+        "SELECT c.* FROM calls c WHERE true"
+    })
+    .into_boxed::<diesel::pg::Pg>();
+    // Bound values are sent in order; the text names each one's place, `$1`, `$2`, …
+    let mut binds = 0;
+    let mut next = || {
+        binds += 1;
+        format!("${binds}")
+    };
     if let Some(agent) = filter.agent_id {
-        let on_call = participants::table
-            .filter(participants::agent_id.eq(agent))
-            .select(participants::call_id);
-        query = query.filter(
-            calls::owner_agent_id
-                .eq(agent)
-                .or(calls::id.eq_any(on_call)),
-        );
+        query = query
+            .sql(format!(" AND a.agent_id = {}", next()))
+            .bind::<SqlUuid, _>(agent);
+    }
+    if let Some(status) = filter.status {
+        query = query
+            .sql(format!(" AND c.status = {}", next()))
+            .bind::<Text, _>(status);
     }
     if let Some(since) = filter.since {
-        query = query.filter(calls::created_at.ge(since));
+        query = query
+            .sql(format!(" AND {at} >= {}", next()))
+            .bind::<Timestamptz, _>(since);
     }
     if let Some(until) = filter.until {
-        query = query.filter(calls::created_at.lt(until));
+        query = query
+            .sql(format!(" AND {at} < {}", next()))
+            .bind::<Timestamptz, _>(until);
     }
-    if let Some((at, id)) = filter.before {
-        query = query.filter(
-            calls::created_at
-                .lt(at)
-                .or(calls::created_at.eq(at).and(calls::id.lt(id))),
-        );
+    if let Some((before_at, before_id)) = filter.before {
+        let (p_at, p_id) = (next(), next());
+        query = query
+            .sql(format!(" AND ({at}, {id}) < ({p_at}, {p_id})"))
+            .bind::<Timestamptz, _>(before_at)
+            .bind::<SqlUuid, _>(before_id);
     }
     query
-        .order((calls::created_at.desc(), calls::id.desc()))
-        .limit(filter.limit)
-        .load(conn)
+        .sql(format!(" ORDER BY {at} DESC, {id} DESC LIMIT {}", next()))
+        .bind::<BigInt, _>(filter.limit)
+        .load::<CallRow>(conn)
         .await?
         .into_iter()
         .map(Call::try_from)
         .collect()
 }
+
+/// An agent who had a leg on a call: answered, rung, or dialed as a transfer's target.
+#[derive(Debug, Clone, PartialEq, Eq, QueryableByName)]
+pub struct CallAgent {
+    #[diesel(sql_type = diesel::sql_types::Uuid)]
+    pub call_id: Uuid,
+    #[diesel(sql_type = diesel::sql_types::Uuid)]
+    pub agent_id: Uuid,
+    #[diesel(sql_type = diesel::sql_types::Text)]
+    pub name: String,
+    /// Whether any of their legs joined the conference (not only rang).
+    #[diesel(sql_type = diesel::sql_types::Bool)]
+    pub joined: bool,
+}
+
+/// The agents on each of `call_ids`, one entry per agent and call, each call's in the order
+/// they joined (or, never joined, were dialed); one query for a whole page.
+pub async fn agents_on_calls(
+    conn: &mut PgConn,
+    call_ids: &[Uuid],
+) -> Result<Vec<CallAgent>, DbError> {
+    use diesel::sql_types::{Array, Uuid as SqlUuid};
+    if call_ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    Ok(diesel::sql_query(
+        "SELECT p.call_id, p.agent_id, a.display_name AS name,
+                bool_or(p.joined_at IS NOT NULL) AS joined
+         FROM participants p JOIN agents a ON a.id = p.agent_id
+         WHERE p.call_id = ANY($1)
+         GROUP BY p.call_id, p.agent_id, a.display_name
+         ORDER BY p.call_id, min(coalesce(p.joined_at, p.created_at)), p.agent_id",
+    )
+    .bind::<Array<SqlUuid>, _>(call_ids)
+    .load(conn)
+    .await?)
+}
+
+/// A transfer as the history list shows it.
+#[derive(Debug, Clone, PartialEq, Eq, QueryableByName)]
+pub struct TransferBrief {
+    #[diesel(sql_type = diesel::sql_types::Uuid)]
+    pub call_id: Uuid,
+    #[diesel(sql_type = diesel::sql_types::Text)]
+    pub mode: TransferMode,
+    #[diesel(sql_type = diesel::sql_types::Text)]
+    pub status: TransferStatus,
+    #[diesel(sql_type = diesel::sql_types::Nullable<diesel::sql_types::Uuid>)]
+    pub from_agent_id: Option<Uuid>,
+    #[diesel(sql_type = diesel::sql_types::Nullable<diesel::sql_types::Uuid>)]
+    pub to_agent_id: Option<Uuid>,
+    #[diesel(sql_type = diesel::sql_types::Nullable<diesel::sql_types::Text>)]
+    pub to_name: Option<String>,
+    #[diesel(sql_type = diesel::sql_types::Nullable<diesel::sql_types::Text>)]
+    pub to_number: Option<String>,
+}
+
+/// The transfers of each of `call_ids`, each call's oldest first; one query for a whole page.
+pub async fn transfers_on_calls(
+    conn: &mut PgConn,
+    call_ids: &[Uuid],
+) -> Result<Vec<TransferBrief>, DbError> {
+    use diesel::sql_types::{Array, Uuid as SqlUuid};
+    if call_ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    Ok(diesel::sql_query(
+        "SELECT t.call_id, t.mode, t.status, t.from_agent_id, t.to_agent_id,
+                a.display_name AS to_name, t.to_number
+         FROM transfers t LEFT JOIN agents a ON a.id = t.to_agent_id
+         WHERE t.call_id = ANY($1)
+         ORDER BY t.call_id, t.created_at, t.id",
+    )
+    .bind::<Array<SqlUuid>, _>(call_ids)
+    .load(conn)
+    .await?)
+}
+
+/// The queue's predicate, written out so the planner matches it to `calls_waiting_idx`
+/// (a bound array would hide which statuses it holds).
+const WAITING: &str = "calls.status IN ('queued', 'ringing')";
 
 pub async fn active_calls(
     conn: &mut PgConn,
@@ -374,7 +481,7 @@ pub async fn active_calls(
     offset: i64,
 ) -> Result<Vec<Call>, DbError> {
     calls::table
-        .filter(calls::status.eq_any([CallStatus::Queued, CallStatus::Ringing]))
+        .filter(diesel::dsl::sql::<diesel::sql_types::Bool>(WAITING))
         .order((calls::queued_at.asc(), calls::id.asc()))
         .limit(limit)
         .offset(offset)
@@ -389,7 +496,7 @@ pub async fn active_calls(
 /// How many calls wait for an agent (queued or ringing).
 pub async fn count_active_calls(conn: &mut PgConn) -> Result<i64, DbError> {
     Ok(calls::table
-        .filter(calls::status.eq_any([CallStatus::Queued, CallStatus::Ringing]))
+        .filter(diesel::dsl::sql::<diesel::sql_types::Bool>(WAITING))
         .count()
         .get_result(conn)
         .await?)

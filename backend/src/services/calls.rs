@@ -6,7 +6,7 @@ use chrono::{DateTime, Utc};
 use uuid::Uuid;
 
 use super::{ServiceError, ServiceResult};
-use crate::db::calls::{CallEvent, CallFilter};
+use crate::db::calls::{CallAgent, CallEvent, CallFilter, TransferBrief};
 use crate::db::{self, DbError, DbPool, PgConn};
 use crate::domain::audience::{call_audience, Audience};
 use crate::domain::call::{Call, CallStatus, Participant, Transfer};
@@ -19,6 +19,8 @@ pub struct CallDetail {
     pub timeline: Vec<CallEvent>,
     pub disposition: Option<db::presence::StoredDisposition>,
     pub disposition_code: Option<String>,
+    /// Names of the agents the call mentions (owner, legs, transfer targets).
+    pub agent_names: HashMap<Uuid, String>,
 }
 
 pub struct CallSummary {
@@ -26,6 +28,9 @@ pub struct CallSummary {
     pub owner_name: Option<String>,
     /// The disposition code the call was filed under.
     pub disposition: Option<String>,
+    /// Every agent with a leg on the call, in the order they joined.
+    pub handled_by: Vec<CallAgent>,
+    pub transfers: Vec<TransferBrief>,
 }
 
 pub struct CallPage {
@@ -42,17 +47,14 @@ pub struct HistoryQuery {
     pub cursor: Option<String>,
 }
 
-/// Names of agents by id, fetched once per request.
-async fn agent_names(conn: &mut PgConn, ids: Vec<Uuid>) -> Result<HashMap<Uuid, String>, DbError> {
-    let mut names = HashMap::new();
-    for id in ids {
-        if let std::collections::hash_map::Entry::Vacant(slot) = names.entry(id) {
-            if let Some(agent) = db::agents::find(conn, id).await? {
-                slot.insert(agent.display_name.as_str().to_owned());
-            }
-        }
-    }
-    Ok(names)
+/// Names of agents by id, in one query.
+async fn agent_names(
+    conn: &mut PgConn,
+    mut ids: Vec<Uuid>,
+) -> Result<HashMap<Uuid, String>, DbError> {
+    ids.sort_unstable();
+    ids.dedup();
+    db::agents::names(conn, &ids).await
 }
 
 async fn detail_of(conn: &mut PgConn, call: Call) -> Result<CallDetail, DbError> {
@@ -63,6 +65,7 @@ async fn detail_of(conn: &mut PgConn, call: Call) -> Result<CallDetail, DbError>
         .iter()
         .filter_map(|p| p.agent_id)
         .chain(call.owner_agent_id)
+        .chain(transfers.iter().filter_map(|t| t.to_agent_id))
         .collect();
     let names = agent_names(conn, ids).await?;
     let participants = participants
@@ -86,6 +89,7 @@ async fn detail_of(conn: &mut PgConn, call: Call) -> Result<CallDetail, DbError>
         timeline,
         disposition_code: disposition.as_ref().and_then(|d| d.code.clone()),
         disposition,
+        agent_names: names,
     })
 }
 
@@ -200,7 +204,6 @@ pub async fn history(pool: &DbPool, query: HistoryQuery) -> ServiceResult<CallPa
         );
     }
     let before = query.cursor.as_deref().map(decode_cursor).transpose()?;
-    let mut conn = pool.get().await.map_err(DbError::from)?;
     let filter = CallFilter {
         status: query.status,
         agent_id: query.agent_id,
@@ -209,30 +212,108 @@ pub async fn history(pool: &DbPool, query: HistoryQuery) -> ServiceResult<CallPa
         before,
         limit: i64::from(query.limit) + 1,
     };
-    let mut calls = db::calls::list_calls(&mut conn, &filter).await?;
+    let mut conn = pool.get().await.map_err(DbError::from)?;
+    // The page and what it shows of each call come from one snapshot, so they agree.
+    let (calls, handled_by, transfers, names, mut dispositions) = conn
+        .build_transaction()
+        .read_only()
+        .repeatable_read()
+        .run::<_, DbError, _>(async |conn| {
+            let calls = db::calls::list_calls(conn, &filter).await?;
+            let ids: Vec<Uuid> = calls.iter().map(|c| c.id).collect();
+            let handled_by = db::calls::agents_on_calls(conn, &ids).await?;
+            let transfers = db::calls::transfers_on_calls(conn, &ids).await?;
+            let owners = calls.iter().filter_map(|c| c.owner_agent_id).collect();
+            let names = agent_names(conn, owners).await?;
+            let dispositions = db::presence::disposition_codes(conn, &ids).await?;
+            Ok((calls, handled_by, transfers, names, dispositions))
+        })
+        .await?;
+    let mut calls = calls;
     let next_cursor = if calls.len() > query.limit as usize {
         calls.truncate(query.limit as usize);
         calls.last().map(encode_cursor)
     } else {
         None
     };
-    let owners: Vec<Uuid> = calls.iter().filter_map(|c| c.owner_agent_id).collect();
-    let names = agent_names(&mut conn, owners).await?;
-    // Read by primary key for the page's calls, so the list query itself stays as it is.
-    let ids: Vec<Uuid> = calls.iter().map(|c| c.id).collect();
-    let mut dispositions = db::presence::disposition_codes(&mut conn, &ids).await?;
+    let mut handled_by = by_call(handled_by, |a| a.call_id);
+    let mut transfers = by_call(transfers, |t| t.call_id);
     let items = calls
         .into_iter()
         .map(|call| CallSummary {
             owner_name: call.owner_agent_id.and_then(|id| names.get(&id).cloned()),
             disposition: dispositions.remove(&call.id),
+            handled_by: handled_by.remove(&call.id).unwrap_or_default(),
+            transfers: transfers.remove(&call.id).unwrap_or_default(),
             call,
         })
         .collect();
     Ok(CallPage { items, next_cursor })
 }
 
+/// Groups rows by their call, keeping each call's rows in order.
+fn by_call<T>(rows: Vec<T>, call_of: impl Fn(&T) -> Uuid) -> HashMap<Uuid, Vec<T>> {
+    let mut grouped: HashMap<Uuid, Vec<T>> = HashMap::new();
+    for row in rows {
+        grouped.entry(call_of(&row)).or_default().push(row);
+    }
+    grouped
+}
+
 impl CallDetail {
+    /// The call as the history list shows it, from what the detail holds: the same agents,
+    /// in the same order, and the same transfers as `history` reads for a page.
+    pub fn summary(&self) -> CallSummary {
+        let mut legs: Vec<&Participant> = self
+            .participants
+            .iter()
+            .map(|(p, _)| p)
+            .filter(|p| p.agent_id.is_some())
+            .collect();
+        legs.sort_by_key(|p| (p.joined_at.unwrap_or(p.created_at), p.agent_id));
+        let mut handled_by: Vec<CallAgent> = Vec::new();
+        for leg in legs {
+            let Some(agent_id) = leg.agent_id else {
+                continue;
+            };
+            match handled_by.iter_mut().find(|a| a.agent_id == agent_id) {
+                Some(seen) => seen.joined |= leg.joined_at.is_some(),
+                None => handled_by.push(CallAgent {
+                    call_id: self.call.id,
+                    agent_id,
+                    name: self
+                        .agent_names
+                        .get(&agent_id)
+                        .cloned()
+                        .unwrap_or_else(|| "agent".into()),
+                    joined: leg.joined_at.is_some(),
+                }),
+            }
+        }
+        let transfers = self
+            .transfers
+            .iter()
+            .map(|t| TransferBrief {
+                call_id: t.call_id,
+                mode: t.mode,
+                status: t.status,
+                from_agent_id: t.from_agent_id,
+                to_agent_id: t.to_agent_id,
+                to_name: t
+                    .to_agent_id
+                    .and_then(|id| self.agent_names.get(&id).cloned()),
+                to_number: t.to_number.clone(),
+            })
+            .collect();
+        CallSummary {
+            call: self.call.clone(),
+            owner_name: self.owner_name.clone(),
+            disposition: self.disposition_code.clone(),
+            handled_by,
+            transfers,
+        }
+    }
+
     /// Who may see this call: admins, and the agents it concerns (see [`call_audience`]).
     pub fn audience(&self) -> Audience {
         let participants: Vec<Participant> =

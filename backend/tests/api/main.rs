@@ -16,6 +16,7 @@ mod drain;
 mod dropped_callers;
 mod health;
 mod helpers;
+mod history;
 mod housekeeping;
 mod http_security;
 mod migrations;

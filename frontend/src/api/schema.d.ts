@@ -147,7 +147,7 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** Call history, newest first. Agents see the calls they took part in; admins see all. */
+        /** Call history, newest first. Agents see the calls they handled (any leg); admins see all, or with agent_id the calls that agent handled (owner or any leg). */
         get: operations["listCalls"];
         put?: never;
         post?: never;
@@ -514,8 +514,7 @@ export interface paths {
          *     calls they own, are or were on, or are being transferred to, admins get every call; fetch
          *     the detail if it concerns you), and `ping` every 15 s.
          *     The stream lives no longer than its session: on sign-out, deactivation or a password reset
-         *     (at once) or expiry (by the next ping) it sends `session_ended` and closes. It also ends,
-         *     between two events, when the server shuts down: reconnect and refetch what you show.
+         *     (at once) or expiry (by the next ping) it sends `session_ended` and closes.
          *     A session may hold `EVENT_STREAMS_PER_SESSION` streams (429 past that) and an instance
          *     `EVENT_STREAMS_MAX` (503 with `Retry-After` past that); a stream's place is freed when it
          *     closes.
@@ -805,6 +804,8 @@ export interface components {
             ended_at?: string | null;
             /** @example +14155550100 */
             from_number: string;
+            /** @description Every agent who had a leg on the call (answered, rung, or a transfer target), once each, in the order they joined. */
+            handled_by: components["schemas"]["HandlingAgentView"][];
             /** Format: uuid */
             id: string;
             /** Format: uuid */
@@ -812,6 +813,8 @@ export interface components {
             owner_name?: string | null;
             status: components["schemas"]["CallStatus"];
             to_number: string;
+            /** @description The transfers of the call in brief, oldest first; a call detail also lists them in full as transfers. */
+            transfer_summary: components["schemas"]["TransferBriefView"][];
         };
         ClientConfig: {
             mode: components["schemas"]["VoiceModeView"];
@@ -965,6 +968,15 @@ export interface components {
              * @example email: is not a valid email address
              */
             message: string;
+        };
+        /** @description An agent who had a leg on a call. */
+        HandlingAgentView: {
+            /** Format: uuid */
+            id: string;
+            /** @description Whether they joined the conference; false when their leg only rang. */
+            joined: boolean;
+            /** @example Ana Lopez */
+            name: string;
         };
         HealthStatus: {
             /** @example ok */
@@ -1651,6 +1663,22 @@ export interface components {
              * @enum {string}
              */
             kind: "wrap_up_started";
+        };
+        /** @description A transfer as the history list shows it; a call detail has the full record. */
+        TransferBriefView: {
+            /** Format: uuid */
+            from_agent_id?: string | null;
+            mode: components["schemas"]["TransferMode"];
+            status: components["schemas"]["TransferStatus"];
+            /**
+             * Format: uuid
+             * @description The target agent, or null for a phone number.
+             */
+            to_agent_id?: string | null;
+            /** @example Ben Okafor */
+            to_name?: string | null;
+            /** @example +14155550123 */
+            to_number?: string | null;
         };
         /** @enum {string} */
         TransferMode: "warm" | "cold";
@@ -2624,7 +2652,7 @@ export interface operations {
         parameters: {
             query?: {
                 status?: components["schemas"]["CallStatus"] | null;
-                /** @description Calls this agent owned or took part in (agents always see only their own). */
+                /** @description Calls this agent handled, as owner or on any leg (answered, rung, or dialed as a transfer target, whatever the outcome); agents always get only their own. */
                 agent_id?: string | null;
                 /** @description Created at or after (RFC 3339). */
                 since?: string | null;

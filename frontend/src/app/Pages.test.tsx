@@ -128,6 +128,45 @@ describe('History', () => {
   });
 });
 
+describe('History: who handled each call', () => {
+  it('shows handling agents and transfers per row, and says whose calls an agent filter shows', async () => {
+    const handled: CallSummary = {
+      ...summary(7),
+      owner_name: 'Ada Agent',
+      handled_by: [
+        { id: admin.id, name: 'Grace Admin', joined: false },
+        { id: ada.id, name: 'Ada Agent', joined: true },
+      ],
+      transfer_summary: [
+        { mode: 'warm', status: 'canceled', from_agent_id: ada.id, to_agent_id: admin.id, to_name: 'Grace Admin', to_number: null },
+        { mode: 'cold', status: 'completed', from_agent_id: ada.id, to_agent_id: null, to_name: null, to_number: '+14155550123' },
+      ],
+    };
+    const alone: CallSummary = { ...summary(8), owner_name: null, status: 'abandoned', duration_seconds: null };
+    const { calls } = mount(
+      {
+        'GET /api/agents': () => jsonResponse(200, [admin, ada]),
+        'GET /api/calls': () => jsonResponse(200, { items: [handled, alone], next_cursor: null }),
+      },
+      `#/history?agent_id=${ada.id}`,
+    );
+    expect(await screen.findByText('Calls Ada Agent handled (any leg)')).toBeInTheDocument();
+    const table = screen.getByRole('table', { name: 'Calls' });
+    expect(within(table).getByRole('columnheader', { name: 'Handled by' })).toBeInTheDocument();
+    expect(within(table).getByRole('columnheader', { name: 'Transfers' })).toBeInTheDocument();
+    const row = await waitFor(() => {
+      const found = table.querySelector(`tr[data-call-id="${handled.id}"]`);
+      expect(found).not.toBeNull();
+      return found as HTMLElement;
+    });
+    expect(within(row).getByText('Grace Admin (rang), Ada Agent')).toBeInTheDocument();
+    expect(within(row).getByText('warm to Grace Admin (canceled); cold to +14155550123')).toBeInTheDocument();
+    const empty = table.querySelector(`tr[data-call-id="${alone.id}"]`) as HTMLElement;
+    expect(within(empty).getAllByText('—').length).toBeGreaterThanOrEqual(2);
+    expect(calls.some((c) => c.includes(`agent_id=${ada.id}`))).toBe(true);
+  });
+});
+
 describe('Admin: agents', () => {
   it('creates an agent (showing a field error first), edits, and deactivates with confirmation', async () => {
     const user = userEvent.setup();

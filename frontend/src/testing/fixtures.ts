@@ -67,6 +67,8 @@ export function makeCall(overrides: Partial<CallDetail> = {}): CallDetail {
     answered_at: '2026-01-01T09:00:05Z',
     ended_at: null,
     duration_seconds: null,
+    handled_by: [],
+    transfer_summary: [],
     participants: [],
     transfers: [],
     timeline: [],

@@ -74,6 +74,7 @@ export function HistoryPage({ me, agents, filters, onFiltersChange, callHref }: 
 
   const isAdmin = me.role === 'admin';
   const page = cursors.length;
+  const filteredAgent = isAdmin && filters.agent_id ? agents.find((a) => a.id === filters.agent_id) : undefined;
   return (
     <div className="history">
       <h1 className="page-title">Call history</h1>
@@ -134,7 +135,10 @@ export function HistoryPage({ me, agents, filters, onFiltersChange, callHref }: 
           </button>
         </div>
       </form>
-      {!isAdmin && <p className="muted history__scope">Showing the calls you took part in.</p>}
+      {!isAdmin && <p className="muted history__scope">Showing the calls you handled (any leg).</p>}
+      {isAdmin && filters.agent_id && (
+        <p className="muted history__scope">Calls {filteredAgent?.display_name ?? 'this agent'} handled (any leg)</p>
+      )}
       <ProblemMessage problem={problem} />
       <div className="panel table-panel">
         <table className="table" aria-label="Calls" aria-busy={loading}>
@@ -143,7 +147,8 @@ export function HistoryPage({ me, agents, filters, onFiltersChange, callHref }: 
               <th scope="col">Started</th>
               <th scope="col">Caller</th>
               <th scope="col">Status</th>
-              <th scope="col">Agent</th>
+              <th scope="col">Handled by</th>
+              <th scope="col">Transfers</th>
               <th scope="col">Disposition</th>
               <th scope="col" className="table__num">
                 Duration
@@ -160,14 +165,15 @@ export function HistoryPage({ me, agents, filters, onFiltersChange, callHref }: 
                 <td>
                   <span className={`badge badge--call-${call.status}`}>{CALL_STATUS_LABELS[call.status]}</span>
                 </td>
-                <td>{call.owner_name ?? '—'}</td>
+                <td>{handledBy(call)}</td>
+                <td>{transfers(call)}</td>
                 <td>{call.disposition ?? '—'}</td>
                 <td className="table__num">{call.duration_seconds != null ? formatDuration(call.duration_seconds) : '—'}</td>
               </tr>
             ))}
             {!loading && items.length === 0 && (
               <tr>
-                <td colSpan={6} className="muted">
+                <td colSpan={7} className="muted">
                   No calls match these filters.
                 </td>
               </tr>
@@ -188,6 +194,24 @@ export function HistoryPage({ me, agents, filters, onFiltersChange, callHref }: 
       </nav>
     </div>
   );
+}
+
+/** The agents on the call in the order they joined; one whose leg only rang is marked so. */
+function handledBy(call: CallSummary): string {
+  if (call.handled_by.length === 0) return call.owner_name ?? '—';
+  return call.handled_by.map((a) => (a.joined ? a.name : `${a.name} (rang)`)).join(', ');
+}
+
+/** The call's transfers, e.g. "warm to Ben Okafor; cold to +1 415 555 0123 (failed)". */
+function transfers(call: CallSummary): string {
+  if (call.transfer_summary.length === 0) return '—';
+  return call.transfer_summary
+    .map((t) => {
+      const target = t.to_name ?? (t.to_number ? formatPhone(t.to_number) : 'agent');
+      const outcome = t.status === 'completed' ? '' : ` (${t.status})`;
+      return `${t.mode} to ${target}${outcome}`;
+    })
+    .join('; ');
 }
 
 function clean(filters: HistoryFilters): HistoryFilters {

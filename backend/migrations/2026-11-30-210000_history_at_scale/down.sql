@@ -1,0 +1,13 @@
+DROP TRIGGER calls_call_agents_update ON calls;
+DROP FUNCTION call_agents_from_changed_call();
+DROP TRIGGER calls_call_agents_insert ON calls;
+DROP FUNCTION call_agents_from_new_calls();
+DROP TRIGGER participants_call_agents_update ON participants;
+DROP FUNCTION call_agents_from_changed_leg();
+DROP TRIGGER participants_call_agents_insert ON participants;
+DROP FUNCTION call_agents_from_new_legs();
+DROP TABLE call_agents;
+DROP INDEX calls_waiting_idx;
+DROP INDEX calls_status_created_id_idx;
+CREATE INDEX calls_created_idx ON calls (created_at DESC);
+DROP INDEX calls_created_id_idx;
