@@ -6,8 +6,8 @@
 # fresh databases for this run (throughput phases and routing run), builds the release binary and
 # the benchmark (backend/benches/load/main.rs), runs it and drops the databases at the end, whatever
 # happens. Knobs (environment): BENCH_CONNECTIONS (32), BENCH_SECONDS (5), BENCH_WARMUP_SECONDS (1),
-# BENCH_ROUTING_CALLS (100), BENCH_ROUTING_AGENTS (10), BENCH_ROUTING_TIMEOUT_SECONDS (120),
-# BENCH_ROUTING_TALK_MS (0).
+# BENCH_ROUTING_CALLS (1000), BENCH_ROUTING_AGENTS (200), BENCH_ROUTING_TIMEOUT_SECONDS (120),
+# BENCH_ROUTING_TALK_MS (2000), BENCH_ROUTING_ANSWER_MS (0).
 # Exit status: 0 when every routed call was served without a double-booking; 1 when not; 2 (or
 # another code) when the run could not complete.
 set -euo pipefail
