@@ -14,7 +14,7 @@ use crate::domain::call::{
 };
 use crate::domain::engine::{CallUpdate, LegUpdate, NewLeg, NewTransfer, TimelineEvent};
 
-#[derive(Debug, Clone, Queryable, Selectable)]
+#[derive(Debug, Clone, Queryable, QueryableByName, Selectable)]
 #[diesel(table_name = calls)]
 pub(super) struct CallRow {
     id: Uuid,
