@@ -2,12 +2,12 @@
 # `make bench`: load figures for the backend (release build, loopback, real PostgreSQL, the
 # Twilio simulator). Prints a table; not part of `make test`.
 #
-# Starts the project-local PostgreSQL (scripts/db.sh) unless DATABASE_URL is set, creates three
+# Starts the project-local PostgreSQL (scripts/db.sh) unless DATABASE_URL is set, creates four
 # fresh databases for this run (throughput phases, routing run, live-events run, data scale), builds
 # the release binary and the benchmark (backend/benches/load/main.rs), runs it and drops the databases
 # at the end, whatever happens. Knobs (environment): BENCH_CONNECTIONS (32), BENCH_SECONDS (5),
-# BENCH_WARMUP_SECONDS (1), BENCH_ROUTING_CALLS (100), BENCH_ROUTING_AGENTS (10),
-# BENCH_ROUTING_TIMEOUT_SECONDS (120), BENCH_ROUTING_TALK_MS (0), BENCH_STREAMS (200,1000,2000: open
+# BENCH_WARMUP_SECONDS (1), BENCH_ROUTING_CALLS (1000), BENCH_ROUTING_AGENTS (200),
+# BENCH_ROUTING_TIMEOUT_SECONDS (120), BENCH_ROUTING_TALK_MS (2000), BENCH_ROUTING_ANSWER_MS (0), BENCH_STREAMS (200,1000,2000: open
 # event streams per row), BENCH_STREAMS_CALLS (20: the burst), BENCH_HISTORY_CALLS (1000000),
 # BENCH_HISTORY_WAITING (15000), BENCH_ONLY (comma-separated runs: throughput, routing, streams,
 # history; default all).

@@ -9,12 +9,17 @@
 //!    200 stored calls' customers): how fast they are stored and answered, and how fast the
 //!    callback inbox processes them (read from the database with `psql`, `BENCH_PSQL`).
 //! 2. Routing: two server processes on a second, fresh database share one simulator; many
-//!    customers dial in at once onto fewer agents whose browsers this program plays (accept
-//!    whatever rings, hang the customer up once an agent joined). Double-bookings (an agent's
-//!    client identity with more than one live call in the simulator) are counted on every loop
-//!    iteration; any makes the run exit non-zero.
+//!    customers dial in at once onto fewer agents. Each agent's browser is a simulator endpoint
+//!    that answers `BENCH_ROUTING_ANSWER_MS` after it starts ringing, as a person waiting for
+//!    the call would; rings keep Twilio's timing (the servers' 20 s ring timeout is not scaled
+//!    down). This program hangs each customer up once an agent joined plus the talk time.
+//!    Double-bookings (an agent's client identity with more than one live call in the
+//!    simulator) are counted on every loop iteration; any makes the run exit non-zero. Agent
+//!    legs that rang out and calls offered to more than one agent are counted too, and
+//!    dial-to-agent is set against the theoretical queueing bound (talk time × rounds waited).
 //! 3. Data scale (`history.rs`): a third fresh database seeded with a million calls and 15,000
 //!    waiting callers; history and queue requests each loaded like the throughput phases.
+//! 4. Live events (`streams.rs`): thousands of open event streams during a burst of calls.
 //!
 //! Environment (scripts/bench.sh sets the first three):
 //!   BENCH_DATABASE_URL             fresh database for the throughput phases (required)
@@ -24,10 +29,11 @@
 //!   BENCH_CONNECTIONS              concurrent client connections (32)
 //!   BENCH_SECONDS                  measured seconds per endpoint (5)
 //!   BENCH_WARMUP_SECONDS           unmeasured seconds before each endpoint (1)
-//!   BENCH_ROUTING_CALLS            customers dialling in at once (100)
-//!   BENCH_ROUTING_AGENTS           agents answering them (10)
+//!   BENCH_ROUTING_CALLS            customers dialling in at once (1000)
+//!   BENCH_ROUTING_AGENTS           agents answering them (200)
 //!   BENCH_ROUTING_TIMEOUT_SECONDS  limit for the routing run (120)
-//!   BENCH_ROUTING_TALK_MS          how long a customer stays once an agent joined (0: at once)
+//!   BENCH_ROUTING_TALK_MS          how long a customer stays once an agent joined (2000)
+//!   BENCH_ROUTING_ANSWER_MS        how long an agent's browser rings before they answer (0)
 //!   BENCH_STREAMS_DATABASE_URL     another fresh database for the live-events run (streams.rs)
 //!   BENCH_ONLY                     runs to do, comma-separated: `throughput`, `routing`, `streams`, `history` (all)
 //!   BENCH_HISTORY_CALLS            calls in the data-scale history (1000000)
@@ -42,10 +48,14 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+mod routing_figures;
+
 use anyhow::{bail, Context};
 use serde_json::{json, Value};
 use twilio::signature::{compute_signature, SIGNATURE_HEADER};
-use twilio_sim::{CallStatus, ConferenceStatus, Direction, SimConfig, SimOptions, Simulator};
+use twilio_sim::{
+    CallStatus, ConferenceStatus, Direction, Endpoint, SimConfig, SimOptions, Simulator,
+};
 use url::Url;
 
 mod history;
@@ -80,6 +90,7 @@ struct Settings {
     talk: Duration,
     history_calls: u64,
     history_waiting: u64,
+    answer: Duration,
 }
 
 fn env_number<T: std::str::FromStr>(name: &str, default: T) -> anyhow::Result<T> {
@@ -115,12 +126,13 @@ impl Settings {
             warmup: Duration::from_secs_f64(
                 env_number("BENCH_WARMUP_SECONDS", 1.0f64)?.clamp(0.0, 60.0),
             ),
-            routing_calls: env_number("BENCH_ROUTING_CALLS", 100usize)?.clamp(1, 10_000),
-            routing_agents: env_number("BENCH_ROUTING_AGENTS", 10usize)?.clamp(1, 500),
+            routing_calls: env_number("BENCH_ROUTING_CALLS", 1000usize)?.clamp(1, 10_000),
+            routing_agents: env_number("BENCH_ROUTING_AGENTS", 200usize)?.clamp(1, 500),
             routing_timeout: Duration::from_secs_f64(
                 env_number("BENCH_ROUTING_TIMEOUT_SECONDS", 120.0f64)?.clamp(1.0, 3600.0),
             ),
-            talk: Duration::from_millis(env_number("BENCH_ROUTING_TALK_MS", 0u64)?.min(60_000)),
+            talk: Duration::from_millis(env_number("BENCH_ROUTING_TALK_MS", 2000u64)?.min(60_000)),
+            answer: Duration::from_millis(env_number("BENCH_ROUTING_ANSWER_MS", 0u64)?.min(60_000)),
             history_calls: env_number("BENCH_HISTORY_CALLS", 1_000_000u64)?
                 .clamp(1_000, 100_000_000),
             history_waiting: env_number("BENCH_HISTORY_WAITING", 15_000u64)?.min(1_000_000),
@@ -197,6 +209,7 @@ impl Cluster {
         database_url: &str,
         voice_port: u16,
         data_dir: &Path,
+        time_scale: f64,
     ) -> anyhow::Result<Self> {
         let base = format!("http://127.0.0.1:{voice_port}");
         let mut config = SimConfig::random(NUMBER, Url::parse(&format!("{base}/twilio/voice"))?);
@@ -204,7 +217,7 @@ impl Cluster {
         let sim = Simulator::with_options(
             config,
             SimOptions {
-                time_scale: 0.01,
+                time_scale,
                 ..Default::default()
             },
         );
@@ -653,7 +666,8 @@ fn pairs(items: &[(&str, &str)]) -> Vec<(String, String)> {
 
 async fn throughput(settings: &Settings, tmp: &Path) -> anyhow::Result<(Vec<Phase>, u64, Inbox)> {
     let port = free_port()?;
-    let cluster = Cluster::start(settings, &settings.database_url, port, tmp)?;
+    // Nothing rings in these phases; `<Pause>`s and rings go a hundred times faster.
+    let cluster = Cluster::start(settings, &settings.database_url, port, tmp, 0.01)?;
     let http = reqwest::Client::builder()
         .timeout(Duration::from_secs(10))
         .build()?;
@@ -899,7 +913,10 @@ struct BenchAgent {
 
 async fn routing(settings: &Settings, tmp: &Path) -> anyhow::Result<Routing> {
     let ports = [free_port()?, free_port()?];
-    let cluster = Cluster::start(settings, &settings.routing_database_url, ports[0], tmp)?;
+    // Twilio's own timing: an agent's browser rings for the servers' full ring timeout (20 s),
+    // as it would for a person. Scaled down a hundred times it lasted 0.2 s, less than anyone
+    // takes to answer, and every browser a little late rang out.
+    let cluster = Cluster::start(settings, &settings.routing_database_url, ports[0], tmp, 1.0)?;
     let http = reqwest::Client::builder()
         .timeout(Duration::from_secs(10))
         .build()?;
@@ -956,9 +973,17 @@ async fn routing(settings: &Settings, tmp: &Path) -> anyhow::Result<Routing> {
             Some(json!({ "status": "available" })),
         )
         .await?;
+        let client = format!("client:{identity}");
+        // The agent's browser: picks up `answer` after it starts ringing.
+        cluster.sim.set_endpoint(
+            &client,
+            Endpoint::Answer {
+                after_ms: u64::try_from(settings.answer.as_millis()).unwrap_or(u64::MAX),
+            },
+        );
         agents.push(BenchAgent {
             token,
-            client: format!("client:{identity}"),
+            client,
             base,
         });
     }
@@ -989,7 +1014,6 @@ async fn routing(settings: &Settings, tmp: &Path) -> anyhow::Result<Routing> {
     let mut talking: HashMap<String, Instant> = HashMap::new();
     let mut to_agent: Vec<Duration> = Vec::new();
     let mut lost = 0usize;
-    let mut accepted: HashSet<String> = HashSet::new();
     let mut incidents: BTreeSet<Vec<String>> = BTreeSet::new();
     let mut iterations = 0usize;
     let mut last_presence_check = Instant::now();
@@ -1021,19 +1045,14 @@ async fn routing(settings: &Settings, tmp: &Path) -> anyhow::Result<Routing> {
             }
         }
 
-        // The agents' browsers accept whatever rings.
-        let mut agent_legs: HashSet<&str> = HashSet::new();
-        for call in &snap.calls {
-            if call.direction != Direction::OutboundApi || !by_client.contains_key(&call.to) {
-                continue;
-            }
-            agent_legs.insert(call.sid.as_str());
-            if call.status == CallStatus::Ringing && accepted.insert(call.sid.clone()) {
-                if let Err(e) = sim.accept(&call.sid) {
-                    eprintln!("bench: accepting {} failed: {e}", call.sid);
-                }
-            }
-        }
+        let agent_legs: HashSet<&str> = snap
+            .calls
+            .iter()
+            .filter(|call| {
+                call.direction == Direction::OutboundApi && by_client.contains_key(&call.to)
+            })
+            .map(|call| call.sid.as_str())
+            .collect();
 
         // A customer with an agent in their conference has been served: they hang up (after
         // the talk time).
@@ -1080,8 +1099,8 @@ async fn routing(settings: &Settings, tmp: &Path) -> anyhow::Result<Routing> {
             lost += 1;
         }
 
-        // An agent whose ring timed out before this loop accepted it is set away by the
-        // backend; put them back, as a person would.
+        // An agent whose ring timed out is set away by the backend; put them back, as a
+        // person would.
         if last_presence_check.elapsed() >= Duration::from_millis(500) {
             last_presence_check = Instant::now();
             rss_max = rss_max.max(rss_of_servers(&servers));
@@ -1243,7 +1262,7 @@ fn report(
                     verdict(p.rps >= TARGET_WAIT_RPS)
                 ),
             ),
-            _ => ("—".to_owned(), "—".to_owned()),
+            _ => ("no target set".to_owned(), "—".to_owned()),
         };
         let _ = writeln!(
             out,
@@ -1296,63 +1315,95 @@ fn report(
     );
     let _ = writeln!(
         out,
-        "  calls served        {} of {} ({} not served)",
-        routing.served, routing.calls, routing.lost
+        "  calls served        {:>8} of {}   target all; {:.3}× ({})",
+        routing.served,
+        routing.calls,
+        routing.served as f64 / routing.calls.max(1) as f64,
+        verdict(routing.served == routing.calls)
     );
     let _ = writeln!(
         out,
-        "  time                {:.2} s (first dial to last customer reaching an agent)",
+        "{}",
+        routing_figures::zero_target("calls not served", routing.lost, routing.calls, "call")
+    );
+    let rounds = routing_figures::rounds(routing.calls, routing.agents);
+    let _ = writeln!(
+        out,
+        "  time                {:>8.2} s   first dial to last customer reaching an agent; bound {:.2} s \
+         (talk time × {} rounds waited), {:.3}× the bound",
+        routing.elapsed.as_secs_f64(),
+        (settings.talk * u32::try_from(rounds.saturating_sub(1)).unwrap_or(u32::MAX))
+            .as_secs_f64(),
+        rounds.saturating_sub(1),
         routing.elapsed.as_secs_f64()
+            / (settings.talk * u32::try_from(rounds.saturating_sub(1)).unwrap_or(u32::MAX))
+                .as_secs_f64()
+                .max(1e-9)
     );
     let _ = writeln!(
         out,
-        "  calls/s             {:.1}",
+        "  calls/s             {:>8.1}   no target set",
         routing.served as f64 / routing.elapsed.as_secs_f64().max(1e-9)
     );
+    let bounds = routing_figures::queueing_bounds(routing.calls, routing.agents, settings.talk);
     let _ = writeln!(
         out,
-        "  dial to agent       p50 {:.0} ms, p99 {:.0} ms (includes queueing behind {} agents)",
-        ms(routing.to_agent_p50),
-        ms(routing.to_agent_p99),
-        routing.agents
+        "{}",
+        routing_figures::against_bound("p50", routing.to_agent_p50, percentile(&bounds, 50.0))
+    );
+    let _ = writeln!(
+        out,
+        "{}",
+        routing_figures::against_bound("p99", routing.to_agent_p99, percentile(&bounds, 99.0))
     );
     let legs: Vec<String> = routing
         .legs_by_instance
         .iter()
         .map(|(base, n)| format!("{base}: {n}"))
         .collect();
+    let dialed: usize = routing.legs_by_instance.iter().map(|(_, n)| n).sum();
     let _ = writeln!(
         out,
-        "  agent legs dialed   {} ({} in all)",
-        legs.join(", "),
-        routing
-            .legs_by_instance
-            .iter()
-            .map(|(_, n)| n)
-            .sum::<usize>()
+        "  agent legs dialed   {:>8}   target {} (one per call); {:.3}× ({}); by instance: {}",
+        dialed,
+        routing.calls,
+        dialed as f64 / routing.calls.max(1) as f64,
+        verdict(dialed == routing.calls),
+        legs.join(", ")
     );
     let _ = writeln!(
         out,
-        "  calls offered twice {} (a second agent leg for the same customer; see README)",
-        routing.reoffered_calls
+        "{}",
+        routing_figures::zero_target("ring-outs", routing.missed_rings, dialed, "agent leg")
     );
     let _ = writeln!(
         out,
-        "  missed rings        {} (rang out before the bench accepted; the agent was set back to available)",
-        routing.missed_rings
+        "{}",
+        routing_figures::zero_target(
+            "offered twice",
+            routing.reoffered_calls,
+            routing.calls,
+            "call"
+        )
     );
     let _ = writeln!(
         out,
-        "  backend RSS         {:.1} MB after creating and signing in the agents, {:.1} MB peak \
-         (larger of the two)",
+        "  backend RSS         {:>8.1} MB peak (larger instance; {:.1} MB after signing the agents \
+         in)   target < {TARGET_RSS_MB:.0} MB; {:.2}× ({})",
+        mib(routing.rss_max_kib),
         mib(routing.rss_before_kib),
-        mib(routing.rss_max_kib)
+        mib(routing.rss_max_kib) / TARGET_RSS_MB,
+        verdict(mib(routing.rss_max_kib) < TARGET_RSS_MB)
     );
     let _ = writeln!(
         out,
-        "  double-bookings     {}   target 0 ({}; checked on each of {} loop iterations)",
-        routing.double_bookings,
-        verdict(routing.double_bookings == 0),
+        "{} (checked on each of {} loop iterations)",
+        routing_figures::zero_target(
+            "double-bookings",
+            routing.double_bookings,
+            routing.agents,
+            "agent"
+        ),
         routing.loop_iterations
     );
     let _ = writeln!(out);
@@ -1364,12 +1415,13 @@ fn report(
     let _ = writeln!(
         out,
         "  processed           {} conference callbacks at {:.0}/s from the phase's start until the \
-         backlog was empty",
+         backlog was empty; no target set",
         inbox.processed, inbox.processed_per_s
     );
     let _ = writeln!(
         out,
-        "  backlog             {} unprocessed when the phase ended; {} left {:.1} s later{}",
+        "  backlog             {} unprocessed when the phase ended; {} left {:.1} s later{}; \
+         target 0 left ({})",
         inbox.backlog_at_end,
         inbox.left,
         inbox.drained_after.as_secs_f64(),
@@ -1377,7 +1429,8 @@ fn report(
             " (drained)"
         } else {
             " (gave up waiting)"
-        }
+        },
+        verdict(inbox.left == 0)
     );
     let _ = writeln!(out);
     let _ = writeln!(

@@ -18,19 +18,32 @@ use crate::domain::engine;
 
 /// The oldest queued call whose caller is in the conference (so an agent who answers finds
 /// them there) and that no other instance is routing right now, locked.
+///
+/// The search starts from the callers in a conference (few: at most the calls in progress),
+/// not from the queue, which also holds every call whose caller has not reached their
+/// conference yet: under a burst of arrivals that is nearly all of it, and walking it on every
+/// pass made each pass cost as much as the backlog was long. The statuses are written as
+/// literals (from their one mapping) so that PostgreSQL can use the partial index on waiting
+/// callers whatever plan it caches.
 pub async fn lock_next_queued_call(conn: &mut PgConn) -> Result<Option<Call>, DbError> {
-    let customer_in_conference = participants::table
-        .filter(participants::call_id.eq(calls::id))
-        .filter(participants::kind.eq(ParticipantKind::Customer))
-        .filter(participants::status.eq(ParticipantStatus::Connected));
-    calls::table
-        .filter(calls::status.eq(CallStatus::Queued))
-        .filter(diesel::dsl::exists(customer_in_conference))
-        .order(calls::queued_at.asc())
-        .select(CallRow::as_select())
-        .for_update()
-        .skip_locked()
-        .first(conn)
+    static NEXT_QUEUED_CALL: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
+        format!(
+            "WITH in_conference AS MATERIALIZED (
+                 SELECT call_id FROM participants
+                  WHERE kind = '{customer}' AND status = '{connected}'
+             )
+             SELECT calls.* FROM calls JOIN in_conference ON in_conference.call_id = calls.id
+              WHERE calls.status = '{queued}'
+              ORDER BY calls.queued_at, calls.id
+              LIMIT 1
+              FOR UPDATE OF calls SKIP LOCKED",
+            customer = ParticipantKind::Customer.as_str(),
+            connected = ParticipantStatus::Connected.as_str(),
+            queued = CallStatus::Queued.as_str(),
+        )
+    });
+    diesel::sql_query(NEXT_QUEUED_CALL.as_str())
+        .get_result::<CallRow>(conn)
         .await
         .optional()?
         .map(Call::try_from)

@@ -27,6 +27,7 @@ mod project_files;
 mod properties;
 mod queue;
 mod robustness;
+mod routing_run;
 #[cfg(feature = "demo")]
 mod streams;
 mod timeline;

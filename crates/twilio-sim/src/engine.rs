@@ -110,21 +110,30 @@ pub(crate) fn start_dialing(inner: &Arc<Inner>, call_sid: String) {
                 state.end_call(&sid, status, why, now, fx);
             });
         };
+        let ring = inner.scaled(Duration::from_secs(u64::from(timeout_secs)));
+        let ring_out = || {
+            inner.mutate(|state, now, fx| {
+                if state.call(&call_sid).map(|call| call.status) == Some(CallStatus::Ringing) {
+                    state.end_call(
+                        &call_sid,
+                        CallStatus::NoAnswer,
+                        "no answer (ring timeout)",
+                        now,
+                        fx,
+                    );
+                }
+            })
+        };
         match endpoint {
             Endpoint::Ring => {
-                let ring = inner.scaled(Duration::from_secs(u64::from(timeout_secs)));
                 tokio::time::sleep(ring).await;
-                inner.mutate(|state, now, fx| {
-                    if state.call(&call_sid).map(|call| call.status) == Some(CallStatus::Ringing) {
-                        state.end_call(
-                            &call_sid,
-                            CallStatus::NoAnswer,
-                            "no answer (ring timeout)",
-                            now,
-                            fx,
-                        );
-                    }
-                });
+                ring_out();
+            }
+            // A callee slower than the call's `Timeout` is never connected: no-answer, as at
+            // Twilio.
+            Endpoint::Answer { after_ms } if Duration::from_millis(after_ms) >= ring => {
+                tokio::time::sleep(ring).await;
+                ring_out();
             }
             Endpoint::Answer { after_ms } => {
                 tokio::time::sleep(Duration::from_millis(after_ms)).await;

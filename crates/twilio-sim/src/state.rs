@@ -285,7 +285,11 @@ pub enum Program {
 #[serde(tag = "behaviour", rename_all = "snake_case")]
 pub enum Endpoint {
     Ring,
-    Answer { after_ms: u64 },
+    /// Picks up `after_ms` (real milliseconds) after it starts ringing, unless the call's ring
+    /// timeout (scaled by the time scale) runs out first: then `no-answer`.
+    Answer {
+        after_ms: u64,
+    },
     Busy,
     Fail,
     NoAnswer,

@@ -21,6 +21,9 @@ const TICK: Duration = Duration::from_millis(500);
 /// checked at most once per `live_leg_check_every`).
 const LIVE_CHECK_PASS: Duration = Duration::from_secs(10);
 
+/// Offers made at once at most (a quarter of the connection pool, at least one).
+const ROUTERS_AT_ONCE: usize = 4;
+
 /// How long the router lets wake-ups gather before a pass.
 const COALESCE: Duration = Duration::from_millis(20);
 
@@ -37,41 +40,15 @@ impl VoiceEngine {
         // Looked for at start (a restart may have lost callbacks), then every stale-leg period.
         let mut last_adoption: Option<std::time::Instant> = None;
         let mut last_live_check: Option<std::time::Instant> = None;
+        let mut last_upkeep: Option<std::time::Instant> = None;
         while !self.shutdown().is_closing() {
-            loop {
-                match self.route_next().await {
-                    Ok(true) => continue,
-                    Ok(false) => break,
-                    Err(e) => {
-                        tracing::warn!(error = %e, "routing failed; retrying shortly");
-                        break;
-                    }
-                }
-            }
-            if let Err(e) = self.release_stuck_agents().await {
-                tracing::warn!(error = %e, "could not release stuck agents");
-            }
-            if let Err(e) = self.release_finished_wrap_ups().await {
-                tracing::warn!(error = %e, "could not end wrap-ups whose time is over");
-            }
-            if let Err(e) = self.reconcile_stale_legs().await {
-                tracing::warn!(error = %e, "could not reconcile stale legs");
-            }
-            if last_adoption.is_none_or(|at| at.elapsed() >= self.settings().stale_leg_after) {
-                last_adoption = Some(std::time::Instant::now());
-                if let Err(e) = self.adopt_unknown_conferences().await {
-                    tracing::warn!(error = %e, "could not look for live conferences we do not know");
-                }
-            }
-            let live_check_pass = self.settings().live_leg_check_every.min(LIVE_CHECK_PASS);
-            if last_live_check.is_none_or(|at| at.elapsed() >= live_check_pass) {
-                last_live_check = Some(std::time::Instant::now());
-                if let Err(e) = self.verify_connected_legs().await {
-                    tracing::warn!(error = %e, "could not check connected legs");
-                }
-            }
-            if let Err(e) = self.abandon_calls_without_their_caller().await {
-                tracing::warn!(error = %e, "could not close calls whose caller never arrived");
+            self.route_queue().await;
+            // The safety nets look for what went wrong a while ago: once per tick is enough,
+            // and under a burst of wake-ups running them on every pass only takes the database
+            // from the webhooks and the routing itself.
+            if last_upkeep.is_none_or(|at| at.elapsed() >= TICK) {
+                last_upkeep = Some(std::time::Instant::now());
+                self.upkeep(&mut last_adoption, &mut last_live_check).await;
             }
             tokio::select! {
                 _ = self.inner.router_wakeup.notified() => {}
@@ -84,6 +61,60 @@ impl VoiceEngine {
             tokio::time::sleep(COALESCE).await;
             while changes.try_recv().is_ok() {}
         }
+    }
+
+    /// The router's safety nets: stuck agents, stale legs, conferences we do not know, legs
+    /// whose end was lost, callers who never arrived.
+    async fn upkeep(
+        &self,
+        last_adoption: &mut Option<std::time::Instant>,
+        last_live_check: &mut Option<std::time::Instant>,
+    ) {
+        if let Err(e) = self.release_stuck_agents().await {
+            tracing::warn!(error = %e, "could not release stuck agents");
+        }
+        if let Err(e) = self.release_finished_wrap_ups().await {
+            tracing::warn!(error = %e, "could not end wrap-ups whose time is over");
+        }
+        if let Err(e) = self.reconcile_stale_legs().await {
+            tracing::warn!(error = %e, "could not reconcile stale legs");
+        }
+        if last_adoption.is_none_or(|at| at.elapsed() >= self.settings().stale_leg_after) {
+            *last_adoption = Some(std::time::Instant::now());
+            if let Err(e) = self.adopt_unknown_conferences().await {
+                tracing::warn!(error = %e, "could not look for live conferences we do not know");
+            }
+        }
+        let live_check_pass = self.settings().live_leg_check_every.min(LIVE_CHECK_PASS);
+        if last_live_check.is_none_or(|at| at.elapsed() >= live_check_pass) {
+            *last_live_check = Some(std::time::Instant::now());
+            if let Err(e) = self.verify_connected_legs().await {
+                tracing::warn!(error = %e, "could not check connected legs");
+            }
+        }
+        if let Err(e) = self.abandon_calls_without_their_caller().await {
+            tracing::warn!(error = %e, "could not close calls whose caller never arrived");
+        }
+    }
+
+    /// Offers queued calls until none is left or no agent is free. Several offers are made at
+    /// once (each locks its own call and agent, skipping those another holds), so a burst of
+    /// freed agents is not served one database round trip after another.
+    async fn route_queue(&self) {
+        let routers = (self.pool().status().max_size / 4).clamp(1, ROUTERS_AT_ONCE);
+        futures_util::future::join_all((0..routers).map(|_| async {
+            loop {
+                match self.route_next().await {
+                    Ok(true) => continue,
+                    Ok(false) => break,
+                    Err(e) => {
+                        tracing::warn!(error = %e, "routing failed; retrying shortly");
+                        break;
+                    }
+                }
+            }
+        }))
+        .await;
     }
 
     /// Safety net for lost callbacks: an agent held in wrap-up or reserved with no leg in

@@ -1,0 +1,1 @@
+DROP INDEX participants_in_conference_customer_idx;
