@@ -115,7 +115,7 @@ async fn expect_page(
 pub(super) async fn data_scale(settings: &Settings, tmp: &Path) -> anyhow::Result<DataScale> {
     let url = settings.history_database_url.clone();
     let port = free_port()?;
-    let cluster = Cluster::start(settings, &url, port, tmp)?;
+    let cluster = Cluster::start(settings, &url, port, tmp, 0.01)?;
     let http = reqwest::Client::builder()
         .timeout(Duration::from_secs(30))
         .build()?;

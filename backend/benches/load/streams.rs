@@ -333,7 +333,7 @@ pub async fn run(settings: &Settings, tmp: &Path) -> anyhow::Result<Vec<StreamsR
     let own = StreamsSettings::from_env()?;
     let most = own.counts.iter().max().copied().unwrap_or(0) / STREAMS_PER_AGENT;
     // The admin (and the migrations) through the CLI, as the other runs do.
-    let setup = Cluster::start(settings, &own.database_url, free_port()?, tmp)?;
+    let setup = Cluster::start(settings, &own.database_url, free_port()?, tmp, 1.0)?;
     setup.create_admin()?;
     drop(setup);
     eprintln!("bench: streams: creating {most} agents with a session each");
@@ -428,7 +428,7 @@ async fn row(
     streams: usize,
 ) -> anyhow::Result<StreamsRow> {
     let port = free_port()?;
-    let cluster = Cluster::start(settings, &own.database_url, port, tmp)?;
+    let cluster = Cluster::start(settings, &own.database_url, port, tmp, 1.0)?;
     let http = reqwest::Client::builder()
         .timeout(Duration::from_secs(30))
         .build()?;
