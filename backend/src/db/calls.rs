@@ -424,7 +424,7 @@ pub async fn agents_on_calls(
          FROM participants p JOIN agents a ON a.id = p.agent_id
          WHERE p.call_id = ANY($1)
          GROUP BY p.call_id, p.agent_id, a.display_name
-         ORDER BY p.call_id, min(coalesce(p.joined_at, p.created_at)), p.agent_id",
+         ORDER BY p.call_id, coalesce(min(p.joined_at), min(p.created_at)), p.agent_id",
     )
     .bind::<Array<SqlUuid>, _>(call_ids)
     .load(conn)

@@ -264,32 +264,38 @@ impl CallDetail {
     /// The call as the history list shows it, from what the detail holds: the same agents,
     /// in the same order, and the same transfers as `history` reads for a page.
     pub fn summary(&self) -> CallSummary {
-        let mut legs: Vec<&Participant> = self
-            .participants
-            .iter()
-            .map(|(p, _)| p)
-            .filter(|p| p.agent_id.is_some())
-            .collect();
-        legs.sort_by_key(|p| (p.joined_at.unwrap_or(p.created_at), p.agent_id));
-        let mut handled_by: Vec<CallAgent> = Vec::new();
-        for leg in legs {
+        // Each agent once, ordered by their first join (or, for one who only rang, their first
+        // ring): the same rule as `db::calls::agents_on_calls`.
+        let mut first: Vec<(Uuid, Option<DateTime<Utc>>, DateTime<Utc>)> = Vec::new();
+        for (leg, _) in &self.participants {
             let Some(agent_id) = leg.agent_id else {
                 continue;
             };
-            match handled_by.iter_mut().find(|a| a.agent_id == agent_id) {
-                Some(seen) => seen.joined |= leg.joined_at.is_some(),
-                None => handled_by.push(CallAgent {
-                    call_id: self.call.id,
-                    agent_id,
-                    name: self
-                        .agent_names
-                        .get(&agent_id)
-                        .cloned()
-                        .unwrap_or_else(|| "agent".into()),
-                    joined: leg.joined_at.is_some(),
-                }),
+            match first.iter_mut().find(|(id, _, _)| *id == agent_id) {
+                Some((_, joined, rung)) => {
+                    *joined = match (*joined, leg.joined_at) {
+                        (Some(a), Some(b)) => Some(a.min(b)),
+                        (a, b) => a.or(b),
+                    };
+                    *rung = (*rung).min(leg.created_at);
+                }
+                None => first.push((agent_id, leg.joined_at, leg.created_at)),
             }
         }
+        first.sort_by_key(|(id, joined, rung)| (joined.unwrap_or(*rung), *id));
+        let handled_by: Vec<CallAgent> = first
+            .into_iter()
+            .map(|(agent_id, joined, _)| CallAgent {
+                call_id: self.call.id,
+                agent_id,
+                name: self
+                    .agent_names
+                    .get(&agent_id)
+                    .cloned()
+                    .unwrap_or_else(|| "agent".into()),
+                joined: joined.is_some(),
+            })
+            .collect();
         let transfers = self
             .transfers
             .iter()
