@@ -9,6 +9,7 @@ use diesel::prelude::*;
 use diesel_async::RunQueryDsl;
 use uuid::Uuid;
 
+use super::prepared::KeepPrepared;
 use super::calls::{CallRow, ParticipantRow};
 use super::schema::{agents, calls, participants};
 use super::{DbError, PgConn};
@@ -43,6 +44,7 @@ pub async fn lock_next_queued_call(conn: &mut PgConn) -> Result<Option<Call>, Db
         )
     });
     diesel::sql_query(NEXT_QUEUED_CALL.as_str())
+        .keep_prepared()
         .get_result::<CallRow>(conn)
         .await
         .optional()?

@@ -5,6 +5,7 @@ use diesel::prelude::*;
 use diesel_async::RunQueryDsl;
 use uuid::Uuid;
 
+use super::prepared::KeepPrepared;
 use super::agents::AgentRow;
 use super::schema::{agents, login_failures, sessions};
 use super::{DbError, PgConn};
@@ -104,6 +105,7 @@ pub async fn lock_login_attempts(
     ] {
         diesel::sql_query("SELECT pg_advisory_xact_lock(hashtextextended($1, 0))")
             .bind::<diesel::sql_types::Text, _>(key)
+            .keep_prepared()
             .execute(conn)
             .await?;
     }

@@ -23,6 +23,7 @@ mod migrations;
 mod never_drop;
 mod peer_bugs;
 mod processes;
+mod pool;
 mod project_files;
 mod properties;
 mod queue;
