@@ -21,6 +21,9 @@
 //!   `ended_at` and of this program's last action on the call (dial, transfer request, the
 //!   target's accept, hang-up) before the arrival. A call's `ringing` state has neither (the
 //!   server decides it) and is not timed.
+//! A state that changed before the stream opened is not timed either: the stream could not
+//! carry that change (a console loads it when it connects), and a later event repeating it
+//! (another change to the same call, a routing pass touching the agent) is not a late delivery.
 //!
 //! Lost: once the burst settled, each stream's last state of every agent that changed while it
 //! was open, and of every call it may see (an admin: all; an agent: those they owned or were
@@ -280,6 +283,8 @@ struct Arrival {
 
 #[derive(Default)]
 struct StreamLog {
+    /// When the server had answered the request (the stream was registered before that).
+    opened_at: Option<SystemTime>,
     arrivals: Vec<Arrival>,
     events: usize,
     bad: usize,
@@ -292,7 +297,10 @@ async fn read_stream(
     mut res: reqwest::Response,
     mut stop: tokio::sync::watch::Receiver<bool>,
 ) -> StreamLog {
-    let mut log = StreamLog::default();
+    let mut log = StreamLog {
+        opened_at: Some(SystemTime::now()),
+        ..StreamLog::default()
+    };
     let mut buf: Vec<u8> = Vec::new();
     loop {
         let chunk = tokio::select! {
@@ -803,6 +811,7 @@ async fn row(
         let mut seen_states: HashSet<(Uuid, String, Option<Uuid>, i64)> = HashSet::new();
         let mut last_agent: HashMap<Uuid, &str> = HashMap::new();
         let mut last_call: HashMap<Uuid, &str> = HashMap::new();
+        let opened: DateTime<Utc> = log.opened_at.unwrap_or(opened_at).into();
         for arrival in &log.arrivals {
             let at: DateTime<Utc> = arrival.at.into();
             match &arrival.seen {
@@ -814,7 +823,7 @@ async fn row(
                         None,
                         a.status_changed_at.timestamp_micros(),
                     );
-                    if seen_states.insert(key) {
+                    if seen_states.insert(key) && a.status_changed_at >= opened {
                         let delay = (at - a.status_changed_at).to_std().unwrap_or_default();
                         late.add(
                             format!("agent {}", a.status),
@@ -837,6 +846,9 @@ async fn row(
                     }
                     if let Some(t) = actions.last_before(&c.customer_call_sid, arrival.at) {
                         changed = changed.max(t.into());
+                    }
+                    if changed < opened {
+                        continue;
                     }
                     let delay = (at - changed).to_std().unwrap_or_default();
                     late.add(format!("call {}", c.status), *i, delay, since_burst(changed));
