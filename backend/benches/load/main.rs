@@ -35,7 +35,7 @@
 //!   BENCH_ROUTING_TALK_MS          how long a customer stays once an agent joined (2000)
 //!   BENCH_ROUTING_ANSWER_MS        how long an agent's browser rings before they answer (0)
 //!   BENCH_STREAMS_DATABASE_URL     another fresh database for the live-events run (streams.rs)
-//!   BENCH_ONLY                     runs to do, comma-separated: `throughput`, `routing`, `streams`, `history` (all)
+//!   BENCH_ONLY                     runs to do, comma-separated: `throughput`, `routing` (after the throughput phases), `streams`, `history` (all)
 //!   BENCH_HISTORY_CALLS            calls in the data-scale history (1000000)
 //!   BENCH_HISTORY_WAITING          callers waiting in the data-scale queue (15000)
 
@@ -1212,7 +1212,7 @@ fn report(
     phases: &[Phase],
     idle_rss: u64,
     inbox: &Inbox,
-    routing: &Routing,
+    routing: Option<&Routing>,
 ) -> String {
     let mut out = String::new();
     let _ = writeln!(out);
@@ -1304,6 +1304,7 @@ fn report(
         }
     }
 
+    if let Some(routing) = routing {
     let _ = writeln!(out);
     let _ = writeln!(
         out,
@@ -1406,6 +1407,7 @@ fn report(
         ),
         routing.loop_iterations
     );
+    }
     let _ = writeln!(out);
     let _ = writeln!(
         out,
@@ -1460,7 +1462,7 @@ async fn run() -> anyhow::Result<bool> {
     let wanted = |run: &str| only.trim().is_empty() || only.split(',').any(|r| r.trim() == run);
     let mut ok = true;
     if wanted("throughput") || wanted("routing") {
-        ok = throughput_and_routing(&settings, &tmp.0).await?;
+        ok = throughput_and_routing(&settings, &tmp.0, &wanted).await?;
     }
     if wanted("history") {
         let data_scale = history::data_scale(&settings, &tmp.0).await?;
@@ -1478,10 +1480,24 @@ async fn run() -> anyhow::Result<bool> {
     Ok(ok)
 }
 
-async fn throughput_and_routing(settings: &Settings, tmp: &Path) -> anyhow::Result<bool> {
+async fn throughput_and_routing(
+    settings: &Settings,
+    tmp: &Path,
+    wanted: &dyn Fn(&str) -> bool,
+) -> anyhow::Result<bool> {
     let (phases, idle_rss, inbox) = throughput(settings, tmp).await?;
-    let routing = routing(settings, tmp).await?;
-    print!("{}", report(settings, &phases, idle_rss, &inbox, &routing));
+    let routing = if wanted("routing") {
+        Some(routing(settings, tmp).await?)
+    } else {
+        None
+    };
+    print!(
+        "{}",
+        report(settings, &phases, idle_rss, &inbox, routing.as_ref())
+    );
+    let Some(routing) = routing else {
+        return Ok(true);
+    };
     let mut ok = true;
     if routing.double_bookings > 0 {
         println!(
