@@ -1305,8 +1305,8 @@ fn report(
     }
 
     if let Some(routing) = routing {
-    let _ = writeln!(out);
-    let _ = writeln!(
+        let _ = writeln!(out);
+        let _ = writeln!(
         out,
         "Routing: {} customers dial in at once onto {} agents, two server instances, one database; \
          talk time {} ms",
@@ -1314,21 +1314,21 @@ fn report(
         routing.agents,
         settings.talk.as_millis()
     );
-    let _ = writeln!(
-        out,
-        "  calls served        {:>8} of {}   target all; {:.3}× ({})",
-        routing.served,
-        routing.calls,
-        routing.served as f64 / routing.calls.max(1) as f64,
-        verdict(routing.served == routing.calls)
-    );
-    let _ = writeln!(
-        out,
-        "{}",
-        routing_figures::zero_target("calls not served", routing.lost, routing.calls, "call")
-    );
-    let rounds = routing_figures::rounds(routing.calls, routing.agents);
-    let _ = writeln!(
+        let _ = writeln!(
+            out,
+            "  calls served        {:>8} of {}   target all; {:.3}× ({})",
+            routing.served,
+            routing.calls,
+            routing.served as f64 / routing.calls.max(1) as f64,
+            verdict(routing.served == routing.calls)
+        );
+        let _ = writeln!(
+            out,
+            "{}",
+            routing_figures::zero_target("calls not served", routing.lost, routing.calls, "call")
+        );
+        let rounds = routing_figures::rounds(routing.calls, routing.agents);
+        let _ = writeln!(
         out,
         "  time                {:>8.2} s   first dial to last customer reaching an agent; bound {:.2} s \
          (talk time × {} rounds waited), {:.3}× the bound",
@@ -1341,53 +1341,53 @@ fn report(
                 .as_secs_f64()
                 .max(1e-9)
     );
-    let _ = writeln!(
-        out,
-        "  calls/s             {:>8.1}   no target set",
-        routing.served as f64 / routing.elapsed.as_secs_f64().max(1e-9)
-    );
-    let bounds = routing_figures::queueing_bounds(routing.calls, routing.agents, settings.talk);
-    let _ = writeln!(
-        out,
-        "{}",
-        routing_figures::against_bound("p50", routing.to_agent_p50, percentile(&bounds, 50.0))
-    );
-    let _ = writeln!(
-        out,
-        "{}",
-        routing_figures::against_bound("p99", routing.to_agent_p99, percentile(&bounds, 99.0))
-    );
-    let legs: Vec<String> = routing
-        .legs_by_instance
-        .iter()
-        .map(|(base, n)| format!("{base}: {n}"))
-        .collect();
-    let dialed: usize = routing.legs_by_instance.iter().map(|(_, n)| n).sum();
-    let _ = writeln!(
-        out,
-        "  agent legs dialed   {:>8}   target {} (one per call); {:.3}× ({}); by instance: {}",
-        dialed,
-        routing.calls,
-        dialed as f64 / routing.calls.max(1) as f64,
-        verdict(dialed == routing.calls),
-        legs.join(", ")
-    );
-    let _ = writeln!(
-        out,
-        "{}",
-        routing_figures::zero_target("ring-outs", routing.missed_rings, dialed, "agent leg")
-    );
-    let _ = writeln!(
-        out,
-        "{}",
-        routing_figures::zero_target(
-            "offered twice",
-            routing.reoffered_calls,
+        let _ = writeln!(
+            out,
+            "  calls/s             {:>8.1}   no target set",
+            routing.served as f64 / routing.elapsed.as_secs_f64().max(1e-9)
+        );
+        let bounds = routing_figures::queueing_bounds(routing.calls, routing.agents, settings.talk);
+        let _ = writeln!(
+            out,
+            "{}",
+            routing_figures::against_bound("p50", routing.to_agent_p50, percentile(&bounds, 50.0))
+        );
+        let _ = writeln!(
+            out,
+            "{}",
+            routing_figures::against_bound("p99", routing.to_agent_p99, percentile(&bounds, 99.0))
+        );
+        let legs: Vec<String> = routing
+            .legs_by_instance
+            .iter()
+            .map(|(base, n)| format!("{base}: {n}"))
+            .collect();
+        let dialed: usize = routing.legs_by_instance.iter().map(|(_, n)| n).sum();
+        let _ = writeln!(
+            out,
+            "  agent legs dialed   {:>8}   target {} (one per call); {:.3}× ({}); by instance: {}",
+            dialed,
             routing.calls,
-            "call"
-        )
-    );
-    let _ = writeln!(
+            dialed as f64 / routing.calls.max(1) as f64,
+            verdict(dialed == routing.calls),
+            legs.join(", ")
+        );
+        let _ = writeln!(
+            out,
+            "{}",
+            routing_figures::zero_target("ring-outs", routing.missed_rings, dialed, "agent leg")
+        );
+        let _ = writeln!(
+            out,
+            "{}",
+            routing_figures::zero_target(
+                "offered twice",
+                routing.reoffered_calls,
+                routing.calls,
+                "call"
+            )
+        );
+        let _ = writeln!(
         out,
         "  backend RSS         {:>8.1} MB peak (larger instance; {:.1} MB after signing the agents \
          in)   target < {TARGET_RSS_MB:.0} MB; {:.2}× ({})",
@@ -1396,17 +1396,17 @@ fn report(
         mib(routing.rss_max_kib) / TARGET_RSS_MB,
         verdict(mib(routing.rss_max_kib) < TARGET_RSS_MB)
     );
-    let _ = writeln!(
-        out,
-        "{} (checked on each of {} loop iterations)",
-        routing_figures::zero_target(
-            "double-bookings",
-            routing.double_bookings,
-            routing.agents,
-            "agent"
-        ),
-        routing.loop_iterations
-    );
+        let _ = writeln!(
+            out,
+            "{} (checked on each of {} loop iterations)",
+            routing_figures::zero_target(
+                "double-bookings",
+                routing.double_bookings,
+                routing.agents,
+                "agent"
+            ),
+            routing.loop_iterations
+        );
     }
     let _ = writeln!(out);
     let _ = writeln!(

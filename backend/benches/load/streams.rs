@@ -21,6 +21,7 @@
 //!   `ended_at` and of this program's last action on the call (dial, transfer request, the
 //!   target's accept, hang-up) before the arrival. A call's `ringing` state has neither (the
 //!   server decides it) and is not timed.
+//!
 //! A state that changed before the stream opened is not timed either: the stream could not
 //! carry that change (a console loads it when it connects), and a later event repeating it
 //! (another change to the same call, a routing pass touching the agent) is not a late delivery.
@@ -802,7 +803,8 @@ async fn row(
     let mut bad = 0;
     let mut late = LateTally::default();
     let burst_at: DateTime<Utc> = burst_started_wall.into();
-    let since_burst = |t: DateTime<Utc>| (t - burst_at).num_microseconds().unwrap_or(0) as f64 / 1e6;
+    let since_burst =
+        |t: DateTime<Utc>| (t - burst_at).num_microseconds().unwrap_or(0) as f64 / 1e6;
     for (i, log) in &logs {
         let viewer = &agents[*i];
         dropped += usize::from(log.closed_early);
@@ -851,7 +853,12 @@ async fn row(
                         continue;
                     }
                     let delay = (at - changed).to_std().unwrap_or_default();
-                    late.add(format!("call {}", c.status), *i, delay, since_burst(changed));
+                    late.add(
+                        format!("call {}", c.status),
+                        *i,
+                        delay,
+                        since_burst(changed),
+                    );
                     delays.push(delay);
                 }
                 Seen::Other => {}

@@ -13,7 +13,9 @@ mod text_enums;
 pub mod tls;
 
 use diesel_async::pooled_connection::deadpool::{Object, Pool, PoolError};
-use diesel_async::pooled_connection::{AsyncDieselConnectionManager, ManagerConfig, RecyclingMethod};
+use diesel_async::pooled_connection::{
+    AsyncDieselConnectionManager, ManagerConfig, RecyclingMethod,
+};
 use diesel_async::AsyncPgConnection;
 use diesel_migrations::{embed_migrations, EmbeddedMigrations};
 
@@ -149,6 +151,9 @@ pub async fn run_migrations(database_url: &str) -> Result<Vec<String>, DbError> 
 pub async fn ping(pool: &DbPool) -> Result<(), DbError> {
     use diesel_async::RunQueryDsl;
     let mut conn = pool.get().await?;
-    diesel::sql_query("SELECT 1").keep_prepared().execute(&mut conn).await?;
+    diesel::sql_query("SELECT 1")
+        .keep_prepared()
+        .execute(&mut conn)
+        .await?;
     Ok(())
 }

@@ -9,8 +9,8 @@ use diesel::prelude::*;
 use diesel_async::RunQueryDsl;
 use uuid::Uuid;
 
-use super::prepared::KeepPrepared;
 use super::calls::{CallRow, ParticipantRow};
+use super::prepared::KeepPrepared;
 use super::schema::{agents, calls, participants};
 use super::{DbError, PgConn};
 use crate::domain::agent::AgentStatus;

@@ -5,8 +5,8 @@ use diesel::prelude::*;
 use diesel_async::RunQueryDsl;
 use uuid::Uuid;
 
-use super::prepared::KeepPrepared;
 use super::agents::AgentRow;
+use super::prepared::KeepPrepared;
 use super::schema::{agents, login_failures, sessions};
 use super::{DbError, PgConn};
 use crate::domain::agent::Agent;
