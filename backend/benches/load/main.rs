@@ -35,7 +35,7 @@
 //!   BENCH_ROUTING_TALK_MS          how long a customer stays once an agent joined (2000)
 //!   BENCH_ROUTING_ANSWER_MS        how long an agent's browser rings before they answer (0)
 //!   BENCH_STREAMS_DATABASE_URL     another fresh database for the live-events run (streams.rs)
-//!   BENCH_ONLY                     runs to do, comma-separated: `throughput`, `routing`, `streams`, `history` (all)
+//!   BENCH_ONLY                     runs to do, comma-separated: `throughput`, `routing` (after the throughput phases), `streams`, `history` (all)
 //!   BENCH_HISTORY_CALLS            calls in the data-scale history (1000000)
 //!   BENCH_HISTORY_WAITING          callers waiting in the data-scale queue (15000)
 
@@ -1212,7 +1212,7 @@ fn report(
     phases: &[Phase],
     idle_rss: u64,
     inbox: &Inbox,
-    routing: &Routing,
+    routing: Option<&Routing>,
 ) -> String {
     let mut out = String::new();
     let _ = writeln!(out);
@@ -1304,8 +1304,9 @@ fn report(
         }
     }
 
-    let _ = writeln!(out);
-    let _ = writeln!(
+    if let Some(routing) = routing {
+        let _ = writeln!(out);
+        let _ = writeln!(
         out,
         "Routing: {} customers dial in at once onto {} agents, two server instances, one database; \
          talk time {} ms",
@@ -1313,21 +1314,21 @@ fn report(
         routing.agents,
         settings.talk.as_millis()
     );
-    let _ = writeln!(
-        out,
-        "  calls served        {:>8} of {}   target all; {:.3}× ({})",
-        routing.served,
-        routing.calls,
-        routing.served as f64 / routing.calls.max(1) as f64,
-        verdict(routing.served == routing.calls)
-    );
-    let _ = writeln!(
-        out,
-        "{}",
-        routing_figures::zero_target("calls not served", routing.lost, routing.calls, "call")
-    );
-    let rounds = routing_figures::rounds(routing.calls, routing.agents);
-    let _ = writeln!(
+        let _ = writeln!(
+            out,
+            "  calls served        {:>8} of {}   target all; {:.3}× ({})",
+            routing.served,
+            routing.calls,
+            routing.served as f64 / routing.calls.max(1) as f64,
+            verdict(routing.served == routing.calls)
+        );
+        let _ = writeln!(
+            out,
+            "{}",
+            routing_figures::zero_target("calls not served", routing.lost, routing.calls, "call")
+        );
+        let rounds = routing_figures::rounds(routing.calls, routing.agents);
+        let _ = writeln!(
         out,
         "  time                {:>8.2} s   first dial to last customer reaching an agent; bound {:.2} s \
          (talk time × {} rounds waited), {:.3}× the bound",
@@ -1340,53 +1341,53 @@ fn report(
                 .as_secs_f64()
                 .max(1e-9)
     );
-    let _ = writeln!(
-        out,
-        "  calls/s             {:>8.1}   no target set",
-        routing.served as f64 / routing.elapsed.as_secs_f64().max(1e-9)
-    );
-    let bounds = routing_figures::queueing_bounds(routing.calls, routing.agents, settings.talk);
-    let _ = writeln!(
-        out,
-        "{}",
-        routing_figures::against_bound("p50", routing.to_agent_p50, percentile(&bounds, 50.0))
-    );
-    let _ = writeln!(
-        out,
-        "{}",
-        routing_figures::against_bound("p99", routing.to_agent_p99, percentile(&bounds, 99.0))
-    );
-    let legs: Vec<String> = routing
-        .legs_by_instance
-        .iter()
-        .map(|(base, n)| format!("{base}: {n}"))
-        .collect();
-    let dialed: usize = routing.legs_by_instance.iter().map(|(_, n)| n).sum();
-    let _ = writeln!(
-        out,
-        "  agent legs dialed   {:>8}   target {} (one per call); {:.3}× ({}); by instance: {}",
-        dialed,
-        routing.calls,
-        dialed as f64 / routing.calls.max(1) as f64,
-        verdict(dialed == routing.calls),
-        legs.join(", ")
-    );
-    let _ = writeln!(
-        out,
-        "{}",
-        routing_figures::zero_target("ring-outs", routing.missed_rings, dialed, "agent leg")
-    );
-    let _ = writeln!(
-        out,
-        "{}",
-        routing_figures::zero_target(
-            "offered twice",
-            routing.reoffered_calls,
+        let _ = writeln!(
+            out,
+            "  calls/s             {:>8.1}   no target set",
+            routing.served as f64 / routing.elapsed.as_secs_f64().max(1e-9)
+        );
+        let bounds = routing_figures::queueing_bounds(routing.calls, routing.agents, settings.talk);
+        let _ = writeln!(
+            out,
+            "{}",
+            routing_figures::against_bound("p50", routing.to_agent_p50, percentile(&bounds, 50.0))
+        );
+        let _ = writeln!(
+            out,
+            "{}",
+            routing_figures::against_bound("p99", routing.to_agent_p99, percentile(&bounds, 99.0))
+        );
+        let legs: Vec<String> = routing
+            .legs_by_instance
+            .iter()
+            .map(|(base, n)| format!("{base}: {n}"))
+            .collect();
+        let dialed: usize = routing.legs_by_instance.iter().map(|(_, n)| n).sum();
+        let _ = writeln!(
+            out,
+            "  agent legs dialed   {:>8}   target {} (one per call); {:.3}× ({}); by instance: {}",
+            dialed,
             routing.calls,
-            "call"
-        )
-    );
-    let _ = writeln!(
+            dialed as f64 / routing.calls.max(1) as f64,
+            verdict(dialed == routing.calls),
+            legs.join(", ")
+        );
+        let _ = writeln!(
+            out,
+            "{}",
+            routing_figures::zero_target("ring-outs", routing.missed_rings, dialed, "agent leg")
+        );
+        let _ = writeln!(
+            out,
+            "{}",
+            routing_figures::zero_target(
+                "offered twice",
+                routing.reoffered_calls,
+                routing.calls,
+                "call"
+            )
+        );
+        let _ = writeln!(
         out,
         "  backend RSS         {:>8.1} MB peak (larger instance; {:.1} MB after signing the agents \
          in)   target < {TARGET_RSS_MB:.0} MB; {:.2}× ({})",
@@ -1395,17 +1396,18 @@ fn report(
         mib(routing.rss_max_kib) / TARGET_RSS_MB,
         verdict(mib(routing.rss_max_kib) < TARGET_RSS_MB)
     );
-    let _ = writeln!(
-        out,
-        "{} (checked on each of {} loop iterations)",
-        routing_figures::zero_target(
-            "double-bookings",
-            routing.double_bookings,
-            routing.agents,
-            "agent"
-        ),
-        routing.loop_iterations
-    );
+        let _ = writeln!(
+            out,
+            "{} (checked on each of {} loop iterations)",
+            routing_figures::zero_target(
+                "double-bookings",
+                routing.double_bookings,
+                routing.agents,
+                "agent"
+            ),
+            routing.loop_iterations
+        );
+    }
     let _ = writeln!(out);
     let _ = writeln!(
         out,
@@ -1460,7 +1462,7 @@ async fn run() -> anyhow::Result<bool> {
     let wanted = |run: &str| only.trim().is_empty() || only.split(',').any(|r| r.trim() == run);
     let mut ok = true;
     if wanted("throughput") || wanted("routing") {
-        ok = throughput_and_routing(&settings, &tmp.0).await?;
+        ok = throughput_and_routing(&settings, &tmp.0, &wanted).await?;
     }
     if wanted("history") {
         let data_scale = history::data_scale(&settings, &tmp.0).await?;
@@ -1478,10 +1480,24 @@ async fn run() -> anyhow::Result<bool> {
     Ok(ok)
 }
 
-async fn throughput_and_routing(settings: &Settings, tmp: &Path) -> anyhow::Result<bool> {
+async fn throughput_and_routing(
+    settings: &Settings,
+    tmp: &Path,
+    wanted: &dyn Fn(&str) -> bool,
+) -> anyhow::Result<bool> {
     let (phases, idle_rss, inbox) = throughput(settings, tmp).await?;
-    let routing = routing(settings, tmp).await?;
-    print!("{}", report(settings, &phases, idle_rss, &inbox, &routing));
+    let routing = if wanted("routing") {
+        Some(routing(settings, tmp).await?)
+    } else {
+        None
+    };
+    print!(
+        "{}",
+        report(settings, &phases, idle_rss, &inbox, routing.as_ref())
+    );
+    let Some(routing) = routing else {
+        return Ok(true);
+    };
     let mut ok = true;
     if routing.double_bookings > 0 {
         println!(

@@ -22,6 +22,10 @@
 //!   target's accept, hang-up) before the arrival. A call's `ringing` state has neither (the
 //!   server decides it) and is not timed.
 //!
+//! A state that changed before the stream opened is not timed either: the stream could not
+//! carry that change (a console loads it when it connects), and a later event repeating it
+//! (another change to the same call, a routing pass touching the agent) is not a late delivery.
+//!
 //! Lost: once the burst settled, each stream's last state of every agent that changed while it
 //! was open, and of every call it may see (an admin: all; an agent: those they owned or were
 //! transferred), is compared with the final state the API reports; each difference is one.
@@ -68,6 +72,10 @@ pub struct StreamsRow {
     pub delivery_p50: Duration,
     pub delivery_p99: Duration,
     pub delivery_max: Duration,
+    /// Deliveries later than the target, by what they carried (`agent <status>` or
+    /// `call <status>`): how many, to how many streams, and the earliest and latest server-side
+    /// change among them (seconds into the burst), so a late tail names its cause.
+    pub late: Vec<LateGroup>,
     pub lost: usize,
     pub dropped: usize,
     pub me_no_streams: (Duration, Duration),
@@ -78,6 +86,56 @@ pub struct StreamsRow {
     pub rss_peak_kib: u64,
     pub server_cpu_seconds: f64,
     pub problems: Vec<String>,
+}
+
+pub struct LateGroup {
+    pub what: String,
+    pub deliveries: usize,
+    pub streams: usize,
+    pub worst: Duration,
+    pub changed_from_s: f64,
+    pub changed_to_s: f64,
+}
+
+/// Collects the deliveries later than the target, grouped by what they carried.
+#[derive(Default)]
+struct LateTally {
+    groups: HashMap<String, (usize, HashSet<usize>, Duration, f64, f64)>,
+}
+
+impl LateTally {
+    fn add(&mut self, what: String, stream: usize, delay: Duration, changed_s: f64) {
+        let late = Duration::from_secs_f64(TARGET_DELIVERY_P99_MS / 1000.0);
+        if delay <= late {
+            return;
+        }
+        let g = self
+            .groups
+            .entry(what)
+            .or_insert_with(|| (0, HashSet::new(), Duration::ZERO, f64::MAX, f64::MIN));
+        g.0 += 1;
+        g.1.insert(stream);
+        g.2 = g.2.max(delay);
+        g.3 = g.3.min(changed_s);
+        g.4 = g.4.max(changed_s);
+    }
+
+    fn into_groups(self) -> Vec<LateGroup> {
+        let mut groups: Vec<LateGroup> = self
+            .groups
+            .into_iter()
+            .map(|(what, (deliveries, streams, worst, from, to))| LateGroup {
+                what,
+                deliveries,
+                streams: streams.len(),
+                worst,
+                changed_from_s: from,
+                changed_to_s: to,
+            })
+            .collect();
+        groups.sort_by_key(|g| std::cmp::Reverse(g.deliveries));
+        groups
+    }
 }
 
 struct StreamsSettings {
@@ -226,6 +284,8 @@ struct Arrival {
 
 #[derive(Default)]
 struct StreamLog {
+    /// When the server had answered the request (the stream was registered before that).
+    opened_at: Option<SystemTime>,
     arrivals: Vec<Arrival>,
     events: usize,
     bad: usize,
@@ -238,7 +298,10 @@ async fn read_stream(
     mut res: reqwest::Response,
     mut stop: tokio::sync::watch::Receiver<bool>,
 ) -> StreamLog {
-    let mut log = StreamLog::default();
+    let mut log = StreamLog {
+        opened_at: Some(SystemTime::now()),
+        ..StreamLog::default()
+    };
     let mut buf: Vec<u8> = Vec::new();
     loop {
         let chunk = tokio::select! {
@@ -540,6 +603,7 @@ async fn row(
         stop_me_rx,
     ));
     let burst_started = Instant::now();
+    let burst_started_wall = SystemTime::now();
     let mut problems = Vec::new();
     let actions = Arc::new(Mutex::new(Actions::default()));
     let sim = &cluster.sim;
@@ -737,6 +801,10 @@ async fn row(
     let mut lost = 0;
     let mut dropped = 0;
     let mut bad = 0;
+    let mut late = LateTally::default();
+    let burst_at: DateTime<Utc> = burst_started_wall.into();
+    let since_burst =
+        |t: DateTime<Utc>| (t - burst_at).num_microseconds().unwrap_or(0) as f64 / 1e6;
     for (i, log) in &logs {
         let viewer = &agents[*i];
         dropped += usize::from(log.closed_early);
@@ -745,6 +813,7 @@ async fn row(
         let mut seen_states: HashSet<(Uuid, String, Option<Uuid>, i64)> = HashSet::new();
         let mut last_agent: HashMap<Uuid, &str> = HashMap::new();
         let mut last_call: HashMap<Uuid, &str> = HashMap::new();
+        let opened: DateTime<Utc> = log.opened_at.unwrap_or(opened_at).into();
         for arrival in &log.arrivals {
             let at: DateTime<Utc> = arrival.at.into();
             match &arrival.seen {
@@ -756,8 +825,15 @@ async fn row(
                         None,
                         a.status_changed_at.timestamp_micros(),
                     );
-                    if seen_states.insert(key) {
-                        delays.push((at - a.status_changed_at).to_std().unwrap_or_default());
+                    if seen_states.insert(key) && a.status_changed_at >= opened {
+                        let delay = (at - a.status_changed_at).to_std().unwrap_or_default();
+                        late.add(
+                            format!("agent {}", a.status),
+                            *i,
+                            delay,
+                            since_burst(a.status_changed_at),
+                        );
+                        delays.push(delay);
                     }
                 }
                 Seen::Call(c) => {
@@ -773,7 +849,17 @@ async fn row(
                     if let Some(t) = actions.last_before(&c.customer_call_sid, arrival.at) {
                         changed = changed.max(t.into());
                     }
-                    delays.push((at - changed).to_std().unwrap_or_default());
+                    if changed < opened {
+                        continue;
+                    }
+                    let delay = (at - changed).to_std().unwrap_or_default();
+                    late.add(
+                        format!("call {}", c.status),
+                        *i,
+                        delay,
+                        since_burst(changed),
+                    );
+                    delays.push(delay);
                 }
                 Seen::Other => {}
             }
@@ -809,6 +895,7 @@ async fn row(
         delivery_p50: percentile(&delays, 50.0),
         delivery_p99: percentile(&delays, 99.0),
         delivery_max: delays.last().copied().unwrap_or_default(),
+        late: late.into_groups(),
         lost,
         dropped,
         me_no_streams,
@@ -941,6 +1028,19 @@ pub fn report(rows: &[StreamsRow]) -> String {
             r.deliveries,
             mib(r.rss_before_kib),
         );
+        for g in r.late.iter().take(6) {
+            let _ = writeln!(
+                out,
+                "         late (> {TARGET_DELIVERY_P99_MS:.0} ms): {} × {} on {} streams, worst {:.0} ms, \
+                 changed {:.2}–{:.2} s into the burst",
+                g.deliveries,
+                g.what,
+                g.streams,
+                ms(g.worst),
+                g.changed_from_s,
+                g.changed_to_s,
+            );
+        }
         for p in &r.problems {
             let _ = writeln!(out, "         problem: {p}");
         }

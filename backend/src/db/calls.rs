@@ -6,6 +6,7 @@ use diesel_async::RunQueryDsl;
 use serde_json::Value;
 use uuid::Uuid;
 
+use super::prepared::KeepPrepared;
 use super::schema::{call_events, calls, participants, transfers};
 use super::{DbError, PgConn};
 use crate::domain::call::{
@@ -206,6 +207,7 @@ pub async fn store_inbound_call(
     .bind::<Text, _>(ParticipantKind::Customer)
     .bind::<Text, _>(ParticipantStatus::Ringing)
     .bind::<Text, _>(&kind)
+    .keep_prepared()
     .get_result(conn)
     .await
     .optional()?;
@@ -427,6 +429,7 @@ pub async fn agents_on_calls(
          ORDER BY p.call_id, coalesce(min(p.joined_at), min(p.created_at)), p.agent_id",
     )
     .bind::<Array<SqlUuid>, _>(call_ids)
+    .keep_prepared()
     .load(conn)
     .await?)
 }
@@ -467,6 +470,7 @@ pub async fn transfers_on_calls(
          ORDER BY t.call_id, t.created_at, t.id",
     )
     .bind::<Array<SqlUuid>, _>(call_ids)
+    .keep_prepared()
     .load(conn)
     .await?)
 }

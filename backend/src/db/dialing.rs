@@ -7,6 +7,7 @@ use diesel::upsert::excluded;
 use diesel_async::RunQueryDsl;
 use uuid::Uuid;
 
+use super::prepared::KeepPrepared;
 use super::schema::{dialing_policy, outside_dials};
 use super::{DbError, PgConn};
 use crate::domain::dialing::{DialCounts, DialingPolicy, PolicyInput};
@@ -127,6 +128,7 @@ pub async fn save_policy(
 pub async fn lock_agent_dials(conn: &mut PgConn, agent_id: Uuid) -> Result<(), DbError> {
     diesel::sql_query("SELECT pg_advisory_xact_lock(hashtextextended($1, 0))")
         .bind::<diesel::sql_types::Text, _>(format!("outside-dials:{agent_id}"))
+        .keep_prepared()
         .execute(conn)
         .await?;
     Ok(())

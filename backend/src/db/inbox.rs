@@ -5,6 +5,7 @@ use diesel::prelude::*;
 use diesel_async::RunQueryDsl;
 use serde_json::Value;
 
+use super::prepared::KeepPrepared;
 use super::schema::callback_inbox;
 use super::{DbError, PgConn};
 use crate::domain::inbox::CallbackKind;
@@ -51,6 +52,7 @@ pub async fn try_lock_processing(conn: &mut PgConn) -> Result<bool, DbError> {
     // An arbitrary constant naming the inbox among the database's advisory locks.
     let locked: Locked =
         diesel::sql_query("SELECT pg_try_advisory_xact_lock(7341955021) AS locked")
+            .keep_prepared()
             .get_result(conn)
             .await?;
     Ok(locked.locked)

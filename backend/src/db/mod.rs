@@ -4,6 +4,7 @@ pub mod agents;
 pub mod calls;
 pub mod dialing;
 pub mod inbox;
+pub mod prepared;
 pub mod presence;
 pub mod routing;
 pub mod schema;
@@ -12,9 +13,13 @@ mod text_enums;
 pub mod tls;
 
 use diesel_async::pooled_connection::deadpool::{Object, Pool, PoolError};
-use diesel_async::pooled_connection::AsyncDieselConnectionManager;
+use diesel_async::pooled_connection::{
+    AsyncDieselConnectionManager, ManagerConfig, RecyclingMethod,
+};
 use diesel_async::AsyncPgConnection;
 use diesel_migrations::{embed_migrations, EmbeddedMigrations};
+
+use prepared::KeepPrepared;
 
 pub type DbPool = Pool<AsyncPgConnection>;
 pub type DbConn = Object<AsyncPgConnection>;
@@ -62,14 +67,17 @@ impl From<diesel::result::Error> for DbError {
 /// database is down and the pool recovers by itself once it is back.
 pub fn pool(database_url: &str, max_size: usize) -> Result<DbPool, DbError> {
     let target = tls::plan(database_url).map_err(DbError::Migration)?;
-    let manager = match target.tls {
-        tls::PgTls::Off => AsyncDieselConnectionManager::<AsyncPgConnection>::new(target.url),
-        tls::PgTls::Verified => {
-            let mut config = diesel_async::pooled_connection::ManagerConfig::default();
-            config.custom_setup = Box::new(tls::establish_tls);
-            AsyncDieselConnectionManager::<AsyncPgConnection>::new_with_config(target.url, config)
-        }
-    };
+    let mut config = ManagerConfig::default();
+    // A pooled connection is handed out without a test query (the default runs `SELECT 1`
+    // first, a round trip on every checkout). One whose socket closed or whose transaction was
+    // left open is still dropped, and a query on a connection that died unnoticed fails like
+    // any query when the database goes away.
+    config.recycling_method = RecyclingMethod::Fast;
+    if target.tls == tls::PgTls::Verified {
+        config.custom_setup = Box::new(tls::establish_tls);
+    }
+    let manager =
+        AsyncDieselConnectionManager::<AsyncPgConnection>::new_with_config(target.url, config);
     Pool::builder(manager)
         .max_size(max_size)
         .wait_timeout(Some(std::time::Duration::from_secs(5)))
@@ -143,6 +151,9 @@ pub async fn run_migrations(database_url: &str) -> Result<Vec<String>, DbError> 
 pub async fn ping(pool: &DbPool) -> Result<(), DbError> {
     use diesel_async::RunQueryDsl;
     let mut conn = pool.get().await?;
-    diesel::sql_query("SELECT 1").execute(&mut conn).await?;
+    diesel::sql_query("SELECT 1")
+        .keep_prepared()
+        .execute(&mut conn)
+        .await?;
     Ok(())
 }

@@ -10,6 +10,7 @@ use diesel_async::RunQueryDsl;
 use uuid::Uuid;
 
 use super::calls::{CallRow, ParticipantRow};
+use super::prepared::KeepPrepared;
 use super::schema::{agents, calls, participants};
 use super::{DbError, PgConn};
 use crate::domain::agent::AgentStatus;
@@ -43,6 +44,7 @@ pub async fn lock_next_queued_call(conn: &mut PgConn) -> Result<Option<Call>, Db
         )
     });
     diesel::sql_query(NEXT_QUEUED_CALL.as_str())
+        .keep_prepared()
         .get_result::<CallRow>(conn)
         .await
         .optional()?

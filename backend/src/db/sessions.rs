@@ -6,6 +6,7 @@ use diesel_async::RunQueryDsl;
 use uuid::Uuid;
 
 use super::agents::AgentRow;
+use super::prepared::KeepPrepared;
 use super::schema::{agents, login_failures, sessions};
 use super::{DbError, PgConn};
 use crate::domain::agent::Agent;
@@ -104,6 +105,7 @@ pub async fn lock_login_attempts(
     ] {
         diesel::sql_query("SELECT pg_advisory_xact_lock(hashtextextended($1, 0))")
             .bind::<diesel::sql_types::Text, _>(key)
+            .keep_prepared()
             .execute(conn)
             .await?;
     }

@@ -22,6 +22,7 @@ mod http_security;
 mod migrations;
 mod never_drop;
 mod peer_bugs;
+mod pool;
 mod processes;
 mod project_files;
 mod properties;
