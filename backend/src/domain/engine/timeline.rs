@@ -101,6 +101,16 @@ pub enum TimelineEvent {
         to_agent_id: Option<Uuid>,
         to_number: Option<String>,
     },
+    /// The transferring agent's note to the target, given when the transfer started.
+    HandoverNote {
+        transfer_id: Uuid,
+        by: Uuid,
+        note: String,
+    },
+    /// An agent sent the customer back to the queue (a cold transfer to the queue).
+    TransferredToQueue {
+        by: Uuid,
+    },
     TransferTargetJoined {
         transfer_id: Uuid,
         participant_id: Uuid,
@@ -343,6 +353,12 @@ mod tests {
                 to_agent_id: Some(id),
                 to_number: None,
             },
+            HandoverNote {
+                transfer_id: id,
+                by: id,
+                note: "wants a refund".into(),
+            },
+            TransferredToQueue { by: id },
             TransferTargetJoined {
                 transfer_id: id,
                 participant_id: id,
