@@ -855,10 +855,14 @@ async fn transfer_to_queue_puts_the_customer_ahead_of_later_callers_and_frees_th
         })
         .await;
     assert_eq!(queue["items"][0]["call_id"], call_id.as_str());
-    // The agent is released (no wrap-up configured: straight back to available) and not
-    // offered the call they sent away: a colleague gets it first.
-    cc.status_until(&a, "available").await;
-    cc.set_status(&a, "away").await;
+    // The agent is released (no wrap-up configured: straight back to available) and is not
+    // offered the call they sent away: what rings them is the later caller.
+    cc.ringing(&a).await;
+    let offered = cc
+        .my_call_until(&a, "a offered a call", |c| !c.is_null())
+        .await;
+    assert_ne!(offered["id"], call_id.as_str());
+    // A colleague gets the call that went back to the queue.
     let c = cc.agent("c", true).await;
     cc.answer(&c).await;
     cc.call_until(&admin, &call_id, "c has it", |x| {
