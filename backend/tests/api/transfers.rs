@@ -922,3 +922,31 @@ async fn transfer_to_queue_is_refused_while_someone_else_is_with_the_customer() 
         .await;
     crate::helpers::assert_error(res, 409, "conflict").await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_second_transfer_to_queue_right_after_the_first_requeues_the_call_once() {
+    let cc = CallCenter::start().await;
+    let admin = cc.admin().await;
+    let a = cc.agent("a", true).await;
+    let (call_id, _) = answered_call(&cc, &a).await;
+    let path = format!("/api/calls/{call_id}/transfer-to-queue");
+    let (first, second) = tokio::join!(cc.post(&a, &path, json!({})), async {
+        tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+        cc.post(&a, &path, json!({})).await
+    });
+    let statuses = [first.status().as_u16(), second.status().as_u16()];
+    assert!(statuses.contains(&204), "{statuses:?}");
+    assert!(
+        statuses.iter().all(|s| [204, 409].contains(s)),
+        "{statuses:?}"
+    );
+    let call = cc
+        .call_until(&admin, &call_id, "requeued", |c| c["status"] == "queued")
+        .await;
+    assert!(connected(customer(&call)), "never dropped");
+    let requeues = timeline_kinds(&call)
+        .iter()
+        .filter(|k| *k == "requeued")
+        .count();
+    assert_eq!(requeues, 1);
+}
