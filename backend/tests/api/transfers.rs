@@ -892,6 +892,10 @@ async fn transfer_to_queue_that_twilio_refuses_keeps_the_customer_with_the_agent
     assert!(connected(agent_leg(&call, &a)));
     assert!(connected(customer(&call)));
     assert_eq!(customer(&call)["on_hold"], false);
+    let kinds = timeline_kinds(&call);
+    let sent = kinds.iter().position(|k| k == "transferred_to_queue");
+    let failed = kinds.iter().position(|k| k == "transfer_to_queue_failed");
+    assert!(sent.is_some() && failed > sent, "{kinds:?}");
     // A second try, once Twilio answers again, goes through.
     let res = cc
         .post(

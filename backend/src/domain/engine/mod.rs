@@ -118,6 +118,9 @@ pub enum Input {
     },
     /// An agent's (or admin's) request.
     Action { actor: Actor, action: Action },
+    /// Twilio refused to take the agent out of the conference for a transfer to the queue: they
+    /// are still with the customer, so the call is theirs again.
+    QueueTransferRefused { agent_id: Uuid },
     /// An agent signing out or being deactivated gives the call back without ending it.
     HandBack {
         agent_id: Uuid,

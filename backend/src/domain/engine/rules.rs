@@ -77,6 +77,7 @@ impl Engine {
             } => self.offer(agent_id, leg_id, dial_to),
             Input::Action { actor, action } => return self.action(actor, action),
             Input::HandBack { agent_id, reason } => self.hand_back(agent_id, reason),
+            Input::QueueTransferRefused { agent_id } => self.queue_transfer_refused(agent_id),
         }
         Ok(())
     }
@@ -1425,6 +1426,27 @@ impl Engine {
         self.record(TimelineEvent::TransferredToQueue { by: actor.id });
         self.changed_call();
         Ok(())
+    }
+
+    /// The removal for a transfer to the queue failed and the agent is still in the conference:
+    /// the call may be offered to them again, and the timeline says the transfer did not happen.
+    fn queue_transfer_refused(&mut self, agent_id: Uuid) {
+        let still_here = self
+            .s
+            .participants
+            .iter()
+            .any(|p| p.agent_id == Some(agent_id) && p.status == ParticipantStatus::Connected);
+        if self.call().status.is_final() || !still_here {
+            return;
+        }
+        if self.call().avoid_agent_id == Some(agent_id) {
+            self.update_call(CallUpdate {
+                avoid_agent_id: Some(None),
+                ..Default::default()
+            });
+        }
+        self.record(TimelineEvent::TransferToQueueFailed { by: agent_id });
+        self.changed_call();
     }
 
     fn start_transfer(

@@ -1140,6 +1140,34 @@ fn transfer_to_queue_takes_the_agent_out_and_the_leave_requeues_the_call() {
 }
 
 #[test]
+fn a_transfer_to_queue_twilio_refused_gives_the_call_back_to_the_agent() {
+    let s = act(answered(), alice(), Action::TransferToQueue)
+        .unwrap()
+        .state;
+    let d = ok(
+        s,
+        Input::QueueTransferRefused {
+            agent_id: id(ALICE),
+        },
+    );
+    assert_eq!(d.state.call.avoid_agent_id, None);
+    assert_eq!(d.state.call.status, CallStatus::InProgress);
+    assert_eq!(kinds(&d), ["transfer_to_queue_failed"]);
+    // Already out after all (the leave arrived): nothing to undo.
+    let s = act(answered(), alice(), Action::TransferToQueue)
+        .unwrap()
+        .state;
+    let s = ok(s.clone(), leave(&s, 11)).state;
+    let d = ok(
+        s,
+        Input::QueueTransferRefused {
+            agent_id: id(ALICE),
+        },
+    );
+    assert!(d.timeline.is_empty());
+}
+
+#[test]
 fn transfer_to_queue_is_refused_when_it_does_not_fit() {
     // Someone else is with the customer.
     let s = act(

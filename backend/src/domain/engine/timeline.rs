@@ -111,6 +111,11 @@ pub enum TimelineEvent {
     TransferredToQueue {
         by: Uuid,
     },
+    /// Twilio refused to take the agent out for a transfer to the queue: the customer is
+    /// still with them.
+    TransferToQueueFailed {
+        by: Uuid,
+    },
     TransferTargetJoined {
         transfer_id: Uuid,
         participant_id: Uuid,
@@ -359,6 +364,7 @@ mod tests {
                 note: "wants a refund".into(),
             },
             TransferredToQueue { by: id },
+            TransferToQueueFailed { by: id },
             TransferTargetJoined {
                 transfer_id: id,
                 participant_id: id,

@@ -121,7 +121,25 @@ impl VoiceEngine {
     /// call. Twilio's removal is made before answering: if it fails, the customer is still with
     /// the agent and the agent is told.
     pub async fn transfer_to_queue(&self, actor: &Agent, call_id: Uuid) -> ServiceResult<()> {
-        self.act_on(actor, call_id, Action::TransferToQueue).await
+        let result = self.act_on(actor, call_id, Action::TransferToQueue).await;
+        if let Err(ServiceError::Upstream(_)) = &result {
+            // The agent is still with the customer: undo what the request decided.
+            let agent_id = actor.id;
+            let ((), outcome) = transaction_outcome!(self, |conn, out| {
+                let call = lock_call(conn, call_id).await?;
+                decide(
+                    conn,
+                    call,
+                    &[],
+                    Input::QueueTransferRefused { agent_id },
+                    out,
+                )
+                .await?;
+                Ok(())
+            });
+            self.after_commit_now(outcome).await?;
+        }
+        result
     }
 
     /// Warm transfer, step two: the agent leaves and the target owns the call.

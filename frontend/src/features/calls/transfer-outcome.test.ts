@@ -83,5 +83,12 @@ describe('endedCallMessage', () => {
     const call = makeCall({ timeline: [{ id: 1, at: '2026-01-01T09:02:00Z', kind: 'transferred_to_queue', data: { by: ANA.id } }] });
     expect(endedCallMessage(call, team, ANA.id)).toBe('You sent the customer back to the queue.');
     expect(endedCallMessage(makeCall(), team, ANA.id)).toBeNull();
+    const refused = makeCall({
+      timeline: [
+        { id: 1, at: '2026-01-01T09:02:00Z', kind: 'transferred_to_queue', data: { by: ANA.id } },
+        { id: 2, at: '2026-01-01T09:02:01Z', kind: 'transfer_to_queue_failed', data: { by: ANA.id } },
+      ],
+    });
+    expect(endedCallMessage(refused, team, ANA.id)).toBeNull();
   });
 });

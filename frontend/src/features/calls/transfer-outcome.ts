@@ -75,7 +75,11 @@ export function latestTransfer(call: CallDetail, meId: string, role: 'from' | 't
 export function endedCallMessage(call: CallDetail, team: AgentView[], meId: string): string | null {
   const toMe = latestTransfer(call, meId, 'to');
   const fromMe = latestTransfer(call, meId, 'from');
-  const sentToQueue = call.timeline.some((e) => e.kind === 'transferred_to_queue' && e.data.by === meId);
+  // Sent back to the queue by this agent, unless Twilio refused it (then they stayed on the call).
+  const queueMoves = call.timeline.filter(
+    (e) => (e.kind === 'transferred_to_queue' || e.kind === 'transfer_to_queue_failed') && e.data.by === meId,
+  );
+  const sentToQueue = queueMoves[queueMoves.length - 1]?.kind === 'transferred_to_queue';
   // The latest of what this agent did or had done to them.
   const latest = [toMe, fromMe].filter((t): t is Transfer => t !== null).sort((a, b) => a.created_at.localeCompare(b.created_at)).pop();
   if (sentToQueue && (!latest || latest.status !== 'dialing')) return 'You sent the customer back to the queue.';
