@@ -134,7 +134,7 @@ pub async fn queue(
     request_body = CreateTransferRequest,
     responses(
         (status = 201, body = TransferView),
-        (status = 400, body = ErrorBody),
+        (status = 400, body = ErrorBody, description = "`note` too long or with control characters"),
         (status = 401, body = ErrorBody),
         (status = 403, body = ErrorBody, description = "Not on this call (`forbidden`), or the dialing policy refuses the number (`dial_not_allowed`: premium or satellite range, destination not allowed, international for admins only)"),
         (status = 404, body = ErrorBody),
@@ -173,10 +173,32 @@ pub async fn create_transfer(
                 target,
                 mode: body.mode,
                 hold_customer: body.hold_customer.unwrap_or(true),
+                note: body.note,
             },
         )
         .await?;
     Ok(HttpResponse::Created().json(TransferView::from(&transfer)))
+}
+
+/// Transfer the customer back to the queue (cold): you leave, and the customer waits on hold
+/// music for the next agent, ahead of anyone who called after them, with the call's history
+/// kept. You go to wrap-up. Refused (409) while someone else is on the call with the customer.
+/// If Twilio refuses (502), nothing changed: the customer is still with you.
+#[utoipa::path(
+    operation_id = "transferToQueue",
+    tag = "calls",
+    params(("id" = Uuid, Path)),
+    responses((status = 204), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody), (status = 502, body = ErrorBody)),
+    security(("session" = []))
+)]
+#[post("/calls/{id}/transfer-to-queue")]
+pub async fn transfer_to_queue(
+    state: web::Data<AppState>,
+    current: CurrentAgent,
+    id: web::Path<Uuid>,
+) -> ApiResult<HttpResponse> {
+    state.voice.transfer_to_queue(&current.agent, *id).await?;
+    Ok(HttpResponse::NoContent().finish())
 }
 
 /// Complete a warm transfer: you leave, the target owns the call.

@@ -230,3 +230,122 @@ pub async fn reject(
     sim.reject(&call_sid).map_err(sim_error)?;
     Ok(HttpResponse::NoContent().finish())
 }
+
+/// A call the simulator placed to an outside number for one of your transfers: the "phone" of
+/// the person you are transferring to, which the demo panel answers and hangs up.
+#[derive(Serialize, ToSchema)]
+pub struct DemoOutsideCallView {
+    /// The outside leg's call SID in the simulator.
+    pub call_sid: String,
+    /// The customer call it belongs to.
+    pub call_id: uuid::Uuid,
+    /// The number dialed.
+    pub to: String,
+    /// `ringing` until answered, then `in-progress`.
+    pub status: String,
+    /// What the party has heard so far (the transfer's whisper).
+    pub heard: Vec<String>,
+}
+
+/// Your transfers' outside legs that are live in the simulator.
+async fn outside_calls_of(
+    state: &crate::state::AppState,
+    sim: &Simulator,
+    current: &CurrentAgent,
+) -> ApiResult<Vec<DemoOutsideCallView>> {
+    let legs = {
+        let mut conn = state
+            .pool
+            .get()
+            .await
+            .map_err(crate::db::DbError::from)
+            .map_err(ServiceError::from)?;
+        crate::db::calls::outside_legs_transferred_by(&mut conn, current.agent.id)
+            .await
+            .map_err(ServiceError::from)?
+    };
+    let snapshot = sim.snapshot();
+    Ok(legs
+        .into_iter()
+        .filter_map(|(call_id, sid)| {
+            let call = snapshot.call(&sid)?;
+            let live = matches!(call.status.as_str(), "ringing" | "in-progress");
+            live.then(|| DemoOutsideCallView {
+                call_sid: sid.clone(),
+                call_id,
+                to: call.to.clone(),
+                status: call.status.as_str().to_owned(),
+                heard: call.said().into_iter().map(str::to_owned).collect(),
+            })
+        })
+        .collect())
+}
+
+/// The outside numbers your transfers are ringing or talking to (demo mode: the panel plays them).
+#[utoipa::path(
+    operation_id = "demoOutsideCalls",
+    tag = "demo",
+    responses((status = 200, body = Vec<DemoOutsideCallView>), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody, description = "Not in demo mode")),
+    security(("session" = []))
+)]
+#[get("/demo/outside-calls")]
+pub async fn outside_calls(
+    state: web::Data<crate::state::AppState>,
+    sim: DemoSim,
+    current: CurrentAgent,
+) -> ApiResult<web::Json<Vec<DemoOutsideCallView>>> {
+    let sim = simulator(&sim)?;
+    Ok(web::Json(outside_calls_of(&state, sim, &current).await?))
+}
+
+/// What the outside party does.
+#[derive(Deserialize, ToSchema, Clone, Copy)]
+#[serde(rename_all = "snake_case")]
+pub enum DemoOutsideAction {
+    /// Pick up the ringing phone.
+    Answer,
+    /// Refuse it (Twilio reports the leg `busy`).
+    Decline,
+    /// Hang up (ringing or talking).
+    HangUp,
+}
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct DemoOutsideActionRequest {
+    pub action: DemoOutsideAction,
+}
+
+/// Act as the outside party of one of your transfers: answer, decline or hang up.
+#[utoipa::path(
+    operation_id = "demoOutsideCallAction",
+    tag = "demo",
+    params(("call_sid" = String, Path)),
+    request_body = DemoOutsideActionRequest,
+    responses((status = 204), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody, description = "No such outside call of yours, or not in demo mode"), (status = 409, body = ErrorBody, description = "Not in a state for that (e.g. answering a call already answered)")),
+    security(("session" = []))
+)]
+#[post("/demo/outside-calls/{call_sid}")]
+pub async fn outside_call_action(
+    state: web::Data<crate::state::AppState>,
+    sim: DemoSim,
+    current: CurrentAgent,
+    call_sid: web::Path<String>,
+    body: web::Json<DemoOutsideActionRequest>,
+) -> ApiResult<HttpResponse> {
+    let sim = simulator(&sim)?;
+    let mine = outside_calls_of(&state, sim, &current)
+        .await?
+        .into_iter()
+        .any(|c| c.call_sid == *call_sid);
+    if !mine {
+        return Err(ServiceError::NotFound("outside call").into());
+    }
+    match body.action {
+        DemoOutsideAction::Answer => sim.accept(&call_sid),
+        DemoOutsideAction::Decline => sim.reject(&call_sid),
+        DemoOutsideAction::HangUp => sim.hang_up(&call_sid),
+    }
+    .map_err(sim_error)?;
+    Ok(HttpResponse::NoContent().finish())
+}

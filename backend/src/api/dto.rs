@@ -201,7 +201,7 @@ pub struct HealthStatus {
 // ---- calls ----
 
 use crate::domain::call::{
-    CallStatus, ParticipantKind, ParticipantStatus, TransferMode, TransferStatus,
+    CallStatus, ParticipantKind, ParticipantStatus, TransferEndReason, TransferMode, TransferStatus,
 };
 use crate::services::calls::{CallDetail, CallSummary};
 
@@ -336,6 +336,14 @@ pub struct TransferView {
     pub created_at: DateTime<Utc>,
     pub answered_at: Option<DateTime<Utc>>,
     pub ended_at: Option<DateTime<Utc>>,
+    /// The transferring agent's note for the target.
+    pub note: Option<String>,
+    /// Why it ended, when it ended other than by completing.
+    pub end_reason: Option<TransferEndReason>,
+    /// The agent who called it off (`end_reason` = `canceled`).
+    pub ended_by: Option<Uuid>,
+    /// It failed and the customer went back to the queue.
+    pub requeued: bool,
 }
 
 impl From<&crate::domain::call::Transfer> for TransferView {
@@ -352,6 +360,10 @@ impl From<&crate::domain::call::Transfer> for TransferView {
             created_at: t.created_at,
             answered_at: t.answered_at,
             ended_at: t.ended_at,
+            note: t.note.clone(),
+            end_reason: t.end_reason,
+            ended_by: t.ended_by,
+            requeued: t.requeued,
         }
     }
 }
@@ -643,6 +655,10 @@ pub struct CreateTransferRequest {
     pub target: TransferTargetInput,
     /// Warm transfers only: put the customer on hold (with music) while you consult. Default true.
     pub hold_customer: Option<bool>,
+    /// A note for the target, shown to them while it rings and during the call: at most 500
+    /// characters, one line (no control characters). Blank means none.
+    #[schema(max_length = 500)]
+    pub note: Option<String>,
 }
 
 #[derive(Deserialize, ToSchema)]

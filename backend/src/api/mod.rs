@@ -82,6 +82,7 @@ pub fn configure_api(cfg: &mut ServiceConfig) {
         .service(calls::mine)
         .service(calls::queue)
         .service(calls::create_transfer)
+        .service(calls::transfer_to_queue)
         .service(calls::complete_transfer)
         .service(calls::cancel_transfer)
         .service(calls::hold)
@@ -108,7 +109,9 @@ pub fn configure_api(cfg: &mut ServiceConfig) {
         .service(demo::hang_up)
         .service(demo::ringing)
         .service(demo::accept)
-        .service(demo::reject);
+        .service(demo::reject)
+        .service(demo::outside_calls)
+        .service(demo::outside_call_action);
 }
 
 /// Extractor settings that turn malformed input into our JSON errors.

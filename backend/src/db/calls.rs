@@ -10,10 +10,12 @@ use super::prepared::KeepPrepared;
 use super::schema::{call_events, calls, participants, transfers};
 use super::{DbError, PgConn};
 use crate::domain::call::{
-    Call, CallStatus, Participant, ParticipantKind, ParticipantStatus, Transfer, TransferMode,
-    TransferStatus,
+    Call, CallStatus, Participant, ParticipantKind, ParticipantStatus, Transfer, TransferEndReason,
+    TransferMode, TransferStatus,
 };
-use crate::domain::engine::{CallUpdate, LegUpdate, NewLeg, NewTransfer, TimelineEvent};
+use crate::domain::engine::{
+    CallUpdate, LegUpdate, NewLeg, NewTransfer, TimelineEvent, TransferEnd,
+};
 
 #[derive(Debug, Clone, Queryable, QueryableByName, Selectable)]
 #[diesel(table_name = calls)]
@@ -129,6 +131,10 @@ struct TransferRow {
     created_at: DateTime<Utc>,
     answered_at: Option<DateTime<Utc>>,
     ended_at: Option<DateTime<Utc>>,
+    note: Option<String>,
+    end_reason: Option<TransferEndReason>,
+    ended_by: Option<Uuid>,
+    requeued: bool,
 }
 
 impl From<TransferRow> for Transfer {
@@ -145,6 +151,10 @@ impl From<TransferRow> for Transfer {
             created_at: r.created_at,
             answered_at: r.answered_at,
             ended_at: r.ended_at,
+            note: r.note,
+            end_reason: r.end_reason,
+            ended_by: r.ended_by,
+            requeued: r.requeued,
         }
     }
 }
@@ -633,6 +643,30 @@ pub async fn update_participant(
         .try_into()
 }
 
+/// The placed outside-number legs of transfers `agent_id` started whose calls Twilio has not
+/// reported over: `(call id, leg call SID)`, newest first.
+pub async fn outside_legs_transferred_by(
+    conn: &mut PgConn,
+    agent_id: Uuid,
+) -> Result<Vec<(Uuid, String)>, DbError> {
+    Ok(participants::table
+        .inner_join(
+            transfers::table.on(transfers::target_participant_id.eq(participants::id.nullable())),
+        )
+        .filter(transfers::from_agent_id.eq(agent_id))
+        .filter(participants::kind.eq(ParticipantKind::External))
+        .filter(participants::call_ended_at.is_null())
+        .filter(participants::call_sid.is_not_null())
+        .order(participants::created_at.desc())
+        .limit(20)
+        .select((
+            participants::call_id,
+            participants::call_sid.assume_not_null(),
+        ))
+        .load(conn)
+        .await?)
+}
+
 // ---- transfers ----
 
 /// Stores a transfer the engine decided to start.
@@ -647,6 +681,7 @@ pub async fn insert_transfer(conn: &mut PgConn, t: &NewTransfer) -> Result<(), D
             transfers::mode.eq(t.mode),
             transfers::status.eq(TransferStatus::Dialing),
             transfers::target_participant_id.eq(t.target_participant_id),
+            transfers::note.eq(t.note.as_ref().map(|n| n.as_str())),
         ))
         .execute(conn)
         .await?;
@@ -683,7 +718,18 @@ pub async fn set_transfer_status(
     conn: &mut PgConn,
     id: Uuid,
     status: TransferStatus,
+    end: Option<TransferEnd>,
 ) -> Result<Transfer, DbError> {
+    if let Some(end) = end {
+        diesel::update(transfers::table.find(id))
+            .set((
+                transfers::end_reason.eq(Some(end.reason)),
+                transfers::ended_by.eq(end.by),
+                transfers::requeued.eq(end.requeued),
+            ))
+            .execute(conn)
+            .await?;
+    }
     let now = Utc::now();
     let answered = (status == TransferStatus::Consulting).then_some(now);
     let ended = (!status.is_active()).then_some(now);

@@ -96,6 +96,10 @@ diesel::table! {
         created_at -> Timestamptz,
         answered_at -> Nullable<Timestamptz>,
         ended_at -> Nullable<Timestamptz>,
+        note -> Nullable<Text>,
+        end_reason -> Nullable<Text>,
+        ended_by -> Nullable<Uuid>,
+        requeued -> Bool,
     }
 }
 

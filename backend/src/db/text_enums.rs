@@ -13,7 +13,7 @@ use diesel::sql_types::{Nullable, Text};
 
 use crate::domain::agent::{AgentStatus, Role};
 use crate::domain::call::{
-    CallStatus, ParticipantKind, ParticipantStatus, TransferMode, TransferStatus,
+    CallStatus, ParticipantKind, ParticipantStatus, TransferEndReason, TransferMode, TransferStatus,
 };
 use crate::domain::inbox::CallbackKind;
 
@@ -73,6 +73,7 @@ text_enum!(
     ParticipantStatus,
     TransferMode,
     TransferStatus,
+    TransferEndReason,
     CallbackKind,
 );
 

@@ -155,6 +155,111 @@ impl TransferStatus {
     }
 }
 
+/// Why a transfer ended other than by completing: what the transferring agent (and the target)
+/// are told.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum TransferEndReason {
+    /// An agent (`ended_by`) called it off.
+    Canceled,
+    /// The target let it ring out.
+    NoAnswer,
+    /// The target agent declined it in their browser.
+    Declined,
+    /// The outside number was busy.
+    Busy,
+    /// The target could not be reached (Twilio could not place the leg).
+    Unreachable,
+    /// The target agent signed out (or was deactivated) while it rang.
+    TargetSignedOut,
+    /// The target hung up: before joining, or during the consultation.
+    TargetHungUp,
+    /// The call ended (the customer hung up) before the transfer completed.
+    CallEnded,
+}
+
+string_enum!(TransferEndReason {
+    Canceled => "canceled",
+    NoAnswer => "no_answer",
+    Declined => "declined",
+    Busy => "busy",
+    Unreachable => "unreachable",
+    TargetSignedOut => "target_signed_out",
+    TargetHungUp => "target_hung_up",
+    CallEnded => "call_ended",
+});
+
+impl TransferEndReason {
+    /// Why a transfer whose target's leg ended without joining failed. Twilio reports a
+    /// browser's reject as `busy`: for an agent that is a decline, for a phone a busy line.
+    pub fn of_missed_leg(status: ParticipantStatus, target_is_agent: bool) -> Self {
+        match status {
+            ParticipantStatus::Busy if target_is_agent => Self::Declined,
+            ParticipantStatus::Busy => Self::Busy,
+            ParticipantStatus::NoAnswer => Self::NoAnswer,
+            ParticipantStatus::Failed => Self::Unreachable,
+            ParticipantStatus::Canceled => Self::Canceled,
+            // Answered (or joined), then gone before the hand-over.
+            ParticipantStatus::Left
+            | ParticipantStatus::Connected
+            | ParticipantStatus::Dialing
+            | ParticipantStatus::Ringing => Self::TargetHungUp,
+        }
+    }
+}
+
+/// What a transfer target hears on answering, before joining the customer: who the call comes
+/// from, whether that agent is still there (warm) or already gone (cold), and the note.
+pub fn transfer_whisper(
+    mode: TransferMode,
+    from_agent: Option<&str>,
+    note: Option<&str>,
+) -> String {
+    let from = from_agent.unwrap_or("a colleague");
+    let mut text = match mode {
+        TransferMode::Warm => format!("Transfer from {from}, who is on the line to brief you."),
+        TransferMode::Cold => format!(
+            "Transferred call from {from}, who has already left the call. The customer is on hold, waiting for you."
+        ),
+    };
+    if let Some(note) = note {
+        text.push_str(" Their note: ");
+        text.push_str(note);
+    }
+    text
+}
+
+/// The longest handover note, in characters.
+pub const MAX_HANDOVER_NOTE_CHARS: usize = 500;
+
+/// What the transferring agent tells the target about the call: one line of at most
+/// [`MAX_HANDOVER_NOTE_CHARS`] characters, no control characters. Blank means no note.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HandoverNote(String);
+
+impl HandoverNote {
+    pub fn parse(raw: &str) -> Result<Option<Self>, ValidationError> {
+        let note = raw.trim();
+        if note.chars().count() > MAX_HANDOVER_NOTE_CHARS {
+            return Err(ValidationError::new(
+                "note",
+                format!("must be at most {MAX_HANDOVER_NOTE_CHARS} characters"),
+            ));
+        }
+        if note.chars().any(char::is_control) {
+            return Err(ValidationError::new(
+                "note",
+                "must not contain control characters (line breaks included)",
+            ));
+        }
+        Ok((!note.is_empty()).then(|| Self(note.to_owned())))
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
 /// A customer call and what we know of it.
 #[derive(Debug, Clone)]
 pub struct Call {
@@ -211,6 +316,14 @@ pub struct Transfer {
     pub created_at: DateTime<Utc>,
     pub answered_at: Option<DateTime<Utc>>,
     pub ended_at: Option<DateTime<Utc>>,
+    /// The transferring agent's note for the target.
+    pub note: Option<String>,
+    /// Why it ended, when it ended other than by completing.
+    pub end_reason: Option<TransferEndReason>,
+    /// The agent who called it off.
+    pub ended_by: Option<Uuid>,
+    /// It failed and the customer went back to the queue.
+    pub requeued: bool,
 }
 
 /// The leg status a call-progress callback implies, before the conference says more.
@@ -329,10 +442,59 @@ mod tests {
         for s in TransferStatus::ALL {
             assert_eq!(s.as_str().parse::<TransferStatus>().unwrap(), *s);
         }
+        for s in TransferEndReason::ALL {
+            assert_eq!(s.as_str().parse::<TransferEndReason>().unwrap(), *s);
+            assert_eq!(serde_json::to_value(s).unwrap(), s.as_str());
+        }
         assert_eq!(
             serde_json::to_value(CallStatus::InProgress).unwrap(),
             "in_progress"
         );
+    }
+
+    #[test]
+    fn a_missed_transfer_says_why_in_the_targets_terms() {
+        use ParticipantStatus as P;
+        use TransferEndReason as R;
+        assert_eq!(R::of_missed_leg(P::Busy, true), R::Declined);
+        assert_eq!(R::of_missed_leg(P::Busy, false), R::Busy);
+        assert_eq!(R::of_missed_leg(P::NoAnswer, true), R::NoAnswer);
+        assert_eq!(R::of_missed_leg(P::NoAnswer, false), R::NoAnswer);
+        assert_eq!(R::of_missed_leg(P::Failed, false), R::Unreachable);
+        assert_eq!(R::of_missed_leg(P::Left, true), R::TargetHungUp);
+    }
+
+    #[test]
+    fn a_cold_transfer_target_hears_the_first_agent_is_gone() {
+        let cold = transfer_whisper(TransferMode::Cold, Some("Ana"), None);
+        assert!(cold.contains("Ana, who has already left"), "{cold}");
+        assert!(!cold.to_lowercase().contains("connecting you with"));
+        let warm = transfer_whisper(TransferMode::Warm, Some("Ana"), Some("wants a refund"));
+        assert!(warm.contains("Ana, who is on the line"), "{warm}");
+        assert!(warm.ends_with("Their note: wants a refund"), "{warm}");
+        assert!(transfer_whisper(TransferMode::Cold, None, None).contains("a colleague"));
+    }
+
+    #[test]
+    fn handover_notes_are_one_bounded_line() {
+        assert_eq!(HandoverNote::parse("   ").unwrap(), None);
+        assert_eq!(
+            HandoverNote::parse("  wants a refund  ")
+                .unwrap()
+                .unwrap()
+                .as_str(),
+            "wants a refund"
+        );
+        assert!(HandoverNote::parse(&"é".repeat(MAX_HANDOVER_NOTE_CHARS)).is_ok());
+        let long = HandoverNote::parse(&"x".repeat(MAX_HANDOVER_NOTE_CHARS + 1)).unwrap_err();
+        assert_eq!(long.field, "note");
+        for bad in ["two\nlines", "tab\there", "bell\u{7}", "nul\0"] {
+            assert_eq!(
+                HandoverNote::parse(bad).unwrap_err().field,
+                "note",
+                "{bad:?}"
+            );
+        }
     }
 
     #[test]

@@ -425,3 +425,164 @@ async fn live_events_end_with_the_session() {
     assert!(closed, "the stream stays open after deactivation: {seen}");
     assert!(seen.contains("event: session_ended"), "{seen}");
 }
+
+/// A consult to an outside number in demo mode: the simulator rings the number and the demo
+/// panel's API answers, talks (the party is in the conference) and hangs up as that party.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_demo_panel_plays_the_outside_party_of_a_transfer() {
+    let app = TestApp::spawn().await;
+    app.create_agent("one@example.com", Role::Agent).await;
+    app.create_agent("two@example.com", Role::Agent).await;
+    let one = app.token("one@example.com").await;
+    let two = app.token("two@example.com").await;
+    let res = app
+        .send_json(
+            Method::PUT,
+            "/api/me/status",
+            Some(&one),
+            &json!({ "status": "available" }),
+        )
+        .await;
+    assert_eq!(res.status(), 200);
+    let res = app
+        .send_json(Method::POST, "/api/demo/calls", Some(&one), &json!({}))
+        .await;
+    assert_eq!(res.status(), 201);
+    let ringing = poll(&app, &one, "/api/demo/ringing", "agent one ringing", |v| {
+        v.as_array().is_some_and(|a| !a.is_empty())
+    })
+    .await;
+    let leg = ringing[0]["call_sid"].as_str().unwrap().to_owned();
+    app.client
+        .post(app.url(&format!("/api/demo/ringing/{leg}/accept")))
+        .bearer_auth(&one)
+        .send()
+        .await
+        .unwrap();
+    let mine = poll(&app, &one, "/api/me/call", "connected", |v| {
+        v["call"]["status"] == "in_progress"
+    })
+    .await;
+    let call_id = mine["call"]["id"].as_str().unwrap().to_owned();
+
+    // Nothing to play yet.
+    let none: Value = app
+        .get("/api/demo/outside-calls", Some(&one))
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(none, json!([]));
+
+    let res = app
+        .send_json(
+            Method::POST,
+            &format!("/api/calls/{call_id}/transfers"),
+            Some(&one),
+            &json!({ "mode": "warm", "target": { "phone_number": "+14155550199" }, "note": "VIP" }),
+        )
+        .await;
+    assert_eq!(res.status(), 201);
+    let outside = poll(
+        &app,
+        &one,
+        "/api/demo/outside-calls",
+        "the number rings",
+        |v| {
+            v.as_array()
+                .is_some_and(|a| a.len() == 1 && a[0]["status"] == "ringing")
+        },
+    )
+    .await;
+    assert_eq!(outside[0]["to"], "+14155550199");
+    assert_eq!(outside[0]["call_id"], call_id.as_str());
+    let sid = outside[0]["call_sid"].as_str().unwrap().to_owned();
+    let path = format!("/api/demo/outside-calls/{sid}");
+
+    // Only the transferring agent plays their outside party; bad actions are 400s.
+    let theirs: Value = app
+        .get("/api/demo/outside-calls", Some(&two))
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(theirs, json!([]));
+    let res = app
+        .send_json(
+            Method::POST,
+            &path,
+            Some(&two),
+            &json!({ "action": "answer" }),
+        )
+        .await;
+    assert_error(res, 404, "not_found").await;
+    let res = app
+        .send_json(
+            Method::POST,
+            &path,
+            Some(&one),
+            &json!({ "action": "dance" }),
+        )
+        .await;
+    assert_eq!(res.status(), 400);
+
+    let res = app
+        .send_json(
+            Method::POST,
+            &path,
+            Some(&one),
+            &json!({ "action": "answer" }),
+        )
+        .await;
+    assert_eq!(res.status(), 204);
+    poll(
+        &app,
+        &one,
+        "/api/me/call",
+        "consulting the outside party",
+        |v| v["call"]["transfers"][0]["status"] == "consulting",
+    )
+    .await;
+    let talking = poll(&app, &one, "/api/demo/outside-calls", "talking", |v| {
+        v[0]["status"] == "in-progress"
+    })
+    .await;
+    let heard = talking[0]["heard"].as_array().unwrap();
+    assert!(
+        heard.iter().any(|h| h.as_str().unwrap().contains("VIP")),
+        "{heard:?}"
+    );
+    // Answering twice is a conflict, not a second leg.
+    let res = app
+        .send_json(
+            Method::POST,
+            &path,
+            Some(&one),
+            &json!({ "action": "answer" }),
+        )
+        .await;
+    assert_eq!(res.status(), 409);
+
+    let res = app
+        .send_json(
+            Method::POST,
+            &path,
+            Some(&one),
+            &json!({ "action": "hang_up" }),
+        )
+        .await;
+    assert_eq!(res.status(), 204);
+    let call = poll(&app, &one, "/api/me/call", "the party hung up", |v| {
+        v["call"]["transfers"][0]["status"] == "canceled"
+    })
+    .await;
+    assert_eq!(call["call"]["transfers"][0]["end_reason"], "target_hung_up");
+    assert_eq!(
+        call["call"]["status"], "in_progress",
+        "the customer stays with agent one"
+    );
+    poll(&app, &one, "/api/demo/outside-calls", "gone", |v| {
+        v.as_array().is_some_and(|a| a.is_empty())
+    })
+    .await;
+}

@@ -283,6 +283,28 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/calls/{id}/transfer-to-queue": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Transfer the customer back to the queue (cold): you leave, and the customer waits on hold
+         *     music for the next agent, ahead of anyone who called after them, with the call's history
+         *     kept. You go to wrap-up. Refused (409) while someone else is on the call with the customer.
+         *     If Twilio refuses (502), nothing changed: the customer is still with you.
+         */
+        post: operations["transferToQueue"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/calls/{id}/transfers": {
         parameters: {
             query?: never;
@@ -391,6 +413,40 @@ export interface paths {
          *     if it did not exist.
          */
         post: operations["demoHangUp"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/demo/outside-calls": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The outside numbers your transfers are ringing or talking to (demo mode: the panel plays them). */
+        get: operations["demoOutsideCalls"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/demo/outside-calls/{call_sid}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Act as the outside party of one of your transfers: answer, decline or hang up. */
+        post: operations["demoOutsideCallAction"];
         delete?: never;
         options?: never;
         head?: never;
@@ -772,7 +828,7 @@ export interface components {
          *     build cannot read (stored by an older one, or of a kind it does not know) comes as kind
          *     `unknown` with the stored kind and data.
          */
-        CallEventView: components["schemas"]["TimelineCallReceived"] | components["schemas"]["TimelineAgentRinging"] | components["schemas"]["TimelineParticipantJoined"] | components["schemas"]["TimelineParticipantLeft"] | components["schemas"]["TimelineAgentMissed"] | components["schemas"]["TimelineAgentDeclined"] | components["schemas"]["TimelineWrapUpStarted"] | components["schemas"]["TimelineDispositionSet"] | components["schemas"]["TimelineTargetMissed"] | components["schemas"]["TimelineCustomerOutOfConference"] | components["schemas"]["TimelineConferenceLost"] | components["schemas"]["TimelineCustomerNeverJoined"] | components["schemas"]["TimelineCustomerJoinedLate"] | components["schemas"]["TimelineRequeued"] | components["schemas"]["TimelineTransferStarted"] | components["schemas"]["TimelineTransferTargetJoined"] | components["schemas"]["TimelineTransferCompleted"] | components["schemas"]["TimelineTransferCanceled"] | components["schemas"]["TimelineTransferFailed"] | components["schemas"]["TimelineHold"] | components["schemas"]["TimelineMute"] | components["schemas"]["TimelineParticipantRemoved"] | components["schemas"]["TimelineAgentLeaving"] | components["schemas"]["TimelineAgentHandedBack"] | components["schemas"]["TimelineHangupRequested"] | components["schemas"]["TimelineCallEnded"] | components["schemas"]["TimelineLegStatus"] | components["schemas"]["TimelineConferenceEvent"] | components["schemas"]["TimelineCustomerRejoined"] | components["schemas"]["TimelineOutsideDial"] | components["schemas"]["TimelineTwilioError"] | components["schemas"]["TimelineUnknown"];
+        CallEventView: components["schemas"]["TimelineCallReceived"] | components["schemas"]["TimelineAgentRinging"] | components["schemas"]["TimelineParticipantJoined"] | components["schemas"]["TimelineParticipantLeft"] | components["schemas"]["TimelineAgentMissed"] | components["schemas"]["TimelineAgentDeclined"] | components["schemas"]["TimelineWrapUpStarted"] | components["schemas"]["TimelineDispositionSet"] | components["schemas"]["TimelineTargetMissed"] | components["schemas"]["TimelineCustomerOutOfConference"] | components["schemas"]["TimelineConferenceLost"] | components["schemas"]["TimelineCustomerNeverJoined"] | components["schemas"]["TimelineCustomerJoinedLate"] | components["schemas"]["TimelineRequeued"] | components["schemas"]["TimelineTransferStarted"] | components["schemas"]["TimelineHandoverNote"] | components["schemas"]["TimelineTransferredToQueue"] | components["schemas"]["TimelineTransferToQueueFailed"] | components["schemas"]["TimelineTransferTargetJoined"] | components["schemas"]["TimelineTransferCompleted"] | components["schemas"]["TimelineTransferCanceled"] | components["schemas"]["TimelineTransferFailed"] | components["schemas"]["TimelineHold"] | components["schemas"]["TimelineMute"] | components["schemas"]["TimelineParticipantRemoved"] | components["schemas"]["TimelineAgentLeaving"] | components["schemas"]["TimelineAgentHandedBack"] | components["schemas"]["TimelineHangupRequested"] | components["schemas"]["TimelineCallEnded"] | components["schemas"]["TimelineLegStatus"] | components["schemas"]["TimelineConferenceEvent"] | components["schemas"]["TimelineCustomerRejoined"] | components["schemas"]["TimelineOutsideDial"] | components["schemas"]["TimelineTwilioError"] | components["schemas"]["TimelineUnknown"];
         CallPageView: {
             items: components["schemas"]["CallSummaryView"][];
             /** @description Pass as `cursor` for the next page; `null` on the last page. */
@@ -847,6 +903,11 @@ export interface components {
             /** @description Warm transfers only: put the customer on hold (with music) while you consult. Default true. */
             hold_customer?: boolean | null;
             mode: components["schemas"]["TransferMode"];
+            /**
+             * @description A note for the target, shown to them while it rings and during the call: at most 500
+             *     characters, one line (no control characters). Blank means none.
+             */
+            note?: string | null;
             target: components["schemas"]["TransferTargetInput"];
         };
         CurrentCallView: {
@@ -862,6 +923,33 @@ export interface components {
         DemoCallView: {
             /** @description The customer's call SID in the simulator. */
             call_sid: string;
+        };
+        /**
+         * @description What the outside party does.
+         * @enum {string}
+         */
+        DemoOutsideAction: "answer" | "decline" | "hang_up";
+        DemoOutsideActionRequest: {
+            action: components["schemas"]["DemoOutsideAction"];
+        };
+        /**
+         * @description A call the simulator placed to an outside number for one of your transfers: the "phone" of
+         *     the person you are transferring to, which the demo panel answers and hangs up.
+         */
+        DemoOutsideCallView: {
+            /**
+             * Format: uuid
+             * @description The customer call it belongs to.
+             */
+            call_id: string;
+            /** @description The outside leg's call SID in the simulator. */
+            call_sid: string;
+            /** @description What the party has heard so far (the transfer's whisper). */
+            heard: string[];
+            /** @description `ringing` until answered, then `in-progress`. */
+            status: string;
+            /** @description The number dialed. */
+            to: string;
         };
         DemoRingingView: {
             call_sid: string;
@@ -1338,6 +1426,26 @@ export interface components {
              */
             kind: "disposition_set";
         };
+        /** @description The transferring agent's note to the target, given when the transfer started. */
+        TimelineHandoverNote: {
+            /** Format: date-time */
+            at: string;
+            /** @description The transferring agent's note to the target, given when the transfer started. */
+            data: {
+                /** Format: uuid */
+                by: string;
+                note: string;
+                /** Format: uuid */
+                transfer_id: string;
+            };
+            /** Format: int64 */
+            id: number;
+            /**
+             * @description discriminator enum property added by openapi-typescript
+             * @enum {string}
+             */
+            kind: "handover_note";
+        };
         TimelineHangupRequested: {
             /** Format: date-time */
             at: string;
@@ -1610,6 +1718,46 @@ export interface components {
              */
             kind: "transfer_target_joined";
         };
+        /**
+         * @description Twilio refused to take the agent out for a transfer to the queue: the customer is
+         *     still with them.
+         */
+        TimelineTransferToQueueFailed: {
+            /** Format: date-time */
+            at: string;
+            /**
+             * @description Twilio refused to take the agent out for a transfer to the queue: the customer is
+             *     still with them.
+             */
+            data: {
+                /** Format: uuid */
+                by: string;
+            };
+            /** Format: int64 */
+            id: number;
+            /**
+             * @description discriminator enum property added by openapi-typescript
+             * @enum {string}
+             */
+            kind: "transfer_to_queue_failed";
+        };
+        /** @description An agent sent the customer back to the queue (a cold transfer to the queue). */
+        TimelineTransferredToQueue: {
+            /** Format: date-time */
+            at: string;
+            /** @description An agent sent the customer back to the queue (a cold transfer to the queue). */
+            data: {
+                /** Format: uuid */
+                by: string;
+            };
+            /** Format: int64 */
+            id: number;
+            /**
+             * @description discriminator enum property added by openapi-typescript
+             * @enum {string}
+             */
+            kind: "transferred_to_queue";
+        };
         /** @description A Twilio request the engine decided on failed. */
         TimelineTwilioError: {
             /** Format: date-time */
@@ -1680,6 +1828,12 @@ export interface components {
             /** @example +14155550123 */
             to_number?: string | null;
         };
+        /**
+         * @description Why a transfer ended other than by completing: what the transferring agent (and the target)
+         *     are told.
+         * @enum {string}
+         */
+        TransferEndReason: "canceled" | "no_answer" | "declined" | "busy" | "unreachable" | "target_signed_out" | "target_hung_up" | "call_ended";
         /** @enum {string} */
         TransferMode: "warm" | "cold";
         /** @enum {string} */
@@ -1704,13 +1858,23 @@ export interface components {
             call_id: string;
             /** Format: date-time */
             created_at: string;
+            end_reason?: components["schemas"]["TransferEndReason"] | null;
             /** Format: date-time */
             ended_at?: string | null;
+            /**
+             * Format: uuid
+             * @description The agent who called it off (`end_reason` = `canceled`).
+             */
+            ended_by?: string | null;
             /** Format: uuid */
             from_agent_id?: string | null;
             /** Format: uuid */
             id: string;
             mode: components["schemas"]["TransferMode"];
+            /** @description The transferring agent's note for the target. */
+            note?: string | null;
+            /** @description It failed and the customer went back to the queue. */
+            requeued: boolean;
             status: components["schemas"]["TransferStatus"];
             /** Format: uuid */
             target_participant_id?: string | null;
@@ -3296,6 +3460,83 @@ export interface operations {
             };
         };
     };
+    transferToQueue: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Malformed input: a path parameter, query string or JSON body that does not parse */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            502: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The database is unavailable; retry later */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
     createTransfer: {
         parameters: {
             query?: never;
@@ -3319,6 +3560,7 @@ export interface operations {
                     "application/json": components["schemas"]["TransferView"];
                 };
             };
+            /** @description `note` too long or with control characters */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -3724,6 +3966,136 @@ export interface operations {
                 };
             };
             409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The database is unavailable; retry later */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    demoOutsideCalls: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["DemoOutsideCallView"][];
+                };
+            };
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Not in demo mode */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The database is unavailable; retry later */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    demoOutsideCallAction: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                call_sid: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["DemoOutsideActionRequest"];
+            };
+        };
+        responses: {
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Malformed input: a path parameter, query string or JSON body that does not parse */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description No such outside call of yours, or not in demo mode */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Not in a state for that (e.g. answering a call already answered) */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The body is larger than 64 KiB */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The body is not sent as application/json */
+            415: {
                 headers: {
                     [name: string]: unknown;
                 };

@@ -68,6 +68,7 @@ export type ParticipantStatus = Participant['status'];
 export type Transfer = CallDetail['transfers'][number];
 export type TransferMode = Transfer['mode'];
 export type TransferStatus = Transfer['status'];
+export type TransferEndReason = NonNullable<Transfer['end_reason']>;
 export type CallEvent = CallDetail['timeline'][number];
 
 export type MyCallResponse = ResponseOf<'/api/me/call', 'get'>;
@@ -81,6 +82,7 @@ export type TransferTarget = CreateTransferRequest['target'];
 export type DemoCallRequest = RequestBodyOf<'/api/demo/calls', 'post'>;
 export type DemoCallCreated = ResponseOf<'/api/demo/calls', 'post'>;
 export type DemoRinging = ResponseOf<'/api/demo/ringing', 'get'>[number];
+export type DemoOutsideCall = ResponseOf<'/api/demo/outside-calls', 'get'>[number];
 
 export type DialingPolicy = ResponseOf<'/api/dialing-policy', 'get'>;
 export type UpdateDialingPolicyRequest = RequestBodyOf<'/api/dialing-policy', 'put'>;

@@ -83,7 +83,7 @@ function demoBackend() {
       }
       const transfer: Transfer = {
         id: 't-1', call_id: call!.id, mode: 'warm', status: 'dialing', from_agent_id: ada.id, to_agent_id: bob.id,
-        to_number: null, target_participant_id: 'p-bob', created_at: new Date().toISOString(), answered_at: null, ended_at: null,
+        to_number: null, target_participant_id: 'p-bob', created_at: new Date().toISOString(), answered_at: null, ended_at: null, requeued: false,
       };
       const bobLeg: Participant = makeParticipant({ id: 'p-bob', kind: 'agent', agent_id: bob.id, display_name: bob.display_name, phone: null, call_sid: 'CAbob', status: 'ringing', joined_at: null, end_conference_on_exit: false });
       call = { ...call!, transfers: [transfer], participants: [...call!.participants, bobLeg] };

@@ -69,7 +69,7 @@ describe('History', () => {
               transfers: [
                 {
                   id: 't1', call_id: summary(3).id, mode: 'warm', status: 'completed', from_agent_id: admin.id, to_agent_id: ada.id,
-                  to_number: null, target_participant_id: null, created_at: '2026-01-01T09:01:00Z', answered_at: '2026-01-01T09:01:05Z', ended_at: '2026-01-01T09:02:00Z',
+                  to_number: null, target_participant_id: null, created_at: '2026-01-01T09:01:00Z', answered_at: '2026-01-01T09:01:05Z', ended_at: '2026-01-01T09:02:00Z', requeued: false,
                 },
               ],
               timeline: [

@@ -20,8 +20,8 @@ pub use timeline::{DialDecision, TimelineEntry, TimelineEvent, UnreadableEntry};
 
 use crate::domain::agent::AgentStatus;
 use crate::domain::call::{
-    Call, CallSid, CallStatus, ConferenceEvent, ConferenceSid, Participant, ParticipantKind,
-    ParticipantStatus, Transfer, TransferMode, TransferStatus,
+    Call, CallSid, CallStatus, ConferenceEvent, ConferenceSid, HandoverNote, Participant,
+    ParticipantKind, ParticipantStatus, Transfer, TransferEndReason, TransferMode, TransferStatus,
 };
 use crate::domain::phone::PhoneNumber;
 use crate::domain::presence::SystemAwayReason;
@@ -118,6 +118,9 @@ pub enum Input {
     },
     /// An agent's (or admin's) request.
     Action { actor: Actor, action: Action },
+    /// Twilio refused to take the agent out of the conference for a transfer to the queue: they
+    /// are still with the customer, so the call is theirs again.
+    QueueTransferRefused { agent_id: Uuid },
     /// An agent signing out or being deactivated gives the call back without ending it.
     HandBack {
         agent_id: Uuid,
@@ -161,7 +164,12 @@ pub enum Action {
         mode: TransferMode,
         /// Warm only: hold the customer (with music) while consulting. Cold always holds.
         hold_customer: bool,
+        /// What the target is told about the call.
+        note: Option<HandoverNote>,
     },
+    /// Cold, to the queue: the agent leaves and the customer waits for the next agent, in the
+    /// place they first queued at (ahead of anyone who called later).
+    TransferToQueue,
     CompleteTransfer {
         transfer_id: Uuid,
     },
@@ -218,6 +226,8 @@ pub enum Change {
     Transfer {
         id: Uuid,
         status: TransferStatus,
+        /// How it ended, when it ended other than by completing.
+        end: Option<TransferEnd>,
     },
     /// An agent's status moves `from` what the snapshot saw `to` another; stored only if it is
     /// still `from`, so a sign-out or a booking committed meanwhile is never overwritten.
@@ -279,6 +289,26 @@ pub struct NewLeg {
     pub phone: Option<String>,
 }
 
+/// How a transfer that did not complete ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct TransferEnd {
+    pub reason: TransferEndReason,
+    /// The agent who called it off.
+    pub by: Option<Uuid>,
+    /// The customer went back to the queue because of it.
+    pub requeued: bool,
+}
+
+impl TransferEnd {
+    pub fn because(reason: TransferEndReason) -> Self {
+        Self {
+            reason,
+            by: None,
+            requeued: false,
+        }
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct NewTransfer {
     pub id: Uuid,
@@ -288,6 +318,7 @@ pub struct NewTransfer {
     pub to_number: Option<String>,
     pub mode: TransferMode,
     pub target_participant_id: Uuid,
+    pub note: Option<HandoverNote>,
 }
 
 impl NewLeg {
@@ -328,6 +359,10 @@ impl NewTransfer {
             created_at: now,
             answered_at: None,
             ended_at: None,
+            note: self.note.as_ref().map(|n| n.as_str().to_owned()),
+            end_reason: None,
+            ended_by: None,
+            requeued: false,
         }
     }
 }

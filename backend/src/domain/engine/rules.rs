@@ -6,12 +6,13 @@ use uuid::Uuid;
 
 use super::{
     Action, Actor, AgentView, CallSnapshot, CallUpdate, Change, ConferenceInput, Decision, Effect,
-    Input, LegUpdate, NewLeg, NewTransfer, Refusal, TimelineEvent, TransferTo,
+    Input, LegUpdate, NewLeg, NewTransfer, Refusal, TimelineEvent, TransferEnd, TransferTo,
 };
 use crate::domain::agent::AgentStatus;
 use crate::domain::call::{
-    leg_status, Call, CallSid, CallStatus, ConferenceEvent, ConferenceSid, Participant,
-    ParticipantKind, ParticipantStatus, Transfer, TransferMode, TransferStatus,
+    leg_status, Call, CallSid, CallStatus, ConferenceEvent, ConferenceSid, HandoverNote,
+    Participant, ParticipantKind, ParticipantStatus, Transfer, TransferEndReason, TransferMode,
+    TransferStatus,
 };
 use crate::domain::presence::SystemAwayReason;
 use twilio::rest::CallStatus as TwilioCallStatus;
@@ -76,6 +77,7 @@ impl Engine {
             } => self.offer(agent_id, leg_id, dial_to),
             Input::Action { actor, action } => return self.action(actor, action),
             Input::HandBack { agent_id, reason } => self.hand_back(agent_id, reason),
+            Input::QueueTransferRefused { agent_id } => self.queue_transfer_refused(agent_id),
         }
         Ok(())
     }
@@ -127,7 +129,7 @@ impl Engine {
         self.changes.push(Change::Leg { id, update });
     }
 
-    fn set_transfer_status(&mut self, id: Uuid, status: TransferStatus) {
+    fn set_transfer_status(&mut self, id: Uuid, status: TransferStatus, end: Option<TransferEnd>) {
         let now = self.s.now;
         if let Some(t) = self.s.transfers.iter_mut().find(|t| t.id == id) {
             t.status = status;
@@ -135,8 +137,13 @@ impl Engine {
                 t.answered_at.get_or_insert(now);
             }
             t.ended_at = (!status.is_active()).then_some(now);
+            if let Some(end) = end {
+                t.end_reason = Some(end.reason);
+                t.ended_by = end.by;
+                t.requeued = end.requeued;
+            }
         }
-        self.changes.push(Change::Transfer { id, status });
+        self.changes.push(Change::Transfer { id, status, end });
     }
 
     fn set_agent_status(&mut self, id: Uuid, status: AgentStatus) {
@@ -382,7 +389,11 @@ impl Engine {
             }
         }
         if let Some(t) = self.active_transfer() {
-            self.set_transfer_status(t.id, TransferStatus::Canceled);
+            self.set_transfer_status(
+                t.id,
+                TransferStatus::Canceled,
+                Some(TransferEnd::because(TransferEndReason::CallEnded)),
+            );
         }
         self.update_call(CallUpdate {
             status: Some(status),
@@ -456,7 +467,11 @@ impl Engine {
             self.call_off_pending_leg(id);
         }
         if let Some(t) = self.active_transfer() {
-            self.set_transfer_status(t.id, TransferStatus::Canceled);
+            self.set_transfer_status(
+                t.id,
+                TransferStatus::Canceled,
+                Some(TransferEnd::because(TransferEndReason::CallEnded)),
+            );
         }
         let now = self.s.now;
         self.update_call(CallUpdate {
@@ -527,7 +542,7 @@ impl Engine {
                 self.remove_leg(leg);
             }
         }
-        self.set_transfer_status(transfer.id, TransferStatus::Completed);
+        self.set_transfer_status(transfer.id, TransferStatus::Completed, None);
         self.update_call(CallUpdate {
             owner_agent_id: Some(target.agent_id),
             ..Default::default()
@@ -581,7 +596,7 @@ impl Engine {
                 if t.mode == TransferMode::Cold || !from_still_here {
                     self.hand_over(&t, p.id);
                 } else {
-                    self.set_transfer_status(t.id, TransferStatus::Consulting);
+                    self.set_transfer_status(t.id, TransferStatus::Consulting, None);
                     self.record(TimelineEvent::TransferTargetJoined {
                         transfer_id: t.id,
                         participant_id: p.id,
@@ -646,7 +661,11 @@ impl Engine {
             .as_ref()
             .filter(|t| t.target_participant_id == Some(p.id))
         {
-            self.set_transfer_status(t.id, TransferStatus::Canceled);
+            self.set_transfer_status(
+                t.id,
+                TransferStatus::Canceled,
+                Some(TransferEnd::because(TransferEndReason::TargetHungUp)),
+            );
             self.record(TimelineEvent::TransferCanceled {
                 transfer_id: t.id,
                 reason: Some("target left".into()),
@@ -786,22 +805,8 @@ impl Engine {
             .filter(|t| t.target_participant_id == Some(p.id));
         match transfer {
             Some(t) => {
-                self.set_transfer_status(t.id, TransferStatus::Failed);
-                self.record(TimelineEvent::TransferFailed {
-                    transfer_id: t.id,
-                    status,
-                });
-                let owner = self.call().owner_agent_id;
-                let owner_here = self.s.participants.iter().any(|x| {
-                    x.agent_id.is_some()
-                        && x.agent_id == owner
-                        && x.status == ParticipantStatus::Connected
-                });
-                if t.mode == TransferMode::Cold || !owner_here {
-                    self.requeue("the transfer target did not answer");
-                } else if let Some(c) = self.connected_customer() {
-                    self.set_hold(c.id, false);
-                }
+                let reason = TransferEndReason::of_missed_leg(status, agent_id.is_some());
+                self.transfer_failed(&t, status, reason);
             }
             None if self.call().status == CallStatus::Ringing => {
                 let still_ringing = self.s.participants.iter().any(|x| {
@@ -823,6 +828,40 @@ impl Engine {
                 }
             }
             None => {}
+        }
+    }
+
+    /// The transfer's target will not take the call: the transfer failed. The customer goes
+    /// back to the queue when nobody who had the call is still with them (a cold transfer, or
+    /// the owner left meanwhile); otherwise they are back with the owner, off hold.
+    fn transfer_failed(
+        &mut self,
+        t: &Transfer,
+        status: ParticipantStatus,
+        reason: TransferEndReason,
+    ) {
+        let owner = self.call().owner_agent_id;
+        let owner_here = self.s.participants.iter().any(|x| {
+            x.agent_id.is_some() && x.agent_id == owner && x.status == ParticipantStatus::Connected
+        });
+        let requeued = t.mode == TransferMode::Cold || !owner_here;
+        self.set_transfer_status(
+            t.id,
+            TransferStatus::Failed,
+            Some(TransferEnd {
+                reason,
+                by: None,
+                requeued,
+            }),
+        );
+        self.record(TimelineEvent::TransferFailed {
+            transfer_id: t.id,
+            status,
+        });
+        if requeued {
+            self.requeue("the transfer target did not answer");
+        } else if let Some(c) = self.connected_customer() {
+            self.set_hold(c.id, false);
         }
     }
 
@@ -1110,6 +1149,17 @@ impl Engine {
         for p in legs {
             if p.status.is_pending() {
                 self.call_off_pending_leg(p.id);
+                // A transfer ringing this agent can no longer reach them.
+                if let Some(t) = self
+                    .active_transfer()
+                    .filter(|t| t.target_participant_id == Some(p.id))
+                {
+                    self.transfer_failed(
+                        &t,
+                        ParticipantStatus::Canceled,
+                        TransferEndReason::TargetSignedOut,
+                    );
+                }
             } else if p.status == ParticipantStatus::Connected {
                 self.remove_leg(p.id);
             }
@@ -1195,7 +1245,16 @@ impl Engine {
                 target,
                 mode,
                 hold_customer,
-            } => self.start_transfer(actor, leg_id, transfer_id, target, mode, hold_customer),
+                note,
+            } => self.start_transfer(
+                actor,
+                leg_id,
+                transfer_id,
+                target,
+                (mode, hold_customer),
+                note,
+            ),
+            Action::TransferToQueue => self.transfer_to_queue(actor),
             Action::CompleteTransfer { transfer_id } => {
                 let transfer = self.transfer_for_action(transfer_id)?;
                 if transfer.status != TransferStatus::Consulting {
@@ -1223,7 +1282,15 @@ impl Engine {
                 if let Some(c) = self.connected_customer() {
                     self.set_hold(c.id, false);
                 }
-                self.set_transfer_status(transfer.id, TransferStatus::Canceled);
+                self.set_transfer_status(
+                    transfer.id,
+                    TransferStatus::Canceled,
+                    Some(TransferEnd {
+                        reason: TransferEndReason::Canceled,
+                        by: Some(actor.id),
+                        requeued: false,
+                    }),
+                );
                 self.record(TimelineEvent::TransferCanceled {
                     transfer_id: transfer.id,
                     reason: None,
@@ -1325,14 +1392,71 @@ impl Engine {
         Ok(())
     }
 
+    /// The agent sends the customer back to the queue and leaves: once their leg is out of the
+    /// conference (Twilio's participant-leave), the call is requeued with the customer on hold,
+    /// in its first place in the line, and the agent goes to wrap-up. Refused while anyone else
+    /// is with the customer (they would keep the call: leave instead). If Twilio refuses the
+    /// removal, nothing has changed: the customer is still with the agent.
+    fn transfer_to_queue(&mut self, actor: Actor) -> Result<(), Refusal> {
+        self.transfer_preconditions()?;
+        let own = self
+            .s
+            .participants
+            .iter()
+            .find(|p| p.agent_id == Some(actor.id) && p.status == ParticipantStatus::Connected)
+            .cloned()
+            .ok_or_else(|| conflict("you are not in this call's conference"))?;
+        Self::placed(&own)?;
+        let others = self.s.participants.iter().any(|p| {
+            p.kind != ParticipantKind::Customer
+                && p.id != own.id
+                && (p.status == ParticipantStatus::Connected || p.status.is_pending())
+        });
+        if others {
+            return Err(conflict(
+                "someone else is on this call with the customer; leave the call instead",
+            ));
+        }
+        self.remove_leg(own.id);
+        // Not offered back to the agent who sent it away.
+        self.update_call(CallUpdate {
+            avoid_agent_id: Some(Some(actor.id)),
+            ..Default::default()
+        });
+        self.record(TimelineEvent::TransferredToQueue { by: actor.id });
+        self.changed_call();
+        Ok(())
+    }
+
+    /// The removal for a transfer to the queue failed and the agent is still in the conference:
+    /// the call may be offered to them again, and the timeline says the transfer did not happen.
+    fn queue_transfer_refused(&mut self, agent_id: Uuid) {
+        let still_here = self
+            .s
+            .participants
+            .iter()
+            .any(|p| p.agent_id == Some(agent_id) && p.status == ParticipantStatus::Connected);
+        if self.call().status.is_final() || !still_here {
+            return;
+        }
+        if self.call().avoid_agent_id == Some(agent_id) {
+            self.update_call(CallUpdate {
+                avoid_agent_id: Some(None),
+                ..Default::default()
+            });
+        }
+        self.record(TimelineEvent::TransferToQueueFailed { by: agent_id });
+        self.changed_call();
+    }
+
     fn start_transfer(
         &mut self,
         actor: Actor,
         leg_id: Uuid,
         transfer_id: Uuid,
         target: TransferTo,
-        mode: TransferMode,
-        hold_customer: bool,
+        (mode, hold_customer): (TransferMode, bool),
+        note: Option<HandoverNote>,
     ) -> Result<(), Refusal> {
         self.transfer_preconditions()?;
         let call = self.call().clone();
@@ -1378,6 +1502,7 @@ impl Engine {
             to_number: phone.clone(),
             mode,
             target_participant_id: leg_id,
+            note: note.clone(),
         });
         if mode == TransferMode::Cold || hold_customer {
             self.set_hold(customer.id, true);
@@ -1412,6 +1537,13 @@ impl Engine {
             to_agent_id: agent_id,
             to_number: phone,
         });
+        if let Some(note) = note {
+            self.record(TimelineEvent::HandoverNote {
+                transfer_id,
+                by: actor.id,
+                note: note.as_str().to_owned(),
+            });
+        }
         self.changed_call();
         Ok(())
     }

@@ -564,6 +564,7 @@ fn transfer_to(target: TransferTo, mode: TransferMode, hold_customer: bool) -> A
         target,
         mode,
         hold_customer,
+        note: None,
     }
 }
 
@@ -963,3 +964,240 @@ fn events_of_an_earlier_conference_change_nothing_about_the_caller() {
 }
 
 mod properties;
+
+// ---- transfer outcomes, notes, and the queue as a target ----
+
+fn end_of(d: &Decision) -> (Option<TransferEndReason>, Option<Uuid>, bool) {
+    let t = &d.state.transfers[0];
+    (t.end_reason, t.ended_by, t.requeued)
+}
+
+#[test]
+fn a_handover_note_travels_with_the_transfer_and_into_the_timeline() {
+    let note = HandoverNote::parse("wants a refund for order 42").unwrap();
+    let d = act(
+        answered(),
+        alice(),
+        Action::StartTransfer {
+            leg_id: id(12),
+            transfer_id: id(50),
+            target: to_bob(),
+            mode: TransferMode::Warm,
+            hold_customer: true,
+            note,
+        },
+    )
+    .unwrap();
+    assert_eq!(
+        d.state.transfers[0].note.as_deref(),
+        Some("wants a refund for order 42")
+    );
+    assert_eq!(kinds(&d), ["transfer_started", "handover_note"]);
+    // No note, no entry.
+    let d = act(
+        answered(),
+        alice(),
+        transfer_to(to_bob(), TransferMode::Warm, true),
+    )
+    .unwrap();
+    assert_eq!(kinds(&d), ["transfer_started"]);
+}
+
+#[test]
+fn a_cancelled_transfer_names_who_cancelled_it() {
+    let s = with_target_sid(
+        act(
+            answered(),
+            alice(),
+            transfer_to(to_bob(), TransferMode::Warm, true),
+        )
+        .unwrap()
+        .state,
+    );
+    let s = ok(s.clone(), join(&s, 12)).state;
+    let d = act(
+        s,
+        alice(),
+        Action::CancelTransfer {
+            transfer_id: id(50),
+        },
+    )
+    .unwrap();
+    assert_eq!(
+        end_of(&d),
+        (Some(TransferEndReason::Canceled), Some(id(ALICE)), false)
+    );
+}
+
+#[test]
+fn a_failed_transfer_says_why_and_whether_the_customer_was_requeued() {
+    // Warm, declined in Bob's browser: the customer is back with Alice.
+    let s = with_target_sid(
+        act(
+            answered(),
+            alice(),
+            transfer_to(to_bob(), TransferMode::Warm, true),
+        )
+        .unwrap()
+        .state,
+    );
+    let d = ok(
+        s,
+        Input::LegProgress {
+            participant_id: id(12),
+            status: TwilioCallStatus::Busy,
+        },
+    );
+    assert_eq!(end_of(&d), (Some(TransferEndReason::Declined), None, false));
+
+    // Cold, rung out: the customer went back to the queue.
+    let s = with_target_sid(
+        act(
+            answered(),
+            alice(),
+            transfer_to(to_number(), TransferMode::Cold, false),
+        )
+        .unwrap()
+        .state,
+    );
+    let s = ok(s.clone(), leave(&s, 11)).state;
+    let d = ok(
+        s,
+        Input::LegProgress {
+            participant_id: id(12),
+            status: TwilioCallStatus::NoAnswer,
+        },
+    );
+    assert_eq!(end_of(&d), (Some(TransferEndReason::NoAnswer), None, true));
+    assert_eq!(d.state.call.status, CallStatus::Queued);
+}
+
+#[test]
+fn a_target_who_signs_out_while_it_rings_fails_the_transfer_and_never_strands_the_customer() {
+    let s = with_target_sid(
+        act(
+            answered(),
+            alice(),
+            transfer_to(to_bob(), TransferMode::Cold, false),
+        )
+        .unwrap()
+        .state,
+    );
+    let s = ok(s.clone(), leave(&s, 11)).state;
+    let d = ok(
+        s,
+        Input::HandBack {
+            agent_id: id(BOB),
+            reason: "signed out",
+        },
+    );
+    assert_eq!(d.state.transfers[0].status, TransferStatus::Failed);
+    assert_eq!(
+        end_of(&d),
+        (Some(TransferEndReason::TargetSignedOut), None, true)
+    );
+    assert_eq!(d.state.call.status, CallStatus::Queued);
+    assert!(d.state.active_transfer().is_none());
+    assert!(hangs_up(&d, &sid_of(12)));
+}
+
+#[test]
+fn the_customer_hanging_up_mid_transfer_ends_it_as_call_ended() {
+    let s = with_target_sid(
+        act(
+            answered(),
+            alice(),
+            transfer_to(to_bob(), TransferMode::Warm, true),
+        )
+        .unwrap()
+        .state,
+    );
+    let d = ok(s.clone(), leave(&s, CUSTOMER));
+    assert_eq!(end_of(&d).0, Some(TransferEndReason::CallEnded));
+}
+
+#[test]
+fn transfer_to_queue_takes_the_agent_out_and_the_leave_requeues_the_call() {
+    let d = act(answered(), alice(), Action::TransferToQueue).unwrap();
+    assert!(d
+        .effects
+        .iter()
+        .any(|e| matches!(e, Effect::Remove { call_sid, .. } if *call_sid == sid_of(11))));
+    // Nothing but the removal is asked of Twilio: if it fails, the customer is still with Alice.
+    assert_eq!(d.effects.len(), 1);
+    assert_eq!(d.state.call.status, CallStatus::InProgress);
+    assert_eq!(kinds(&d), ["transferred_to_queue"]);
+
+    let s = d.state;
+    let d = ok(s.clone(), leave(&s, 11));
+    assert_eq!(d.state.call.status, CallStatus::Queued);
+    assert_eq!(d.state.call.owner_agent_id, None);
+    // Keeps its first place in the line and is not offered back to Alice.
+    assert_eq!(d.state.call.queued_at, s.call.queued_at);
+    assert_eq!(d.state.call.avoid_agent_id, Some(id(ALICE)));
+    assert!(d.state.customer().unwrap().on_hold);
+    assert_eq!(agent_status(&d, ALICE), AgentStatus::WrapUp);
+}
+
+#[test]
+fn a_transfer_to_queue_twilio_refused_gives_the_call_back_to_the_agent() {
+    let s = act(answered(), alice(), Action::TransferToQueue)
+        .unwrap()
+        .state;
+    let d = ok(
+        s,
+        Input::QueueTransferRefused {
+            agent_id: id(ALICE),
+        },
+    );
+    assert_eq!(d.state.call.avoid_agent_id, None);
+    assert_eq!(d.state.call.status, CallStatus::InProgress);
+    assert_eq!(kinds(&d), ["transfer_to_queue_failed"]);
+    // Already out after all (the leave arrived): nothing to undo.
+    let s = act(answered(), alice(), Action::TransferToQueue)
+        .unwrap()
+        .state;
+    let s = ok(s.clone(), leave(&s, 11)).state;
+    let d = ok(
+        s,
+        Input::QueueTransferRefused {
+            agent_id: id(ALICE),
+        },
+    );
+    assert!(d.timeline.is_empty());
+}
+
+#[test]
+fn transfer_to_queue_is_refused_when_it_does_not_fit() {
+    // Someone else is with the customer.
+    let s = act(
+        answered(),
+        alice(),
+        transfer_to(to_bob(), TransferMode::Warm, true),
+    )
+    .unwrap()
+    .state;
+    assert!(matches!(
+        act(s, alice(), Action::TransferToQueue),
+        Err(Refusal::Conflict(_))
+    ));
+    // The call is over.
+    let mut over = answered();
+    over.call.status = CallStatus::Completed;
+    assert!(matches!(
+        act(over, alice(), Action::TransferToQueue),
+        Err(Refusal::Conflict(m)) if m.contains("already ended")
+    ));
+    // Still queued: nothing to transfer.
+    let mut s = queued();
+    s.participants.push(leg(
+        11,
+        ParticipantKind::Agent,
+        Some(ALICE),
+        ParticipantStatus::Connected,
+    ));
+    assert!(matches!(
+        act(s, alice(), Action::TransferToQueue),
+        Err(Refusal::Conflict(_))
+    ));
+}

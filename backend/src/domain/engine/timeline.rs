@@ -101,6 +101,21 @@ pub enum TimelineEvent {
         to_agent_id: Option<Uuid>,
         to_number: Option<String>,
     },
+    /// The transferring agent's note to the target, given when the transfer started.
+    HandoverNote {
+        transfer_id: Uuid,
+        by: Uuid,
+        note: String,
+    },
+    /// An agent sent the customer back to the queue (a cold transfer to the queue).
+    TransferredToQueue {
+        by: Uuid,
+    },
+    /// Twilio refused to take the agent out for a transfer to the queue: the customer is
+    /// still with them.
+    TransferToQueueFailed {
+        by: Uuid,
+    },
     TransferTargetJoined {
         transfer_id: Uuid,
         participant_id: Uuid,
@@ -343,6 +358,13 @@ mod tests {
                 to_agent_id: Some(id),
                 to_number: None,
             },
+            HandoverNote {
+                transfer_id: id,
+                by: id,
+                note: "wants a refund".into(),
+            },
+            TransferredToQueue { by: id },
+            TransferToQueueFailed { by: id },
             TransferTargetJoined {
                 transfer_id: id,
                 participant_id: id,

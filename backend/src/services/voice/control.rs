@@ -10,7 +10,7 @@ use super::decide::{add_agents, decide, load_snapshot, store};
 use super::VoiceEngine;
 use crate::db::{self, DbError, PgConn};
 use crate::domain::agent::Agent;
-use crate::domain::call::{Call, Participant, Transfer, TransferMode};
+use crate::domain::call::{Call, HandoverNote, Participant, Transfer, TransferMode};
 use crate::domain::engine::{self, Action, Actor, Input, TransferTo};
 use crate::domain::phone::PhoneNumber;
 use crate::services::{dialing, ServiceError, ServiceResult};
@@ -28,6 +28,8 @@ pub struct TransferRequest {
     pub mode: TransferMode,
     /// Warm only: hold the customer (with music) while consulting. Cold always holds.
     pub hold_customer: bool,
+    /// Unchecked, so a bad note gets a 400 naming it.
+    pub note: Option<String>,
 }
 
 fn actor_of(agent: &Agent) -> Actor {
@@ -51,6 +53,11 @@ impl VoiceEngine {
         request: TransferRequest,
     ) -> ServiceResult<Transfer> {
         let transfer_id = Uuid::new_v4();
+        // Checked before anything is looked up: a bad note is the request's fault alone.
+        let note = match request.note.as_deref() {
+            Some(raw) => HandoverNote::parse(raw).map_err(ServiceError::BadInput)?,
+            None => None,
+        };
         let (screened, outcome) = transaction_outcome!(self, |conn, out| {
             let call = lock_call(conn, call_id).await?;
             let mut snapshot = load_snapshot(conn, call, &[]).await?;
@@ -87,6 +94,7 @@ impl VoiceEngine {
                     target,
                     mode: request.mode,
                     hold_customer: request.hold_customer,
+                    note: note.clone(),
                 },
             };
             // The request must fit the call before the dialing policy counts it as a dial.
@@ -107,6 +115,31 @@ impl VoiceEngine {
         self.after_commit_now(outcome).await?;
         screened?;
         self.transfer(transfer_id).await
+    }
+
+    /// Sends the customer back to the queue (ahead of later callers) and takes the agent off the
+    /// call. Twilio's removal is made before answering: if it fails, the customer is still with
+    /// the agent and the agent is told.
+    pub async fn transfer_to_queue(&self, actor: &Agent, call_id: Uuid) -> ServiceResult<()> {
+        let result = self.act_on(actor, call_id, Action::TransferToQueue).await;
+        if let Err(ServiceError::Upstream(_)) = &result {
+            // The agent is still with the customer: undo what the request decided.
+            let agent_id = actor.id;
+            let ((), outcome) = transaction_outcome!(self, |conn, out| {
+                let call = lock_call(conn, call_id).await?;
+                decide(
+                    conn,
+                    call,
+                    &[],
+                    Input::QueueTransferRefused { agent_id },
+                    out,
+                )
+                .await?;
+                Ok(())
+            });
+            self.after_commit_now(outcome).await?;
+        }
+        result
     }
 
     /// Warm transfer, step two: the agent leaves and the target owns the call.

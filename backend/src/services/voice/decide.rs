@@ -126,8 +126,8 @@ pub(crate) async fn store(
             }
             Change::NewLeg(leg) => db::calls::insert_leg(conn, leg).await?,
             Change::NewTransfer(transfer) => db::calls::insert_transfer(conn, transfer).await?,
-            Change::Transfer { id, status } => {
-                db::calls::set_transfer_status(conn, *id, *status).await?;
+            Change::Transfer { id, status, end } => {
+                db::calls::set_transfer_status(conn, *id, *status, *end).await?;
             }
             Change::Agent { id, from, to } => {
                 if !db::agents::move_status(conn, *id, *from, *to).await? {

@@ -227,9 +227,38 @@ impl VoiceEngine {
                 twiml::say_and_hangup("Sorry, this call was already answered elsewhere.")
             }
             (Some(p), Some(call)) if !call.status.is_final() && !p.status.is_final() => {
-                twiml::conference(&self.agent_conference(call.conference_name, p.id))
+                let whisper = self.transfer_whisper(&mut conn, &call, p.id).await?;
+                twiml::conference(&ConferenceTwiml {
+                    greeting: whisper,
+                    ..self.agent_conference(call.conference_name.clone(), p.id)
+                })
             }
             _ => twiml::say_and_hangup("Sorry, the caller has already hung up."),
         })
+    }
+
+    /// What a transfer target hears before joining (none for a routed agent).
+    async fn transfer_whisper(
+        &self,
+        conn: &mut crate::db::PgConn,
+        call: &crate::domain::call::Call,
+        participant_id: Uuid,
+    ) -> ServiceResult<Option<String>> {
+        let transfers = db::calls::transfers_of(conn, call.id).await?;
+        let Some(t) = transfers
+            .into_iter()
+            .find(|t| t.target_participant_id == Some(participant_id))
+        else {
+            return Ok(None);
+        };
+        let from = match t.from_agent_id {
+            Some(id) => db::agents::find(conn, id).await?,
+            None => None,
+        };
+        Ok(Some(crate::domain::call::transfer_whisper(
+            t.mode,
+            from.as_ref().map(|a| a.display_name.as_str()),
+            t.note.as_deref(),
+        )))
     }
 }

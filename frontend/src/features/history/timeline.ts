@@ -113,6 +113,12 @@ export function timelineLabel(entry: TimelineEntry, ctx: TimelineContext): strin
       const d = entry.data;
       return `${agent(d.by)} started a ${TRANSFER_MODE_LABELS[d.mode].toLowerCase()} transfer to ${target(d.to_agent_id, d.to_number)}: ringing`;
     }
+    case 'handover_note':
+      return `${agent(entry.data.by)} left a note for ${transferTarget(entry.data.transfer_id)}: “${entry.data.note}”`;
+    case 'transferred_to_queue':
+      return `${agent(entry.data.by)} sent the customer back to the queue`;
+    case 'transfer_to_queue_failed':
+      return `Sending the customer back to the queue failed; they stayed with ${agent(entry.data.by)}`;
     case 'transfer_target_joined':
       return `Transfer to ${transferTarget(entry.data.transfer_id)}: answered`;
     case 'transfer_completed':

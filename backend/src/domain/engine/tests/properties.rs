@@ -74,6 +74,7 @@ enum ActionKind {
     Mute(usize, bool),
     Remove(usize),
     Leave,
+    ToQueue,
     HangUp,
 }
 
@@ -107,6 +108,7 @@ fn action() -> impl Strategy<Value = ActionKind> {
         (0..8usize, any::<bool>()).prop_map(|(l, on)| ActionKind::Mute(l, on)),
         (0..8usize).prop_map(ActionKind::Remove),
         Just(ActionKind::Leave),
+        Just(ActionKind::ToQueue),
         Just(ActionKind::HangUp),
     ]
 }
@@ -433,6 +435,7 @@ impl World {
                             },
                             mode: *mode,
                             hold_customer: *hold,
+                            note: None,
                         }
                     }
                     ActionKind::TransferToNumber { mode, hold } => Action::StartTransfer {
@@ -443,6 +446,7 @@ impl World {
                         ),
                         mode: *mode,
                         hold_customer: *hold,
+                        note: None,
                     },
                     ActionKind::Complete => Action::CompleteTransfer {
                         transfer_id: transfer,
@@ -462,6 +466,7 @@ impl World {
                         participant_id: leg_id(self, l),
                     },
                     ActionKind::Leave => Action::Leave,
+                    ActionKind::ToQueue => Action::TransferToQueue,
                     ActionKind::HangUp => Action::HangUp,
                 };
                 Input::Action { actor, action }
@@ -485,12 +490,18 @@ fn replay(before: &CallSnapshot, changes: &[Change]) -> CallSnapshot {
                 .apply(update),
             Change::NewLeg(leg) => s.participants.push(leg.to_participant(before.now)),
             Change::NewTransfer(t) => s.transfers.push(t.to_transfer(before.now)),
-            Change::Transfer { id, status } => {
-                s.transfers
+            Change::Transfer { id, status, end } => {
+                let t = s
+                    .transfers
                     .iter_mut()
                     .find(|t| t.id == *id)
-                    .expect("a known transfer")
-                    .status = *status
+                    .expect("a known transfer");
+                t.status = *status;
+                if let Some(end) = end {
+                    t.end_reason = Some(end.reason);
+                    t.ended_by = end.by;
+                    t.requeued = end.requeued;
+                }
             }
             Change::Agent { id, from, to } => {
                 let a = s

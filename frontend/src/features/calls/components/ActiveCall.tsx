@@ -22,6 +22,7 @@ import { useMyCall } from '../hooks/my-call';
 import { DispositionForm } from './DispositionForm';
 import { ParticipantList } from './ParticipantList';
 import { ActiveTransfer, TransferForm } from './TransferSection';
+import { latestTransfer, senderMessage } from '../transfer-outcome';
 
 interface ActiveCallProps {
   call: CallDetail;
@@ -85,6 +86,10 @@ export function ActiveCall({ call, me, team, phone, customerActions, disposition
     if (result?.ok) patch((c) => replaceTransfer(c, result.data));
     refresh();
   }
+  async function toQueue() {
+    await action.run('transfer:start', () => actions.transferToQueue(call.id));
+    refresh();
+  }
   async function finishTransfer(kind: 'complete' | 'cancel', transferId: string) {
     const result = await action.run(`transfer:${kind}`, () =>
       kind === 'complete' ? actions.completeTransfer(call.id, transferId) : actions.cancelTransfer(call.id, transferId),
@@ -92,6 +97,16 @@ export function ActiveCall({ call, me, team, phone, customerActions, disposition
     if (result?.ok) patch((c) => replaceTransfer(c, result.data));
     refresh();
   }
+
+  // The note handed over with this call (the latest transfer to this agent that carried one).
+  const handedToMe = call.transfers.filter((t) => t.to_agent_id === me.id && t.note).pop() ?? null;
+  // How this agent's last transfer ended, while they are still on the call: a failure or a
+  // cancellation they did not make themselves is news.
+  const lastFromMe = latestTransfer(call, me.id, 'from');
+  const outcome =
+    !transfer && lastFromMe && (lastFromMe.status === 'failed' || (lastFromMe.status === 'canceled' && lastFromMe.ended_by !== me.id))
+      ? senderMessage(lastFromMe, call, team, me.id)
+      : null;
 
   const participantProblem = action.problemFor((k) => /^(hold|mute|remove):/.test(k));
   const callProblem = action.problemFor((k) => k === 'leave' || k === 'hangup' || k === 'customer-hold' || k === 'self-mute');
@@ -193,6 +208,19 @@ export function ActiveCall({ call, me, team, phone, customerActions, disposition
       )}
       <ProblemMessage problem={callProblem} onDismiss={action.clear} />
 
+      {handedToMe && (
+        <blockquote className="call-card__note" data-testid="handover-note" aria-label="Handover note">
+          <p>
+            <strong>Note from {agentName(handedToMe.from_agent_id, team)}:</strong> {handedToMe.note}
+          </p>
+        </blockquote>
+      )}
+      {outcome && (
+        <p className="notice" role="status" data-testid="transfer-outcome">
+          {outcome}
+        </p>
+      )}
+
       <h3 className="call-card__section-title">Participants</h3>
       <ParticipantList
         call={call}
@@ -236,6 +264,7 @@ export function ActiveCall({ call, me, team, phone, customerActions, disposition
             disabled={busy}
             problem={action.problemFor('transfer:start')}
             onSubmit={(body) => void startTransfer(body)}
+            onQueue={() => void toQueue()}
           />
         )
       )}

@@ -5,6 +5,7 @@ import { STATUS_LABELS } from '@/lib/agent-status';
 import { formatDuration, formatPhone } from '@/lib/format';
 import { END_REASON_LABELS, usePhone, usePhoneState, type EndReason, type PhoneSnapshot } from '@/voice';
 import { agentName, myParticipant } from '../call-model';
+import { endedCallMessage } from '../transfer-outcome';
 import { useMyCall } from '../hooks/my-call';
 import { ActiveCall } from './ActiveCall';
 import { IncomingCall } from './IncomingCall';
@@ -39,7 +40,7 @@ export function CallPanel({
 }: CallPanelProps) {
   const phone = usePhone();
   const snapshot = usePhoneState();
-  const { call, loaded, problem, lastEnded, dismissEnded, callerFor } = useMyCall();
+  const { call, loaded, problem, lastEnded, lastEndedDetail, dismissEnded, callerFor } = useMyCall();
   const phoneCaller = snapshot.call.phase === 'idle' ? null : (callerFor(snapshot.call.call.callSid) ?? snapshot.call.call.from);
   const ringing = snapshot.call.phase === 'ringing' ? snapshot.call : null;
   const mine = call ? myParticipant(call, me.id) : null;
@@ -78,6 +79,10 @@ export function CallPanel({
     );
   }
 
+  // What became of the call this agent just left (a transfer they started, one cancelled on
+  // them), from the server's state: truer than "the call ended" or "handed over".
+  const outcome = lastEnded && lastEndedDetail?.id === lastEnded.id ? endedCallMessage(lastEndedDetail, team, me.id) : null;
+
   const wrapUp =
     me.status === 'wrap_up' ? (
       <WrapUpPanel me={me} settings={wrapUpSettings} dispositions={dispositions} onChange={(a) => onAgentChange?.(a)} />
@@ -98,15 +103,17 @@ export function CallPanel({
             </p>
           </>
         )}
-        {snapshot.call.phase === 'ended' && !lastEnded?.handedOver && (
+        {snapshot.call.phase === 'ended' && !lastEnded?.handedOver && !outcome && (
           <p className="notice" role="status">
             Call from {formatPhone(phoneCaller)}: {endedLabel(snapshot.call.reason, me.status)}
             {snapshot.call.connectedMs !== null && ` (${formatDuration(snapshot.call.connectedMs / 1000)})`}
           </p>
         )}
-        {lastEnded && (snapshot.call.phase !== 'ended' || lastEnded.handedOver) && (
+        {lastEnded && (snapshot.call.phase !== 'ended' || lastEnded.handedOver || outcome) && (
           <p className="notice" role="status" data-testid="last-call">
-            {lastEnded.handedOver
+            {outcome
+              ? `Call from ${formatPhone(lastEnded.from)}: ${outcome}`
+              : lastEnded.handedOver
               ? `You handed the call from ${formatPhone(lastEnded.from)} over to ${
                   lastEnded.handedOver.agentId
                     ? agentName(lastEnded.handedOver.agentId, team, 'another agent')

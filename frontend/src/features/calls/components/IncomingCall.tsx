@@ -42,9 +42,18 @@ export function IncomingCall({ ringing, call, meId, team, phone, ringtoneBlocked
         {caller}
       </p>
       {toMe && (
-        <p className="call-card__detail">
-          From {agentName(toMe.from_agent_id, team)} — they stay on the line until the transfer completes.
+        <p className="call-card__detail" data-testid="incoming-transfer-detail">
+          {toMe.mode === 'cold'
+            ? `From ${agentName(toMe.from_agent_id, team)}, who has already left the call: the customer is on hold, waiting for you.`
+            : `From ${agentName(toMe.from_agent_id, team)}, who stays on the line to talk to you first.`}
         </p>
+      )}
+      {toMe?.note && (
+        <blockquote className="call-card__note" data-testid="handover-note" aria-label="Handover note">
+          <p>
+            <strong>Note from {agentName(toMe.from_agent_id, team)}:</strong> {toMe.note}
+          </p>
+        </blockquote>
       )}
       <p className="muted">Ringing for {formatDuration((now - ringing.since) / 1000)}</p>
       {ringtoneBlocked && (

@@ -7,6 +7,10 @@ import { STATUS_LABELS } from '@/lib/agent-status';
 import { TRANSFER_STATUS_LABELS } from '@/lib/call-labels';
 import { normalizePhoneInput } from '@/lib/format';
 import { agentName, transferTargetName } from '../call-model';
+import { transferProgress } from '../transfer-outcome';
+
+/** The longest handover note the server takes. */
+export const MAX_NOTE_CHARS = 500;
 
 interface ActiveTransferProps {
   transfer: Transfer;
@@ -33,10 +37,19 @@ export function ActiveTransfer({ transfer, call, customer, meId, team, canContro
       </h3>
       <p className="transfer-card__status" aria-live="polite">
         <span className={`badge ${consulting ? 'badge--success' : 'badge--info'}`}>{TRANSFER_STATUS_LABELS[transfer.status]}</span>{' '}
-        {transfer.status === 'dialing' && !toMe && `Waiting for ${target} to answer…`}
-        {consulting && !toMe && `${target} is on the line.${customer?.on_hold ? ' The customer is on hold.' : ''}`}
+        {!toMe && (
+          <span data-testid="transfer-progress">
+            {transferProgress(transfer, call, team)}
+            {consulting && customer?.on_hold ? '. The customer is on hold.' : ''}
+          </span>
+        )}
         {toMe && 'You are being brought in to take this call.'}
       </p>
+      {transfer.note && !toMe && (
+        <p className="transfer-card__note muted">
+          Your note: <q>{transfer.note}</q>
+        </p>
+      )}
       {canControl && !toMe && (
         <div className="transfer-card__actions">
           {transfer.mode === 'warm' && (
@@ -68,30 +81,42 @@ interface TransferFormProps {
   disabled: boolean;
   problem: ApiProblem | null;
   onSubmit: (body: CreateTransferRequest) => void;
+  /** Send the customer back to the queue instead (cold). */
+  onQueue: () => void;
 }
 
 /** Start a warm or cold transfer to an available agent (live list) or an E.164 number. */
-export function TransferForm({ meId, team, pending, disabled, problem, onSubmit }: TransferFormProps) {
+export function TransferForm({ meId, team, pending, disabled, problem, onSubmit, onQueue }: TransferFormProps) {
   const id = useId();
   const [mode, setMode] = useState<TransferMode>('warm');
   const [holdCustomer, setHoldCustomer] = useState(true);
-  const [target, setTarget] = useState<string>(''); // agent id, or 'phone'
+  const [target, setTarget] = useState<string>(''); // agent id, 'phone' or 'queue'
   const [phone, setPhone] = useState('');
+  const [note, setNote] = useState('');
+  const toQueue = target === 'queue';
   const candidates = team
     .filter((a) => a.id !== meId && a.active)
     .sort((a, b) => Number(b.status === 'available') - Number(a.status === 'available') || a.display_name.localeCompare(b.display_name));
   const chosenAgent = candidates.find((a) => a.id === target) ?? null;
   const agentGone = chosenAgent !== null && chosenAgent.status !== 'available';
   const phoneProblem = problem && (problem.field?.includes('phone') || (target === 'phone' && problem.code === 'validation_failed')) ? problem : null;
-  const ready = !disabled && !pending && ((target === 'phone' && phone.trim() !== '') || (chosenAgent !== null && !agentGone));
+  const noteProblem = problem?.field === 'note' ? problem : null;
+  const noteTooLong = note.length > MAX_NOTE_CHARS;
+  const ready =
+    !disabled && !pending && !noteTooLong && (toQueue || (target === 'phone' && phone.trim() !== '') || (chosenAgent !== null && !agentGone));
 
   function submit(event: FormEvent) {
     event.preventDefault();
     if (!ready) return;
+    if (toQueue) {
+      onQueue();
+      return;
+    }
     const body: CreateTransferRequest = {
       mode,
       target: target === 'phone' ? { phone_number: normalizePhoneInput(phone) } : { agent_id: target },
       ...(mode === 'warm' ? { hold_customer: holdCustomer } : {}),
+      ...(note.trim() ? { note: note.trim() } : {}),
     };
     onSubmit(body);
   }
@@ -101,7 +126,7 @@ export function TransferForm({ meId, team, pending, disabled, problem, onSubmit 
       <h3 id={`${id}-title`} className="transfer-form__title">
         Transfer
       </h3>
-      <fieldset className="segmented" disabled={pending}>
+      <fieldset className="segmented" disabled={pending || toQueue}>
         <legend className="sr-only">Transfer type</legend>
         <label className="segmented__option">
           <input type="radio" name={`${id}-mode`} value="warm" checked={mode === 'warm'} onChange={() => setMode('warm')} />
@@ -113,11 +138,13 @@ export function TransferForm({ meId, team, pending, disabled, problem, onSubmit 
         </label>
       </fieldset>
       <p className="muted transfer-form__help">
-        {mode === 'warm'
+        {toQueue
+          ? 'The customer goes back to the queue, ahead of newer callers, and the next available agent takes the call. You leave now.'
+          : mode === 'warm'
           ? 'Talk to the target first, then complete the transfer (or cancel it).'
           : 'Hand over at once: you leave now; the customer hears hold music until the target answers.'}
       </p>
-      {mode === 'warm' && (
+      {mode === 'warm' && !toQueue && (
         <label className="checkbox">
           <input type="checkbox" checked={holdCustomer} onChange={(e) => setHoldCustomer(e.target.checked)} disabled={pending} />
           Hold the customer while you consult
@@ -154,6 +181,12 @@ export function TransferForm({ meId, team, pending, disabled, problem, onSubmit 
               <span className="target__name">A phone number</span>
             </label>
           </li>
+          <li>
+            <label className="target">
+              <input type="radio" name={`${id}-target`} value="queue" checked={toQueue} onChange={() => setTarget('queue')} />
+              <span className="target__name">Back to the queue</span>
+            </label>
+          </li>
         </ul>
         {target === 'phone' && (
           <div className="field">
@@ -181,14 +214,37 @@ export function TransferForm({ meId, team, pending, disabled, problem, onSubmit 
           </div>
         )}
       </fieldset>
+      {!toQueue && (
+        <div className="field">
+          <label htmlFor={`${id}-note`}>Note for the target (optional)</label>
+          <input
+            id={`${id}-note`}
+            type="text"
+            autoComplete="off"
+            placeholder="e.g. Wants a refund for order 1042"
+            value={note}
+            onChange={(e) => setNote(e.target.value)}
+            disabled={pending}
+            aria-invalid={noteProblem || noteTooLong ? true : undefined}
+            aria-describedby={`${id}-note-hint`}
+          />
+          <p id={`${id}-note-hint`} className={noteProblem || noteTooLong ? 'field__error' : 'field__hint'} role={noteProblem || noteTooLong ? 'alert' : undefined}>
+            {noteProblem
+              ? noteProblem.message
+              : noteTooLong
+                ? `The note is ${note.length - MAX_NOTE_CHARS} characters too long (at most ${MAX_NOTE_CHARS}).`
+                : `Shown to the target while it rings and during the call. ${MAX_NOTE_CHARS - note.length} characters left.`}
+          </p>
+        </div>
+      )}
       {agentGone && (
         <p className="hint" role="status">
           {chosenAgent.display_name} is no longer available ({STATUS_LABELS[chosenAgent.status].toLowerCase()}). Pick someone else.
         </p>
       )}
-      {problem && !phoneProblem && <ProblemMessage problem={problem} />}
+      {problem && !phoneProblem && !noteProblem && <ProblemMessage problem={problem} />}
       <ActionButton type="submit" variant="primary" pending={pending} pendingLabel="Transferring…" disabled={!ready}>
-        {mode === 'warm' ? 'Start warm transfer' : 'Transfer now'}
+        {toQueue ? 'Send to the queue' : mode === 'warm' ? 'Start warm transfer' : 'Transfer now'}
       </ActionButton>
     </form>
   );

@@ -21,6 +21,11 @@ export interface MyCallState {
   problem: ApiProblem | null;
   /** The call that just went away, for "Call ended · view in history". */
   lastEnded: EndedCall | null;
+  /**
+   * That call as the server now has it (`GET /api/calls/{id}`), kept current from its live
+   * events: how a transfer this agent left ringing, or one cancelled on them, went.
+   */
+  lastEndedDetail: CallDetail | null;
   refresh: () => void;
   /** Apply a server answer at once (a participant after hold/mute), before the refresh lands. */
   patch: (update: (call: CallDetail) => CallDetail) => void;
@@ -50,11 +55,22 @@ export function MyCallProvider({ meId, children }: { meId: string; children: Rea
   const [loaded, setLoaded] = useState(false);
   const [problem, setProblem] = useState<ApiProblem | null>(null);
   const [lastEnded, setLastEnded] = useState<EndedCall | null>(null);
+  const [lastEndedDetail, setLastEndedDetail] = useState<CallDetail | null>(null);
+  const endedId = useRef<string | null>(null);
   const callRef = useRef<CallDetail | null>(null);
   const callers = useRef(new Map<string, string>());
   const inFlight = useRef(false);
   const again = useRef(false);
   const alive = useRef(true);
+
+  const followEnded = useCallback(
+    (id: string) => {
+      void settle(api.GET('/api/calls/{id}', { params: { path: { id } } })).then((result) => {
+        if (result.ok && alive.current && endedId.current === id) setLastEndedDetail(result.data);
+      });
+    },
+    [api],
+  );
 
   const apply = useCallback((next: CallDetail | null) => {
     if (next) {
@@ -74,11 +90,14 @@ export function MyCallProvider({ meId, children }: { meId: string; children: Rea
         endedAt: Date.now(),
         handedOver: handed ? { agentId: handed.to_agent_id ?? null, number: handed.to_number ?? null } : null,
       });
+      endedId.current = prev.id;
+      setLastEndedDetail(prev);
+      followEnded(prev.id);
     }
     if (current) setLastEnded((e) => (e && e.id === current.id ? null : e));
     callRef.current = current;
     setCall(current);
-  }, [meId]);
+  }, [meId, followEnded]);
 
   const refresh = useCallback(() => {
     if (inFlight.current) {
@@ -116,6 +135,7 @@ export function MyCallProvider({ meId, children }: { meId: string; children: Rea
 
   useLiveReconnect(refresh);
   useLiveEvent('call', (summary) => {
+    if (summary.id === endedId.current) followEnded(summary.id);
     const mine = callRef.current;
     if (
       (mine && summary.id === mine.id) ||
@@ -149,7 +169,11 @@ export function MyCallProvider({ meId, children }: { meId: string; children: Rea
     setCall(next);
   }, []);
 
-  const dismissEnded = useCallback(() => setLastEnded(null), []);
+  const dismissEnded = useCallback(() => {
+    endedId.current = null;
+    setLastEnded(null);
+    setLastEndedDetail(null);
+  }, []);
   const callerFor = useCallback(
     (callSid: string | null | undefined) => (callSid ? (callers.current.get(callSid) ?? null) : null),
     // Re-derive when the call changes, so readers re-render with what was learnt.
@@ -157,8 +181,8 @@ export function MyCallProvider({ meId, children }: { meId: string; children: Rea
   );
 
   const value = useMemo<MyCallState>(
-    () => ({ call, loaded, problem, lastEnded, refresh, patch, dismissEnded, callerFor }),
-    [call, loaded, problem, lastEnded, refresh, patch, dismissEnded, callerFor],
+    () => ({ call, loaded, problem, lastEnded, lastEndedDetail, refresh, patch, dismissEnded, callerFor }),
+    [call, loaded, problem, lastEnded, lastEndedDetail, refresh, patch, dismissEnded, callerFor],
   );
   return <MyCallContext.Provider value={value}>{children}</MyCallContext.Provider>;
 }

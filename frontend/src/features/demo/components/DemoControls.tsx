@@ -6,6 +6,7 @@ import { CALL_STATUS_LABELS, isFinalCall } from '@/lib/call-labels';
 import { formatTime, normalizePhoneInput } from '@/lib/format';
 import { useAction } from '@/lib/use-action';
 import { useLiveEvent } from '@/live';
+import { OutsideParty } from './OutsideParty';
 
 interface SimulatedCall {
   callSid: string;
@@ -110,6 +111,7 @@ export function DemoControls() {
           })}
         </ul>
       )}
+      <OutsideParty />
     </section>
   );
 }
