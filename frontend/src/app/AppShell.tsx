@@ -1,3 +1,4 @@
+import { useQueryClient } from '@tanstack/react-query';
 import { useEffect, useMemo, useState } from 'react';
 import { settle, useApi, type AgentStatus } from '@/api';
 import { AgentsAdminPage } from '@/features/admin';
@@ -26,20 +27,25 @@ const PHONE_ON: ReadonlySet<AgentStatus> = new Set(['available', 'reserved', 'bu
 export function AppShell({ session }: { session: Session }) {
   const api = useApi();
   const config = useAppConfig();
+  const queryClient = useQueryClient();
   const live = useMemo(() => new LiveEvents({ open: apiEventStream(api) }), [api]);
   const mode = config.status === 'ready' ? config.config.mode : null;
   const [phone, setPhone] = useState<Phone | null>(null);
   const agentId = session.agent.id;
 
   useEffect(() => {
+    // Events missed while the stream was down are gone: after every (re)connect, refetch all
+    // server state on screen; live events then keep it current.
+    const offOpen = live.onOpen(() => void queryClient.invalidateQueries());
     live.start();
     const online = () => live.reconnectNow();
     window.addEventListener('online', online);
     return () => {
       window.removeEventListener('online', online);
+      offOpen();
       live.stop();
     };
-  }, [live]);
+  }, [live, queryClient]);
 
   useEffect(() => {
     if (!mode) return;

@@ -1,7 +1,8 @@
+import { useQuery, useQueryClient } from '@tanstack/react-query';
 import { createContext, useCallback, useContext, useEffect, useMemo, useRef, useState, type ReactNode } from 'react';
-import { settle, useApi, type ApiProblem, type CallDetail } from '@/api';
+import { orThrow, settle, useApi, type ApiProblem, type CallDetail, type MyCallResponse } from '@/api';
 import { isFinalCall } from '@/lib/call-labels';
-import { useLiveEvent, useLiveReconnect } from '@/live';
+import { useLiveEvent } from '@/live';
 import { usePhoneState } from '@/voice';
 
 export interface EndedCall {
@@ -34,21 +35,21 @@ export interface MyCallState {
 
 const MyCallContext = createContext<MyCallState | null>(null);
 
+const MY_CALL_KEY = ['me', 'call'] as const;
 const BUSY_POLL_MS = 5_000;
 const IDLE_POLL_MS = 30_000;
 
 /**
- * Keeps `GET /api/me/call` current for the whole page: on load, on every live reconnect, on live
+ * Keeps `GET /api/me/call` current for the whole page: on load, on every live reconnect (with every
+ * other query), on live
  * `call` events about this call (or owned by / offered to this agent), on this agent's `agent`
  * events, whenever the browser phone changes phase, and on a slow timer as a safety net.
  * Single-flight: a burst of triggers costs one request plus at most one follow-up.
  */
 export function MyCallProvider({ meId, children }: { meId: string; children: ReactNode }) {
   const api = useApi();
+  const queryClient = useQueryClient();
   const phone = usePhoneState();
-  const [call, setCall] = useState<CallDetail | null>(null);
-  const [loaded, setLoaded] = useState(false);
-  const [problem, setProblem] = useState<ApiProblem | null>(null);
   const [lastEnded, setLastEnded] = useState<EndedCall | null>(null);
   const callRef = useRef<CallDetail | null>(null);
   const callers = useRef(new Map<string, string>());
@@ -56,14 +57,29 @@ export function MyCallProvider({ meId, children }: { meId: string; children: Rea
   const again = useRef(false);
   const alive = useRef(true);
 
-  const apply = useCallback((next: CallDetail | null) => {
+  const phase = phone.call.phase;
+  const query = useQuery({
+    queryKey: MY_CALL_KEY,
+    queryFn: async ({ signal }) => orThrow(await settle(api.GET('/api/me/call', { signal }))),
+    refetchInterval: (q) => {
+      const known = q.state.data?.call;
+      const busy = (known && !isFinalCall(known.status)) || phase === 'ringing' || phase === 'connected';
+      return busy ? BUSY_POLL_MS : IDLE_POLL_MS;
+    },
+  });
+  const data = query.data;
+  const current = data?.call && !isFinalCall(data.call.status) ? data.call : null;
+
+  // Remember the customer's number per leg, and the call that just went away.
+  useEffect(() => {
+    if (!data) return;
+    const next = data.call ?? null;
     if (next) {
       for (const p of next.participants) {
         if (p.agent_id === meId && p.call_sid) callers.current.set(p.call_sid, next.from_number);
       }
     }
     const prev = callRef.current;
-    const current = next && !isFinalCall(next.status) ? next : null;
     if (prev && (!current || current.id !== prev.id)) {
       const handed = prev.transfers.find(
         (t) => t.from_agent_id === meId && (t.status === 'completed' || t.status === 'consulting' || (t.mode === 'cold' && t.status === 'dialing')),
@@ -77,8 +93,7 @@ export function MyCallProvider({ meId, children }: { meId: string; children: Rea
     }
     if (current) setLastEnded((e) => (e && e.id === current.id ? null : e));
     callRef.current = current;
-    setCall(current);
-  }, [meId]);
+  }, [data, current, meId]);
 
   const refresh = useCallback(() => {
     if (inFlight.current) {
@@ -90,31 +105,22 @@ export function MyCallProvider({ meId, children }: { meId: string; children: Rea
       try {
         do {
           again.current = false;
-          const result = await settle(api.GET('/api/me/call'));
-          if (!alive.current) return;
-          setLoaded(true);
-          if (result.ok) {
-            setProblem(null);
-            apply(result.data.call ?? null);
-          } else if (result.problem.status !== 401) {
-            setProblem(result.problem);
-          }
+          // A trigger wants an answer given after it: a load already in flight may predate it.
+          await queryClient.refetchQueries({ queryKey: MY_CALL_KEY, exact: true });
         } while (again.current && alive.current);
       } finally {
         inFlight.current = false;
       }
     })();
-  }, [api, apply]);
+  }, [queryClient]);
 
   useEffect(() => {
     alive.current = true;
-    refresh();
     return () => {
       alive.current = false;
     };
-  }, [refresh]);
+  }, []);
 
-  useLiveReconnect(refresh);
   useLiveEvent('call', (summary) => {
     const mine = callRef.current;
     if (
@@ -130,24 +136,27 @@ export function MyCallProvider({ meId, children }: { meId: string; children: Rea
     if (agent.id === meId) refresh();
   });
 
-  const phase = phone.call.phase;
+  const firstPhase = useRef(true);
   useEffect(() => {
+    // The mount itself loads the call; only later phase changes need a refresh.
+    if (firstPhase.current) {
+      firstPhase.current = false;
+      return;
+    }
     refresh();
   }, [phase, refresh]);
 
-  const busy = call !== null || phase === 'ringing' || phase === 'connected';
-  useEffect(() => {
-    const id = setInterval(refresh, busy ? BUSY_POLL_MS : IDLE_POLL_MS);
-    return () => clearInterval(id);
-  }, [busy, refresh]);
+  const patch = useCallback(
+    (update: (call: CallDetail) => CallDetail) => {
+      queryClient.setQueryData<MyCallResponse>(MY_CALL_KEY, (prev) => (prev?.call ? { ...prev, call: update(prev.call) } : prev));
+    },
+    [queryClient],
+  );
 
-  const patch = useCallback((update: (call: CallDetail) => CallDetail) => {
-    const prev = callRef.current;
-    if (!prev) return;
-    const next = update(prev);
-    callRef.current = next;
-    setCall(next);
-  }, []);
+  const call = current;
+  const loaded = data !== undefined || query.error !== null;
+  // A failed refresh keeps the last known call; a 401 signs out (the middleware), nothing to say.
+  const problem = query.error && query.error.status !== 401 ? query.error : null;
 
   const dismissEnded = useCallback(() => setLastEnded(null), []);
   const callerFor = useCallback(
