@@ -108,4 +108,27 @@ describe('server state and the live stream', () => {
     expect(count('GET /api/queue')).toBeGreaterThan(before.queue);
     expect(count('GET /api/me/call')).toBeGreaterThan(before.call);
   });
+
+  it('a live stream the server refuses (401) signs the agent out, and is not retried', async () => {
+    let opens = 0;
+    let sentAuth: string | null = null;
+    mount({
+      'GET /api/config': () => jsonResponse(200, { mode: 'live', version: 'test' }),
+      // Every other request is still accepted: only the stream finds the session gone.
+      'GET /api/me': () => jsonResponse(200, ada),
+      'GET /api/agents': () => jsonResponse(200, [ada]),
+      'GET /api/queue': () => jsonResponse(200, { items: [], total: 0, limit: 50, offset: 0 }),
+      'GET /api/me/call': () => jsonResponse(200, { call: null }),
+      'GET /api/events': (request) => {
+        opens++;
+        sentAuth = request.headers.get('Authorization');
+        return jsonResponse(401, { code: 'unauthorized', message: 'Session expired.' });
+      },
+    });
+    expect(await screen.findByRole('heading', { name: 'Sign in' })).toBeInTheDocument();
+    expect(screen.getByRole('status')).toHaveTextContent('Your session has expired. Please sign in again.');
+    expect(sentAuth).toBe('Bearer token-1');
+    await new Promise((resolve) => setTimeout(resolve, 1_500));
+    expect(opens).toBe(1);
+  });
 });
