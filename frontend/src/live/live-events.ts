@@ -283,7 +283,7 @@ export function apiEventStream(api: ApiClient): OpenStream {
         return { ok: false, fatal: true, message: 'Live updates need a valid session.' };
       }
       return { ok: false, message: `Live updates unavailable (HTTP ${response.status}).` };
-    } catch (err) {
+    } catch {
       if (signal.aborted) return { ok: false, message: 'Cancelled.' };
       return { ok: false, message: 'Cannot reach the server for live updates.' };
     }

@@ -31,7 +31,7 @@ export interface SdkCall {
   reject(): void;
   disconnect(): void;
   mute(shouldMute?: boolean): void;
-  // `any`: the SDK's listeners take varied arguments.
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any -- the SDK's listeners take varied arguments
   on(event: string, listener: (...args: any[]) => void): unknown;
 }
 
@@ -48,7 +48,7 @@ export interface SdkDevice {
   unregister(): Promise<void>;
   updateToken(token: string): void;
   destroy(): void;
-  // `any`: the SDK's listeners take varied arguments.
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any -- the SDK's listeners take varied arguments
   on(event: string, listener: (...args: any[]) => void): unknown;
   audio?: { incoming(enable?: boolean): boolean } | null;
 }
@@ -210,7 +210,7 @@ export class TwilioVoiceClient implements VoiceClient {
       // The reason first, so whoever reacts to the state change can show it.
       this.emitter.emit('error', error);
       this.setState('error');
-      throw new Error(error.message);
+      throw new Error(error.message, { cause: err });
     }
   }
 

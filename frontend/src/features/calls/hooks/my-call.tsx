@@ -161,7 +161,8 @@ export function MyCallProvider({ meId, children }: { meId: string; children: Rea
   const dismissEnded = useCallback(() => setLastEnded(null), []);
   const callerFor = useCallback(
     (callSid: string | null | undefined) => (callSid ? (callers.current.get(callSid) ?? null) : null),
-    // Re-derive when the call changes, so readers re-render with what was learnt.
+    // Re-derived when the call changes, so readers re-render with what was learnt.
+    // eslint-disable-next-line react-hooks/exhaustive-deps -- `call` is the trigger, not an input
     [call],
   );
 

@@ -2,7 +2,7 @@ import { useState } from 'react';
 import { settle, useApi, type Agent, type ApiProblem, type ListEntry, type SettableStatus } from '@/api';
 import { StatusDot } from '@/components/StatusDot';
 import { SETTABLE_STATUSES, STATUS_DESCRIPTIONS, STATUS_LABELS } from '@/lib/agent-status';
-import { awayReasonLabel } from '../presence-model';
+import { awayReasonLabel } from '@/lib/presence-model';
 
 interface PresenceControlProps {
   agent: Agent;
