@@ -31,6 +31,51 @@ export interface MyCallState {
    * it: a browser leg itself only carries the caller ID Twilio dialed it with.
    */
   callerFor: (callSid: string | null | undefined) => string | null;
+  /**
+   * The leg whose audio this tab had when the page was reloaded, while the server still shows it
+   * up: the call goes on, and its audio can be reconnected here.
+   */
+  reloadedLeg: AudioLeg | null;
+}
+
+/** A browser leg this tab held the audio of, and the call it was in (once known). */
+export interface AudioLeg {
+  callSid: string;
+  callId: string | null;
+}
+
+/**
+ * Whether `participant` is the leg `leg` names: by sid, or (the server may not have recorded the
+ * sid of an agent's leg) this agent's participant in the same call.
+ */
+export function isHeldLeg(leg: AudioLeg, call: CallDetail, participant: { call_sid?: string | null }): boolean {
+  if (participant.call_sid) return participant.call_sid === leg.callSid;
+  return leg.callId !== null && leg.callId === call.id;
+}
+
+/** Per tab (survives a reload, not a new tab): the leg whose audio this tab holds. */
+const AUDIO_LEG_KEY = 'warm-transfer.audio-leg';
+
+function audioLegStore() {
+  const storage = (() => {
+    try {
+      return typeof window !== 'undefined' ? window.sessionStorage : null;
+    } catch {
+      return null;
+    }
+  })();
+  return {
+    read: (): AudioLeg | null => {
+      try {
+        const leg = JSON.parse(storage?.getItem(AUDIO_LEG_KEY) ?? 'null') as AudioLeg | null;
+        return leg && typeof leg.callSid === 'string' ? { callSid: leg.callSid, callId: leg.callId ?? null } : null;
+      } catch {
+        return null;
+      }
+    },
+    write: (leg: AudioLeg) => storage?.setItem(AUDIO_LEG_KEY, JSON.stringify(leg)),
+    clear: () => storage?.removeItem(AUDIO_LEG_KEY),
+  };
 }
 
 const MyCallContext = createContext<MyCallState | null>(null);
@@ -158,6 +203,34 @@ export function MyCallProvider({ meId, children }: { meId: string; children: Rea
   // A failed refresh keeps the last known call; a 401 signs out (the middleware), nothing to say.
   const problem = query.error && query.error.status !== 401 ? query.error : null;
 
+  // Remember the leg this tab holds the audio of, so that after a reload the page can tell the
+  // agent the call is still up; forget it when the leg ends here or the server no longer shows it.
+  const legs = useMemo(audioLegStore, []);
+  const [reloadedLeg, setReloadedLeg] = useState<AudioLeg | null>(() => legs.read());
+  const heldSid = phone.call.phase === 'connected' ? phone.call.call.callSid : null;
+  const heldCallId = heldSid ? (current?.id ?? null) : null;
+  const held = useRef<string | null>(null);
+  useEffect(() => {
+    if (heldSid) {
+      legs.write({ callSid: heldSid, callId: heldCallId });
+      held.current = heldSid;
+      setReloadedLeg(null);
+    } else if (held.current) {
+      legs.clear();
+      held.current = null;
+    }
+  }, [heldSid, heldCallId, legs]);
+  useEffect(() => {
+    if (!reloadedLeg || !data) return;
+    const stillUp =
+      current !== null &&
+      current.participants.some((p) => p.agent_id === meId && p.status === 'connected' && isHeldLeg(reloadedLeg, current, p));
+    if (!stillUp) {
+      legs.clear();
+      setReloadedLeg(null);
+    }
+  }, [reloadedLeg, data, current, meId, legs]);
+
   const dismissEnded = useCallback(() => setLastEnded(null), []);
   const callerFor = useCallback(
     (callSid: string | null | undefined) => (callSid ? (callers.current.get(callSid) ?? null) : null),
@@ -167,8 +240,8 @@ export function MyCallProvider({ meId, children }: { meId: string; children: Rea
   );
 
   const value = useMemo<MyCallState>(
-    () => ({ call, loaded, problem, lastEnded, refresh, patch, dismissEnded, callerFor }),
-    [call, loaded, problem, lastEnded, refresh, patch, dismissEnded, callerFor],
+    () => ({ call, loaded, problem, lastEnded, refresh, patch, dismissEnded, callerFor, reloadedLeg }),
+    [call, loaded, problem, lastEnded, refresh, patch, dismissEnded, callerFor, reloadedLeg],
   );
   return <MyCallContext.Provider value={value}>{children}</MyCallContext.Provider>;
 }
