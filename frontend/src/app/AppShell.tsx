@@ -184,10 +184,9 @@ function Shell({ session, phone, demo }: { session: Session; phone: Phone | null
             onAbandon={() => phone?.setWanted(PHONE_ON.has(store.getState().session?.agent.status ?? 'offline'))}
             awayReasons={presence.awayReasons}
           />
-          <CallShortcuts />
           <SignOutButton />
         </div>
-        <StatusStrip />
+        <StatusStrip actions={<CallShortcuts />} />
       </header>
       <div className="sr-only" aria-live="assertive" aria-atomic="true">
         {announcement}

@@ -198,7 +198,7 @@ describe('Dashboard (demo mode)', () => {
     expect(within(active).getByRole('button', { name: 'Resume customer' })).toBeInTheDocument();
 
     // ?: a modal dialog lists the shortcuts; focus stays inside it; Escape closes it and returns focus.
-    const shortcutsButton = screen.getByRole('button', { name: /Shortcuts/ });
+    const shortcutsButton = screen.getByRole('button', { name: 'Keyboard shortcuts' });
     shortcutsButton.focus();
     await user.keyboard('?');
     const help = screen.getByRole('dialog', { name: 'Keyboard shortcuts' });

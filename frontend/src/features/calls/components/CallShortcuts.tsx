@@ -45,9 +45,10 @@ export function CallShortcuts() {
         className="button button--ghost button--small shortcuts-button"
         aria-keyshortcuts={SHORTCUT_KEYS.help}
         aria-haspopup="dialog"
+        title="Keyboard shortcuts (?)"
         onClick={() => setHelpOpen(true)}
       >
-        <span aria-hidden="true">⌨</span> Shortcuts
+        Keyboard shortcuts <kbd aria-hidden="true">?</kbd>
       </button>
       {helpOpen && <ShortcutHelp onClose={() => setHelpOpen(false)} />}
     </>

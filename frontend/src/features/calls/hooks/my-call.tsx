@@ -222,14 +222,14 @@ export function MyCallProvider({ meId, children }: { meId: string; children: Rea
   }, [heldSid, heldCallId, legs]);
   useEffect(() => {
     if (!reloadedLeg || !data) return;
-    const stillUp =
-      current !== null &&
-      current.participants.some((p) => p.agent_id === meId && p.status === 'connected' && isHeldLeg(reloadedLeg, current, p));
-    if (!stillUp) {
+    // Forget it once the server shows no call, or another one; a leg not (yet) shown connected in
+    // the same call is only not offered (ActiveCall checks), since the server may lag a moment.
+    const gone = current === null || (reloadedLeg.callId !== null && current.id !== reloadedLeg.callId);
+    if (gone) {
       legs.clear();
       setReloadedLeg(null);
     }
-  }, [reloadedLeg, data, current, meId, legs]);
+  }, [reloadedLeg, data, current, legs]);
 
   const dismissEnded = useCallback(() => setLastEnded(null), []);
   const callerFor = useCallback(
