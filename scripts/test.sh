@@ -4,7 +4,7 @@
 #   scripts/test.sh                 all steps
 #   scripts/test.sh STEP...         only these steps (setup steps tools and db always run)
 #
-# Steps: rust, rust-lint, openapi-drift, api-fuzz, deploy-check, frontend-typecheck,
+# Steps: rust, rust-lint, openapi-drift, api-fuzz, deploy-check, frontend-typecheck, frontend-lint,
 # frontend-api-drift, frontend-unit, frontend-build, e2e. A missing suite fails its step: a frontend step whose npm script
 # frontend/package.json lacks, no openapi.yaml, a Rust run that finds no tests.
 # Every step runs even after a failure; the exit status is 1 when any step failed.
@@ -20,7 +20,7 @@ set -euo pipefail
 LOG_NAME="test"
 cd "$ROOT"
 
-ALL_STEPS=(rust rust-lint openapi-drift api-fuzz deploy-check frontend-typecheck frontend-api-drift frontend-unit frontend-build e2e)
+ALL_STEPS=(rust rust-lint openapi-drift api-fuzz deploy-check frontend-typecheck frontend-lint frontend-api-drift frontend-unit frontend-build e2e)
 if (($#)); then
     for s in "$@"; do
         [[ " ${ALL_STEPS[*]} " == *" $s "* ]] || { echo "unknown step '$s'; steps: ${ALL_STEPS[*]}" >&2; exit 2; }
@@ -161,6 +161,7 @@ step_deploy_check() {
 }
 
 step_frontend_typecheck() { npm --prefix frontend run typecheck; }
+step_frontend_lint() { npm --prefix frontend run lint; }
 step_frontend_unit() { npm --prefix frontend test; }
 step_frontend_api_drift() { npm --prefix frontend run check:api; }
 step_frontend_build() { npm --prefix frontend run build; }
@@ -217,6 +218,7 @@ frontend_step() { # NAME NPM_SCRIPT FUNCTION
     if has_npm_script "$2"; then run_step "$1" "$3"; else fail_step "$1" "no npm script '$2' in frontend/package.json"; fi
 }
 frontend_step frontend-typecheck typecheck step_frontend_typecheck
+frontend_step frontend-lint lint step_frontend_lint
 frontend_step frontend-api-drift check:api step_frontend_api_drift
 frontend_step frontend-unit test step_frontend_unit
 frontend_step frontend-build build step_frontend_build

@@ -4,6 +4,7 @@ import { after, before, test } from 'node:test';
 import {
   api,
   assert,
+  checkA11y,
   env,
   launchBrowser,
   openPage,
@@ -41,6 +42,7 @@ test('admin signs in, stays signed in across a reload, signs out; a wrong passwo
       assert.equal(await demoBanner.count(), 0, 'no DEMO banner in live mode');
     }
     await screenshot(page, 'auth-01-sign-in');
+    await checkA11y(page, 'auth-01-sign-in');
 
     // Sign in.
     await signIn(page, env.adminEmail, env.adminPassword);
@@ -57,8 +59,10 @@ test('admin signs in, stays signed in across a reload, signs out; a wrong passwo
     assert.equal((await header.getByTestId('agent-name').innerText()).trim(), me.json.display_name);
     assert.equal((await header.getByTestId('agent-role').innerText()).trim(), 'Admin');
     await screenshot(page, 'auth-02-dashboard-1280');
+    await checkA11y(page, 'auth-02-dashboard-1280');
     await page.setViewportSize(VIEWPORTS.tablet);
     await screenshot(page, 'auth-03-dashboard-768');
+    await checkA11y(page, 'auth-03-dashboard-768');
     await page.setViewportSize(VIEWPORTS.desktop);
 
     // A reload keeps the session.
@@ -76,6 +80,7 @@ test('admin signs in, stays signed in across a reload, signs out; a wrong passwo
     const afterAway = await api('/api/me', { token: session.token });
     assert.equal(afterAway.json.status, 'away');
     await screenshot(page, 'auth-04-away');
+    await checkA11y(page, 'auth-04-away');
 
     // Sign out: back to the sign-in page, session gone, and the old token is dead.
     await page.getByRole('button', { name: 'Sign out' }).click();
@@ -94,6 +99,7 @@ test('admin signs in, stays signed in across a reload, signs out; a wrong passwo
     assert.ok((await alert.innerText()).trim().length > 0, 'the error has a message');
     assert.equal(await page.getByRole('heading', { name: 'Dashboard' }).count(), 0);
     await screenshot(page, 'auth-05-wrong-password');
+    await checkA11y(page, 'auth-05-wrong-password');
 
     assert.deepEqual(problems, [], 'no page errors');
   } catch (err) {

@@ -2,7 +2,7 @@
 // not know is refused with the server's message under its field and nothing is saved; a valid
 // policy is saved and read back through the API, then the default limits are put back.
 import { after, before, test } from 'node:test';
-import { api, assert, env, launchBrowser, openPage, screenshot, signIn, storedSession } from './lib.mjs';
+import { api, assert, checkA11y, env, launchBrowser, openPage, screenshot, signIn, storedSession } from './lib.mjs';
 
 let browser;
 
@@ -37,6 +37,7 @@ test('admin edits the dialing policy; an unknown country code is refused under i
     const unchanged = await api('/api/dialing-policy', { token });
     assert.deepEqual(unchanged.json, before.json, 'nothing saved');
     await screenshot(page, 'dialing-policy-01-invalid');
+    await checkA11y(page, 'dialing-policy-01-invalid');
 
     await codes.fill(`${before.json.home_country_code}, 44`);
     await form.getByLabel('Dials per call').fill('4');
@@ -47,6 +48,7 @@ test('admin edits the dialing policy; an unknown country code is refused under i
     assert.equal(saved.json.max_dials_per_call, 4);
     assert.equal(saved.json.is_default, false);
     await screenshot(page, 'dialing-policy-02-saved');
+    await checkA11y(page, 'dialing-policy-02-saved');
 
     // Leave the other specs the default destinations and limits.
     const restore = await api('/api/dialing-policy', {

@@ -1,6 +1,7 @@
 // Shared helpers for e2e/*.spec.mjs (run by e2e/run.mjs, which sets the environment).
 import assert from 'node:assert/strict';
-import { mkdirSync } from 'node:fs';
+import { mkdirSync, readFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import { join } from 'node:path';
 import { chromium } from 'playwright-core';
 
@@ -51,6 +52,10 @@ export async function launchBrowser() {
       '--disable-background-networking',
       '--disable-component-update',
       '--disable-sync',
+      // Headless Chromium has no audio hardware: fake microphones and speakers, and grant the
+      // microphone without a prompt (the app asks for it when the agent goes available).
+      '--use-fake-device-for-media-stream',
+      '--use-fake-ui-for-media-stream',
     ],
   });
 }
@@ -73,6 +78,34 @@ export async function openPage(browser, viewport = VIEWPORTS.desktop) {
     }
   });
   return { context, page, problems };
+}
+
+const AXE_SOURCE = readFileSync(createRequire(import.meta.url).resolve('axe-core/axe.min.js'), 'utf8');
+
+/**
+ * Runs axe-core (WCAG 2.x A/AA rules and best practices) on the page as it is now, and fails on
+ * any serious or critical violation, naming the rule and the elements. `label` says which page
+ * and state this is. Every spec calls it on every page and state it visits.
+ */
+export async function checkA11y(page, label) {
+  // Evaluated over the DevTools protocol, so the page's Content-Security-Policy does not apply.
+  if (!(await page.evaluate(() => 'axe' in window))) await page.evaluate(AXE_SOURCE);
+  const violations = await page.evaluate(async () => {
+    const result = await window.axe.run(document, { resultTypes: ['violations'] });
+    return result.violations.map((v) => ({
+      id: v.id,
+      impact: v.impact,
+      help: v.help,
+      targets: v.nodes.slice(0, 5).map((n) => n.target.join(' ')),
+    }));
+  });
+  const serious = violations.filter((v) => v.impact === 'serious' || v.impact === 'critical');
+  assert.deepEqual(
+    serious.map((v) => `${v.impact} ${v.id}: ${v.help} [${v.targets.join(' | ')}]`),
+    [],
+    `${label}: accessibility violations (axe-core)`,
+  );
+  return violations;
 }
 
 export async function screenshot(page, name) {

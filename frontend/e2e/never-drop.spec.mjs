@@ -11,6 +11,7 @@ import { after, before, test } from 'node:test';
 import {
   api,
   assert,
+  checkA11y,
   demoCallsUnsupported,
   env,
   goAvailable,
@@ -166,6 +167,7 @@ test('back-to-back: the next queued caller rings as soon as the agent hangs up',
     const call = await accept(a1.page, FIRST);
     const firstId = await owns(a1.page, call);
     await screenshot(a1.page, 'never-drop-1-first-call-second-waiting');
+    await checkA11y(a1.page, 'never-drop-1-first-call-second-waiting');
     const hungUpAt = Date.now();
     await call.getByRole('group', { name: 'Call controls' }).getByRole('button', { name: 'Hang up', exact: true }).click();
 
@@ -176,6 +178,7 @@ test('back-to-back: the next queued caller rings as soon as the agent hangs up',
     assert.match(await a1.page.title(), /Incoming call/);
     await next.getByRole('button', { name: 'Accept' }).waitFor();
     await screenshot(a1.page, 'never-drop-1-next-call-ringing');
+    await checkA11y(a1.page, 'never-drop-1-next-call-ringing');
     const first = await until('the first call is completed', async () => {
       const d = await callDetail(a1.token, firstId);
       return d.status === 'completed' ? d : null;
@@ -187,6 +190,7 @@ test('back-to-back: the next queued caller rings as soon as the agent hangs up',
     assert.notEqual(secondId, firstId, 'a different call');
     await a1.page.getByRole('list', { name: 'Waiting callers' }).waitFor({ state: 'detached', timeout: STEP_MS });
     await screenshot(a1.page, 'never-drop-1-next-call-answered');
+    await checkA11y(a1.page, 'never-drop-1-next-call-answered');
 
     await second.getByRole('group', { name: 'Call controls' }).getByRole('button', { name: 'Hang up', exact: true }).click();
     await a1.page.getByTestId('no-call').waitFor({ timeout: STEP_MS });
@@ -205,6 +209,7 @@ test('ring-out: the agent is set Away and the call rings the other agent', async
     const rangAt = Date.now();
     assert.equal(await a2.page.getByRole('region', { name: 'Incoming call' }).count(), 0, 'agent 2 is not rung yet');
     await screenshot(a1.page, 'never-drop-2-agent1-ringing');
+    await checkA11y(a1.page, 'never-drop-2-agent1-ringing');
 
     // Agent 1 lets it ring out: they are set Away and their prompt goes; the panel says why for
     // a few seconds (not "answered elsewhere"), so that is watched for from now on.
@@ -217,10 +222,12 @@ test('ring-out: the agent is set Away and the call rings the other agent', async
     await a1.page.getByTestId('idle-hint').filter({ hasText: 'You are away' }).waitFor({ timeout: STEP_MS });
     await told;
     await screenshot(a1.page, 'never-drop-2-agent1-away');
+    await checkA11y(a1.page, 'never-drop-2-agent1-away');
 
     // Agent 2's browser rings with the same caller, and agent 2 answers.
     await ringing(a2.page, CALLER);
     await screenshot(a2.page, 'never-drop-2-agent2-ringing');
+    await checkA11y(a2.page, 'never-drop-2-agent2-ringing');
     const call = await accept(a2.page, CALLER);
     const callId = await owns(a2.page, call);
     assert.equal(await a1.page.getByRole('region', { name: 'Incoming call' }).count(), 0, 'agent 1 is not rung again');
@@ -265,6 +272,7 @@ test('sign-out mid-call is refused, then sends the caller back to the queue for 
     const still = await api('/api/me/call', { token: a1.token });
     assert.equal(still.json?.call?.id, callId, 'the session still works and the call is agent 1\'s');
     await screenshot(a1.page, 'never-drop-3-sign-out-refused');
+    await checkA11y(a1.page, 'never-drop-3-sign-out-refused');
 
     // Sign out anyway, sending the caller back to the queue.
     await refusal.getByRole('button', { name: 'Sign out and send the caller back to the queue' }).click();
@@ -274,11 +282,14 @@ test('sign-out mid-call is refused, then sends the caller back to the queue for 
     // Agent 2's browser rings with that caller and answers.
     await ringing(a2.page, CALLER);
     await screenshot(a2.page, 'never-drop-3-agent2-ringing');
+    await checkA11y(a2.page, 'never-drop-3-agent2-ringing');
     await screenshot(a1.page, 'never-drop-3-agent1-signed-out');
+    await checkA11y(a1.page, 'never-drop-3-agent1-signed-out');
     const taken = await accept(a2.page, CALLER);
     assert.equal(await owns(a2.page, taken), callId, 'the same call');
     await a2.page.getByRole('list', { name: 'Team presence' }).locator(`[data-agent-id="${a1.me.id}"]`, { hasText: 'Offline' }).waitFor({ timeout: STEP_MS });
     await screenshot(a2.page, 'never-drop-3-agent2-answered');
+    await checkA11y(a2.page, 'never-drop-3-agent2-answered');
 
     const detail = await callDetail(a2.token, callId);
     assert.deepEqual(rungAfter(detail, 'agent_handed_back'), [a2.me.id], 'after the hand-back, only agent 2 is rung');
@@ -302,6 +313,7 @@ test('leaving alone: confirm, the caller goes back to the queue and rings the ot
     assert.match(warning, /You are the only agent on this call/);
     assert.match(warning, /the customer goes back to the queue and another agent will be rung/);
     await screenshot(a1.page, 'never-drop-4-leave-confirm');
+    await checkA11y(a1.page, 'never-drop-4-leave-confirm');
 
     await confirm.getByRole('button', { name: 'Leave anyway' }).click();
     await a1.page.getByTestId('no-call').waitFor({ timeout: STEP_MS });
@@ -310,12 +322,14 @@ test('leaving alone: confirm, the caller goes back to the queue and rings the ot
     const rang = await ringing(a2.page, CALLER);
     assert.equal(await a1.page.getByRole('region', { name: 'Incoming call' }).count(), 0, 'agent 1 is not rung');
     await screenshot(a2.page, 'never-drop-4-agent2-ringing');
+    await checkA11y(a2.page, 'never-drop-4-agent2-ringing');
     await rang.getByRole('button', { name: 'Accept' }).click();
     const taken = a2.page.getByTestId('active-call');
     await taken.locator('[data-participant-kind="customer"]').filter({ hasText: 'Talking' }).waitFor({ timeout: STEP_MS });
     assert.equal(await owns(a2.page, taken), callId, 'the same call');
     assert.equal(await a1.page.getByRole('region', { name: 'Incoming call' }).count(), 0, 'agent 1 is still not rung');
     await screenshot(a1.page, 'never-drop-4-agent1-after-leaving');
+    await checkA11y(a1.page, 'never-drop-4-agent1-after-leaving');
 
     const detail = await callDetail(a2.token, callId);
     assert.deepEqual(rungAfter(detail, 'agent_leaving'), [a2.me.id], 'after agent 1 left, only agent 2 is rung');

@@ -8,6 +8,7 @@ import { after, before, test } from 'node:test';
 import {
   api,
   assert,
+  checkA11y,
   demoCallsUnsupported,
   escapeRegExp,
   goAvailable as goAvailableIn,
@@ -139,6 +140,7 @@ test('the call detail labels hold, mute, the transfer and the hang-up, with raw 
       'Twilio\'s hold callback is labelled too',
     );
     await screenshot(a2.page, 'timeline-01-call-detail');
+    await checkA11y(a2.page, 'timeline-01-call-detail');
 
     // The customer's SID and the callback's sequence number are behind the hold callback's
     // "Details" toggle.
@@ -151,6 +153,7 @@ test('the call detail labels hold, mute, the transfer and the hang-up, with raw 
     await sid.waitFor({ state: 'visible' });
     assert.match(await holdReport.locator('details').innerText(), /sequence\s+\d+/);
     await screenshot(a2.page, 'timeline-02-call-detail-details');
+    await checkA11y(a2.page, 'timeline-02-call-detail-details');
 
     // Phone width: the detail (details still open) and the history list fit 390 px.
     await a2.page.setViewportSize(VIEWPORTS.phone);
@@ -158,12 +161,14 @@ test('the call detail labels hold, mute, the transfer and the hang-up, with raw 
     const detailWidth = await pageWidth(a2.page);
     assert.ok(detailWidth <= 390, `the call detail is ${detailWidth} px wide at 390 px`);
     await screenshot(a2.page, 'timeline-03-call-detail-390');
+    await checkA11y(a2.page, 'timeline-03-call-detail-390');
     await a2.page.getByRole('link', { name: '← Back to history' }).click();
     await row.waitFor({ timeout: STEP_MS });
     const historyWidth = await pageWidth(a2.page);
     assert.ok(historyWidth <= 390, `the history list is ${historyWidth} px wide at 390 px`);
     assert.ok(await row.getByRole('link').isVisible(), 'the call stays reachable at 390 px');
     await screenshot(a2.page, 'timeline-04-history-390');
+    await checkA11y(a2.page, 'timeline-04-history-390');
 
     assert.deepEqual(a1.problems, [], 'no page errors for agent 1');
     assert.deepEqual(a2.problems, [], 'no page errors for agent 2');

@@ -8,6 +8,7 @@ import { after, before, test } from 'node:test';
 import {
   api,
   assert,
+  checkA11y,
   demoCallsUnsupported,
   escapeRegExp,
   goAvailable as goAvailableIn,
@@ -56,7 +57,9 @@ test('warm transfer from agent 1 to agent 2, in two browsers', async (t) => {
     const team1 = a1.page.getByRole('list', { name: 'Team presence' });
     await team1.locator(`[data-agent-id="${a2.me.id}"]`, { hasText: 'Available' }).waitFor({ timeout: STEP_MS });
     await screenshot(a1.page, 'wt-01-agent1-available');
+    await checkA11y(a1.page, 'wt-01-agent1-available');
     await screenshot(a2.page, 'wt-01-agent2-available');
+    await checkA11y(a2.page, 'wt-01-agent2-available');
 
     // 2. A simulated customer calls (demo control in agent 1's page); agent 1's browser rings.
     await a1.page.getByLabel('Caller number (optional)').fill(CALLER);
@@ -71,6 +74,7 @@ test('warm transfer from agent 1 to agent 2, in two browsers', async (t) => {
     await ringing1.getByTestId('incoming-caller').filter({ hasText: CALLER }).waitFor({ timeout: STEP_MS });
     assert.match(await a1.page.title(), /Incoming call/);
     await screenshot(a1.page, 'wt-02-agent1-ringing');
+    await checkA11y(a1.page, 'wt-02-agent1-ringing');
 
     // 3. Agent 1 accepts.
     await ringing1.getByRole('button', { name: 'Accept' }).click();
@@ -89,12 +93,14 @@ test('warm transfer from agent 1 to agent 2, in two browsers', async (t) => {
     });
     assert.equal(mine1.json.call?.id, callId, 'GET /api/me/call agrees with the page');
     await screenshot(a1.page, 'wt-03-agent1-connected');
+    await checkA11y(a1.page, 'wt-03-agent1-connected');
 
     // 4. Agent 1 holds the customer.
     await call1.getByRole('button', { name: 'Hold customer' }).click();
     await call1.getByRole('button', { name: 'Resume customer' }).waitFor({ timeout: STEP_MS });
     await customerRow1.filter({ hasText: 'On hold' }).waitFor({ timeout: STEP_MS });
     await screenshot(a1.page, 'wt-04-agent1-customer-on-hold');
+    await checkA11y(a1.page, 'wt-04-agent1-customer-on-hold');
 
     // 5. Warm transfer to agent 2, picked from the live list.
     await call1.getByRole('radio', { name: 'Warm' }).check();
@@ -105,12 +111,14 @@ test('warm transfer from agent 1 to agent 2, in two browsers', async (t) => {
     await transfer1.waitFor({ timeout: STEP_MS });
     assert.match(await transfer1.innerText(), new RegExp(`Warm transfer to ${escapeRegExp(a2.me.display_name)}`));
     await screenshot(a1.page, 'wt-05-agent1-transfer-dialing');
+    await checkA11y(a1.page, 'wt-05-agent1-transfer-dialing');
 
     // 6. Agent 2's browser rings.
     const ringing2 = a2.page.getByRole('region', { name: 'Incoming call' });
     await ringing2.waitFor({ timeout: STEP_MS });
     await ringing2.getByTestId('incoming-caller').filter({ hasText: CALLER }).waitFor({ timeout: STEP_MS });
     await screenshot(a2.page, 'wt-06-agent2-ringing');
+    await checkA11y(a2.page, 'wt-06-agent2-ringing');
 
     // 7. Agent 2 accepts; agent 1 sees them connected and the transfer consulting.
     await ringing2.getByRole('button', { name: 'Accept' }).click();
@@ -121,7 +129,9 @@ test('warm transfer from agent 1 to agent 2, in two browsers', async (t) => {
     const complete = transfer1.getByRole('button', { name: 'Complete transfer' });
     await until('Complete transfer enabled', () => complete.isEnabled());
     await screenshot(a1.page, 'wt-07-agent1-consulting');
+    await checkA11y(a1.page, 'wt-07-agent1-consulting');
     await screenshot(a2.page, 'wt-07-agent2-consulting');
+    await checkA11y(a2.page, 'wt-07-agent2-consulting');
 
     // 8. Agent 1 completes the transfer (and leaves).
     await complete.click();
@@ -149,9 +159,12 @@ test('warm transfer from agent 1 to agent 2, in two browsers', async (t) => {
     const me1 = await api('/api/me', { token: a1.token });
     assert.ok(['available', 'wrap_up'].includes(me1.json.status), `agent 1 is free again (${me1.json.status})`);
     await screenshot(a1.page, 'wt-08-agent1-idle');
+    await checkA11y(a1.page, 'wt-08-agent1-idle');
     await screenshot(a2.page, 'wt-08-agent2-owns-call');
+    await checkA11y(a2.page, 'wt-08-agent2-owns-call');
     await a2.page.setViewportSize(VIEWPORTS.tablet);
     await screenshot(a2.page, 'wt-08-agent2-owns-call-768');
+    await checkA11y(a2.page, 'wt-08-agent2-owns-call-768');
     await a2.page.setViewportSize(VIEWPORTS.desktop);
 
     // 9. The customer hangs up (demo control, as the customer).
@@ -164,6 +177,7 @@ test('warm transfer from agent 1 to agent 2, in two browsers', async (t) => {
     assert.ok(ended.ended_at, 'the call has an end time');
     assert.ok(ended.customer_call_sid === customerSid, 'the call is the simulated customer\'s');
     await screenshot(a2.page, 'wt-09-agent2-call-ended');
+    await checkA11y(a2.page, 'wt-09-agent2-call-ended');
     // When the customer hangs up on agent 2, the call simply ends with agent 2 as its owner; it
     // is not put back in the queue and nobody is rung again.
     await t.test('the customer hanging up ends the call with agent 2 as owner (no re-queue)', () => {
@@ -183,6 +197,7 @@ test('warm transfer from agent 1 to agent 2, in two browsers', async (t) => {
     await row.waitFor({ timeout: STEP_MS });
     assert.match(await row.innerText(), /Completed/);
     await screenshot(a2.page, 'wt-10-history');
+    await checkA11y(a2.page, 'wt-10-history');
     await row.getByRole('link').click();
     await a2.page.getByRole('heading', { name: `Call from ${CALLER}` }).waitFor();
     const transfers = a2.page.getByTestId('transfers');
@@ -194,6 +209,7 @@ test('warm transfer from agent 1 to agent 2, in two browsers', async (t) => {
     const kinds = await timeline.locator('li[data-kind]').evaluateAll((items) => items.map((li) => li.dataset.kind));
     assert.ok(kinds.indexOf('transfer_started') < kinds.indexOf('transfer_completed'), `timeline order: ${kinds.join(', ')}`);
     await screenshot(a2.page, 'wt-11-call-detail');
+    await checkA11y(a2.page, 'wt-11-call-detail');
 
     assert.deepEqual(a1.problems, [], 'no page errors for agent 1');
     assert.deepEqual(a2.problems, [], 'no page errors for agent 2');

@@ -11,6 +11,7 @@ import { after, before, test } from 'node:test';
 import {
   api,
   assert,
+  checkA11y,
   demoCallsUnsupported,
   env,
   goAvailable,
@@ -104,6 +105,7 @@ test('wrap-up with a countdown, a required disposition and notes, then available
     // The disposition form is there during the call too.
     await call.getByRole('form', { name: 'Disposition and notes' }).waitFor({ timeout: STEP_MS });
     await screenshot(a.page, 'wrap-up-1-on-the-call');
+    await checkA11y(a.page, 'wrap-up-1-on-the-call');
 
     // The agent hangs up: wrap-up, with its countdown, instead of straight back to available.
     await call.getByRole('group', { name: 'Call controls' }).getByRole('button', { name: 'Hang up', exact: true }).click();
@@ -121,6 +123,7 @@ test('wrap-up with a countdown, a required disposition and notes, then available
     assert.equal(await finish.isDisabled(), true, 'Finish is disabled without the required disposition');
     await wrap.getByTestId('wrap-up-blocked').filter({ hasText: 'Choose a disposition' }).waitFor();
     await screenshot(a.page, 'wrap-up-2-after-call-countdown');
+    await checkA11y(a.page, 'wrap-up-2-after-call-countdown');
 
     // Extend once: the button goes away and the panel says so.
     await wrap.getByRole('button', { name: /^Extend by/ }).click();
@@ -135,11 +138,13 @@ test('wrap-up with a countdown, a required disposition and notes, then available
     await form.getByRole('status').filter({ hasText: 'Saved.' }).waitFor({ timeout: STEP_MS });
     await until('Finish is enabled', async () => !(await finish.isDisabled()), STEP_MS);
     await screenshot(a.page, 'wrap-up-3-disposition-filed');
+    await checkA11y(a.page, 'wrap-up-3-disposition-filed');
 
     await finish.click();
     await status(a.page, 'Available');
     await wrap.waitFor({ state: 'detached', timeout: STEP_MS });
     await screenshot(a.page, 'wrap-up-4-available-again');
+    await checkA11y(a.page, 'wrap-up-4-available-again');
 
     const detail = await api(`/api/calls/${callId}`, { token: a.token });
     assert.equal(detail.status, 200);
@@ -152,6 +157,7 @@ test('wrap-up with a countdown, a required disposition and notes, then available
     await a.page.getByTestId('call-disposition').filter({ hasText: 'Resolved' }).waitFor({ timeout: STEP_MS });
     await a.page.getByTestId('call-notes').filter({ hasText: 'Refund issued.' }).waitFor();
     await screenshot(a.page, 'wrap-up-5-call-detail');
+    await checkA11y(a.page, 'wrap-up-5-call-detail');
     assert.deepEqual(a.problems, [], 'no page errors');
   } catch (err) {
     await screenshot(a.page, 'wrap-up-failure').catch(() => {});
@@ -181,6 +187,7 @@ test('away with a reason, and the missed-call notice after rejecting a call', as
       .locator(`[data-agent-id="${a.me.id}"]`, { hasText: 'Lunch' })
       .waitFor({ timeout: STEP_MS });
     await screenshot(a.page, 'wrap-up-6-away-for-lunch');
+    await checkA11y(a.page, 'wrap-up-6-away-for-lunch');
 
     // A call rings and the agent rejects it: set Away by the system, and told why.
     await goAvailable(a.page, STEP_MS);
@@ -191,6 +198,7 @@ test('away with a reason, and the missed-call notice after rejecting a call', as
     const notice = a.page.getByTestId('missed-call-notice');
     await notice.filter({ hasText: `You declined a call from ${CALLER}; you are Away. Go available?` }).waitFor({ timeout: STEP_MS });
     await screenshot(a.page, 'wrap-up-7-missed-call-notice');
+    await checkA11y(a.page, 'wrap-up-7-missed-call-notice');
     const me = await api('/api/me', { token: a.token });
     assert.equal(me.json.away_reason, 'declined_call');
     assert.equal(await a.page.getByTestId('away-reason').inputValue(), 'declined_call', 'the header shows the system reason');

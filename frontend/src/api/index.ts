@@ -2,3 +2,4 @@ export { createApiClient, authMiddleware, type ApiClient, type SessionPort } fro
 export { ApiProvider, useApi } from './provider';
 export { toApiProblem, networkProblem, settle, type ApiProblem, type ApiErrorCode, type ApiResult } from './errors';
 export type * from './types';
+export { createQueryClient, orThrow } from './query';

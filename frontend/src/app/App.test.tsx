@@ -122,6 +122,66 @@ describe('App', () => {
     expect(storage.length).toBe(0);
   });
 
+  describe('the microphone is asked for when the agent goes available', () => {
+    function signedIn(mode: 'live' | 'demo') {
+      const storage = new MemoryStorage();
+      const seed = createSessionStore({ storage });
+      seed.signIn(makeLogin(new Date(Date.now() + 3_600_000), { agent: admin }));
+      seed.dispose();
+      return setup(
+        {
+          'GET /api/config': () => jsonResponse(200, { mode, version: '0.1.0' }),
+          'GET /api/me': () => jsonResponse(200, admin),
+          'GET /api/demo/ringing': () => jsonResponse(200, []),
+          'PUT /api/me/status': (_req, body) => jsonResponse(200, { ...admin, status: (body as { status: string }).status }),
+        },
+        storage,
+      );
+    }
+
+    function denyMicrophone() {
+      const media = navigator.mediaDevices;
+      const asked: MediaStreamConstraints[] = [];
+      const original = media.getUserMedia;
+      media.getUserMedia = async (constraints?: MediaStreamConstraints) => {
+        asked.push(constraints ?? {});
+        throw new DOMException('Permission denied', 'NotAllowedError');
+      };
+      return { asked, restore: () => (media.getUserMedia = original) };
+    }
+
+    it('live mode: a refused microphone keeps the agent offline, and says why (before the phone registers)', async () => {
+      const user = userEvent.setup();
+      const mic = denyMicrophone();
+      try {
+        const { calls } = signedIn('live');
+        const presence = await screen.findByRole('group', { name: 'Your status' });
+        expect(mic.asked).toHaveLength(0); // not on page load
+        await user.click(within(presence).getByRole('button', { name: /Available/ }));
+        expect(await screen.findByText(/you stay offline: Microphone access was denied/)).toBeInTheDocument();
+        expect(mic.asked).toEqual([{ audio: true }]);
+        expect(calls).not.toContain('POST /api/voice/token');
+        expect(calls).not.toContain('PUT /api/me/status');
+      } finally {
+        mic.restore();
+      }
+    });
+
+    it('demo mode: the simulator needs no microphone, so a refusal does not stop the agent', async () => {
+      const user = userEvent.setup();
+      const mic = denyMicrophone();
+      try {
+        signedIn('demo');
+        const presence = await screen.findByRole('group', { name: 'Your status' });
+        await user.click(within(presence).getByRole('button', { name: /Available/ }));
+        await waitFor(() => expect(within(presence).getByRole('button', { name: /Available/ })).toHaveAttribute('aria-pressed', 'true'));
+        expect(mic.asked).toHaveLength(1);
+      } finally {
+        mic.restore();
+      }
+    });
+  });
+
   it('does not go available when the browser phone cannot connect, and says why', async () => {
     const user = userEvent.setup();
     const storage = new MemoryStorage();

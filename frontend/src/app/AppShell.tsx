@@ -1,8 +1,9 @@
+import { useQueryClient } from '@tanstack/react-query';
 import { useEffect, useMemo, useState } from 'react';
 import { settle, useApi, type AgentStatus } from '@/api';
 import { AgentsAdminPage } from '@/features/admin';
 import { SignOutButton, useRefreshMe, useSessionStore, type Session } from '@/features/auth';
-import { CallDock, MyCallProvider, useMyCall } from '@/features/calls';
+import { CallDock, CallShortcuts, MyCallProvider, useMyCall } from '@/features/calls';
 import { useAppConfig } from '@/features/config';
 import { CallDetailPage, filtersFromParams, filtersToParams, HistoryPage } from '@/features/history';
 import { MissedCallNotice, PresenceControl, usePresenceLists, type PresenceLists } from '@/features/presence';
@@ -10,7 +11,15 @@ import { useTeam } from '@/features/team';
 import { ROLE_LABELS } from '@/lib/agent-status';
 import { formatPhone } from '@/lib/format';
 import { apiEventStream, LiveEvents, LiveEventsProvider, useLiveEvent } from '@/live';
-import { createVoiceClient, createWebAudioRinger, Phone, PhoneProvider, usePhoneState } from '@/voice';
+import {
+  createVoiceClient,
+  createWebAudioRinger,
+  loadAudioPreferences,
+  Phone,
+  PhoneProvider,
+  requestMicrophone,
+  usePhoneState,
+} from '@/voice';
 import { Dashboard } from './Dashboard';
 import { hrefs, navigate, useHashRoute, type Route } from './router';
 import { StatusStrip } from './StatusStrip';
@@ -26,25 +35,31 @@ const PHONE_ON: ReadonlySet<AgentStatus> = new Set(['available', 'reserved', 'bu
 export function AppShell({ session }: { session: Session }) {
   const api = useApi();
   const config = useAppConfig();
+  const queryClient = useQueryClient();
   const live = useMemo(() => new LiveEvents({ open: apiEventStream(api) }), [api]);
   const mode = config.status === 'ready' ? config.config.mode : null;
   const [phone, setPhone] = useState<Phone | null>(null);
   const agentId = session.agent.id;
 
   useEffect(() => {
+    // Events missed while the stream was down are gone: after every (re)connect, refetch all
+    // server state on screen; live events then keep it current.
+    const offOpen = live.onOpen(() => void queryClient.invalidateQueries());
     live.start();
     const online = () => live.reconnectNow();
     window.addEventListener('online', online);
     return () => {
       window.removeEventListener('online', online);
+      offOpen();
       live.stop();
     };
-  }, [live]);
+  }, [live, queryClient]);
 
   useEffect(() => {
     if (!mode) return;
     const created = new Phone(createVoiceClient(mode, { api, agentId, events: live }), { ringer: createWebAudioRinger() });
     setPhone(created);
+    void created.setAudioDevices(loadAudioPreferences());
     // Browsers allow sound only after a user gesture: any click or key press unlocks the ringtone.
     const unlock = () => created.unlockAudio();
     window.addEventListener('pointerdown', unlock);
@@ -68,6 +83,17 @@ export function AppShell({ session }: { session: Session }) {
   );
 }
 
+/**
+ * Before going available: ask for the microphone now (the browser's prompt must not cover Accept
+ * while a call rings), then register the phone. Live calls cannot work without a microphone; the
+ * demo simulator has no audio, so there a refusal does not stop the agent.
+ */
+async function readyToTakeCalls(phone: Phone | null, demo: boolean): Promise<string | null> {
+  const microphone = await requestMicrophone(loadAudioPreferences().inputId);
+  if (microphone && !demo) return microphone;
+  return phone ? phone.ensureRegistered() : null;
+}
+
 function Shell({ session, phone, demo }: { session: Session; phone: Phone | null; demo: boolean }) {
   const store = useSessionStore();
   const config = useAppConfig();
@@ -84,7 +110,7 @@ function Shell({ session, phone, demo }: { session: Session; phone: Phone | null
   async function goAvailable() {
     setGoingAvailable(true);
     try {
-      if (phone && (await phone.ensureRegistered())) return;
+      if (await readyToTakeCalls(phone, demo)) return;
       const result = await settle(api.PUT('/api/me/status', { body: { status: 'available' } }));
       if (result.ok) store.updateAgent(result.data);
     } finally {
@@ -152,7 +178,7 @@ function Shell({ session, phone, demo }: { session: Session; phone: Phone | null
             onChange={store.updateAgent}
             prepare={async (status) => {
               if (status !== 'available' || !phone) return null;
-              const problem = await phone.ensureRegistered();
+              const problem = await readyToTakeCalls(phone, demo);
               return problem ? `Your phone is not ready, so you stay ${agent.status === 'away' ? 'away' : 'offline'}: ${problem}` : null;
             }}
             onAbandon={() => phone?.setWanted(PHONE_ON.has(store.getState().session?.agent.status ?? 'offline'))}
@@ -160,7 +186,7 @@ function Shell({ session, phone, demo }: { session: Session; phone: Phone | null
           />
           <SignOutButton />
         </div>
-        <StatusStrip />
+        <StatusStrip actions={<CallShortcuts />} />
       </header>
       <div className="sr-only" aria-live="assertive" aria-atomic="true">
         {announcement}

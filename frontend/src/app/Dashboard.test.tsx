@@ -48,6 +48,7 @@ function demoBackend() {
   const events = eventStream();
   let ringing: DemoRinging[] = [];
   let call: CallDetail | null = null;
+  let handedOver: CallDetail | null = null;
   const state = { hangups: [] as string[], transferBodies: [] as unknown[] };
   const customer = makeParticipant({ id: 'p-customer' });
   const adaLeg = makeParticipant({ id: 'p-ada', kind: 'agent', agent_id: ada.id, display_name: ada.display_name, phone: null, call_sid: 'CAada', end_conference_on_exit: true });
@@ -91,9 +92,12 @@ function demoBackend() {
     },
     'POST /api/calls/:id/transfers/:tid/complete': () => {
       const done = { ...call!.transfers[0]!, status: 'completed' as const };
+      handedOver = { ...call!, transfers: [done] };
       call = null;
       return jsonResponse(200, done);
     },
+    // The call as the server has it after Ada left it (the last-call notice follows it).
+    'GET /api/calls/:id': () => (handedOver ? jsonResponse(200, handedOver) : jsonResponse(404, { code: 'not_found', message: 'call not found' })),
     'POST /api/calls/:id/hangup': () => jsonResponse(409, { code: 'conflict', message: 'The call has already ended.' }),
   };
   return {
@@ -101,6 +105,8 @@ function demoBackend() {
     events,
     state,
     ring: () => (ringing = [{ call_sid: 'CAada', from: '+15551230001', to: 'client:ada' }]),
+    /** Ada is already on the call (answered before the page loaded). */
+    onCall: () => (call = makeCall({ participants: [customer, adaLeg] })),
     bobAnswers: () => {
       call = {
         ...call!,
@@ -159,7 +165,87 @@ describe('Dashboard (demo mode)', () => {
     await user.click(within(transferCard).getByRole('button', { name: 'Complete transfer' }));
 
     expect(await screen.findByTestId('no-call', {}, { timeout: 3_000 })).toBeInTheDocument();
-    expect(screen.getByTestId('last-call')).toHaveTextContent('You handed the call from +15551230001 over to Bob Builder.');
+    // The notice follows the call as the server has it now (one request after the call left).
+    await waitFor(() =>
+      expect(screen.getByTestId('last-call')).toHaveTextContent('You handed the call from +15551230001 over to Bob Builder.'),
+    );
+  });
+
+  it('keyboard: A answers, H holds, T goes to the transfer targets; typed letters and modified keys do nothing; ? lists them', async () => {
+    const user = userEvent.setup();
+    const backend = demoBackend();
+    const { calls } = mount(backend.routes);
+    await waitFor(() => expect(screen.getByTestId('phone-status')).toHaveTextContent('Demo phone: Ready'));
+    expect(await screen.findByText('Bob Builder')).toBeInTheDocument();
+
+    // Nothing to act on: the keys are harmless.
+    await user.keyboard('aehmt');
+    expect(screen.getByTestId('no-call')).toBeInTheDocument();
+
+    backend.ring();
+    const incoming = await screen.findByRole('region', { name: 'Incoming call' }, { timeout: 3_000 });
+    expect(within(incoming).getByRole('button', { name: 'Accept' })).toHaveAttribute('aria-keyshortcuts', 'A');
+    (document.activeElement as HTMLElement | null)?.blur();
+    await user.keyboard('{Control>}a{/Control}');
+    expect(screen.queryByTestId('active-call')).not.toBeInTheDocument();
+    expect(calls.filter((c) => c.includes('/accept'))).toEqual([]);
+    await user.keyboard('a');
+    const active = await screen.findByRole('region', { name: 'Current call' });
+
+    await user.keyboard('h');
+    await waitFor(() => expect(within(active).getByRole('button', { name: 'Resume customer' })).toBeInTheDocument());
+
+    // T: focus lands on the first agent who can take the call; letters typed in a field stay text.
+    await user.keyboard('t');
+    expect(within(active).getByRole('radio', { name: /Bob Builder/ })).toHaveFocus();
+    await user.click(within(active).getByRole('radio', { name: 'A phone number' }));
+    const number = within(active).getByLabelText('Phone number (E.164)');
+    await user.type(number, 'hat');
+    expect(number).toHaveValue('hat');
+    expect(within(active).getByRole('button', { name: 'Resume customer' })).toBeInTheDocument();
+
+    // ?: a modal dialog lists the shortcuts; focus stays inside it; Escape closes it and returns focus.
+    const shortcutsButton = screen.getByRole('button', { name: 'Keyboard shortcuts' });
+    shortcutsButton.focus();
+    await user.keyboard('?');
+    const help = screen.getByRole('dialog', { name: 'Keyboard shortcuts' });
+    expect(help).toHaveAttribute('aria-modal', 'true');
+    expect(within(help).getByRole('button', { name: 'Close' })).toHaveFocus();
+    expect(help).toHaveTextContent('Hold or resume the customer');
+    await user.keyboard('h'); // no shortcut fires behind the dialog
+    expect(within(active).getByRole('button', { name: 'Resume customer' })).toBeInTheDocument();
+    await user.tab();
+    expect(within(help).getByRole('button', { name: 'Close' })).toHaveFocus();
+    await user.keyboard('{Escape}');
+    expect(screen.queryByRole('dialog')).not.toBeInTheDocument();
+    expect(shortcutsButton).toHaveFocus();
+  });
+
+  it('after a reload during a call: says the call is still going and reconnects the audio', async () => {
+    const user = userEvent.setup();
+    const backend = demoBackend();
+    backend.onCall();
+    // This tab held the audio before the reload.
+    window.sessionStorage.setItem('warm-transfer.audio-leg', JSON.stringify({ callSid: 'CAada', callId: null }));
+    mount(backend.routes);
+
+    const notice = await screen.findByTestId('reloaded-call');
+    expect(notice).toHaveTextContent(/Your call is still going\. The page was reloaded, .*\+15551230001 is still on the line/);
+    const active = screen.getByTestId('active-call');
+    expect(within(active).getByText('Audio stopped by the page reload')).toBeInTheDocument();
+    await user.click(within(notice).getByRole('button', { name: 'Reconnect audio' }));
+    await waitFor(() => expect(within(active).getByText('Audio in this browser')).toBeInTheDocument());
+    expect(screen.queryByTestId('reloaded-call')).not.toBeInTheDocument();
+    expect(JSON.parse(window.sessionStorage.getItem('warm-transfer.audio-leg')!)).toMatchObject({ callSid: 'CAada' });
+  });
+
+  it('a call whose audio is in another tab is not taken for a reload', async () => {
+    const backend = demoBackend();
+    backend.onCall();
+    mount(backend.routes);
+    const active = await screen.findByTestId('active-call');
+    expect(await within(active).findByText('Audio is in another tab or device')).toBeInTheDocument();
+    expect(screen.queryByTestId('reloaded-call')).not.toBeInTheDocument();
   });
 
   it('shows the backend 422 for a bad transfer number, and a refused hang-up says why', async () => {

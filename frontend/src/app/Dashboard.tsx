@@ -1,5 +1,6 @@
 import type { AgentView } from '@/api/types';
 import { LiveCallsPanel } from '@/features/admin';
+import { AudioSettingsPanel } from '@/features/audio';
 import { CallPanel } from '@/features/calls';
 import { DemoControls, HangUpAsCustomer } from '@/features/demo';
 import type { PresenceLists } from '@/features/presence';
@@ -58,6 +59,7 @@ export function Dashboard({
             problem={team.problem}
             awayReasons={presence?.awayReasons}
           />
+          <AudioSettingsPanel />
         </div>
       </div>
     </div>

@@ -224,6 +224,49 @@ describe('Admin: agents', () => {
     expect(await screen.findByRole('button', { name: 'Reactivate' })).toBeInTheDocument();
   });
 
+  it('lists away reasons with the inactive ones, adds one and deactivates one, reloading the list and the agents\' picker', async () => {
+    const user = userEvent.setup();
+    let reasons = [
+      { code: 'lunch', label: 'Lunch', active: true },
+      { code: 'gym', label: 'Gym', active: false },
+    ];
+    const { calls } = mount(
+      {
+        'GET /api/agents': () => jsonResponse(200, [admin, ada]),
+        'GET /api/away-reasons': (request) => {
+          const all = new URL(request.url).searchParams.get('include_inactive') === 'true';
+          return jsonResponse(200, all ? reasons : reasons.filter((r) => r.active));
+        },
+        'POST /api/away-reasons': (_r, body) => {
+          const b = body as { code: string; label: string };
+          reasons = [...reasons, { ...b, active: true }];
+          return jsonResponse(201, { ...b, active: true });
+        },
+        'PATCH /api/away-reasons/:code': (_r, body, { code }) => {
+          reasons = reasons.map((r) => (r.code === code ? { ...r, ...(body as object) } : r));
+          return jsonResponse(200, reasons.find((r) => r.code === code));
+        },
+      },
+      '#/admin',
+    );
+    const list = await screen.findByRole('list', { name: 'Away reasons' });
+    await within(list).findByRole('button', { name: 'Reactivate Gym' });
+    expect(within(list).getAllByRole('listitem').find((li) => li.textContent?.includes('gym'))).toHaveTextContent('(inactive)');
+
+    const form = screen.getByRole('form', { name: 'Add to Away reasons' });
+    await user.type(within(form).getByLabelText('Code'), 'training');
+    await user.type(within(form).getByLabelText('Label'), 'Training');
+    await user.click(within(form).getByRole('button', { name: 'Add' }));
+    await within(list).findByRole('button', { name: 'Deactivate Training' });
+    // The agents' away-reason picker (active reasons only) is reloaded too.
+    await waitFor(() => expect(within(screen.getByTestId('away-reason')).getByRole('option', { name: 'Training' })).toBeInTheDocument());
+
+    await user.click(within(list).getByRole('button', { name: 'Deactivate Lunch' }));
+    await within(list).findByRole('button', { name: 'Reactivate Lunch' });
+    await waitFor(() => expect(within(screen.getByTestId('away-reason')).queryByRole('option', { name: 'Lunch' })).not.toBeInTheDocument());
+    expect(calls.filter((c) => c === 'GET /api/away-reasons?include_inactive=true').length).toBeGreaterThanOrEqual(3);
+  });
+
   it("unlocks an agent's sign-in and says so", async () => {
     const user = userEvent.setup();
     const unlocked: string[] = [];

@@ -1,3 +1,4 @@
+import type { ReactNode } from 'react';
 import { useLiveEvents, useLiveStatus } from '@/live';
 import { useNow } from '@/lib/use-now';
 import { usePhone, usePhoneState } from '@/voice';
@@ -13,7 +14,7 @@ const DEVICE_LABELS = {
  * Two small indicators an agent can trust at a glance: is the browser phone ready, and are the
  * live updates flowing. Problems expand into a message with a way to retry.
  */
-export function StatusStrip() {
+export function StatusStrip({ actions }: { actions?: ReactNode }) {
   const phone = usePhone();
   const snapshot = usePhoneState();
   const live = useLiveEvents();
@@ -56,6 +57,7 @@ export function StatusStrip() {
             Reconnect now
           </button>
         )}
+        {actions && <div className="status-strip__actions">{actions}</div>}
       </div>
       {snapshot.error && (
         <div className="status-strip__alert" role="alert" data-testid="phone-error">

@@ -1,11 +1,14 @@
-import type { ReactNode } from 'react';
-import { ApiProvider, createApiClient, type ApiClient } from '@/api';
+import { QueryClientProvider, type QueryClient } from '@tanstack/react-query';
+import { useState, type ReactNode } from 'react';
+import { ApiProvider, createApiClient, createQueryClient, type ApiClient } from '@/api';
 import { AppConfigProvider } from '@/features/config';
 import { browserStorage, createSessionStore, SessionProvider, type SessionStore } from '@/features/auth';
 
 export interface AppServices {
   session: SessionStore;
   api: ApiClient;
+  /** The server-state cache; one is created per page when not given (tests may pass their own). */
+  queryClient?: QueryClient;
 }
 
 /**
@@ -16,14 +19,17 @@ export interface AppServices {
 export function createAppServices(): AppServices {
   const session = createSessionStore({ storage: browserStorage(), storageEvents: window });
   const api = createApiClient({ session });
-  return { session, api };
+  return { session, api, queryClient: createQueryClient() };
 }
 
 export function AppProvider({ services, children }: { services: AppServices; children: ReactNode }) {
+  const [queryClient] = useState(() => services.queryClient ?? createQueryClient());
   return (
     <SessionProvider store={services.session}>
       <ApiProvider client={services.api}>
-        <AppConfigProvider>{children}</AppConfigProvider>
+        <QueryClientProvider client={queryClient}>
+          <AppConfigProvider>{children}</AppConfigProvider>
+        </QueryClientProvider>
       </ApiProvider>
     </SessionProvider>
   );

@@ -11,4 +11,4 @@ export {
 } from './live-events';
 export { LiveEventsProvider, useLiveEvent, useLiveEvents, useLiveReconnect, useLiveStatus } from './provider';
 export { backoffDelay, DEFAULT_BACKOFF, type BackoffOptions } from './backoff';
-export { SseParser, type SseEvent } from './sse-parser';
+export type { EventSourceMessage } from 'eventsource-parser';

@@ -2,11 +2,17 @@ import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { fakeApi } from '@/testing/fake-backend';
 import { jsonResponse } from '@/testing/fixtures';
 import { backoffDelay } from './backoff';
-import { apiEventStream, LiveEvents, type OpenResult } from './live-events';
+import { apiEventStream, LiveEvents, type LiveEventName, type OpenResult } from './live-events';
 
 /** A controllable server: each `open` gets a stream the test can write to or break. */
 class FakeServer {
-  connections: Array<{ push(text: string): void; close(): void; fail(err?: Error): void; signal: AbortSignal }> = [];
+  connections: Array<{
+    push(text: string): void;
+    pushBytes(bytes: Uint8Array): void;
+    close(): void;
+    fail(err?: Error): void;
+    signal: AbortSignal;
+  }> = [];
   responses: Array<OpenResult | 'stream'> = [];
   open = vi.fn(async (signal: AbortSignal): Promise<OpenResult> => {
     const next = this.responses.shift() ?? 'stream';
@@ -22,6 +28,7 @@ class FakeServer {
     });
     this.connections.push({
       push: (text) => ctrl.enqueue(new TextEncoder().encode(text)),
+      pushBytes: (bytes) => ctrl.enqueue(bytes),
       close: () => ctrl.close(),
       fail: (err = new TypeError('network error')) => ctrl.error(err),
       signal,
@@ -175,6 +182,67 @@ describe('LiveEvents', () => {
     expect(bad).toHaveBeenCalledTimes(1);
     expect(call).toHaveBeenCalledWith({ id: 'c' });
     expect(live.status.state).toBe('open');
+    live.stop();
+  });
+});
+
+describe('LiveEvents: the text/event-stream wire format', () => {
+  beforeEach(() => {
+    vi.useFakeTimers();
+    vi.setSystemTime(0);
+  });
+  afterEach(() => vi.useRealTimers());
+
+  /** Feeds `chunks` (text or raw bytes) to one open connection; returns what listeners got. */
+  async function receive(chunks: Array<string | Uint8Array>, names: LiveEventName[] = ['agent', 'call']) {
+    const server = new FakeServer();
+    const live = new LiveEvents({ open: server.open, backoff, random: () => 0, idleTimeoutMs: 60_000 });
+    const got: Array<[string, unknown]> = [];
+    for (const name of names) live.on(name, (value) => got.push([name, value]));
+    live.start();
+    await vi.advanceTimersByTimeAsync(0);
+    for (const chunk of chunks) {
+      if (typeof chunk === 'string') server.last.push(chunk);
+      else server.last.pushBytes(chunk);
+      await vi.advanceTimersByTimeAsync(0);
+    }
+    return { got, server, live };
+  }
+
+  it('reassembles events split anywhere across chunks, including inside CRLF', async () => {
+    const text = 'event: agent\r\ndata: {"id":"a"}\r\n\r\nevent: call\r\ndata: {"id":"c"}\r\n\r\n';
+    for (let cut = 1; cut < text.length; cut += 3) {
+      const { got, live } = await receive([text.slice(0, cut), text.slice(cut)]);
+      expect(got).toEqual([
+        ['agent', { id: 'a' }],
+        ['call', { id: 'c' }],
+      ]);
+      live.stop();
+    }
+  });
+
+  it('decodes a UTF-8 character split between two network chunks', async () => {
+    const bytes = new TextEncoder().encode('event: agent\ndata: {"display_name":"Zoë"}\n\n');
+    const split = bytes.indexOf(0xc3) + 1; // inside the two bytes of "ë"
+    const { got, live } = await receive([bytes.slice(0, split), bytes.slice(split)]);
+    expect(got).toEqual([['agent', { display_name: 'Zoë' }]]);
+    live.stop();
+  });
+
+  it('joins multi-line data; ignores comments (keep-alives), unknown fields and a BOM', async () => {
+    const { got, live } = await receive(['\uFEFF: keep-alive\nfoo: bar\nevent: call\ndata: {"id":\ndata: "c"}\n\n']);
+    expect(got).toEqual([['call', { id: 'c' }]]);
+    live.stop();
+  });
+
+  it('discards half an event when the connection drops, and parses the next connection afresh', async () => {
+    const { got, server, live } = await receive(['event: call\ndata: {"id":"half']);
+    server.last.close();
+    await vi.advanceTimersByTimeAsync(1_000);
+    expect(server.connections).toHaveLength(2);
+    server.last.push('event: agent\ndata: {"id":"a"}\n\n');
+    await vi.advanceTimersByTimeAsync(0);
+    expect(got).toEqual([['agent', { id: 'a' }]]);
     live.stop();
   });
 });

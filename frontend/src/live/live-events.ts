@@ -1,6 +1,6 @@
 import type { AgentView, ApiClient, CallSummary, QueuePage } from '@/api';
 import { backoffDelay, DEFAULT_BACKOFF, type BackoffOptions } from './backoff';
-import { SseParser, type SseEvent } from './sse-parser';
+import { createParser, type EventSourceMessage } from 'eventsource-parser';
 
 /** What `GET /api/events` sends, by event name. */
 export interface LiveEventMap {
@@ -44,13 +44,15 @@ export interface LiveEventsOptions {
   now?: () => number;
   random?: () => number;
   /** Logged malformed events go here (tests). */
-  onBadEvent?: (event: SseEvent, error: unknown) => void;
+  onBadEvent?: (event: EventSourceMessage, error: unknown) => void;
 }
 
 type Listener<T> = (value: T) => void;
 
 /**
  * The live connection to `GET /api/events`: one per signed-in page, shared by every panel.
+ * Opened with `fetch` (through the API client, which adds `Authorization: Bearer …`; the browser's
+ * `EventSource` cannot send headers) and parsed with `eventsource-parser`.
  * Reconnects with exponential backoff (and jitter) after a drop, a server error or silence;
  * `onOpen` listeners run on every (re)connect so panels can reload what they may have missed.
  */
@@ -160,10 +162,13 @@ export class LiveEvents {
     this.setStatus({ state: 'open', retryAt: null, lastError: null });
     for (const listener of [...this.openListeners]) safely(listener);
 
-    const parser = new SseParser((event) => {
-      if (generation !== this.generation) return;
-      delivered = true;
-      this.dispatch(event);
+    // A fresh parser per connection: half an event left by a dropped one is discarded.
+    const parser = createParser({
+      onEvent: (event) => {
+        if (generation !== this.generation) return;
+        delivered = true;
+        this.dispatch(event);
+      },
     });
     const reader = result.stream.getReader();
     this.reader = reader;
@@ -182,7 +187,7 @@ export class LiveEvents {
         if (generation !== this.generation) return;
         if (done) break;
         this.armIdle(onSilence);
-        parser.push(decoder.decode(value, { stream: true }));
+        parser.feed(decoder.decode(value, { stream: true }));
       }
     } catch (err) {
       if (generation !== this.generation) return;
@@ -219,8 +224,9 @@ export class LiveEvents {
     this.idleTimer = setTimeout(onSilence, this.options.idleTimeoutMs);
   }
 
-  private dispatch(event: SseEvent): void {
-    const set = this.listeners.get(event.event);
+  private dispatch(event: EventSourceMessage): void {
+    // An event without a name is a `message` (as in EventSource).
+    const set = this.listeners.get(event.event ?? 'message');
     if (!set || set.size === 0) return;
     let payload: unknown = undefined;
     if (event.data.trim() !== '') {
@@ -277,7 +283,7 @@ export function apiEventStream(api: ApiClient): OpenStream {
         return { ok: false, fatal: true, message: 'Live updates need a valid session.' };
       }
       return { ok: false, message: `Live updates unavailable (HTTP ${response.status}).` };
-    } catch (err) {
+    } catch {
       if (signal.aborted) return { ok: false, message: 'Cancelled.' };
       return { ok: false, message: 'Cannot reach the server for live updates.' };
     }

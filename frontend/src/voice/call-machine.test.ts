@@ -21,6 +21,15 @@ describe('call state machine', () => {
     expect(transition(s, { type: 'dismiss' })).toBe(IDLE);
   });
 
+  it('resumes a leg that stayed up through a page reload, only when no other call is in hand', () => {
+    const s = transition(IDLE, { type: 'resumed', call, at: 500 });
+    expect(s).toMatchObject({ phase: 'connected', call, since: 500, muted: false, hangingUp: false, waiting: null });
+    expect(transition(s, { type: 'disconnected', callSid: 'CA1', at: 1500 })).toMatchObject({ phase: 'ended', reason: 'remote_hangup', connectedMs: 1000 });
+    const ringingOther = transition(IDLE, { type: 'incoming', call: other, at: 0 });
+    expect(transition(ringingOther, { type: 'resumed', call, at: 10 })).toBe(ringingOther);
+    expect(transition(s, { type: 'resumed', call: other, at: 10 })).toBe(s);
+  });
+
   it('records a local hang-up as such', () => {
     const s = run([
       { type: 'incoming', call, at: 0 },

@@ -60,6 +60,8 @@ export type PhoneEvent =
   | { type: 'answer' }
   | { type: 'answer_failed'; callSid: string; error: string }
   | { type: 'accepted'; callSid: string; at: number }
+  /** This browser took back the audio of a leg that stayed up (the page was reloaded during the call). */
+  | { type: 'resumed'; call: CallInfo; at: number }
   | { type: 'decline'; at: number }
   | { type: 'cancelled'; callSid: string; at: number }
   | { type: 'hangup' }
@@ -117,6 +119,10 @@ function apply(state: CallState, event: PhoneEvent): CallState {
         error: null,
         waiting: state.waiting ?? null,
       };
+
+    case 'resumed':
+      if (state.phase !== 'idle' && state.phase !== 'ended') return state;
+      return { phase: 'connected', call: event.call, since: event.at, muted: false, hangingUp: false, error: null, waiting: null };
 
     case 'decline':
       if (state.phase !== 'ringing') return state;

@@ -20,3 +20,15 @@ export { TwilioVoiceClient, describeSdkError, type TwilioVoiceClientOptions } fr
 export { TokenRefresher, refreshDelay, type IssuedToken } from './token-refresh';
 export { createSilentRinger, createWebAudioRinger, type Ringer } from './ringer';
 export { PhoneProvider, usePhone, usePhoneState } from './provider';
+export {
+  listAudioDevices,
+  loadAudioPreferences,
+  outputSelectionSupported,
+  playTestTone,
+  requestMicrophone,
+  saveAudioPreferences,
+  AUDIO_PREFERENCES_KEY,
+  type AudioDeviceOption,
+  type AudioDevices,
+  type AudioPreferences,
+} from './audio-devices';

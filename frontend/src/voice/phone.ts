@@ -1,6 +1,7 @@
 import { backoffDelay, DEFAULT_BACKOFF, type BackoffOptions } from '@/live/backoff';
-import { IDLE, isBusy, step, type CallState, type EndReason, type PhoneEvent } from './call-machine';
+import { IDLE, isBusy, step, type CallInfo, type CallState, type EndReason, type PhoneEvent } from './call-machine';
 import { createSilentRinger, type Ringer } from './ringer';
+import type { AudioPreferences } from './audio-devices';
 import type { VoiceClient, VoiceClientState, VoiceError } from './types';
 
 export interface LastCall {
@@ -100,6 +101,11 @@ export class Phone {
   };
 
   /** Follow the agent's presence: registered while available (or on a call), not otherwise. */
+  /** Use this microphone and speaker for calls (live mode; the simulator has no audio). */
+  async setAudioDevices(preferences: AudioPreferences): Promise<void> {
+    await this.voice.setAudioDevices?.(preferences);
+  }
+
   setWanted(wanted: boolean): void {
     if (this.destroyed || this.snapshot.wanted === wanted) return;
     this.patch({ wanted });
@@ -160,6 +166,24 @@ export class Phone {
     } catch (err) {
       this.dispatch({ type: 'answer_failed', callSid, error: messageOf(err, 'Could not answer the call.') });
     }
+  }
+
+  /** Whether `resume` can bring a still-up leg's audio back to this page. */
+  get canResume(): boolean {
+    return typeof this.voice.resume === 'function';
+  }
+
+  /** Take back the audio of a leg that stayed up while the page reloaded. */
+  async resume(call: CallInfo): Promise<string | null> {
+    if (!this.voice.resume) return 'This phone cannot reconnect to a call in progress.';
+    if (this.snapshot.call.phase === 'ringing' || this.snapshot.call.phase === 'connected') return 'The phone is busy.';
+    try {
+      await this.voice.resume(call);
+    } catch (err) {
+      return messageOf(err, 'Could not reconnect the audio.');
+    }
+    this.dispatch({ type: 'resumed', call, at: this.now() });
+    return null;
   }
 
   async reject(): Promise<void> {

@@ -130,6 +130,13 @@ export class SimVoiceClient implements VoiceClient {
     void this.checkLegs();
   }
 
+  async resume(call: IncomingCallInfo): Promise<void> {
+    this.done.add(call.callSid);
+    // Seen up by the server already (that is why it can be resumed): its end is reported at once.
+    this.answered.set(call.callSid, { at: this.now(), seenUp: true, callId: call.parameters.call_id ?? null });
+    void this.checkLegs();
+  }
+
   async reject(callSid: string): Promise<void> {
     this.ringing.delete(callSid);
     this.done.add(callSid);

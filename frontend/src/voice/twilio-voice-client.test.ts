@@ -195,6 +195,42 @@ describe('TwilioVoiceClient', () => {
     client.destroy();
   });
 
+  it('routes calls to the chosen speaker, and opens the chosen microphone only for a call (device.audio)', async () => {
+    const { client, device } = setup();
+    await client.setAudioDevices({ inputId: 'mic-2', outputId: 'spk-2' });
+    await client.register();
+    const audio = {
+      incoming: () => false,
+      isOutputSelectionSupported: true,
+      setInputDevice: vi.fn(async () => {}),
+      unsetInputDevice: vi.fn(async () => {}),
+      speakerDevices: { set: vi.fn(async () => {}) },
+      ringtoneDevices: { set: vi.fn(async () => {}) },
+    };
+    (device() as unknown as { audio: typeof audio }).audio = audio;
+    await client.setAudioDevices({ inputId: 'mic-2', outputId: 'spk-2' });
+    expect(audio.speakerDevices.set).toHaveBeenCalledWith('spk-2');
+    expect(audio.ringtoneDevices.set).toHaveBeenCalledWith('spk-2');
+    expect(audio.setInputDevice).not.toHaveBeenCalled(); // not held open between calls
+
+    const call = new FakeCall({ CallSid: 'CA1', From: '+15551230001', To: 'client:ada' });
+    device().fire('incoming', call);
+    await client.accept('CA1');
+    expect(audio.setInputDevice).toHaveBeenCalledWith('mic-2');
+    expect(audio.setInputDevice.mock.invocationCallOrder[0]!).toBeLessThan(call.accept.mock.invocationCallOrder[0]!);
+    await client.hangup('CA1');
+    expect(audio.unsetInputDevice).toHaveBeenCalled();
+
+    // Back to the defaults; a browser without setSinkId leaves the output alone.
+    await client.setAudioDevices({ inputId: null, outputId: null });
+    expect(audio.speakerDevices.set).toHaveBeenLastCalledWith('default');
+    audio.isOutputSelectionSupported = false;
+    audio.speakerDevices.set.mockClear();
+    await client.setAudioDevices({ inputId: null, outputId: 'spk-3' });
+    expect(audio.speakerDevices.set).not.toHaveBeenCalled();
+    client.destroy();
+  });
+
   it('offers the next call when its invite arrives before the last call is over', async () => {
     const { client, device, events } = setup();
     await client.register();

@@ -31,7 +31,7 @@ export interface SdkCall {
   reject(): void;
   disconnect(): void;
   mute(shouldMute?: boolean): void;
-  // `any`: the SDK's listeners take varied arguments.
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any -- the SDK's listeners take varied arguments
   on(event: string, listener: (...args: any[]) => void): unknown;
 }
 
@@ -42,15 +42,27 @@ export interface SdkError {
   explanation?: string;
 }
 
+/** `device.audio` (the SDK's AudioHelper), as far as it is used here. */
+export interface SdkAudioHelper {
+  incoming(enable?: boolean): boolean;
+  /** False when the browser has no `setSinkId`: output selection is not possible. */
+  isOutputSelectionSupported?: boolean;
+  /** Opens this microphone for current and future calls (and holds it until unset). */
+  setInputDevice?(deviceId: string): Promise<void>;
+  unsetInputDevice?(): Promise<void>;
+  speakerDevices?: { set(deviceIdOrIds: string | string[]): Promise<void> };
+  ringtoneDevices?: { set(deviceIdOrIds: string | string[]): Promise<void> };
+}
+
 export interface SdkDevice {
   readonly state: string;
   register(): Promise<void>;
   unregister(): Promise<void>;
   updateToken(token: string): void;
   destroy(): void;
-  // `any`: the SDK's listeners take varied arguments.
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any -- the SDK's listeners take varied arguments
   on(event: string, listener: (...args: any[]) => void): unknown;
-  audio?: { incoming(enable?: boolean): boolean } | null;
+  audio?: SdkAudioHelper | null;
 }
 
 export interface SdkDeviceOptions {
@@ -142,6 +154,7 @@ export class TwilioVoiceClient implements VoiceClient {
   private readonly calls = new Map<string, SdkCall>();
   private readonly refresher: TokenRefresher;
   private device: SdkDevice | null = null;
+  private audioPreferences: { inputId: string | null; outputId: string | null } = { inputId: null, outputId: null };
   private stateValue: VoiceClientState = 'unregistered';
   private destroyed = false;
   private readonly registerTimeoutMs: number;
@@ -210,7 +223,7 @@ export class TwilioVoiceClient implements VoiceClient {
       // The reason first, so whoever reacts to the state change can show it.
       this.emitter.emit('error', error);
       this.setState('error');
-      throw new Error(error.message);
+      throw new Error(error.message, { cause: err });
     }
   }
 
@@ -276,7 +289,22 @@ export class TwilioVoiceClient implements VoiceClient {
   }
 
   async accept(callSid: string): Promise<void> {
-    this.call(callSid).accept();
+    const call = this.call(callSid);
+    // The chosen microphone is opened for the call only (setInputDevice holds it until unset);
+    // access was asked for when the agent went available, so no prompt appears now.
+    const audio = this.device?.audio;
+    if (this.audioPreferences.inputId && audio?.setInputDevice) {
+      await audio.setInputDevice(this.audioPreferences.inputId).catch(() => {
+        /* gone since it was picked: the SDK falls back to the default microphone */
+      });
+    }
+    call.accept();
+  }
+
+  async setAudioDevices(preferences: { inputId: string | null; outputId: string | null }): Promise<void> {
+    this.audioPreferences = preferences;
+    const audio = this.device?.audio;
+    if (audio) await applyOutput(audio, preferences.outputId);
   }
 
   async reject(callSid: string): Promise<void> {
@@ -325,6 +353,7 @@ export class TwilioVoiceClient implements VoiceClient {
     } catch {
       /* older SDKs: keep Twilio's ringtone */
     }
+    if (device.audio) void applyOutput(device.audio, this.audioPreferences.outputId);
     // Events of a Device we have dropped (stuck registration) change nothing.
     const current = () => !this.destroyed && this.device === device;
     const settled = (registered: boolean) => {
@@ -382,6 +411,7 @@ export class TwilioVoiceClient implements VoiceClient {
     call.on('reject', forget);
     call.on('disconnect', () => {
       forget();
+      if (this.calls.size === 0) void this.device?.audio?.unsetInputDevice?.().catch(() => {});
       this.emitter.emit('disconnected', callSid);
     });
     call.on('mute', (muted: boolean) => this.emitter.emit('muted', callSid, muted));
@@ -421,4 +451,13 @@ function messageOf(err: unknown): string {
   if (err instanceof Error && err.message) return err.message;
   if (typeof err === 'object' && err && 'message' in err && typeof err.message === 'string') return err.message;
   return 'unknown error';
+}
+
+/** Call audio (and the SDK's own sounds) through the chosen speaker, where the browser allows it. */
+async function applyOutput(audio: SdkAudioHelper, outputId: string | null): Promise<void> {
+  if (!audio.isOutputSelectionSupported) return;
+  const id = outputId ?? 'default';
+  await Promise.all([audio.speakerDevices?.set(id), audio.ringtoneDevices?.set(id)]).catch(() => {
+    /* the device is gone: the SDK keeps the default */
+  });
 }

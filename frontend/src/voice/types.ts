@@ -56,6 +56,16 @@ export interface VoiceClient {
   /** Mute this browser's microphone (the conference-level mute is a backend action). */
   mute(callSid: string, muted: boolean): void;
   on<E extends keyof VoiceClientEvents>(event: E, listener: VoiceClientEvents[E]): () => void;
+  /**
+   * Use this microphone and speaker (null = the browser's default) for calls from now on. The
+   * simulator has no audio, so only the live client does anything with it.
+   */
+  /**
+   * Take back the audio of this agent's leg that is still up, after a page reload. Only where the
+   * leg outlives the page (the simulator); a WebRTC leg ends with the page that held it.
+   */
+  resume?(call: IncomingCallInfo): Promise<void>;
+  setAudioDevices?(preferences: { inputId: string | null; outputId: string | null }): Promise<void>;
   /** Release everything (sign-out). Hangs up a call in progress. */
   destroy(): void;
 }

@@ -10,4 +10,4 @@ export {
   wrapUpSecondsLeft,
   MAX_NOTES,
   SYSTEM_AWAY_REASONS,
-} from './presence-model';
+} from '@/lib/presence-model';

@@ -1,5 +1,6 @@
-import { useCallback, useEffect, useId, useState, type FormEvent } from 'react';
-import { settle, useApi, type ApiProblem, type ListEntry } from '@/api';
+import { useQuery } from '@tanstack/react-query';
+import { useId, useState, type FormEvent } from 'react';
+import { orThrow, settle, useApi, type ListEntry } from '@/api';
 import { ActionButton } from '@/components/ActionButton';
 import { ProblemMessage } from '@/components/ProblemMessage';
 import { useAction } from '@/lib/use-action';
@@ -11,22 +12,18 @@ export function ListAdminPanel({ title, path, hint, onChanged }: { title: string
   const api = useApi();
   const id = useId();
   const action = useAction();
-  const [entries, setEntries] = useState<ListEntry[]>([]);
-  const [loadProblem, setLoadProblem] = useState<ApiProblem | null>(null);
   const [code, setCode] = useState('');
   const [label, setLabel] = useState('');
-
-  const load = useCallback(async () => {
-    const result = await settle(api.GET(path, { params: { query: { include_inactive: true } } }));
-    if (result.ok) {
-      setEntries(result.data);
-      setLoadProblem(null);
-    } else setLoadProblem(result.problem);
-  }, [api, path]);
-
-  useEffect(() => {
-    void load();
-  }, [load]);
+  // Inactive entries too (the public list hook has the active ones only): a key of its own.
+  const query = useQuery({
+    queryKey: ['admin-list', path],
+    queryFn: async ({ signal }) => orThrow(await settle(api.GET(path, { params: { query: { include_inactive: true } }, signal }))),
+  });
+  const entries: ListEntry[] = query.data ?? [];
+  const loadProblem = query.error ?? null;
+  const load = async () => {
+    await query.refetch();
+  };
 
   async function add(event: FormEvent) {
     event.preventDefault();

@@ -1,28 +1,21 @@
-import { useCallback, useState } from 'react';
-import { settle, useApi, type ApiProblem, type LoginRequest } from '@/api';
+import { useMutation } from '@tanstack/react-query';
+import { useCallback } from 'react';
+import { orThrow, settle, useApi, type LoginRequest } from '@/api';
 import { useSessionStore } from './session-context';
 
 export function useSignIn() {
   const api = useApi();
   const store = useSessionStore();
-  const [pending, setPending] = useState(false);
-  const [problem, setProblem] = useState<ApiProblem | null>(null);
+  const mutation = useMutation({
+    mutationFn: async (credentials: LoginRequest) => orThrow(await settle(api.POST('/api/auth/login', { body: credentials }))),
+    onSuccess: (login) => store.signIn(login),
+  });
 
+  const { mutateAsync } = mutation;
   const signIn = useCallback(
-    async (credentials: LoginRequest): Promise<boolean> => {
-      setPending(true);
-      setProblem(null);
-      const result = await settle(api.POST('/api/auth/login', { body: credentials }));
-      setPending(false);
-      if (!result.ok) {
-        setProblem(result.problem);
-        return false;
-      }
-      store.signIn(result.data);
-      return true;
-    },
-    [api, store],
+    (credentials: LoginRequest): Promise<boolean> => mutateAsync(credentials).then(() => true, () => false),
+    [mutateAsync],
   );
 
-  return { signIn, pending, problem };
+  return { signIn, pending: mutation.isPending, problem: mutation.error ?? null };
 }

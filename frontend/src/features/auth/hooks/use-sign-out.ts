@@ -1,5 +1,6 @@
-import { useCallback, useState } from 'react';
-import { settle, useApi, type ApiProblem } from '@/api';
+import { useMutation } from '@tanstack/react-query';
+import { useCallback } from 'react';
+import { orThrow, settle, useApi } from '@/api';
 import { useSessionStore } from './session-context';
 
 /**
@@ -12,21 +13,19 @@ import { useSessionStore } from './session-context';
 export function useSignOut() {
   const api = useApi();
   const store = useSessionStore();
-  const [pending, setPending] = useState(false);
-  const [problem, setProblem] = useState<ApiProblem | null>(null);
+  const mutation = useMutation({
+    mutationFn: async (options: { handBack?: boolean }) =>
+      orThrow(await settle(api.POST('/api/auth/logout', options.handBack ? { params: { query: { hand_back: true } } } : {}))),
+    onSuccess: () => store.signOut(),
+  });
 
-  const signOut = useCallback(async (options: { handBack?: boolean } = {}) => {
-    setPending(true);
-    setProblem(null);
-    const result = await settle(
-      api.POST('/api/auth/logout', options.handBack ? { params: { query: { hand_back: true } } } : {}),
-    );
-    setPending(false);
-    if (result.ok) store.signOut();
-    else if (result.problem.status !== 401) setProblem(result.problem); // 401: the middleware signs out
-  }, [api, store]);
+  const { mutateAsync, reset } = mutation;
+  const signOut = useCallback(
+    (options: { handBack?: boolean } = {}) => mutateAsync(options).then(() => undefined, () => undefined),
+    [mutateAsync],
+  );
 
-  const dismiss = useCallback(() => setProblem(null), []);
-
-  return { signOut, pending, problem, dismiss };
+  // 401: the middleware signs out; nothing to explain.
+  const problem = mutation.error && mutation.error.status !== 401 ? mutation.error : null;
+  return { signOut, pending: mutation.isPending, problem, dismiss: reset };
 }

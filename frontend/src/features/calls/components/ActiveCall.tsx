@@ -15,10 +15,11 @@ import { CALL_STATUS_LABELS, PARTICIPANT_STATUS_LABELS } from '@/lib/call-labels
 import { formatDuration, formatPhone, secondsSince } from '@/lib/format';
 import { useAction } from '@/lib/use-action';
 import { useNow } from '@/lib/use-now';
-import type { PhoneSnapshot } from '@/voice';
+import { usePhone, type PhoneSnapshot } from '@/voice';
 import { callActions } from '../api/call-actions';
 import { activeTransfer, agentName, aloneWithCustomer, customerParticipant, myParticipant, replaceParticipant, replaceTransfer } from '../call-model';
-import { useMyCall } from '../hooks/my-call';
+import { isHeldLeg, useMyCall } from '../hooks/my-call';
+import { SHORTCUT_KEYS } from '../shortcuts';
 import { DispositionForm } from './DispositionForm';
 import { ParticipantList } from './ParticipantList';
 import { ActiveTransfer, TransferForm } from './TransferSection';
@@ -39,7 +40,7 @@ interface ActiveCallProps {
 export function ActiveCall({ call, me, team, phone, customerActions, dispositions }: ActiveCallProps) {
   const api = useApi();
   const actions = useMemo(() => callActions(api), [api]);
-  const { refresh, patch } = useMyCall();
+  const { refresh, patch, reloadedLeg } = useMyCall();
   const action = useAction();
   const now = useNow(1_000);
 
@@ -54,6 +55,7 @@ export function ActiveCall({ call, me, team, phone, customerActions, disposition
   const started = call.answered_at ?? mine?.joined_at ?? call.created_at;
   const elapsed = secondsSince(started, now) ?? 0;
   const audioHere = phone.call.phase === 'connected';
+  const reloaded = !audioHere && mine !== null && mine.status === 'connected' && reloadedLeg !== null && isHeldLeg(reloadedLeg, call, mine);
   const busy = action.pending !== null;
   // Leaving while nobody else is with the customer sends them back to the queue: ask first.
   const alone = aloneWithCustomer(call, me.id);
@@ -126,7 +128,13 @@ export function ActiveCall({ call, me, team, phone, customerActions, disposition
             {isOwner ? 'Your call' : `Owner: ${call.owner_name ?? agentName(call.owner_agent_id, team, 'nobody yet')}`}
             {' · '}
             <span className={audioHere ? '' : 'call-card__audio-warning'}>
-              {audioHere ? 'Audio in this browser' : mine?.status === 'connected' ? 'Audio is in another tab or device' : 'Not connected here'}
+              {audioHere
+                ? 'Audio in this browser'
+                : reloaded
+                  ? 'Audio stopped by the page reload'
+                  : mine?.status === 'connected'
+                    ? 'Audio is in another tab or device'
+                    : 'Not connected here'}
             </span>
           </p>
         </div>
@@ -134,6 +142,10 @@ export function ActiveCall({ call, me, team, phone, customerActions, disposition
           {formatDuration(elapsed)}
         </p>
       </header>
+
+      {reloaded && reloadedLeg && (
+        <ReloadedCallNotice callSid={reloadedLeg.callSid} call={call} customerOnHold={customer?.on_hold ?? false} />
+      )}
 
       <div className="call-controls" role="group" aria-label="Call controls">
         {customer && customer.status === 'connected' && canControl && (
@@ -143,6 +155,7 @@ export function ActiveCall({ call, me, team, phone, customerActions, disposition
             pendingLabel={customer.on_hold ? 'Resuming…' : 'Holding…'}
             disabled={busy}
             aria-pressed={customer.on_hold}
+            aria-keyshortcuts={SHORTCUT_KEYS.hold}
             onClick={() => void participantAction('customer-hold', () => actions.hold(call.id, customer.id, !customer.on_hold))}
           >
             {customer.on_hold ? 'Resume customer' : 'Hold customer'}
@@ -155,6 +168,7 @@ export function ActiveCall({ call, me, team, phone, customerActions, disposition
             pendingLabel={mine.muted ? 'Unmuting…' : 'Muting…'}
             disabled={busy}
             aria-pressed={mine.muted}
+            aria-keyshortcuts={SHORTCUT_KEYS.mute}
             onClick={() => void participantAction('self-mute', () => actions.mute(call.id, mine.id, !mine.muted))}
           >
             {mine.muted ? 'Unmute me' : 'Mute me'}
@@ -183,6 +197,7 @@ export function ActiveCall({ call, me, team, phone, customerActions, disposition
             pendingLabel="Hanging up…"
             disabled={busy}
             title="End the call for everyone"
+            aria-keyshortcuts={SHORTCUT_KEYS.hangup}
             onClick={() => void plain('hangup', () => actions.hangup(call.id))}
           >
             Hang up
@@ -269,5 +284,45 @@ export function ActiveCall({ call, me, team, phone, customerActions, disposition
         )
       )}
     </section>
+  );
+}
+
+/**
+ * After a reload during a call: the call did not end with the page. Says so, and brings the
+ * audio back to this page where the phone can (the demo simulator's legs outlive the page).
+ */
+function ReloadedCallNotice({ callSid, call, customerOnHold }: { callSid: string; call: CallDetail; customerOnHold: boolean }) {
+  const phone = usePhone();
+  const [pending, setPending] = useState(false);
+  const [problem, setProblem] = useState<string | null>(null);
+
+  async function reconnect() {
+    if (!phone) return;
+    setPending(true);
+    setProblem(null);
+    const failed = await phone.resume({ callSid, from: call.from_number, to: '', parameters: { call_id: call.id } });
+    setPending(false);
+    if (failed) setProblem(failed);
+  }
+
+  return (
+    <div className="hint reload-notice" role="status" data-testid="reloaded-call">
+      <p>
+        <strong>Your call is still going.</strong> The page was reloaded, so the call’s audio stopped here, but{' '}
+        {formatPhone(call.from_number)} {customerOnHold ? 'is on hold' : 'is still on the line'}.
+      </p>
+      {phone?.canResume ? (
+        <ActionButton variant="primary" pending={pending} pendingLabel="Reconnecting…" onClick={() => void reconnect()}>
+          Reconnect audio
+        </ActionButton>
+      ) : (
+        <p>This browser phone cannot take the audio back; hang up, leave or transfer the call from here.</p>
+      )}
+      {problem && (
+        <p className="problem" role="alert">
+          {problem}
+        </p>
+      )}
+    </div>
   );
 }

@@ -2,7 +2,7 @@ import { useEffect, useId, useState, type FormEvent } from 'react';
 import { settle, useApi, type Disposition, type ListEntry } from '@/api';
 import { ActionButton } from '@/components/ActionButton';
 import { ProblemMessage } from '@/components/ProblemMessage';
-import { MAX_NOTES, notesProblem } from '@/features/presence';
+import { MAX_NOTES, notesProblem } from '@/lib/presence-model';
 import { useAction } from '@/lib/use-action';
 
 interface DispositionFormProps {

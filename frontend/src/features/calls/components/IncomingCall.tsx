@@ -5,6 +5,7 @@ import { formatDuration, formatPhone } from '@/lib/format';
 import { useNow } from '@/lib/use-now';
 import type { CallState, Phone } from '@/voice';
 import { activeTransfer, agentName } from '../call-model';
+import { SHORTCUT_KEYS } from '../shortcuts';
 
 interface IncomingCallProps {
   ringing: Extract<CallState, { phase: 'ringing' }>;
@@ -73,6 +74,7 @@ export function IncomingCall({ ringing, call, meId, team, phone, ringtoneBlocked
           size="large"
           pending={ringing.answering}
           pendingLabel="Answering…"
+          aria-keyshortcuts={SHORTCUT_KEYS.answer}
           onClick={() => void phone.accept()}
         >
           Accept

@@ -7,6 +7,7 @@ import { STATUS_LABELS } from '@/lib/agent-status';
 import { TRANSFER_STATUS_LABELS } from '@/lib/call-labels';
 import { normalizePhoneInput } from '@/lib/format';
 import { agentName, transferTargetName } from '../call-model';
+import { SHORTCUT_KEYS } from '../shortcuts';
 import { transferProgress } from '../transfer-outcome';
 
 /** The longest handover note the server takes. */
@@ -164,6 +165,7 @@ export function TransferForm({ meId, team, pending, disabled, problem, onSubmit,
                     value={agent.id}
                     checked={target === agent.id}
                     disabled={!available}
+                    aria-keyshortcuts={SHORTCUT_KEYS.transfer}
                     onChange={() => setTarget(agent.id)}
                   />
                   <span className="target__name">{agent.display_name}</span>
@@ -177,7 +179,7 @@ export function TransferForm({ meId, team, pending, disabled, problem, onSubmit,
           {candidates.length === 0 && <li className="muted">No other agents.</li>}
           <li>
             <label className="target">
-              <input type="radio" name={`${id}-target`} value="phone" checked={target === 'phone'} onChange={() => setTarget('phone')} />
+              <input type="radio" name={`${id}-target`} value="phone" checked={target === 'phone'} aria-keyshortcuts={SHORTCUT_KEYS.transfer} onChange={() => setTarget('phone')} />
               <span className="target__name">A phone number</span>
             </label>
           </li>

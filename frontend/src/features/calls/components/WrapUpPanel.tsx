@@ -2,7 +2,7 @@ import { useEffect, useState } from 'react';
 import { settle, useApi, type AgentView, type Disposition, type ListEntry, type WrapUpSettings } from '@/api';
 import { ActionButton } from '@/components/ActionButton';
 import { ProblemMessage } from '@/components/ProblemMessage';
-import { formatCountdown, wrapUpControls, wrapUpSecondsLeft } from '@/features/presence';
+import { formatCountdown, wrapUpControls, wrapUpSecondsLeft } from '@/lib/presence-model';
 import { useAction } from '@/lib/use-action';
 import { useNow } from '@/lib/use-now';
 import { DispositionForm } from './DispositionForm';

@@ -1,7 +1,8 @@
+import { useQuery, useQueryClient } from '@tanstack/react-query';
 import { createContext, useCallback, useContext, useEffect, useMemo, useRef, useState, type ReactNode } from 'react';
-import { settle, useApi, type ApiProblem, type CallDetail } from '@/api';
+import { orThrow, settle, useApi, type ApiProblem, type CallDetail, type MyCallResponse } from '@/api';
 import { isFinalCall } from '@/lib/call-labels';
-import { useLiveEvent, useLiveReconnect } from '@/live';
+import { useLiveEvent } from '@/live';
 import { usePhoneState } from '@/voice';
 
 export interface EndedCall {
@@ -35,25 +36,70 @@ export interface MyCallState {
    * it: a browser leg itself only carries the caller ID Twilio dialed it with.
    */
   callerFor: (callSid: string | null | undefined) => string | null;
+  /**
+   * The leg whose audio this tab had when the page was reloaded, while the server still shows it
+   * up: the call goes on, and its audio can be reconnected here.
+   */
+  reloadedLeg: AudioLeg | null;
+}
+
+/** A browser leg this tab held the audio of, and the call it was in (once known). */
+export interface AudioLeg {
+  callSid: string;
+  callId: string | null;
+}
+
+/**
+ * Whether `participant` is the leg `leg` names: by sid, or (the server may not have recorded the
+ * sid of an agent's leg) this agent's participant in the same call.
+ */
+export function isHeldLeg(leg: AudioLeg, call: CallDetail, participant: { call_sid?: string | null }): boolean {
+  if (participant.call_sid) return participant.call_sid === leg.callSid;
+  return leg.callId !== null && leg.callId === call.id;
+}
+
+/** Per tab (survives a reload, not a new tab): the leg whose audio this tab holds. */
+const AUDIO_LEG_KEY = 'warm-transfer.audio-leg';
+
+function audioLegStore() {
+  const storage = (() => {
+    try {
+      return typeof window !== 'undefined' ? window.sessionStorage : null;
+    } catch {
+      return null;
+    }
+  })();
+  return {
+    read: (): AudioLeg | null => {
+      try {
+        const leg = JSON.parse(storage?.getItem(AUDIO_LEG_KEY) ?? 'null') as AudioLeg | null;
+        return leg && typeof leg.callSid === 'string' ? { callSid: leg.callSid, callId: leg.callId ?? null } : null;
+      } catch {
+        return null;
+      }
+    },
+    write: (leg: AudioLeg) => storage?.setItem(AUDIO_LEG_KEY, JSON.stringify(leg)),
+    clear: () => storage?.removeItem(AUDIO_LEG_KEY),
+  };
 }
 
 const MyCallContext = createContext<MyCallState | null>(null);
 
+const MY_CALL_KEY = ['me', 'call'] as const;
 const BUSY_POLL_MS = 5_000;
 const IDLE_POLL_MS = 30_000;
 
 /**
- * Keeps `GET /api/me/call` current for the whole page: on load, on every live reconnect, on live
+ * Keeps `GET /api/me/call` current for the whole page: on load, on every live reconnect (with every
+ * other query), on live
  * `call` events about this call (or owned by / offered to this agent), on this agent's `agent`
  * events, whenever the browser phone changes phase, and on a slow timer as a safety net.
  * Single-flight: a burst of triggers costs one request plus at most one follow-up.
  */
 export function MyCallProvider({ meId, children }: { meId: string; children: ReactNode }) {
   const api = useApi();
+  const queryClient = useQueryClient();
   const phone = usePhoneState();
-  const [call, setCall] = useState<CallDetail | null>(null);
-  const [loaded, setLoaded] = useState(false);
-  const [problem, setProblem] = useState<ApiProblem | null>(null);
   const [lastEnded, setLastEnded] = useState<EndedCall | null>(null);
   const [lastEndedDetail, setLastEndedDetail] = useState<CallDetail | null>(null);
   const endedId = useRef<string | null>(null);
@@ -72,14 +118,29 @@ export function MyCallProvider({ meId, children }: { meId: string; children: Rea
     [api],
   );
 
-  const apply = useCallback((next: CallDetail | null) => {
+  const phase = phone.call.phase;
+  const query = useQuery({
+    queryKey: MY_CALL_KEY,
+    queryFn: async ({ signal }) => orThrow(await settle(api.GET('/api/me/call', { signal }))),
+    refetchInterval: (q) => {
+      const known = q.state.data?.call;
+      const busy = (known && !isFinalCall(known.status)) || phase === 'ringing' || phase === 'connected';
+      return busy ? BUSY_POLL_MS : IDLE_POLL_MS;
+    },
+  });
+  const data = query.data;
+  const current = data?.call && !isFinalCall(data.call.status) ? data.call : null;
+
+  // Remember the customer's number per leg, and the call that just went away.
+  useEffect(() => {
+    if (!data) return;
+    const next = data.call ?? null;
     if (next) {
       for (const p of next.participants) {
         if (p.agent_id === meId && p.call_sid) callers.current.set(p.call_sid, next.from_number);
       }
     }
     const prev = callRef.current;
-    const current = next && !isFinalCall(next.status) ? next : null;
     if (prev && (!current || current.id !== prev.id)) {
       const handed = prev.transfers.find(
         (t) => t.from_agent_id === meId && (t.status === 'completed' || t.status === 'consulting' || (t.mode === 'cold' && t.status === 'dialing')),
@@ -96,8 +157,7 @@ export function MyCallProvider({ meId, children }: { meId: string; children: Rea
     }
     if (current) setLastEnded((e) => (e && e.id === current.id ? null : e));
     callRef.current = current;
-    setCall(current);
-  }, [meId, followEnded]);
+  }, [data, current, meId, followEnded]);
 
   const refresh = useCallback(() => {
     if (inFlight.current) {
@@ -109,31 +169,22 @@ export function MyCallProvider({ meId, children }: { meId: string; children: Rea
       try {
         do {
           again.current = false;
-          const result = await settle(api.GET('/api/me/call'));
-          if (!alive.current) return;
-          setLoaded(true);
-          if (result.ok) {
-            setProblem(null);
-            apply(result.data.call ?? null);
-          } else if (result.problem.status !== 401) {
-            setProblem(result.problem);
-          }
+          // A trigger wants an answer given after it: a load already in flight may predate it.
+          await queryClient.refetchQueries({ queryKey: MY_CALL_KEY, exact: true });
         } while (again.current && alive.current);
       } finally {
         inFlight.current = false;
       }
     })();
-  }, [api, apply]);
+  }, [queryClient]);
 
   useEffect(() => {
     alive.current = true;
-    refresh();
     return () => {
       alive.current = false;
     };
-  }, [refresh]);
+  }, []);
 
-  useLiveReconnect(refresh);
   useLiveEvent('call', (summary) => {
     if (summary.id === endedId.current) followEnded(summary.id);
     const mine = callRef.current;
@@ -150,24 +201,55 @@ export function MyCallProvider({ meId, children }: { meId: string; children: Rea
     if (agent.id === meId) refresh();
   });
 
-  const phase = phone.call.phase;
+  const firstPhase = useRef(true);
   useEffect(() => {
+    // The mount itself loads the call; only later phase changes need a refresh.
+    if (firstPhase.current) {
+      firstPhase.current = false;
+      return;
+    }
     refresh();
   }, [phase, refresh]);
 
-  const busy = call !== null || phase === 'ringing' || phase === 'connected';
-  useEffect(() => {
-    const id = setInterval(refresh, busy ? BUSY_POLL_MS : IDLE_POLL_MS);
-    return () => clearInterval(id);
-  }, [busy, refresh]);
+  const patch = useCallback(
+    (update: (call: CallDetail) => CallDetail) => {
+      queryClient.setQueryData<MyCallResponse>(MY_CALL_KEY, (prev) => (prev?.call ? { ...prev, call: update(prev.call) } : prev));
+    },
+    [queryClient],
+  );
 
-  const patch = useCallback((update: (call: CallDetail) => CallDetail) => {
-    const prev = callRef.current;
-    if (!prev) return;
-    const next = update(prev);
-    callRef.current = next;
-    setCall(next);
-  }, []);
+  const call = current;
+  const loaded = data !== undefined || query.error !== null;
+  // A failed refresh keeps the last known call; a 401 signs out (the middleware), nothing to say.
+  const problem = query.error && query.error.status !== 401 ? query.error : null;
+
+  // Remember the leg this tab holds the audio of, so that after a reload the page can tell the
+  // agent the call is still up; forget it when the leg ends here or the server no longer shows it.
+  const legs = useMemo(audioLegStore, []);
+  const [reloadedLeg, setReloadedLeg] = useState<AudioLeg | null>(() => legs.read());
+  const heldSid = phone.call.phase === 'connected' ? phone.call.call.callSid : null;
+  const heldCallId = heldSid ? (current?.id ?? null) : null;
+  const held = useRef<string | null>(null);
+  useEffect(() => {
+    if (heldSid) {
+      legs.write({ callSid: heldSid, callId: heldCallId });
+      held.current = heldSid;
+      setReloadedLeg(null);
+    } else if (held.current) {
+      legs.clear();
+      held.current = null;
+    }
+  }, [heldSid, heldCallId, legs]);
+  useEffect(() => {
+    if (!reloadedLeg || !data) return;
+    // Forget it once the server shows no call, or another one; a leg not (yet) shown connected in
+    // the same call is only not offered (ActiveCall checks), since the server may lag a moment.
+    const gone = current === null || (reloadedLeg.callId !== null && current.id !== reloadedLeg.callId);
+    if (gone) {
+      legs.clear();
+      setReloadedLeg(null);
+    }
+  }, [reloadedLeg, data, current, legs]);
 
   const dismissEnded = useCallback(() => {
     endedId.current = null;
@@ -176,13 +258,14 @@ export function MyCallProvider({ meId, children }: { meId: string; children: Rea
   }, []);
   const callerFor = useCallback(
     (callSid: string | null | undefined) => (callSid ? (callers.current.get(callSid) ?? null) : null),
-    // Re-derive when the call changes, so readers re-render with what was learnt.
+    // Re-derived when the call changes, so readers re-render with what was learnt.
+    // eslint-disable-next-line react-hooks/exhaustive-deps -- `call` is the trigger, not an input
     [call],
   );
 
   const value = useMemo<MyCallState>(
-    () => ({ call, loaded, problem, lastEnded, lastEndedDetail, refresh, patch, dismissEnded, callerFor }),
-    [call, loaded, problem, lastEnded, lastEndedDetail, refresh, patch, dismissEnded, callerFor],
+    () => ({ call, loaded, problem, lastEnded, lastEndedDetail, refresh, patch, dismissEnded, callerFor, reloadedLeg }),
+    [call, loaded, problem, lastEnded, lastEndedDetail, refresh, patch, dismissEnded, callerFor, reloadedLeg],
   );
   return <MyCallContext.Provider value={value}>{children}</MyCallContext.Provider>;
 }

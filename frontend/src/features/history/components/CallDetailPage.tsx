@@ -1,5 +1,5 @@
-import { useCallback, useEffect, useRef, useState } from 'react';
-import { settle, useApi, type AgentView, type ApiProblem, type CallDetail } from '@/api';
+import { useQuery, useQueryClient } from '@tanstack/react-query';
+import { orThrow, settle, useApi, type AgentView } from '@/api';
 import { ProblemMessage } from '@/components/ProblemMessage';
 import {
   CALL_STATUS_LABELS,
@@ -22,30 +22,17 @@ interface CallDetailPageProps {
 /** One call: summary, participants, transfers and the timeline; live while the call is. */
 export function CallDetailPage({ id, agents, backHref }: CallDetailPageProps) {
   const api = useApi();
-  const [call, setCall] = useState<CallDetail | null>(null);
-  const [problem, setProblem] = useState<ApiProblem | null>(null);
-  const generation = useRef(0);
-
-  const load = useCallback(() => {
-    const mine = ++generation.current;
-    void settle(api.GET('/api/calls/{id}', { params: { path: { id } } })).then((result) => {
-      if (mine !== generation.current) return;
-      if (result.ok) {
-        setCall(result.data);
-        setProblem(null);
-      } else {
-        setProblem(result.problem);
-      }
-    });
-  }, [api, id]);
-
-  useEffect(() => {
-    setCall(null);
-    load();
-  }, [load]);
-  useLiveEvent('call', (summary) => {
-    if (summary.id === id) load();
+  const queryClient = useQueryClient();
+  const query = useQuery({
+    queryKey: ['calls', id],
+    queryFn: async ({ signal }) => orThrow(await settle(api.GET('/api/calls/{id}', { params: { path: { id } }, signal }))),
   });
+  // The summary event does not carry participants, transfers or the timeline: reload the detail.
+  useLiveEvent('call', (summary) => {
+    if (summary.id === id) void queryClient.invalidateQueries({ queryKey: ['calls', id], exact: true });
+  });
+  const call = query.data ?? null;
+  const problem = query.error ?? null;
 
   const name = (agentId: string | null | undefined) =>
     agentId ? (agents.find((a) => a.id === agentId)?.display_name ?? 'Unknown agent') : '—';

@@ -48,6 +48,7 @@ export function HistoryPage({ me, agents, filters, onFiltersChange, callHref }: 
       }
     });
     // filterKey stands for filters (same values, same key).
+    // eslint-disable-next-line react-hooks/exhaustive-deps -- a new filters object with the same values must not reload
   }, [api, filterKey, cursor]);
 
   useEffect(() => {

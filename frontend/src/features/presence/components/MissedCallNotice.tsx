@@ -1,6 +1,6 @@
 import type { AgentView } from '@/api';
 import { ActionButton } from '@/components/ActionButton';
-import { missedCallNotice } from '../presence-model';
+import { missedCallNotice } from '@/lib/presence-model';
 
 /**
  * Told when the system set the agent Away (a call rang out or was declined): who called, and a

@@ -2,7 +2,7 @@ import { useState } from 'react';
 import { settle, useApi, type Agent, type ApiProblem, type ListEntry, type SettableStatus } from '@/api';
 import { StatusDot } from '@/components/StatusDot';
 import { SETTABLE_STATUSES, STATUS_DESCRIPTIONS, STATUS_LABELS } from '@/lib/agent-status';
-import { awayReasonLabel } from '../presence-model';
+import { awayReasonLabel } from '@/lib/presence-model';
 
 interface PresenceControlProps {
   agent: Agent;
@@ -73,36 +73,40 @@ export function PresenceControl({ agent, onChange, prepare, onAbandon, awayReaso
           </button>
         ))}
       </div>
-      {awayReasons.length > 0 && !onCall && (
-        <select
-          className="presence__reason"
-          aria-label="Away reason"
-          data-testid="away-reason"
-          title={currentReason ? `Away: ${currentReason}` : 'The reason given when you go Away'}
-          value={current === 'away' && agent.away_reason ? agent.away_reason : reason}
-          disabled={pending !== null}
-          onChange={(e) => {
-            setPicked(e.target.value);
-            if (current === 'away') void choose('away', e.target.value);
-          }}
-        >
-          {current === 'away' && agent.away_reason && !awayReasons.some((r) => r.code === agent.away_reason) && (
-            <option value={agent.away_reason} disabled>
-              {currentReason}
-            </option>
-          )}
-          {awayReasons.map((r) => (
-            <option key={r.code} value={r.code}>
-              {r.label}
-            </option>
-          ))}
-        </select>
-      )}
-      {onCall && (
-        <span className="presence__live" role="status">
-          <StatusDot status={current} /> {STATUS_LABELS[current]}
-        </span>
-      )}
+      {/* One fixed-size slot for the away reason or the call state: a call arriving swaps what is
+          in it without moving the status buttons under the agent's pointer. */}
+      <div className="presence__slot" data-testid="presence-slot">
+        {awayReasons.length > 0 && !onCall && (
+          <select
+            className="presence__reason"
+            aria-label="Away reason"
+            data-testid="away-reason"
+            title={currentReason ? `Away: ${currentReason}` : 'The reason given when you go Away'}
+            value={current === 'away' && agent.away_reason ? agent.away_reason : reason}
+            disabled={pending !== null}
+            onChange={(e) => {
+              setPicked(e.target.value);
+              if (current === 'away') void choose('away', e.target.value);
+            }}
+          >
+            {current === 'away' && agent.away_reason && !awayReasons.some((r) => r.code === agent.away_reason) && (
+              <option value={agent.away_reason} disabled>
+                {currentReason}
+              </option>
+            )}
+            {awayReasons.map((r) => (
+              <option key={r.code} value={r.code}>
+                {r.label}
+              </option>
+            ))}
+          </select>
+        )}
+        {onCall && (
+          <span className="presence__live" role="status">
+            <StatusDot status={current} /> {STATUS_LABELS[current]}
+          </span>
+        )}
+      </div>
       {problem && (
         <p className="presence__error" role="alert">
           {problem.message}

@@ -1,5 +1,6 @@
-import { useCallback, useEffect, useState } from 'react';
-import { settle, useApi, type ApiProblem, type ListEntry, type WrapUpSettings } from '@/api';
+import { useQueries, useQueryClient } from '@tanstack/react-query';
+import { useCallback } from 'react';
+import { orThrow, settle, useApi, type ApiProblem, type ListEntry, type WrapUpSettings } from '@/api';
 
 export interface PresenceLists {
   awayReasons: ListEntry[];
@@ -9,35 +10,37 @@ export interface PresenceLists {
   reload: () => void;
 }
 
+const NONE: ListEntry[] = [];
+/** Everything under this key is reloaded together when an admin edits a list. */
+const LISTS_KEY = ['presence-lists'] as const;
+
 /** The active away reasons and dispositions, and the wrap-up settings, loaded once. */
 export function usePresenceLists(): PresenceLists {
   const api = useApi();
-  const [awayReasons, setAwayReasons] = useState<ListEntry[]>([]);
-  const [dispositions, setDispositions] = useState<ListEntry[]>([]);
-  const [settings, setSettings] = useState<WrapUpSettings | null>(null);
-  const [problem, setProblem] = useState<ApiProblem | null>(null);
-  const [generation, setGeneration] = useState(0);
+  const queryClient = useQueryClient();
+  const [reasons, codes, wrapUp] = useQueries({
+    queries: [
+      {
+        queryKey: [...LISTS_KEY, 'away-reasons'],
+        queryFn: async ({ signal }: { signal: AbortSignal }) => orThrow(await settle(api.GET('/api/away-reasons', { signal }))),
+      },
+      {
+        queryKey: [...LISTS_KEY, 'dispositions'],
+        queryFn: async ({ signal }: { signal: AbortSignal }) => orThrow(await settle(api.GET('/api/dispositions', { signal }))),
+      },
+      {
+        queryKey: [...LISTS_KEY, 'wrap-up-settings'],
+        queryFn: async ({ signal }: { signal: AbortSignal }) => orThrow(await settle(api.GET('/api/wrap-up-settings', { signal }))),
+      },
+    ],
+  });
 
-  useEffect(() => {
-    let cancelled = false;
-    void (async () => {
-      const [reasons, codes, wrapUp] = await Promise.all([
-        settle(api.GET('/api/away-reasons')),
-        settle(api.GET('/api/dispositions')),
-        settle(api.GET('/api/wrap-up-settings')),
-      ]);
-      if (cancelled) return;
-      if (reasons.ok) setAwayReasons(reasons.data);
-      if (codes.ok) setDispositions(codes.data);
-      if (wrapUp.ok) setSettings(wrapUp.data);
-      const failed = [reasons, codes, wrapUp].find((r) => !r.ok);
-      setProblem(failed && !failed.ok ? failed.problem : null);
-    })();
-    return () => {
-      cancelled = true;
-    };
-  }, [api, generation]);
-
-  const reload = useCallback(() => setGeneration((g) => g + 1), []);
-  return { awayReasons, dispositions, settings, problem, reload };
+  const reload = useCallback(() => void queryClient.invalidateQueries({ queryKey: LISTS_KEY }), [queryClient]);
+  return {
+    awayReasons: reasons.data ?? NONE,
+    dispositions: codes.data ?? NONE,
+    settings: wrapUp.data ?? null,
+    problem: reasons.error ?? codes.error ?? wrapUp.error ?? null,
+    reload,
+  };
 }

@@ -1,7 +1,7 @@
 import type { AgentView, ApiProblem, AgentStatus, ListEntry } from '@/api';
 import { StatusDot } from '@/components/StatusDot';
 import { STATUS_LABELS } from '@/lib/agent-status';
-import { awayReasonLabel } from '@/features/presence';
+import { awayReasonLabel } from '@/lib/presence-model';
 import { formatAge } from '@/lib/format';
 import { useNow } from '@/lib/use-now';
 

@@ -1,6 +1,7 @@
-import { useCallback, useEffect, useRef, useState } from 'react';
-import { settle, useApi, type AgentView, type ApiProblem } from '@/api';
-import { useLiveEvent, useLiveReconnect } from '@/live';
+import { useQuery, useQueryClient } from '@tanstack/react-query';
+import { useCallback } from 'react';
+import { orThrow, settle, useApi, type AgentView, type ApiProblem } from '@/api';
+import { useLiveEvent } from '@/live';
 
 export interface TeamState {
   agents: AgentView[];
@@ -14,59 +15,46 @@ export interface TeamState {
 /** Safety net: reload this often while the page is visible, in case an event never came. */
 const REFRESH_MS = 10_000;
 
+const NO_AGENTS: AgentView[] = [];
+
+/** `['agents', includeInactive]`: the roster with or without deactivated agents. */
+export const teamKey = (includeInactive: boolean) => ['agents', includeInactive] as const;
+
 /**
- * The team with live presence: `GET /api/agents`, then `agent` events from the live stream;
- * reloaded after every reconnect (events may have been missed while disconnected) and every
- * few seconds while the page is visible (not every presence change is announced live).
+ * The team with live presence: `GET /api/agents`, then `agent` events from the live stream
+ * applied to every cached roster; refetched after every reconnect (events may have been missed
+ * while disconnected) and every few seconds while the page is visible (not every presence change
+ * is announced live).
  */
 export function useTeam({ includeInactive = false }: { includeInactive?: boolean } = {}): TeamState {
   const api = useApi();
-  const [agents, setAgents] = useState<AgentView[]>([]);
-  const [loading, setLoading] = useState(true);
-  const [problem, setProblem] = useState<ApiProblem | null>(null);
-  const generation = useRef(0);
-
-  const reload = useCallback(() => {
-    const mine = ++generation.current;
-    void settle(api.GET('/api/agents', { params: { query: includeInactive ? { include_inactive: true } : {} } })).then(
-      (result) => {
-        if (mine !== generation.current) return;
-        setLoading(false);
-        if (result.ok) {
-          setAgents(result.data);
-          setProblem(null);
-        } else if (result.problem.code !== 'aborted') {
-          setProblem(result.problem);
-        }
-      },
-    );
-  }, [api, includeInactive]);
-
-  useEffect(() => {
-    reload();
-    return () => {
-      generation.current++;
-    };
-  }, [reload]);
-
-  useEffect(() => {
-    const id = setInterval(() => {
-      if (typeof document === 'undefined' || document.visibilityState !== 'hidden') reload();
-    }, REFRESH_MS);
-    return () => clearInterval(id);
-  }, [reload]);
-
-  useLiveReconnect(reload);
-  useLiveEvent('agent', (agent) => {
-    setAgents((list) => upsertAgent(list, agent, includeInactive));
+  const queryClient = useQueryClient();
+  const query = useQuery({
+    queryKey: teamKey(includeInactive),
+    queryFn: async ({ signal }) =>
+      orThrow(
+        await settle(api.GET('/api/agents', { params: { query: includeInactive ? { include_inactive: true } : {} }, signal })),
+      ),
+    refetchInterval: REFRESH_MS,
+    refetchIntervalInBackground: false,
   });
 
   const upsert = useCallback(
-    (agent: AgentView) => setAgents((list) => upsertAgent(list, agent, includeInactive)),
-    [includeInactive],
+    (agent: AgentView) => {
+      for (const inactiveToo of [false, true]) {
+        queryClient.setQueryData<AgentView[]>(teamKey(inactiveToo), (list) =>
+          list ? upsertAgent(list, agent, inactiveToo) : list,
+        );
+      }
+    },
+    [queryClient],
   );
+  useLiveEvent('agent', upsert);
 
-  return { agents, loading, problem, reload, upsert };
+  const { refetch } = query;
+  const reload = useCallback(() => void refetch(), [refetch]);
+
+  return { agents: query.data ?? NO_AGENTS, loading: query.isPending, problem: query.error ?? null, reload, upsert };
 }
 
 export function upsertAgent(list: AgentView[], agent: AgentView, includeInactive: boolean): AgentView[] {

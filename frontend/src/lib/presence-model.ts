@@ -1,3 +1,4 @@
+/** Presence rules shared by the presence, team and calls features (wrap-up, away reasons, notes). */
 import type { AgentView, ListEntry, WrapUpSettings } from '@/api/types';
 import { formatPhone } from '@/lib/format';
 

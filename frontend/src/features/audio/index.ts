@@ -1,0 +1,1 @@
+export { AudioSettingsPanel } from './components/AudioSettingsPanel';
