@@ -191,6 +191,7 @@ async fn a_burst_of_arriving_calls_stores_each_once_with_its_leg_and_entry() {
     .unwrap();
     assert_eq!(stored.len(), sids.len(), "every call stored: {stored:?}");
     for s in &stored {
+        assert!(sids.contains(&s.sid), "{s:?}");
         assert_eq!((s.calls, s.legs, s.received), (1, 1, 1), "{s:?}");
     }
 }
