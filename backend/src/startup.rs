@@ -239,6 +239,7 @@ impl Application {
         let loops = vec![
             tokio::spawn(voice.clone().run_router()),
             tokio::spawn(voice.clone().run_inbox()),
+            tokio::spawn(voice.clone().run_arrivals()),
             tokio::spawn(crate::services::housekeeping::run(
                 pool.clone(),
                 config.login_limits.window,

@@ -224,6 +224,105 @@ pub async fn store_inbound_call(
     Ok(stored.map(|s| s.id))
 }
 
+/// A customer's call as the voice webhook reports it, for [`store_inbound_calls`].
+#[derive(Debug, Clone, Copy)]
+pub struct ArrivingCall<'a> {
+    pub customer_call_sid: &'a str,
+    pub from: &'a str,
+    pub to: &'a str,
+    pub conference_name: &'a str,
+}
+
+#[derive(QueryableByName)]
+struct StoredArrival {
+    #[diesel(sql_type = diesel::sql_types::Uuid)]
+    id: Uuid,
+    #[diesel(sql_type = diesel::sql_types::Text)]
+    customer_call_sid: String,
+}
+
+/// Stores several arriving calls in one statement, as [`store_inbound_call`] stores one: each
+/// call, its customer leg and its `call_received` entry, skipping a call already stored (a
+/// retried webhook, or the same call twice in `arrivals`). Returns the calls stored now, by
+/// their call SID. Their queue order is their order in `arrivals`.
+pub async fn store_inbound_calls(
+    conn: &mut PgConn,
+    arrivals: &[ArrivingCall<'_>],
+) -> Result<Vec<(String, Uuid)>, DbError> {
+    use diesel::sql_types::{Array, Jsonb, Text, Uuid as SqlUuid};
+    if arrivals.is_empty() {
+        return Ok(Vec::new());
+    }
+    let mut kind = String::new();
+    let data: Vec<Value> = arrivals
+        .iter()
+        .map(|a| {
+            let (k, data) = TimelineEvent::CallReceived {
+                from: a.from.to_owned(),
+                to: a.to.to_owned(),
+                adopted_from_conference: None,
+                adopted_from_twilio: None,
+            }
+            .to_entry();
+            kind = k;
+            data
+        })
+        .collect();
+    let stored: Vec<StoredArrival> = diesel::sql_query(
+        "WITH arriving AS (
+             SELECT * FROM unnest($1::uuid[], $2::text[], $3::text[], $4::text[], $5::text[],
+                                  $6::uuid[], $7::jsonb[]) WITH ORDINALITY
+                 AS a(call_id, call_sid, from_number, to_number, conference_name, customer_id,
+                      received, position)
+         ), call AS (
+             INSERT INTO calls (id, customer_call_sid, from_number, to_number, conference_name,
+                                status, queued_at)
+             SELECT call_id, call_sid, from_number, to_number, conference_name, $8,
+                    clock_timestamp()
+               FROM arriving ORDER BY position
+             ON CONFLICT DO NOTHING
+             RETURNING id, customer_call_sid
+         ), customer AS (
+             INSERT INTO participants (id, call_id, kind, phone, call_sid, status,
+                                       end_conference_on_exit)
+             SELECT a.customer_id, call.id, $9, a.from_number, call.customer_call_sid, $10, true
+               FROM call JOIN arriving a ON a.call_id = call.id
+         ), received AS (
+             INSERT INTO call_events (call_id, kind, data)
+             SELECT call.id, $11, a.received FROM call JOIN arriving a ON a.call_id = call.id
+         )
+         SELECT id, customer_call_sid FROM call",
+    )
+    .bind::<Array<SqlUuid>, _>(arrivals.iter().map(|_| Uuid::new_v4()).collect::<Vec<_>>())
+    .bind::<Array<Text>, _>(
+        arrivals
+            .iter()
+            .map(|a| a.customer_call_sid)
+            .collect::<Vec<_>>(),
+    )
+    .bind::<Array<Text>, _>(arrivals.iter().map(|a| a.from).collect::<Vec<_>>())
+    .bind::<Array<Text>, _>(arrivals.iter().map(|a| a.to).collect::<Vec<_>>())
+    .bind::<Array<Text>, _>(
+        arrivals
+            .iter()
+            .map(|a| a.conference_name)
+            .collect::<Vec<_>>(),
+    )
+    .bind::<Array<SqlUuid>, _>(arrivals.iter().map(|_| Uuid::new_v4()).collect::<Vec<_>>())
+    .bind::<Array<Jsonb>, _>(&data)
+    .bind::<Text, _>(CallStatus::Queued)
+    .bind::<Text, _>(ParticipantKind::Customer)
+    .bind::<Text, _>(ParticipantStatus::Ringing)
+    .bind::<Text, _>(&kind)
+    .keep_prepared()
+    .load(conn)
+    .await?;
+    Ok(stored
+        .into_iter()
+        .map(|s| (s.customer_call_sid, s.id))
+        .collect())
+}
+
 pub async fn find_call(conn: &mut PgConn, id: Uuid) -> Result<Option<Call>, DbError> {
     calls::table
         .find(id)
@@ -396,9 +495,12 @@ pub async fn list_calls(conn: &mut PgConn, filter: &CallFilter) -> Result<Vec<Ca
             .bind::<Timestamptz, _>(before_at)
             .bind::<SqlUuid, _>(before_id);
     }
+    // The text depends only on which filters are set (a few dozen variants), so each variant
+    // is kept prepared like a fixed statement.
     query
         .sql(format!(" ORDER BY {at} DESC, {id} DESC LIMIT {}", next()))
         .bind::<BigInt, _>(filter.limit)
+        .keep_prepared()
         .load::<CallRow>(conn)
         .await?
         .into_iter()

@@ -41,6 +41,9 @@ pub enum DbError {
     Corrupt(String),
     #[error("migration failed: {0}")]
     Migration(String),
+    /// A statement made for several requests at once failed; each of them is told this.
+    #[error("{0}")]
+    Shared(String),
 }
 
 impl From<diesel::result::Error> for DbError {

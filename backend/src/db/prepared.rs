@@ -10,8 +10,8 @@ use diesel::query_builder::{AstPass, Query, QueryFragment, QueryId};
 use diesel::QueryResult;
 
 /// A `diesel::sql_query` (with its binds) that the connection keeps prepared, keyed by its
-/// text and bind types. Only for SQL whose text is fixed: each distinct text stays cached on
-/// every pooled connection for the connection's life.
+/// text and bind types. Only for SQL whose text is fixed, or one of a few variants: each
+/// distinct text stays cached on every pooled connection for the connection's life.
 #[derive(Debug, Clone, Copy)]
 #[must_use = "Queries are only executed when calling `load`, `get_result` or similar."]
 pub struct KeptPrepared<Q>(Q);

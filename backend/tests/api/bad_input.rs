@@ -59,7 +59,11 @@ async fn control_characters_in_names_and_emails_are_refused_with_400() {
 }
 
 /// Posts a signed form to a `/twilio` path of the call center's app.
-async fn signed_post(cc: &CallCenter, path: &str, params: &[(&str, String)]) -> reqwest::Response {
+pub(crate) async fn signed_post(
+    cc: &CallCenter,
+    path: &str,
+    params: &[(&str, String)],
+) -> reqwest::Response {
     let app = cc.app();
     let url = app.url(path);
     let owned: Vec<(String, String)> = params

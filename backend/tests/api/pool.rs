@@ -6,6 +6,7 @@ use std::time::Duration;
 use diesel::QueryableByName;
 use diesel_async::RunQueryDsl;
 
+use crate::bad_input::signed_post;
 use crate::helpers::TestApp;
 use crate::voice::CallCenter;
 use warm_transfer::domain::engine::TimelineEvent;
@@ -133,4 +134,64 @@ async fn connections_the_database_closed_are_replaced_and_the_next_caller_is_sto
         .find(|w| w.url.ends_with("/twilio/voice"))
         .expect("voice webhook sent");
     assert_eq!(voice.response_status, Some(200), "{voice:#?}");
+}
+
+/// Arriving calls are stored together under a burst: each exactly once, with its customer leg
+/// and its `call_received` entry, even when Twilio's retry of a webhook races the first try.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_burst_of_arriving_calls_stores_each_once_with_its_leg_and_entry() {
+    let cc = CallCenter::start().await;
+    let sids: Vec<String> = (0..80).map(|i| format!("CA{:032x}", 0x5000 + i)).collect();
+    // Every tenth call's webhook comes twice at once.
+    let posts: Vec<&String> = sids
+        .iter()
+        .enumerate()
+        .flat_map(|(i, sid)| std::iter::repeat_n(sid, if i % 10 == 0 { 2 } else { 1 }))
+        .collect();
+    let answers = futures_util::future::join_all(posts.iter().map(|sid| async {
+        let params = [
+            ("CallSid", (*sid).clone()),
+            ("From", "+14155550100".to_owned()),
+            ("To", "+15005550006".to_owned()),
+        ];
+        let res = signed_post(&cc, "/twilio/voice", &params).await;
+        (res.status().as_u16(), res.text().await.unwrap())
+    }))
+    .await;
+    for (status, twiml) in &answers {
+        assert_eq!(*status, 200, "{twiml}");
+        assert!(twiml.contains("<Conference"), "{twiml}");
+    }
+
+    #[derive(QueryableByName, Debug)]
+    struct Stored {
+        #[diesel(sql_type = diesel::sql_types::Text)]
+        sid: String,
+        #[diesel(sql_type = diesel::sql_types::BigInt)]
+        calls: i64,
+        #[diesel(sql_type = diesel::sql_types::BigInt)]
+        legs: i64,
+        #[diesel(sql_type = diesel::sql_types::BigInt)]
+        received: i64,
+    }
+    let mut conn = cc.apps[0].state.pool.get().await.unwrap();
+    let stored: Vec<Stored> = diesel::sql_query(
+        "SELECT c.customer_call_sid AS sid, count(DISTINCT c.id) AS calls,
+                (SELECT count(*) FROM participants p
+                  WHERE p.call_id = min(c.id::text)::uuid AND p.kind = 'customer'
+                    AND p.call_sid = c.customer_call_sid) AS legs,
+                (SELECT count(*) FROM call_events e
+                  WHERE e.call_id = min(c.id::text)::uuid AND e.kind = 'call_received') AS received
+           FROM calls c WHERE c.customer_call_sid = ANY($1)
+          GROUP BY c.customer_call_sid",
+    )
+    .bind::<diesel::sql_types::Array<diesel::sql_types::Text>, _>(&sids)
+    .load(&mut *conn)
+    .await
+    .unwrap();
+    assert_eq!(stored.len(), sids.len(), "every call stored: {stored:?}");
+    for s in &stored {
+        assert!(sids.contains(&s.sid), "{s:?}");
+        assert_eq!((s.calls, s.legs, s.received), (1, 1, 1), "{s:?}");
+    }
 }

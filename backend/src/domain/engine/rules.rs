@@ -1548,8 +1548,11 @@ impl Engine {
         Ok(())
     }
 
-    /// Holds or mutes (or undoes either for) a participant in the conference; asking for the
-    /// state it is already in changes nothing.
+    /// Holds or mutes (or undoes either for) a participant in the conference. A request for
+    /// the state the stored flag already shows is carried out all the same: the flag can lag
+    /// Twilio (a callback about an earlier change, with that moment's flags, may be processed
+    /// after a newer request), and Twilio's update is idempotent. Skipping it would leave a
+    /// customer muted or on hold after the agent asked otherwise.
     fn switch(&mut self, actor: Actor, id: Uuid, switch: Switch) -> Result<(), Refusal> {
         let p = self.participant_for_action(id)?;
         let what = match switch {
@@ -1564,7 +1567,7 @@ impl Engine {
         }
         let call_id = self.call().id;
         match switch {
-            Switch::Hold(hold) if p.on_hold != hold => {
+            Switch::Hold(hold) => {
                 self.conference_sid()?;
                 Self::placed(&p)?;
                 self.set_hold(id, hold);
@@ -1574,7 +1577,7 @@ impl Engine {
                     by: actor.id,
                 });
             }
-            Switch::Mute(muted) if p.muted != muted => {
+            Switch::Mute(muted) => {
                 let (conference_sid, call_sid) = (self.conference_sid()?, Self::placed(&p)?);
                 self.effect(Effect::Mute {
                     call_id,
@@ -1595,7 +1598,6 @@ impl Engine {
                     by: actor.id,
                 });
             }
-            _ => return Ok(()),
         }
         self.changed_call();
         Ok(())

@@ -136,26 +136,10 @@ impl VoiceEngine {
     }
 
     /// Stores the call (idempotently: Twilio may retry the webhook) and lets the router know.
-    /// No Twilio request happens here, so the webhook answers at once.
+    /// No Twilio request happens here, so the webhook answers at once. Calls arriving together
+    /// are stored together (see `arrivals`).
     pub async fn incoming_call(&self, call: &InboundCall) -> ServiceResult<()> {
-        let mut conn = self.pool().get().await.map_err(DbError::from)?;
-        let received = TimelineEvent::CallReceived {
-            from: call.from.clone(),
-            to: call.to.clone(),
-            adopted_from_conference: None,
-            adopted_from_twilio: None,
-        };
-        let stored = db::calls::store_inbound_call(
-            &mut conn,
-            call.call_sid.as_str(),
-            &call.from,
-            &call.to,
-            &conference_name(&call.call_sid),
-            &received,
-        )
-        .await?;
-        drop(conn);
-        if let Some(call_id) = stored {
+        if let Some(call_id) = self.store_arrival(call).await? {
             tracing::info!(call_sid = %call.call_sid, "incoming call queued");
             self.events().publish(Topic::Call(call_id));
             self.events().publish(Topic::Queue);

@@ -6,6 +6,7 @@
 //! while a lock is held: a transaction decides and records, returns the [`Effect`]s to carry out,
 //! and they run after commit.
 
+mod arrivals;
 mod callbacks;
 mod control;
 mod decide;
@@ -144,6 +145,8 @@ struct Inner {
     buffer: inbox::Buffer,
     /// Wakes the inbox processor when a callback was stored.
     inbox_wakeup: Notify,
+    /// Arriving calls waiting to be stored together.
+    arrivals: arrivals::Arrivals,
     /// Draining stops the router; the server's end stops the inbox; Twilio requests decided
     /// before are waited for.
     shutdown: Shutdown,
@@ -170,6 +173,7 @@ impl VoiceEngine {
                 connected_checked: Default::default(),
                 buffer: Default::default(),
                 inbox_wakeup: Notify::new(),
+                arrivals: Default::default(),
                 shutdown,
             }),
         }
