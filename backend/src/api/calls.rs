@@ -10,7 +10,7 @@ use super::dto::{
     TransferView,
 };
 use super::error::{ApiResult, ErrorBody};
-use super::extract::CurrentAgent;
+use super::extract::{CurrentAgent, SupervisorAgent};
 use crate::services::calls::{self, HistoryQuery, QueuePageRequest};
 use crate::services::voice::{TransferRequest, TransferTarget};
 use crate::services::ServiceError;
@@ -31,7 +31,7 @@ pub async fn list(
     query: web::Query<CallListQuery>,
 ) -> ApiResult<web::Json<CallPageView>> {
     let query = query.into_inner();
-    let agent_id = if current.agent.is_admin() {
+    let agent_id = if current.agent.may_supervise() {
         query.agent_id
     } else {
         Some(current.agent.id)
@@ -117,6 +117,23 @@ pub async fn queue(
     };
     let page = calls::queue(&state.pool, request).await?;
     Ok(web::Json(QueuePageView::new(page, request)))
+}
+
+/// The live board's calls (supervisors and admins): every call not yet over, oldest first (at
+/// most 500), each with what it is doing now (`live_state`). Live `call` events keep it current.
+#[utoipa::path(
+    operation_id = "getLiveCalls",
+    tag = "calls",
+    responses((status = 200, body = Vec<CallSummaryView>), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody, description = "Not a supervisor or admin")),
+    security(("session" = []))
+)]
+#[get("/board/calls")]
+pub async fn live_calls(
+    state: web::Data<AppState>,
+    _supervisor: SupervisorAgent,
+) -> ApiResult<web::Json<Vec<CallSummaryView>>> {
+    let calls = calls::live_calls(&state.pool).await?;
+    Ok(web::Json(calls.iter().map(CallSummaryView::from).collect()))
 }
 
 /// Transfer the call to an available agent or a phone number, warm or cold.

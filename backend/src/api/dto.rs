@@ -7,6 +7,7 @@ use uuid::Uuid;
 
 use crate::db::calls::CallEvent;
 use crate::domain::agent::{Agent, AgentStatus, Role, SelectableStatus};
+use crate::domain::board::LiveCallState;
 use crate::domain::engine::TimelineEntry;
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -228,6 +229,9 @@ pub struct CallSummaryView {
     pub handled_by: Vec<HandlingAgentView>,
     /// The transfers of the call in brief, oldest first; a call detail also lists them in full as transfers.
     pub transfer_summary: Vec<TransferBriefView>,
+    /// What a live call is doing now (queued, ringing, talking, on hold, consulting): set in live
+    /// `call` events and on the live board, null once the call is over and in history pages.
+    pub live_state: Option<LiveCallState>,
 }
 
 /// An agent who had a leg on a call.
@@ -279,6 +283,7 @@ impl From<&CallSummary> for CallSummaryView {
             })
             .collect();
         view.disposition = s.disposition.clone();
+        view.live_state = s.live_state;
         view
     }
 }
@@ -302,6 +307,7 @@ fn summary(c: &crate::domain::call::Call, owner_name: Option<String>) -> CallSum
         disposition: None,
         handled_by: Vec::new(),
         transfer_summary: Vec::new(),
+        live_state: None,
     }
 }
 

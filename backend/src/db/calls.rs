@@ -493,6 +493,24 @@ pub async fn active_calls(
         .collect()
 }
 
+/// Calls not yet over (queued, ringing or in progress), oldest first, at most `limit`.
+pub async fn live_calls(conn: &mut PgConn, limit: i64) -> Result<Vec<Call>, DbError> {
+    calls::table
+        .filter(calls::status.eq_any([
+            CallStatus::Queued,
+            CallStatus::Ringing,
+            CallStatus::InProgress,
+        ]))
+        .order((calls::created_at.asc(), calls::id.asc()))
+        .limit(limit)
+        .select(CallRow::as_select())
+        .load(conn)
+        .await?
+        .into_iter()
+        .map(Call::try_from)
+        .collect()
+}
+
 /// How many calls wait for an agent (queued or ringing).
 pub async fn count_active_calls(conn: &mut PgConn) -> Result<i64, DbError> {
     Ok(calls::table

@@ -9,6 +9,7 @@ use super::{ServiceError, ServiceResult};
 use crate::db::calls::{CallAgent, CallEvent, CallFilter, TransferBrief};
 use crate::db::{self, DbError, DbPool, PgConn};
 use crate::domain::audience::{call_audience, Audience};
+use crate::domain::board::{live_state, LiveCallState};
 use crate::domain::call::{Call, CallStatus, Participant, Transfer};
 
 pub struct CallDetail {
@@ -31,6 +32,9 @@ pub struct CallSummary {
     /// Every agent with a leg on the call, in the order they joined.
     pub handled_by: Vec<CallAgent>,
     pub transfers: Vec<TransferBrief>,
+    /// What the call is doing now, when read with its legs (a call's detail, its live event,
+    /// the live board); history pages leave it out.
+    pub live_state: Option<LiveCallState>,
 }
 
 pub struct CallPage {
@@ -121,6 +125,25 @@ pub async fn current_call(pool: &DbPool, agent_id: Uuid) -> ServiceResult<Option
                 Some(call) => Ok(Some(detail_of(conn, call).await?)),
                 None => Ok(None),
             }
+        })
+        .await
+}
+
+/// The live board's calls: every call not yet over, oldest first, each read with its legs so
+/// it says what it is doing now. Bounded: a board shows at most this many.
+pub const LIVE_CALLS_MAX: i64 = 500;
+
+pub async fn live_calls(pool: &DbPool) -> ServiceResult<Vec<CallSummary>> {
+    let mut conn = pool.get().await.map_err(DbError::from)?;
+    conn.build_transaction()
+        .read_only()
+        .repeatable_read()
+        .run::<_, ServiceError, _>(async |conn| {
+            let mut out = Vec::new();
+            for call in db::calls::live_calls(conn, LIVE_CALLS_MAX).await? {
+                out.push(detail_of(conn, call).await?.summary());
+            }
+            Ok(out)
         })
         .await
 }
@@ -245,6 +268,7 @@ pub async fn history(pool: &DbPool, query: HistoryQuery) -> ServiceResult<CallPa
             disposition: dispositions.remove(&call.id),
             handled_by: handled_by.remove(&call.id).unwrap_or_default(),
             transfers: transfers.remove(&call.id).unwrap_or_default(),
+            live_state: None,
             call,
         })
         .collect();
@@ -311,7 +335,9 @@ impl CallDetail {
                 to_number: t.to_number.clone(),
             })
             .collect();
+        let legs: Vec<Participant> = self.participants.iter().map(|(p, _)| p.clone()).collect();
         CallSummary {
+            live_state: live_state(&self.call, &legs, &self.transfers),
             call: self.call.clone(),
             owner_name: self.owner_name.clone(),
             disposition: self.disposition_code.clone(),

@@ -41,6 +41,27 @@ export interface paths {
         patch: operations["updateAgent"];
         trace?: never;
     };
+    "/api/agents/{id}/sign-out": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Sign an agent out (supervisors and admins): every session of theirs ends at once and they go
+         *     offline. A call they are on or being rung for is not dropped: its customer goes back to the
+         *     queue for a colleague.
+         */
+        post: operations["signOutAgent"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/agents/{id}/unlock": {
         parameters: {
             query?: never;
@@ -138,6 +159,26 @@ export interface paths {
         head?: never;
         /** Relabel, deactivate or reactivate an away reason (admin). */
         patch: operations["updateAwayReason"];
+        trace?: never;
+    };
+    "/api/board/calls": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The live board's calls (supervisors and admins): every call not yet over, oldest first (at
+         *     most 500), each with what it is doing now (`live_state`). Live `call` events keep it current.
+         */
+        get: operations["getLiveCalls"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
         trace?: never;
     };
     "/api/calls": {
@@ -808,6 +849,7 @@ export interface components {
             handled_by: components["schemas"]["HandlingAgentView"][];
             /** Format: uuid */
             id: string;
+            live_state?: components["schemas"]["LiveCallState"] | null;
             /** Format: uuid */
             owner_agent_id?: string | null;
             owner_name?: string | null;
@@ -994,6 +1036,11 @@ export interface components {
             /** @example Lunch */
             label: string;
         };
+        /**
+         * @description What a live call is doing now.
+         * @enum {string}
+         */
+        LiveCallState: "queued" | "ringing" | "talking" | "on_hold" | "consulting";
         LoginRequest: {
             /** @example admin@example.com */
             email: string;
@@ -1072,7 +1119,7 @@ export interface components {
             total: number;
         };
         /** @enum {string} */
-        Role: "agent" | "admin";
+        Role: "agent" | "supervisor" | "admin";
         /**
          * @description The presence states an agent may pick by hand.
          * @enum {string}
@@ -2212,6 +2259,87 @@ export interface operations {
             };
         };
     };
+    signOutAgent: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AgentView"];
+                };
+            };
+            /** @description Malformed input: a path parameter, query string or JSON body that does not parse */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Not a supervisor or admin */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Already signed out (offline, no session) */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            502: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The database is unavailable; retry later */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
     unlockAgent: {
         parameters: {
             query?: never;
@@ -2630,6 +2758,51 @@ export interface operations {
                 };
             };
             422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The database is unavailable; retry later */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    getLiveCalls: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["CallSummaryView"][];
+                };
+            };
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Not a supervisor or admin */
+            403: {
                 headers: {
                     [name: string]: unknown;
                 };

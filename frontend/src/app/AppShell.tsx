@@ -1,13 +1,14 @@
 import { useEffect, useMemo, useState } from 'react';
 import { settle, useApi, type AgentStatus } from '@/api';
 import { AgentsAdminPage } from '@/features/admin';
+import { BoardPage } from '@/features/board';
 import { SignOutButton, useRefreshMe, useSessionStore, type Session } from '@/features/auth';
 import { CallDock, MyCallProvider, useMyCall } from '@/features/calls';
 import { useAppConfig } from '@/features/config';
 import { CallDetailPage, filtersFromParams, filtersToParams, HistoryPage } from '@/features/history';
 import { MissedCallNotice, PresenceControl, usePresenceLists, type PresenceLists } from '@/features/presence';
 import { useTeam } from '@/features/team';
-import { ROLE_LABELS } from '@/lib/agent-status';
+import { maySupervise, ROLE_LABELS } from '@/lib/agent-status';
 import { formatPhone } from '@/lib/format';
 import { apiEventStream, LiveEvents, LiveEventsProvider, useLiveEvent } from '@/live';
 import { createVoiceClient, createWebAudioRinger, Phone, PhoneProvider, usePhoneState } from '@/voice';
@@ -133,6 +134,11 @@ function Shell({ session, phone, demo }: { session: Session; phone: Phone | null
             <NavLink href={hrefs.history()} current={route.name === 'history' || route.name === 'call'}>
               History
             </NavLink>
+            {maySupervise(agent.role) && (
+              <NavLink href={hrefs.board} current={route.name === 'board'}>
+                Board
+              </NavLink>
+            )}
             {isAdmin && (
               <NavLink href={hrefs.admin} current={route.name === 'admin'}>
                 Agents
@@ -208,6 +214,14 @@ function Page({
       );
     case 'call':
       return <CallDetailPage id={route.id} agents={team.agents} backHref={hrefs.history()} />;
+    case 'board':
+      return maySupervise(agent.role) ? (
+        <BoardPage agents={team.agents} callHref={hrefs.call} />
+      ) : (
+        <p className="problem" role="alert">
+          The live board is for supervisors and admins.
+        </p>
+      );
     case 'admin':
       return (
         <AgentsAdminPage

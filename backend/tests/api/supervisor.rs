@@ -1,0 +1,352 @@
+//! Supervisors: the role, the live board, and acting on other agents' calls.
+
+use reqwest::Method;
+use serde_json::{json, Value};
+use warm_transfer::domain::agent::Role;
+
+use crate::helpers::{assert_error, TestApp, PASSWORD};
+use crate::voice::{agent_leg, answered_call, connected, customer, Agent, CallCenter};
+
+/// A supervisor, signed in, optionally available for calls.
+async fn supervisor(cc: &CallCenter, name: &str, available: bool) -> Agent {
+    let email = format!("{name}@example.com");
+    let app = cc.app();
+    let id = app.create_agent(&email, Role::Supervisor).await.to_string();
+    let token = app.token(&email).await;
+    let me: Value = app.get("/api/me", Some(&token)).await.json().await.unwrap();
+    assert_eq!(me["role"], "supervisor");
+    let sup = Agent {
+        id,
+        token,
+        identity: me["client_identity"].as_str().unwrap().to_owned(),
+        email,
+    };
+    if available {
+        cc.set_status(&sup, "available").await;
+    }
+    sup
+}
+
+async fn board(cc: &CallCenter, token: &str) -> Vec<Value> {
+    let res = cc.app().get("/api/board/calls", Some(token)).await;
+    assert_eq!(res.status(), 200);
+    res.json().await.unwrap()
+}
+
+async fn board_until(
+    cc: &CallCenter,
+    token: &str,
+    what: &str,
+    check: impl Fn(&[Value]) -> bool,
+) -> Vec<Value> {
+    for _ in 0..200 {
+        let calls = board(cc, token).await;
+        if check(&calls) {
+            return calls;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    panic!("board never showed {what}: {:#?}", board(cc, token).await);
+}
+
+#[tokio::test]
+async fn a_plain_agent_gets_403_on_every_supervisor_endpoint() {
+    let app = TestApp::spawn().await;
+    let (_, agent, _) = app.admin_and_agent().await;
+    assert_error(app.get("/api/board/calls", None).await, 401, "unauthorized").await;
+    let body = assert_error(
+        app.get("/api/board/calls", Some(&agent)).await,
+        403,
+        "forbidden",
+    )
+    .await;
+    assert!(
+        body["message"].as_str().unwrap().contains("supervisor"),
+        "{body}"
+    );
+}
+
+#[tokio::test]
+async fn admins_give_the_supervisor_role_and_supervisors_cannot_manage() {
+    let app = TestApp::spawn().await;
+    let (admin, _, ana) = app.admin_and_agent().await;
+
+    // An unknown role is refused, naming the roles there are.
+    let res = app
+        .send_json(
+            Method::PATCH,
+            &format!("/api/agents/{ana}"),
+            Some(&admin),
+            &json!({ "role": "boss" }),
+        )
+        .await;
+    let body = assert_error(res, 400, "bad_request").await;
+    assert!(
+        body["message"].as_str().unwrap().contains("`supervisor`"),
+        "{body}"
+    );
+
+    // Admins create supervisors and promote agents.
+    let res = app
+        .send_json(
+            Method::POST,
+            "/api/agents",
+            Some(&admin),
+            &json!({ "email": "sue@example.com", "display_name": "Sue", "password": PASSWORD, "role": "supervisor" }),
+        )
+        .await;
+    assert_eq!(res.status(), 201);
+    assert_eq!(res.json::<Value>().await.unwrap()["role"], "supervisor");
+    let res = app
+        .send_json(
+            Method::PATCH,
+            &format!("/api/agents/{ana}"),
+            Some(&admin),
+            &json!({ "role": "supervisor" }),
+        )
+        .await;
+    assert_eq!(res.status(), 200);
+    assert_eq!(res.json::<Value>().await.unwrap()["role"], "supervisor");
+    let listed: Vec<Value> = app
+        .get("/api/agents", Some(&admin))
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(
+        listed.iter().filter(|a| a["role"] == "supervisor").count(),
+        2
+    );
+
+    // Supervisors manage neither agents nor settings.
+    let sue = app.token("sue@example.com").await;
+    let me: Value = app.get("/api/me", Some(&sue)).await.json().await.unwrap();
+    let admin_id = app
+        .get("/api/me", Some(&admin))
+        .await
+        .json::<Value>()
+        .await
+        .unwrap()["id"]
+        .clone();
+    for (method, path, body) in [
+        (
+            Method::POST,
+            "/api/agents".to_owned(),
+            json!({ "email": "x@example.com", "display_name": "X", "password": "a-long-password" }),
+        ),
+        (
+            Method::PATCH,
+            format!("/api/agents/{ana}"),
+            json!({ "role": "admin" }),
+        ),
+        (
+            Method::PATCH,
+            format!("/api/agents/{}", me["id"].as_str().unwrap()),
+            json!({ "role": "admin" }),
+        ),
+        (
+            Method::DELETE,
+            format!("/api/agents/{}", admin_id.as_str().unwrap()),
+            json!({}),
+        ),
+        (
+            Method::PUT,
+            "/api/wrap-up-settings".to_owned(),
+            json!({ "wrap_up_seconds": 10, "extension_seconds": 60, "require_disposition": false }),
+        ),
+        (
+            Method::POST,
+            "/api/dispositions".to_owned(),
+            json!({ "code": "x", "label": "X" }),
+        ),
+        (
+            Method::POST,
+            "/api/away-reasons".to_owned(),
+            json!({ "code": "x", "label": "X" }),
+        ),
+    ] {
+        let res = app
+            .send_json(method.clone(), &path, Some(&sue), &body)
+            .await;
+        assert_eq!(
+            res.status(),
+            403,
+            "{method} {path}: {}",
+            res.text().await.unwrap()
+        );
+    }
+    let res = app
+        .get("/api/agents?include_inactive=true", Some(&sue))
+        .await;
+    assert_eq!(res.status(), 403);
+    // But they see the board.
+    assert_eq!(app.get("/api/board/calls", Some(&sue)).await.status(), 200);
+
+    // An admin cannot demote themselves to supervisor (someone must stay admin).
+    let res = app
+        .send_json(
+            Method::PATCH,
+            &format!("/api/agents/{}", admin_id.as_str().unwrap()),
+            Some(&admin),
+            &json!({ "role": "supervisor" }),
+        )
+        .await;
+    assert_error(res, 409, "conflict").await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn supervisors_take_calls_and_see_every_live_call_with_its_state() {
+    let cc = CallCenter::start().await;
+    // Only a supervisor is available: they are routed the call like an agent.
+    let sue = supervisor(&cc, "sue", true).await;
+    let (sue_call, _) = answered_call(&cc, &sue).await;
+    assert_eq!(cc.agent_status(&sue).await, "busy");
+
+    let ana = cc.agent("ana", true).await;
+    let (call_id, customer_sid) = answered_call(&cc, &ana).await;
+
+    // The board lists both calls, oldest first, talking, with their owners.
+    let calls = board_until(&cc, &sue.token, "both calls talking", |calls| {
+        calls.len() == 2 && calls.iter().all(|c| c["live_state"] == "talking")
+    })
+    .await;
+    assert_eq!(calls[0]["id"], sue_call.as_str());
+    assert_eq!(calls[1]["id"], call_id.as_str());
+    assert_eq!(calls[1]["owner_name"], "ana");
+    // The plain agent sees neither the board nor the supervisor's call.
+    assert_eq!(
+        cc.app()
+            .get("/api/board/calls", Some(&ana.token))
+            .await
+            .status(),
+        403
+    );
+    assert_eq!(
+        cc.app()
+            .get(&format!("/api/calls/{sue_call}"), Some(&ana.token))
+            .await
+            .status(),
+        403
+    );
+    // The supervisor reads the agent's call and its history.
+    let detail = cc
+        .call_until(&sue.token, &call_id, "readable", |c| {
+            c["id"] == call_id.as_str()
+        })
+        .await;
+    let list: Value = cc
+        .app()
+        .get("/api/calls?status=in_progress", Some(&sue.token))
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(list["items"].as_array().unwrap().len(), 2, "{list}");
+
+    // The agent holds the customer: the board says so.
+    let customer_leg = customer(&detail)["id"].as_str().unwrap().to_owned();
+    let res = cc
+        .post(
+            &ana,
+            &format!("/api/calls/{call_id}/participants/{customer_leg}/hold"),
+            json!({ "hold": true }),
+        )
+        .await;
+    assert_eq!(res.status(), 200, "{}", res.text().await.unwrap());
+    board_until(&cc, &sue.token, "the call on hold", |calls| {
+        calls
+            .iter()
+            .any(|c| c["id"] == call_id.as_str() && c["live_state"] == "on_hold")
+    })
+    .await;
+
+    // A supervisor may end another agent's call; it leaves the board; a second end is 409.
+    let res = cc
+        .post(&sue, &format!("/api/calls/{call_id}/hangup"), json!({}))
+        .await;
+    assert_eq!(res.status(), 204, "{}", res.text().await.unwrap());
+    cc.call_until(&sue.token, &call_id, "completed", |c| {
+        c["status"] == "completed"
+    })
+    .await;
+    board_until(&cc, &sue.token, "the ended call gone", |calls| {
+        calls.len() == 1 && calls[0]["id"] == sue_call.as_str()
+    })
+    .await;
+    assert!(cc
+        .sim
+        .snapshot()
+        .call(&customer_sid)
+        .is_none_or(|c| c.status.is_final()));
+    let res = cc
+        .post(&sue, &format!("/api/calls/{call_id}/hangup"), json!({}))
+        .await;
+    assert_error(res, 409, "conflict").await;
+    let unknown = uuid::Uuid::new_v4();
+    let res = cc
+        .post(&sue, &format!("/api/calls/{unknown}/hangup"), json!({}))
+        .await;
+    assert_error(res, 404, "not_found").await;
+    // The agent is free again; the supervisor's own call goes on.
+    cc.status_until(&ana, "available").await;
+    let own = cc
+        .my_call_until(&sue, "still on their own call", |c| {
+            c["id"] == sue_call.as_str()
+        })
+        .await;
+    assert!(connected(agent_leg(&own, &sue)));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_supervisor_signs_out_an_agent_mid_call_and_the_caller_goes_to_a_colleague() {
+    let cc = CallCenter::start().await;
+    let sue = supervisor(&cc, "sue", false).await;
+    let ana = cc.agent("ana", true).await;
+    let (call_id, customer_sid) = answered_call(&cc, &ana).await;
+
+    // Unhappy paths first: a plain agent may not; an unknown agent is 404.
+    let bob = cc.agent("bob", false).await;
+    let res = cc
+        .post(&bob, &format!("/api/agents/{}/sign-out", ana.id), json!({}))
+        .await;
+    assert_error(res, 403, "forbidden").await;
+    let unknown = uuid::Uuid::new_v4();
+    let res = cc
+        .post(&sue, &format!("/api/agents/{unknown}/sign-out"), json!({}))
+        .await;
+    assert_error(res, 404, "not_found").await;
+
+    cc.set_status(&bob, "available").await;
+    let res = cc
+        .post(&sue, &format!("/api/agents/{}/sign-out", ana.id), json!({}))
+        .await;
+    assert_eq!(res.status(), 200, "{}", res.text().await.unwrap());
+    let view: Value = res.json().await.unwrap();
+    assert_eq!(view["status"], "offline");
+    // Her session is over.
+    assert_eq!(
+        cc.app().get("/api/me", Some(&ana.token)).await.status(),
+        401
+    );
+    // The caller was not dropped: they ring bob, who answers, and talk on.
+    cc.answer(&bob).await;
+    let call = cc
+        .call_until(&sue.token, &call_id, "bob talking to the customer", |c| {
+            c["owner_agent_id"] == bob.id.as_str()
+                && connected(agent_leg(c, &bob))
+                && connected(customer(c))
+        })
+        .await;
+    assert_eq!(call["status"], "in_progress");
+    assert!(cc
+        .sim
+        .snapshot()
+        .call(&customer_sid)
+        .is_some_and(|c| !c.status.is_final()));
+
+    // Signing her out again: nothing to sign out of.
+    let res = cc
+        .post(&sue, &format!("/api/agents/{}/sign-out", ana.id), json!({}))
+        .await;
+    assert_error(res, 409, "conflict").await;
+}
