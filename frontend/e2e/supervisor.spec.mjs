@@ -92,10 +92,10 @@ test('an admin makes a supervisor, who watches the live board while an agent tak
   try {
     assert.equal(await sup.page.getByTestId('agent-role').innerText(), 'Supervisor');
     // A plain agent has no board, in the menu or from the API.
-    assert.equal(await a.page.getByRole('link', { name: 'Board' }).count(), 0);
+    assert.equal(await a.page.getByRole('link', { name: 'Board', exact: true }).count(), 0);
     assert.equal((await api('/api/board/calls', { token: a.token })).status, 403);
 
-    await sup.page.getByRole('link', { name: 'Board' }).click();
+    await sup.page.getByRole('link', { name: 'Board', exact: true }).click();
     await sup.page.getByRole('heading', { name: 'Live board' }).waitFor();
     await sup.page.getByTestId('live-status').filter({ hasText: 'Live' }).waitFor({ timeout: STEP_MS });
 
