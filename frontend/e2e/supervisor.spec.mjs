@@ -3,8 +3,8 @@
 //   - the supervisor (own browser context) opens the live board; agent1 (another context) takes
 //     a simulated call; the board shows it talking with its owner and a ticking clock, updated
 //     by live events;
-//   - a second caller with nobody available raises the board's alert; it clears once the caller
-//     hangs up.
+//   - a second caller with nobody available raises the board's alert; a third is moved to the
+//     front of the queue from the board; the alert clears once the callers hang up.
 // Screenshots: e2e-artifacts/supervisor-board.png (and supervisor-*.png for the steps). agent2
 // is made an agent again at the end, so the other specs see the demo team as they expect.
 import { after, before, test } from 'node:test';
@@ -89,6 +89,7 @@ test('an admin makes a supervisor, who watches the live board while an agent tak
   const a = await signInAgent(browser, AGENT);
   let firstSid = null;
   let secondSid = null;
+  let thirdSid = null;
   try {
     assert.equal(await sup.page.getByTestId('agent-role').innerText(), 'Supervisor');
     // A plain agent has no board, in the menu or from the API.
@@ -123,7 +124,21 @@ test('an admin makes a supervisor, who watches the live board while an agent tak
     await alert.waitFor({ timeout: STEP_MS });
     assert.match(await alert.innerText(), /waiting and no agent is available/);
     await sup.page.getByTestId('board-queue-entry').filter({ hasText: CALLER2.slice(-4) }).waitFor({ timeout: STEP_MS });
+    // A third caller; the supervisor moves them ahead of the second.
+    const CALLER3 = '+15551230803';
+    thirdSid = await simulateCall(a.page, CALLER3);
+    const third = sup.page.getByTestId('board-queue-entry').filter({ hasText: CALLER3.slice(-4) });
+    await third.waitFor({ timeout: STEP_MS });
+    await third.getByRole('button', { name: /to the front$/ }).click();
+    await until(
+      'the third caller first in the queue',
+      async () => (await sup.page.getByTestId('board-queue-entry').first().innerText()).includes(CALLER3.slice(-4)),
+      STEP_MS,
+    );
+    assert.equal(await sup.page.getByTestId('board-queue-entry').first().getByRole('button').count(), 0, 'the first in line has no move button');
     await screenshot(sup.page, 'supervisor-board');
+    await hangUpCaller(a.token, thirdSid);
+    thirdSid = null;
 
     // The waiting caller gives up: the alert clears.
     await hangUpCaller(a.token, secondSid);
@@ -141,6 +156,7 @@ test('an admin makes a supervisor, who watches the live board while an agent tak
       'no page errors',
     );
   } finally {
+    await hangUpCaller(a.token, thirdSid);
     await hangUpCaller(a.token, secondSid);
     await hangUpCaller(a.token, firstSid);
     for (const who of [a, sup]) {

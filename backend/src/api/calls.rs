@@ -6,8 +6,8 @@ use uuid::Uuid;
 
 use super::dto::{
     CallDetailView, CallListQuery, CallPageView, CallSummaryView, CreateTransferRequest,
-    CurrentCallView, HoldRequest, MuteRequest, ParticipantView, QueuePageView, QueueQuery,
-    TransferView,
+    CurrentCallView, HoldRequest, MuteRequest, ParticipantView, QueueEntryView, QueuePageView,
+    QueueQuery, TransferView,
 };
 use super::error::{ApiResult, ErrorBody};
 use super::extract::{CurrentAgent, SupervisorAgent};
@@ -134,6 +134,32 @@ pub async fn live_calls(
 ) -> ApiResult<web::Json<Vec<CallSummaryView>>> {
     let calls = calls::live_calls(&state.pool).await?;
     Ok(web::Json(calls.iter().map(CallSummaryView::from).collect()))
+}
+
+/// Move a queued call to the front of the queue (supervisors and admins): the next available
+/// agent is offered it first. The caller's wait still counts from when they called.
+#[utoipa::path(
+    operation_id = "moveCallToFront",
+    tag = "calls",
+    params(("id" = Uuid, Path)),
+    responses(
+        (status = 200, body = QueueEntryView),
+        (status = 401, body = ErrorBody),
+        (status = 403, body = ErrorBody, description = "Not a supervisor or admin"),
+        (status = 404, body = ErrorBody),
+        (status = 409, body = ErrorBody, description = "The call is not queued (ringing, in progress or over), or already first"),
+    ),
+    security(("session" = []))
+)]
+#[post("/calls/{id}/move-to-front")]
+pub async fn move_to_front(
+    state: web::Data<AppState>,
+    _supervisor: SupervisorAgent,
+    id: web::Path<Uuid>,
+) -> ApiResult<web::Json<QueueEntryView>> {
+    let call = calls::move_to_front(&state.pool, *id).await?;
+    state.events.publish(crate::events::Topic::Queue);
+    Ok(web::Json(QueueEntryView::from(&call)))
 }
 
 /// Transfer the call to an available agent or a phone number, warm or cold.

@@ -562,7 +562,11 @@ pub struct QueueEntryView {
     pub call_id: Uuid,
     pub from_number: String,
     pub status: CallStatus,
+    /// The call's place in the queue (the router takes the earliest first); a supervisor
+    /// moving a call to the front sets it earlier than everyone else's.
     pub queued_at: DateTime<Utc>,
+    /// When the caller started waiting (the call came in): waits count from here.
+    pub waiting_since: DateTime<Utc>,
     pub waiting_seconds: i64,
 }
 
@@ -573,6 +577,7 @@ impl From<&crate::domain::call::Call> for QueueEntryView {
             from_number: c.from_number.clone(),
             status: c.status,
             queued_at: c.queued_at,
+            waiting_since: c.created_at,
             waiting_seconds: (Utc::now() - c.created_at).num_seconds().max(0),
         }
     }

@@ -511,6 +511,30 @@ pub async fn live_calls(conn: &mut PgConn, limit: i64) -> Result<Vec<Call>, DbEr
         .collect()
 }
 
+/// The first of the calls waiting (queued or ringing) other than `except`, in the router's order.
+pub async fn first_waiting_except(
+    conn: &mut PgConn,
+    except: Uuid,
+) -> Result<Option<(DateTime<Utc>, Uuid)>, DbError> {
+    Ok(calls::table
+        .filter(diesel::dsl::sql::<diesel::sql_types::Bool>(WAITING))
+        .filter(calls::id.ne(except))
+        .order((calls::queued_at.asc(), calls::id.asc()))
+        .select((calls::queued_at, calls::id))
+        .first(conn)
+        .await
+        .optional()?)
+}
+
+/// Sets a call's place in the queue.
+pub async fn set_queued_at(conn: &mut PgConn, id: Uuid, at: DateTime<Utc>) -> Result<(), DbError> {
+    diesel::update(calls::table.find(id))
+        .set(calls::queued_at.eq(at))
+        .execute(conn)
+        .await?;
+    Ok(())
+}
+
 /// How many calls wait for an agent (queued or ringing).
 pub async fn count_active_calls(conn: &mut PgConn) -> Result<i64, DbError> {
     Ok(calls::table

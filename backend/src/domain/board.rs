@@ -1,7 +1,9 @@
 //! The live board: what each live call is doing now, as supervisors see it.
 
+use chrono::{DateTime, Duration, Utc};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
+use uuid::Uuid;
 
 use super::call::{Call, CallStatus, Participant, ParticipantKind, ParticipantStatus, Transfer};
 
@@ -52,6 +54,31 @@ pub fn live_state(
                 LiveCallState::Queued
             })
         }
+    }
+}
+
+/// Why a call cannot be moved to the front of the queue.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum FrontRefusal {
+    #[error("only a queued call can be moved; this one is {0}")]
+    NotQueued(CallStatus),
+    #[error("the call is already first in the queue")]
+    AlreadyFirst,
+}
+
+/// The queue position (`queued_at`) that puts a queued call first: just before the first of
+/// the others waiting (`(queued_at, id)`, the router's order). The caller's wait is still
+/// counted from when they called.
+pub fn front_of_queue(
+    call: &Call,
+    first_other: Option<(DateTime<Utc>, Uuid)>,
+) -> Result<DateTime<Utc>, FrontRefusal> {
+    if call.status != CallStatus::Queued {
+        return Err(FrontRefusal::NotQueued(call.status));
+    }
+    match first_other {
+        Some(first) if first < (call.queued_at, call.id) => Ok(first.0 - Duration::milliseconds(1)),
+        _ => Err(FrontRefusal::AlreadyFirst),
     }
 }
 
@@ -120,6 +147,43 @@ mod tests {
 
     use ParticipantKind::{Agent, Customer};
     use ParticipantStatus::{Connected, Left};
+
+    #[test]
+    fn a_queued_call_moves_just_before_the_first_in_line() {
+        let mut c = call(CallStatus::Queued);
+        let first = (c.queued_at - Duration::seconds(30), Uuid::new_v4());
+        assert_eq!(
+            front_of_queue(&c, Some(first)),
+            Ok(first.0 - Duration::milliseconds(1))
+        );
+        // Already first: alone in the queue, or ahead of the others.
+        assert_eq!(front_of_queue(&c, None), Err(FrontRefusal::AlreadyFirst));
+        let later = (c.queued_at + Duration::seconds(1), Uuid::new_v4());
+        assert_eq!(
+            front_of_queue(&c, Some(later)),
+            Err(FrontRefusal::AlreadyFirst)
+        );
+        // Same instant: the id breaks the tie, as the router does.
+        c.id = Uuid::from_u128(2);
+        let tie = (c.queued_at, Uuid::from_u128(1));
+        assert!(front_of_queue(&c, Some(tie)).is_ok());
+        c.id = Uuid::from_u128(0);
+        assert_eq!(
+            front_of_queue(&c, Some(tie)),
+            Err(FrontRefusal::AlreadyFirst)
+        );
+        // Ringing, talking or over: not in the queue to reorder.
+        for status in [
+            CallStatus::Ringing,
+            CallStatus::InProgress,
+            CallStatus::Completed,
+        ] {
+            assert_eq!(
+                front_of_queue(&call(status), Some(first)),
+                Err(FrontRefusal::NotQueued(status))
+            );
+        }
+    }
 
     #[test]
     fn an_ended_call_has_no_live_state() {

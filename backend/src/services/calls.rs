@@ -3,13 +3,14 @@
 use std::collections::HashMap;
 
 use chrono::{DateTime, Utc};
+use diesel_async::AsyncConnection;
 use uuid::Uuid;
 
 use super::{ServiceError, ServiceResult};
 use crate::db::calls::{CallAgent, CallEvent, CallFilter, TransferBrief};
 use crate::db::{self, DbError, DbPool, PgConn};
 use crate::domain::audience::{call_audience, Audience};
-use crate::domain::board::{live_state, LiveCallState};
+use crate::domain::board::{front_of_queue, live_state, LiveCallState};
 use crate::domain::call::{Call, CallStatus, Participant, Transfer};
 
 pub struct CallDetail {
@@ -146,6 +147,23 @@ pub async fn live_calls(pool: &DbPool) -> ServiceResult<Vec<CallSummary>> {
             Ok(out)
         })
         .await
+}
+
+/// Moves a queued call to the front of the queue (a supervisor's decision): the router offers
+/// it next. Refused (409) for a call not queued or already first.
+pub async fn move_to_front(pool: &DbPool, id: Uuid) -> ServiceResult<Call> {
+    let mut conn = pool.get().await.map_err(DbError::from)?;
+    conn.transaction::<_, ServiceError, _>(async |conn| {
+        let mut call = db::calls::lock_call(conn, id)
+            .await?
+            .ok_or(ServiceError::NotFound("call"))?;
+        let first = db::calls::first_waiting_except(conn, id).await?;
+        let at = front_of_queue(&call, first).map_err(|e| ServiceError::Conflict(e.to_string()))?;
+        db::calls::set_queued_at(conn, id, at).await?;
+        call.queued_at = at;
+        Ok(call)
+    })
+    .await
 }
 
 /// One page of the queue, longest-waiting first.

@@ -350,3 +350,104 @@ async fn a_supervisor_signs_out_an_agent_mid_call_and_the_caller_goes_to_a_colle
         .await;
     assert_error(res, 409, "conflict").await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_supervisor_moves_a_queued_call_to_the_front_and_it_is_offered_first() {
+    let cc = CallCenter::start().await;
+    let sue = supervisor(&cc, "sue", false).await;
+    let ana = cc.agent("ana", false).await;
+    // Three callers wait; nobody is available.
+    for from in ["+14155550101", "+14155550102", "+14155550103"] {
+        cc.sim.dial_in(from);
+    }
+    let queue = cc
+        .app()
+        .poll(
+            "/api/queue",
+            Some(&sue.token),
+            "three callers waiting",
+            |q| q["total"] == 3,
+        )
+        .await;
+    let ids: Vec<String> = queue["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["call_id"].as_str().unwrap().to_owned())
+        .collect();
+    let last = &ids[2];
+    let waiting_since = queue["items"][2]["waiting_since"].clone();
+    let last_from = queue["items"][2]["from_number"].clone();
+
+    // Unhappy paths first.
+    let res = cc
+        .post(&ana, &format!("/api/calls/{last}/move-to-front"), json!({}))
+        .await;
+    assert_error(res, 403, "forbidden").await;
+    let unknown = uuid::Uuid::new_v4();
+    let res = cc
+        .post(
+            &sue,
+            &format!("/api/calls/{unknown}/move-to-front"),
+            json!({}),
+        )
+        .await;
+    assert_error(res, 404, "not_found").await;
+    let res = cc
+        .post(
+            &sue,
+            &format!("/api/calls/{}/move-to-front", ids[0]),
+            json!({}),
+        )
+        .await;
+    let body = assert_error(res, 409, "conflict").await;
+    assert!(
+        body["message"].as_str().unwrap().contains("already first"),
+        "{body}"
+    );
+
+    // The last caller goes first; their wait still counts from when they called.
+    let res = cc
+        .post(&sue, &format!("/api/calls/{last}/move-to-front"), json!({}))
+        .await;
+    assert_eq!(res.status(), 200, "{}", res.text().await.unwrap());
+    let queue: Value = cc
+        .app()
+        .get("/api/queue", Some(&sue.token))
+        .await
+        .json()
+        .await
+        .unwrap();
+    let order: Vec<&str> = queue["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["call_id"].as_str().unwrap())
+        .collect();
+    assert_eq!(order, [last.as_str(), ids[0].as_str(), ids[1].as_str()]);
+    assert_eq!(queue["items"][0]["waiting_since"], waiting_since);
+    let res = cc
+        .post(&sue, &format!("/api/calls/{last}/move-to-front"), json!({}))
+        .await;
+    assert_error(res, 409, "conflict").await;
+
+    // The next agent free is offered that caller first.
+    cc.set_status(&ana, "available").await;
+    cc.answer(&ana).await;
+    let call = cc
+        .my_call_until(&ana, "ana on the moved call", |c| {
+            c["status"] == "in_progress"
+        })
+        .await;
+    assert_eq!(call["id"], last.as_str());
+    assert_eq!(call["from_number"], last_from);
+    // A call in progress is no longer in the queue to reorder.
+    let res = cc
+        .post(&sue, &format!("/api/calls/{last}/move-to-front"), json!({}))
+        .await;
+    let body = assert_error(res, 409, "conflict").await;
+    assert!(
+        body["message"].as_str().unwrap().contains("in_progress"),
+        "{body}"
+    );
+}

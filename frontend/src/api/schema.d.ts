@@ -273,6 +273,26 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/calls/{id}/move-to-front": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Move a queued call to the front of the queue (supervisors and admins): the next available
+         *     agent is offered it first. The caller's wait still counts from when they called.
+         */
+        post: operations["moveCallToFront"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/calls/{id}/participants/{participant_id}": {
         parameters: {
             query?: never;
@@ -1098,11 +1118,20 @@ export interface components {
             /** Format: uuid */
             call_id: string;
             from_number: string;
-            /** Format: date-time */
+            /**
+             * Format: date-time
+             * @description The call's place in the queue (the router takes the earliest first); a supervisor
+             *     moving a call to the front sets it earlier than everyone else's.
+             */
             queued_at: string;
             status: components["schemas"]["CallStatus"];
             /** Format: int64 */
             waiting_seconds: number;
+            /**
+             * Format: date-time
+             * @description When the caller started waiting (the call came in): waits count from here.
+             */
+            waiting_since: string;
         };
         /** @description One page of the queue. */
         QueuePageView: {
@@ -3169,6 +3198,79 @@ export interface operations {
                 };
             };
             502: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The database is unavailable; retry later */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    moveCallToFront: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["QueueEntryView"];
+                };
+            };
+            /** @description Malformed input: a path parameter, query string or JSON body that does not parse */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Not a supervisor or admin */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The call is not queued (ringing, in progress or over), or already first */
+            409: {
                 headers: {
                     [name: string]: unknown;
                 };

@@ -32,7 +32,7 @@ export function BoardPage({ agents, callHref }: { agents: readonly AgentView[]; 
   const now = useNow(1_000);
   const team = agents.filter((a) => a.active).slice().sort((a, b) => a.display_name.localeCompare(b.display_name));
   const waiting = Math.max(queue.total, queue.entries.length);
-  const longest = queue.entries.reduce((max, e) => Math.max(max, secondsSince(e.queued_at, now) ?? e.waiting_seconds), 0);
+  const longest = queue.entries.reduce((max, e) => Math.max(max, secondsSince(e.waiting_since, now) ?? e.waiting_seconds), 0);
   const available = team.filter((a) => a.status === 'available').length;
 
   return (
@@ -182,20 +182,40 @@ export function BoardPage({ agents, callHref }: { agents: readonly AgentView[]; 
                 <tr>
                   <th scope="col">Caller</th>
                   <th scope="col">Waiting</th>
+                  <th scope="col">
+                    <span className="sr-only">Actions</span>
+                  </th>
                 </tr>
               </thead>
               <tbody>
                 {queue.entries.length === 0 && (
                   <tr>
-                    <td colSpan={2} className="muted">
+                    <td colSpan={3} className="muted">
                       Nobody waiting
                     </td>
                   </tr>
                 )}
-                {queue.entries.map((entry) => (
-                  <tr key={entry.call_id} data-testid="board-queue-entry">
+                {queue.entries.map((entry, index) => (
+                  <tr key={entry.call_id} data-testid="board-queue-entry" data-call-id={entry.call_id}>
                     <td>{formatPhone(entry.from_number)}</td>
-                    <td className="table__num">{formatDuration(secondsSince(entry.queued_at, now) ?? entry.waiting_seconds)}</td>
+                    <td className="table__num">{formatDuration(secondsSince(entry.waiting_since, now) ?? entry.waiting_seconds)}</td>
+                    <td>
+                      {index > 0 && entry.status === 'queued' && (
+                        <ActionButton
+                          size="small"
+                          pending={action.isPending(`front:${entry.call_id}`)}
+                          pendingLabel="Moving…"
+                          aria-label={`Move ${formatPhone(entry.from_number)} to the front`}
+                          onClick={() =>
+                            void action.run(`front:${entry.call_id}`, () =>
+                              settle(api.POST('/api/calls/{id}/move-to-front', { params: { path: { id: entry.call_id } } })),
+                            )
+                          }
+                        >
+                          Move to front
+                        </ActionButton>
+                      )}
+                    </td>
                   </tr>
                 ))}
               </tbody>
