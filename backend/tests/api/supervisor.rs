@@ -431,7 +431,14 @@ async fn a_supervisor_moves_a_queued_call_to_the_front_and_it_is_offered_first()
         .await;
     assert_error(res, 409, "conflict").await;
 
-    // The next agent free is offered that caller first.
+    // The next agent free is offered that caller first, once every caller is in their
+    // conference (the router offers only callers who are).
+    for id in &ids {
+        cc.call_until(&sue.token, id, "the caller in the conference", |c| {
+            connected(customer(c))
+        })
+        .await;
+    }
     cc.set_status(&ana, "available").await;
     cc.answer(&ana).await;
     let call = cc
