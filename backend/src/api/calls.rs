@@ -154,11 +154,12 @@ pub async fn live_calls(
 #[post("/calls/{id}/move-to-front")]
 pub async fn move_to_front(
     state: web::Data<AppState>,
-    _supervisor: SupervisorAgent,
+    supervisor: SupervisorAgent,
     id: web::Path<Uuid>,
 ) -> ApiResult<web::Json<QueueEntryView>> {
-    let call = calls::move_to_front(&state.pool, *id).await?;
+    let call = calls::move_to_front(&state.pool, *id, supervisor.0.agent.id).await?;
     state.events.publish(crate::events::Topic::Queue);
+    state.events.publish(crate::events::Topic::Call(call.id));
     Ok(web::Json(QueueEntryView::from(&call)))
 }
 

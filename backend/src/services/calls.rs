@@ -12,6 +12,7 @@ use crate::db::{self, DbError, DbPool, PgConn};
 use crate::domain::audience::{call_audience, Audience};
 use crate::domain::board::{front_of_queue, live_state, LiveCallState};
 use crate::domain::call::{Call, CallStatus, Participant, Transfer};
+use crate::domain::engine::TimelineEvent;
 
 pub struct CallDetail {
     pub call: Call,
@@ -151,7 +152,7 @@ pub async fn live_calls(pool: &DbPool) -> ServiceResult<Vec<CallSummary>> {
 
 /// Moves a queued call to the front of the queue (a supervisor's decision): the router offers
 /// it next. Refused (409) for a call not queued or already first.
-pub async fn move_to_front(pool: &DbPool, id: Uuid) -> ServiceResult<Call> {
+pub async fn move_to_front(pool: &DbPool, id: Uuid, by: Uuid) -> ServiceResult<Call> {
     let mut conn = pool.get().await.map_err(DbError::from)?;
     conn.transaction::<_, ServiceError, _>(async |conn| {
         let mut call = db::calls::lock_call(conn, id)
@@ -160,6 +161,7 @@ pub async fn move_to_front(pool: &DbPool, id: Uuid) -> ServiceResult<Call> {
         let first = db::calls::first_waiting_except(conn, id).await?;
         let at = front_of_queue(&call, first).map_err(|e| ServiceError::Conflict(e.to_string()))?;
         db::calls::set_queued_at(conn, id, at).await?;
+        db::calls::record_event(conn, id, &TimelineEvent::MovedToFront { by }, None).await?;
         call.queued_at = at;
         Ok(call)
     })

@@ -448,6 +448,13 @@ async fn a_supervisor_moves_a_queued_call_to_the_front_and_it_is_offered_first()
         .await;
     assert_eq!(call["id"], last.as_str());
     assert_eq!(call["from_number"], last_from);
+    let moved = call["timeline"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|e| e["kind"] == "moved_to_front")
+        .unwrap_or_else(|| panic!("no moved_to_front in {call:#}"));
+    assert_eq!(moved["data"]["by"], sue.id.as_str());
     // A call in progress is no longer in the queue to reorder.
     let res = cc
         .post(&sue, &format!("/api/calls/{last}/move-to-front"), json!({}))

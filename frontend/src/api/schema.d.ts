@@ -833,7 +833,7 @@ export interface components {
          *     build cannot read (stored by an older one, or of a kind it does not know) comes as kind
          *     `unknown` with the stored kind and data.
          */
-        CallEventView: components["schemas"]["TimelineCallReceived"] | components["schemas"]["TimelineAgentRinging"] | components["schemas"]["TimelineParticipantJoined"] | components["schemas"]["TimelineParticipantLeft"] | components["schemas"]["TimelineAgentMissed"] | components["schemas"]["TimelineAgentDeclined"] | components["schemas"]["TimelineWrapUpStarted"] | components["schemas"]["TimelineDispositionSet"] | components["schemas"]["TimelineTargetMissed"] | components["schemas"]["TimelineCustomerOutOfConference"] | components["schemas"]["TimelineConferenceLost"] | components["schemas"]["TimelineCustomerNeverJoined"] | components["schemas"]["TimelineCustomerJoinedLate"] | components["schemas"]["TimelineRequeued"] | components["schemas"]["TimelineTransferStarted"] | components["schemas"]["TimelineTransferTargetJoined"] | components["schemas"]["TimelineTransferCompleted"] | components["schemas"]["TimelineTransferCanceled"] | components["schemas"]["TimelineTransferFailed"] | components["schemas"]["TimelineHold"] | components["schemas"]["TimelineMute"] | components["schemas"]["TimelineParticipantRemoved"] | components["schemas"]["TimelineAgentLeaving"] | components["schemas"]["TimelineAgentHandedBack"] | components["schemas"]["TimelineHangupRequested"] | components["schemas"]["TimelineCallEnded"] | components["schemas"]["TimelineLegStatus"] | components["schemas"]["TimelineConferenceEvent"] | components["schemas"]["TimelineCustomerRejoined"] | components["schemas"]["TimelineOutsideDial"] | components["schemas"]["TimelineTwilioError"] | components["schemas"]["TimelineUnknown"];
+        CallEventView: components["schemas"]["TimelineCallReceived"] | components["schemas"]["TimelineAgentRinging"] | components["schemas"]["TimelineParticipantJoined"] | components["schemas"]["TimelineParticipantLeft"] | components["schemas"]["TimelineAgentMissed"] | components["schemas"]["TimelineAgentDeclined"] | components["schemas"]["TimelineWrapUpStarted"] | components["schemas"]["TimelineDispositionSet"] | components["schemas"]["TimelineTargetMissed"] | components["schemas"]["TimelineCustomerOutOfConference"] | components["schemas"]["TimelineConferenceLost"] | components["schemas"]["TimelineCustomerNeverJoined"] | components["schemas"]["TimelineCustomerJoinedLate"] | components["schemas"]["TimelineRequeued"] | components["schemas"]["TimelineTransferStarted"] | components["schemas"]["TimelineTransferTargetJoined"] | components["schemas"]["TimelineTransferCompleted"] | components["schemas"]["TimelineTransferCanceled"] | components["schemas"]["TimelineTransferFailed"] | components["schemas"]["TimelineHold"] | components["schemas"]["TimelineMute"] | components["schemas"]["TimelineParticipantRemoved"] | components["schemas"]["TimelineAgentLeaving"] | components["schemas"]["TimelineAgentHandedBack"] | components["schemas"]["TimelineHangupRequested"] | components["schemas"]["TimelineMovedToFront"] | components["schemas"]["TimelineCallEnded"] | components["schemas"]["TimelineLegStatus"] | components["schemas"]["TimelineConferenceEvent"] | components["schemas"]["TimelineCustomerRejoined"] | components["schemas"]["TimelineOutsideDial"] | components["schemas"]["TimelineTwilioError"] | components["schemas"]["TimelineUnknown"];
         CallPageView: {
             items: components["schemas"]["CallSummaryView"][];
             /** @description Pass as `cursor` for the next page; `null` on the last page. */
@@ -1465,6 +1465,23 @@ export interface components {
              * @enum {string}
              */
             kind: "leg_status";
+        };
+        /** @description A supervisor moved the waiting call to the front of the queue. */
+        TimelineMovedToFront: {
+            /** Format: date-time */
+            at: string;
+            /** @description A supervisor moved the waiting call to the front of the queue. */
+            data: {
+                /** Format: uuid */
+                by: string;
+            };
+            /** Format: int64 */
+            id: number;
+            /**
+             * @description discriminator enum property added by openapi-typescript
+             * @enum {string}
+             */
+            kind: "moved_to_front";
         };
         TimelineMute: {
             /** Format: date-time */

@@ -146,6 +146,10 @@ pub enum TimelineEvent {
     HangupRequested {
         by: Uuid,
     },
+    /// A supervisor moved the waiting call to the front of the queue.
+    MovedToFront {
+        by: Uuid,
+    },
     CallEnded {
         status: CallStatus,
         reason: Cow<'static, str>,
@@ -382,6 +386,7 @@ mod tests {
                 reason: "signed out".into(),
             },
             HangupRequested { by: id },
+            MovedToFront { by: id },
             CallEnded {
                 status: CallStatus::Completed,
                 reason: "customer hung up".into(),
