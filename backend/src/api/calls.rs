@@ -5,9 +5,9 @@ use actix_web::{delete, get, post, web, HttpResponse};
 use uuid::Uuid;
 
 use super::dto::{
-    CallDetailView, CallListQuery, CallPageView, CallSummaryView, CreateTransferRequest,
-    CurrentCallView, HoldRequest, MuteRequest, ParticipantView, QueueEntryView, QueuePageView,
-    QueueQuery, TransferView,
+    AssignCallRequest, CallDetailView, CallListQuery, CallPageView, CallSummaryView,
+    CreateTransferRequest, CurrentCallView, HoldRequest, MuteRequest, ParticipantView,
+    QueueEntryView, QueuePageView, QueueQuery, TransferView,
 };
 use super::error::{ApiResult, ErrorBody};
 use super::extract::{CurrentAgent, SupervisorAgent};
@@ -158,6 +158,37 @@ pub async fn move_to_front(
     id: web::Path<Uuid>,
 ) -> ApiResult<web::Json<QueueEntryView>> {
     let call = calls::move_to_front(&state.pool, *id, supervisor.0.agent.id).await?;
+    state.events.publish(crate::events::Topic::Queue);
+    state.events.publish(crate::events::Topic::Call(call.id));
+    Ok(web::Json(QueueEntryView::from(&call)))
+}
+
+/// Give a queued call to an agent (supervisors and admins): it goes first in line and is offered
+/// to that agent as soon as they are free. The agent must be taking calls (available, ringing,
+/// on a call or in wrap-up); if another agent frees up first, they take it, so the caller never
+/// waits longer for one agent.
+#[utoipa::path(
+    operation_id = "assignCall",
+    tag = "calls",
+    params(("id" = Uuid, Path)),
+    request_body = AssignCallRequest,
+    responses(
+        (status = 200, body = QueueEntryView),
+        (status = 401, body = ErrorBody),
+        (status = 403, body = ErrorBody, description = "Not a supervisor or admin"),
+        (status = 404, body = ErrorBody, description = "No such call or agent"),
+        (status = 409, body = ErrorBody, description = "The call is not queued, or the agent is offline, away or deactivated"),
+    ),
+    security(("session" = []))
+)]
+#[post("/calls/{id}/assign")]
+pub async fn assign(
+    state: web::Data<AppState>,
+    supervisor: SupervisorAgent,
+    id: web::Path<Uuid>,
+    body: web::Json<AssignCallRequest>,
+) -> ApiResult<web::Json<QueueEntryView>> {
+    let call = calls::assign(&state.pool, *id, body.agent_id, supervisor.0.agent.id).await?;
     state.events.publish(crate::events::Topic::Queue);
     state.events.publish(crate::events::Topic::Call(call.id));
     Ok(web::Json(QueueEntryView::from(&call)))

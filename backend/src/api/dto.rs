@@ -557,6 +557,13 @@ pub struct CurrentCallView {
     pub call: Option<CallDetailView>,
 }
 
+/// Whom to give a queued call to.
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct AssignCallRequest {
+    pub agent_id: Uuid,
+}
+
 #[derive(Serialize, ToSchema)]
 pub struct QueueEntryView {
     pub call_id: Uuid,

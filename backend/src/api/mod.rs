@@ -84,6 +84,7 @@ pub fn configure_api(cfg: &mut ServiceConfig) {
         .service(calls::queue)
         .service(calls::live_calls)
         .service(calls::move_to_front)
+        .service(calls::assign)
         .service(calls::create_transfer)
         .service(calls::complete_transfer)
         .service(calls::cancel_transfer)

@@ -5,6 +5,7 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use uuid::Uuid;
 
+use super::agent::AgentStatus;
 use super::call::{Call, CallStatus, Participant, ParticipantKind, ParticipantStatus, Transfer};
 
 /// What a live call is doing now.
@@ -79,6 +80,43 @@ pub fn front_of_queue(
     match first_other {
         Some(first) if first < (call.queued_at, call.id) => Ok(first.0 - Duration::milliseconds(1)),
         _ => Err(FrontRefusal::AlreadyFirst),
+    }
+}
+
+/// Why a waiting call cannot be given to an agent.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum AssignRefusal {
+    #[error("only a queued call can be given to an agent; this one is {0}")]
+    NotQueued(CallStatus),
+    #[error("the agent is not taking calls ({0})")]
+    AgentNotTakingCalls(AgentStatus),
+    #[error("the agent is deactivated")]
+    AgentInactive,
+}
+
+/// Giving a queued call to an agent: it goes first in line (its new `queued_at`, when it is
+/// not first already) and is offered to that agent as soon as they are free. The agent must be
+/// taking calls (available, or on or finishing a call); the caller is never held back for them:
+/// if someone else frees up first, they take it.
+pub fn assign_to(
+    call: &Call,
+    agent_status: AgentStatus,
+    agent_active: bool,
+    first_other: Option<(DateTime<Utc>, Uuid)>,
+) -> Result<Option<DateTime<Utc>>, AssignRefusal> {
+    if call.status != CallStatus::Queued {
+        return Err(AssignRefusal::NotQueued(call.status));
+    }
+    if !agent_active {
+        return Err(AssignRefusal::AgentInactive);
+    }
+    if matches!(agent_status, AgentStatus::Offline | AgentStatus::Away) {
+        return Err(AssignRefusal::AgentNotTakingCalls(agent_status));
+    }
+    match front_of_queue(call, first_other) {
+        Ok(at) => Ok(Some(at)),
+        Err(FrontRefusal::AlreadyFirst) => Ok(None),
+        Err(FrontRefusal::NotQueued(s)) => Err(AssignRefusal::NotQueued(s)),
     }
 }
 
@@ -183,6 +221,44 @@ mod tests {
                 Err(FrontRefusal::NotQueued(status))
             );
         }
+    }
+
+    #[test]
+    fn a_queued_call_is_given_to_an_agent_taking_calls_and_goes_first() {
+        let c = call(CallStatus::Queued);
+        let first = (c.queued_at - Duration::seconds(30), Uuid::new_v4());
+        for status in [
+            AgentStatus::Available,
+            AgentStatus::Reserved,
+            AgentStatus::Busy,
+            AgentStatus::WrapUp,
+        ] {
+            assert_eq!(
+                assign_to(&c, status, true, Some(first)),
+                Ok(Some(first.0 - Duration::milliseconds(1)))
+            );
+        }
+        // Already first: it keeps its place.
+        assert_eq!(assign_to(&c, AgentStatus::Busy, true, None), Ok(None));
+        for status in [AgentStatus::Offline, AgentStatus::Away] {
+            assert_eq!(
+                assign_to(&c, status, true, None),
+                Err(AssignRefusal::AgentNotTakingCalls(status))
+            );
+        }
+        assert_eq!(
+            assign_to(&c, AgentStatus::Available, false, None),
+            Err(AssignRefusal::AgentInactive)
+        );
+        assert_eq!(
+            assign_to(
+                &call(CallStatus::InProgress),
+                AgentStatus::Available,
+                true,
+                None
+            ),
+            Err(AssignRefusal::NotQueued(CallStatus::InProgress))
+        );
     }
 
     #[test]

@@ -10,7 +10,7 @@ use super::{ServiceError, ServiceResult};
 use crate::db::calls::{CallAgent, CallEvent, CallFilter, TransferBrief};
 use crate::db::{self, DbError, DbPool, PgConn};
 use crate::domain::audience::{call_audience, Audience};
-use crate::domain::board::{front_of_queue, live_state, LiveCallState};
+use crate::domain::board::{assign_to, front_of_queue, live_state, LiveCallState};
 use crate::domain::call::{Call, CallStatus, Participant, Transfer};
 use crate::domain::engine::TimelineEvent;
 
@@ -163,6 +163,39 @@ pub async fn move_to_front(pool: &DbPool, id: Uuid, by: Uuid) -> ServiceResult<C
         db::calls::set_queued_at(conn, id, at).await?;
         db::calls::record_event(conn, id, &TimelineEvent::MovedToFront { by }, None).await?;
         call.queued_at = at;
+        Ok(call)
+    })
+    .await
+}
+
+/// Gives a queued call to an agent (a supervisor's decision): first in line, offered to that
+/// agent as soon as they are free (see [`assign_to`]).
+pub async fn assign(pool: &DbPool, id: Uuid, agent_id: Uuid, by: Uuid) -> ServiceResult<Call> {
+    let mut conn = pool.get().await.map_err(DbError::from)?;
+    conn.transaction::<_, ServiceError, _>(async |conn| {
+        let call = db::calls::lock_call(conn, id)
+            .await?
+            .ok_or(ServiceError::NotFound("call"))?;
+        let agent = db::agents::find(conn, agent_id)
+            .await?
+            .ok_or(ServiceError::NotFound("agent"))?;
+        let first = db::calls::first_waiting_except(conn, id).await?;
+        let at = assign_to(&call, agent.status, agent.active, first)
+            .map_err(|e| ServiceError::Conflict(e.to_string()))?;
+        if let Some(at) = at {
+            db::calls::set_queued_at(conn, id, at).await?;
+        }
+        let call = db::calls::update_call(
+            conn,
+            id,
+            db::calls::CallChanges {
+                prefer_agent_id: Some(Some(agent_id)),
+                ..Default::default()
+            },
+        )
+        .await?;
+        let event = TimelineEvent::AssignedTo { agent_id, by };
+        db::calls::record_event(conn, id, &event, None).await?;
         Ok(call)
     })
     .await

@@ -465,3 +465,91 @@ async fn a_supervisor_moves_a_queued_call_to_the_front_and_it_is_offered_first()
         "{body}"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_supervisor_gives_a_waiting_caller_to_a_busy_agent_who_gets_them_next() {
+    let cc = CallCenter::start().await;
+    let sue = supervisor(&cc, "sue", false).await;
+    let ana = cc.agent("ana", true).await;
+    let bob = cc.agent("bob", false).await;
+    let (ana_call, ana_customer) = answered_call(&cc, &ana).await;
+    // Two more callers wait while ana is busy and bob is offline.
+    for from in ["+14155550102", "+14155550103"] {
+        cc.sim.dial_in(from);
+    }
+    let queue = cc
+        .app()
+        .poll("/api/queue", Some(&sue.token), "two callers waiting", |q| {
+            q["total"] == 2
+        })
+        .await;
+    let second = queue["items"][1]["call_id"].as_str().unwrap().to_owned();
+    for id in [queue["items"][0]["call_id"].as_str().unwrap(), &second] {
+        cc.call_until(&sue.token, id, "the caller in the conference", |c| {
+            connected(customer(c))
+        })
+        .await;
+    }
+    let path = format!("/api/calls/{second}/assign");
+
+    // Unhappy paths first.
+    let res = cc.post(&bob, &path, json!({ "agent_id": ana.id })).await;
+    assert_error(res, 403, "forbidden").await;
+    let res = cc
+        .post(&sue, &path, json!({ "agent_id": uuid::Uuid::new_v4() }))
+        .await;
+    assert_error(res, 404, "not_found").await;
+    let unknown = uuid::Uuid::new_v4();
+    let res = cc
+        .post(
+            &sue,
+            &format!("/api/calls/{unknown}/assign"),
+            json!({ "agent_id": ana.id }),
+        )
+        .await;
+    assert_error(res, 404, "not_found").await;
+    let res = cc.post(&sue, &path, json!({ "agent_id": bob.id })).await;
+    let body = assert_error(res, 409, "conflict").await;
+    assert!(
+        body["message"].as_str().unwrap().contains("offline"),
+        "{body}"
+    );
+    let res = cc.post(&sue, &path, json!({})).await;
+    assert_eq!(res.status(), 400);
+    let res = cc
+        .post(
+            &sue,
+            &format!("/api/calls/{ana_call}/assign"),
+            json!({ "agent_id": ana.id }),
+        )
+        .await;
+    assert_error(res, 409, "conflict").await;
+
+    // Given to ana: first in line, and hers when she is free.
+    let res = cc.post(&sue, &path, json!({ "agent_id": ana.id })).await;
+    assert_eq!(res.status(), 200, "{}", res.text().await.unwrap());
+    let queue: Value = cc
+        .app()
+        .get("/api/queue", Some(&sue.token))
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(queue["items"][0]["call_id"], second.as_str());
+    cc.sim.hang_up(&ana_customer).unwrap();
+    cc.answer(&ana).await;
+    let call = cc
+        .my_call_until(&ana, "ana on her next call", |c| {
+            c["status"] == "in_progress" && c["id"] != ana_call.as_str()
+        })
+        .await;
+    assert_eq!(call["id"], second.as_str());
+    let given = call["timeline"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|e| e["kind"] == "assigned_to")
+        .unwrap_or_else(|| panic!("no assigned_to in {call:#}"));
+    assert_eq!(given["data"]["agent_id"], ana.id.as_str());
+    assert_eq!(given["data"]["by"], sue.id.as_str());
+}

@@ -150,6 +150,11 @@ pub enum TimelineEvent {
     MovedToFront {
         by: Uuid,
     },
+    /// A supervisor gave the waiting call to an agent: first in line, offered to them first.
+    AssignedTo {
+        agent_id: Uuid,
+        by: Uuid,
+    },
     CallEnded {
         status: CallStatus,
         reason: Cow<'static, str>,
@@ -387,6 +392,10 @@ mod tests {
             },
             HangupRequested { by: id },
             MovedToFront { by: id },
+            AssignedTo {
+                agent_id: id,
+                by: id,
+            },
             CallEnded {
                 status: CallStatus::Completed,
                 reason: "customer hung up".into(),

@@ -6,10 +6,35 @@ import { StatusDot } from '@/components/StatusDot';
 import { useQueue } from '@/features/queue';
 import { ROLE_LABELS, STATUS_LABELS } from '@/lib/agent-status';
 import { formatDuration, formatPhone, secondsSince } from '@/lib/format';
+import { useState } from 'react';
 import { useAction } from '@/lib/use-action';
 import { useNow } from '@/lib/use-now';
 import { callClockStart, LIVE_STATE_LABELS, nobodyToAnswer, stateOf } from '../board-model';
 import { useBoardCalls } from '../hooks/use-board-calls';
+
+/** Agents a waiting call may be given to: available, or on or finishing a call. */
+const TAKING_CALLS = new Set<AgentView['status']>(['available', 'reserved', 'busy', 'wrap_up']);
+
+/** Give a waiting caller to an agent: first in line, offered to them as soon as they are free. */
+function GiveTo({ from, agents, pending, onGive }: { from: string; agents: readonly AgentView[]; pending: boolean; onGive: (agentId: string) => void }) {
+  const [agentId, setAgentId] = useState('');
+  if (agents.length === 0) return null;
+  return (
+    <span className="board__give">
+      <select aria-label={`Give ${from} to`} value={agentId} onChange={(e) => setAgentId(e.target.value)}>
+        <option value="">Give to…</option>
+        {agents.map((a) => (
+          <option key={a.id} value={a.id}>
+            {a.display_name}
+          </option>
+        ))}
+      </select>
+      <ActionButton size="small" pending={pending} pendingLabel="Giving…" disabled={!agentId} onClick={() => onGive(agentId)}>
+        Give
+      </ActionButton>
+    </span>
+  );
+}
 
 const STATE_BADGE: Record<string, string> = {
   queued: 'badge--warning',
@@ -200,6 +225,23 @@ export function BoardPage({ agents, callHref }: { agents: readonly AgentView[]; 
                     <td>{formatPhone(entry.from_number)}</td>
                     <td className="table__num">{formatDuration(secondsSince(entry.waiting_since, now) ?? entry.waiting_seconds)}</td>
                     <td>
+                      {entry.status === 'queued' && (
+                        <GiveTo
+                          from={formatPhone(entry.from_number)}
+                          agents={team.filter((a) => TAKING_CALLS.has(a.status))}
+                          pending={action.isPending(`give:${entry.call_id}`)}
+                          onGive={(agentId) =>
+                            void action.run(`give:${entry.call_id}`, () =>
+                              settle(
+                                api.POST('/api/calls/{id}/assign', {
+                                  params: { path: { id: entry.call_id } },
+                                  body: { agent_id: agentId },
+                                }),
+                              ),
+                            )
+                          }
+                        />
+                      )}
                       {index > 0 && entry.status === 'queued' && (
                         <ActionButton
                           size="small"
