@@ -4,7 +4,8 @@
 //     a simulated call; the board shows it talking with its owner and a ticking clock, updated
 //     by live events;
 //   - a second caller with nobody available raises the board's alert; a third is moved to the
-//     front of the queue from the board; the alert clears once the callers hang up.
+//     front of the queue from the board, then the second is given to agent1 (back to the
+//     front); the alert clears once the callers hang up.
 // Screenshots: e2e-artifacts/supervisor-board.png (and supervisor-*.png for the steps). agent2
 // is made an agent again at the end, so the other specs see the demo team as they expect.
 import { after, before, test } from 'node:test';
@@ -135,8 +136,18 @@ test('an admin makes a supervisor, who watches the live board while an agent tak
       async () => (await sup.page.getByTestId('board-queue-entry').first().innerText()).includes(CALLER3.slice(-4)),
       STEP_MS,
     );
-    assert.equal(await sup.page.getByTestId('board-queue-entry').first().getByRole('button').count(), 0, 'the first in line has no move button');
+    const firstInLine = sup.page.getByTestId('board-queue-entry').first();
+    assert.equal(await firstInLine.getByRole('button', { name: /to the front$/ }).count(), 0, 'the first in line has no move button');
     await screenshot(sup.page, 'supervisor-board');
+    // The second caller is given to agent1 (on a call): back to the front, offered to them next.
+    const secondRow = sup.page.getByTestId('board-queue-entry').filter({ hasText: CALLER2.slice(-4) });
+    await secondRow.getByRole('combobox', { name: /^Give .* to$/ }).selectOption({ label: a.me.display_name });
+    await secondRow.getByRole('button', { name: 'Give', exact: true }).click();
+    await until(
+      'the given caller first in the queue',
+      async () => (await sup.page.getByTestId('board-queue-entry').first().innerText()).includes(CALLER2.slice(-4)),
+      STEP_MS,
+    );
     await hangUpCaller(a.token, thirdSid);
     thirdSid = null;
 
