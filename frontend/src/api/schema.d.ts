@@ -305,8 +305,8 @@ export interface paths {
         get?: never;
         put?: never;
         /**
-         * Move a queued call to the front of the queue (supervisors and admins): the next available
-         *     agent is offered it first. The caller's wait still counts from when they called.
+         * Move a queued call to the front of the queue (supervisors and admins): the router takes the
+         *     queue in this order. The caller's wait still counts from when they called.
          */
         post: operations["moveCallToFront"];
         delete?: never;
@@ -2404,7 +2404,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
-            /** @description Already signed out (offline, no session) */
+            /** @description Already signed out (offline, no session), or yourself (sign out instead) */
             409: {
                 headers: {
                     [name: string]: unknown;
