@@ -5,7 +5,7 @@ use uuid::Uuid;
 
 use super::dto::{AgentView, CreateAgentRequest, ListAgentsQuery, UpdateAgentRequest};
 use super::error::{ApiResult, ErrorBody};
-use super::extract::{AdminAgent, CurrentAgent};
+use super::extract::{AdminAgent, CurrentAgent, SupervisorAgent};
 use crate::services::accounts::{self, AgentUpdate, NewAgentInput};
 use crate::state::AppState;
 
@@ -50,6 +50,44 @@ pub async fn get(
     Ok(web::Json(
         accounts::get_agent(&state.pool, *id).await?.into(),
     ))
+}
+
+/// Sign an agent out (supervisors and admins): every session of theirs ends at once and they go
+/// offline. A call they are on or being rung for is not dropped: its customer goes back to the
+/// queue for a colleague.
+#[utoipa::path(
+    operation_id = "signOutAgent",
+    tag = "agents",
+    params(("id" = Uuid, Path)),
+    responses(
+        (status = 200, body = AgentView),
+        (status = 401, body = ErrorBody),
+        (status = 403, body = ErrorBody, description = "Not a supervisor or admin"),
+        (status = 404, body = ErrorBody),
+        (status = 409, body = ErrorBody, description = "Already signed out (offline, no session), or yourself (sign out instead)"),
+        (status = 502, body = ErrorBody),
+    ),
+    security(("session" = []))
+)]
+#[post("/agents/{id}/sign-out")]
+pub async fn sign_out(
+    state: web::Data<AppState>,
+    supervisor: SupervisorAgent,
+    id: web::Path<Uuid>,
+) -> ApiResult<web::Json<AgentView>> {
+    if *id == supervisor.0.agent.id {
+        return Err(crate::services::ServiceError::Conflict(
+            "to sign yourself out, use POST /api/auth/logout".into(),
+        )
+        .into());
+    }
+    let agent = accounts::sign_out_agent(&state.pool, *id).await?;
+    state
+        .voice
+        .hand_back(agent.id, "signed out by a supervisor")
+        .await?;
+    state.events.publish(crate::events::Topic::Agent(agent.id));
+    Ok(web::Json(agent.into()))
 }
 
 /// Create an agent (admin).

@@ -5,12 +5,12 @@ use actix_web::{delete, get, post, web, HttpResponse};
 use uuid::Uuid;
 
 use super::dto::{
-    CallDetailView, CallListQuery, CallPageView, CallSummaryView, CreateTransferRequest,
-    CurrentCallView, HoldRequest, MuteRequest, ParticipantView, QueuePageView, QueueQuery,
-    TransferView,
+    AssignCallRequest, CallDetailView, CallListQuery, CallPageView, CallSummaryView,
+    CreateTransferRequest, CurrentCallView, HoldRequest, MuteRequest, ParticipantView,
+    QueueEntryView, QueuePageView, QueueQuery, TransferView,
 };
 use super::error::{ApiResult, ErrorBody};
-use super::extract::CurrentAgent;
+use super::extract::{CurrentAgent, SupervisorAgent};
 use crate::services::calls::{self, HistoryQuery, QueuePageRequest};
 use crate::services::voice::{TransferRequest, TransferTarget};
 use crate::services::ServiceError;
@@ -31,7 +31,7 @@ pub async fn list(
     query: web::Query<CallListQuery>,
 ) -> ApiResult<web::Json<CallPageView>> {
     let query = query.into_inner();
-    let agent_id = if current.agent.is_admin() {
+    let agent_id = if current.agent.may_supervise() {
         query.agent_id
     } else {
         Some(current.agent.id)
@@ -117,6 +117,81 @@ pub async fn queue(
     };
     let page = calls::queue(&state.pool, request).await?;
     Ok(web::Json(QueuePageView::new(page, request)))
+}
+
+/// The live board's calls (supervisors and admins): every call not yet over, oldest first (at
+/// most 500), each with what it is doing now (`live_state`). Live `call` events keep it current.
+#[utoipa::path(
+    operation_id = "getLiveCalls",
+    tag = "calls",
+    responses((status = 200, body = Vec<CallSummaryView>), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody, description = "Not a supervisor or admin")),
+    security(("session" = []))
+)]
+#[get("/board/calls")]
+pub async fn live_calls(
+    state: web::Data<AppState>,
+    _supervisor: SupervisorAgent,
+) -> ApiResult<web::Json<Vec<CallSummaryView>>> {
+    let calls = calls::live_calls(&state.pool).await?;
+    Ok(web::Json(calls.iter().map(CallSummaryView::from).collect()))
+}
+
+/// Move a queued call to the front of the queue (supervisors and admins): the router takes the
+/// queue in this order. The caller's wait still counts from when they called.
+#[utoipa::path(
+    operation_id = "moveCallToFront",
+    tag = "calls",
+    params(("id" = Uuid, Path)),
+    responses(
+        (status = 200, body = QueueEntryView),
+        (status = 401, body = ErrorBody),
+        (status = 403, body = ErrorBody, description = "Not a supervisor or admin"),
+        (status = 404, body = ErrorBody),
+        (status = 409, body = ErrorBody, description = "The call is not queued (ringing, in progress or over), or already first"),
+    ),
+    security(("session" = []))
+)]
+#[post("/calls/{id}/move-to-front")]
+pub async fn move_to_front(
+    state: web::Data<AppState>,
+    supervisor: SupervisorAgent,
+    id: web::Path<Uuid>,
+) -> ApiResult<web::Json<QueueEntryView>> {
+    let call = calls::move_to_front(&state.pool, *id, supervisor.0.agent.id).await?;
+    state.events.publish(crate::events::Topic::Queue);
+    state.events.publish(crate::events::Topic::Call(call.id));
+    Ok(web::Json(QueueEntryView::from(&call)))
+}
+
+/// Give a queued call to an agent (supervisors and admins): it goes first in line and is offered
+/// to that agent as soon as they are free. The agent must be taking calls (available, ringing,
+/// on a call or in wrap-up); if another agent frees up first, they take it, so the caller never
+/// waits longer for one agent.
+#[utoipa::path(
+    operation_id = "assignCall",
+    tag = "calls",
+    params(("id" = Uuid, Path)),
+    request_body = AssignCallRequest,
+    responses(
+        (status = 200, body = QueueEntryView),
+        (status = 401, body = ErrorBody),
+        (status = 403, body = ErrorBody, description = "Not a supervisor or admin"),
+        (status = 404, body = ErrorBody, description = "No such call or agent"),
+        (status = 409, body = ErrorBody, description = "The call is not queued, or the agent is offline, away or deactivated"),
+    ),
+    security(("session" = []))
+)]
+#[post("/calls/{id}/assign")]
+pub async fn assign(
+    state: web::Data<AppState>,
+    supervisor: SupervisorAgent,
+    id: web::Path<Uuid>,
+    body: web::Json<AssignCallRequest>,
+) -> ApiResult<web::Json<QueueEntryView>> {
+    let call = calls::assign(&state.pool, *id, body.agent_id, supervisor.0.agent.id).await?;
+    state.events.publish(crate::events::Topic::Queue);
+    state.events.publish(crate::events::Topic::Call(call.id));
+    Ok(web::Json(QueueEntryView::from(&call)))
 }
 
 /// Transfer the call to an available agent or a phone number, warm or cold.

@@ -7,6 +7,7 @@ use uuid::Uuid;
 
 use crate::db::calls::CallEvent;
 use crate::domain::agent::{Agent, AgentStatus, Role, SelectableStatus};
+use crate::domain::board::LiveCallState;
 use crate::domain::engine::TimelineEntry;
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -228,6 +229,9 @@ pub struct CallSummaryView {
     pub handled_by: Vec<HandlingAgentView>,
     /// The transfers of the call in brief, oldest first; a call detail also lists them in full as transfers.
     pub transfer_summary: Vec<TransferBriefView>,
+    /// What a live call is doing now (queued, ringing, talking, on hold, consulting): set in live
+    /// `call` events and on the live board, null once the call is over and in history pages.
+    pub live_state: Option<LiveCallState>,
 }
 
 /// An agent who had a leg on a call.
@@ -279,6 +283,7 @@ impl From<&CallSummary> for CallSummaryView {
             })
             .collect();
         view.disposition = s.disposition.clone();
+        view.live_state = s.live_state;
         view
     }
 }
@@ -302,6 +307,7 @@ fn summary(c: &crate::domain::call::Call, owner_name: Option<String>) -> CallSum
         disposition: None,
         handled_by: Vec::new(),
         transfer_summary: Vec::new(),
+        live_state: None,
     }
 }
 
@@ -563,12 +569,23 @@ pub struct CurrentCallView {
     pub call: Option<CallDetailView>,
 }
 
+/// Whom to give a queued call to.
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct AssignCallRequest {
+    pub agent_id: Uuid,
+}
+
 #[derive(Serialize, ToSchema)]
 pub struct QueueEntryView {
     pub call_id: Uuid,
     pub from_number: String,
     pub status: CallStatus,
+    /// The call's place in the queue (the router takes the earliest first); a supervisor
+    /// moving a call to the front sets it earlier than everyone else's.
     pub queued_at: DateTime<Utc>,
+    /// When the caller started waiting (the call came in): waits count from here.
+    pub waiting_since: DateTime<Utc>,
     pub waiting_seconds: i64,
 }
 
@@ -579,6 +596,7 @@ impl From<&crate::domain::call::Call> for QueueEntryView {
             from_number: c.from_number.clone(),
             status: c.status,
             queued_at: c.queued_at,
+            waiting_since: c.created_at,
             waiting_seconds: (Utc::now() - c.created_at).num_seconds().max(0),
         }
     }

@@ -21,6 +21,9 @@ pub struct CurrentAgent {
 /// A signed-in admin; anyone else gets 403 (or 401 without a session).
 pub struct AdminAgent(pub CurrentAgent);
 
+/// A signed-in supervisor or admin; a plain agent gets 403 (or 401 without a session).
+pub struct SupervisorAgent(pub CurrentAgent);
+
 fn bearer_token(req: &HttpRequest) -> Option<String> {
     let value = req.headers().get(header::AUTHORIZATION)?.to_str().ok()?;
     let (scheme, token) = value.split_once(' ')?;
@@ -60,6 +63,25 @@ impl FromRequest for AdminAgent {
                 return Err(ServiceError::Forbidden("this needs the admin role".into()).into());
             }
             Ok(AdminAgent(current))
+        })
+    }
+}
+
+impl FromRequest for SupervisorAgent {
+    type Error = ApiError;
+    type Future = Pin<Box<dyn Future<Output = Result<Self, ApiError>>>>;
+
+    fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
+        let current = CurrentAgent::from_request(req, payload);
+        Box::pin(async move {
+            let current = current.await?;
+            if !current.agent.may_supervise() {
+                return Err(ServiceError::Forbidden(
+                    "this needs the supervisor or admin role".into(),
+                )
+                .into());
+            }
+            Ok(SupervisorAgent(current))
         })
     }
 }

@@ -220,7 +220,7 @@ impl LiveFeed {
         let mut streams = self.streams();
         let mut closing = Vec::new();
         for (&id, stream) in &streams.open {
-            let bytes = if stream.role == Role::Admin {
+            let bytes = if stream.role.may_supervise() {
                 all.clone()
             } else if !named.contains(&stream.viewer) {
                 for_everyone.clone()

@@ -609,6 +609,48 @@ pub async fn active_calls(
         .collect()
 }
 
+/// Calls not yet over (queued, ringing or in progress), oldest first, at most `limit`.
+pub async fn live_calls(conn: &mut PgConn, limit: i64) -> Result<Vec<Call>, DbError> {
+    calls::table
+        .filter(calls::status.eq_any([
+            CallStatus::Queued,
+            CallStatus::Ringing,
+            CallStatus::InProgress,
+        ]))
+        .order((calls::created_at.asc(), calls::id.asc()))
+        .limit(limit)
+        .select(CallRow::as_select())
+        .load(conn)
+        .await?
+        .into_iter()
+        .map(Call::try_from)
+        .collect()
+}
+
+/// The first of the calls waiting (queued or ringing) other than `except`, in the router's order.
+pub async fn first_waiting_except(
+    conn: &mut PgConn,
+    except: Uuid,
+) -> Result<Option<(DateTime<Utc>, Uuid)>, DbError> {
+    Ok(calls::table
+        .filter(diesel::dsl::sql::<diesel::sql_types::Bool>(WAITING))
+        .filter(calls::id.ne(except))
+        .order((calls::queued_at.asc(), calls::id.asc()))
+        .select((calls::queued_at, calls::id))
+        .first(conn)
+        .await
+        .optional()?)
+}
+
+/// Sets a call's place in the queue.
+pub async fn set_queued_at(conn: &mut PgConn, id: Uuid, at: DateTime<Utc>) -> Result<(), DbError> {
+    diesel::update(calls::table.find(id))
+        .set(calls::queued_at.eq(at))
+        .execute(conn)
+        .await?;
+    Ok(())
+}
+
 /// How many calls wait for an agent (queued or ringing).
 pub async fn count_active_calls(conn: &mut PgConn) -> Result<i64, DbError> {
     Ok(calls::table

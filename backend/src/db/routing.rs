@@ -77,8 +77,17 @@ pub async fn lock_agent_for(conn: &mut PgConn, call: &Call) -> Result<Option<Uui
         }
     }
     let avoid: Vec<Uuid> = call.avoid_agent_id.into_iter().collect();
+    // An agent another waiting call prefers (given to them by a supervisor, or whose browser
+    // dropped it) is kept for that call: routers working in parallel must not hand them this
+    // one first.
+    let preferred_elsewhere = calls::table
+        .filter(calls::status.eq(CallStatus::Queued))
+        .filter(calls::id.ne(call.id))
+        .filter(calls::prefer_agent_id.is_not_null())
+        .select(calls::prefer_agent_id.assume_not_null());
     Ok(available()
         .filter(agents::id.ne_all(avoid))
+        .filter(agents::id.ne_all(preferred_elsewhere))
         .order((agents::status_changed_at.asc(), agents::id.asc()))
         .first(conn)
         .await

@@ -79,8 +79,9 @@ pub async fn revoke(conn: &mut PgConn, session_id: Uuid) -> Result<(), DbError> 
 }
 
 /// Ends every session of an agent, e.g. when an admin deactivates them or resets their password.
-pub async fn revoke_all_for_agent(conn: &mut PgConn, agent_id: Uuid) -> Result<(), DbError> {
-    diesel::update(
+/// Returns how many were still live.
+pub async fn revoke_all_for_agent(conn: &mut PgConn, agent_id: Uuid) -> Result<usize, DbError> {
+    let ended = diesel::update(
         sessions::table
             .filter(sessions::agent_id.eq(agent_id))
             .filter(sessions::revoked_at.is_null()),
@@ -88,7 +89,7 @@ pub async fn revoke_all_for_agent(conn: &mut PgConn, agent_id: Uuid) -> Result<(
     .set(sessions::revoked_at.eq(Utc::now()))
     .execute(conn)
     .await?;
-    Ok(())
+    Ok(ended)
 }
 
 /// Serialises sign-in attempts for this email from this address, and for this address, until

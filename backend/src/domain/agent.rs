@@ -11,8 +11,25 @@ use super::ValidationError;
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum Role {
+    /// Takes calls.
     Agent,
+    /// Takes calls, and watches and steps into everyone's calls (the live board, monitor,
+    /// whisper, barge, call actions); does not manage the team or the settings.
+    Supervisor,
+    /// Everything a supervisor does, plus managing agents and settings.
     Admin,
+}
+
+impl Role {
+    /// Sees every live call, the board, and may monitor and act on any call.
+    pub fn may_supervise(self) -> bool {
+        matches!(self, Role::Supervisor | Role::Admin)
+    }
+
+    /// Manages agents and settings.
+    pub fn may_manage(self) -> bool {
+        self == Role::Admin
+    }
 }
 
 /// Presence. Agents choose `available`, `away` or `offline`; the router and the call flow move them
@@ -72,7 +89,7 @@ macro_rules! string_enum {
 }
 pub(crate) use string_enum;
 
-string_enum!(Role { Agent => "agent", Admin => "admin" });
+string_enum!(Role { Agent => "agent", Supervisor => "supervisor", Admin => "admin" });
 string_enum!(AgentStatus {
     Offline => "offline",
     Available => "available",
@@ -264,8 +281,19 @@ mod tests {
         }
         for r in Role::ALL {
             assert_eq!(r.as_str().parse::<Role>().unwrap(), *r);
+            assert_eq!(
+                serde_json::to_value(r).unwrap(),
+                serde_json::json!(r.as_str())
+            );
         }
         assert!("ringing".parse::<AgentStatus>().is_err());
+    }
+
+    #[test]
+    fn supervisors_supervise_and_only_admins_manage() {
+        assert!(!Role::Agent.may_supervise() && !Role::Agent.may_manage());
+        assert!(Role::Supervisor.may_supervise() && !Role::Supervisor.may_manage());
+        assert!(Role::Admin.may_supervise() && Role::Admin.may_manage());
     }
 
     #[test]
@@ -357,7 +385,13 @@ pub struct PresenceDetails {
 }
 
 impl Agent {
+    /// Manages agents and settings.
     pub fn is_admin(&self) -> bool {
-        self.role == Role::Admin
+        self.role.may_manage()
+    }
+
+    /// Watches and steps into any call (supervisors and admins).
+    pub fn may_supervise(&self) -> bool {
+        self.role.may_supervise()
     }
 }

@@ -1,5 +1,5 @@
-//! Who may see a live event: agents see their own calls, the queue and the team; admins see
-//! everything. The same rule decides who may read a call's detail.
+//! Who may see a live event: agents see their own calls, the queue and the team; supervisors
+//! and admins see everything. The same rule decides who may read a call's detail.
 
 use uuid::Uuid;
 
@@ -10,7 +10,7 @@ use super::call::{Call, Participant, Transfer};
 pub enum Audience {
     /// Every signed-in agent (the queue, the team's presence).
     Everyone,
-    /// Admins, and these agents.
+    /// Supervisors and admins, and these agents.
     AdminsAnd(Vec<Uuid>),
 }
 
@@ -18,7 +18,7 @@ impl Audience {
     pub fn admits(&self, viewer: Uuid, role: Role) -> bool {
         match self {
             Audience::Everyone => true,
-            Audience::AdminsAnd(agents) => role == Role::Admin || agents.contains(&viewer),
+            Audience::AdminsAnd(agents) => role.may_supervise() || agents.contains(&viewer),
         }
     }
 }
@@ -131,6 +131,7 @@ mod tests {
         assert_eq!(audience, Audience::AdminsAnd(vec![]));
         assert!(!audience.admits(Uuid::new_v4(), Role::Agent));
         assert!(audience.admits(Uuid::new_v4(), Role::Admin));
+        assert!(audience.admits(Uuid::new_v4(), Role::Supervisor));
     }
 
     #[test]

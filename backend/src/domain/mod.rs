@@ -2,6 +2,7 @@
 
 pub mod agent;
 pub mod audience;
+pub mod board;
 pub mod call;
 pub mod dialing;
 pub mod engine;

@@ -297,7 +297,7 @@ pub enum DispositionActor {
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
 pub enum DispositionRefusal {
-    #[error("only an agent who handled the call, or an admin, may file its disposition")]
+    #[error("only an agent who handled the call, or a supervisor, may file its disposition")]
     NotYourCall,
     #[error("the wrap-up for this call is over; only an admin may change its disposition now")]
     WindowClosed,

@@ -190,6 +190,29 @@ pub async fn logout(
     Ok(())
 }
 
+/// Signs an agent out for a supervisor: every session of theirs ends and they go offline (the
+/// caller then hands back a call they are on, so its customer goes to a colleague). Refused when
+/// there is nothing to sign out of: no live session and already offline.
+pub async fn sign_out_agent(pool: &DbPool, id: Uuid) -> ServiceResult<Agent> {
+    let mut conn = pool.get().await.map_err(db::DbError::from)?;
+    conn.transaction::<_, ServiceError, _>(async |conn| {
+        let agent = db::agents::lock(conn, id)
+            .await?
+            .ok_or(ServiceError::NotFound("agent"))?;
+        let ended = db::sessions::revoke_all_for_agent(conn, id).await?;
+        if ended == 0 && agent.status == AgentStatus::Offline {
+            return Err(ServiceError::Conflict(format!(
+                "{} is already signed out",
+                agent.display_name.as_str()
+            )));
+        }
+        db::agents::set_status(conn, id, AgentStatus::Offline)
+            .await?
+            .ok_or(ServiceError::NotFound("agent"))
+    })
+    .await
+}
+
 pub async fn set_own_status(
     pool: &DbPool,
     agent: &Agent,
@@ -291,7 +314,8 @@ pub async fn update_agent(
     id: Uuid,
     update: AgentUpdate,
 ) -> ServiceResult<Agent> {
-    if id == actor.id && (update.active == Some(false) || update.role == Some(Role::Agent)) {
+    let demoting = update.role.is_some_and(|r| !r.may_manage());
+    if id == actor.id && (update.active == Some(false) || demoting) {
         return Err(ServiceError::Conflict(
             "you cannot deactivate or demote yourself".into(),
         ));
@@ -315,7 +339,7 @@ pub async fn update_agent(
         None => None,
     };
     let deactivating = update.active == Some(false);
-    let removing_an_admin = deactivating || update.role == Some(Role::Agent);
+    let removing_an_admin = deactivating || demoting;
     let changes = AgentChanges {
         display_name: display_name.as_ref().map(DisplayName::as_str),
         role: update.role,

@@ -3,13 +3,16 @@
 use std::collections::HashMap;
 
 use chrono::{DateTime, Utc};
+use diesel_async::AsyncConnection;
 use uuid::Uuid;
 
 use super::{ServiceError, ServiceResult};
 use crate::db::calls::{CallAgent, CallEvent, CallFilter, TransferBrief};
 use crate::db::{self, DbError, DbPool, PgConn};
 use crate::domain::audience::{call_audience, Audience};
+use crate::domain::board::{assign_to, front_of_queue, live_state, LiveCallState};
 use crate::domain::call::{Call, CallStatus, Participant, Transfer};
+use crate::domain::engine::TimelineEvent;
 
 pub struct CallDetail {
     pub call: Call,
@@ -31,6 +34,9 @@ pub struct CallSummary {
     /// Every agent with a leg on the call, in the order they joined.
     pub handled_by: Vec<CallAgent>,
     pub transfers: Vec<TransferBrief>,
+    /// What the call is doing now, when read with its legs (a call's detail, its live event,
+    /// the live board); history pages leave it out.
+    pub live_state: Option<LiveCallState>,
 }
 
 pub struct CallPage {
@@ -123,6 +129,76 @@ pub async fn current_call(pool: &DbPool, agent_id: Uuid) -> ServiceResult<Option
             }
         })
         .await
+}
+
+/// The live board's calls: every call not yet over, oldest first, each read with its legs so
+/// it says what it is doing now. Bounded: a board shows at most this many.
+pub const LIVE_CALLS_MAX: i64 = 500;
+
+pub async fn live_calls(pool: &DbPool) -> ServiceResult<Vec<CallSummary>> {
+    let mut conn = pool.get().await.map_err(DbError::from)?;
+    conn.build_transaction()
+        .read_only()
+        .repeatable_read()
+        .run::<_, ServiceError, _>(async |conn| {
+            let mut out = Vec::new();
+            for call in db::calls::live_calls(conn, LIVE_CALLS_MAX).await? {
+                out.push(detail_of(conn, call).await?.summary());
+            }
+            Ok(out)
+        })
+        .await
+}
+
+/// Moves a queued call to the front of the queue (a supervisor's decision): the router takes
+/// the queue in this order. Refused (409) for a call not queued or already first.
+pub async fn move_to_front(pool: &DbPool, id: Uuid, by: Uuid) -> ServiceResult<Call> {
+    let mut conn = pool.get().await.map_err(DbError::from)?;
+    conn.transaction::<_, ServiceError, _>(async |conn| {
+        let mut call = db::calls::lock_call(conn, id)
+            .await?
+            .ok_or(ServiceError::NotFound("call"))?;
+        let first = db::calls::first_waiting_except(conn, id).await?;
+        let at = front_of_queue(&call, first).map_err(|e| ServiceError::Conflict(e.to_string()))?;
+        db::calls::set_queued_at(conn, id, at).await?;
+        db::calls::record_event(conn, id, &TimelineEvent::MovedToFront { by }, None).await?;
+        call.queued_at = at;
+        Ok(call)
+    })
+    .await
+}
+
+/// Gives a queued call to an agent (a supervisor's decision): first in line, offered to that
+/// agent as soon as they are free (see [`assign_to`]).
+pub async fn assign(pool: &DbPool, id: Uuid, agent_id: Uuid, by: Uuid) -> ServiceResult<Call> {
+    let mut conn = pool.get().await.map_err(DbError::from)?;
+    conn.transaction::<_, ServiceError, _>(async |conn| {
+        let call = db::calls::lock_call(conn, id)
+            .await?
+            .ok_or(ServiceError::NotFound("call"))?;
+        let agent = db::agents::find(conn, agent_id)
+            .await?
+            .ok_or(ServiceError::NotFound("agent"))?;
+        let first = db::calls::first_waiting_except(conn, id).await?;
+        let at = assign_to(&call, agent.status, agent.active, first)
+            .map_err(|e| ServiceError::Conflict(e.to_string()))?;
+        if let Some(at) = at {
+            db::calls::set_queued_at(conn, id, at).await?;
+        }
+        let call = db::calls::update_call(
+            conn,
+            id,
+            db::calls::CallChanges {
+                prefer_agent_id: Some(Some(agent_id)),
+                ..Default::default()
+            },
+        )
+        .await?;
+        let event = TimelineEvent::AssignedTo { agent_id, by };
+        db::calls::record_event(conn, id, &event, None).await?;
+        Ok(call)
+    })
+    .await
 }
 
 /// One page of the queue, longest-waiting first.
@@ -245,6 +321,7 @@ pub async fn history(pool: &DbPool, query: HistoryQuery) -> ServiceResult<CallPa
             disposition: dispositions.remove(&call.id),
             handled_by: handled_by.remove(&call.id).unwrap_or_default(),
             transfers: transfers.remove(&call.id).unwrap_or_default(),
+            live_state: None,
             call,
         })
         .collect();
@@ -311,7 +388,9 @@ impl CallDetail {
                 to_number: t.to_number.clone(),
             })
             .collect();
+        let legs: Vec<Participant> = self.participants.iter().map(|(p, _)| p.clone()).collect();
         CallSummary {
+            live_state: live_state(&self.call, &legs, &self.transfers),
             call: self.call.clone(),
             owner_name: self.owner_name.clone(),
             disposition: self.disposition_code.clone(),

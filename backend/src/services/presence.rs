@@ -259,7 +259,7 @@ pub async fn file_disposition(
                 )));
             }
         }
-        let who = if actor.is_admin() {
+        let who = if actor.may_supervise() {
             DispositionActor::Admin
         } else {
             let legs = db::calls::participants_of(conn, call.id).await?;

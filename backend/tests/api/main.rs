@@ -31,6 +31,7 @@ mod robustness;
 mod routing_run;
 #[cfg(feature = "demo")]
 mod streams;
+mod supervisor;
 mod timeline;
 mod transfers;
 mod upstream_errors;

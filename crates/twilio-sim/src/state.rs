@@ -24,6 +24,11 @@
 //!   (RFC 2822) and, on `completed`, `CallDuration`; `answered` carries `CallStatus=in-progress`.
 //! - The trap from DESIGN.md: changing `EndConferenceOnExit` on a participant that is on hold is
 //!   ignored without an error.
+//! - Who hears whom (Participant resource docs, `coaching` / `call_sid_to_coach`): "the
+//!   participant being coached is the only participant who can hear the participant who is
+//!   coaching"; `Coaching` defaults to false unless `CallSidToCoach` is given. A muted participant
+//!   is heard by nobody; a held one hears hold music and is heard by nobody; before the
+//!   conference starts everyone hears the wait music. See [`ConferenceSnapshot::hears`].
 
 use std::collections::HashMap;
 
@@ -1375,6 +1380,11 @@ impl State {
                 }
             }
             if let Some(coachee) = changes.call_sid_to_coach {
+                // Coaching defaults to true when only the participant to coach is named.
+                if changes.coaching.is_none() && !participant.coaching {
+                    participant.coaching = true;
+                    modified = true;
+                }
                 participant.call_sid_to_coach = Some(coachee);
             }
             if let Some(wait) = changes.wait {
@@ -1533,6 +1543,7 @@ impl State {
                         end_conference_on_exit: p.end_conference_on_exit,
                         start_conference_on_enter: p.start_conference_on_enter,
                         coaching: p.coaching,
+                        call_sid_to_coach: p.call_sid_to_coach.clone(),
                         beep_on_exit: p.beep_on_exit,
                         joined_at: p.joined_at,
                     })
@@ -1629,6 +1640,34 @@ impl ConferenceSnapshot {
     pub fn participant(&self, call_sid: &str) -> Option<&ParticipantSnapshot> {
         self.participants.iter().find(|p| p.call_sid == call_sid)
     }
+
+    /// Whether `listener` hears `speaker` in this conference now: both are in it and it has
+    /// started; neither is on hold (hold music replaces the conference); the speaker is not
+    /// muted; and a coaching speaker is heard only by the participant they coach.
+    pub fn hears(&self, listener: &str, speaker: &str) -> bool {
+        if listener == speaker || self.status != ConferenceStatus::InProgress {
+            return false;
+        }
+        let (Some(l), Some(s)) = (self.participant(listener), self.participant(speaker)) else {
+            return false;
+        };
+        if l.hold || s.hold || s.muted {
+            return false;
+        }
+        if s.coaching {
+            return s.call_sid_to_coach.as_deref() == Some(listener);
+        }
+        true
+    }
+
+    /// The participants who hear `speaker` now, in join order.
+    pub fn heard_by(&self, speaker: &str) -> Vec<&str> {
+        self.participants
+            .iter()
+            .map(|p| p.call_sid.as_str())
+            .filter(|listener| self.hears(listener, speaker))
+            .collect()
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -1640,6 +1679,8 @@ pub struct ParticipantSnapshot {
     pub end_conference_on_exit: bool,
     pub start_conference_on_enter: bool,
     pub coaching: bool,
+    /// The participant a coaching participant whispers to.
+    pub call_sid_to_coach: Option<String>,
     pub beep_on_exit: bool,
     pub joined_at: DateTime<Utc>,
 }
@@ -2106,6 +2147,172 @@ mod tests {
                 .unwrap();
             assert_eq!(names(&fx), expected);
         }
+    }
+
+    /// A supervisor's leg as a contact center adds it: muted, no beep, never starting or ending
+    /// the conference.
+    fn supervisor_spec(name: &str) -> JoinSpec {
+        JoinSpec {
+            muted: true,
+            start_conference_on_enter: false,
+            end_conference_on_exit: false,
+            ..agent_spec(name)
+        }
+    }
+
+    fn update(state: &mut State, conference: &str, call: &str, changes: ParticipantChanges) {
+        state
+            .update_participant(conference, call, changes, Utc::now(), &mut Vec::new())
+            .unwrap();
+    }
+
+    #[test]
+    fn monitoring_whispering_and_barging_decide_who_hears_the_supervisor() {
+        let mut state = State::new("AC1");
+        let mut fx = Vec::new();
+        let (customer, agent, conference) = bridged(&mut state, &mut fx);
+        let supervisor = answered_agent(&mut state, &mut fx);
+        state
+            .join_conference(&supervisor, supervisor_spec("room"), Utc::now(), &mut fx)
+            .unwrap();
+        let heard_by = |state: &State, speaker: &str| -> Vec<String> {
+            let snapshot = state.snapshot(0);
+            let conf = snapshot.conference(&conference).unwrap();
+            conf.heard_by(speaker)
+                .into_iter()
+                .map(str::to_owned)
+                .collect()
+        };
+        // Customer and agent hear each other, and the supervisor hears both.
+        assert_eq!(
+            heard_by(&state, &customer),
+            [agent.as_str(), supervisor.as_str()]
+        );
+        assert_eq!(
+            heard_by(&state, &agent),
+            [customer.as_str(), supervisor.as_str()]
+        );
+        // Monitor (muted): nobody hears the supervisor.
+        assert!(heard_by(&state, &supervisor).is_empty());
+
+        // Whisper: only the coached agent hears the supervisor; the customer does not.
+        update(
+            &mut state,
+            &conference,
+            &supervisor,
+            ParticipantChanges {
+                muted: Some(false),
+                coaching: Some(true),
+                call_sid_to_coach: Some(agent.clone()),
+                ..Default::default()
+            },
+        );
+        assert_eq!(heard_by(&state, &supervisor), [agent.as_str()]);
+        assert_eq!(
+            heard_by(&state, &customer),
+            [agent.as_str(), supervisor.as_str()]
+        );
+
+        // Barge: unmuted, not coaching: everyone hears the supervisor.
+        update(
+            &mut state,
+            &conference,
+            &supervisor,
+            ParticipantChanges {
+                coaching: Some(false),
+                ..Default::default()
+            },
+        );
+        assert_eq!(
+            heard_by(&state, &supervisor),
+            [customer.as_str(), agent.as_str()]
+        );
+
+        // Back to monitor.
+        update(
+            &mut state,
+            &conference,
+            &supervisor,
+            ParticipantChanges {
+                muted: Some(true),
+                ..Default::default()
+            },
+        );
+        assert!(heard_by(&state, &supervisor).is_empty());
+
+        // A held customer hears music: nobody hears them, and they hear nobody.
+        update(
+            &mut state,
+            &conference,
+            &customer,
+            ParticipantChanges {
+                hold: Some(true),
+                ..Default::default()
+            },
+        );
+        assert!(heard_by(&state, &customer).is_empty());
+        assert_eq!(heard_by(&state, &agent), [supervisor.as_str()]);
+    }
+
+    #[test]
+    fn naming_a_call_to_coach_turns_coaching_on() {
+        let mut state = State::new("AC1");
+        let mut fx = Vec::new();
+        let (customer, agent, conference) = bridged(&mut state, &mut fx);
+        update(
+            &mut state,
+            &conference,
+            &agent,
+            ParticipantChanges {
+                call_sid_to_coach: Some(customer.clone()),
+                ..Default::default()
+            },
+        );
+        let snapshot = state.snapshot(0);
+        let conf = snapshot.conference(&conference).unwrap();
+        let p = conf.participant(&agent).unwrap();
+        assert!(p.coaching);
+        assert_eq!(p.call_sid_to_coach.as_deref(), Some(customer.as_str()));
+        assert_eq!(conf.heard_by(&agent), [customer.as_str()]);
+    }
+
+    #[test]
+    fn a_supervisor_leaving_never_ends_the_conference_and_is_dropped_when_it_ends() {
+        let mut state = State::new("AC1");
+        let mut fx = Vec::new();
+        let (customer, _agent, conference) = bridged(&mut state, &mut fx);
+        let supervisor = answered_agent(&mut state, &mut fx);
+        state
+            .join_conference(&supervisor, supervisor_spec("room"), Utc::now(), &mut fx)
+            .unwrap();
+        state.end_call(
+            &supervisor,
+            CallStatus::Completed,
+            "supervisor hung up",
+            Utc::now(),
+            &mut fx,
+        );
+        assert_eq!(
+            state.conferences[&conference].status,
+            ConferenceStatus::InProgress
+        );
+        // Rejoined, then the customer hangs up: the conference ends around the supervisor too.
+        let again = answered_agent(&mut state, &mut fx);
+        state
+            .join_conference(&again, supervisor_spec("room"), Utc::now(), &mut fx)
+            .unwrap();
+        state.end_call(
+            &customer,
+            CallStatus::Completed,
+            "customer hung up",
+            Utc::now(),
+            &mut fx,
+        );
+        assert_eq!(
+            state.conferences[&conference].status,
+            ConferenceStatus::Completed
+        );
+        assert!(state.conferences[&conference].participants.is_empty());
     }
 
     #[test]

@@ -1,14 +1,17 @@
 import { useQueryClient } from '@tanstack/react-query';
 import { useEffect, useMemo, useState } from 'react';
 import { settle, useApi, type AgentStatus } from '@/api';
+import type { AgentView } from '@/api/types';
 import { AgentsAdminPage } from '@/features/admin';
+import { BoardPage } from '@/features/board';
 import { SignOutButton, useRefreshMe, useSessionStore, type Session } from '@/features/auth';
 import { CallDock, CallShortcuts, MyCallProvider, useMyCall } from '@/features/calls';
 import { useAppConfig } from '@/features/config';
 import { CallDetailPage, filtersFromParams, filtersToParams, HistoryPage } from '@/features/history';
 import { MissedCallNotice, PresenceControl, usePresenceLists, type PresenceLists } from '@/features/presence';
 import { useTeam } from '@/features/team';
-import { ROLE_LABELS } from '@/lib/agent-status';
+import { useQueue } from '@/features/queue';
+import { maySupervise, ROLE_LABELS } from '@/lib/agent-status';
 import { formatPhone } from '@/lib/format';
 import { apiEventStream, LiveEvents, LiveEventsProvider, useLiveEvent } from '@/live';
 import {
@@ -159,6 +162,11 @@ function Shell({ session, phone, demo }: { session: Session; phone: Phone | null
             <NavLink href={hrefs.history()} current={route.name === 'history' || route.name === 'call'}>
               History
             </NavLink>
+            {maySupervise(agent.role) && (
+              <NavLink href={hrefs.board} current={route.name === 'board'}>
+                Board
+              </NavLink>
+            )}
             {isAdmin && (
               <NavLink href={hrefs.admin} current={route.name === 'admin'}>
                 Agents
@@ -234,6 +242,14 @@ function Page({
       );
     case 'call':
       return <CallDetailPage id={route.id} agents={team.agents} backHref={hrefs.history()} />;
+    case 'board':
+      return maySupervise(agent.role) ? (
+        <BoardRoute agents={team.agents} callHref={hrefs.call} />
+      ) : (
+        <p className="problem" role="alert">
+          The live board is for supervisors and admins.
+        </p>
+      );
     case 'admin':
       return (
         <AgentsAdminPage
@@ -274,4 +290,10 @@ function useRingingAnnouncement(callSid: string | null, confirmed: string | null
   if (!callSid) return '';
   if (confirmed) return `Incoming call from ${formatPhone(confirmed)}`;
   return late === callSid && fallback ? `Incoming call from ${fallback}` : '';
+}
+
+/** The board with the waiting queue it shows (features don't import each other; the app joins them). */
+function BoardRoute({ agents, callHref }: { agents: readonly AgentView[]; callHref: (id: string) => string }) {
+  const queue = useQueue();
+  return <BoardPage agents={agents} queue={queue} callHref={callHref} />;
 }

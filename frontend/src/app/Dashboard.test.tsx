@@ -367,6 +367,7 @@ describe('Dashboard queue', () => {
     from_number: `+1555000${String(i).padStart(4, '0')}`,
     status: 'queued' as const,
     queued_at: new Date(Date.now() - (1_000 - i) * 1_000).toISOString(),
+    waiting_since: new Date(Date.now() - (1_000 - i) * 1_000).toISOString(),
     waiting_seconds: 1_000 - i,
   });
   const page = (offset: number, limit: number, total: number) => ({

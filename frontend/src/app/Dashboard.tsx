@@ -6,6 +6,7 @@ import { DemoControls, HangUpAsCustomer } from '@/features/demo';
 import type { PresenceLists } from '@/features/presence';
 import { QueuePanel, useQueue } from '@/features/queue';
 import { TeamPanel, type TeamState } from '@/features/team';
+import { maySupervise } from '@/lib/agent-status';
 import { hrefs } from './router';
 
 /**
@@ -51,7 +52,7 @@ export function Dashboard({
             problem={queue.problem}
             onLoadMore={queue.loadMore}
           />
-          {agent.role === 'admin' && <LiveCallsPanel callHref={hrefs.call} />}
+          {maySupervise(agent.role) && <LiveCallsPanel callHref={hrefs.call} />}
           <TeamPanel
             agents={team.agents}
             meId={agent.id}

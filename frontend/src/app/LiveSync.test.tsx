@@ -16,6 +16,7 @@ const entry = (n: number): QueueEntry => ({
   queued_at: new Date().toISOString(),
   status: 'queued',
   waiting_seconds: 0,
+  waiting_since: new Date().toISOString(),
 });
 
 /** The server side of the event stream: every connection can be written to or dropped. */

@@ -5,7 +5,8 @@ export type Route =
   | { name: 'dashboard' }
   | { name: 'history'; params: URLSearchParams }
   | { name: 'call'; id: string }
-  | { name: 'admin' };
+  | { name: 'admin' }
+  | { name: 'board' };
 
 export function parseHash(hash: string): Route {
   const raw = hash.replace(/^#/, '');
@@ -14,6 +15,7 @@ export function parseHash(hash: string): Route {
   if (parts[0] === 'history' && parts[1]) return { name: 'call', id: decodeURIComponent(parts[1]) };
   if (parts[0] === 'history') return { name: 'history', params: new URLSearchParams(query) };
   if (parts[0] === 'admin') return { name: 'admin' };
+  if (parts[0] === 'board') return { name: 'board' };
   return { name: 'dashboard' };
 }
 
@@ -25,6 +27,7 @@ export const hrefs = {
   },
   call: (id: string) => `#/history/${encodeURIComponent(id)}`,
   admin: '#/admin',
+  board: '#/board',
 };
 
 export function useHashRoute(): Route {

@@ -23,5 +23,19 @@ export const SETTABLE_STATUSES: readonly SettableStatus[] = ['available', 'away'
 
 export const ROLE_LABELS: Record<Role, string> = {
   agent: 'Agent',
+  supervisor: 'Supervisor',
   admin: 'Admin',
 };
+
+/** Roles in the order an admin picks them. */
+export const ROLES: readonly Role[] = ['agent', 'supervisor', 'admin'];
+
+/** Sees the live board and every call, and may monitor and act on any call. */
+export function maySupervise(role: Role): boolean {
+  return role === 'supervisor' || role === 'admin';
+}
+
+/** Manages agents and settings. */
+export function mayManage(role: Role): boolean {
+  return role === 'admin';
+}

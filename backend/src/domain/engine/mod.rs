@@ -151,7 +151,8 @@ pub struct ConferenceInput {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Actor {
     pub id: Uuid,
-    pub is_admin: bool,
+    /// A supervisor or admin: may act on any live call.
+    pub supervises: bool,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]

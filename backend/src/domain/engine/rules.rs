@@ -1177,7 +1177,7 @@ impl Engine {
 
     // ---- agents' actions ----
 
-    /// Only an agent on the call (or an admin) may act, and only on a live call.
+    /// Only an agent on the call (or a supervisor or admin) may act, and only on a live call.
     pub(super) fn authorize(&self, actor: Actor) -> Result<(), Refusal> {
         let was_on_call = self
             .s
@@ -1189,9 +1189,9 @@ impl Engine {
             .participants
             .iter()
             .any(|p| p.agent_id == Some(actor.id) && p.status == ParticipantStatus::Connected);
-        if !was_on_call && !actor.is_admin {
+        if !was_on_call && !actor.supervises {
             return Err(Refusal::Forbidden(
-                "only an agent on this call (or an admin) can do that".into(),
+                "only an agent on this call (or a supervisor) can do that".into(),
             ));
         }
         if self.call().status.is_final() {
@@ -1200,7 +1200,7 @@ impl Engine {
                 self.call().status
             )));
         }
-        if !is_on_call && !actor.is_admin {
+        if !is_on_call && !actor.supervises {
             return Err(conflict("you are no longer on this call"));
         }
         Ok(())

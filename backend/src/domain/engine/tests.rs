@@ -122,7 +122,7 @@ fn answered() -> CallSnapshot {
 fn alice() -> Actor {
     Actor {
         id: id(ALICE),
-        is_admin: false,
+        supervises: false,
     }
 }
 
@@ -761,7 +761,7 @@ fn transfers_that_do_not_fit_the_call_are_refused() {
         matches!(act(s, alice(), transfer_to(to_bob(), TransferMode::Warm, false)), Err(Refusal::Conflict(m)) if m.contains("already in progress"))
     );
     assert!(
-        matches!(act(queued(), Actor { id: id(ALICE), is_admin: true }, transfer_to(to_bob(), TransferMode::Warm, false)), Err(Refusal::Conflict(m)) if m.contains("only a call in progress"))
+        matches!(act(queued(), Actor { id: id(ALICE), supervises: true }, transfer_to(to_bob(), TransferMode::Warm, false)), Err(Refusal::Conflict(m)) if m.contains("only a call in progress"))
     );
     let self_transfer = TransferTo::Agent {
         id: id(ALICE),
@@ -779,7 +779,7 @@ fn transfers_that_do_not_fit_the_call_are_refused() {
 fn only_agents_on_the_call_or_admins_may_act() {
     let bob = Actor {
         id: id(BOB),
-        is_admin: false,
+        supervises: false,
     };
     assert!(matches!(
         act(answered(), bob, Action::HangUp),
@@ -787,7 +787,7 @@ fn only_agents_on_the_call_or_admins_may_act() {
     ));
     let admin = Actor {
         id: id(CAROL),
-        is_admin: true,
+        supervises: true,
     };
     assert!(act(answered(), admin, Action::HangUp).is_ok());
     let s = ok(answered(), Input::CustomerGone).state;
@@ -871,7 +871,7 @@ fn removing_the_owner_of_the_conference_takes_that_power_away_first() {
     let mut s = s;
     let admin = Actor {
         id: id(CAROL),
-        is_admin: true,
+        supervises: true,
     };
     s.participants
         .iter_mut()

@@ -161,6 +161,15 @@ pub enum TimelineEvent {
     HangupRequested {
         by: Uuid,
     },
+    /// A supervisor moved the waiting call to the front of the queue.
+    MovedToFront {
+        by: Uuid,
+    },
+    /// A supervisor gave the waiting call to an agent: first in line, offered to them first.
+    AssignedTo {
+        agent_id: Uuid,
+        by: Uuid,
+    },
     CallEnded {
         status: CallStatus,
         reason: Cow<'static, str>,
@@ -404,6 +413,11 @@ mod tests {
                 reason: "signed out".into(),
             },
             HangupRequested { by: id },
+            MovedToFront { by: id },
+            AssignedTo {
+                agent_id: id,
+                by: id,
+            },
             CallEnded {
                 status: CallStatus::Completed,
                 reason: "customer hung up".into(),

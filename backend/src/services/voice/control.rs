@@ -1,5 +1,5 @@
 //! What agents do to a live call: transfer, hold, mute, remove, leave, hang up.
-//! Only an agent on the call (or an admin) may act; a request that no longer fits the call's
+//! Only an agent on the call (or a supervisor or admin) may act; a request that no longer fits the call's
 //! state is refused with a conflict and changes nothing. The rules are the engine core's
 //! ([`crate::domain::engine`]); this layer locks, loads and stores.
 
@@ -35,7 +35,7 @@ pub struct TransferRequest {
 fn actor_of(agent: &Agent) -> Actor {
     Actor {
         id: agent.id,
-        is_admin: agent.is_admin(),
+        supervises: agent.may_supervise(),
     }
 }
 

@@ -146,6 +146,10 @@ export function timelineLabel(entry: TimelineEntry, ctx: TimelineContext): strin
       return `${agent(entry.data.agent_id)} handed the call back (${entry.data.reason})`;
     case 'hangup_requested':
       return `${agent(entry.data.by)} hung up`;
+    case 'assigned_to':
+      return `${agent(entry.data.by)} gave the call to ${agent(entry.data.agent_id)}`;
+    case 'moved_to_front':
+      return `${agent(entry.data.by)} moved the call to the front of the queue`;
     case 'call_ended': {
       const reason = entry.data.reason;
       const customerLeft = reason === 'customer hung up' || reason === "the customer's call ended";

@@ -417,7 +417,7 @@ impl World {
             } => {
                 let actor = Actor {
                     id: id(AGENTS[*actor]),
-                    is_admin: *admin,
+                    supervises: *admin,
                 };
                 let leg_id =
                     |w: &World, l: &usize| w.participant(*l).map(|p| p.id).unwrap_or_default();

@@ -3,7 +3,7 @@ import { settle, useApi, type AgentView, type ApiProblem, type CreateAgentReques
 import { ActionButton } from '@/components/ActionButton';
 import { ProblemMessage } from '@/components/ProblemMessage';
 import { StatusDot } from '@/components/StatusDot';
-import { ROLE_LABELS, STATUS_LABELS } from '@/lib/agent-status';
+import { ROLE_LABELS, ROLES, STATUS_LABELS } from '@/lib/agent-status';
 import { useAction } from '@/lib/use-action';
 import { DialingPolicyPanel } from './DialingPolicyPanel';
 import { ListAdminPanel } from './ListAdminPanel';
@@ -269,8 +269,11 @@ function CreateAgentForm({ onCreated }: { onCreated: (agent: AgentView) => void 
         <div className="field">
           <label htmlFor={`${id}-role`}>Role</label>
           <select id={`${id}-role`} value={form.role ?? 'agent'} onChange={(e) => setForm({ ...form, role: e.target.value as Role })}>
-            <option value="agent">{ROLE_LABELS.agent}</option>
-            <option value="admin">{ROLE_LABELS.admin}</option>
+            {ROLES.map((r) => (
+              <option key={r} value={r}>
+                {ROLE_LABELS[r]}
+              </option>
+            ))}
           </select>
         </div>
         {input('client_identity', 'Phone identity (optional)', 'text', { placeholder: 'from the email', autoComplete: 'off' })}
@@ -317,8 +320,11 @@ function EditAgentForm({ agent, onDone }: { agent: AgentView; onDone: (changed: 
         <div className="field">
           <label htmlFor={`${id}-role`}>Role</label>
           <select id={`${id}-role`} value={role} onChange={(e) => setRole(e.target.value as Role)}>
-            <option value="agent">{ROLE_LABELS.agent}</option>
-            <option value="admin">{ROLE_LABELS.admin}</option>
+            {ROLES.map((r) => (
+              <option key={r} value={r}>
+                {ROLE_LABELS[r]}
+              </option>
+            ))}
           </select>
         </div>
         <div className="field">

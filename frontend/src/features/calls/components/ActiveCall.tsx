@@ -11,6 +11,7 @@ import {
 } from '@/api';
 import { ActionButton } from '@/components/ActionButton';
 import { ProblemMessage } from '@/components/ProblemMessage';
+import { maySupervise } from '@/lib/agent-status';
 import { CALL_STATUS_LABELS, PARTICIPANT_STATUS_LABELS } from '@/lib/call-labels';
 import { formatDuration, formatPhone, secondsSince } from '@/lib/format';
 import { useAction } from '@/lib/use-action';
@@ -48,10 +49,10 @@ export function ActiveCall({ call, me, team, phone, customerActions, disposition
   const customer = customerParticipant(call);
   const transfer = activeTransfer(call);
   const isOwner = call.owner_agent_id === me.id;
-  // Anyone on the call (or an admin) may hold and mute; ending it for everyone, removing people
-  // and transferring belong to the owner (or an admin). The backend has the last word either way.
-  const canControl = isOwner || me.role === 'admin' || mine !== null;
-  const canManage = isOwner || me.role === 'admin';
+  // Anyone on the call (or a supervisor) may hold and mute; ending it for everyone, removing people
+  // and transferring belong to the owner (or a supervisor). The backend has the last word either way.
+  const canControl = isOwner || maySupervise(me.role) || mine !== null;
+  const canManage = isOwner || maySupervise(me.role);
   const started = call.answered_at ?? mine?.joined_at ?? call.created_at;
   const elapsed = secondsSince(started, now) ?? 0;
   const audioHere = phone.call.phase === 'connected';
@@ -249,7 +250,7 @@ export function ActiveCall({ call, me, team, phone, customerActions, disposition
       />
       <ProblemMessage problem={participantProblem} onDismiss={action.clear} />
 
-      {dispositions && dispositions.length > 0 && (mine !== null || me.role === 'admin') && (
+      {dispositions && dispositions.length > 0 && (mine !== null || maySupervise(me.role)) && (
         <>
           <h3 className="call-card__section-title">Disposition</h3>
           <DispositionForm callId={call.id} dispositions={dispositions} filed={filed ?? call.disposition_detail ?? null} onSaved={setFiled} />

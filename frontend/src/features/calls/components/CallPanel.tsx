@@ -1,7 +1,7 @@
 import type { ReactNode } from 'react';
 import type { AgentStatus, AgentView, CallDetail, ListEntry, WrapUpSettings } from '@/api';
 import { ActionButton } from '@/components/ActionButton';
-import { STATUS_LABELS } from '@/lib/agent-status';
+import { maySupervise, STATUS_LABELS } from '@/lib/agent-status';
 import { formatDuration, formatPhone } from '@/lib/format';
 import { END_REASON_LABELS, usePhone, usePhoneState, type EndReason, type PhoneSnapshot } from '@/voice';
 import { agentName, myParticipant } from '../call-model';
@@ -59,7 +59,7 @@ export function CallPanel({
     );
   }
 
-  if (call && (mine || me.role === 'admin' || call.owner_agent_id === me.id)) {
+  if (call && (mine || maySupervise(me.role) || call.owner_agent_id === me.id)) {
     return (
       <>
         {problem && (

@@ -2,6 +2,7 @@ import { useCallback, useEffect, useId, useRef, useState, type FormEvent } from 
 import { settle, useApi, type AgentView, type ApiProblem, type CallSummary } from '@/api';
 import { ActionButton } from '@/components/ActionButton';
 import { ProblemMessage } from '@/components/ProblemMessage';
+import { maySupervise } from '@/lib/agent-status';
 import { CALL_STATUS_LABELS, CALL_STATUSES } from '@/lib/call-labels';
 import { formatDateTime, formatDuration, formatPhone } from '@/lib/format';
 import { useLiveEvent } from '@/live';
@@ -73,7 +74,7 @@ export function HistoryPage({ me, agents, filters, onFiltersChange, callHref }: 
     onFiltersChange(clean(draft));
   }
 
-  const isAdmin = me.role === 'admin';
+  const isAdmin = maySupervise(me.role);
   const page = cursors.length;
   const filteredAgent = isAdmin && filters.agent_id ? agents.find((a) => a.id === filters.agent_id) : undefined;
   return (

@@ -20,7 +20,7 @@ export function QueuePanel({ entries, total, loading, loadingMore = false, probl
   const waitingCount = Math.max(total ?? entries.length, entries.length);
   const hidden = waitingCount - entries.length;
   const now = useNow(1_000, entries.length > 0);
-  const waiting = entries.map((e) => ({ ...e, waited: secondsSince(e.queued_at, now) ?? e.waiting_seconds }));
+  const waiting = entries.map((e) => ({ ...e, waited: secondsSince(e.waiting_since, now) ?? e.waiting_seconds }));
   const longest = waiting.reduce((max, e) => Math.max(max, e.waited), 0);
   return (
     <section className="panel" aria-labelledby="panel-queue">

@@ -1,0 +1,1 @@
+DROP INDEX calls_preferred_agent_idx;
