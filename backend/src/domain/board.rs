@@ -180,6 +180,10 @@ mod tests {
             created_at: Utc::now(),
             answered_at: None,
             ended_at: None,
+            note: None,
+            end_reason: None,
+            ended_by: None,
+            requeued: false,
         }
     }
 

@@ -268,3 +268,22 @@ fn readme_documents_every_variable() {
     }
     assert!(readme.contains("make run") && readme.contains("make test"));
 }
+
+/// Diesel names a migration by the part of its directory before the first `_`: two migrations
+/// with the same prefix count as one, and the second is never applied.
+#[test]
+fn every_migration_has_its_own_version() {
+    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("migrations");
+    let mut seen = std::collections::HashMap::new();
+    for entry in std::fs::read_dir(&dir).expect("migrations directory") {
+        let name = entry.unwrap().file_name().to_string_lossy().into_owned();
+        if name.starts_with('.') {
+            continue;
+        }
+        let version = name.split('_').next().unwrap().to_owned();
+        if let Some(other) = seen.insert(version.clone(), name.clone()) {
+            panic!("migrations {other} and {name} share the version {version}");
+        }
+    }
+    assert!(seen.len() > 10, "found {} migrations", seen.len());
+}
