@@ -171,66 +171,32 @@ pub struct CallEvent {
 
 // ---- calls ----
 
-#[derive(QueryableByName)]
-struct StoredId {
-    #[diesel(sql_type = diesel::sql_types::Uuid)]
-    id: Uuid,
-}
-
-/// Stores an inbound call with its customer leg and first timeline entry (`received`, stored as
-/// [`record_event`] stores any entry) in one statement (the voice webhook's only database work,
-/// so it stays one round trip). Returns the new call's id, or `None` when Twilio retried the
-/// webhook and the call already exists.
+/// Stores one inbound call as [`store_inbound_calls`] does: the call, its customer leg and its
+/// `call_received` entry, in one statement. Returns the new call's id, or `None` when the call
+/// already exists (Twilio retried the webhook, or the call was adopted meanwhile).
 pub async fn store_inbound_call(
     conn: &mut PgConn,
-    customer_call_sid: &str,
-    from: &str,
-    to: &str,
-    conference_name: &str,
-    received: &TimelineEvent,
+    arriving: ArrivingCall<'_>,
 ) -> Result<Option<Uuid>, DbError> {
-    use diesel::sql_types::{Jsonb, Text, Uuid as SqlUuid};
-    let (kind, data) = received.to_entry();
-    let stored: Option<StoredId> = diesel::sql_query(
-        "WITH call AS (
-             INSERT INTO calls (id, customer_call_sid, from_number, to_number, conference_name, status)
-             VALUES ($1, $2, $3, $4, $5, $8)
-             ON CONFLICT DO NOTHING
-             RETURNING id
-         ), customer AS (
-             INSERT INTO participants (id, call_id, kind, phone, call_sid, status, end_conference_on_exit)
-             SELECT $6, id, $9, $3, $2, $10, true FROM call
-         ), received AS (
-             INSERT INTO call_events (call_id, kind, data)
-             SELECT id, $11, $7 FROM call
-         )
-         SELECT id FROM call",
-    )
-    .bind::<SqlUuid, _>(Uuid::new_v4())
-    .bind::<Text, _>(customer_call_sid)
-    .bind::<Text, _>(from)
-    .bind::<Text, _>(to)
-    .bind::<Text, _>(conference_name)
-    .bind::<SqlUuid, _>(Uuid::new_v4())
-    .bind::<Jsonb, _>(&data)
-    .bind::<Text, _>(CallStatus::Queued)
-    .bind::<Text, _>(ParticipantKind::Customer)
-    .bind::<Text, _>(ParticipantStatus::Ringing)
-    .bind::<Text, _>(&kind)
-    .keep_prepared()
-    .get_result(conn)
-    .await
-    .optional()?;
-    Ok(stored.map(|s| s.id))
+    Ok(store_inbound_calls(conn, &[arriving])
+        .await?
+        .into_iter()
+        .next()
+        .map(|(_, id)| id))
 }
 
-/// A customer's call as the voice webhook reports it, for [`store_inbound_calls`].
+/// A customer's call to store: as the voice webhook reports it, or adopted from a conference
+/// the webhook could not store (which of the two is kept in its `call_received` entry).
 #[derive(Debug, Clone, Copy)]
 pub struct ArrivingCall<'a> {
     pub customer_call_sid: &'a str,
     pub from: &'a str,
     pub to: &'a str,
     pub conference_name: &'a str,
+    /// Adopted from a conference callback naming this conference.
+    pub adopted_from_conference: Option<&'a str>,
+    /// Adopted from Twilio's list of live conferences (this conference SID).
+    pub adopted_from_twilio: Option<&'a str>,
 }
 
 #[derive(QueryableByName)]
@@ -260,8 +226,8 @@ pub async fn store_inbound_calls(
             let (k, data) = TimelineEvent::CallReceived {
                 from: a.from.to_owned(),
                 to: a.to.to_owned(),
-                adopted_from_conference: None,
-                adopted_from_twilio: None,
+                adopted_from_conference: a.adopted_from_conference.map(str::to_owned),
+                adopted_from_twilio: a.adopted_from_twilio.map(str::to_owned),
             }
             .to_entry();
             kind = k;

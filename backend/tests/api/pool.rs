@@ -9,7 +9,7 @@ use diesel_async::RunQueryDsl;
 use crate::bad_input::signed_post;
 use crate::helpers::TestApp;
 use crate::voice::CallCenter;
-use warm_transfer::domain::engine::TimelineEvent;
+use warm_transfer::db::calls::ArrivingCall;
 
 #[derive(QueryableByName)]
 struct Count {
@@ -30,28 +30,26 @@ async fn prepared_like(conn: &mut diesel_async::AsyncPgConnection, pattern: &str
 async fn the_voice_webhooks_insert_is_prepared_once_per_connection_and_reused() {
     let app = TestApp::spawn().await;
     let mut conn = app.state.pool.get().await.unwrap();
-    let received = TimelineEvent::CallReceived {
-        from: "+15551230000".into(),
-        to: "+15559870000".into(),
-        adopted_from_conference: None,
-        adopted_from_twilio: None,
-    };
     for i in 0..3 {
         let sid = format!("CA{:032x}", 0xabc0 + i);
+        let conference = format!("call-{sid}");
         let stored = warm_transfer::db::calls::store_inbound_call(
             &mut conn,
-            &sid,
-            "+15551230000",
-            "+15559870000",
-            &format!("call-{sid}"),
-            &received,
+            ArrivingCall {
+                customer_call_sid: &sid,
+                from: "+15551230000",
+                to: "+15559870000",
+                conference_name: &conference,
+                adopted_from_conference: None,
+                adopted_from_twilio: None,
+            },
         )
         .await
         .unwrap();
         assert!(stored.is_some(), "call {i} stored");
     }
     assert_eq!(
-        prepared_like(&mut conn, "WITH call AS (%INSERT INTO calls%").await,
+        prepared_like(&mut conn, "WITH arriving AS (%INSERT INTO calls%").await,
         1,
         "three calls, one prepared statement"
     );

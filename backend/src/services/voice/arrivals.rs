@@ -123,6 +123,8 @@ impl VoiceEngine {
                 from: &a.call.from,
                 to: &a.call.to,
                 conference_name: name,
+                adopted_from_conference: None,
+                adopted_from_twilio: None,
             })
             .collect();
         let mut conn = self.pool().get().await?;

@@ -284,14 +284,12 @@ impl VoiceEngine {
                     {
                         let adopted = db::calls::store_inbound_call(
                             conn,
-                            sid.as_str(),
-                            "unknown",
-                            "unknown",
-                            &cb.friendly_name,
-                            &TimelineEvent::CallReceived {
-                                from: "unknown".to_owned(),
-                                to: "unknown".to_owned(),
-                                adopted_from_conference: Some(cb.friendly_name.clone()),
+                            db::calls::ArrivingCall {
+                                customer_call_sid: sid.as_str(),
+                                from: "unknown",
+                                to: "unknown",
+                                conference_name: &cb.friendly_name,
+                                adopted_from_conference: Some(&cb.friendly_name),
                                 adopted_from_twilio: None,
                             },
                         )

@@ -16,7 +16,7 @@ use crate::domain::call::{
     customer_sid_from_conference, Call, ConferenceEvent, ConferenceSid, Participant,
     ParticipantKind, ParticipantStatus,
 };
-use crate::domain::engine::{Input, TimelineEvent};
+use crate::domain::engine::Input;
 use crate::services::{ServiceError, ServiceResult};
 use twilio::rest::{CallStatus as TwilioCallStatus, TwilioError};
 
@@ -160,15 +160,13 @@ impl VoiceEngine {
                 }
                 db::calls::store_inbound_call(
                     &mut conn,
-                    customer_sid.as_str(),
-                    "unknown",
-                    "unknown",
-                    name,
-                    &TimelineEvent::CallReceived {
-                        from: "unknown".to_owned(),
-                        to: "unknown".to_owned(),
+                    db::calls::ArrivingCall {
+                        customer_call_sid: customer_sid.as_str(),
+                        from: "unknown",
+                        to: "unknown",
+                        conference_name: name,
                         adopted_from_conference: None,
-                        adopted_from_twilio: Some(conference.sid.clone()),
+                        adopted_from_twilio: Some(conference.sid.as_str()),
                     },
                 )
                 .await?
