@@ -3,7 +3,7 @@ import { describe, expect, it } from 'vitest';
 import type { QueueEntry } from '@/api';
 import { createApiClient } from '@/api/client';
 import { createSessionStore } from '@/features/auth/session-store';
-import { fakeBackend, type Route } from '@/testing/fake-backend';
+import { eventStream, fakeBackend, type Route } from '@/testing/fake-backend';
 import { jsonResponse, makeAgent, makeLogin, MemoryStorage } from '@/testing/fixtures';
 import { App } from './App';
 
@@ -19,30 +19,6 @@ const entry = (n: number): QueueEntry => ({
   waiting_since: new Date().toISOString(),
 });
 
-/** The server side of the event stream: every connection can be written to or dropped. */
-function stream() {
-  const encoder = new TextEncoder();
-  const open: Array<ReadableStreamDefaultController<Uint8Array>> = [];
-  let connections = 0;
-  return {
-    route: (() => {
-      connections++;
-      return new Response(new ReadableStream<Uint8Array>({ start: (c) => void open.push(c) }), {
-        headers: { 'Content-Type': 'text/event-stream' },
-      });
-    }) as Route,
-    send(event: string, data: unknown) {
-      for (const c of open) c.enqueue(encoder.encode(`event: ${event}\ndata: ${JSON.stringify(data)}\n\n`));
-    },
-    dropAll() {
-      for (const c of open.splice(0)) c.close();
-    },
-    get connections() {
-      return connections;
-    },
-  };
-}
-
 function mount(routes: Record<string, Route>) {
   const storage = new MemoryStorage();
   const seed = createSessionStore({ storage });
@@ -57,7 +33,7 @@ function mount(routes: Record<string, Route>) {
 
 describe('server state and the live stream', () => {
   it('live events update the cached queue and team without a request', async () => {
-    const events = stream();
+    const events = eventStream();
     const { calls } = mount({
       'GET /api/config': () => jsonResponse(200, { mode: 'live', version: 'test' }),
       'GET /api/me': () => jsonResponse(200, ada),
@@ -81,7 +57,7 @@ describe('server state and the live stream', () => {
   });
 
   it('after the stream drops and comes back, refetches what events may have changed meanwhile', async () => {
-    const events = stream();
+    const events = eventStream();
     let waiting: QueueEntry[] = [];
     let bobNow = bob;
     const { calls } = mount({

@@ -4,7 +4,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import type { CallEvent, CallSummary } from '@/api';
 import { createApiClient } from '@/api/client';
 import { createSessionStore } from '@/features/auth/session-store';
-import { fakeBackend, noContent, type Route } from '@/testing/fake-backend';
+import { eventStream, fakeBackend, noContent, type Route } from '@/testing/fake-backend';
 import { jsonResponse, makeAgent, makeCall, makeLogin, makeParticipant, MemoryStorage } from '@/testing/fixtures';
 import { App } from './App';
 
@@ -125,6 +125,41 @@ describe('History', () => {
     expect(details.open).toBe(true);
     expect(within(details).getByText('t1')).toBeVisible();
     expect(within(screen.getByTestId('transfers')).getByText('Ada Agent')).toBeInTheDocument();
+  });
+});
+
+describe('History: live first page', () => {
+  it('shows a new call on the first page without a reload, and holds a later page still', async () => {
+    const user = userEvent.setup();
+    const events = eventStream();
+    let newest = [summary(1), summary(2)];
+    const { calls } = mount(
+      {
+        'GET /api/agents': () => jsonResponse(200, [admin, ada]),
+        'GET /api/events': events.route,
+        'GET /api/calls': (req) =>
+          new URL(req.url).searchParams.get('cursor') === 'page-2'
+            ? jsonResponse(200, { items: [summary(3)], next_cursor: null })
+            : jsonResponse(200, { items: newest, next_cursor: 'page-2' }),
+      },
+      '#/history',
+    );
+    const table = () => screen.getByRole('table', { name: 'Calls' });
+    await within(await screen.findByRole('table', { name: 'Calls' })).findByText('+15550000001');
+    await waitFor(() => expect(events.connections).toBeGreaterThan(0));
+
+    newest = [summary(9), ...newest];
+    events.send('call', { ...summary(9), status: 'queued' });
+    expect(await within(table()).findByText('+15550000009', {}, { timeout: 3_000 })).toBeInTheDocument();
+
+    await user.click(screen.getByRole('button', { name: 'Older' }));
+    await within(table()).findByText('+15550000003');
+    const firstPageLoads = () => calls.filter((c) => c.includes('/api/calls') && !c.includes('cursor=')).length;
+    const before = firstPageLoads();
+    events.send('call', { ...summary(10), status: 'queued' });
+    await new Promise((resolve) => setTimeout(resolve, 1_500));
+    expect(firstPageLoads()).toBe(before);
+    expect(within(table()).getByText('+15550000003')).toBeInTheDocument();
   });
 });
 

@@ -56,3 +56,27 @@ export function fakeApi(routes: Record<string, Route>): { api: ApiClient; calls:
 export function noContent(): Response {
   return new Response(null, { status: 204 });
 }
+
+/** The server side of the event stream: every connection can be written to or dropped. */
+export function eventStream() {
+  const encoder = new TextEncoder();
+  const open: Array<ReadableStreamDefaultController<Uint8Array>> = [];
+  let connections = 0;
+  return {
+    route: (() => {
+      connections++;
+      return new Response(new ReadableStream<Uint8Array>({ start: (c) => void open.push(c) }), {
+        headers: { 'Content-Type': 'text/event-stream' },
+      });
+    }) as Route,
+    send(event: string, data: unknown) {
+      for (const c of open) c.enqueue(encoder.encode(`event: ${event}\ndata: ${JSON.stringify(data)}\n\n`));
+    },
+    dropAll() {
+      for (const c of open.splice(0)) c.close();
+    },
+    get connections() {
+      return connections;
+    },
+  };
+}

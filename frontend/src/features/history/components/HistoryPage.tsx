@@ -1,12 +1,12 @@
-import { useCallback, useEffect, useId, useRef, useState, type FormEvent } from 'react';
-import { settle, useApi, type AgentView, type ApiProblem, type CallSummary } from '@/api';
+import { useId, useState, type FormEvent } from 'react';
+import type { AgentView, CallSummary } from '@/api';
 import { ActionButton } from '@/components/ActionButton';
 import { ProblemMessage } from '@/components/ProblemMessage';
 import { maySupervise } from '@/lib/agent-status';
 import { CALL_STATUS_LABELS, CALL_STATUSES } from '@/lib/call-labels';
 import { formatDateTime, formatDuration, formatPhone } from '@/lib/format';
-import { useLiveEvent } from '@/live';
-import { toQuery, type HistoryFilters } from '../filters';
+import type { HistoryFilters } from '../filters';
+import { useCallPage } from '../hooks/use-call-page';
 
 interface HistoryPageProps {
   me: AgentView;
@@ -21,53 +21,16 @@ interface HistoryPageProps {
  * Mount it keyed by the filters: new filters start again from the first page.
  */
 export function HistoryPage({ me, agents, filters, onFiltersChange, callHref }: HistoryPageProps) {
-  const api = useApi();
   const id = useId();
   // Cursors of the pages before the current one; the current page's cursor is the last pushed.
   const [cursors, setCursors] = useState<Array<string | null>>([null]);
-  const [items, setItems] = useState<CallSummary[]>([]);
-  const [next, setNext] = useState<string | null>(null);
-  const [loading, setLoading] = useState(true);
-  const [problem, setProblem] = useState<ApiProblem | null>(null);
   const [draft, setDraft] = useState<HistoryFilters>(filters);
-  const generation = useRef(0);
   const cursor = cursors[cursors.length - 1] ?? null;
-  const filterKey = JSON.stringify(filters);
-
-  const load = useCallback(() => {
-    const mine = ++generation.current;
-    setLoading(true);
-    void settle(api.GET('/api/calls', { params: { query: toQuery(filters, cursor) } })).then((result) => {
-      if (mine !== generation.current) return;
-      setLoading(false);
-      if (result.ok) {
-        setItems(result.data.items);
-        setNext(result.data.next_cursor ?? null);
-        setProblem(null);
-      } else {
-        setProblem(result.problem);
-      }
-    });
-    // filterKey stands for filters (same values, same key).
-    // eslint-disable-next-line react-hooks/exhaustive-deps -- a new filters object with the same values must not reload
-  }, [api, filterKey, cursor]);
-
-  useEffect(() => {
-    load();
-  }, [load]);
-
-  // New and changing calls show up on the first page without a reload.
-  const pendingReload = useRef<ReturnType<typeof setTimeout> | null>(null);
-  useLiveEvent('call', () => {
-    if (cursors.length !== 1 || pendingReload.current) return;
-    pendingReload.current = setTimeout(() => {
-      pendingReload.current = null;
-      load();
-    }, 1_000);
-  });
-  useEffect(() => () => {
-    if (pendingReload.current) clearTimeout(pendingReload.current);
-  }, []);
+  const callPage = useCallPage(filters, cursor);
+  const items = callPage.data?.items ?? [];
+  const next = callPage.isPlaceholderData ? null : (callPage.data?.next_cursor ?? null);
+  const loading = callPage.isFetching && (callPage.isPending || callPage.isPlaceholderData);
+  const problem = callPage.error ?? null;
 
   function apply(event: FormEvent) {
     event.preventDefault();
