@@ -60,9 +60,13 @@ test('admin signs in, stays signed in across a reload, signs out; a wrong passwo
     assert.equal((await header.getByTestId('agent-role').innerText()).trim(), 'Admin');
     await screenshot(page, 'auth-02-dashboard-1280');
     await checkA11y(page, 'auth-02-dashboard-1280');
+    await assertSignOutBesidePresence(page, 'desktop');
     await page.setViewportSize(VIEWPORTS.tablet);
     await screenshot(page, 'auth-03-dashboard-768');
     await checkA11y(page, 'auth-03-dashboard-768');
+    await assertSignOutBesidePresence(page, 'tablet');
+    await page.setViewportSize(VIEWPORTS.phone);
+    await assertSignOutBesidePresence(page, 'phone');
     await page.setViewportSize(VIEWPORTS.desktop);
 
     // A reload keeps the session.
@@ -109,3 +113,25 @@ test('admin signs in, stays signed in across a reload, signs out; a wrong passwo
     await context.close();
   }
 });
+
+/**
+ * The admin's header is the widest (four links): however it wraps, Sign out stays on the row of the
+ * away reason, never on a row of its own, and nothing in the header is wider than the window.
+ */
+async function assertSignOutBesidePresence(page, viewport) {
+  const header = page.getByRole('banner');
+  const signOut = await header.getByRole('button', { name: 'Sign out' }).boundingBox();
+  const reason = await header.getByTestId('away-reason').boundingBox();
+  const middle = (box) => box.y + box.height / 2;
+  assert.ok(Math.abs(middle(signOut) - middle(reason)) < 8, `${viewport}: Sign out at y=${signOut.y}, away reason at y=${reason.y}`);
+  const overflow = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
+  // What sticks out, to name it in the failure.
+  const wide = await page.evaluate(() =>
+    [...document.querySelectorAll('body *')]
+      .filter((e) => e.getBoundingClientRect().right > window.innerWidth + 0.5)
+      .slice(0, 8)
+      .map((e) => `${e.tagName.toLowerCase()}.${e.className}`)
+      .join(' '),
+  );
+  assert.ok(overflow <= 0, `${viewport}: the page is ${overflow}px wider than the window: ${wide}`);
+}

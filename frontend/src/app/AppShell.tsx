@@ -181,18 +181,21 @@ function Shell({ session, phone, demo }: { session: Session; phone: Phone | null
               {ROLE_LABELS[agent.role]}
             </span>
           </div>
-          <PresenceControl
-            agent={agent}
-            onChange={store.updateAgent}
-            prepare={async (status) => {
-              if (status !== 'available' || !phone) return null;
-              const problem = await readyToTakeCalls(phone, demo);
-              return problem ? `Your phone is not ready, so you stay ${agent.status === 'away' ? 'away' : 'offline'}: ${problem}` : null;
-            }}
-            onAbandon={() => phone?.setWanted(PHONE_ON.has(store.getState().session?.agent.status ?? 'offline'))}
-            awayReasons={presence.awayReasons}
-          />
-          <SignOutButton />
+          {/* Presence and sign out wrap together: a narrow header moves both to a second row, never Sign out alone. */}
+          <div className="app-header__actions">
+            <PresenceControl
+              agent={agent}
+              onChange={store.updateAgent}
+              prepare={async (status) => {
+                if (status !== 'available' || !phone) return null;
+                const problem = await readyToTakeCalls(phone, demo);
+                return problem ? `Your phone is not ready, so you stay ${agent.status === 'away' ? 'away' : 'offline'}: ${problem}` : null;
+              }}
+              onAbandon={() => phone?.setWanted(PHONE_ON.has(store.getState().session?.agent.status ?? 'offline'))}
+              awayReasons={presence.awayReasons}
+            />
+            <SignOutButton />
+          </div>
         </div>
         <StatusStrip actions={<CallShortcuts />} />
       </header>
