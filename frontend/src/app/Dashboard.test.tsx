@@ -276,6 +276,26 @@ describe('Dashboard (demo mode)', () => {
     await waitFor(() => expect(backend.state.hangups).toContain('CAcustomer'));
   });
 
+  it('R rejects the ringing call, as the Reject button does', async () => {
+    const user = userEvent.setup();
+    const backend = demoBackend();
+    const rejected: string[] = [];
+    const routes = { ...backend.routes };
+    routes['POST /api/demo/ringing/:sid/reject'] = (_r, _b, { sid }) => {
+      rejected.push(sid!);
+      return noContent();
+    };
+    mount(routes);
+    await waitFor(() => expect(screen.getByTestId('phone-status')).toHaveTextContent('Demo phone: Ready'));
+    backend.ring();
+    const incoming = await screen.findByRole('region', { name: 'Incoming call' }, { timeout: 3_000 });
+    expect(within(incoming).getByRole('button', { name: 'Reject' })).toHaveAttribute('aria-keyshortcuts', 'R');
+    (document.activeElement as HTMLElement | null)?.blur();
+    await user.keyboard('r');
+    await waitFor(() => expect(rejected).toEqual(['CAada']));
+    expect(screen.queryByTestId('active-call')).not.toBeInTheDocument();
+  });
+
   it('a call that stops ringing (answered in another tab) leaves this tab idle', async () => {
     const backend = demoBackend();
     const routes = { ...backend.routes };
@@ -347,6 +367,19 @@ describe('Dashboard (demo mode)', () => {
 
       await user.click(within(active).getByRole('button', { name: 'Leave call' }));
       await user.click(within(active).getByRole('button', { name: 'Leave anyway' }));
+      await waitFor(() => expect(left).toHaveLength(1));
+    });
+
+    it('L does what Leave call does: asks first when alone, then leaves once confirmed', async () => {
+      const user = userEvent.setup();
+      const { left } = onCall([customer, adaLeg]);
+      const active = await screen.findByTestId('active-call', {}, { timeout: 3_000 });
+      expect(await within(active).findByRole('button', { name: 'Leave call' })).toHaveAttribute('aria-keyshortcuts', 'L');
+      (document.activeElement as HTMLElement | null)?.blur();
+      await user.keyboard('l');
+      const warning = within(active).getByRole('alertdialog', { name: 'Leave this call?' });
+      expect(left).toEqual([]);
+      await user.click(within(warning).getByRole('button', { name: 'Leave anyway' }));
       await waitFor(() => expect(left).toHaveLength(1));
     });
 

@@ -22,6 +22,7 @@ describe('call shortcuts', () => {
       'transfer',
       'help',
     ]);
+    expect([press('r'), press('L')]).toEqual(['reject', 'leave']);
     expect(press('x')).toBeNull();
     expect(press('Enter')).toBeNull();
   });

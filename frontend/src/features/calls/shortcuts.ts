@@ -3,7 +3,7 @@
  * `aria-keyshortcuts` (so assistive technology announces it), and the key press is resolved to
  * the control on the page by that attribute: the shortcut does exactly what the button does.
  */
-export type ShortcutId = 'answer' | 'hangup' | 'hold' | 'mute' | 'transfer' | 'help';
+export type ShortcutId = 'answer' | 'reject' | 'hangup' | 'leave' | 'hold' | 'mute' | 'transfer' | 'help';
 
 export interface Shortcut {
   id: ShortcutId;
@@ -14,7 +14,9 @@ export interface Shortcut {
 
 export const SHORTCUTS: readonly Shortcut[] = [
   { id: 'answer', key: 'A', description: 'Answer the ringing call' },
+  { id: 'reject', key: 'R', description: 'Reject the ringing call' },
   { id: 'hangup', key: 'E', description: 'End (hang up) the call' },
+  { id: 'leave', key: 'L', description: 'Leave the call (asks first when you are the only agent on it)' },
   { id: 'hold', key: 'H', description: 'Hold or resume the customer' },
   { id: 'mute', key: 'M', description: 'Mute or unmute yourself' },
   { id: 'transfer', key: 'T', description: 'Go to the transfer target list' },

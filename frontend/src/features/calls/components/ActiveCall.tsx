@@ -186,6 +186,7 @@ export function ActiveCall({ call, me, team, phone, customerActions, disposition
                 : 'Leave the call; the customer stays with whoever else is on it'
             }
             aria-expanded={alone ? askToLeave : undefined}
+            aria-keyshortcuts={SHORTCUT_KEYS.leave}
             onClick={() => (alone ? setConfirmingLeave(true) : leave())}
           >
             Leave call

@@ -79,7 +79,13 @@ export function IncomingCall({ ringing, call, meId, team, phone, ringtoneBlocked
         >
           Accept
         </ActionButton>
-        <ActionButton variant="danger" size="large" disabled={ringing.answering} onClick={() => void phone.reject()}>
+        <ActionButton
+          variant="danger"
+          size="large"
+          disabled={ringing.answering}
+          aria-keyshortcuts={SHORTCUT_KEYS.reject}
+          onClick={() => void phone.reject()}
+        >
           Reject
         </ActionButton>
       </div>
