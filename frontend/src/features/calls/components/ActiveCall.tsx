@@ -16,13 +16,14 @@ import { CALL_STATUS_LABELS, PARTICIPANT_STATUS_LABELS } from '@/lib/call-labels
 import { formatDuration, formatPhone, secondsSince } from '@/lib/format';
 import { useAction } from '@/lib/use-action';
 import { useNow } from '@/lib/use-now';
-import { usePhone, type PhoneSnapshot } from '@/voice';
+import type { PhoneSnapshot } from '@/voice';
 import { callActions } from '../api/call-actions';
 import { activeTransfer, agentName, aloneWithCustomer, customerParticipant, myParticipant, replaceParticipant, replaceTransfer } from '../call-model';
 import { isHeldLeg, useMyCall } from '../hooks/my-call';
 import { SHORTCUT_KEYS } from '../shortcuts';
 import { DispositionForm } from './DispositionForm';
 import { ParticipantList } from './ParticipantList';
+import { ReloadedCallNotice } from './ReloadedCallNotice';
 import { ActiveTransfer, TransferForm } from './TransferSection';
 import { latestTransfer, senderMessage } from '../transfer-outcome';
 
@@ -286,45 +287,5 @@ export function ActiveCall({ call, me, team, phone, customerActions, disposition
         )
       )}
     </section>
-  );
-}
-
-/**
- * After a reload during a call: the call did not end with the page. Says so, and brings the
- * audio back to this page where the phone can (the demo simulator's legs outlive the page).
- */
-function ReloadedCallNotice({ callSid, call, customerOnHold }: { callSid: string; call: CallDetail; customerOnHold: boolean }) {
-  const phone = usePhone();
-  const [pending, setPending] = useState(false);
-  const [problem, setProblem] = useState<string | null>(null);
-
-  async function reconnect() {
-    if (!phone) return;
-    setPending(true);
-    setProblem(null);
-    const failed = await phone.resume({ callSid, from: call.from_number, to: '', parameters: { call_id: call.id } });
-    setPending(false);
-    if (failed) setProblem(failed);
-  }
-
-  return (
-    <div className="hint reload-notice" role="status" data-testid="reloaded-call">
-      <p>
-        <strong>Your call is still going.</strong> The page was reloaded, so the call’s audio stopped here, but{' '}
-        {formatPhone(call.from_number)} {customerOnHold ? 'is on hold' : 'is still on the line'}.
-      </p>
-      {phone?.canResume ? (
-        <ActionButton variant="primary" pending={pending} pendingLabel="Reconnecting…" onClick={() => void reconnect()}>
-          Reconnect audio
-        </ActionButton>
-      ) : (
-        <p>This browser phone cannot take the audio back; hang up, leave or transfer the call from here.</p>
-      )}
-      {problem && (
-        <p className="problem" role="alert">
-          {problem}
-        </p>
-      )}
-    </div>
   );
 }
