@@ -1,4 +1,5 @@
 import type { Agent, CallDetail, LoginResponse, Participant } from '@/api/types';
+import type { VoiceClient } from '@/voice';
 
 export function makeAgent(overrides: Partial<Agent> = {}): Agent {
   return {
@@ -90,6 +91,23 @@ export function makeParticipant(overrides: Partial<Participant> = {}): Participa
     end_conference_on_exit: true,
     joined_at: '2026-01-01T09:00:00Z',
     left_at: null,
+    ...overrides,
+  };
+}
+
+/** A browser phone that does nothing, registered; `overrides` adds what a test watches. */
+export function makeVoiceClient<T extends Partial<VoiceClient>>(overrides: T = {} as T): VoiceClient & T {
+  return {
+    kind: 'live',
+    state: 'registered',
+    register: async () => {},
+    unregister: async () => {},
+    accept: async () => {},
+    reject: async () => {},
+    hangup: async () => {},
+    mute: () => {},
+    on: () => () => {},
+    destroy: () => {},
     ...overrides,
   };
 }

@@ -1,23 +1,12 @@
 import { render, screen, within } from '@testing-library/react';
 import userEvent from '@testing-library/user-event';
 import { describe, expect, it, vi } from 'vitest';
-import { AUDIO_PREFERENCES_KEY, Phone, PhoneProvider, type VoiceClient } from '@/voice';
+import { makeVoiceClient } from '@/testing/fixtures';
+import { AUDIO_PREFERENCES_KEY, Phone, PhoneProvider } from '@/voice';
 import { AudioSettingsPanel } from './AudioSettingsPanel';
 
-function fakeVoice(): VoiceClient & { setAudioDevices: ReturnType<typeof vi.fn> } {
-  return {
-    kind: 'live',
-    state: 'unregistered',
-    register: async () => {},
-    unregister: async () => {},
-    accept: async () => {},
-    reject: async () => {},
-    hangup: async () => {},
-    mute: () => {},
-    on: () => () => {},
-    destroy: () => {},
-    setAudioDevices: vi.fn(async () => {}),
-  };
+function fakeVoice() {
+  return makeVoiceClient({ state: 'unregistered' as const, setAudioDevices: vi.fn(async () => {}) });
 }
 
 describe('AudioSettingsPanel', () => {

@@ -1,24 +1,12 @@
 import { render, screen, waitFor, within } from '@testing-library/react';
 import userEvent from '@testing-library/user-event';
 import { describe, expect, it, vi } from 'vitest';
-import { makeCall } from '@/testing/fixtures';
+import { makeCall, makeVoiceClient } from '@/testing/fixtures';
 import { Phone, PhoneProvider, type VoiceClient } from '@/voice';
 import { ReloadedCallNotice } from './ReloadedCallNotice';
 
 function voice(kind: 'live' | 'demo', resume?: VoiceClient['resume']): VoiceClient {
-  return {
-    kind,
-    state: 'registered',
-    register: async () => {},
-    unregister: async () => {},
-    accept: async () => {},
-    reject: async () => {},
-    hangup: async () => {},
-    mute: () => {},
-    on: () => () => {},
-    destroy: () => {},
-    ...(resume ? { resume } : {}),
-  };
+  return makeVoiceClient({ kind, ...(resume ? { resume } : {}) });
 }
 
 const call = makeCall({ from_number: '+15551230001' });
