@@ -21,6 +21,7 @@ import {
 const CALLER = '+15551230002';
 const OUTSIDE = '+14155550199';
 const NOTE = 'Wants a refund for order 1042';
+const QUEUE_NOTE = 'Asked for the billing team';
 const AGENT1 = 'agent1@example.com';
 const AGENT2 = 'agent2@example.com';
 const STEP_MS = 20_000;
@@ -115,8 +116,9 @@ test('handover note, cancelled consult, outside party and transfer to the queue'
     await outside.getByRole('button', { name: `Hang up as ${OUTSIDE}` }).click();
     await call1.getByTestId('transfer-outcome').filter({ hasText: /hung up; the transfer is off/ }).waitFor({ timeout: STEP_MS });
 
-    // 4. Agent 1 sends the customer back to the queue.
+    // 4. Agent 1 sends the customer back to the queue, with a note for whoever takes it next.
     await call1.getByRole('radio', { name: 'Back to the queue' }).check();
+    await call1.getByLabel('Note for the next agent (optional)').fill(QUEUE_NOTE);
     await call1.getByRole('button', { name: 'Send to the queue' }).click();
     await a1.page
       .getByTestId('last-call')
@@ -126,9 +128,18 @@ test('handover note, cancelled consult, outside party and transfer to the queue'
       const r = await api(`/api/calls/${callId}`, { token: a1.token });
       return ['queued', 'ringing'].includes(r.json?.status) || r.json?.owner_agent_id === a2.me.id ? r.json : null;
     });
-    assert.ok(queued.timeline.some((e) => e.kind === 'transferred_to_queue'), 'recorded in the timeline');
+    const sentBack = queued.timeline.find((e) => e.kind === 'transferred_to_queue');
+    assert.equal(sentBack?.data.note, QUEUE_NOTE, 'recorded in the timeline, with the note');
     assert.ok(queued.timeline.some((e) => e.kind === 'call_received'), 'the call keeps its history');
     await screenshot(a1.page, 'transfer-to-queue');
+    // Agent 2, available, is offered the call next and reads the note while it rings.
+    const incoming2 = a2.page.getByTestId('incoming-call');
+    await incoming2.waitFor({ timeout: STEP_MS });
+    await incoming2
+      .getByTestId('handover-note')
+      .filter({ hasText: `Note from ${a1.me.display_name}, who sent the call back to the queue: ${QUEUE_NOTE}` })
+      .waitFor({ timeout: STEP_MS });
+    await screenshot(a2.page, 'transfer-to-queue-note-ringing');
 
     // The customer hangs up (demo control), ending the call for whoever has it now.
     await a1.page.getByRole('button', { name: `Hang up as customer (${CALLER})` }).click();

@@ -7,10 +7,10 @@ use uuid::Uuid;
 use super::dto::{
     AssignCallRequest, CallDetailView, CallListQuery, CallPageView, CallSummaryView,
     CreateTransferRequest, CurrentCallView, HoldRequest, MuteRequest, ParticipantView,
-    QueueEntryView, QueuePageView, QueueQuery, TransferView,
+    QueueEntryView, QueuePageView, QueueQuery, TransferToQueueRequest, TransferView,
 };
 use super::error::{ApiResult, ErrorBody};
-use super::extract::{CurrentAgent, SupervisorAgent};
+use super::extract::{CurrentAgent, OptionalJson, SupervisorAgent};
 use crate::services::calls::{self, HistoryQuery, QueuePageRequest};
 use crate::services::voice::{TransferRequest, TransferTarget};
 use crate::services::ServiceError;
@@ -259,11 +259,23 @@ pub async fn create_transfer(
 /// music for the next agent, ahead of anyone who called after them, with the call's history
 /// kept. You go to wrap-up. Refused (409) while someone else is on the call with the customer.
 /// If Twilio refuses (502), nothing changed: the customer is still with you.
+///
+/// The body is optional: `note` is shown to the agent who takes the call next, while it rings
+/// and during the call (it is on the call's timeline, `transferred_to_queue`).
 #[utoipa::path(
     operation_id = "transferToQueue",
     tag = "calls",
     params(("id" = Uuid, Path)),
-    responses((status = 204), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody), (status = 502, body = ErrorBody)),
+    request_body(content = Option<TransferToQueueRequest>, description = "Optional: a note for the next agent"),
+    responses(
+        (status = 204),
+        (status = 400, body = ErrorBody, description = "`note` too long or with control characters, or a malformed body"),
+        (status = 401, body = ErrorBody),
+        (status = 403, body = ErrorBody),
+        (status = 404, body = ErrorBody),
+        (status = 409, body = ErrorBody),
+        (status = 502, body = ErrorBody),
+    ),
     security(("session" = []))
 )]
 #[post("/calls/{id}/transfer-to-queue")]
@@ -271,8 +283,13 @@ pub async fn transfer_to_queue(
     state: web::Data<AppState>,
     current: CurrentAgent,
     id: web::Path<Uuid>,
+    body: OptionalJson<TransferToQueueRequest>,
 ) -> ApiResult<HttpResponse> {
-    state.voice.transfer_to_queue(&current.agent, *id).await?;
+    let note = body.0.and_then(|b| b.note);
+    state
+        .voice
+        .transfer_to_queue(&current.agent, *id, note.as_deref())
+        .await?;
     Ok(HttpResponse::NoContent().finish())
 }
 

@@ -679,6 +679,16 @@ pub struct CreateTransferRequest {
     pub note: Option<String>,
 }
 
+/// Sends the customer back to the queue.
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct TransferToQueueRequest {
+    /// A note for the agent who takes the call next, shown while it rings and during the call:
+    /// at most 500 characters, one line (no control characters). Blank means none.
+    #[schema(max_length = 500)]
+    pub note: Option<String>,
+}
+
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct HoldRequest {

@@ -86,6 +86,31 @@ impl FromRequest for SupervisorAgent {
     }
 }
 
+/// A JSON body that may be left out: a request without one (no `Content-Length`, or 0, and no
+/// chunked body), or a body of `null`, gives `None`. A body present is read as `web::Json` reads
+/// it, so a malformed one is a 400, never silently taken for no body.
+pub struct OptionalJson<T>(pub Option<T>);
+
+impl<T: serde::de::DeserializeOwned + 'static> FromRequest for OptionalJson<T> {
+    type Error = actix_web::Error;
+    type Future = Pin<Box<dyn Future<Output = Result<Self, actix_web::Error>>>>;
+
+    fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
+        let headers = req.headers();
+        let chunked = headers.contains_key(header::TRANSFER_ENCODING);
+        let length = headers
+            .get(header::CONTENT_LENGTH)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.trim().parse::<u64>().ok());
+        if !chunked && length.unwrap_or(0) == 0 {
+            return Box::pin(std::future::ready(Ok(OptionalJson(None))));
+        }
+        // `null` is no body too (the schema is `T` or `null`).
+        let body = web::Json::<Option<T>>::from_request(req, payload);
+        Box::pin(async move { Ok(OptionalJson(body.await?.into_inner())) })
+    }
+}
+
 /// The client's address for rate limiting: the peer's, or what a trusted proxy says it is
 /// (see [`crate::client_addr`]); `Forwarded` and `X-Forwarded-For` from anyone else are ignored.
 pub fn client_ip(req: &HttpRequest, trusted: &TrustedProxies) -> String {

@@ -954,3 +954,90 @@ async fn a_second_transfer_to_queue_right_after_the_first_requeues_the_call_once
         .count();
     assert_eq!(requeues, 1);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn transfer_to_queue_takes_a_note_for_the_next_agent_and_a_bad_one_changes_nothing() {
+    let cc = CallCenter::start().await;
+    let admin = cc.admin().await;
+    let a = cc.agent("a", true).await;
+    let (call_id, _) = answered_call(&cc, &a).await;
+    let path = format!("/api/calls/{call_id}/transfer-to-queue");
+
+    // Bad input first: each a 400 saying what is wrong, and the customer stays with A.
+    for note in ["x".repeat(501), "line one\nline two".to_owned()] {
+        let res = cc.post(&a, &path, json!({ "note": note })).await;
+        let err = crate::helpers::assert_error(res, 400, "bad_request").await;
+        assert_eq!(err["field"], "note", "{err}");
+    }
+    for body in [json!({ "note": 5 }), json!({ "notes": "typo" })] {
+        let res = cc.post(&a, &path, body).await;
+        let err = crate::helpers::assert_error(res, 400, "bad_request").await;
+        assert!(
+            err["message"]
+                .as_str()
+                .unwrap()
+                .contains("invalid JSON body"),
+            "{err}"
+        );
+    }
+    let call = cc.call_until(&admin, &call_id, "detail", |_| true).await;
+    assert_eq!(call["status"], "in_progress");
+    assert_eq!(call["owner_agent_id"], a.id.as_str());
+    assert!(!timeline_kinds(&call).contains(&"transferred_to_queue".to_owned()));
+
+    let res = cc
+        .post(&a, &path, json!({ "note": "  Wants the billing team  " }))
+        .await;
+    assert_eq!(res.status(), 204);
+    // The next agent sees the note with the call, from the moment it rings.
+    let c = cc.agent("c", true).await;
+    cc.ringing(&c).await;
+    let offered = cc
+        .my_call_until(&c, "c offered the call", |x| x["id"] == call_id.as_str())
+        .await;
+    let sent = offered["timeline"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|e| e["kind"] == "transferred_to_queue")
+        .cloned()
+        .expect("the transfer to the queue is on the timeline");
+    assert_eq!(sent["data"]["by"], a.id.as_str());
+    assert_eq!(sent["data"]["note"], "Wants the billing team");
+    cc.answer(&c).await;
+    cc.call_until(&admin, &call_id, "c has it", |x| {
+        x["status"] == "in_progress" && x["owner_agent_id"] == c.id.as_str()
+    })
+    .await;
+
+    // The body may be left out altogether: no note.
+    let res = cc
+        .app()
+        .client
+        .post(cc.app().url(&path))
+        .bearer_auth(&c.token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 204);
+    let call = cc
+        .call_until(&admin, &call_id, "sent back twice", |x| {
+            x["timeline"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .filter(|e| e["kind"] == "transferred_to_queue")
+                .count()
+                == 2
+        })
+        .await;
+    let second = call["timeline"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .rfind(|e| e["kind"] == "transferred_to_queue")
+        .unwrap()
+        .clone();
+    assert_eq!(second["data"]["by"], c.id.as_str());
+    assert!(second["data"].get("note").is_none(), "{second}");
+}

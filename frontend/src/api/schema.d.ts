@@ -380,6 +380,8 @@ export interface paths {
          *     music for the next agent, ahead of anyone who called after them, with the call's history
          *     kept. You go to wrap-up. Refused (409) while someone else is on the call with the customer.
          *     If Twilio refuses (502), nothing changed: the customer is still with you.
+         * @description The body is optional: `note` is shown to the agent who takes the call next, while it rings
+         *     and during the call (it is on the call's timeline, `transferred_to_queue`).
          */
         post: operations["transferToQueue"];
         delete?: never;
@@ -1880,14 +1882,21 @@ export interface components {
              */
             kind: "transfer_to_queue_failed";
         };
-        /** @description An agent sent the customer back to the queue (a cold transfer to the queue). */
+        /**
+         * @description An agent sent the customer back to the queue (a cold transfer to the queue), with a note
+         *     for whoever takes the call next.
+         */
         TimelineTransferredToQueue: {
             /** Format: date-time */
             at: string;
-            /** @description An agent sent the customer back to the queue (a cold transfer to the queue). */
+            /**
+             * @description An agent sent the customer back to the queue (a cold transfer to the queue), with a note
+             *     for whoever takes the call next.
+             */
             data: {
                 /** Format: uuid */
                 by: string;
+                note?: string | null;
             };
             /** Format: int64 */
             id: number;
@@ -1989,6 +1998,14 @@ export interface components {
              * @example +14155550123
              */
             phone_number?: string | null;
+        };
+        /** @description Sends the customer back to the queue. */
+        TransferToQueueRequest: {
+            /**
+             * @description A note for the agent who takes the call next, shown while it rings and during the call:
+             *     at most 500 characters, one line (no control characters). Blank means none.
+             */
+            note?: string | null;
         };
         TransferView: {
             /** Format: date-time */
@@ -3903,7 +3920,12 @@ export interface operations {
             };
             cookie?: never;
         };
-        requestBody?: never;
+        /** @description Optional: a note for the next agent */
+        requestBody?: {
+            content: {
+                "application/json": components["schemas"]["TransferToQueueRequest"] | null;
+            };
+        };
         responses: {
             204: {
                 headers: {
@@ -3911,7 +3933,7 @@ export interface operations {
                 };
                 content?: never;
             };
-            /** @description Malformed input: a path parameter, query string or JSON body that does not parse */
+            /** @description `note` too long or with control characters, or a malformed body */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -3945,6 +3967,24 @@ export interface operations {
                 };
             };
             409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The body is larger than 64 KiB */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The body is not sent as application/json */
+            415: {
                 headers: {
                     [name: string]: unknown;
                 };

@@ -170,7 +170,10 @@ pub enum Action {
     },
     /// Cold, to the queue: the agent leaves and the customer waits for the next agent, in the
     /// place they first queued at (ahead of anyone who called later).
-    TransferToQueue,
+    TransferToQueue {
+        /// What the next agent is told about the call (on the timeline, which they see).
+        note: Option<HandoverNote>,
+    },
     CompleteTransfer {
         transfer_id: Uuid,
     },

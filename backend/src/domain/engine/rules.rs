@@ -1254,7 +1254,7 @@ impl Engine {
                 (mode, hold_customer),
                 note,
             ),
-            Action::TransferToQueue => self.transfer_to_queue(actor),
+            Action::TransferToQueue { note } => self.transfer_to_queue(actor, note),
             Action::CompleteTransfer { transfer_id } => {
                 let transfer = self.transfer_for_action(transfer_id)?;
                 if transfer.status != TransferStatus::Consulting {
@@ -1397,7 +1397,11 @@ impl Engine {
     /// in its first place in the line, and the agent goes to wrap-up. Refused while anyone else
     /// is with the customer (they would keep the call: leave instead). If Twilio refuses the
     /// removal, nothing has changed: the customer is still with the agent.
-    fn transfer_to_queue(&mut self, actor: Actor) -> Result<(), Refusal> {
+    fn transfer_to_queue(
+        &mut self,
+        actor: Actor,
+        note: Option<HandoverNote>,
+    ) -> Result<(), Refusal> {
         self.transfer_preconditions()?;
         let own = self
             .s
@@ -1423,7 +1427,10 @@ impl Engine {
             avoid_agent_id: Some(Some(actor.id)),
             ..Default::default()
         });
-        self.record(TimelineEvent::TransferredToQueue { by: actor.id });
+        self.record(TimelineEvent::TransferredToQueue {
+            by: actor.id,
+            note: note.map(|n| n.as_str().to_owned()),
+        });
         self.changed_call();
         Ok(())
     }

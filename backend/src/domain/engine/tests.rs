@@ -1134,7 +1134,7 @@ fn the_customer_hanging_up_mid_transfer_ends_it_as_call_ended() {
 
 #[test]
 fn transfer_to_queue_takes_the_agent_out_and_the_leave_requeues_the_call() {
-    let d = act(answered(), alice(), Action::TransferToQueue).unwrap();
+    let d = act(answered(), alice(), Action::TransferToQueue { note: None }).unwrap();
     assert!(d
         .effects
         .iter()
@@ -1156,8 +1156,26 @@ fn transfer_to_queue_takes_the_agent_out_and_the_leave_requeues_the_call() {
 }
 
 #[test]
+fn a_transfer_to_queue_keeps_its_note_for_the_next_agent_on_the_timeline() {
+    let note = HandoverNote::parse("wants the billing team").unwrap();
+    let d = act(answered(), alice(), Action::TransferToQueue { note }).unwrap();
+    let recorded: Vec<_> = d
+        .timeline
+        .iter()
+        .filter_map(|e| match e {
+            TimelineEvent::TransferredToQueue { by, note } => Some((*by, note.clone())),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(
+        recorded,
+        [(id(ALICE), Some("wants the billing team".to_owned()))]
+    );
+}
+
+#[test]
 fn a_transfer_to_queue_twilio_refused_gives_the_call_back_to_the_agent() {
-    let s = act(answered(), alice(), Action::TransferToQueue)
+    let s = act(answered(), alice(), Action::TransferToQueue { note: None })
         .unwrap()
         .state;
     let d = ok(
@@ -1170,7 +1188,7 @@ fn a_transfer_to_queue_twilio_refused_gives_the_call_back_to_the_agent() {
     assert_eq!(d.state.call.status, CallStatus::InProgress);
     assert_eq!(kinds(&d), ["transfer_to_queue_failed"]);
     // Already out after all (the leave arrived): nothing to undo.
-    let s = act(answered(), alice(), Action::TransferToQueue)
+    let s = act(answered(), alice(), Action::TransferToQueue { note: None })
         .unwrap()
         .state;
     let s = ok(s.clone(), leave(&s, 11)).state;
@@ -1194,14 +1212,14 @@ fn transfer_to_queue_is_refused_when_it_does_not_fit() {
     .unwrap()
     .state;
     assert!(matches!(
-        act(s, alice(), Action::TransferToQueue),
+        act(s, alice(), Action::TransferToQueue { note: None }),
         Err(Refusal::Conflict(_))
     ));
     // The call is over.
     let mut over = answered();
     over.call.status = CallStatus::Completed;
     assert!(matches!(
-        act(over, alice(), Action::TransferToQueue),
+        act(over, alice(), Action::TransferToQueue { note: None }),
         Err(Refusal::Conflict(m)) if m.contains("already ended")
     ));
     // Still queued: nothing to transfer.
@@ -1213,7 +1231,7 @@ fn transfer_to_queue_is_refused_when_it_does_not_fit() {
         ParticipantStatus::Connected,
     ));
     assert!(matches!(
-        act(s, alice(), Action::TransferToQueue),
+        act(s, alice(), Action::TransferToQueue { note: None }),
         Err(Refusal::Conflict(_))
     ));
 }

@@ -107,9 +107,12 @@ pub enum TimelineEvent {
         by: Uuid,
         note: String,
     },
-    /// An agent sent the customer back to the queue (a cold transfer to the queue).
+    /// An agent sent the customer back to the queue (a cold transfer to the queue), with a note
+    /// for whoever takes the call next.
     TransferredToQueue {
         by: Uuid,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        note: Option<String>,
     },
     /// Twilio refused to take the agent out for a transfer to the queue: the customer is
     /// still with them.
@@ -372,7 +375,10 @@ mod tests {
                 by: id,
                 note: "wants a refund".into(),
             },
-            TransferredToQueue { by: id },
+            TransferredToQueue {
+                by: id,
+                note: Some("asked for billing".into()),
+            },
             TransferToQueueFailed { by: id },
             TransferTargetJoined {
                 transfer_id: id,

@@ -118,10 +118,22 @@ impl VoiceEngine {
     }
 
     /// Sends the customer back to the queue (ahead of later callers) and takes the agent off the
-    /// call. Twilio's removal is made before answering: if it fails, the customer is still with
-    /// the agent and the agent is told.
-    pub async fn transfer_to_queue(&self, actor: &Agent, call_id: Uuid) -> ServiceResult<()> {
-        let result = self.act_on(actor, call_id, Action::TransferToQueue).await;
+    /// call, with an optional note for the next agent. Twilio's removal is made before answering:
+    /// if it fails, the customer is still with the agent and the agent is told.
+    pub async fn transfer_to_queue(
+        &self,
+        actor: &Agent,
+        call_id: Uuid,
+        note: Option<&str>,
+    ) -> ServiceResult<()> {
+        // Checked before anything is looked up: a bad note is the request's fault alone.
+        let note = match note {
+            Some(raw) => HandoverNote::parse(raw).map_err(ServiceError::BadInput)?,
+            None => None,
+        };
+        let result = self
+            .act_on(actor, call_id, Action::TransferToQueue { note })
+            .await;
         if let Err(ServiceError::Upstream(_)) = &result {
             // The agent is still with the customer: undo what the request decided.
             let agent_id = actor.id;

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import type { Transfer } from '@/api';
 import { makeAgent, makeCall, makeParticipant } from '@/testing/fixtures';
-import { aloneWithCustomer } from './call-model';
+import { aloneWithCustomer, handedNote } from './call-model';
 
 const me = makeAgent();
 const customer = makeParticipant({ id: 'p-customer' });
@@ -30,5 +30,34 @@ describe('aloneWithCustomer', () => {
   it('is false when the customer is gone, or this agent is not on the call', () => {
     expect(aloneWithCustomer(makeCall({ participants: [{ ...customer, status: 'left' }, mine] }), me.id)).toBe(false);
     expect(aloneWithCustomer(makeCall({ participants: [customer, colleague] }), me.id)).toBe(false);
+  });
+});
+
+describe('handedNote', () => {
+  const toMe = (note: string | null, at: string) =>
+    ({ id: `t-${at}`, to_agent_id: me.id, from_agent_id: 'bob', note, created_at: at }) as Transfer;
+  const sentBack = (by: string, note: string | undefined, at: string) => ({
+    id: Date.parse(at),
+    at,
+    kind: 'transferred_to_queue' as const,
+    data: { by, ...(note ? { note } : {}) },
+  });
+
+  it('is the latest note handed to this agent, by transfer or left with the queue', () => {
+    const call = makeCall({
+      transfers: [toMe('from the transfer', '2026-01-01T09:00:00Z')],
+      timeline: [sentBack('carol', 'from the queue', '2026-01-01T09:05:00Z')],
+    });
+    expect(handedNote(call, me.id)).toEqual({ note: 'from the queue', fromAgentId: 'carol', viaQueue: true });
+    const later = makeCall({ ...call, transfers: [toMe('from the transfer', '2026-01-01T09:10:00Z')] });
+    expect(handedNote(later, me.id)).toEqual({ note: 'from the transfer', fromAgentId: 'bob', viaQueue: false });
+  });
+
+  it('leaves out a note this agent left themselves, blank notes, and transfers to others', () => {
+    const call = makeCall({
+      transfers: [{ ...toMe('for someone else', '2026-01-01T09:00:00Z'), to_agent_id: 'dave' }, toMe(null, '2026-01-01T09:01:00Z')],
+      timeline: [sentBack(me.id, 'my own', '2026-01-01T09:05:00Z'), sentBack('carol', undefined, '2026-01-01T09:06:00Z')],
+    });
+    expect(handedNote(call, me.id)).toBeNull();
   });
 });

@@ -63,3 +63,30 @@ export function replaceTransfer(call: CallDetail, transfer: Transfer): CallDetai
     transfers: exists ? call.transfers.map((t) => (t.id === transfer.id ? transfer : t)) : [...call.transfers, transfer],
   };
 }
+
+/** A note another agent left for whoever handles the call: with a transfer to them, or with the queue. */
+export interface HandedNote {
+  note: string;
+  fromAgentId: string | null | undefined;
+  /** Left when the call was sent back to the queue, for the next agent (not for this one by name). */
+  viaQueue: boolean;
+}
+
+/**
+ * The note this agent should see with the call: the latest one handed to them, either with a
+ * transfer to them or left with the queue by someone else (the call then came to them from the
+ * queue). A note this agent left themselves is not news to them.
+ */
+export function handedNote(call: CallDetail, meId: string): HandedNote | null {
+  const notes: Array<HandedNote & { at: string }> = [];
+  for (const t of call.transfers) {
+    if (t.to_agent_id === meId && t.note) notes.push({ note: t.note, fromAgentId: t.from_agent_id, viaQueue: false, at: t.created_at });
+  }
+  for (const e of call.timeline) {
+    if (e.kind === 'transferred_to_queue' && e.data.note && e.data.by !== meId) {
+      notes.push({ note: e.data.note, fromAgentId: e.data.by, viaQueue: true, at: e.at });
+    }
+  }
+  const latest = notes.sort((a, b) => Date.parse(a.at) - Date.parse(b.at)).pop();
+  return latest ? { note: latest.note, fromAgentId: latest.fromAgentId, viaQueue: latest.viaQueue } : null;
+}

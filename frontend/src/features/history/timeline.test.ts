@@ -66,6 +66,10 @@ const CASES: [TimelineEntry, string][] = [
   ],
   [entry('handover_note', { transfer_id: T_BEN, by: ANA, note: 'Wants a refund' }), 'Ana left a note for Ben: “Wants a refund”'],
   [entry('transferred_to_queue', { by: ANA }), 'Ana sent the customer back to the queue'],
+  [
+    entry('transferred_to_queue', { by: ANA, note: 'Wants billing' }),
+    'Ana sent the customer back to the queue, with a note for the next agent: “Wants billing”',
+  ],
   [entry('transfer_to_queue_failed', { by: ANA }), 'Sending the customer back to the queue failed; they stayed with Ana'],
   [entry('transfer_target_joined', { transfer_id: T_BEN, participant_id: P_BEN }), 'Transfer to Ben: answered'],
   [entry('transfer_completed', { transfer_id: T_BEN, mode: 'warm', to_agent_id: BEN, to_number: null }), 'Transfer to Ben: completed'],

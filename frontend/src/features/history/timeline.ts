@@ -116,7 +116,9 @@ export function timelineLabel(entry: TimelineEntry, ctx: TimelineContext): strin
     case 'handover_note':
       return `${agent(entry.data.by)} left a note for ${transferTarget(entry.data.transfer_id)}: “${entry.data.note}”`;
     case 'transferred_to_queue':
-      return `${agent(entry.data.by)} sent the customer back to the queue`;
+      return entry.data.note
+        ? `${agent(entry.data.by)} sent the customer back to the queue, with a note for the next agent: “${entry.data.note}”`
+        : `${agent(entry.data.by)} sent the customer back to the queue`;
     case 'transfer_to_queue_failed':
       return `Sending the customer back to the queue failed; they stayed with ${agent(entry.data.by)}`;
     case 'transfer_target_joined':

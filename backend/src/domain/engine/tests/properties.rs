@@ -466,7 +466,7 @@ impl World {
                         participant_id: leg_id(self, l),
                     },
                     ActionKind::Leave => Action::Leave,
-                    ActionKind::ToQueue => Action::TransferToQueue,
+                    ActionKind::ToQueue => Action::TransferToQueue { note: None },
                     ActionKind::HangUp => Action::HangUp,
                 };
                 Input::Action { actor, action }

@@ -16,7 +16,8 @@ export function callActions(api: ApiClient) {
     hangup: (callId: string) => settle(api.POST('/api/calls/{id}/hangup', call(callId))),
     startTransfer: (callId: string, body: CreateTransferRequest) =>
       settle(api.POST('/api/calls/{id}/transfers', { ...call(callId), body })),
-    transferToQueue: (callId: string) => settle(api.POST('/api/calls/{id}/transfer-to-queue', call(callId))),
+    transferToQueue: (callId: string, note?: string) =>
+      settle(api.POST('/api/calls/{id}/transfer-to-queue', { ...call(callId), ...(note ? { body: { note } } : {}) })),
     completeTransfer: (callId: string, transferId: string) =>
       settle(api.POST('/api/calls/{id}/transfers/{transfer_id}/complete', transfer(callId, transferId))),
     cancelTransfer: (callId: string, transferId: string) =>

@@ -18,7 +18,16 @@ import { useAction } from '@/lib/use-action';
 import { useNow } from '@/lib/use-now';
 import type { PhoneSnapshot } from '@/voice';
 import { callActions } from '../api/call-actions';
-import { activeTransfer, agentName, aloneWithCustomer, customerParticipant, myParticipant, replaceParticipant, replaceTransfer } from '../call-model';
+import {
+  activeTransfer,
+  agentName,
+  aloneWithCustomer,
+  customerParticipant,
+  handedNote,
+  myParticipant,
+  replaceParticipant,
+  replaceTransfer,
+} from '../call-model';
 import { isHeldLeg, useMyCall } from '../hooks/my-call';
 import { SHORTCUT_KEYS } from '../shortcuts';
 import { DispositionForm } from './DispositionForm';
@@ -90,8 +99,8 @@ export function ActiveCall({ call, me, team, phone, customerActions, disposition
     if (result?.ok) patch((c) => replaceTransfer(c, result.data));
     refresh();
   }
-  async function toQueue() {
-    await action.run('transfer:start', () => actions.transferToQueue(call.id));
+  async function toQueue(note?: string) {
+    await action.run('transfer:start', () => actions.transferToQueue(call.id, note));
     refresh();
   }
   async function finishTransfer(kind: 'complete' | 'cancel', transferId: string) {
@@ -102,8 +111,8 @@ export function ActiveCall({ call, me, team, phone, customerActions, disposition
     refresh();
   }
 
-  // The note handed over with this call (the latest transfer to this agent that carried one).
-  const handedToMe = call.transfers.filter((t) => t.to_agent_id === me.id && t.note).pop() ?? null;
+  // The note handed over with this call: with a transfer to this agent, or left with the queue.
+  const handedToMe = handedNote(call, me.id);
   // How this agent's last transfer ended, while they are still on the call: a failure or a
   // cancellation they did not make themselves is news.
   const lastFromMe = latestTransfer(call, me.id, 'from');
@@ -229,7 +238,11 @@ export function ActiveCall({ call, me, team, phone, customerActions, disposition
       {handedToMe && (
         <blockquote className="call-card__note" data-testid="handover-note" aria-label="Handover note">
           <p>
-            <strong>Note from {agentName(handedToMe.from_agent_id, team)}:</strong> {handedToMe.note}
+            <strong>
+              Note from {agentName(handedToMe.fromAgentId, team)}
+              {handedToMe.viaQueue ? ', who sent the call back to the queue' : ''}:
+            </strong>{' '}
+            {handedToMe.note}
           </p>
         </blockquote>
       )}
@@ -282,7 +295,7 @@ export function ActiveCall({ call, me, team, phone, customerActions, disposition
             disabled={busy}
             problem={action.problemFor('transfer:start')}
             onSubmit={(body) => void startTransfer(body)}
-            onQueue={() => void toQueue()}
+            onQueue={(note) => void toQueue(note)}
           />
         )
       )}

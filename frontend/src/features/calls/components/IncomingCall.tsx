@@ -4,7 +4,7 @@ import { ActionButton } from '@/components/ActionButton';
 import { formatDuration, formatPhone } from '@/lib/format';
 import { useNow } from '@/lib/use-now';
 import type { CallState, Phone } from '@/voice';
-import { activeTransfer, agentName } from '../call-model';
+import { activeTransfer, agentName, handedNote, type HandedNote } from '../call-model';
 import { SHORTCUT_KEYS } from '../shortcuts';
 
 interface IncomingCallProps {
@@ -25,6 +25,16 @@ export function IncomingCall({ ringing, call, meId, team, phone, ringtoneBlocked
   const acceptRef = useRef<HTMLButtonElement>(null);
   const transfer = call ? activeTransfer(call) : null;
   const toMe = transfer && transfer.to_agent_id === meId ? transfer : null;
+  // Ringing as a transfer's target: that transfer's note. Ringing from the queue: a note left
+  // with the queue for the next agent.
+  const queueNote = call && !toMe ? handedNote(call, meId) : null;
+  const note: HandedNote | null = toMe
+    ? toMe.note
+      ? { note: toMe.note, fromAgentId: toMe.from_agent_id, viaQueue: false }
+      : null
+    : queueNote?.viaQueue
+      ? queueNote
+      : null;
   const offered = call && call.participants.some((p) => p.call_sid === ringing.call.callSid || (p.agent_id === meId && p.status === 'ringing'));
   const caller = formatPhone(offered ? call.from_number : ringing.call.from);
   const title = toMe ? `Incoming ${toMe.mode} transfer` : 'Incoming call';
@@ -49,10 +59,14 @@ export function IncomingCall({ ringing, call, meId, team, phone, ringtoneBlocked
             : `From ${agentName(toMe.from_agent_id, team)}, who stays on the line to talk to you first.`}
         </p>
       )}
-      {toMe?.note && (
+      {note && (
         <blockquote className="call-card__note" data-testid="handover-note" aria-label="Handover note">
           <p>
-            <strong>Note from {agentName(toMe.from_agent_id, team)}:</strong> {toMe.note}
+            <strong>
+              Note from {agentName(note.fromAgentId, team)}
+              {note.viaQueue ? ', who sent the call back to the queue' : ''}:
+            </strong>{' '}
+            {note.note}
           </p>
         </blockquote>
       )}

@@ -1,7 +1,7 @@
-import { render, screen, within } from '@testing-library/react';
+import { cleanup, render, screen, within } from '@testing-library/react';
 import userEvent from '@testing-library/user-event';
 import { describe, expect, it, vi } from 'vitest';
-import type { CreateTransferRequest, Transfer } from '@/api';
+import type { CallDetail, CreateTransferRequest, Transfer } from '@/api';
 import type { Phone } from '@/voice';
 import { makeAgent, makeCall, makeParticipant } from '@/testing/fixtures';
 import { IncomingCall } from './IncomingCall';
@@ -77,15 +77,32 @@ describe('TransferForm', () => {
     expect(screen.getByText('note: must not contain control characters')).toBeInTheDocument();
   });
 
-  it('offers the queue as a target, with no note or mode to choose', async () => {
+  it('offers the queue as a target, with no mode to choose and a note for the next agent', async () => {
     const user = userEvent.setup();
     const { onSubmit, onQueue } = mount();
     await user.click(screen.getByRole('radio', { name: 'Back to the queue' }));
     expect(screen.queryByLabelText(/Note for the target/)).toBeNull();
     expect(screen.getByText(/ahead of newer callers/)).toBeInTheDocument();
     await user.click(screen.getByRole('button', { name: 'Send to the queue' }));
-    expect(onQueue).toHaveBeenCalledTimes(1);
+    expect(onQueue).toHaveBeenLastCalledWith(undefined);
+
+    await user.type(screen.getByLabelText('Note for the next agent (optional)'), '  Wants the billing team ');
+    expect(screen.getByText(/Shown to whoever takes the call next/)).toBeInTheDocument();
+    await user.click(screen.getByRole('button', { name: 'Send to the queue' }));
+    expect(onQueue).toHaveBeenLastCalledWith('Wants the billing team');
     expect(onSubmit).not.toHaveBeenCalled();
+  });
+
+  it('refuses a note for the next agent over 500 characters before sending it', async () => {
+    const user = userEvent.setup();
+    const { onQueue } = mount();
+    await user.click(screen.getByRole('radio', { name: 'Back to the queue' }));
+    const field = screen.getByLabelText('Note for the next agent (optional)');
+    await user.click(field);
+    await user.paste('x'.repeat(501));
+    expect(field).toHaveAttribute('aria-invalid', 'true');
+    expect(screen.getByRole('button', { name: 'Send to the queue' })).toBeDisabled();
+    expect(onQueue).not.toHaveBeenCalled();
   });
 });
 
@@ -112,9 +129,10 @@ describe('IncomingCall (the target)', () => {
     waiting: null,
   };
 
-  function mount(t: Transfer) {
+  function mount(t: Transfer | null, timeline: CallDetail['timeline'] = []) {
     const call = makeCall({
-      transfers: [t],
+      transfers: t ? [t] : [],
+      timeline,
       participants: [makeParticipant(), makeParticipant({ id: 'p-me', kind: 'agent', agent_id: ME.id, call_sid: 'CAleg', status: 'ringing' })],
     });
     render(<IncomingCall ringing={ringing} call={call} meId={ME.id} team={team} phone={phone} ringtoneBlocked={false} autoFocus={false} />);
@@ -124,6 +142,20 @@ describe('IncomingCall (the target)', () => {
   it('shows the handover note while it rings', () => {
     const card = mount(transfer({ note: 'Wants a refund' }));
     expect(within(card).getByTestId('handover-note').textContent).toBe('Note from Ana: Wants a refund');
+  });
+
+  it('ringing from the queue: shows the note the last agent left with the queue', () => {
+    const sentBack = (note?: string) => [{ id: 1, at: '2026-01-01T09:02:00Z', kind: 'transferred_to_queue' as const, data: { by: ANA.id, ...(note ? { note } : {}) } }];
+    const card = mount(null, sentBack('Wants the billing team'));
+    expect(within(card).getByText('Incoming call')).toBeInTheDocument();
+    expect(within(card).getByTestId('handover-note').textContent).toBe('Note from Ana, who sent the call back to the queue: Wants the billing team');
+    cleanup();
+    expect(within(mount(null, sentBack())).queryByTestId('handover-note')).toBeNull();
+  });
+
+  it('ringing as a transfer target: only that transfer’s note, not one left with the queue before', () => {
+    const earlier = [{ id: 1, at: '2026-01-01T08:00:00Z', kind: 'transferred_to_queue' as const, data: { by: ANA.id, note: 'old news' } }];
+    expect(within(mount(transfer({ note: null }), earlier)).queryByTestId('handover-note')).toBeNull();
   });
 
   it('says a cold transfer comes from an agent who has already left', () => {

@@ -82,8 +82,8 @@ interface TransferFormProps {
   disabled: boolean;
   problem: ApiProblem | null;
   onSubmit: (body: CreateTransferRequest) => void;
-  /** Send the customer back to the queue instead (cold). */
-  onQueue: () => void;
+  /** Send the customer back to the queue instead (cold), with a note for the next agent. */
+  onQueue: (note?: string) => void;
 }
 
 /** Start a warm or cold transfer to an available agent (live list) or an E.164 number. */
@@ -110,7 +110,7 @@ export function TransferForm({ meId, team, pending, disabled, problem, onSubmit,
     event.preventDefault();
     if (!ready) return;
     if (toQueue) {
-      onQueue();
+      onQueue(note.trim() || undefined);
       return;
     }
     const body: CreateTransferRequest = {
@@ -216,29 +216,27 @@ export function TransferForm({ meId, team, pending, disabled, problem, onSubmit,
           </div>
         )}
       </fieldset>
-      {!toQueue && (
-        <div className="field">
-          <label htmlFor={`${id}-note`}>Note for the target (optional)</label>
-          <input
-            id={`${id}-note`}
-            type="text"
-            autoComplete="off"
-            placeholder="e.g. Wants a refund for order 1042"
-            value={note}
-            onChange={(e) => setNote(e.target.value)}
-            disabled={pending}
-            aria-invalid={noteProblem || noteTooLong ? true : undefined}
-            aria-describedby={`${id}-note-hint`}
-          />
-          <p id={`${id}-note-hint`} className={noteProblem || noteTooLong ? 'field__error' : 'field__hint'} role={noteProblem || noteTooLong ? 'alert' : undefined}>
-            {noteProblem
-              ? noteProblem.message
-              : noteTooLong
-                ? `The note is ${note.length - MAX_NOTE_CHARS} characters too long (at most ${MAX_NOTE_CHARS}).`
-                : `Shown to the target while it rings and during the call. ${MAX_NOTE_CHARS - note.length} characters left.`}
-          </p>
-        </div>
-      )}
+      <div className="field">
+        <label htmlFor={`${id}-note`}>{toQueue ? 'Note for the next agent (optional)' : 'Note for the target (optional)'}</label>
+        <input
+          id={`${id}-note`}
+          type="text"
+          autoComplete="off"
+          placeholder="e.g. Wants a refund for order 1042"
+          value={note}
+          onChange={(e) => setNote(e.target.value)}
+          disabled={pending}
+          aria-invalid={noteProblem || noteTooLong ? true : undefined}
+          aria-describedby={`${id}-note-hint`}
+        />
+        <p id={`${id}-note-hint`} className={noteProblem || noteTooLong ? 'field__error' : 'field__hint'} role={noteProblem || noteTooLong ? 'alert' : undefined}>
+          {noteProblem
+            ? noteProblem.message
+            : noteTooLong
+              ? `The note is ${note.length - MAX_NOTE_CHARS} characters too long (at most ${MAX_NOTE_CHARS}).`
+              : `Shown to ${toQueue ? 'whoever takes the call next' : 'the target'} while it rings and during the call. ${MAX_NOTE_CHARS - note.length} characters left.`}
+        </p>
+      </div>
       {agentGone && (
         <p className="hint" role="status">
           {chosenAgent.display_name} is no longer available ({STATUS_LABELS[chosenAgent.status].toLowerCase()}). Pick someone else.
