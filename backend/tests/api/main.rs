@@ -34,6 +34,7 @@ mod streams;
 mod supervisor;
 mod timeline;
 mod transfers;
+mod upkeep_at_scale;
 mod upstream_errors;
 mod voice;
 mod wrap_up;

@@ -1,0 +1,105 @@
+//! The router's upkeep passes (every half second, on every instance) read the legs in trouble,
+//! never the whole history: with many finished calls stored, none of them scans the legs table.
+
+use diesel::QueryableByName;
+use diesel_async::RunQueryDsl;
+
+use crate::helpers::TestApp;
+use warm_transfer::db::routing;
+
+#[derive(QueryableByName, Debug)]
+struct Scans {
+    #[diesel(sql_type = diesel::sql_types::BigInt)]
+    seq_scan: i64,
+    #[diesel(sql_type = diesel::sql_types::BigInt)]
+    idx_scan: i64,
+}
+
+const FINISHED_CALLS: i64 = 40_000;
+
+#[tokio::test]
+async fn upkeep_passes_read_the_legs_in_trouble_not_the_history() {
+    let app = TestApp::spawn().await;
+    let mut conn = app.state.pool.get().await.unwrap();
+    // A history of finished calls, each with its customer's leg, and three live calls: one
+    // whose caller never reached the conference, one whose agent leg has rung for ten minutes,
+    // and one in conversation for an hour.
+    for statement in [
+        format!(
+            "INSERT INTO calls (id, customer_call_sid, from_number, to_number, conference_name,
+                                status, queued_at, created_at, ended_at)
+             SELECT gen_random_uuid(), 'CA' || md5(i::text), '+14155550000', '+15005550006',
+                    'wt_' || md5(i::text), 'completed', now() - interval '2 days',
+                    now() - interval '2 days', now() - interval '2 days'
+             FROM generate_series(1, {FINISHED_CALLS}) AS i"
+        ),
+        "INSERT INTO participants (id, call_id, kind, phone, call_sid, status,
+                                   end_conference_on_exit, created_at, joined_at, left_at)
+         SELECT gen_random_uuid(), id, 'customer', from_number, customer_call_sid, 'left', true,
+                created_at, created_at, ended_at
+         FROM calls"
+            .into(),
+        "INSERT INTO calls (id, customer_call_sid, from_number, to_number, conference_name,
+                            status, queued_at, created_at)
+         VALUES ('00000000-0000-4000-8000-000000000001', 'CA00000000000000000000000000000001',
+                 '+14155550001', '+15005550006', 'wt_late', 'queued',
+                 now() - interval '10 minutes', now() - interval '10 minutes'),
+                ('00000000-0000-4000-8000-000000000002', 'CA00000000000000000000000000000002',
+                 '+14155550002', '+15005550006', 'wt_talking', 'in_progress',
+                 now() - interval '1 hour', now() - interval '1 hour')"
+            .into(),
+        "INSERT INTO participants (id, call_id, kind, phone, call_sid, status,
+                                   end_conference_on_exit, created_at, joined_at)
+         VALUES ('00000000-0000-4000-8000-0000000000a1', '00000000-0000-4000-8000-000000000001',
+                 'customer', '+14155550001', 'CA00000000000000000000000000000001', 'dialing',
+                 true, now() - interval '10 minutes', NULL),
+                ('00000000-0000-4000-8000-0000000000a2', '00000000-0000-4000-8000-000000000002',
+                 'customer', '+14155550002', 'CA00000000000000000000000000000002', 'connected',
+                 true, now() - interval '1 hour', now() - interval '1 hour')"
+            .into(),
+        "ANALYZE calls, participants".into(),
+    ] {
+        diesel::sql_query(statement)
+            .execute(&mut *conn)
+            .await
+            .unwrap();
+    }
+
+    // The scans one transaction made, before they are counted anywhere else.
+    diesel::sql_query("BEGIN")
+        .execute(&mut *conn)
+        .await
+        .unwrap();
+    let stale = routing::stale_pending_legs(&mut conn, chrono::Duration::minutes(5))
+        .await
+        .unwrap();
+    let connected = routing::connected_legs(&mut conn, chrono::Duration::minutes(30), 50)
+        .await
+        .unwrap();
+    let late = routing::callers_not_in_their_conference(&mut conn, chrono::Duration::minutes(5))
+        .await
+        .unwrap();
+    let scans: Scans = diesel::sql_query(
+        "SELECT seq_scan, COALESCE(idx_scan, 0) AS idx_scan
+           FROM pg_stat_xact_user_tables WHERE relname = 'participants'",
+    )
+    .get_result(&mut *conn)
+    .await
+    .unwrap();
+    diesel::sql_query("ROLLBACK")
+        .execute(&mut *conn)
+        .await
+        .unwrap();
+
+    let ids = |legs: &[warm_transfer::domain::call::Participant]| {
+        legs.iter().map(|p| p.id.to_string()).collect::<Vec<_>>()
+    };
+    assert_eq!(ids(&stale), ["00000000-0000-4000-8000-0000000000a1"]);
+    assert_eq!(ids(&connected), ["00000000-0000-4000-8000-0000000000a2"]);
+    assert_eq!(ids(&late), ["00000000-0000-4000-8000-0000000000a1"]);
+    assert_eq!(
+        scans.seq_scan, 0,
+        "an upkeep pass read all {FINISHED_CALLS} finished legs: {scans:?}"
+    );
+    assert!(scans.idx_scan >= 3, "{scans:?}");
+}
