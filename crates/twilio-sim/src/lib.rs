@@ -255,6 +255,9 @@ impl Inner {
     }
 }
 
+/// How long an idle webhook connection may be reused: well under the app's keep-alive.
+const IDLE_CONNECTION_REUSE: Duration = Duration::from_secs(2);
+
 impl Simulator {
     pub fn new(config: SimConfig) -> Self {
         Self::with_options(config, SimOptions::default())
@@ -263,6 +266,11 @@ impl Simulator {
     pub fn with_options(config: SimConfig, options: SimOptions) -> Self {
         let http = reqwest::Client::builder()
             .timeout(options.webhook_timeout)
+            // Idle connections are dropped before the app's keep-alive (actix closes them after
+            // 5 s) runs out: a webhook sent on a connection the app is closing fails with a
+            // connection error of the simulator's making, and the caller would go to the
+            // fallback URL for it.
+            .pool_idle_timeout(IDLE_CONNECTION_REUSE)
             // Twilio signs the URL it was given; following a redirect would break that.
             .redirect(reqwest::redirect::Policy::none())
             .build()
