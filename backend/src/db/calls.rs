@@ -608,6 +608,42 @@ pub async fn first_waiting_except(
         .optional()?)
 }
 
+/// Gives a call adopted without its numbers the caller's (and the dialed) number; a call whose
+/// numbers are known already is left alone. Returns whether it changed.
+pub async fn fill_in_unknown_numbers(
+    conn: &mut PgConn,
+    id: Uuid,
+    from: &str,
+    to: Option<&str>,
+) -> Result<bool, DbError> {
+    let call = calls::table
+        .find(id)
+        .filter(calls::from_number.eq(UNKNOWN_NUMBER));
+    let now = Utc::now();
+    let changed = match to {
+        Some(to) => {
+            diesel::update(call)
+                .set((
+                    calls::from_number.eq(from),
+                    calls::to_number.eq(to),
+                    calls::updated_at.eq(now),
+                ))
+                .execute(conn)
+                .await?
+        }
+        None => {
+            diesel::update(call)
+                .set((calls::from_number.eq(from), calls::updated_at.eq(now)))
+                .execute(conn)
+                .await?
+        }
+    };
+    Ok(changed > 0)
+}
+
+/// What a call adopted without its numbers stores for them.
+pub const UNKNOWN_NUMBER: &str = "unknown";
+
 /// Sets a call's place in the queue.
 pub async fn set_queued_at(conn: &mut PgConn, id: Uuid, at: DateTime<Utc>) -> Result<(), DbError> {
     diesel::update(calls::table.find(id))

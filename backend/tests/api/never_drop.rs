@@ -595,7 +595,39 @@ async fn a_call_during_a_database_outage_is_routed_once_it_is_back() {
         .await;
     assert_eq!(call["customer_call_sid"], customer_sid.as_str());
     assert!(connected(customer(&call)));
+    // The conference names neither party: the numbers come from Twilio's record of the call.
+    assert_eq!(call["from_number"], crate::voice::CUSTOMER, "{call:#}");
+    assert_ne!(call["to_number"], "unknown", "{call:#}");
     let _ = admin;
+}
+
+/// A caller whose voice webhook failed (Twilio answered from the fallback URL, which needs no
+/// database) is adopted from their conference's first callback, which names neither party: the
+/// agent is shown the caller's number all the same, from Twilio's record of the call.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_caller_adopted_from_a_conference_callback_is_shown_with_their_number() {
+    let cc = CallCenter::start().await;
+    let admin = cc.admin().await;
+    cc.sim.fail_next_voice_urls(1);
+    let customer_sid = cc.customer_calls().await;
+    let page = cc
+        .app()
+        .poll(
+            "/api/calls",
+            Some(&admin),
+            "the adopted call, numbered",
+            |p| {
+                p["items"].as_array().is_some_and(|items| {
+                    items.iter().any(|c| {
+                        c["customer_call_sid"] == customer_sid.as_str()
+                            && c["from_number"] == crate::voice::CUSTOMER
+                    })
+                })
+            },
+        )
+        .await;
+    let call = &page["items"][0];
+    assert_ne!(call["to_number"], "unknown", "{call:#}");
 }
 
 /// Item 2: a caller the database never heard of (the voice webhook answered from its fallback

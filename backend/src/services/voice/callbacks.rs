@@ -178,6 +178,12 @@ impl VoiceEngine {
         if outcome.wake_router {
             self.wake_router();
         }
+        for (call_id, customer_sid) in outcome.adopted {
+            let engine = self.clone();
+            self.shutdown().spawn(async move {
+                engine.fill_in_adopted_caller(call_id, &customer_sid).await;
+            });
+        }
         self.apply_later(outcome.effects);
     }
 
@@ -286,16 +292,17 @@ impl VoiceEngine {
                             conn,
                             db::calls::ArrivingCall {
                                 customer_call_sid: sid.as_str(),
-                                from: "unknown",
-                                to: "unknown",
+                                from: db::calls::UNKNOWN_NUMBER,
+                                to: db::calls::UNKNOWN_NUMBER,
                                 conference_name: &cb.friendly_name,
                                 adopted_from_conference: Some(&cb.friendly_name),
                                 adopted_from_twilio: None,
                             },
                         )
                         .await?;
-                        if adopted.is_some() {
+                        if let Some(call_id) = adopted {
                             tracing::warn!(call_sid = %sid, "adopted a call the voice webhook did not store");
+                            out.adopted.push((call_id, sid.clone()));
                             out.topics.push(crate::events::Topic::Queue);
                             out.wake_router = true;
                         }

@@ -20,6 +20,9 @@ pub(crate) struct Outcome {
     pub effects: Vec<Effect>,
     pub topics: Vec<Topic>,
     pub wake_router: bool,
+    /// Calls adopted from a conference callback, which names neither party: their caller's
+    /// and dialed numbers are asked of Twilio once the adoption is committed.
+    pub adopted: Vec<(Uuid, crate::domain::call::CallSid)>,
 }
 
 impl Outcome {
