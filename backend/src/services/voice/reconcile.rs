@@ -395,6 +395,53 @@ fn upstream(e: TwilioError) -> ServiceError {
     ServiceError::Upstream(format!("Twilio could not be asked: {e}"))
 }
 
+impl VoiceEngine {
+    /// The caller's and the dialed number of a customer's call, from Twilio's call resource
+    /// (`None` each when Twilio cannot be asked or does not say).
+    async fn caller_numbers(
+        &self,
+        customer_sid: &crate::domain::call::CallSid,
+    ) -> (Option<String>, Option<String>) {
+        match self.twilio().fetch_call(customer_sid.as_str()).await {
+            Ok(call) => (
+                call.from.filter(|f| !f.is_empty()),
+                call.to.filter(|t| !t.is_empty()),
+            ),
+            Err(e) => {
+                tracing::warn!(error = %e, call_sid = %customer_sid, "could not ask Twilio who an adopted call is from");
+                (None, None)
+            }
+        }
+    }
+
+    /// A call adopted from a conference callback was stored with its numbers unknown: fill
+    /// them in from Twilio (best effort; the call is routed meanwhile either way).
+    pub(crate) async fn fill_in_adopted_caller(
+        &self,
+        call_id: Uuid,
+        customer_sid: &crate::domain::call::CallSid,
+    ) {
+        let (Some(from), to) = self.caller_numbers(customer_sid).await else {
+            return;
+        };
+        let filled = async {
+            let mut conn = self.pool().get().await.map_err(DbError::from)?;
+            db::calls::fill_in_unknown_numbers(&mut conn, call_id, &from, to.as_deref()).await
+        }
+        .await;
+        match filled {
+            Ok(true) => {
+                self.events().publish(crate::events::Topic::Call(call_id));
+                self.events().publish(crate::events::Topic::Queue);
+            }
+            Ok(false) => {}
+            Err(e) => {
+                tracing::warn!(error = %e, %call_id, "could not store an adopted call's numbers")
+            }
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -489,53 +536,6 @@ mod tests {
                     settle(kind, false, &LegTruth::Ended(status)),
                     Settle::LegEnded(status)
                 );
-            }
-        }
-    }
-}
-
-impl VoiceEngine {
-    /// The caller's and the dialed number of a customer's call, from Twilio's call resource
-    /// (`None` each when Twilio cannot be asked or does not say).
-    async fn caller_numbers(
-        &self,
-        customer_sid: &crate::domain::call::CallSid,
-    ) -> (Option<String>, Option<String>) {
-        match self.twilio().fetch_call(customer_sid.as_str()).await {
-            Ok(call) => (
-                call.from.filter(|f| !f.is_empty()),
-                call.to.filter(|t| !t.is_empty()),
-            ),
-            Err(e) => {
-                tracing::warn!(error = %e, call_sid = %customer_sid, "could not ask Twilio who an adopted call is from");
-                (None, None)
-            }
-        }
-    }
-
-    /// A call adopted from a conference callback was stored with its numbers unknown: fill
-    /// them in from Twilio (best effort; the call is routed meanwhile either way).
-    pub(crate) async fn fill_in_adopted_caller(
-        &self,
-        call_id: Uuid,
-        customer_sid: &crate::domain::call::CallSid,
-    ) {
-        let (Some(from), to) = self.caller_numbers(customer_sid).await else {
-            return;
-        };
-        let filled = async {
-            let mut conn = self.pool().get().await.map_err(DbError::from)?;
-            db::calls::fill_in_unknown_numbers(&mut conn, call_id, &from, to.as_deref()).await
-        }
-        .await;
-        match filled {
-            Ok(true) => {
-                self.events().publish(crate::events::Topic::Call(call_id));
-                self.events().publish(crate::events::Topic::Queue);
-            }
-            Ok(false) => {}
-            Err(e) => {
-                tracing::warn!(error = %e, %call_id, "could not store an adopted call's numbers")
             }
         }
     }
