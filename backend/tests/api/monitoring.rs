@@ -262,7 +262,10 @@ async fn listen_whisper_and_barge_decide_who_hears_the_supervisor_then_stop_ends
         res.json::<Value>().await.unwrap()["monitor_mode"],
         "whisper"
     );
-    assert_eq!(heard_by(&cc, &customer_sid, &sue_sid), [ana_sid.clone()]);
+    assert_eq!(
+        heard_by(&cc, &customer_sid, &sue_sid),
+        std::slice::from_ref(&ana_sid)
+    );
 
     // Barge: everyone does.
     let res = monitor(&cc, &sue, &call_id, "barge").await;
