@@ -6,8 +6,9 @@ use uuid::Uuid;
 
 use super::dto::{
     AssignCallRequest, CallDetailView, CallListQuery, CallPageView, CallSummaryView,
-    CreateTransferRequest, CurrentCallView, HoldRequest, MuteRequest, ParticipantView,
-    QueueEntryView, QueuePageView, QueueQuery, TransferToQueueRequest, TransferView,
+    CreateTransferRequest, CurrentCallView, HoldRequest, MonitorRequest, MuteRequest,
+    ParticipantView, QueueEntryView, QueuePageView, QueueQuery, TransferToQueueRequest,
+    TransferView,
 };
 use super::error::{ApiResult, ErrorBody};
 use super::extract::{CurrentAgent, OptionalJson, SupervisorAgent};
@@ -462,5 +463,90 @@ pub async fn hang_up(
     id: web::Path<Uuid>,
 ) -> ApiResult<HttpResponse> {
     state.voice.hang_up(&current.agent, *id).await?;
+    Ok(HttpResponse::NoContent().finish())
+}
+
+/// Listen to (`listen`: muted), whisper to the agent of (`whisper`: only the call's agent hears
+/// you) or join (`barge`: everyone hears you) a call in progress (supervisors and admins). The
+/// first request rings your browser into the call's conference, muted; a later one switches
+/// mode. Returns your leg: its `call_sid` is the incoming call your browser accepts.
+#[utoipa::path(
+    operation_id = "monitorCall",
+    tag = "calls",
+    params(("id" = Uuid, Path)),
+    request_body = MonitorRequest,
+    responses(
+        (status = 200, body = ParticipantView),
+        (status = 401, body = ErrorBody),
+        (status = 403, body = ErrorBody, description = "Not a supervisor or admin"),
+        (status = 404, body = ErrorBody),
+        (status = 409, body = ErrorBody, description = "The call is not in progress, it is your own call, you are on another call, or (whisper) it has no agent to coach"),
+        (status = 502, body = ErrorBody),
+    ),
+    security(("session" = []))
+)]
+#[post("/calls/{id}/monitor")]
+pub async fn monitor(
+    state: web::Data<AppState>,
+    supervisor: SupervisorAgent,
+    id: web::Path<Uuid>,
+    body: web::Json<MonitorRequest>,
+) -> ApiResult<web::Json<ParticipantView>> {
+    let call_id = *id;
+    let leg = state
+        .voice
+        .monitor(&supervisor.0.agent, call_id, body.mode)
+        .await?;
+    Ok(web::Json(participant_view(&state, call_id, &leg).await?))
+}
+
+/// Stop listening to a call (supervisors and admins): only your leg ends.
+#[utoipa::path(
+    operation_id = "stopMonitoringCall",
+    tag = "calls",
+    params(("id" = Uuid, Path)),
+    responses(
+        (status = 204),
+        (status = 401, body = ErrorBody),
+        (status = 403, body = ErrorBody, description = "Not a supervisor or admin"),
+        (status = 404, body = ErrorBody),
+        (status = 409, body = ErrorBody, description = "You are not listening to this call, or it is over"),
+        (status = 502, body = ErrorBody),
+    ),
+    security(("session" = []))
+)]
+#[delete("/calls/{id}/monitor")]
+pub async fn stop_monitor(
+    state: web::Data<AppState>,
+    supervisor: SupervisorAgent,
+    id: web::Path<Uuid>,
+) -> ApiResult<HttpResponse> {
+    state.voice.stop_monitor(&supervisor.0.agent, *id).await?;
+    Ok(HttpResponse::NoContent().finish())
+}
+
+/// Take over a call you are listening to, whispering on or barged into (supervisors and
+/// admins): the call becomes yours (everyone hears you) and its agent leaves, to wrap-up.
+#[utoipa::path(
+    operation_id = "takeOverCall",
+    tag = "calls",
+    params(("id" = Uuid, Path)),
+    responses(
+        (status = 204),
+        (status = 401, body = ErrorBody),
+        (status = 403, body = ErrorBody, description = "Not a supervisor or admin"),
+        (status = 404, body = ErrorBody),
+        (status = 409, body = ErrorBody, description = "Your line is not in the call, the call is not in progress, or a transfer is under way"),
+        (status = 502, body = ErrorBody),
+    ),
+    security(("session" = []))
+)]
+#[post("/calls/{id}/take-over")]
+pub async fn take_over(
+    state: web::Data<AppState>,
+    supervisor: SupervisorAgent,
+    id: web::Path<Uuid>,
+) -> ApiResult<HttpResponse> {
+    state.voice.take_over(&supervisor.0.agent, *id).await?;
     Ok(HttpResponse::NoContent().finish())
 }

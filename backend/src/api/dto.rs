@@ -202,7 +202,8 @@ pub struct HealthStatus {
 // ---- calls ----
 
 use crate::domain::call::{
-    CallStatus, ParticipantKind, ParticipantStatus, TransferEndReason, TransferMode, TransferStatus,
+    CallStatus, MonitorMode, ParticipantKind, ParticipantStatus, TransferEndReason, TransferMode,
+    TransferStatus,
 };
 use crate::services::calls::{CallDetail, CallSummary};
 
@@ -232,6 +233,20 @@ pub struct CallSummaryView {
     /// What a live call is doing now (queued, ringing, talking, on hold, consulting): set in live
     /// `call` events and on the live board, null once the call is over and in history pages.
     pub live_state: Option<LiveCallState>,
+    /// The supervisors on a live call now (ringing or joined) and how: set with `live_state`,
+    /// empty in history pages.
+    pub monitors: Vec<MonitorView>,
+}
+
+/// A supervisor on a live call.
+#[derive(Serialize, ToSchema)]
+pub struct MonitorView {
+    pub agent_id: Uuid,
+    #[schema(example = "Sue Park")]
+    pub name: String,
+    pub mode: MonitorMode,
+    /// Whether their leg is in the conference (false while it rings).
+    pub joined: bool,
 }
 
 /// An agent who had a leg on a call.
@@ -284,6 +299,16 @@ impl From<&CallSummary> for CallSummaryView {
             .collect();
         view.disposition = s.disposition.clone();
         view.live_state = s.live_state;
+        view.monitors = s
+            .monitors
+            .iter()
+            .map(|m| MonitorView {
+                agent_id: m.agent_id,
+                name: m.name.clone(),
+                mode: m.mode,
+                joined: m.joined,
+            })
+            .collect();
         view
     }
 }
@@ -308,6 +333,7 @@ fn summary(c: &crate::domain::call::Call, owner_name: Option<String>) -> CallSum
         handled_by: Vec::new(),
         transfer_summary: Vec::new(),
         live_state: None,
+        monitors: Vec::new(),
     }
 }
 
@@ -327,6 +353,8 @@ pub struct ParticipantView {
     pub end_conference_on_exit: bool,
     pub joined_at: Option<DateTime<Utc>>,
     pub left_at: Option<DateTime<Utc>>,
+    /// A supervisor's leg: listening (muted), whispering to the call's agent, or barged in.
+    pub monitor_mode: Option<MonitorMode>,
 }
 
 #[derive(Serialize, ToSchema)]
@@ -549,6 +577,7 @@ impl From<CallDetail> for CallDetailView {
                     end_conference_on_exit: p.end_conference_on_exit,
                     joined_at: p.joined_at,
                     left_at: p.left_at,
+                    monitor_mode: p.monitor_mode,
                 })
                 .collect(),
             transfers: d.transfers.iter().map(TransferView::from).collect(),
@@ -687,6 +716,13 @@ pub struct TransferToQueueRequest {
     /// at most 500 characters, one line (no control characters). Blank means none.
     #[schema(max_length = 500)]
     pub note: Option<String>,
+}
+
+/// How a supervisor is on a call.
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct MonitorRequest {
+    pub mode: MonitorMode,
 }
 
 #[derive(Deserialize, ToSchema)]

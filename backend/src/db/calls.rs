@@ -10,8 +10,8 @@ use super::prepared::KeepPrepared;
 use super::schema::{call_events, calls, participants, transfers};
 use super::{DbError, PgConn};
 use crate::domain::call::{
-    Call, CallStatus, Participant, ParticipantKind, ParticipantStatus, Transfer, TransferEndReason,
-    TransferMode, TransferStatus,
+    Call, CallStatus, MonitorMode, Participant, ParticipantKind, ParticipantStatus, Transfer,
+    TransferEndReason, TransferMode, TransferStatus,
 };
 use crate::domain::engine::{
     CallUpdate, LegUpdate, NewLeg, NewTransfer, TimelineEvent, TransferEnd,
@@ -92,6 +92,7 @@ pub(super) struct ParticipantRow {
     joined_at: Option<DateTime<Utc>>,
     left_at: Option<DateTime<Utc>>,
     call_ended_at: Option<DateTime<Utc>>,
+    monitor_mode: Option<MonitorMode>,
 }
 
 impl TryFrom<ParticipantRow> for Participant {
@@ -113,6 +114,7 @@ impl TryFrom<ParticipantRow> for Participant {
             joined_at: r.joined_at,
             left_at: r.left_at,
             call_ended_at: r.call_ended_at,
+            monitor_mode: r.monitor_mode,
         })
     }
 }
@@ -700,6 +702,7 @@ pub async fn insert_leg(conn: &mut PgConn, leg: &NewLeg) -> Result<(), DbError> 
             participants::phone.eq(leg.phone.as_deref()),
             participants::status.eq(ParticipantStatus::Dialing),
             participants::end_conference_on_exit.eq(false),
+            participants::monitor_mode.eq(leg.monitor_mode),
         ))
         .execute(conn)
         .await?;
@@ -758,6 +761,8 @@ pub struct ParticipantChanges {
     pub joined_at: Option<DateTime<Utc>>,
     pub left_at: Option<DateTime<Utc>>,
     pub call_ended_at: Option<DateTime<Utc>>,
+    pub kind: Option<ParticipantKind>,
+    pub monitor_mode: Option<Option<MonitorMode>>,
 }
 
 impl From<&LegUpdate> for ParticipantChanges {
@@ -772,6 +777,8 @@ impl From<&LegUpdate> for ParticipantChanges {
             joined_at: u.joined_at,
             left_at: u.left_at,
             call_ended_at: u.call_ended_at,
+            kind: u.kind,
+            monitor_mode: u.monitor_mode,
         }
     }
 }

@@ -80,6 +80,7 @@ diesel::table! {
         joined_at -> Nullable<Timestamptz>,
         left_at -> Nullable<Timestamptz>,
         call_ended_at -> Nullable<Timestamptz>,
+        monitor_mode -> Nullable<Text>,
     }
 }
 

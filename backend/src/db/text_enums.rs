@@ -13,7 +13,8 @@ use diesel::sql_types::{Nullable, Text};
 
 use crate::domain::agent::{AgentStatus, Role};
 use crate::domain::call::{
-    CallStatus, ParticipantKind, ParticipantStatus, TransferEndReason, TransferMode, TransferStatus,
+    CallStatus, MonitorMode, ParticipantKind, ParticipantStatus, TransferEndReason, TransferMode,
+    TransferStatus,
 };
 use crate::domain::inbox::CallbackKind;
 
@@ -71,6 +72,7 @@ text_enum!(
     CallStatus,
     ParticipantKind,
     ParticipantStatus,
+    MonitorMode,
     TransferMode,
     TransferStatus,
     TransferEndReason,

@@ -95,6 +95,7 @@ mod tests {
             joined_at: None,
             left_at: None,
             call_ended_at: None,
+            monitor_mode: None,
         }
     }
 

@@ -43,10 +43,12 @@ pub fn live_state(
                 .iter()
                 .filter(connected)
                 .any(|p| p.kind == ParticipantKind::Customer && p.on_hold);
-            let agent_on = participants
-                .iter()
-                .filter(connected)
-                .any(|p| p.kind != ParticipantKind::Customer);
+            let agent_on = participants.iter().filter(connected).any(|p| {
+                !matches!(
+                    p.kind,
+                    ParticipantKind::Customer | ParticipantKind::Supervisor
+                )
+            });
             Some(if customer_held {
                 LiveCallState::OnHold
             } else if agent_on {
@@ -164,6 +166,7 @@ mod tests {
             joined_at: None,
             left_at: None,
             call_ended_at: None,
+            monitor_mode: None,
         }
     }
 

@@ -54,9 +54,26 @@ pub enum ParticipantKind {
     Agent,
     /// A phone number outside the team (a transfer target).
     External,
+    /// A supervisor listening to, coaching or joining the call: never the call's owner, and
+    /// never what keeps the customer company.
+    Supervisor,
 }
 
-string_enum!(ParticipantKind { Customer => "customer", Agent => "agent", External => "external" });
+string_enum!(ParticipantKind { Customer => "customer", Agent => "agent", External => "external", Supervisor => "supervisor" });
+
+/// How a supervisor is on a call.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum MonitorMode {
+    /// Hears everyone, heard by nobody (muted).
+    Listen,
+    /// Heard only by the owning agent (coaching them); the customer does not hear it.
+    Whisper,
+    /// Heard by everyone: joins the conversation.
+    Barge,
+}
+
+string_enum!(MonitorMode { Listen => "listen", Whisper => "whisper", Barge => "barge" });
 
 /// One leg of a call's conference.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, ToSchema)]
@@ -300,6 +317,8 @@ pub struct Participant {
     pub left_at: Option<DateTime<Utc>>,
     /// When Twilio reported this leg's call over.
     pub call_ended_at: Option<DateTime<Utc>>,
+    /// How a supervisor's leg is on the call (set exactly for [`ParticipantKind::Supervisor`]).
+    pub monitor_mode: Option<MonitorMode>,
 }
 
 /// A hand-over of a call from one agent to another agent or an outside number.

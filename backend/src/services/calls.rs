@@ -11,7 +11,7 @@ use crate::db::calls::{CallAgent, CallEvent, CallFilter, TransferBrief};
 use crate::db::{self, DbError, DbPool, PgConn};
 use crate::domain::audience::{call_audience, Audience};
 use crate::domain::board::{assign_to, front_of_queue, live_state, LiveCallState};
-use crate::domain::call::{Call, CallStatus, Participant, Transfer};
+use crate::domain::call::{Call, CallStatus, MonitorMode, Participant, Transfer};
 use crate::domain::engine::TimelineEvent;
 
 pub struct CallDetail {
@@ -37,6 +37,16 @@ pub struct CallSummary {
     /// What the call is doing now, when read with its legs (a call's detail, its live event,
     /// the live board); history pages leave it out.
     pub live_state: Option<LiveCallState>,
+    /// The supervisors on the call now, when read with its legs.
+    pub monitors: Vec<MonitorBrief>,
+}
+
+/// A supervisor on a live call, and how.
+pub struct MonitorBrief {
+    pub agent_id: Uuid,
+    pub name: String,
+    pub mode: MonitorMode,
+    pub joined: bool,
 }
 
 pub struct CallPage {
@@ -322,6 +332,7 @@ pub async fn history(pool: &DbPool, query: HistoryQuery) -> ServiceResult<CallPa
             handled_by: handled_by.remove(&call.id).unwrap_or_default(),
             transfers: transfers.remove(&call.id).unwrap_or_default(),
             live_state: None,
+            monitors: Vec::new(),
             call,
         })
         .collect();
@@ -389,7 +400,24 @@ impl CallDetail {
             })
             .collect();
         let legs: Vec<Participant> = self.participants.iter().map(|(p, _)| p.clone()).collect();
+        let monitors = self
+            .participants
+            .iter()
+            .filter(|(p, _)| {
+                p.status.is_pending()
+                    || p.status == crate::domain::call::ParticipantStatus::Connected
+            })
+            .filter_map(|(p, name)| {
+                Some(MonitorBrief {
+                    agent_id: p.agent_id?,
+                    name: name.clone(),
+                    mode: p.monitor_mode?,
+                    joined: p.status == crate::domain::call::ParticipantStatus::Connected,
+                })
+            })
+            .collect();
         CallSummary {
+            monitors,
             live_state: live_state(&self.call, &legs, &self.transfers),
             call: self.call.clone(),
             owner_name: self.owner_name.clone(),

@@ -20,6 +20,7 @@ mod history;
 mod housekeeping;
 mod http_security;
 mod migrations;
+mod monitoring;
 mod never_drop;
 mod peer_bugs;
 mod pool;

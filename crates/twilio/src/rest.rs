@@ -236,6 +236,10 @@ pub struct UpdateParticipant {
     /// Announcement to this participant, fetched with POST.
     pub announce_url: Option<String>,
     pub beep_on_exit: Option<bool>,
+    /// Whether this participant coaches another: heard only by the participant it coaches.
+    pub coaching: Option<bool>,
+    /// The participant (its call SID) a coaching participant is heard by.
+    pub call_sid_to_coach: Option<String>,
 }
 
 /// Call status as Twilio reports it. Unknown values decode to `Unknown` instead of failing.
@@ -706,6 +710,10 @@ impl TwilioClient {
             update.announce_url.as_deref(),
         );
         form.add_bool("BeepOnExit", update.beep_on_exit);
+        form.add_bool("Coaching", update.coaching);
+        if let Some(coachee) = &update.call_sid_to_coach {
+            form.add("CallSidToCoach", coachee.as_str());
+        }
         if form.0.is_empty() {
             return Err(TwilioError::InvalidRequest(
                 "a participant update needs at least one field",
@@ -2119,6 +2127,7 @@ mod tests {
                     end_conference_on_exit: Some(false),
                     announce_url: Some("https://app.test/twilio/announce".to_owned()),
                     beep_on_exit: Some(true),
+                    ..UpdateParticipant::default()
                 },
             )
             .await

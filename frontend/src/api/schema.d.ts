@@ -295,6 +295,29 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/calls/{id}/monitor": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Listen to (`listen`: muted), whisper to the agent of (`whisper`: only the call's agent hears
+         *     you) or join (`barge`: everyone hears you) a call in progress (supervisors and admins). The
+         *     first request rings your browser into the call's conference, muted; a later one switches
+         *     mode. Returns your leg: its `call_sid` is the incoming call your browser accepts.
+         */
+        post: operations["monitorCall"];
+        /** Stop listening to a call (supervisors and admins): only your leg ends. */
+        delete: operations["stopMonitoringCall"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/calls/{id}/move-to-front": {
         parameters: {
             query?: never;
@@ -360,6 +383,26 @@ export interface paths {
         put?: never;
         /** Mute or unmute a participant. */
         post: operations["muteParticipant"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/calls/{id}/take-over": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Take over a call you are listening to, whispering on or barged into (supervisors and
+         *     admins): the call becomes yours (everyone hears you) and its agent leaves, to wrap-up.
+         */
+        post: operations["takeOverCall"];
         delete?: never;
         options?: never;
         head?: never;
@@ -918,7 +961,7 @@ export interface components {
          *     build cannot read (stored by an older one, or of a kind it does not know) comes as kind
          *     `unknown` with the stored kind and data.
          */
-        CallEventView: components["schemas"]["TimelineCallReceived"] | components["schemas"]["TimelineAgentRinging"] | components["schemas"]["TimelineParticipantJoined"] | components["schemas"]["TimelineParticipantLeft"] | components["schemas"]["TimelineAgentMissed"] | components["schemas"]["TimelineAgentDeclined"] | components["schemas"]["TimelineWrapUpStarted"] | components["schemas"]["TimelineDispositionSet"] | components["schemas"]["TimelineTargetMissed"] | components["schemas"]["TimelineCustomerOutOfConference"] | components["schemas"]["TimelineConferenceLost"] | components["schemas"]["TimelineCustomerNeverJoined"] | components["schemas"]["TimelineCustomerJoinedLate"] | components["schemas"]["TimelineRequeued"] | components["schemas"]["TimelineTransferStarted"] | components["schemas"]["TimelineHandoverNote"] | components["schemas"]["TimelineTransferredToQueue"] | components["schemas"]["TimelineTransferToQueueFailed"] | components["schemas"]["TimelineTransferTargetJoined"] | components["schemas"]["TimelineTransferCompleted"] | components["schemas"]["TimelineTransferCanceled"] | components["schemas"]["TimelineTransferFailed"] | components["schemas"]["TimelineHold"] | components["schemas"]["TimelineMute"] | components["schemas"]["TimelineParticipantRemoved"] | components["schemas"]["TimelineAgentLeaving"] | components["schemas"]["TimelineAgentHandedBack"] | components["schemas"]["TimelineHangupRequested"] | components["schemas"]["TimelineMovedToFront"] | components["schemas"]["TimelineAssignedTo"] | components["schemas"]["TimelineCallEnded"] | components["schemas"]["TimelineLegStatus"] | components["schemas"]["TimelineConferenceEvent"] | components["schemas"]["TimelineCustomerRejoined"] | components["schemas"]["TimelineOutsideDial"] | components["schemas"]["TimelineTwilioError"] | components["schemas"]["TimelineUnknown"];
+        CallEventView: components["schemas"]["TimelineCallReceived"] | components["schemas"]["TimelineAgentRinging"] | components["schemas"]["TimelineParticipantJoined"] | components["schemas"]["TimelineParticipantLeft"] | components["schemas"]["TimelineAgentMissed"] | components["schemas"]["TimelineAgentDeclined"] | components["schemas"]["TimelineWrapUpStarted"] | components["schemas"]["TimelineDispositionSet"] | components["schemas"]["TimelineTargetMissed"] | components["schemas"]["TimelineCustomerOutOfConference"] | components["schemas"]["TimelineConferenceLost"] | components["schemas"]["TimelineCustomerNeverJoined"] | components["schemas"]["TimelineCustomerJoinedLate"] | components["schemas"]["TimelineRequeued"] | components["schemas"]["TimelineTransferStarted"] | components["schemas"]["TimelineHandoverNote"] | components["schemas"]["TimelineTransferredToQueue"] | components["schemas"]["TimelineTransferToQueueFailed"] | components["schemas"]["TimelineTransferTargetJoined"] | components["schemas"]["TimelineTransferCompleted"] | components["schemas"]["TimelineTransferCanceled"] | components["schemas"]["TimelineTransferFailed"] | components["schemas"]["TimelineHold"] | components["schemas"]["TimelineMute"] | components["schemas"]["TimelineParticipantRemoved"] | components["schemas"]["TimelineAgentLeaving"] | components["schemas"]["TimelineAgentHandedBack"] | components["schemas"]["TimelineHangupRequested"] | components["schemas"]["TimelineMovedToFront"] | components["schemas"]["TimelineAssignedTo"] | components["schemas"]["TimelineMonitorStarted"] | components["schemas"]["TimelineMonitorModeChanged"] | components["schemas"]["TimelineMonitorStopped"] | components["schemas"]["TimelineMonitorMissed"] | components["schemas"]["TimelineTakenOver"] | components["schemas"]["TimelineCallEnded"] | components["schemas"]["TimelineLegStatus"] | components["schemas"]["TimelineConferenceEvent"] | components["schemas"]["TimelineCustomerRejoined"] | components["schemas"]["TimelineOutsideDial"] | components["schemas"]["TimelineTwilioError"] | components["schemas"]["TimelineUnknown"];
         CallPageView: {
             items: components["schemas"]["CallSummaryView"][];
             /** @description Pass as `cursor` for the next page; `null` on the last page. */
@@ -955,6 +998,11 @@ export interface components {
             /** Format: uuid */
             id: string;
             live_state?: components["schemas"]["LiveCallState"] | null;
+            /**
+             * @description The supervisors on a live call now (ringing or joined) and how: set with `live_state`,
+             *     empty in history pages.
+             */
+            monitors: components["schemas"]["MonitorView"][];
             /** Format: uuid */
             owner_agent_id?: string | null;
             owner_name?: string | null;
@@ -1201,11 +1249,30 @@ export interface components {
              */
             from_number: string;
         };
+        /**
+         * @description How a supervisor is on a call.
+         * @enum {string}
+         */
+        MonitorMode: "listen" | "whisper" | "barge";
+        /** @description How a supervisor is on a call. */
+        MonitorRequest: {
+            mode: components["schemas"]["MonitorMode"];
+        };
+        /** @description A supervisor on a live call. */
+        MonitorView: {
+            /** Format: uuid */
+            agent_id: string;
+            /** @description Whether their leg is in the conference (false while it rings). */
+            joined: boolean;
+            mode: components["schemas"]["MonitorMode"];
+            /** @example Sue Park */
+            name: string;
+        };
         MuteRequest: {
             muted: boolean;
         };
         /** @enum {string} */
-        ParticipantKind: "customer" | "agent" | "external";
+        ParticipantKind: "customer" | "agent" | "external" | "supervisor";
         /**
          * @description One leg of a call's conference.
          * @enum {string}
@@ -1226,6 +1293,7 @@ export interface components {
             kind: components["schemas"]["ParticipantKind"];
             /** Format: date-time */
             left_at?: string | null;
+            monitor_mode?: components["schemas"]["MonitorMode"] | null;
             muted: boolean;
             on_hold: boolean;
             phone?: string | null;
@@ -1622,6 +1690,91 @@ export interface components {
              */
             kind: "leg_status";
         };
+        /** @description A supervisor's leg ended without joining (declined, rang out, failed, called off). */
+        TimelineMonitorMissed: {
+            /** Format: date-time */
+            at: string;
+            /** @description A supervisor's leg ended without joining (declined, rang out, failed, called off). */
+            data: {
+                /** Format: uuid */
+                agent_id?: string | null;
+                /** Format: uuid */
+                participant_id: string;
+                status: components["schemas"]["ParticipantStatus"];
+            };
+            /** Format: int64 */
+            id: number;
+            /**
+             * @description discriminator enum property added by openapi-typescript
+             * @enum {string}
+             */
+            kind: "monitor_missed";
+        };
+        /** @description A supervisor on the call switched how they are heard. */
+        TimelineMonitorModeChanged: {
+            /** Format: date-time */
+            at: string;
+            /** @description A supervisor on the call switched how they are heard. */
+            data: {
+                /** Format: uuid */
+                by: string;
+                mode: components["schemas"]["MonitorMode"];
+                /** Format: uuid */
+                participant_id: string;
+            };
+            /** Format: int64 */
+            id: number;
+            /**
+             * @description discriminator enum property added by openapi-typescript
+             * @enum {string}
+             */
+            kind: "monitor_mode_changed";
+        };
+        /**
+         * @description A supervisor asked to be on the call (their browser is rung), listening, whispering or
+         *     barging.
+         */
+        TimelineMonitorStarted: {
+            /** Format: date-time */
+            at: string;
+            /**
+             * @description A supervisor asked to be on the call (their browser is rung), listening, whispering or
+             *     barging.
+             */
+            data: {
+                /** Format: uuid */
+                by: string;
+                mode: components["schemas"]["MonitorMode"];
+                /** Format: uuid */
+                participant_id: string;
+            };
+            /** Format: int64 */
+            id: number;
+            /**
+             * @description discriminator enum property added by openapi-typescript
+             * @enum {string}
+             */
+            kind: "monitor_started";
+        };
+        /** @description A supervisor asked to stop listening: only their leg ends. */
+        TimelineMonitorStopped: {
+            /** Format: date-time */
+            at: string;
+            /** @description A supervisor asked to stop listening: only their leg ends. */
+            data: {
+                /** Format: uuid */
+                by: string;
+                /** Format: uuid */
+                participant_id: string;
+            };
+            /** Format: int64 */
+            id: number;
+            /**
+             * @description discriminator enum property added by openapi-typescript
+             * @enum {string}
+             */
+            kind: "monitor_stopped";
+        };
         /** @description A supervisor moved the waiting call to the front of the queue. */
         TimelineMovedToFront: {
             /** Format: date-time */
@@ -1746,6 +1899,25 @@ export interface components {
              * @enum {string}
              */
             kind: "requeued";
+        };
+        /** @description A supervisor on the call took it over: the call is theirs and its agent left. */
+        TimelineTakenOver: {
+            /** Format: date-time */
+            at: string;
+            /** @description A supervisor on the call took it over: the call is theirs and its agent left. */
+            data: {
+                /** Format: uuid */
+                by: string;
+                /** Format: uuid */
+                from_agent_id?: string | null;
+            };
+            /** Format: int64 */
+            id: number;
+            /**
+             * @description discriminator enum property added by openapi-typescript
+             * @enum {string}
+             */
+            kind: "taken_over";
         };
         /** @description An outside transfer target's leg ended without joining. */
         TimelineTargetMissed: {
@@ -3556,6 +3728,188 @@ export interface operations {
             };
         };
     };
+    monitorCall: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["MonitorRequest"];
+            };
+        };
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ParticipantView"];
+                };
+            };
+            /** @description Malformed input: a path parameter, query string or JSON body that does not parse */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Not a supervisor or admin */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The call is not in progress, it is your own call, you are on another call, or (whisper) it has no agent to coach */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The body is larger than 64 KiB */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The body is not sent as application/json */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            502: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The database is unavailable; retry later */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    stopMonitoringCall: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Malformed input: a path parameter, query string or JSON body that does not parse */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Not a supervisor or admin */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description You are not listening to this call, or it is over */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            502: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The database is unavailable; retry later */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
     moveCallToFront: {
         parameters: {
             query?: never;
@@ -3885,6 +4239,85 @@ export interface operations {
             };
             /** @description The body is not sent as application/json */
             415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            502: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The database is unavailable; retry later */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    takeOverCall: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Malformed input: a path parameter, query string or JSON body that does not parse */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Not a supervisor or admin */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Your line is not in the call, the call is not in progress, or a transfer is under way */
+            409: {
                 headers: {
                     [name: string]: unknown;
                 };

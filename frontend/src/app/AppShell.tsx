@@ -247,7 +247,7 @@ function Page({
       return <CallDetailPage id={route.id} agents={team.agents} backHref={hrefs.history()} />;
     case 'board':
       return maySupervise(agent.role) ? (
-        <BoardRoute agents={team.agents} callHref={hrefs.call} />
+        <BoardRoute agents={team.agents} callHref={hrefs.call} meId={agent.id} />
       ) : (
         <p className="problem" role="alert">
           The live board is for supervisors and admins.
@@ -296,7 +296,7 @@ function useRingingAnnouncement(callSid: string | null, confirmed: string | null
 }
 
 /** The board with the waiting queue it shows (features don't import each other; the app joins them). */
-function BoardRoute({ agents, callHref }: { agents: readonly AgentView[]; callHref: (id: string) => string }) {
+function BoardRoute({ agents, callHref, meId }: { agents: readonly AgentView[]; callHref: (id: string) => string; meId: string }) {
   const queue = useQueue();
-  return <BoardPage agents={agents} queue={queue} callHref={callHref} />;
+  return <BoardPage agents={agents} queue={queue} callHref={callHref} meId={meId} />;
 }

@@ -1,4 +1,4 @@
-import type { CallStatus, Participant, ParticipantKind, ParticipantStatus, TransferMode, TransferStatus } from '@/api/types';
+import type { CallStatus, MonitorMode, Participant, ParticipantKind, ParticipantStatus, TransferMode, TransferStatus } from '@/api/types';
 
 export const CALL_STATUS_LABELS: Record<CallStatus, string> = {
   queued: 'Waiting in queue',
@@ -15,6 +15,14 @@ export const PARTICIPANT_KIND_LABELS: Record<ParticipantKind, string> = {
   customer: 'Customer',
   agent: 'Agent',
   external: 'Phone',
+  supervisor: 'Supervisor',
+};
+
+/** How a supervisor is on a call, as the board and the call's participants show it. */
+export const MONITOR_MODE_LABELS: Record<MonitorMode, string> = {
+  listen: 'Listening',
+  whisper: 'Whispering',
+  barge: 'Barged in',
 };
 
 export const PARTICIPANT_STATUS_LABELS: Record<ParticipantStatus, string> = {

@@ -69,6 +69,7 @@ export function makeCall(overrides: Partial<CallDetail> = {}): CallDetail {
     ended_at: null,
     duration_seconds: null,
     handled_by: [],
+    monitors: [],
     transfer_summary: [],
     participants: [],
     transfers: [],
@@ -91,6 +92,7 @@ export function makeParticipant(overrides: Partial<Participant> = {}): Participa
     end_conference_on_exit: true,
     joined_at: '2026-01-01T09:00:00Z',
     left_at: null,
+    monitor_mode: null,
     ...overrides,
   };
 }

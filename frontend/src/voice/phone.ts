@@ -54,6 +54,8 @@ export class Phone {
   private reconciling = false;
   private failures = 0;
   private destroyed = false;
+  /** Legs this page asked for (a supervisor's listening leg), by call SID: answered as they ring. */
+  private readonly expected = new Set<string>();
 
   constructor(
     private readonly voice: VoiceClient,
@@ -168,6 +170,25 @@ export class Phone {
     }
   }
 
+  /**
+   * A leg this page asked for (a supervisor listening to a call, told its call SID by the API):
+   * answered as soon as it rings, without the ringing prompt or a second click.
+   */
+  expectCall(callSid: string): void {
+    this.expected.add(callSid);
+    this.acceptExpected();
+  }
+
+  /** Whether this leg is one the page asked for (kept out of the incoming-call prompt). */
+  isExpected(callSid: string): boolean {
+    return this.expected.has(callSid);
+  }
+
+  private acceptExpected(): void {
+    const call = this.snapshot.call;
+    if (call.phase === 'ringing' && !call.answering && this.expected.has(call.call.callSid)) void this.accept();
+  }
+
   /** Whether `resume` can bring a still-up leg's audio back to this page. */
   get canResume(): boolean {
     return typeof this.voice.resume === 'function';
@@ -254,8 +275,10 @@ export class Phone {
     if (ended) patch.lastCall = { from: ended.call.from, reason: ended.reason, at: ended.at, connectedMs: ended.connectedMs };
     this.patch(patch);
 
-    if (after.phase === 'ringing') this.ringer.start();
+    if (after.phase === 'ringing' && !this.expected.has(after.call.callSid)) this.ringer.start();
     else this.ringer.stop();
+    if (ended) this.expected.delete(ended.call.callSid);
+    this.acceptExpected();
 
     if (this.lingerTimer) clearTimeout(this.lingerTimer);
     this.lingerTimer = null;

@@ -40,6 +40,15 @@ pub enum Effect {
         conference_sid: ConferenceSid,
         call_sid: CallSid,
     },
+    /// Sets how a supervisor's leg is heard: by nobody (`muted`), by the agent it coaches only
+    /// (`coach`), or by everyone.
+    Monitor {
+        call_id: Uuid,
+        conference_sid: ConferenceSid,
+        call_sid: CallSid,
+        muted: bool,
+        coach: Option<CallSid>,
+    },
 }
 
 impl Effect {
@@ -50,7 +59,8 @@ impl Effect {
             | Effect::Hold { call_id, .. }
             | Effect::Mute { call_id, .. }
             | Effect::EndConferenceOnExit { call_id, .. }
-            | Effect::Remove { call_id, .. } => *call_id,
+            | Effect::Remove { call_id, .. }
+            | Effect::Monitor { call_id, .. } => *call_id,
         }
     }
 }

@@ -20,8 +20,9 @@ pub use timeline::{DialDecision, TimelineEntry, TimelineEvent, UnreadableEntry};
 
 use crate::domain::agent::AgentStatus;
 use crate::domain::call::{
-    Call, CallSid, CallStatus, ConferenceEvent, ConferenceSid, HandoverNote, Participant,
-    ParticipantKind, ParticipantStatus, Transfer, TransferEndReason, TransferMode, TransferStatus,
+    Call, CallSid, CallStatus, ConferenceEvent, ConferenceSid, HandoverNote, MonitorMode,
+    Participant, ParticipantKind, ParticipantStatus, Transfer, TransferEndReason, TransferMode,
+    TransferStatus,
 };
 use crate::domain::phone::PhoneNumber;
 use crate::domain::presence::SystemAwayReason;
@@ -193,6 +194,17 @@ pub enum Action {
     },
     Leave,
     HangUp,
+    /// A supervisor listens to, whispers to the agent of, or joins the call: starts their leg
+    /// (rung at `dial_to`, id `leg_id`) or switches the mode of the one they have.
+    Monitor {
+        mode: MonitorMode,
+        leg_id: Uuid,
+        dial_to: String,
+    },
+    /// A supervisor stops listening: only their leg ends.
+    StopMonitor,
+    /// A supervisor on the call becomes its owner; its agent leaves.
+    TakeOver,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -282,6 +294,9 @@ pub struct LegUpdate {
     pub joined_at: Option<DateTime<Utc>>,
     pub left_at: Option<DateTime<Utc>>,
     pub call_ended_at: Option<DateTime<Utc>>,
+    /// A supervisor's leg taken over becomes an agent leg.
+    pub kind: Option<ParticipantKind>,
+    pub monitor_mode: Option<Option<MonitorMode>>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -291,6 +306,8 @@ pub struct NewLeg {
     pub kind: ParticipantKind,
     pub agent_id: Option<Uuid>,
     pub phone: Option<String>,
+    /// A supervisor's leg: how they are on the call.
+    pub monitor_mode: Option<MonitorMode>,
 }
 
 /// How a transfer that did not complete ended.
@@ -344,6 +361,7 @@ impl NewLeg {
             joined_at: None,
             left_at: None,
             call_ended_at: None,
+            monitor_mode: self.monitor_mode,
         }
     }
 }
@@ -457,6 +475,12 @@ impl Participant {
         }
         if let Some(v) = u.call_ended_at {
             self.call_ended_at = Some(v);
+        }
+        if let Some(v) = u.kind {
+            self.kind = v;
+        }
+        if let Some(v) = u.monitor_mode {
+            self.monitor_mode = v;
         }
     }
 }

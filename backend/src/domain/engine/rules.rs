@@ -11,8 +11,8 @@ use super::{
 use crate::domain::agent::AgentStatus;
 use crate::domain::call::{
     leg_status, Call, CallSid, CallStatus, ConferenceEvent, ConferenceSid, HandoverNote,
-    Participant, ParticipantKind, ParticipantStatus, Transfer, TransferEndReason, TransferMode,
-    TransferStatus,
+    MonitorMode, Participant, ParticipantKind, ParticipantStatus, Transfer, TransferEndReason,
+    TransferMode, TransferStatus,
 };
 use crate::domain::presence::SystemAwayReason;
 use twilio::rest::CallStatus as TwilioCallStatus;
@@ -195,10 +195,23 @@ impl Engine {
         let Some(agent) = self.agent(agent_id) else {
             return;
         };
-        if agent.status.is_engaged() {
+        if agent.status.is_engaged() && !self.only_supervising(agent_id) {
             self.start_wrap_up(agent_id);
         }
         self.release_agent(agent_id);
+    }
+
+    /// Whether the agent is on this call only as a supervisor (listening, coaching or barging):
+    /// their leg ending frees them without wrap-up, and a missed one does not set them away.
+    fn only_supervising(&self, agent_id: Uuid) -> bool {
+        let mine = || {
+            self.s
+                .participants
+                .iter()
+                .filter(move |p| p.agent_id == Some(agent_id))
+        };
+        mine().any(|p| p.kind == ParticipantKind::Supervisor)
+            && !mine().any(|p| p.kind == ParticipantKind::Agent)
     }
 
     /// Moves an agent whose call is over to wrap-up, timed when wrap-up is on.
@@ -228,6 +241,12 @@ impl Engine {
             AgentStatus::Reserved | AgentStatus::Busy | AgentStatus::WrapUp
         );
         if !holding || self.s.agent_has_live_leg(agent_id) {
+            return;
+        }
+        if self.only_supervising(agent_id) {
+            if agent.status != AgentStatus::WrapUp {
+                self.set_agent_status(agent_id, AgentStatus::Available);
+            }
             return;
         }
         let timed_wrap_up = self.s.wrap_up_seconds > 0;
@@ -508,6 +527,7 @@ impl Engine {
             owner_agent_id: Some(None),
             ..Default::default()
         });
+        self.end_supervisor_legs();
         if let Some(c) = self.connected_customer() {
             self.set_hold(c.id, true);
         }
@@ -580,6 +600,9 @@ impl Engine {
             }
             return;
         }
+        if p.kind == ParticipantKind::Supervisor {
+            return self.supervisor_joined(p);
+        }
         if let Some(agent) = p.agent_id {
             self.set_agent_status(agent, AgentStatus::Busy);
         }
@@ -651,7 +674,7 @@ impl Engine {
         if let Some(agent) = p.agent_id {
             self.agent_leg_over(agent);
         }
-        if self.call().status.is_final() {
+        if self.call().status.is_final() || p.kind == ParticipantKind::Supervisor {
             return;
         }
         let transfer = self.active_transfer();
@@ -682,7 +705,7 @@ impl Engine {
         let had_the_call = match p.kind {
             ParticipantKind::Agent => p.agent_id.is_some() && call.owner_agent_id == p.agent_id,
             ParticipantKind::External => call.owner_agent_id.is_none(),
-            ParticipantKind::Customer => false,
+            ParticipantKind::Customer | ParticipantKind::Supervisor => false,
         };
         if !had_the_call {
             return;
@@ -692,8 +715,10 @@ impl Engine {
             .participants
             .iter()
             .filter(|x| {
-                x.kind != ParticipantKind::Customer
-                    && x.id != p.id
+                !matches!(
+                    x.kind,
+                    ParticipantKind::Customer | ParticipantKind::Supervisor
+                ) && x.id != p.id
                     && x.status == ParticipantStatus::Connected
             })
             .cloned()
@@ -750,6 +775,20 @@ impl Engine {
     /// the agent let it ring out (they are set away) or it was no doing of theirs (they are
     /// freed).
     fn leg_missed(&mut self, p: &Participant, status: ParticipantStatus, agent_at_fault: bool) {
+        if p.kind == ParticipantKind::Supervisor {
+            // A supervisor who declines or misses their own listening leg is not away, and the
+            // call is not theirs: nothing else changes.
+            if let Some(agent) = p.agent_id {
+                self.release_agent(agent);
+            }
+            self.record(TimelineEvent::MonitorMissed {
+                participant_id: p.id,
+                agent_id: p.agent_id,
+                status,
+            });
+            self.changed_call();
+            return;
+        }
         if let Some(agent) = p.agent_id {
             if agent_at_fault {
                 // An agent who lets a call ring out (or declines it) is probably not at their
@@ -1117,6 +1156,7 @@ impl Engine {
             kind: ParticipantKind::Agent,
             agent_id: Some(agent_id),
             phone: None,
+            monitor_mode: None,
         });
         self.record(TimelineEvent::AgentRinging {
             agent_id,
@@ -1370,6 +1410,13 @@ impl Engine {
                 self.changed_call();
                 Ok(())
             }
+            Action::Monitor {
+                mode,
+                leg_id,
+                dial_to,
+            } => self.monitor(actor, mode, leg_id, dial_to),
+            Action::StopMonitor => self.stop_monitor(actor),
+            Action::TakeOver => self.take_over(actor),
         }
     }
 
@@ -1412,8 +1459,10 @@ impl Engine {
             .ok_or_else(|| conflict("you are not in this call's conference"))?;
         Self::placed(&own)?;
         let others = self.s.participants.iter().any(|p| {
-            p.kind != ParticipantKind::Customer
-                && p.id != own.id
+            !matches!(
+                p.kind,
+                ParticipantKind::Customer | ParticipantKind::Supervisor
+            ) && p.id != own.id
                 && (p.status == ParticipantStatus::Connected || p.status.is_pending())
         });
         if others {
@@ -1500,6 +1549,7 @@ impl Engine {
             kind,
             agent_id,
             phone: phone.clone(),
+            monitor_mode: None,
         });
         self.new_transfer(NewTransfer {
             id: transfer_id,
@@ -1606,6 +1656,313 @@ impl Engine {
                 });
             }
         }
+        self.changed_call();
+        Ok(())
+    }
+}
+
+// ---- supervisors on a call ----
+
+impl Engine {
+    /// The actor's supervisor leg in this call that is still live (ringing or joined).
+    fn supervisor_leg(&self, agent_id: Uuid) -> Option<Participant> {
+        self.s
+            .participants
+            .iter()
+            .find(|p| {
+                p.kind == ParticipantKind::Supervisor
+                    && p.agent_id == Some(agent_id)
+                    && (p.status.is_pending() || p.status == ParticipantStatus::Connected)
+            })
+            .cloned()
+    }
+
+    /// The owning agent's leg in the conference: the one a whispering supervisor coaches.
+    fn coachee(&self) -> Option<Participant> {
+        let owner = self.call().owner_agent_id?;
+        self.s
+            .participants
+            .iter()
+            .find(|p| {
+                p.kind == ParticipantKind::Agent
+                    && p.agent_id == Some(owner)
+                    && p.status == ParticipantStatus::Connected
+                    && p.call_sid.is_some()
+            })
+            .cloned()
+    }
+
+    fn no_coachee() -> Refusal {
+        conflict("there is no agent on the call to coach (whisper needs the call's agent in the conference)")
+    }
+
+    /// Asks Twilio to make a joined supervisor's leg heard as `mode` says, and records it.
+    fn apply_monitor_mode(&mut self, p: &Participant, mode: MonitorMode) -> Result<(), Refusal> {
+        let (conference_sid, call_sid) = (self.conference_sid()?, Self::placed(p)?);
+        let coach = match mode {
+            MonitorMode::Whisper => Some(
+                self.coachee()
+                    .and_then(|c| c.call_sid)
+                    .ok_or_else(Self::no_coachee)?,
+            ),
+            MonitorMode::Listen | MonitorMode::Barge => None,
+        };
+        let muted = mode == MonitorMode::Listen;
+        self.effect(Effect::Monitor {
+            call_id: self.call().id,
+            conference_sid,
+            call_sid,
+            muted,
+            coach,
+        });
+        self.update_leg(
+            p.id,
+            LegUpdate {
+                muted: Some(muted),
+                monitor_mode: Some(Some(mode)),
+                ..Default::default()
+            },
+        );
+        Ok(())
+    }
+
+    fn supervisor_only(actor: Actor) -> Result<(), Refusal> {
+        if actor.supervises {
+            Ok(())
+        } else {
+            Err(Refusal::Forbidden(
+                "only a supervisor or admin can listen to, coach or take over a call".into(),
+            ))
+        }
+    }
+
+    /// Starts a supervisor's leg into the call (it joins muted: listening) or switches how the
+    /// one they have is heard. A leg still ringing takes the new mode when it joins.
+    fn monitor(
+        &mut self,
+        actor: Actor,
+        mode: MonitorMode,
+        leg_id: Uuid,
+        dial_to: String,
+    ) -> Result<(), Refusal> {
+        Self::supervisor_only(actor)?;
+        let call = self.call().clone();
+        if call.status != CallStatus::InProgress {
+            return Err(conflict(format!(
+                "only a call in progress can be listened to; this one is {}",
+                call.status
+            )));
+        }
+        let own_agent_leg = self.s.participants.iter().any(|p| {
+            p.kind == ParticipantKind::Agent
+                && p.agent_id == Some(actor.id)
+                && (p.status.is_pending() || p.status == ParticipantStatus::Connected)
+        });
+        if own_agent_leg || call.owner_agent_id == Some(actor.id) {
+            return Err(conflict("you are this call's agent"));
+        }
+        if mode == MonitorMode::Whisper && self.coachee().is_none() {
+            return Err(Self::no_coachee());
+        }
+        if let Some(leg) = self.supervisor_leg(actor.id) {
+            if leg.status == ParticipantStatus::Connected {
+                self.apply_monitor_mode(&leg, mode)?;
+            } else {
+                self.update_leg(
+                    leg.id,
+                    LegUpdate {
+                        monitor_mode: Some(Some(mode)),
+                        ..Default::default()
+                    },
+                );
+            }
+            self.record(TimelineEvent::MonitorModeChanged {
+                participant_id: leg.id,
+                by: actor.id,
+                mode,
+            });
+            self.changed_call();
+            return Ok(());
+        }
+        let me = self.agent(actor.id).ok_or(Refusal::NotFound("agent"))?;
+        if me.live_elsewhere || matches!(me.status, AgentStatus::Reserved | AgentStatus::Busy) {
+            return Err(conflict(
+                "you are already on another call; finish or leave it first",
+            ));
+        }
+        if !me.active {
+            return Err(conflict("your account is deactivated"));
+        }
+        // Not offered calls while on this one; a supervisor who is away stays away.
+        if me.status == AgentStatus::Available {
+            self.set_agent_status(actor.id, AgentStatus::Reserved);
+        }
+        self.new_leg(NewLeg {
+            id: leg_id,
+            call_id: call.id,
+            kind: ParticipantKind::Supervisor,
+            agent_id: Some(actor.id),
+            phone: None,
+            monitor_mode: Some(mode),
+        });
+        self.effect(Effect::Dial {
+            call_id: call.id,
+            participant_id: leg_id,
+            to: dial_to,
+            conference: call.conference_name.clone(),
+        });
+        self.record(TimelineEvent::MonitorStarted {
+            participant_id: leg_id,
+            by: actor.id,
+            mode,
+        });
+        self.changed_call();
+        Ok(())
+    }
+
+    /// A supervisor's leg joined (muted, as its TwiML has it): it takes the mode asked for.
+    fn supervisor_joined(&mut self, p: &Participant) {
+        let Some(agent) = p.agent_id else { return };
+        if self.call().status != CallStatus::InProgress {
+            // Nobody to listen to any more (the call went back to the queue meanwhile).
+            if let Some(sid) = p.call_sid.clone() {
+                self.hang_up_leg(sid);
+            }
+            return;
+        }
+        if self.agent(agent).map(|a| a.status) == Some(AgentStatus::Reserved) {
+            self.set_agent_status(agent, AgentStatus::Busy);
+        }
+        let mode = p.monitor_mode.unwrap_or(MonitorMode::Listen);
+        if mode != MonitorMode::Listen && self.apply_monitor_mode(p, mode).is_err() {
+            // Whisper with nobody to coach: stay listening.
+            self.update_leg(
+                p.id,
+                LegUpdate {
+                    monitor_mode: Some(Some(MonitorMode::Listen)),
+                    ..Default::default()
+                },
+            );
+        }
+        self.record(TimelineEvent::ParticipantJoined {
+            participant_id: p.id,
+            agent_id: p.agent_id,
+            kind: p.kind,
+        });
+        self.changed_call();
+    }
+
+    /// Ends every supervisor leg: they never keep a customer company.
+    fn end_supervisor_legs(&mut self) {
+        let legs: Vec<Participant> = self
+            .s
+            .participants
+            .iter()
+            .filter(|p| p.kind == ParticipantKind::Supervisor)
+            .cloned()
+            .collect();
+        for p in legs {
+            if p.status.is_pending() {
+                self.call_off_pending_leg(p.id);
+            } else if p.status == ParticipantStatus::Connected {
+                if let Some(sid) = p.call_sid {
+                    self.hang_up_leg(sid);
+                }
+            }
+        }
+    }
+
+    fn stop_monitor(&mut self, actor: Actor) -> Result<(), Refusal> {
+        Self::supervisor_only(actor)?;
+        let leg = self
+            .supervisor_leg(actor.id)
+            .ok_or_else(|| conflict("you are not listening to this call"))?;
+        if leg.status.is_pending() {
+            self.call_off_pending_leg(leg.id);
+        } else {
+            let sid = Self::placed(&leg)?;
+            self.hang_up_leg(sid);
+        }
+        self.record(TimelineEvent::MonitorStopped {
+            participant_id: leg.id,
+            by: actor.id,
+        });
+        self.changed_call();
+        Ok(())
+    }
+
+    /// The supervisor's leg becomes the owning agent leg (heard by everyone) and the call's
+    /// agent leaves, to wrap-up. Refused, changing nothing, unless the supervisor's leg is in
+    /// the conference: the caller is never left without someone.
+    fn take_over(&mut self, actor: Actor) -> Result<(), Refusal> {
+        Self::supervisor_only(actor)?;
+        let call = self.call().clone();
+        if call.status != CallStatus::InProgress {
+            return Err(conflict(format!(
+                "only a call in progress can be taken over; this one is {}",
+                call.status
+            )));
+        }
+        let leg = self
+            .supervisor_leg(actor.id)
+            .filter(|p| p.status == ParticipantStatus::Connected && p.call_sid.is_some())
+            .ok_or_else(|| {
+                conflict("your line is not in the call; listen to it first, then take it over")
+            })?;
+        if self.active_transfer().is_some() {
+            return Err(conflict(
+                "a transfer is in progress on this call; wait for it to finish",
+            ));
+        }
+        if self.connected_customer().is_none() {
+            return Err(conflict("the customer is not in the conference"));
+        }
+        let (conference_sid, call_sid) = (self.conference_sid()?, Self::placed(&leg)?);
+        self.effect(Effect::Monitor {
+            call_id: call.id,
+            conference_sid,
+            call_sid,
+            muted: false,
+            coach: None,
+        });
+        self.update_leg(
+            leg.id,
+            LegUpdate {
+                kind: Some(ParticipantKind::Agent),
+                monitor_mode: Some(None),
+                muted: Some(false),
+                ..Default::default()
+            },
+        );
+        self.update_call(CallUpdate {
+            owner_agent_id: Some(Some(actor.id)),
+            ..Default::default()
+        });
+        if let Some(me) = self.agent(actor.id) {
+            if me.status != AgentStatus::Busy {
+                self.set_agent_status(actor.id, AgentStatus::Busy);
+            }
+        }
+        let from = call.owner_agent_id.filter(|id| *id != actor.id);
+        let leaving: Vec<Uuid> = self
+            .s
+            .participants
+            .iter()
+            .filter(|p| {
+                p.kind == ParticipantKind::Agent
+                    && p.agent_id.is_some()
+                    && p.agent_id == from
+                    && p.status == ParticipantStatus::Connected
+            })
+            .map(|p| p.id)
+            .collect();
+        for id in leaving {
+            self.remove_leg(id);
+        }
+        self.record(TimelineEvent::TakenOver {
+            by: actor.id,
+            from_agent_id: from,
+        });
         self.changed_call();
         Ok(())
     }

@@ -53,6 +53,7 @@ fn leg(
         joined_at: (status == ParticipantStatus::Connected).then(at),
         left_at: None,
         call_ended_at: None,
+        monitor_mode: (kind == ParticipantKind::Supervisor).then_some(MonitorMode::Listen),
     }
 }
 
@@ -1234,4 +1235,170 @@ fn transfer_to_queue_is_refused_when_it_does_not_fit() {
         act(s, alice(), Action::TransferToQueue { note: None }),
         Err(Refusal::Conflict(_))
     ));
+}
+
+// ---- supervisors on a call ----
+
+const SUE: u128 = 9;
+const SUE_LEG: u128 = 19;
+
+fn sue() -> Actor {
+    Actor {
+        id: id(SUE),
+        supervises: true,
+    }
+}
+
+fn monitor_action(mode: MonitorMode) -> Action {
+    Action::Monitor {
+        mode,
+        leg_id: id(SUE_LEG),
+        dial_to: "client:sue".into(),
+    }
+}
+
+/// Alice talks with the customer; Sue (a supervisor) is in the conference, listening.
+fn monitored() -> CallSnapshot {
+    let mut s = answered();
+    s.agents.push(agent(SUE, AgentStatus::Busy));
+    s.participants.push(leg(
+        SUE_LEG,
+        ParticipantKind::Supervisor,
+        Some(SUE),
+        ParticipantStatus::Connected,
+    ));
+    s
+}
+
+#[test]
+fn a_supervisor_starts_listening_on_a_muted_leg_of_their_own_and_is_kept_from_the_router() {
+    let mut s = answered();
+    s.agents.push(agent(SUE, AgentStatus::Available));
+    // A plain agent may not.
+    assert!(matches!(
+        act(s.clone(), alice(), monitor_action(MonitorMode::Listen)),
+        Err(Refusal::Forbidden(_))
+    ));
+    let d = act(s, sue(), monitor_action(MonitorMode::Listen)).unwrap();
+    let new_leg = d.state.participant(id(SUE_LEG)).unwrap();
+    assert_eq!(new_leg.kind, ParticipantKind::Supervisor);
+    assert_eq!(new_leg.monitor_mode, Some(MonitorMode::Listen));
+    assert!(d.effects.iter().any(
+        |e| matches!(e, Effect::Dial { participant_id, .. } if *participant_id == id(SUE_LEG))
+    ));
+    assert_eq!(agent_status(&d, SUE), AgentStatus::Reserved);
+    // The call is untouched: still Alice's.
+    assert_eq!(d.state.call.owner_agent_id, Some(id(ALICE)));
+    assert_eq!(kinds(&d), ["monitor_started"]);
+}
+
+#[test]
+fn whisper_needs_the_calls_agent_in_the_conference() {
+    let mut s = monitored();
+    s.participants
+        .iter_mut()
+        .find(|p| p.id == id(11))
+        .unwrap()
+        .status = ParticipantStatus::Left;
+    assert!(matches!(
+        act(s, sue(), monitor_action(MonitorMode::Whisper)),
+        Err(Refusal::Conflict(m)) if m.contains("no agent on the call to coach")
+    ));
+    // With Alice there, whisper coaches her leg and unmutes Sue.
+    let d = act(monitored(), sue(), monitor_action(MonitorMode::Whisper)).unwrap();
+    assert!(d.effects.iter().any(|e| matches!(
+        e,
+        Effect::Monitor { muted: false, coach: Some(sid), .. } if *sid == sid_of(11)
+    )));
+    assert_eq!(
+        d.state.participant(id(SUE_LEG)).unwrap().monitor_mode,
+        Some(MonitorMode::Whisper)
+    );
+}
+
+#[test]
+fn a_declined_listening_leg_does_not_set_the_supervisor_away_or_touch_the_call() {
+    let mut s = answered();
+    s.agents.push(agent(SUE, AgentStatus::Available));
+    let mut s = act(s, sue(), monitor_action(MonitorMode::Listen))
+        .unwrap()
+        .state;
+    s.participants.last_mut().unwrap().call_sid = Some(sid_of(SUE_LEG as u32));
+    let d = ok(
+        s,
+        Input::LegProgress {
+            participant_id: id(SUE_LEG),
+            status: TwilioCallStatus::Busy,
+        },
+    );
+    assert_eq!(agent_status(&d, SUE), AgentStatus::Available);
+    assert_eq!(d.state.call.status, CallStatus::InProgress);
+    assert_eq!(d.state.call.owner_agent_id, Some(id(ALICE)));
+    assert_eq!(kinds(&d), ["monitor_missed"]);
+}
+
+#[test]
+fn the_supervisor_never_keeps_the_customer_when_the_agent_leaves() {
+    let s = monitored();
+    let d = ok(s.clone(), leave(&s, 11));
+    assert_eq!(d.state.call.status, CallStatus::Queued);
+    assert_eq!(d.state.call.owner_agent_id, None);
+    assert!(hangs_up(&d, &sid_of(SUE_LEG as u32)));
+    // Their leg leaving frees them without wrap-up, and changes nothing about the call.
+    let mut s = monitored();
+    s.wrap_up_seconds = 30;
+    let mut after = ok(s.clone(), leave(&s, SUE_LEG)).state;
+    assert_eq!(after.call.status, CallStatus::InProgress);
+    assert_eq!(after.call.owner_agent_id, Some(id(ALICE)));
+    after.now += chrono::Duration::minutes(5);
+    let d = ok(
+        after,
+        Input::LegProgress {
+            participant_id: id(SUE_LEG),
+            status: TwilioCallStatus::Completed,
+        },
+    );
+    assert_eq!(agent_status(&d, SUE), AgentStatus::Available);
+}
+
+#[test]
+fn take_over_makes_the_supervisor_the_owner_and_takes_the_agent_out() {
+    // Not on the call: refused, nothing changes.
+    let mut s = answered();
+    s.agents.push(agent(SUE, AgentStatus::Available));
+    assert!(matches!(
+        act(s, sue(), Action::TakeOver),
+        Err(Refusal::Conflict(m)) if m.contains("listen to it first")
+    ));
+    // A leg still ringing is not in the call either.
+    let mut s = monitored();
+    s.participants.last_mut().unwrap().status = ParticipantStatus::Ringing;
+    assert!(matches!(
+        act(s, sue(), Action::TakeOver),
+        Err(Refusal::Conflict(_))
+    ));
+
+    let d = act(monitored(), sue(), Action::TakeOver).unwrap();
+    let leg = d.state.participant(id(SUE_LEG)).unwrap();
+    assert_eq!(leg.kind, ParticipantKind::Agent);
+    assert_eq!(leg.monitor_mode, None);
+    assert_eq!(d.state.call.owner_agent_id, Some(id(SUE)));
+    assert!(d
+        .effects
+        .iter()
+        .any(|e| matches!(e, Effect::Remove { call_sid, .. } if *call_sid == sid_of(11))));
+    assert!(d.effects.iter().any(|e| matches!(
+        e,
+        Effect::Monitor {
+            muted: false,
+            coach: None,
+            ..
+        }
+    )));
+    // Alice's leave then sends her to wrap-up; the call stays Sue's.
+    let s = d.state;
+    let d = ok(s.clone(), leave(&s, 11));
+    assert_eq!(d.state.call.status, CallStatus::InProgress);
+    assert_eq!(d.state.call.owner_agent_id, Some(id(SUE)));
+    assert_eq!(agent_status(&d, ALICE), AgentStatus::WrapUp);
 }

@@ -11,7 +11,8 @@ use uuid::Uuid;
 
 use crate::domain::agent::Role;
 use crate::domain::call::{
-    CallSid, CallStatus, ConferenceSid, ParticipantKind, ParticipantStatus, TransferMode,
+    CallSid, CallStatus, ConferenceSid, MonitorMode, ParticipantKind, ParticipantStatus,
+    TransferMode,
 };
 use crate::domain::phone::PhoneNumber;
 
@@ -172,6 +173,35 @@ pub enum TimelineEvent {
     AssignedTo {
         agent_id: Uuid,
         by: Uuid,
+    },
+    /// A supervisor asked to be on the call (their browser is rung), listening, whispering or
+    /// barging.
+    MonitorStarted {
+        participant_id: Uuid,
+        by: Uuid,
+        mode: MonitorMode,
+    },
+    /// A supervisor on the call switched how they are heard.
+    MonitorModeChanged {
+        participant_id: Uuid,
+        by: Uuid,
+        mode: MonitorMode,
+    },
+    /// A supervisor asked to stop listening: only their leg ends.
+    MonitorStopped {
+        participant_id: Uuid,
+        by: Uuid,
+    },
+    /// A supervisor's leg ended without joining (declined, rang out, failed, called off).
+    MonitorMissed {
+        participant_id: Uuid,
+        agent_id: Option<Uuid>,
+        status: ParticipantStatus,
+    },
+    /// A supervisor on the call took it over: the call is theirs and its agent left.
+    TakenOver {
+        by: Uuid,
+        from_agent_id: Option<Uuid>,
     },
     CallEnded {
         status: CallStatus,
@@ -423,6 +453,29 @@ mod tests {
             AssignedTo {
                 agent_id: id,
                 by: id,
+            },
+            MonitorStarted {
+                participant_id: id,
+                by: id,
+                mode: MonitorMode::Listen,
+            },
+            MonitorModeChanged {
+                participant_id: id,
+                by: id,
+                mode: MonitorMode::Whisper,
+            },
+            MonitorStopped {
+                participant_id: id,
+                by: id,
+            },
+            MonitorMissed {
+                participant_id: id,
+                agent_id: Some(id),
+                status: ParticipantStatus::Busy,
+            },
+            TakenOver {
+                by: id,
+                from_agent_id: Some(id),
             },
             CallEnded {
                 status: CallStatus::Completed,

@@ -10,7 +10,9 @@ use super::decide::{add_agents, decide, load_snapshot, store};
 use super::VoiceEngine;
 use crate::db::{self, DbError, PgConn};
 use crate::domain::agent::Agent;
-use crate::domain::call::{Call, HandoverNote, Participant, Transfer, TransferMode};
+use crate::domain::call::{
+    Call, HandoverNote, MonitorMode, Participant, ParticipantKind, Transfer, TransferMode,
+};
 use crate::domain::engine::{self, Action, Actor, Input, TransferTo};
 use crate::domain::phone::PhoneNumber;
 use crate::services::{dialing, ServiceError, ServiceResult};
@@ -258,6 +260,50 @@ impl VoiceEngine {
             Ok(())
         });
         self.after_commit_now(outcome).await
+    }
+
+    /// A supervisor listens to (`listen`), whispers to the agent of (`whisper`) or joins
+    /// (`barge`) a call: their browser is rung into the conference, muted, on the first request;
+    /// a later one switches how they are heard. Returns their leg (its call SID lets their
+    /// browser accept it without ringing).
+    pub async fn monitor(
+        &self,
+        actor: &Agent,
+        call_id: Uuid,
+        mode: MonitorMode,
+    ) -> ServiceResult<Participant> {
+        let action = Action::Monitor {
+            mode,
+            leg_id: Uuid::new_v4(),
+            dial_to: actor.client_identity.dial_address(),
+        };
+        let ((), outcome) = transaction_outcome!(self, |conn, out| {
+            let call = lock_call(conn, call_id).await?;
+            let input = Input::Action {
+                actor: actor_of(actor),
+                action: action.clone(),
+            };
+            decide(conn, call, &[actor.id], input, out).await?;
+            Ok(())
+        });
+        self.after_commit_now(outcome).await?;
+        let mut conn = self.pool().get().await.map_err(DbError::from)?;
+        db::calls::participants_of(&mut conn, call_id)
+            .await?
+            .into_iter()
+            .rev()
+            .find(|p| p.kind == ParticipantKind::Supervisor && p.agent_id == Some(actor.id))
+            .ok_or(ServiceError::NotFound("participant"))
+    }
+
+    /// The supervisor stops listening: only their leg ends.
+    pub async fn stop_monitor(&self, actor: &Agent, call_id: Uuid) -> ServiceResult<()> {
+        self.act_on(actor, call_id, Action::StopMonitor).await
+    }
+
+    /// The supervisor on the call becomes its agent; the agent who had it goes to wrap-up.
+    pub async fn take_over(&self, actor: &Agent, call_id: Uuid) -> ServiceResult<()> {
+        self.act_on(actor, call_id, Action::TakeOver).await
     }
 
     /// Locks the call, applies one action, and carries out its Twilio requests before

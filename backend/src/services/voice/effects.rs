@@ -136,6 +136,24 @@ impl VoiceEngine {
                     .await
                     .map(drop)
             }
+            Effect::Monitor {
+                conference_sid,
+                call_sid,
+                muted,
+                coach,
+                ..
+            } => {
+                let update = UpdateParticipant {
+                    muted: Some(*muted),
+                    coaching: Some(coach.is_some()),
+                    call_sid_to_coach: coach.as_ref().map(|sid| sid.as_str().to_owned()),
+                    ..Default::default()
+                };
+                twilio
+                    .update_participant(conference_sid.as_str(), call_sid.as_str(), &update)
+                    .await
+                    .map(drop)
+            }
             Effect::Remove {
                 conference_sid,
                 call_sid,

@@ -6,7 +6,9 @@ use super::callbacks::in_transaction;
 use super::decide::decide;
 use super::VoiceEngine;
 use crate::db::{self, DbError};
-use crate::domain::call::{after_customer_dial, conference_name, AfterCustomerDial, Call, CallSid};
+use crate::domain::call::{
+    after_customer_dial, conference_name, AfterCustomerDial, Call, CallSid, ParticipantKind,
+};
 use crate::domain::engine::{Input, TimelineEvent};
 use crate::events::Topic;
 use crate::services::{ServiceError, ServiceResult};
@@ -209,6 +211,21 @@ impl VoiceEngine {
                     .is_some_and(|(known, this)| known != this) =>
             {
                 twiml::say_and_hangup("Sorry, this call was already answered elsewhere.")
+            }
+            // A supervisor joins muted, unannounced, without starting or ending the conference;
+            // how they are heard changes later through the Participants API.
+            (Some(p), Some(call))
+                if p.kind == ParticipantKind::Supervisor
+                    && !call.status.is_final()
+                    && !p.status.is_final() =>
+            {
+                twiml::conference(&ConferenceTwiml {
+                    muted: true,
+                    beep: false,
+                    start_conference_on_enter: false,
+                    end_conference_on_exit: false,
+                    ..self.agent_conference(call.conference_name.clone(), p.id)
+                })
             }
             (Some(p), Some(call)) if !call.status.is_final() && !p.status.is_final() => {
                 let whisper = self.transfer_whisper(&mut conn, &call, p.id).await?;

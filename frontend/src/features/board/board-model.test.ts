@@ -18,6 +18,7 @@ function call(overrides: Partial<CallSummary> = {}): CallSummary {
     duration_seconds: null,
     disposition: null,
     handled_by: [],
+    monitors: [],
     transfer_summary: [],
     live_state: 'talking',
     ...overrides,

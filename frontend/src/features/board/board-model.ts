@@ -45,3 +45,8 @@ export function applyCallEvent(calls: readonly CallSummary[], event: CallSummary
   if (stateOf(event) === null) return rest;
   return [...rest, event].sort((a, b) => a.created_at.localeCompare(b.created_at) || a.id.localeCompare(b.id));
 }
+
+/** This supervisor on the call (ringing or joined), if they are. */
+export function myMonitor(call: CallSummary, meId: string): CallSummary['monitors'][number] | null {
+  return (call.monitors ?? []).find((m) => m.agent_id === meId) ?? null;
+}

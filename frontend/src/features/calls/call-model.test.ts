@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import type { Transfer } from '@/api';
 import { makeAgent, makeCall, makeParticipant } from '@/testing/fixtures';
-import { aloneWithCustomer, handedNote } from './call-model';
+import { aloneWithCustomer, handedNote, supervisorNotice } from './call-model';
 
 const me = makeAgent();
 const customer = makeParticipant({ id: 'p-customer' });
@@ -59,5 +59,26 @@ describe('handedNote', () => {
       timeline: [sentBack(me.id, 'my own', '2026-01-01T09:05:00Z'), sentBack('carol', undefined, '2026-01-01T09:06:00Z')],
     });
     expect(handedNote(call, me.id)).toBeNull();
+  });
+});
+
+describe('supervisorNotice', () => {
+  const sue = makeParticipant({ id: 'p-sue', kind: 'supervisor', agent_id: 'sue', display_name: 'Sue', phone: null, call_sid: 'CAsue', monitor_mode: 'listen' });
+  const owned = (p = sue) => makeCall({ owner_agent_id: me.id, participants: [customer, mine, p] });
+
+  it('tells the call\'s agent how the supervisor is on it', () => {
+    expect(supervisorNotice(owned(), me.id)?.text).toBe('Sue is listening');
+    expect(supervisorNotice(owned({ ...sue, monitor_mode: 'whisper' }), me.id)?.text).toMatch(/^Sue is coaching you/);
+    expect(supervisorNotice(owned({ ...sue, monitor_mode: 'barge' }), me.id)?.text).toBe('Sue joined the call');
+  });
+
+  it('says nothing while the supervisor rings or after they left, nor to anyone but the owner', () => {
+    expect(supervisorNotice(owned({ ...sue, status: 'ringing' }), me.id)).toBeNull();
+    expect(supervisorNotice(owned({ ...sue, status: 'left' }), me.id)).toBeNull();
+    expect(supervisorNotice(owned(), 'bob')).toBeNull();
+  });
+
+  it('does not count a supervisor as someone with the customer', () => {
+    expect(aloneWithCustomer(owned(), me.id)).toBe(true);
   });
 });

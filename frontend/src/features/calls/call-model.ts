@@ -21,7 +21,7 @@ export function aloneWithCustomer(call: CallDetail, meId: string): boolean {
   const mine = myParticipant(call, meId);
   const customer = customerParticipant(call);
   if (!mine || !customer || !isLiveParticipant(customer)) return false;
-  return !call.participants.some((p) => p.id !== mine.id && p.kind !== 'customer' && p.status === 'connected');
+  return !call.participants.some((p) => p.id !== mine.id && p.kind !== 'customer' && p.kind !== 'supervisor' && p.status === 'connected');
 }
 
 /** The transfer in flight (dialing or consulting), if any. */
@@ -89,4 +89,21 @@ export function handedNote(call: CallDetail, meId: string): HandedNote | null {
   }
   const latest = notes.sort((a, b) => Date.parse(a.at) - Date.parse(b.at)).pop();
   return latest ? { note: latest.note, fromAgentId: latest.fromAgentId, viaQueue: latest.viaQueue } : null;
+}
+
+/**
+ * What the call's agent is told about a supervisor on their call: listening, coaching them (only
+ * they hear it), or in the conversation. Shown to the owner only; null when no supervisor is in.
+ */
+export function supervisorNotice(call: CallDetail, meId: string): { mode: NonNullable<Participant['monitor_mode']>; text: string } | null {
+  if (call.owner_agent_id !== meId) return null;
+  const sup = call.participants.filter((p) => p.kind === 'supervisor' && p.status === 'connected' && p.monitor_mode).pop();
+  if (!sup?.monitor_mode) return null;
+  const text =
+    sup.monitor_mode === 'whisper'
+      ? `${sup.display_name} is coaching you (the customer can't hear them)`
+      : sup.monitor_mode === 'barge'
+        ? `${sup.display_name} joined the call`
+        : `${sup.display_name} is listening`;
+  return { mode: sup.monitor_mode, text };
 }

@@ -13,6 +13,8 @@ export interface TimelineContext {
 }
 
 /** The context's `agentHungUp` for a call's timeline. */
+const MONITOR_VERBS = { listen: 'listening to', whisper: 'coaching the agent on', barge: 'talking on' } as const;
+
 export function agentHungUp(timeline: readonly Pick<TimelineEntry, 'kind'>[]): boolean {
   return timeline.some((e) => e.kind === 'hangup_requested');
 }
@@ -150,6 +152,18 @@ export function timelineLabel(entry: TimelineEntry, ctx: TimelineContext): strin
       return `${agent(entry.data.by)} hung up`;
     case 'assigned_to':
       return `${agent(entry.data.by)} gave the call to ${agent(entry.data.agent_id)}`;
+    case 'monitor_started':
+      return `${agent(entry.data.by)} started ${MONITOR_VERBS[entry.data.mode]} the call`;
+    case 'monitor_mode_changed':
+      return `${agent(entry.data.by)} switched to ${MONITOR_VERBS[entry.data.mode]} the call`;
+    case 'monitor_stopped':
+      return `${agent(entry.data.by)} stopped listening`;
+    case 'monitor_missed':
+      return `${capitalize(who(entry.data.participant_id))} did not join as supervisor (${missed(entry.data.status)})`;
+    case 'taken_over':
+      return entry.data.from_agent_id
+        ? `${agent(entry.data.by)} took the call over from ${agent(entry.data.from_agent_id)}`
+        : `${agent(entry.data.by)} took the call over`;
     case 'moved_to_front':
       return `${agent(entry.data.by)} moved the call to the front of the queue`;
     case 'call_ended': {

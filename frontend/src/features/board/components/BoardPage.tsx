@@ -11,6 +11,7 @@ import { useAction } from '@/lib/use-action';
 import { useNow } from '@/lib/use-now';
 import { callClockStart, LIVE_STATE_LABELS, nobodyToAnswer, stateOf } from '../board-model';
 import { useBoardCalls } from '../hooks/use-board-calls';
+import { MonitorControls, monitorsLabel } from './MonitorControls';
 
 /** Agents a waiting call may be given to: available, or on or finishing a call. */
 const TAKING_CALLS = new Set<AgentView['status']>(['available', 'reserved', 'busy', 'wrap_up']);
@@ -56,7 +57,18 @@ export interface BoardQueue {
   problem: ApiProblem | null;
 }
 
-export function BoardPage({ agents, queue, callHref }: { agents: readonly AgentView[]; queue: BoardQueue; callHref: (id: string) => string }) {
+export function BoardPage({
+  agents,
+  queue,
+  callHref,
+  meId,
+}: {
+  agents: readonly AgentView[];
+  queue: BoardQueue;
+  callHref: (id: string) => string;
+  /** The supervisor looking at the board: their own calls get no listen controls. */
+  meId: string;
+}) {
   const api = useApi();
   const action = useAction();
   const board = useBoardCalls();
@@ -107,6 +119,7 @@ export function BoardPage({ agents, queue, callHref }: { agents: readonly AgentV
                 <th scope="col">State</th>
                 <th scope="col">Duration</th>
                 <th scope="col">Owner</th>
+                <th scope="col">Supervisor</th>
                 <th scope="col">
                   <span className="sr-only">Actions</span>
                 </th>
@@ -115,7 +128,7 @@ export function BoardPage({ agents, queue, callHref }: { agents: readonly AgentV
             <tbody>
               {board.calls.length === 0 && (
                 <tr>
-                  <td colSpan={5} className="muted">
+                  <td colSpan={6} className="muted">
                     No live calls
                   </td>
                 </tr>
@@ -130,13 +143,15 @@ export function BoardPage({ agents, queue, callHref }: { agents: readonly AgentV
                     <td>{state && <span className={`badge ${STATE_BADGE[state]}`}>{LIVE_STATE_LABELS[state]}</span>}</td>
                     <td className="table__num">{formatDuration(secondsSince(callClockStart(call), now))}</td>
                     <td>{call.owner_name ?? '—'}</td>
+                    <td data-testid="board-call-monitors">{monitorsLabel(call) || '—'}</td>
                     <td>
+                      {call.status === 'in_progress' && <MonitorControls call={call} meId={meId} action={action} />}
                       <ActionButton
                         size="small"
                         variant="danger"
                         pending={action.isPending(`end:${call.id}`)}
                         pendingLabel="Ending…"
-                        aria-label={`End the call from ${formatPhone(call.from_number)}`}
+                        aria-label={`End call from ${formatPhone(call.from_number)}`}
                         onClick={() =>
                           void action.run(`end:${call.id}`, () => settle(api.POST('/api/calls/{id}/hangup', { params: { path: { id: call.id } } })))
                         }
@@ -185,7 +200,7 @@ export function BoardPage({ agents, queue, callHref }: { agents: readonly AgentV
                           size="small"
                           pending={action.isPending(`sign-out:${agent.id}`)}
                           pendingLabel="Signing out…"
-                          aria-label={`Sign ${agent.display_name} out`}
+                          aria-label={`Sign out ${agent.display_name}`}
                           onClick={() =>
                             void action.run(`sign-out:${agent.id}`, () =>
                               settle(api.POST('/api/agents/{id}/sign-out', { params: { path: { id: agent.id } } })),

@@ -27,6 +27,7 @@ import {
   myParticipant,
   replaceParticipant,
   replaceTransfer,
+  supervisorNotice,
 } from '../call-model';
 import { isHeldLeg, useMyCall } from '../hooks/my-call';
 import { SHORTCUT_KEYS } from '../shortcuts';
@@ -73,6 +74,7 @@ export function ActiveCall({ call, me, team, phone, customerActions, disposition
   const [confirmingLeave, setConfirmingLeave] = useState(false);
   const [filed, setFiled] = useState<Disposition | null>(call.disposition_detail ?? null);
   const askToLeave = confirmingLeave && alone;
+  const coached = supervisorNotice(call, me.id);
 
   async function participantAction(key: string, run: () => ReturnType<typeof actions.hold>) {
     const result = await action.run(key, run);
@@ -153,6 +155,12 @@ export function ActiveCall({ call, me, team, phone, customerActions, disposition
           {formatDuration(elapsed)}
         </p>
       </header>
+
+      {coached && (
+        <p className={`notice call-card__coached call-card__coached--${coached.mode}`} role="status" data-testid="supervisor-banner" data-mode={coached.mode}>
+          {coached.text}
+        </p>
+      )}
 
       {reloaded && reloadedLeg && (
         <ReloadedCallNotice callSid={reloadedLeg.callSid} call={call} customerOnHold={customer?.on_hold ?? false} />

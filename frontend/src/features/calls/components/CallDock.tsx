@@ -16,7 +16,7 @@ export function CallDock({ me, team, dashboardHref }: { me: AgentView; team: Age
   const { call } = useMyCall();
   const now = useNow(1_000, call !== null);
   const mine = call ? myParticipant(call, me.id) : null;
-  if (snapshot.call.phase === 'ringing' && phone && !(mine && mine.status === 'connected')) {
+  if (snapshot.call.phase === 'ringing' && phone && !phone.isExpected(snapshot.call.call.callSid) && !(mine && mine.status === 'connected')) {
     return (
       <div className="call-dock">
         <IncomingCall

@@ -42,7 +42,8 @@ export function CallPanel({
   const snapshot = usePhoneState();
   const { call, loaded, problem, lastEnded, lastEndedDetail, dismissEnded, callerFor } = useMyCall();
   const phoneCaller = snapshot.call.phase === 'idle' ? null : (callerFor(snapshot.call.call.callSid) ?? snapshot.call.call.from);
-  const ringing = snapshot.call.phase === 'ringing' ? snapshot.call : null;
+  // A leg the page asked for (a supervisor's listening leg) is answered by itself: no prompt.
+  const ringing = snapshot.call.phase === 'ringing' && !phone?.isExpected(snapshot.call.call.callSid) ? snapshot.call : null;
   const mine = call ? myParticipant(call, me.id) : null;
   const onCall = call !== null && mine !== null && mine.status === 'connected';
 

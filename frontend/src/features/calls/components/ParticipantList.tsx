@@ -33,7 +33,7 @@ export function ParticipantList({ call, meId, canControl, canRemove, pending, on
         const live = isLiveParticipant(p);
         const connected = p.status === 'connected';
         const isMe = p.agent_id === meId;
-        const name = p.kind === 'agent' ? p.display_name : formatPhone(p.phone ?? p.display_name);
+        const name = p.kind === 'agent' || p.kind === 'supervisor' ? p.display_name : formatPhone(p.phone ?? p.display_name);
         const busy = pending !== null;
         return (
           <li

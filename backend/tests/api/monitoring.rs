@@ -1,0 +1,396 @@
+//! Supervisors on a call: listen (muted), whisper (only the agent hears them), barge (everyone
+//! does), stop, and take the call over.
+
+use reqwest::Method;
+use serde_json::{json, Value};
+use warm_transfer::domain::agent::Role;
+
+use crate::helpers::assert_error;
+use crate::voice::{
+    agent_leg, answered_call, connected, customer, timeline_kinds, Agent, CallCenter,
+};
+
+async fn supervisor(cc: &CallCenter, name: &str, available: bool) -> Agent {
+    let email = format!("{name}@example.com");
+    let app = cc.app();
+    let id = app.create_agent(&email, Role::Supervisor).await.to_string();
+    let token = app.token(&email).await;
+    let me: Value = app.get("/api/me", Some(&token)).await.json().await.unwrap();
+    let sup = Agent {
+        id,
+        token,
+        identity: me["client_identity"].as_str().unwrap().to_owned(),
+        email,
+    };
+    if available {
+        cc.set_status(&sup, "available").await;
+    }
+    sup
+}
+
+async fn monitor(cc: &CallCenter, who: &Agent, call_id: &str, mode: &str) -> reqwest::Response {
+    cc.post(
+        who,
+        &format!("/api/calls/{call_id}/monitor"),
+        json!({ "mode": mode }),
+    )
+    .await
+}
+
+fn supervisor_leg<'a>(call: &'a Value, sup: &Agent) -> Option<&'a Value> {
+    call["participants"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .rev()
+        .find(|p| p["agent_id"] == sup.id.as_str() && p["kind"] == "supervisor")
+}
+
+/// Who hears `speaker` in the customer's conference, by call SID.
+fn heard_by(cc: &CallCenter, customer_sid: &str, speaker: &str) -> Vec<String> {
+    let snap = cc.sim.snapshot();
+    let conf = snap
+        .conferences
+        .iter()
+        .rev()
+        .find(|c| c.participant(customer_sid).is_some())
+        .expect("the customer's conference");
+    conf.heard_by(speaker)
+        .into_iter()
+        .map(str::to_owned)
+        .collect()
+}
+
+/// The supervisor listens and answers; returns their leg's call SID once it is in the call.
+async fn listening(cc: &CallCenter, sup: &Agent, call_id: &str) -> String {
+    let res = monitor(cc, sup, call_id, "listen").await;
+    assert_eq!(res.status(), 200, "{}", res.text().await.unwrap());
+    let leg: Value = res.json().await.unwrap();
+    assert_eq!(leg["kind"], "supervisor");
+    assert_eq!(leg["monitor_mode"], "listen");
+    let sid = cc.answer(sup).await;
+    assert_eq!(
+        leg["call_sid"],
+        sid.as_str(),
+        "the API names the leg the browser rings with"
+    );
+    cc.call_until(&sup.token, call_id, "the supervisor in the call", |c| {
+        supervisor_leg(c, sup).is_some_and(connected)
+    })
+    .await;
+    sid
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn monitoring_is_for_supervisors_and_refuses_what_does_not_fit() {
+    let cc = CallCenter::start().await;
+    let sue = supervisor(&cc, "sue", false).await;
+    let ana = cc.agent("ana", true).await;
+    let (call_id, _) = answered_call(&cc, &ana).await;
+    let app = cc.app();
+
+    // A plain agent may do none of it.
+    assert_error(
+        monitor(&cc, &ana, &call_id, "listen").await,
+        403,
+        "forbidden",
+    )
+    .await;
+    let res = app
+        .send_json(
+            Method::DELETE,
+            &format!("/api/calls/{call_id}/monitor"),
+            Some(&ana.token),
+            &json!({}),
+        )
+        .await;
+    assert_error(res, 403, "forbidden").await;
+    let res = cc
+        .post(&ana, &format!("/api/calls/{call_id}/take-over"), json!({}))
+        .await;
+    assert_error(res, 403, "forbidden").await;
+
+    // Bad input names the field; an unknown call is 404.
+    let body = assert_error(
+        monitor(&cc, &sue, &call_id, "spy").await,
+        400,
+        "bad_request",
+    )
+    .await;
+    assert!(
+        body["message"].as_str().unwrap().contains("listen"),
+        "{body}"
+    );
+    let unknown = uuid::Uuid::new_v4();
+    assert_error(
+        monitor(&cc, &sue, &unknown.to_string(), "listen").await,
+        404,
+        "not_found",
+    )
+    .await;
+
+    // Stopping or taking over without being on the call: 409, nothing changes.
+    let res = app
+        .send_json(
+            Method::DELETE,
+            &format!("/api/calls/{call_id}/monitor"),
+            Some(&sue.token),
+            &json!({}),
+        )
+        .await;
+    assert_error(res, 409, "conflict").await;
+    let res = cc
+        .post(&sue, &format!("/api/calls/{call_id}/take-over"), json!({}))
+        .await;
+    let body = assert_error(res, 409, "conflict").await;
+    assert!(
+        body["message"].as_str().unwrap().contains("listen"),
+        "{body}"
+    );
+
+    // A supervisor on their own routed call can't monitor it.
+    let sam = supervisor(&cc, "sam", true).await;
+    let (own_call, _) = answered_call(&cc, &sam).await;
+    let body = assert_error(
+        monitor(&cc, &sam, &own_call, "listen").await,
+        409,
+        "conflict",
+    )
+    .await;
+    assert!(
+        body["message"].as_str().unwrap().contains("agent"),
+        "{body}"
+    );
+    // ...nor another one while on a call.
+    let body = assert_error(
+        monitor(&cc, &sam, &call_id, "listen").await,
+        409,
+        "conflict",
+    )
+    .await;
+    assert!(
+        body["message"].as_str().unwrap().contains("another call"),
+        "{body}"
+    );
+
+    let call = cc
+        .call_until(&sue.token, &call_id, "unchanged", |_| true)
+        .await;
+    assert!(call["participants"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .all(|p| p["kind"] != "supervisor"));
+    assert_eq!(call["owner_agent_id"], ana.id.as_str());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_supervisor_who_declines_or_misses_the_listening_leg_is_not_set_away_and_the_call_goes_on(
+) {
+    let cc = CallCenter::start().await;
+    let sue = supervisor(&cc, "sue", false).await;
+    let ana = cc.agent("ana", true).await;
+    let (call_id, customer_sid) = answered_call(&cc, &ana).await;
+    // Available only now, so the router gave the call to ana.
+    cc.set_status(&sue, "available").await;
+
+    let res = monitor(&cc, &sue, &call_id, "listen").await;
+    assert_eq!(res.status(), 200, "{}", res.text().await.unwrap());
+    // While it rings the router keeps them out.
+    assert_eq!(cc.agent_status(&sue).await, "reserved");
+    let ringing = cc.ringing(&sue).await;
+    cc.sim.reject(&ringing).unwrap();
+    let call = cc
+        .call_until(&sue.token, &call_id, "the leg declined", |c| {
+            supervisor_leg(c, &sue).is_some_and(|p| p["status"] == "busy")
+        })
+        .await;
+    assert!(timeline_kinds(&call).contains(&"monitor_missed".to_owned()));
+    cc.status_until(&sue, "available").await;
+
+    // Again, and this time it rings out.
+    let res = monitor(&cc, &sue, &call_id, "listen").await;
+    assert_eq!(res.status(), 200, "{}", res.text().await.unwrap());
+    let ringing = cc.ringing(&sue).await;
+    cc.sim.time_out(&ringing).unwrap();
+    cc.call_until(&sue.token, &call_id, "the leg rang out", |c| {
+        supervisor_leg(c, &sue).is_some_and(|p| p["status"] == "no_answer")
+    })
+    .await;
+    cc.status_until(&sue, "available").await;
+
+    // The call is untouched: still ana's, both still talking.
+    let call = cc
+        .call_until(&sue.token, &call_id, "the call", |_| true)
+        .await;
+    assert_eq!(call["status"], "in_progress");
+    assert_eq!(call["owner_agent_id"], ana.id.as_str());
+    assert!(connected(agent_leg(&call, &ana)) && connected(customer(&call)));
+    assert_eq!(cc.agent_status(&ana).await, "busy");
+    assert!(cc
+        .sim
+        .snapshot()
+        .call(&customer_sid)
+        .is_some_and(|c| !c.status.is_final()));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn listen_whisper_and_barge_decide_who_hears_the_supervisor_then_stop_ends_only_their_leg() {
+    let cc = CallCenter::start().await;
+    let sue = supervisor(&cc, "sue", false).await;
+    let ana = cc.agent("ana", true).await;
+    let (call_id, customer_sid) = answered_call(&cc, &ana).await;
+    // Available only now, so the router gave the call to ana.
+    cc.set_status(&sue, "available").await;
+    let sue_sid = listening(&cc, &sue, &call_id).await;
+    let call = cc.call_until(&sue.token, &call_id, "read", |_| true).await;
+    let ana_sid = agent_leg(&call, &ana)["call_sid"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    assert_eq!(cc.agent_status(&sue).await, "busy");
+
+    // Listening: nobody hears the supervisor; they hear both.
+    assert!(heard_by(&cc, &customer_sid, &sue_sid).is_empty());
+    assert!(heard_by(&cc, &customer_sid, &customer_sid).contains(&sue_sid));
+    assert!(heard_by(&cc, &customer_sid, &ana_sid).contains(&sue_sid));
+
+    // Whisper: only the agent hears them.
+    let res = monitor(&cc, &sue, &call_id, "whisper").await;
+    assert_eq!(res.status(), 200, "{}", res.text().await.unwrap());
+    assert_eq!(
+        res.json::<Value>().await.unwrap()["monitor_mode"],
+        "whisper"
+    );
+    assert_eq!(
+        heard_by(&cc, &customer_sid, &sue_sid),
+        std::slice::from_ref(&ana_sid)
+    );
+
+    // Barge: everyone does.
+    let res = monitor(&cc, &sue, &call_id, "barge").await;
+    assert_eq!(res.status(), 200, "{}", res.text().await.unwrap());
+    let mut heard = heard_by(&cc, &customer_sid, &sue_sid);
+    heard.sort();
+    let mut both = vec![customer_sid.clone(), ana_sid.clone()];
+    both.sort();
+    assert_eq!(heard, both);
+
+    // Stop: only their leg ends; the call goes on with ana, and sue is free again.
+    let res = cc
+        .app()
+        .send_json(
+            Method::DELETE,
+            &format!("/api/calls/{call_id}/monitor"),
+            Some(&sue.token),
+            &json!({}),
+        )
+        .await;
+    assert_eq!(res.status(), 204, "{}", res.text().await.unwrap());
+    let call = cc
+        .call_until(&sue.token, &call_id, "the supervisor gone", |c| {
+            supervisor_leg(c, &sue).is_some_and(|p| p["status"] == "left")
+        })
+        .await;
+    assert_eq!(call["status"], "in_progress");
+    assert!(connected(agent_leg(&call, &ana)) && connected(customer(&call)));
+    let kinds = timeline_kinds(&call);
+    for kind in ["monitor_started", "monitor_mode_changed", "monitor_stopped"] {
+        assert!(kinds.contains(&kind.to_owned()), "{kind} in {kinds:?}");
+    }
+    cc.status_until(&sue, "available").await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_customer_hanging_up_ends_the_supervisor_leg_too() {
+    let cc = CallCenter::start().await;
+    let sue = supervisor(&cc, "sue", false).await;
+    let ana = cc.agent("ana", true).await;
+    let (call_id, customer_sid) = answered_call(&cc, &ana).await;
+    // Available only now, so the router gave the call to ana.
+    cc.set_status(&sue, "available").await;
+    let sue_sid = listening(&cc, &sue, &call_id).await;
+
+    cc.sim.hang_up(&customer_sid).unwrap();
+    let call = cc
+        .call_until(&sue.token, &call_id, "the call over", |c| {
+            c["status"] == "completed"
+        })
+        .await;
+    assert!(supervisor_leg(&call, &sue).is_some_and(|p| p["status"] == "left"));
+    cc.status_until(&sue, "available").await;
+    let snap = cc
+        .sim
+        .settle(std::time::Duration::from_secs(5))
+        .await
+        .unwrap();
+    assert!(
+        snap.call(&sue_sid).is_some_and(|c| c.status.is_final()),
+        "the supervisor's line was hung up"
+    );
+    assert!(
+        snap.conferences
+            .iter()
+            .all(|c| c.participant(&sue_sid).is_none()),
+        "no leftover participant"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn listen_barge_take_over_leaves_the_supervisor_with_the_customer_and_the_agent_in_wrap_up() {
+    let cc = CallCenter::start().await;
+    let admin = cc.admin().await;
+    let res = cc
+        .app()
+        .send_json(
+            Method::PUT,
+            "/api/wrap-up-settings",
+            Some(&admin),
+            &json!({ "wrap_up_seconds": 60, "extension_seconds": 60, "require_disposition": false }),
+        )
+        .await;
+    assert_eq!(res.status(), 200, "{}", res.text().await.unwrap());
+    let sue = supervisor(&cc, "sue", false).await;
+    let ana = cc.agent("ana", true).await;
+    let (call_id, customer_sid) = answered_call(&cc, &ana).await;
+    // Available only now, so the router gave the call to ana.
+    cc.set_status(&sue, "available").await;
+    let sue_sid = listening(&cc, &sue, &call_id).await;
+    let res = monitor(&cc, &sue, &call_id, "barge").await;
+    assert_eq!(res.status(), 200, "{}", res.text().await.unwrap());
+
+    let res = cc
+        .post(&sue, &format!("/api/calls/{call_id}/take-over"), json!({}))
+        .await;
+    assert_eq!(res.status(), 204, "{}", res.text().await.unwrap());
+    let call = cc
+        .call_until(&sue.token, &call_id, "sue owning the call, ana gone", |c| {
+            c["owner_agent_id"] == sue.id.as_str() && agent_leg(c, &ana)["status"] == "left"
+        })
+        .await;
+    assert_eq!(call["status"], "in_progress");
+    assert!(connected(customer(&call)));
+    let sue_leg = agent_leg(&call, &sue);
+    assert_eq!(sue_leg["kind"], "agent");
+    assert!(sue_leg["monitor_mode"].is_null());
+    assert!(timeline_kinds(&call).contains(&"taken_over".to_owned()));
+    cc.status_until(&ana, "wrap_up").await;
+    assert_eq!(cc.agent_status(&sue).await, "busy");
+    // The customer hears sue and she hears them; the customer's line never dropped.
+    assert!(heard_by(&cc, &customer_sid, &sue_sid).contains(&customer_sid));
+    assert!(heard_by(&cc, &customer_sid, &customer_sid).contains(&sue_sid));
+    assert!(cc
+        .sim
+        .snapshot()
+        .call(&customer_sid)
+        .is_some_and(|c| !c.status.is_final()));
+    // Sue's own console shows it as her call.
+    cc.my_call_until(&sue, "her call", |c| c["id"] == call_id.as_str())
+        .await;
+
+    // A second take-over: she is no longer a listener.
+    let res = cc
+        .post(&sue, &format!("/api/calls/{call_id}/take-over"), json!({}))
+        .await;
+    assert_error(res, 409, "conflict").await;
+}
