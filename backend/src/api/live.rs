@@ -433,10 +433,11 @@ async fn build(pool: &DbPool, topic: Topic) -> Option<LiveEvent> {
             // The first page, as `GET /api/queue` answers it: a long queue must not make every
             // event megabytes.
             let first = calls::QueuePageRequest::first();
+            let limit = first.limit;
             let page = calls::queue(pool, first).await.ok()?;
             (
                 Audience::Everyone,
-                sse_frame("queue", &QueuePageView::new(page, first))?,
+                sse_frame("queue", &QueuePageView::new(page, limit))?,
             )
         }
         Topic::Call(id) => {
