@@ -82,7 +82,11 @@ fn named_legs(
 }
 
 /// The agents a call mentions: its owner, its agents' legs and its transfers' targets.
-fn mentioned_agents(call: &Call, participants: &[Participant], transfers: &[Transfer]) -> Vec<Uuid> {
+fn mentioned_agents(
+    call: &Call,
+    participants: &[Participant],
+    transfers: &[Transfer],
+) -> Vec<Uuid> {
     participants
         .iter()
         .filter_map(|p| p.agent_id)
@@ -279,7 +283,9 @@ pub struct QueuePage {
 /// The first page and the total come from one statement, so they agree.
 pub async fn queue(pool: &DbPool, page: QueuePageRequest) -> ServiceResult<QueuePage> {
     if !(1..=QueuePageRequest::MAX_LIMIT).contains(&page.limit) {
-        return Err(crate::domain::ValidationError::new("limit", "must be between 1 and 200").into());
+        return Err(
+            crate::domain::ValidationError::new("limit", "must be between 1 and 200").into(),
+        );
     }
     // A cursor is only ever one this API handed out: anything else is a malformed request.
     let after = page

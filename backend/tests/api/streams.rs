@@ -140,7 +140,11 @@ async fn live_event_cost() {
             |q: &Value| q["items"].as_array().is_some_and(|a| !a.is_empty()),
         )
         .await;
-    let call_id: uuid::Uuid = queue["items"][0]["call_id"].as_str().unwrap().parse().unwrap();
+    let call_id: uuid::Uuid = queue["items"][0]["call_id"]
+        .as_str()
+        .unwrap()
+        .parse()
+        .unwrap();
 
     let idle = reads_per_event(&app, &[], call_id).await;
     let one = reads_per_event(&app, &tokens[..1], call_id).await;
@@ -366,7 +370,10 @@ async fn a_burst_of_changes_arrives_complete_and_in_order() {
         expected.push(id.to_string());
     }
     let last = format!("\"id\":\"{}\"", colleagues[59]);
-    let events = read_until(&mut stream, "the burst's last change", |e| e.contains(&last)).await;
+    let events = read_until(&mut stream, "the burst's last change", |e| {
+        e.contains(&last)
+    })
+    .await;
     let got: Vec<String> = events
         .iter()
         .filter_map(|e| {
@@ -382,9 +389,15 @@ async fn a_burst_of_changes_arrives_complete_and_in_order() {
     assert_eq!(got, expected);
     // Each change built once (the queue's event carries the first page, as `GET /api/queue`).
     assert!(app.state.live.events_built() - built >= 61);
-    let queue = events.iter().find(|e| e.starts_with("event: queue")).unwrap();
+    let queue = events
+        .iter()
+        .find(|e| e.starts_with("event: queue"))
+        .unwrap();
     let page: Value = serde_json::from_str(queue.split_once("data: ").unwrap().1).unwrap();
-    assert_eq!((&page["total"], &page["next_cursor"]), (&json!(0), &Value::Null));
+    assert_eq!(
+        (&page["total"], &page["next_cursor"]),
+        (&json!(0), &Value::Null)
+    );
 }
 
 /// `count` more agents written straight to the database (no password hashing), all offline;
