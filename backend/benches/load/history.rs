@@ -92,6 +92,24 @@ async fn create_agent(
         .context("created agent without an id")
 }
 
+/// The queue cursor (as the API encodes it) of the waiting call `offset` places down the queue:
+/// the page after it starts `offset + 1` places down.
+fn queue_cursor_at(settings: &Settings, url: &str, offset: u64) -> anyhow::Result<String> {
+    let cursor = psql_value(
+        settings,
+        url,
+        &format!(
+            "SELECT (extract(epoch FROM queued_at) * 1000000)::bigint || '_' || \
+             replace(id::text, '-', '') FROM calls WHERE status IN ('queued', 'ringing') \
+             ORDER BY queued_at, id OFFSET {offset} LIMIT 1"
+        ),
+    )?;
+    if cursor.is_empty() {
+        bail!("no waiting call {offset} places down the queue");
+    }
+    Ok(cursor)
+}
+
 /// Checks one answer before loading the route: a wrong page would make fast figures worthless.
 async fn expect_page(
     http: &reqwest::Client,
@@ -102,10 +120,7 @@ async fn expect_page(
 ) -> anyhow::Result<()> {
     let page = api(http, reqwest::Method::GET, url, token, None).await?;
     let got = page["items"].as_array().map_or(0, Vec::len);
-    let has_more = page["next_cursor"].is_string()
-        || page["total"]
-            .as_u64()
-            .is_some_and(|total| total > page["offset"].as_u64().unwrap_or(0) + got as u64);
+    let has_more = page["next_cursor"].is_string();
     if got != items || has_more != more {
         bail!("{url}: expected {items} items (more: {more}), got {got} (more: {has_more})");
     }
@@ -192,6 +207,18 @@ pub(super) async fn data_scale(settings: &Settings, tmp: &Path) -> anyhow::Resul
     )?;
     let (since, until) = window.split_once(' ').context("bad date window")?;
 
+    // Queue pages by cursor: one 90% of the way down, and the last full page.
+    // The deep page needs 50 callers after it and one more (a next page): a queue of 520 or more.
+    let queue_rows = waiting >= 520;
+    let (queue_deep, queue_last) = if queue_rows {
+        (
+            queue_cursor_at(settings, &url, waiting * 9 / 10)?,
+            queue_cursor_at(settings, &url, waiting - 51)?,
+        )
+    } else {
+        (String::new(), String::new())
+    };
+
     let calls_url = format!("{base}/api/calls?limit=50");
     let queue_url = format!("{base}/api/queue?limit=50");
     let rows_to_load: Vec<(&'static str, String, String, usize, bool)> = vec![
@@ -273,16 +300,23 @@ pub(super) async fn data_scale(settings: &Settings, tmp: &Path) -> anyhow::Resul
             true,
         ),
         (
-            "queue: last page",
-            format!("{queue_url}&offset={}", waiting.saturating_sub(50)),
+            "queue: deep cursor (90%)",
+            format!("{queue_url}&cursor={queue_deep}"),
             heavy_token.clone(),
-            50.min(waiting as usize),
+            50,
+            true,
+        ),
+        (
+            "queue: last page (cursor)",
+            format!("{queue_url}&cursor={queue_last}"),
+            heavy_token.clone(),
+            50,
             false,
         ),
     ];
     let mut phases = Vec::new();
     for (label, url, token, items, more) in rows_to_load {
-        if waiting < 50 && label.starts_with("queue") {
+        if !queue_rows && label.starts_with("queue") {
             continue;
         }
         expect_page(&http, &url, &token, items, more)

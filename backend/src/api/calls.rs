@@ -103,7 +103,7 @@ pub async fn mine(
     operation_id = "getQueue",
     tag = "calls",
     params(QueueQuery),
-    responses((status = 200, body = QueuePageView), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 422, body = ErrorBody, description = "`limit` or `offset` out of range")),
+    responses((status = 200, body = QueuePageView), (status = 400, body = ErrorBody, description = "`cursor` is not one this API returned, or an unknown parameter"), (status = 401, body = ErrorBody), (status = 422, body = ErrorBody, description = "`limit` out of range")),
     security(("session" = []))
 )]
 #[get("/queue")]
@@ -112,12 +112,14 @@ pub async fn queue(
     _current: CurrentAgent,
     query: web::Query<QueueQuery>,
 ) -> ApiResult<web::Json<QueuePageView>> {
+    let query = query.into_inner();
     let request = QueuePageRequest {
         limit: query.limit.unwrap_or(QueuePageRequest::DEFAULT_LIMIT),
-        offset: query.offset.unwrap_or(0),
+        cursor: query.cursor,
     };
+    let limit = request.limit;
     let page = calls::queue(&state.pool, request).await?;
-    Ok(web::Json(QueuePageView::new(page, request)))
+    Ok(web::Json(QueuePageView::new(page, limit)))
 }
 
 /// The live board's calls (supervisors and admins): every call not yet over, oldest first (at

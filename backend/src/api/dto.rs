@@ -636,22 +636,20 @@ impl From<&crate::domain::call::Call> for QueueEntryView {
 pub struct QueuePageView {
     /// Longest-waiting first.
     pub items: Vec<QueueEntryView>,
-    /// Calls waiting in all, on every page.
-    pub total: i64,
+    /// Calls waiting in all: on the first page (no `cursor`) only, `null` on later pages.
+    pub total: Option<i64>,
     pub limit: i64,
-    pub offset: i64,
+    /// Pass as `cursor` for the next page; `null` on the last page.
+    pub next_cursor: Option<String>,
 }
 
 impl QueuePageView {
-    pub fn new(
-        page: crate::services::calls::QueuePage,
-        request: crate::services::calls::QueuePageRequest,
-    ) -> Self {
+    pub fn new(page: crate::services::calls::QueuePage, limit: i64) -> Self {
         QueuePageView {
             items: page.items.iter().map(QueueEntryView::from).collect(),
             total: page.total,
-            limit: request.limit,
-            offset: request.offset,
+            limit,
+            next_cursor: page.next_cursor,
         }
     }
 }
@@ -662,9 +660,8 @@ pub struct QueueQuery {
     /// 1 to 200; default 50.
     #[param(minimum = 1, maximum = 200)]
     pub limit: Option<i64>,
-    /// How many waiting calls to skip; default 0.
-    #[param(minimum = 0)]
-    pub offset: Option<i64>,
+    /// The `next_cursor` of the previous page; absent for the first page.
+    pub cursor: Option<String>,
 }
 
 #[derive(Deserialize, utoipa::IntoParams)]

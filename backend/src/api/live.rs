@@ -14,7 +14,7 @@ use std::task::{Context, Poll};
 use std::time::Duration;
 
 use actix_web::web::{Bytes, BytesMut};
-use futures_util::{Stream, StreamExt};
+use futures_util::Stream;
 use serde::Serialize;
 use tokio::sync::broadcast::{self, error::RecvError};
 use tokio::sync::mpsc::{self, error::TrySendError};
@@ -35,8 +35,6 @@ const COALESCE: Duration = Duration::from_millis(50);
 pub const STREAM_BACKLOG: usize = 64;
 /// Every stream gets a `ping` this often, and every stream's session is checked.
 pub const PING_EVERY: Duration = Duration::from_secs(15);
-/// Changes built at the same time (each takes a database connection).
-const BUILD_CONCURRENCY: usize = 4;
 
 /// One built event: what it is about, who may see it, and its bytes on the wire.
 #[derive(Debug, Clone)]
@@ -361,12 +359,7 @@ impl LiveFeed {
                 let sessions = self.sessions(Some(&agents));
                 self.check_sessions(&pool, sessions).await;
             }
-            let events: Vec<LiveEvent> = futures_util::stream::iter(batch)
-                .map(|topic| build(&pool, topic))
-                .buffered(BUILD_CONCURRENCY)
-                .filter_map(std::future::ready)
-                .collect()
-                .await;
+            let events = build_all(&pool, &batch).await;
             self.inner
                 .built
                 .fetch_add(events.len() as u64, Ordering::Relaxed);
@@ -417,43 +410,104 @@ impl Drop for LiveStream {
     }
 }
 
-/// Builds the event for one change. The queue and agents' presence are what the REST routes
-/// show every agent (`GET /api/queue`, `GET /api/agents`); a call only goes to the agents it
-/// concerns and to admins, as `GET /api/calls/{id}` does.
-async fn build(pool: &DbPool, topic: Topic) -> Option<LiveEvent> {
-    let (audience, bytes) = match topic {
-        Topic::Agent(id) => {
-            let agent = accounts::get_agent(pool, id).await.ok()?;
-            (
-                Audience::Everyone,
-                sse_frame("agent", &AgentView::from(agent))?,
-            )
-        }
-        Topic::Queue => {
-            // The first page, as `GET /api/queue` answers it: a long queue must not make every
-            // event megabytes.
-            let first = calls::QueuePageRequest::first();
-            let page = calls::queue(pool, first).await.ok()?;
-            (
-                Audience::Everyone,
-                sse_frame("queue", &QueuePageView::new(page, first))?,
-            )
-        }
-        Topic::Call(id) => {
-            let detail = calls::call_detail(pool, id).await.ok()?;
-            let audience = detail.audience();
-            let summary = detail.summary();
-            (
+/// Builds the events for one window's changes, in the order they came: one read per kind (every
+/// agent changed, every call changed with its legs and transfers, the queue's first page), the
+/// kinds read at the same time, however many changes the window holds. The queue and agents'
+/// presence are what the REST routes show every agent (`GET /api/queue`, `GET /api/agents`); a
+/// call only goes to the agents it concerns and to admins, as `GET /api/calls/{id}` does. A
+/// change whose read fails (or whose subject is gone) is left out, as a lost change would be:
+/// the next one carries the current state.
+async fn build_all(pool: &DbPool, batch: &[Topic]) -> Vec<LiveEvent> {
+    let agent_ids: Vec<Uuid> = batch
+        .iter()
+        .filter_map(|t| match t {
+            Topic::Agent(id) => Some(*id),
+            _ => None,
+        })
+        .collect();
+    let call_ids: Vec<Uuid> = batch
+        .iter()
+        .filter_map(|t| match t {
+            Topic::Call(id) => Some(*id),
+            _ => None,
+        })
+        .collect();
+    let queue_changed = batch.contains(&Topic::Queue);
+    let (mut agents, mut calls, mut queue) = tokio::join!(
+        agent_frames(pool, &agent_ids),
+        call_frames(pool, &call_ids),
+        async {
+            if queue_changed {
+                queue_frame(pool).await
+            } else {
+                None
+            }
+        },
+    );
+    batch
+        .iter()
+        .filter_map(|&topic| {
+            let (audience, bytes) = match topic {
+                Topic::Agent(id) => (Audience::Everyone, agents.remove(&id)?),
+                Topic::Queue => (Audience::Everyone, queue.take()?),
+                Topic::Call(id) => calls.remove(&id)?,
+            };
+            Some(LiveEvent {
+                topic,
                 audience,
-                sse_frame("call", &CallSummaryView::from(&summary))?,
-            )
+                bytes,
+            })
+        })
+        .collect()
+}
+
+async fn agent_frames(pool: &DbPool, ids: &[Uuid]) -> HashMap<Uuid, Bytes> {
+    if ids.is_empty() {
+        return HashMap::new();
+    }
+    match accounts::get_agents(pool, ids).await {
+        Ok(agents) => agents
+            .into_iter()
+            .filter_map(|a| Some((a.id, sse_frame("agent", &AgentView::from(a))?)))
+            .collect(),
+        Err(e) => {
+            tracing::warn!(error = %e, changes = ids.len(), "live events: could not read agents");
+            HashMap::new()
         }
-    };
-    Some(LiveEvent {
-        topic,
-        audience,
-        bytes,
-    })
+    }
+}
+
+async fn call_frames(pool: &DbPool, ids: &[Uuid]) -> HashMap<Uuid, (Audience, Bytes)> {
+    if ids.is_empty() {
+        return HashMap::new();
+    }
+    match calls::call_summaries(pool, ids).await {
+        Ok(details) => details
+            .into_iter()
+            .filter_map(|detail| {
+                let bytes = sse_frame("call", &CallSummaryView::from(&detail.summary()))?;
+                Some((detail.call.id, (detail.audience(), bytes)))
+            })
+            .collect(),
+        Err(e) => {
+            tracing::warn!(error = %e, changes = ids.len(), "live events: could not read calls");
+            HashMap::new()
+        }
+    }
+}
+
+/// The first page, as `GET /api/queue` answers it: a long queue must not make every event
+/// megabytes.
+async fn queue_frame(pool: &DbPool) -> Option<Bytes> {
+    let first = calls::QueuePageRequest::first();
+    let limit = first.limit;
+    match calls::queue(pool, first).await {
+        Ok(page) => sse_frame("queue", &QueuePageView::new(page, limit)),
+        Err(e) => {
+            tracing::warn!(error = %e, "live events: could not read the queue");
+            None
+        }
+    }
 }
 
 #[cfg(test)]

@@ -98,6 +98,21 @@ pub async fn find(conn: &mut PgConn, id: Uuid) -> Result<Option<Agent>, DbError>
     row.map(Agent::try_from).transpose()
 }
 
+/// The agents among `ids` that exist, in one query (in no particular order).
+pub async fn find_many(conn: &mut PgConn, ids: &[Uuid]) -> Result<Vec<Agent>, DbError> {
+    if ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    agents::table
+        .filter(agents::id.eq_any(ids))
+        .select(AgentRow::as_select())
+        .load(conn)
+        .await?
+        .into_iter()
+        .map(Agent::try_from)
+        .collect()
+}
+
 /// Display names of the agents among `ids` that exist, in one query.
 pub async fn names(
     conn: &mut PgConn,

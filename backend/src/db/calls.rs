@@ -302,6 +302,21 @@ pub async fn find_call(conn: &mut PgConn, id: Uuid) -> Result<Option<Call>, DbEr
         .transpose()
 }
 
+/// The calls among `ids` that exist, in one query (in no particular order).
+pub async fn find_calls(conn: &mut PgConn, ids: &[Uuid]) -> Result<Vec<Call>, DbError> {
+    if ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    calls::table
+        .filter(calls::id.eq_any(ids))
+        .select(CallRow::as_select())
+        .load(conn)
+        .await?
+        .into_iter()
+        .map(Call::try_from)
+        .collect()
+}
+
 /// Locks the call row for the rest of the transaction, serialising every change to one call
 /// across handlers and backend instances.
 pub async fn lock_call(conn: &mut PgConn, id: Uuid) -> Result<Option<Call>, DbError> {
@@ -559,22 +574,59 @@ pub async fn transfers_on_calls(
 /// (a bound array would hide which statuses it holds).
 const WAITING: &str = "calls.status IN ('queued', 'ringing')";
 
-pub async fn active_calls(
+/// A page of the waiting calls (queued or ringing) in the router's order, `(queued_at, id)`,
+/// after `after`: a range of `calls_waiting_idx`, so a deep page costs what the first does.
+pub async fn waiting_calls_after(
+    conn: &mut PgConn,
+    after: (DateTime<Utc>, Uuid),
+    limit: i64,
+) -> Result<Vec<Call>, DbError> {
+    use diesel::sql_types::{BigInt, Timestamptz, Uuid as SqlUuid};
+    diesel::sql_query(
+        "SELECT c.* FROM calls c WHERE c.status IN ('queued', 'ringing') \
+         AND (c.queued_at, c.id) > ($1, $2) ORDER BY c.queued_at, c.id LIMIT $3",
+    )
+    .bind::<Timestamptz, _>(after.0)
+    .bind::<SqlUuid, _>(after.1)
+    .bind::<BigInt, _>(limit)
+    .keep_prepared()
+    .load::<CallRow>(conn)
+    .await?
+    .into_iter()
+    .map(Call::try_from)
+    .collect()
+}
+
+#[derive(QueryableByName)]
+struct WaitingRow {
+    #[diesel(embed)]
+    call: CallRow,
+    #[diesel(sql_type = diesel::sql_types::BigInt)]
+    waiting_total: i64,
+}
+
+/// The first page of the waiting calls and how many wait in all, in one statement (so one
+/// snapshot: they agree). The count is an index-only scan of the partial `calls_waiting_idx`.
+pub async fn first_waiting_calls(
     conn: &mut PgConn,
     limit: i64,
-    offset: i64,
-) -> Result<Vec<Call>, DbError> {
-    calls::table
-        .filter(diesel::dsl::sql::<diesel::sql_types::Bool>(WAITING))
-        .order((calls::queued_at.asc(), calls::id.asc()))
-        .limit(limit)
-        .offset(offset)
-        .select(CallRow::as_select())
-        .load(conn)
-        .await?
+) -> Result<(Vec<Call>, i64), DbError> {
+    let rows: Vec<WaitingRow> = diesel::sql_query(
+        "SELECT c.*, (SELECT count(*) FROM calls w WHERE w.status IN ('queued', 'ringing')) \
+         AS waiting_total FROM calls c WHERE c.status IN ('queued', 'ringing') \
+         ORDER BY c.queued_at, c.id LIMIT $1",
+    )
+    .bind::<diesel::sql_types::BigInt, _>(limit)
+    .keep_prepared()
+    .load(conn)
+    .await?;
+    // No row: nobody waits (the page holds at least one call whenever the count is not 0).
+    let total = rows.as_slice().first().map_or(0, |r| r.waiting_total);
+    let calls = rows
         .into_iter()
-        .map(Call::try_from)
-        .collect()
+        .map(|r| Call::try_from(r.call))
+        .collect::<Result<_, _>>()?;
+    Ok((calls, total))
 }
 
 /// Calls not yet over (queued, ringing or in progress), oldest first, at most `limit`.
@@ -655,15 +707,6 @@ pub async fn set_queued_at(conn: &mut PgConn, id: Uuid, at: DateTime<Utc>) -> Re
     Ok(())
 }
 
-/// How many calls wait for an agent (queued or ringing).
-pub async fn count_active_calls(conn: &mut PgConn) -> Result<i64, DbError> {
-    Ok(calls::table
-        .filter(diesel::dsl::sql::<diesel::sql_types::Bool>(WAITING))
-        .count()
-        .get_result(conn)
-        .await?)
-}
-
 /// The live call an agent is on or ringing for, if any.
 pub async fn current_call_for_agent(
     conn: &mut PgConn,
@@ -741,6 +784,29 @@ pub async fn participants_of(
     participants::table
         .filter(participants::call_id.eq(call_id))
         .order((participants::created_at.asc(), participants::id.asc()))
+        .select(ParticipantRow::as_select())
+        .load(conn)
+        .await?
+        .into_iter()
+        .map(Participant::try_from)
+        .collect()
+}
+
+/// The legs of these calls in one query, each call's in the order of `participants_of`.
+pub async fn participants_of_calls(
+    conn: &mut PgConn,
+    call_ids: &[Uuid],
+) -> Result<Vec<Participant>, DbError> {
+    if call_ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    participants::table
+        .filter(participants::call_id.eq_any(call_ids))
+        .order((
+            participants::call_id.asc(),
+            participants::created_at.asc(),
+            participants::id.asc(),
+        ))
         .select(ParticipantRow::as_select())
         .load(conn)
         .await?
@@ -845,6 +911,25 @@ pub async fn transfers_of(conn: &mut PgConn, call_id: Uuid) -> Result<Vec<Transf
     Ok(transfers::table
         .filter(transfers::call_id.eq(call_id))
         .order(transfers::created_at.asc())
+        .select(TransferRow::as_select())
+        .load(conn)
+        .await?
+        .into_iter()
+        .map(Transfer::from)
+        .collect())
+}
+
+/// The transfers of these calls in one query, each call's in the order of `transfers_of`.
+pub async fn transfers_of_calls(
+    conn: &mut PgConn,
+    call_ids: &[Uuid],
+) -> Result<Vec<Transfer>, DbError> {
+    if call_ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    Ok(transfers::table
+        .filter(transfers::call_id.eq_any(call_ids))
+        .order((transfers::call_id.asc(), transfers::created_at.asc()))
         .select(TransferRow::as_select())
         .load(conn)
         .await?

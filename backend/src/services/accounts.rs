@@ -416,6 +416,12 @@ pub async fn get_agent(pool: &DbPool, id: Uuid) -> ServiceResult<Agent> {
         .ok_or(ServiceError::NotFound("agent"))
 }
 
+/// The agents among `ids` that exist, in one query.
+pub async fn get_agents(pool: &DbPool, ids: &[Uuid]) -> ServiceResult<Vec<Agent>> {
+    let mut conn = pool.get().await.map_err(db::DbError::from)?;
+    Ok(db::agents::find_many(&mut conn, ids).await?)
+}
+
 /// Who to create in an empty database.
 pub struct Seed {
     pub admin_email: String,

@@ -73,18 +73,12 @@ async fn agent_names(
     db::agents::names(conn, &ids).await
 }
 
-async fn detail_of(conn: &mut PgConn, call: Call) -> Result<CallDetail, DbError> {
-    let participants = db::calls::participants_of(conn, call.id).await?;
-    let transfers = db::calls::transfers_of(conn, call.id).await?;
-    let timeline = db::calls::events_of(conn, call.id).await?;
-    let ids: Vec<Uuid> = participants
-        .iter()
-        .filter_map(|p| p.agent_id)
-        .chain(call.owner_agent_id)
-        .chain(transfers.iter().filter_map(|t| t.to_agent_id))
-        .collect();
-    let names = agent_names(conn, ids).await?;
-    let participants = participants
+/// Each leg with the name it shows: its agent's, or its phone number.
+fn named_legs(
+    participants: Vec<Participant>,
+    names: &HashMap<Uuid, String>,
+) -> Vec<(Participant, String)> {
+    participants
         .into_iter()
         .map(|p| {
             let name = match (p.agent_id, &p.phone) {
@@ -94,7 +88,30 @@ async fn detail_of(conn: &mut PgConn, call: Call) -> Result<CallDetail, DbError>
             };
             (p, name)
         })
-        .collect();
+        .collect()
+}
+
+/// The agents a call mentions: its owner, its agents' legs and its transfers' targets.
+fn mentioned_agents(
+    call: &Call,
+    participants: &[Participant],
+    transfers: &[Transfer],
+) -> Vec<Uuid> {
+    participants
+        .iter()
+        .filter_map(|p| p.agent_id)
+        .chain(call.owner_agent_id)
+        .chain(transfers.iter().filter_map(|t| t.to_agent_id))
+        .collect()
+}
+
+async fn detail_of(conn: &mut PgConn, call: Call) -> Result<CallDetail, DbError> {
+    let participants = db::calls::participants_of(conn, call.id).await?;
+    let transfers = db::calls::transfers_of(conn, call.id).await?;
+    let timeline = db::calls::events_of(conn, call.id).await?;
+    let ids = mentioned_agents(&call, &participants, &transfers);
+    let names = agent_names(conn, ids).await?;
+    let participants = named_legs(participants, &names);
     let owner_name = call.owner_agent_id.and_then(|id| names.get(&id).cloned());
     let disposition = db::presence::disposition_of(conn, call.id).await?;
     Ok(CallDetail {
@@ -125,6 +142,57 @@ pub async fn call_detail(pool: &DbPool, id: Uuid) -> ServiceResult<CallDetail> {
             Ok(detail_of(conn, call).await?)
         })
         .await
+}
+
+/// Several calls as their live events show them (summary and who may see it), read together:
+/// one query per table for however many calls, in one read-only snapshot (as `call_detail`
+/// reads one call). Calls that do not exist are left out.
+pub async fn call_summaries(pool: &DbPool, ids: &[Uuid]) -> ServiceResult<Vec<CallDetail>> {
+    let mut conn = pool.get().await.map_err(DbError::from)?;
+    let (calls, legs, transfers, names, mut codes) = conn
+        .build_transaction()
+        .read_only()
+        .repeatable_read()
+        .run::<_, DbError, _>(async |conn| {
+            let calls = db::calls::find_calls(conn, ids).await?;
+            let found: Vec<Uuid> = calls.iter().map(|c| c.id).collect();
+            let legs = db::calls::participants_of_calls(conn, &found).await?;
+            let transfers = db::calls::transfers_of_calls(conn, &found).await?;
+            let mentioned: Vec<Uuid> = calls
+                .iter()
+                .filter_map(|c| c.owner_agent_id)
+                .chain(legs.iter().filter_map(|p| p.agent_id))
+                .chain(transfers.iter().filter_map(|t| t.to_agent_id))
+                .collect();
+            let names = agent_names(conn, mentioned).await?;
+            let codes = db::presence::disposition_codes(conn, &found).await?;
+            Ok((calls, legs, transfers, names, codes))
+        })
+        .await?;
+    let mut legs = by_call(legs, |p| p.call_id);
+    let mut transfers = by_call(transfers, |t| t.call_id);
+    Ok(calls
+        .into_iter()
+        .map(|call| {
+            let legs = legs.remove(&call.id).unwrap_or_default();
+            let transfers = transfers.remove(&call.id).unwrap_or_default();
+            let names: HashMap<Uuid, String> = mentioned_agents(&call, &legs, &transfers)
+                .into_iter()
+                .filter_map(|id| names.get(&id).map(|n| (id, n.clone())))
+                .collect();
+            CallDetail {
+                owner_name: call.owner_agent_id.and_then(|id| names.get(&id).cloned()),
+                disposition_code: codes.remove(&call.id),
+                participants: named_legs(legs, &names),
+                transfers,
+                // A summary shows neither the timeline nor the disposition's notes.
+                timeline: Vec::new(),
+                disposition: None,
+                agent_names: names,
+                call,
+            }
+        })
+        .collect())
 }
 
 pub async fn current_call(pool: &DbPool, agent_id: Uuid) -> ServiceResult<Option<CallDetail>> {
@@ -214,30 +282,59 @@ pub async fn assign(pool: &DbPool, id: Uuid, agent_id: Uuid, by: Uuid) -> Servic
 /// One page of the queue, longest-waiting first.
 pub struct QueuePage {
     pub items: Vec<Call>,
-    /// Calls waiting in all, on every page.
-    pub total: i64,
+    /// Calls waiting in all: on the first page only (later pages skip the count).
+    pub total: Option<i64>,
+    /// Where the next page starts; `None` on the last page.
+    pub next_cursor: Option<String>,
 }
 
-/// One page of the queue; the page and the total come from one snapshot so they agree.
+/// One page of the queue, keyset-paged on the router's order `(queued_at, id)`: a caller who
+/// waits throughout is on exactly one page of a walk, however many join or leave meanwhile.
+/// The first page and the total come from one statement, so they agree.
 pub async fn queue(pool: &DbPool, page: QueuePageRequest) -> ServiceResult<QueuePage> {
-    let page = page.validated()?;
+    if !(1..=QueuePageRequest::MAX_LIMIT).contains(&page.limit) {
+        return Err(
+            crate::domain::ValidationError::new("limit", "must be between 1 and 200").into(),
+        );
+    }
+    // A cursor is only ever one this API handed out: anything else is a malformed request.
+    let after = page
+        .cursor
+        .as_deref()
+        .map(decode_cursor)
+        .transpose()
+        .map_err(ServiceError::BadInput)?;
     let mut conn = pool.get().await.map_err(DbError::from)?;
-    conn.build_transaction()
-        .read_only()
-        .repeatable_read()
-        .run::<_, ServiceError, _>(async |conn| {
-            let items = db::calls::active_calls(conn, page.limit, page.offset).await?;
-            let total = db::calls::count_active_calls(conn).await?;
-            Ok(QueuePage { items, total })
-        })
-        .await
+    // One more than asked: whether it comes says whether there is a next page.
+    let (mut items, total) = match after {
+        None => {
+            let (items, total) = db::calls::first_waiting_calls(&mut conn, page.limit + 1).await?;
+            (items, Some(total))
+        }
+        Some(after) => {
+            let items = db::calls::waiting_calls_after(&mut conn, after, page.limit + 1).await?;
+            (items, None)
+        }
+    };
+    let next_cursor = if items.len() > page.limit as usize {
+        items.truncate(page.limit as usize);
+        items.last().map(|c| encode_cursor(c.queued_at, c.id))
+    } else {
+        None
+    };
+    Ok(QueuePage {
+        items,
+        total,
+        next_cursor,
+    })
 }
 
-/// Which slice of the queue to read: `limit` 1–200, `offset` from 0.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// Which page of the queue to read: `limit` 1–200, from the start or after `cursor` (a
+/// `next_cursor` this API returned).
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct QueuePageRequest {
     pub limit: i64,
-    pub offset: i64,
+    pub cursor: Option<String>,
 }
 
 impl QueuePageRequest {
@@ -247,31 +344,18 @@ impl QueuePageRequest {
     pub fn first() -> Self {
         Self {
             limit: Self::DEFAULT_LIMIT,
-            offset: 0,
+            cursor: None,
         }
-    }
-
-    fn validated(self) -> Result<Self, crate::domain::ValidationError> {
-        use crate::domain::ValidationError;
-        if !(1..=Self::MAX_LIMIT).contains(&self.limit) {
-            return Err(ValidationError::new("limit", "must be between 1 and 200"));
-        }
-        if self.offset < 0 {
-            return Err(ValidationError::new("offset", "must be 0 or more"));
-        }
-        Ok(self)
     }
 }
 
-fn encode_cursor(call: &Call) -> String {
-    format!(
-        "{}_{}",
-        call.created_at.timestamp_micros(),
-        call.id.simple()
-    )
+/// A page's end as a cursor: its last call's sort key, `(created_at, id)` for history and
+/// `(queued_at, id)` for the queue.
+fn encode_cursor(at: DateTime<Utc>, id: Uuid) -> String {
+    format!("{}_{}", at.timestamp_micros(), id.simple())
 }
 
-fn decode_cursor(cursor: &str) -> ServiceResult<(DateTime<Utc>, Uuid)> {
+fn decode_cursor(cursor: &str) -> Result<(DateTime<Utc>, Uuid), crate::domain::ValidationError> {
     let bad = || crate::domain::ValidationError::new("cursor", "is not a cursor this API returned");
     let (micros, id) = cursor.split_once('_').ok_or_else(bad)?;
     let at = micros
@@ -318,7 +402,7 @@ pub async fn history(pool: &DbPool, query: HistoryQuery) -> ServiceResult<CallPa
     let mut calls = calls;
     let next_cursor = if calls.len() > query.limit as usize {
         calls.truncate(query.limit as usize);
-        calls.last().map(encode_cursor)
+        calls.last().map(|c| encode_cursor(c.created_at, c.id))
     } else {
         None
     };

@@ -137,10 +137,14 @@ async fn live_event_cost() {
             "/api/queue",
             Some(&tokens[0]),
             "the call queued",
-            |q: &Value| q.as_array().is_some_and(|a| !a.is_empty()),
+            |q: &Value| q["items"].as_array().is_some_and(|a| !a.is_empty()),
         )
         .await;
-    let call_id: uuid::Uuid = queue[0]["call_id"].as_str().unwrap().parse().unwrap();
+    let call_id: uuid::Uuid = queue["items"][0]["call_id"]
+        .as_str()
+        .unwrap()
+        .parse()
+        .unwrap();
 
     let idle = reads_per_event(&app, &[], call_id).await;
     let one = reads_per_event(&app, &tokens[..1], call_id).await;
@@ -340,6 +344,59 @@ async fn an_event_is_built_once_for_every_stream() {
         (1..streams.len() as u64).contains(&builds),
         "{builds} builds for one change on {} streams",
         streams.len()
+    );
+}
+
+/// A burst of changes (60 agents and the queue between them) reaches a stream complete and in
+/// the order the changes were made, however the feed gathers and builds them.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_burst_of_changes_arrives_complete_and_in_order() {
+    let app = TestApp::spawn().await;
+    app.create_agent("watcher@example.com", Role::Agent).await;
+    let token = app.token("watcher@example.com").await;
+    let colleagues = many_agents(&app, 60).await;
+    let mut stream = open_stream(&app, &token).await;
+    assert_eq!(stream.status(), 200);
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    let built = app.state.live.events_built();
+
+    let mut expected: Vec<String> = Vec::new();
+    for (i, id) in colleagues.iter().enumerate() {
+        if i == 30 {
+            app.state.events.publish(Topic::Queue);
+            expected.push("queue".into());
+        }
+        app.state.events.publish(Topic::Agent(*id));
+        expected.push(id.to_string());
+    }
+    let last = format!("\"id\":\"{}\"", colleagues[59]);
+    let events = read_until(&mut stream, "the burst's last change", |e| {
+        e.contains(&last)
+    })
+    .await;
+    let got: Vec<String> = events
+        .iter()
+        .filter_map(|e| {
+            if e.starts_with("event: queue") {
+                return Some("queue".to_owned());
+            }
+            let data: Value = serde_json::from_str(e.split_once("data: ")?.1).ok()?;
+            let id = data["id"].as_str()?;
+            (e.starts_with("event: agent") && colleagues.iter().any(|c| c.to_string() == id))
+                .then(|| id.to_owned())
+        })
+        .collect();
+    assert_eq!(got, expected);
+    // Each change built once (the queue's event carries the first page, as `GET /api/queue`).
+    assert!(app.state.live.events_built() - built >= 61);
+    let queue = events
+        .iter()
+        .find(|e| e.starts_with("event: queue"))
+        .unwrap();
+    let page: Value = serde_json::from_str(queue.split_once("data: ").unwrap().1).unwrap();
+    assert_eq!(
+        (&page["total"], &page["next_cursor"]),
+        (&json!(0), &Value::Null)
     );
 }
 

@@ -1324,13 +1324,13 @@ export interface components {
             items: components["schemas"]["QueueEntryView"][];
             /** Format: int64 */
             limit: number;
-            /** Format: int64 */
-            offset: number;
+            /** @description Pass as `cursor` for the next page; `null` on the last page. */
+            next_cursor?: string | null;
             /**
              * Format: int64
-             * @description Calls waiting in all, on every page.
+             * @description Calls waiting in all: on the first page (no `cursor`) only, `null` on later pages.
              */
-            total: number;
+            total?: number | null;
         };
         /** @enum {string} */
         Role: "agent" | "supervisor" | "admin";
@@ -5833,8 +5833,8 @@ export interface operations {
             query?: {
                 /** @description 1 to 200; default 50. */
                 limit?: number | null;
-                /** @description How many waiting calls to skip; default 0. */
-                offset?: number | null;
+                /** @description The `next_cursor` of the previous page; absent for the first page. */
+                cursor?: string | null;
             };
             header?: never;
             path?: never;
@@ -5850,6 +5850,7 @@ export interface operations {
                     "application/json": components["schemas"]["QueuePageView"];
                 };
             };
+            /** @description `cursor` is not one this API returned, or an unknown parameter */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -5866,7 +5867,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
-            /** @description `limit` or `offset` out of range */
+            /** @description `limit` out of range */
             422: {
                 headers: {
                     [name: string]: unknown;

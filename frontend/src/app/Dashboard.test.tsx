@@ -57,7 +57,7 @@ function demoBackend() {
     'GET /api/config': () => jsonResponse(200, { mode: 'demo', version: 'test' }),
     'GET /api/me': () => jsonResponse(200, ada),
     'GET /api/agents': () => jsonResponse(200, [ada, bob, carol]),
-    'GET /api/queue': () => jsonResponse(200, { items: [], total: 0, limit: 50, offset: 0 }),
+    'GET /api/queue': () => jsonResponse(200, { items: [], total: 0, limit: 50, next_cursor: null }),
     'GET /api/events': events.route,
     'GET /api/me/call': () => jsonResponse(200, { call }),
     'GET /api/demo/ringing': () => jsonResponse(200, ringing),
@@ -403,11 +403,13 @@ describe('Dashboard queue', () => {
     waiting_since: new Date(Date.now() - (1_000 - i) * 1_000).toISOString(),
     waiting_seconds: 1_000 - i,
   });
+  // As the server pages: the cursor is where the page starts (opaque to the SPA), the total
+  // comes on the first page only.
   const page = (offset: number, limit: number, total: number) => ({
     items: Array.from({ length: Math.max(0, Math.min(limit, total - offset)) }, (_, i) => entry(offset + i)),
-    total,
+    total: offset === 0 ? total : null,
     limit,
-    offset,
+    next_cursor: offset + limit < total ? `at-${offset + limit}` : null,
   });
 
   it('shows the first page with the whole count, loads more on request, and a queue event replaces it', async () => {
@@ -417,7 +419,7 @@ describe('Dashboard queue', () => {
       ...backend.routes,
       'GET /api/queue': (request) => {
         const q = new URL(request.url).searchParams;
-        return jsonResponse(200, page(Number(q.get('offset') ?? 0), Number(q.get('limit') ?? 50), 120));
+        return jsonResponse(200, page(Number(q.get('cursor')?.replace('at-', '') ?? 0), Number(q.get('limit') ?? 50), 120));
       },
     });
 
@@ -429,7 +431,9 @@ describe('Dashboard queue', () => {
 
     await user.click(screen.getByRole('button', { name: 'Show more' }));
     await waitFor(() => expect(within(list).getAllByRole('listitem')).toHaveLength(100));
-    expect(calls).toContain('GET /api/queue?limit=50&offset=50');
+    expect(calls).toContain('GET /api/queue?limit=50&cursor=at-50');
+    // The count stays the first page's.
+    expect(screen.getByTestId('queue-count')).toHaveTextContent(/^120 waiting/);
 
     // The live event carries the first page again: it replaces what is shown.
     backend.events.send('queue', page(0, 50, 3));

@@ -38,7 +38,7 @@ describe('server state and the live stream', () => {
       'GET /api/config': () => jsonResponse(200, { mode: 'live', version: 'test' }),
       'GET /api/me': () => jsonResponse(200, ada),
       'GET /api/agents': () => jsonResponse(200, [ada, bob]),
-      'GET /api/queue': () => jsonResponse(200, { items: [], total: 0, limit: 50, offset: 0 }),
+      'GET /api/queue': () => jsonResponse(200, { items: [], total: 0, limit: 50, next_cursor: null }),
       'GET /api/me/call': () => jsonResponse(200, { call: null }),
       'GET /api/events': events.route,
     });
@@ -46,7 +46,7 @@ describe('server state and the live stream', () => {
     await waitFor(() => expect(events.connections).toBe(1));
     const before = calls.filter((c) => c.startsWith('GET /api/queue') || c.startsWith('GET /api/agents')).length;
 
-    events.send('queue', { items: [entry(0), entry(1)], total: 2, limit: 50, offset: 0 });
+    events.send('queue', { items: [entry(0), entry(1)], total: 2, limit: 50, next_cursor: null });
     await waitFor(() => expect(screen.getByTestId('queue-count')).toHaveTextContent(/^2 waiting/));
     events.send('agent', { ...bob, display_name: 'Bob the Builder' });
     const team = screen.getByRole('list', { name: 'Team presence' });
@@ -64,7 +64,7 @@ describe('server state and the live stream', () => {
       'GET /api/config': () => jsonResponse(200, { mode: 'live', version: 'test' }),
       'GET /api/me': () => jsonResponse(200, ada),
       'GET /api/agents': () => jsonResponse(200, [ada, bobNow]),
-      'GET /api/queue': () => jsonResponse(200, { items: waiting, total: waiting.length, limit: 50, offset: 0 }),
+      'GET /api/queue': () => jsonResponse(200, { items: waiting, total: waiting.length, limit: 50, next_cursor: null }),
       'GET /api/me/call': () => jsonResponse(200, { call: null }),
       'GET /api/events': events.route,
     });
@@ -94,7 +94,7 @@ describe('server state and the live stream', () => {
       // Every other request is still accepted: only the stream finds the session gone.
       'GET /api/me': () => jsonResponse(200, ada),
       'GET /api/agents': () => jsonResponse(200, [ada]),
-      'GET /api/queue': () => jsonResponse(200, { items: [], total: 0, limit: 50, offset: 0 }),
+      'GET /api/queue': () => jsonResponse(200, { items: [], total: 0, limit: 50, next_cursor: null }),
       'GET /api/me/call': () => jsonResponse(200, { call: null }),
       'GET /api/events': (request) => {
         opens++;

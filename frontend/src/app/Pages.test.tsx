@@ -21,7 +21,7 @@ function mount(routes: Record<string, Route>, hash: string) {
     'GET /api/config': () => jsonResponse(200, { mode: 'live', version: 'test' }),
     'GET /api/me': () => jsonResponse(200, admin),
     'GET /api/me/call': () => jsonResponse(200, { call: null }),
-    'GET /api/queue': () => jsonResponse(200, { items: [], total: 0, limit: 50, offset: 0 }),
+    'GET /api/queue': () => jsonResponse(200, { items: [], total: 0, limit: 50, next_cursor: null }),
     'GET /api/dialing-policy': () => jsonResponse(200, dialingDefaults),
     'GET /api/events': () => new Response(new ReadableStream(), { headers: { 'Content-Type': 'text/event-stream' } }),
     ...routes,

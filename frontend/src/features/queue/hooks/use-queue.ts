@@ -12,38 +12,30 @@ function isQueuePage(value: unknown): value is QueuePage {
   return typeof value === 'object' && value !== null && Array.isArray((value as QueuePage).items);
 }
 
-function loadedCount(pages: QueuePage[]): number {
-  return pages.reduce((n, p) => n + p.items.length, 0);
-}
-
 /**
- * The waiting queue, a page at a time: `GET /api/queue` gives the longest-waiting callers and the
- * total; every `queue` event carries the first page again and replaces what is shown (dropping
- * later pages, which no longer follow it); `loadMore` appends the next page. Refetched on
- * reconnect with every other query.
+ * The waiting queue, a page at a time: `GET /api/queue` gives the longest-waiting callers and, on
+ * the first page, the total; `loadMore` appends the page after the last one's `next_cursor`.
+ * Every `queue` event carries the first page again and replaces what is shown (dropping later
+ * pages, which no longer follow it). Refetched on reconnect with every other query.
  */
 export function useQueue() {
   const api = useApi();
   const queryClient = useQueryClient();
   const query = useInfiniteQuery({
     queryKey: QUEUE_KEY,
-    initialPageParam: 0,
+    initialPageParam: null as string | null,
     queryFn: async ({ pageParam, signal }) =>
       orThrow(
-        await settle(api.GET('/api/queue', { params: { query: { limit: QUEUE_PAGE_SIZE, offset: pageParam || undefined } }, signal })),
+        await settle(api.GET('/api/queue', { params: { query: { limit: QUEUE_PAGE_SIZE, cursor: pageParam ?? undefined } }, signal })),
       ),
-    getNextPageParam: (_last, pages) => {
-      const loaded = loadedCount(pages);
-      const total = pages[pages.length - 1]?.total ?? 0;
-      return loaded < total ? loaded : undefined;
-    },
+    getNextPageParam: (last) => last.next_cursor ?? undefined,
   });
 
   useLiveEvent('queue', (value) => {
-    const page: QueuePage = isQueuePage(value) ? value : { items: [], total: 0, limit: QUEUE_PAGE_SIZE, offset: 0 };
+    const page: QueuePage = isQueuePage(value) ? value : { items: [], total: 0, limit: QUEUE_PAGE_SIZE, next_cursor: null };
     // A load in flight is older than this page: drop it rather than let it overwrite the event.
     void queryClient.cancelQueries({ queryKey: QUEUE_KEY });
-    queryClient.setQueryData<InfiniteData<QueuePage, number>>(QUEUE_KEY, { pages: [page], pageParams: [0] });
+    queryClient.setQueryData<InfiniteData<QueuePage, string | null>>(QUEUE_KEY, { pages: [page], pageParams: [null] });
   });
 
   const pages = query.data?.pages;
@@ -64,7 +56,8 @@ export function useQueue() {
 
   return {
     entries,
-    total: pages?.[pages.length - 1]?.total ?? 0,
+    // The count comes with the first page only (later pages skip it).
+    total: pages?.[0]?.total ?? 0,
     loading: query.isPending,
     loadingMore: query.isFetchingNextPage,
     problem: query.error ?? null,
