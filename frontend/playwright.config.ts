@@ -50,7 +50,10 @@ export default defineConfig({
   use: {
     browserName: 'chromium',
     actionTimeout: 15_000,
-    trace: 'retain-on-failure',
+    // A failed test keeps its trace (actions, DOM snapshots, network, console). The screencast is
+    // left out: it costs a busy shared machine much CPU, and the fixtures screenshot every page of
+    // a failed test anyway.
+    trace: { mode: 'retain-on-failure', screenshots: false },
     launchOptions: {
       executablePath: process.env.CHROMIUM_PATH || '/usr/bin/chromium',
       headless: !headful,
