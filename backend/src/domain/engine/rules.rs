@@ -1352,6 +1352,11 @@ impl Engine {
                 if p.kind == ParticipantKind::Customer {
                     return Err(conflict("to drop the customer, hang up the call"));
                 }
+                if p.kind == ParticipantKind::Supervisor && !actor.supervises {
+                    return Err(Refusal::Forbidden(
+                        "only a supervisor can take a supervisor off the call".into(),
+                    ));
+                }
                 if p.status.is_pending() {
                     self.call_off_pending_leg(p.id);
                 } else if p.status == ParticipantStatus::Connected {
@@ -1616,6 +1621,13 @@ impl Engine {
             Switch::Hold(_) => "hold",
             Switch::Mute(_) => "mute",
         };
+        if p.kind == ParticipantKind::Supervisor {
+            // Muted and coaching are how a supervisor listens, whispers or barges: only the
+            // monitor mode changes them.
+            return Err(conflict(format!(
+                "can't {what} a supervisor; they change how they are on the call themselves"
+            )));
+        }
         if p.status != ParticipantStatus::Connected {
             return Err(conflict(format!(
                 "can't {what} a participant who is {}",

@@ -1402,3 +1402,43 @@ fn take_over_makes_the_supervisor_the_owner_and_takes_the_agent_out() {
     assert_eq!(d.state.call.owner_agent_id, Some(id(SUE)));
     assert_eq!(agent_status(&d, ALICE), AgentStatus::WrapUp);
 }
+
+#[test]
+fn the_agent_cannot_hold_mute_or_remove_the_supervisor_listening_in() {
+    let s = monitored();
+    let sue_leg = id(SUE_LEG);
+    for action in [
+        Action::Hold {
+            participant_id: sue_leg,
+            hold: true,
+        },
+        Action::Mute {
+            participant_id: sue_leg,
+            muted: false,
+        },
+    ] {
+        assert!(
+            matches!(
+                act(s.clone(), alice(), action.clone()),
+                Err(Refusal::Conflict(_))
+            ),
+            "{action:?}"
+        );
+        // Not the supervisor either: their mode says whether they are muted.
+        assert!(matches!(
+            act(s.clone(), sue(), action),
+            Err(Refusal::Conflict(_))
+        ));
+    }
+    let remove = Action::Remove {
+        participant_id: sue_leg,
+    };
+    assert!(matches!(
+        act(s.clone(), alice(), remove.clone()),
+        Err(Refusal::Forbidden(_))
+    ));
+    let d = act(s, sue(), remove).unwrap();
+    assert!(d.effects.iter().any(
+        |e| matches!(e, Effect::Remove { call_sid, .. } if *call_sid == sid_of(SUE_LEG as u32))
+    ));
+}

@@ -57,7 +57,8 @@ export function ParticipantList({ call, meId, canControl, canRemove, pending, on
                 </span>
               ))}
             </div>
-            {canControl && connected && (
+            {/* A supervisor's leg answers to their monitor mode (from the board), not to these. */}
+            {canControl && connected && p.kind !== 'supervisor' && (
               <div className="participant__actions">
                 {!isMe && (
                   <ActionButton
