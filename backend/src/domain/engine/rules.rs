@@ -567,6 +567,7 @@ impl Engine {
             owner_agent_id: Some(target.agent_id),
             ..Default::default()
         });
+        self.coach_the_owner();
         self.record(TimelineEvent::TransferCompleted {
             transfer_id: transfer.id,
             mode: transfer.mode,
@@ -753,6 +754,7 @@ impl Engine {
                 owner_agent_id: Some(next.agent_id),
                 ..Default::default()
             });
+            self.coach_the_owner();
         } else {
             // Nobody else is here. An agent who left on purpose is not offered the call again;
             // one whose browser or line dropped it is offered it first, once back.
@@ -1702,6 +1704,37 @@ impl Engine {
                     && p.call_sid.is_some()
             })
             .cloned()
+    }
+
+    /// The call changed hands: a whispering supervisor coaches its new agent, or goes back to
+    /// listening when no agent has it (an outside number took it over), instead of whispering
+    /// to a leg that left.
+    fn coach_the_owner(&mut self) {
+        let whisperers: Vec<Participant> = self
+            .s
+            .participants
+            .iter()
+            .filter(|p| {
+                p.kind == ParticipantKind::Supervisor
+                    && p.status == ParticipantStatus::Connected
+                    && p.monitor_mode == Some(MonitorMode::Whisper)
+            })
+            .cloned()
+            .collect();
+        for p in whisperers {
+            if self.apply_monitor_mode(&p, MonitorMode::Whisper).is_ok() {
+                continue;
+            }
+            if self.apply_monitor_mode(&p, MonitorMode::Listen).is_ok() {
+                if let Some(by) = p.agent_id {
+                    self.record(TimelineEvent::MonitorModeChanged {
+                        participant_id: p.id,
+                        by,
+                        mode: MonitorMode::Listen,
+                    });
+                }
+            }
+        }
     }
 
     fn no_coachee() -> Refusal {

@@ -1442,3 +1442,40 @@ fn the_agent_cannot_hold_mute_or_remove_the_supervisor_listening_in() {
         |e| matches!(e, Effect::Remove { call_sid, .. } if *call_sid == sid_of(SUE_LEG as u32))
     ));
 }
+
+#[test]
+fn a_whispering_supervisor_coaches_whoever_the_call_is_handed_to() {
+    let mut s = monitored();
+    s.participants
+        .iter_mut()
+        .find(|p| p.id == id(SUE_LEG))
+        .unwrap()
+        .monitor_mode = Some(MonitorMode::Whisper);
+    let d = act(s, alice(), transfer_to(to_bob(), TransferMode::Warm, true)).unwrap();
+    let s = with_target_sid(d.state);
+    let s = ok(s.clone(), join(&s, 12)).state;
+    let d = act(
+        s,
+        alice(),
+        Action::CompleteTransfer {
+            transfer_id: id(50),
+        },
+    )
+    .unwrap();
+    assert_eq!(d.state.call.owner_agent_id, Some(id(BOB)));
+    let coached: Vec<_> = d
+        .effects
+        .iter()
+        .filter_map(|e| match e {
+            Effect::Monitor {
+                call_sid, coach, ..
+            } if *call_sid == sid_of(SUE_LEG as u32) => Some(coach.clone()),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(coached, [Some(sid_of(12))], "Sue now coaches Bob's leg");
+    assert_eq!(
+        d.state.participant(id(SUE_LEG)).unwrap().monitor_mode,
+        Some(MonitorMode::Whisper)
+    );
+}
