@@ -73,6 +73,9 @@ test('a supervisor listens, whispers, barges and takes over from the board; the 
   await byId.getByRole('button', { name: /^Barge on the call from/ }).click();
   await expect(monitors).toContainText('Barged in', { timeout: STEP_MS });
   await expect(banner).toContainText(`${sup.me.display_name} joined the call`, { timeout: STEP_MS });
+  // The supervisor's own row says what they are doing, whatever their presence says.
+  const supRow = sup.page.locator(`[data-testid="board-agent"][data-agent-id="${sup.me.id}"]`);
+  await expect(supRow.locator('td').nth(1)).toContainText('Barged in', { timeout: STEP_MS });
   await checkA11y(sup.page, 'monitoring-02-board');
   await screenshot(sup.page, 'supervisor-monitoring-board');
 

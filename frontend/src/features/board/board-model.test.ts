@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import type { CallSummary } from '@/api/types';
 import { makeAgent } from '@/testing/fixtures';
-import { applyCallEvent, callClockStart, nobodyToAnswer, stateOf } from './board-model';
+import { applyCallEvent, callClockStart, monitoringNow, nobodyToAnswer, stateOf } from './board-model';
 
 function call(overrides: Partial<CallSummary> = {}): CallSummary {
   return {
@@ -61,5 +61,15 @@ describe('board calls', () => {
     expect(stateOf(call({ live_state: null, status: 'abandoned' }))).toBeNull();
     expect(callClockStart(call({ live_state: 'queued' }))).toBe('2026-12-01T10:00:00Z');
     expect(callClockStart(call({ live_state: 'talking' }))).toBe('2026-12-01T10:00:30Z');
+  });
+});
+
+describe('monitoringNow', () => {
+  const sue = { agent_id: 'sue', name: 'Sue', mode: 'whisper' as const, joined: true };
+  it('is how the agent is on a live call as a supervisor, once their leg joined', () => {
+    const calls = [call({ id: 'c1' }), call({ id: 'c2', monitors: [sue] })];
+    expect(monitoringNow(calls, 'sue')).toEqual(sue);
+    expect(monitoringNow([call({ monitors: [{ ...sue, joined: false }] })], 'sue')).toBeNull();
+    expect(monitoringNow(calls, 'bob')).toBeNull();
   });
 });

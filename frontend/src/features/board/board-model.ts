@@ -50,3 +50,16 @@ export function applyCallEvent(calls: readonly CallSummary[], event: CallSummary
 export function myMonitor(call: CallSummary, meId: string): CallSummary['monitors'][number] | null {
   return (call.monitors ?? []).find((m) => m.agent_id === meId) ?? null;
 }
+
+/**
+ * How an agent is on a live call as a supervisor, if they are (their leg in the conference): the
+ * board shows it in place of their presence, which listening does not change for an away or
+ * offline supervisor.
+ */
+export function monitoringNow(calls: readonly CallSummary[], agentId: string): CallSummary['monitors'][number] | null {
+  for (const call of calls) {
+    const m = (call.monitors ?? []).find((x) => x.agent_id === agentId && x.joined);
+    if (m) return m;
+  }
+  return null;
+}

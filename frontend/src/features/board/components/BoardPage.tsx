@@ -5,11 +5,12 @@ import { ActionButton } from '@/components/ActionButton';
 import { ProblemMessage } from '@/components/ProblemMessage';
 import { StatusDot } from '@/components/StatusDot';
 import { ROLE_LABELS, STATUS_LABELS } from '@/lib/agent-status';
+import { MONITOR_MODE_LABELS } from '@/lib/call-labels';
 import { formatDuration, formatPhone, secondsSince } from '@/lib/format';
 import { useState } from 'react';
 import { useAction } from '@/lib/use-action';
 import { useNow } from '@/lib/use-now';
-import { callClockStart, LIVE_STATE_LABELS, nobodyToAnswer, stateOf } from '../board-model';
+import { callClockStart, LIVE_STATE_LABELS, monitoringNow, nobodyToAnswer, stateOf } from '../board-model';
 import { useBoardCalls } from '../hooks/use-board-calls';
 import { MonitorControls, monitorsLabel } from './MonitorControls';
 
@@ -185,34 +186,46 @@ export function BoardPage({
                 </tr>
               </thead>
               <tbody>
-                {team.map((agent) => (
-                  <tr key={agent.id} data-testid="board-agent" data-agent-id={agent.id} data-status={agent.status}>
-                    <td>
-                      {agent.display_name} <span className="muted">{agent.role === 'agent' ? '' : ROLE_LABELS[agent.role]}</span>
-                    </td>
-                    <td>
-                      <StatusDot status={agent.status} /> {STATUS_LABELS[agent.status]}
-                    </td>
-                    <td className="table__num">{formatDuration(secondsSince(agent.status_changed_at, now))}</td>
-                    <td>
-                      {agent.status !== 'offline' && (
-                        <ActionButton
-                          size="small"
-                          pending={action.isPending(`sign-out:${agent.id}`)}
-                          pendingLabel="Signing out…"
-                          aria-label={`Sign out ${agent.display_name}`}
-                          onClick={() =>
-                            void action.run(`sign-out:${agent.id}`, () =>
-                              settle(api.POST('/api/agents/{id}/sign-out', { params: { path: { id: agent.id } } })),
-                            )
-                          }
-                        >
-                          Sign out
-                        </ActionButton>
-                      )}
-                    </td>
-                  </tr>
-                ))}
+                {team.map((agent) => {
+                  const monitoring = monitoringNow(board.calls, agent.id);
+                  return (
+                    <tr key={agent.id} data-testid="board-agent" data-agent-id={agent.id} data-status={agent.status}>
+                      <td>
+                        {agent.display_name} <span className="muted">{agent.role === 'agent' ? '' : ROLE_LABELS[agent.role]}</span>
+                      </td>
+                      <td>
+                        {monitoring ? (
+                          <>
+                            <StatusDot status="busy" /> {MONITOR_MODE_LABELS[monitoring.mode]}
+                            {agent.status !== 'busy' && <span className="muted"> ({STATUS_LABELS[agent.status].toLowerCase()})</span>}
+                          </>
+                        ) : (
+                          <>
+                            <StatusDot status={agent.status} /> {STATUS_LABELS[agent.status]}
+                          </>
+                        )}
+                      </td>
+                      <td className="table__num">{formatDuration(secondsSince(agent.status_changed_at, now))}</td>
+                      <td>
+                        {agent.status !== 'offline' && (
+                          <ActionButton
+                            size="small"
+                            pending={action.isPending(`sign-out:${agent.id}`)}
+                            pendingLabel="Signing out…"
+                            aria-label={`Sign out ${agent.display_name}`}
+                            onClick={() =>
+                              void action.run(`sign-out:${agent.id}`, () =>
+                                settle(api.POST('/api/agents/{id}/sign-out', { params: { path: { id: agent.id } } })),
+                              )
+                            }
+                          >
+                            Sign out
+                          </ActionButton>
+                        )}
+                      </td>
+                    </tr>
+                  );
+                })}
               </tbody>
             </table>
           </div>
