@@ -124,6 +124,23 @@ async fn hold(engine: web::Data<VoiceEngine>, _form: SignedForm) -> HttpResponse
 struct LegQuery {
     participant: Uuid,
     conference: Option<String>,
+    /// A supervisor's leg: from the fallback it still joins muted and unannounced.
+    #[serde(default)]
+    supervisor: bool,
+}
+
+/// A dialed leg's room when the database can't be asked: the conference named in its URL,
+/// joined as a supervisor (muted) or an agent as the URL says.
+fn leg_twiml_without_database(engine: &VoiceEngine, query: &LegQuery) -> HttpResponse {
+    match &query.conference {
+        Some(name) if query.supervisor => {
+            twiml_response(engine.supervisor_leg_twiml(name, query.participant))
+        }
+        Some(name) => twiml_response(engine.agent_leg_twiml(name, query.participant)),
+        None => twiml_response(twiml::say_and_hangup(
+            "Sorry, this call could not be connected.",
+        )),
+    }
 }
 
 /// A dialed leg (agent browser or phone) answered: join the conference.
@@ -140,12 +157,7 @@ async fn leg_answered(
         Ok(body) => twiml_response(body),
         Err(e) => {
             tracing::error!(error = %e, participant = %query.participant, "leg TwiML from the database failed");
-            match &query.conference {
-                Some(name) => twiml_response(engine.agent_leg_twiml(name, query.participant)),
-                None => twiml_response(twiml::say_and_hangup(
-                    "Sorry, this call could not be connected.",
-                )),
-            }
+            leg_twiml_without_database(&engine, &query)
         }
     }
 }
@@ -159,12 +171,7 @@ async fn leg_fallback(
     query: web::Query<LegQuery>,
 ) -> HttpResponse {
     tracing::warn!(error_code = ?form.get("ErrorCode"), participant = %query.participant, "leg fallback used");
-    match &query.conference {
-        Some(name) => twiml_response(engine.agent_leg_twiml(name, query.participant)),
-        None => twiml_response(twiml::say_and_hangup(
-            "Sorry, this call could not be connected.",
-        )),
-    }
+    leg_twiml_without_database(&engine, &query)
 }
 
 /// Call progress of a leg we placed: stored, then processed from the inbox.

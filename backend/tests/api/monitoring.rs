@@ -394,3 +394,38 @@ async fn listen_barge_take_over_leaves_the_supervisor_with_the_customer_and_the_
         .await;
     assert_error(res, 409, "conflict").await;
 }
+
+/// The supervisor's leg fetches its TwiML from a URL that fails (Twilio then asks the fallback
+/// URL, which answers without the database): it still joins muted and unannounced, so the
+/// customer never hears a supervisor who only meant to listen.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_listening_leg_answered_from_the_fallback_url_still_joins_muted() {
+    let cc = CallCenter::start().await;
+    let sue = supervisor(&cc, "sue", false).await;
+    let ana = cc.agent("ana", true).await;
+    let (call_id, customer_sid) = answered_call(&cc, &ana).await;
+    cc.set_status(&sue, "available").await;
+    let res = monitor(&cc, &sue, &call_id, "listen").await;
+    assert_eq!(res.status(), 200, "{}", res.text().await.unwrap());
+    // The next TwiML fetch is the supervisor's leg answering: it fails, the fallback answers.
+    cc.sim.fail_next_voice_urls(1);
+    let sue_sid = cc.answer(&sue).await;
+    cc.call_until(&sue.token, &call_id, "the supervisor in the call", |c| {
+        supervisor_leg(c, &sue).is_some_and(connected)
+    })
+    .await;
+    let fallback = cc
+        .sim
+        .webhook_log()
+        .into_iter()
+        .find(|w| {
+            w.url.contains("/twilio/leg/fallback")
+                && w.call_sid.as_deref() == Some(sue_sid.as_str())
+        })
+        .expect("the supervisor's leg asked the fallback URL");
+    assert_eq!(fallback.response_status, Some(200), "{fallback:#?}");
+    assert!(
+        heard_by(&cc, &customer_sid, &sue_sid).is_empty(),
+        "a listening supervisor is heard by nobody"
+    );
+}

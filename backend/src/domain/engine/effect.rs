@@ -12,6 +12,9 @@ pub enum Effect {
         participant_id: Uuid,
         to: String,
         conference: String,
+        /// A supervisor's leg: it joins muted and unannounced even from the fallback URL, which
+        /// answers without the database.
+        supervisor: bool,
     },
     /// End a leg whatever its state: ringing, answered on its way in, or in the conference.
     HangUp { call_id: Uuid, call_sid: CallSid },

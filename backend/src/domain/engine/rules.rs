@@ -1170,6 +1170,7 @@ impl Engine {
             participant_id: leg_id,
             to: dial_to,
             conference,
+            supervisor: false,
         });
         self.changed_call();
     }
@@ -1587,6 +1588,7 @@ impl Engine {
             participant_id: leg_id,
             to: dial_to,
             conference: call.conference_name.clone(),
+            supervisor: false,
         });
         if mode == TransferMode::Cold {
             // The transferring agent leaves at once; the customer keeps hearing hold music.
@@ -1855,6 +1857,7 @@ impl Engine {
             participant_id: leg_id,
             to: dial_to,
             conference: call.conference_name.clone(),
+            supervisor: true,
         });
         self.record(TimelineEvent::MonitorStarted {
             participant_id: leg_id,

@@ -60,12 +60,20 @@ impl VoiceEngine {
                 participant_id,
                 to,
                 conference,
+                supervisor,
             } => {
                 let request = CreateCall {
                     to: to.clone(),
                     from: self.settings().phone_number.as_str().to_owned(),
-                    url: Some(self.urls().leg_answered(*participant_id, conference)),
-                    fallback_url: Some(self.urls().leg_fallback(*participant_id, conference)),
+                    url: Some(
+                        self.urls()
+                            .leg_answered(*participant_id, conference, *supervisor),
+                    ),
+                    fallback_url: Some(self.urls().leg_fallback(
+                        *participant_id,
+                        conference,
+                        *supervisor,
+                    )),
                     status_callback: Some(self.urls().leg_status(*participant_id)),
                     status_callback_events: CallProgressEvent::ALL.to_vec(),
                     timeout_secs: Some(self.settings().ring_timeout.as_secs().clamp(5, 600) as u32),

@@ -171,6 +171,26 @@ impl VoiceEngine {
         twiml::conference(&self.agent_conference(conference, participant_id))
     }
 
+    /// A supervisor's leg when the database can't be asked: muted, unannounced, neither starting
+    /// nor ending the conference, as from the database.
+    pub fn supervisor_leg_twiml(&self, conference: &str, participant_id: Uuid) -> String {
+        twiml::conference(&self.supervisor_conference(conference, participant_id))
+    }
+
+    fn supervisor_conference(
+        &self,
+        conference: impl Into<String>,
+        participant_id: Uuid,
+    ) -> ConferenceTwiml {
+        ConferenceTwiml {
+            muted: true,
+            beep: false,
+            start_conference_on_enter: false,
+            end_conference_on_exit: false,
+            ..self.agent_conference(conference, participant_id)
+        }
+    }
+
     /// An agent's (or transfer target's) room. It carries the conference callbacks too: only the
     /// first participant's count, and if the caller is gone the agent is first, alone in an
     /// empty room that nobody would otherwise report. The leg is labelled with its participant
@@ -219,13 +239,7 @@ impl VoiceEngine {
                     && !call.status.is_final()
                     && !p.status.is_final() =>
             {
-                twiml::conference(&ConferenceTwiml {
-                    muted: true,
-                    beep: false,
-                    start_conference_on_enter: false,
-                    end_conference_on_exit: false,
-                    ..self.agent_conference(call.conference_name.clone(), p.id)
-                })
+                twiml::conference(&self.supervisor_conference(call.conference_name.clone(), p.id))
             }
             (Some(p), Some(call)) if !call.status.is_final() && !p.status.is_final() => {
                 let whisper = self.transfer_whisper(&mut conn, &call, p.id).await?;

@@ -40,6 +40,15 @@ pub struct WebhookUrls {
     base: String,
 }
 
+/// The query flag that marks a supervisor's leg in its TwiML URLs.
+fn supervisor_flag(supervisor: bool) -> &'static str {
+    if supervisor {
+        "&supervisor=true"
+    } else {
+        ""
+    }
+}
+
 impl WebhookUrls {
     pub fn new(public_base_url: &url::Url) -> Self {
         Self {
@@ -61,18 +70,21 @@ impl WebhookUrls {
     pub fn conference_status(&self) -> String {
         format!("{}/twilio/conference-status", self.base)
     }
-    /// Carries the conference name too, so the leg can join even if the database is down.
-    pub fn leg_answered(&self, participant: Uuid, conference: &str) -> String {
+    /// Carries the conference name (and whether the leg is a supervisor's) too, so the leg can
+    /// join as it should even if the database is down.
+    pub fn leg_answered(&self, participant: Uuid, conference: &str, supervisor: bool) -> String {
         format!(
-            "{}/twilio/leg?participant={participant}&conference={conference}",
-            self.base
+            "{}/twilio/leg?participant={participant}&conference={conference}{}",
+            self.base,
+            supervisor_flag(supervisor)
         )
     }
     /// Where a leg we dialed goes if `leg_answered` fails: the same room, without the database.
-    pub fn leg_fallback(&self, participant: Uuid, conference: &str) -> String {
+    pub fn leg_fallback(&self, participant: Uuid, conference: &str, supervisor: bool) -> String {
         format!(
-            "{}/twilio/leg/fallback?participant={participant}&conference={conference}",
-            self.base
+            "{}/twilio/leg/fallback?participant={participant}&conference={conference}{}",
+            self.base,
+            supervisor_flag(supervisor)
         )
     }
     /// The customer's `<Dial action>`; `rejoins` counts the times they were put back already.
