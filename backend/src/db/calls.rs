@@ -907,19 +907,12 @@ pub async fn insert_transfer(conn: &mut PgConn, t: &NewTransfer) -> Result<(), D
     Ok(())
 }
 
+/// A call's transfers, oldest first.
 pub async fn transfers_of(conn: &mut PgConn, call_id: Uuid) -> Result<Vec<Transfer>, DbError> {
-    Ok(transfers::table
-        .filter(transfers::call_id.eq(call_id))
-        .order(transfers::created_at.asc())
-        .select(TransferRow::as_select())
-        .load(conn)
-        .await?
-        .into_iter()
-        .map(Transfer::from)
-        .collect())
+    transfers_of_calls(conn, &[call_id]).await
 }
 
-/// The transfers of these calls in one query, each call's in the order of `transfers_of`.
+/// The transfers of these calls in one query, grouped by call, each call's oldest first.
 pub async fn transfers_of_calls(
     conn: &mut PgConn,
     call_ids: &[Uuid],
