@@ -1962,8 +1962,14 @@ impl Engine {
                 "a transfer is in progress on this call; wait for it to finish",
             ));
         }
-        if self.connected_customer().is_none() {
+        let Some(customer) = self.connected_customer() else {
             return Err(conflict("the customer is not in the conference"));
+        };
+        if call.owner_agent_id.is_none() {
+            // An outside number has the call, and its leg ends the conference when it hangs up.
+            return Err(conflict(
+                "no agent has this call (an outside number does); barge in instead",
+            ));
         }
         let (conference_sid, call_sid) = (self.conference_sid()?, Self::placed(&leg)?);
         self.effect(Effect::Monitor {
@@ -1973,6 +1979,10 @@ impl Engine {
             muted: false,
             coach: None,
         });
+        // The new owner talks to the customer at once: not through hold music their agent left.
+        if customer.on_hold {
+            self.set_hold(customer.id, false);
+        }
         self.update_leg(
             leg.id,
             LegUpdate {
@@ -2007,6 +2017,8 @@ impl Engine {
         for id in leaving {
             self.remove_leg(id);
         }
+        // Another supervisor whispering to the agent who left now coaches the new owner.
+        self.coach_the_owner();
         self.record(TimelineEvent::TakenOver {
             by: actor.id,
             from_agent_id: from,

@@ -1479,3 +1479,26 @@ fn a_whispering_supervisor_coaches_whoever_the_call_is_handed_to() {
         Some(MonitorMode::Whisper)
     );
 }
+
+#[test]
+fn taking_over_takes_the_customer_off_hold_and_needs_an_agent_to_take_from() {
+    // The agent had the customer on hold: the new owner talks to them at once.
+    let mut s = monitored();
+    s.participants
+        .iter_mut()
+        .find(|p| p.kind == ParticipantKind::Customer)
+        .unwrap()
+        .on_hold = true;
+    let d = act(s, sue(), Action::TakeOver).unwrap();
+    assert!(d
+        .effects
+        .iter()
+        .any(|e| matches!(e, Effect::Hold { hold: false, .. })));
+    // An outside number has the call (its leg ends the conference): refused, nothing changes.
+    let mut s = monitored();
+    s.call.owner_agent_id = None;
+    assert!(matches!(
+        act(s, sue(), Action::TakeOver),
+        Err(Refusal::Conflict(m)) if m.contains("outside number")
+    ));
+}

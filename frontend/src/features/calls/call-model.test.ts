@@ -60,6 +60,17 @@ describe('handedNote', () => {
     });
     expect(handedNote(call, me.id)).toBeNull();
   });
+
+  it('drops a note whose transfer to the queue Twilio refused (the call stayed with its agent)', () => {
+    const refused = {
+      id: Date.parse('2026-01-01T09:05:01Z'),
+      at: '2026-01-01T09:05:01Z',
+      kind: 'transfer_to_queue_failed' as const,
+      data: { by: 'carol' },
+    };
+    const call = makeCall({ timeline: [sentBack('carol', 'never sent', '2026-01-01T09:05:00Z'), refused] });
+    expect(handedNote(call, me.id)).toBeNull();
+  });
 });
 
 describe('supervisorNotice', () => {

@@ -85,6 +85,10 @@ export function handedNote(call: CallDetail, meId: string): HandedNote | null {
   for (const e of call.timeline) {
     if (e.kind === 'transferred_to_queue' && e.data.note && e.data.by !== meId) {
       notes.push({ note: e.data.note, fromAgentId: e.data.by, viaQueue: true, at: e.at });
+    } else if (e.kind === 'transfer_to_queue_failed') {
+      // Twilio refused: the call stayed with its agent, and the note went nowhere.
+      const withdrawn = notes.findLastIndex((n) => n.viaQueue && n.fromAgentId === e.data.by);
+      if (withdrawn !== -1) notes.splice(withdrawn, 1);
     }
   }
   const latest = notes.sort((a, b) => Date.parse(a.at) - Date.parse(b.at)).pop();
