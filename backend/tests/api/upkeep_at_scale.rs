@@ -141,3 +141,90 @@ async fn upkeep_passes_and_the_live_board_read_live_rows_not_the_history() {
         );
     }
 }
+
+/// The router's search for the next caller walks the queue from its head and stops at the
+/// first caller in their conference: callers already talking to an agent (thousands, in a busy
+/// hour) and the rest of the queue are not read. It runs on every routing attempt.
+#[tokio::test]
+async fn the_router_finds_the_next_caller_without_reading_every_caller_on_a_call() {
+    const TALKING: i64 = 3_000;
+    const WAITING: i64 = 1_000;
+    let app = TestApp::spawn().await;
+    let mut conn = app.state.pool.get().await.unwrap();
+    for statement in [
+        // Callers in conversation, each in their conference.
+        format!(
+            "INSERT INTO calls (id, customer_call_sid, from_number, to_number, conference_name,
+                                status, queued_at, created_at)
+             SELECT gen_random_uuid(), 'CA' || md5('t' || i), '+14155550000', '+15005550006',
+                    'wt_t' || i, 'in_progress', now() - interval '1 hour',
+                    now() - interval '1 hour'
+             FROM generate_series(1, {TALKING}) AS i"
+        ),
+        // The queue: its oldest caller has not reached the conference yet; everyone after
+        // them waits in theirs, in the order they called.
+        format!(
+            "INSERT INTO calls (id, customer_call_sid, from_number, to_number, conference_name,
+                                status, queued_at, created_at)
+             SELECT ('00000000-0000-4000-8000-' || lpad(i::text, 12, '0'))::uuid,
+                    'CA' || md5('w' || i), '+14155550000', '+15005550006', 'wt_w' || i,
+                    'queued', now() - interval '1 minute' + i * interval '1 ms',
+                    now() - interval '1 minute'
+             FROM generate_series(0, {WAITING}) AS i"
+        ),
+        "INSERT INTO participants (id, call_id, kind, phone, call_sid, status,
+                                   end_conference_on_exit, created_at, joined_at)
+         SELECT gen_random_uuid(), id, 'customer', from_number, customer_call_sid,
+                CASE WHEN conference_name = 'wt_w0' THEN 'dialing' ELSE 'connected' END, true,
+                created_at, CASE WHEN conference_name = 'wt_w0' THEN NULL ELSE created_at END
+         FROM calls"
+            .into(),
+        "ANALYZE calls, participants".into(),
+    ] {
+        diesel::sql_query(statement)
+            .execute(&mut *conn)
+            .await
+            .unwrap();
+    }
+    let scans = |table: &'static str| {
+        diesel::sql_query(
+            "SELECT seq_scan, seq_tup_read + COALESCE(idx_tup_fetch, 0) AS rows
+               FROM pg_stat_xact_user_tables WHERE relname = $1",
+        )
+        .bind::<diesel::sql_types::Text, _>(table)
+    };
+    diesel::sql_query("BEGIN")
+        .execute(&mut *conn)
+        .await
+        .unwrap();
+    let legs_before: Reads = scans("participants").get_result(&mut *conn).await.unwrap();
+    let calls_before: Reads = scans("calls").get_result(&mut *conn).await.unwrap();
+    let next = routing::lock_next_queued_call(&mut conn).await.unwrap();
+    let legs = scans("participants")
+        .get_result::<Reads>(&mut *conn)
+        .await
+        .unwrap()
+        .since(&legs_before);
+    let calls = scans("calls")
+        .get_result::<Reads>(&mut *conn)
+        .await
+        .unwrap()
+        .since(&calls_before);
+    diesel::sql_query("ROLLBACK")
+        .execute(&mut *conn)
+        .await
+        .unwrap();
+
+    // The oldest caller in their conference; the one still on their way is passed over.
+    assert_eq!(
+        next.map(|c| c.id.to_string()).as_deref(),
+        Some("00000000-0000-4000-8000-000000000001")
+    );
+    for (table, reads) in [("participants", &legs), ("calls", &calls)] {
+        assert!(
+            reads.seq_scan == 0 && reads.rows < 20,
+            "finding the next caller read {table} of {TALKING} calls in progress and \
+             {WAITING} waiting: {reads:?}"
+        );
+    }
+}

@@ -168,8 +168,11 @@ impl VoiceEngine {
     /// Books one agent for one queued call and dials them. Returns whether it did.
     pub async fn route_next(&self) -> ServiceResult<bool> {
         let routed = in_transaction!(self, |conn, out| {
-            let Some(call) = db::routing::lock_next_queued_call(conn).await? else {
+            if !db::routing::any_agent_available(conn).await? {
                 return Ok::<_, ServiceError>(false);
+            }
+            let Some(call) = db::routing::lock_next_queued_call(conn).await? else {
+                return Ok(false);
             };
             let Some(agent_id) = db::routing::lock_agent_for(conn, &call).await? else {
                 return Ok(false);
