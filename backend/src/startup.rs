@@ -246,9 +246,11 @@ impl Application {
                 shutdown.clone(),
             )),
         ];
+        let waiting_total = crate::services::calls::WaitingTotal::new(events.clone());
         let live = LiveFeed::start(
             pool.clone(),
             &events,
+            waiting_total.clone(),
             config.stream_limits,
             shutdown.clone(),
         );
@@ -260,6 +262,7 @@ impl Application {
             voice_credentials: setup.credentials,
             events,
             live,
+            waiting_total,
             shutdown,
         };
         let server = serve(

@@ -31,6 +31,8 @@ pub struct AppState {
     pub events: EventBus,
     /// Live events built once per instance for every `GET /api/events` stream.
     pub live: LiveFeed,
+    /// The queue's total, counted once per change of the queue.
+    pub waiting_total: crate::services::calls::WaitingTotal,
     /// Draining on SIGTERM: readiness, live-event streams and background loops watch it.
     pub shutdown: Shutdown,
 }

@@ -118,7 +118,7 @@ pub async fn queue(
         cursor: query.cursor,
     };
     let limit = request.limit;
-    let page = calls::queue(&state.pool, request).await?;
+    let page = calls::queue(&state.pool, &state.waiting_total, request).await?;
     Ok(web::Json(QueuePageView::new(page, limit)))
 }
 

@@ -105,9 +105,15 @@ impl Streams {
 
 impl LiveFeed {
     /// Starts building events from the bus's changes; runs as long as the bus does.
-    pub fn start(pool: DbPool, bus: &EventBus, limits: StreamLimits, shutdown: Shutdown) -> Self {
+    pub fn start(
+        pool: DbPool,
+        bus: &EventBus,
+        waiting: calls::WaitingTotal,
+        limits: StreamLimits,
+        shutdown: Shutdown,
+    ) -> Self {
         let feed = Self::new(limits);
-        tokio::spawn(feed.clone().run(pool, bus.subscribe(), shutdown));
+        tokio::spawn(feed.clone().run(pool, waiting, bus.subscribe(), shutdown));
         feed
     }
 
@@ -299,7 +305,13 @@ impl LiveFeed {
         sessions
     }
 
-    async fn run(self, pool: DbPool, mut topics: broadcast::Receiver<Topic>, shutdown: Shutdown) {
+    async fn run(
+        self,
+        pool: DbPool,
+        waiting: calls::WaitingTotal,
+        mut topics: broadcast::Receiver<Topic>,
+        shutdown: Shutdown,
+    ) {
         let mut ping = tokio::time::interval(PING_EVERY);
         ping.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         ping.tick().await;
@@ -359,7 +371,7 @@ impl LiveFeed {
                 let sessions = self.sessions(Some(&agents));
                 self.check_sessions(&pool, sessions).await;
             }
-            let events = build_all(&pool, &batch).await;
+            let events = build_all(&pool, &waiting, &batch).await;
             self.inner
                 .built
                 .fetch_add(events.len() as u64, Ordering::Relaxed);
@@ -417,7 +429,11 @@ impl Drop for LiveStream {
 /// call only goes to the agents it concerns and to admins, as `GET /api/calls/{id}` does. A
 /// change whose read fails (or whose subject is gone) is left out, as a lost change would be:
 /// the next one carries the current state.
-async fn build_all(pool: &DbPool, batch: &[Topic]) -> Vec<LiveEvent> {
+async fn build_all(
+    pool: &DbPool,
+    waiting: &calls::WaitingTotal,
+    batch: &[Topic],
+) -> Vec<LiveEvent> {
     let agent_ids: Vec<Uuid> = batch
         .iter()
         .filter_map(|t| match t {
@@ -438,7 +454,7 @@ async fn build_all(pool: &DbPool, batch: &[Topic]) -> Vec<LiveEvent> {
         call_frames(pool, &call_ids),
         async {
             if queue_changed {
-                queue_frame(pool).await
+                queue_frame(pool, waiting).await
             } else {
                 None
             }
@@ -498,10 +514,10 @@ async fn call_frames(pool: &DbPool, ids: &[Uuid]) -> HashMap<Uuid, (Audience, By
 
 /// The first page, as `GET /api/queue` answers it: a long queue must not make every event
 /// megabytes.
-async fn queue_frame(pool: &DbPool) -> Option<Bytes> {
+async fn queue_frame(pool: &DbPool, waiting: &calls::WaitingTotal) -> Option<Bytes> {
     let first = calls::QueuePageRequest::first();
     let limit = first.limit;
-    match calls::queue(pool, first).await {
+    match calls::queue(pool, waiting, first).await {
         Ok(page) => sse_frame("queue", &QueuePageView::new(page, limit)),
         Err(e) => {
             tracing::warn!(error = %e, "live events: could not read the queue");

@@ -597,36 +597,36 @@ pub async fn waiting_calls_after(
     .collect()
 }
 
-#[derive(QueryableByName)]
-struct WaitingRow {
-    #[diesel(embed)]
-    call: CallRow,
-    #[diesel(sql_type = diesel::sql_types::BigInt)]
-    waiting_total: i64,
-}
-
-/// The first page of the waiting calls and how many wait in all, in one statement (so one
-/// snapshot: they agree). The count is an index-only scan of the partial `calls_waiting_idx`.
-pub async fn first_waiting_calls(
-    conn: &mut PgConn,
-    limit: i64,
-) -> Result<(Vec<Call>, i64), DbError> {
-    let rows: Vec<WaitingRow> = diesel::sql_query(
-        "SELECT c.*, (SELECT count(*) FROM calls w WHERE w.status IN ('queued', 'ringing')) \
-         AS waiting_total FROM calls c WHERE c.status IN ('queued', 'ringing') \
+/// The first page of the waiting calls (queued or ringing), in the router's order.
+pub async fn first_waiting_calls(conn: &mut PgConn, limit: i64) -> Result<Vec<Call>, DbError> {
+    diesel::sql_query(
+        "SELECT c.* FROM calls c WHERE c.status IN ('queued', 'ringing') \
          ORDER BY c.queued_at, c.id LIMIT $1",
     )
     .bind::<diesel::sql_types::BigInt, _>(limit)
     .keep_prepared()
-    .load(conn)
+    .load::<CallRow>(conn)
+    .await?
+    .into_iter()
+    .map(Call::try_from)
+    .collect()
+}
+
+/// How many calls wait (queued or ringing): an index-only scan of the partial
+/// `calls_waiting_idx`, so it costs as much as the queue is long.
+pub async fn count_waiting(conn: &mut PgConn) -> Result<i64, DbError> {
+    #[derive(QueryableByName)]
+    struct Waiting {
+        #[diesel(sql_type = diesel::sql_types::BigInt)]
+        waiting: i64,
+    }
+    let row: Waiting = diesel::sql_query(
+        "SELECT count(*) AS waiting FROM calls WHERE calls.status IN ('queued', 'ringing')",
+    )
+    .keep_prepared()
+    .get_result(conn)
     .await?;
-    // No row: nobody waits (the page holds at least one call whenever the count is not 0).
-    let total = rows.as_slice().first().map_or(0, |r| r.waiting_total);
-    let calls = rows
-        .into_iter()
-        .map(|r| Call::try_from(r.call))
-        .collect::<Result<_, _>>()?;
-    Ok((calls, total))
+    Ok(row.waiting)
 }
 
 /// Calls not yet over (queued, ringing or in progress), oldest first, at most `limit`.

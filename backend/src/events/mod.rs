@@ -1,6 +1,8 @@
 //! Live updates for dashboards: what changed (an agent, a call, the queue), fanned out to every
 //! subscriber in this process and, through PostgreSQL `LISTEN`/`NOTIFY`, to every other instance.
 
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
 use std::time::Duration;
 
 use futures_util::StreamExt;
@@ -34,6 +36,9 @@ pub struct EventBus {
     /// Identifies this instance, so it ignores its own notifications coming back.
     origin: Uuid,
     outbound: Option<tokio::sync::mpsc::UnboundedSender<Topic>>,
+    /// Bumped whenever the queue changes (here or, as far as this instance has heard, on
+    /// another instance), so what was read of the queue can be known to be still current.
+    queue_version: Arc<AtomicU64>,
 }
 
 impl Default for EventBus {
@@ -50,6 +55,7 @@ impl EventBus {
             local,
             origin: Uuid::new_v4(),
             outbound: None,
+            queue_version: Arc::new(AtomicU64::new(0)),
         }
     }
 
@@ -62,12 +68,16 @@ impl EventBus {
             database_url.to_owned(),
             bus.origin,
             bus.local.clone(),
+            bus.queue_version.clone(),
             rx,
         ));
         bus
     }
 
     pub fn publish(&self, topic: Topic) {
+        if topic == Topic::Queue {
+            self.queue_version.fetch_add(1, Ordering::SeqCst);
+        }
         // No subscribers is fine.
         let _ = self.local.send(topic);
         if let Some(outbound) = &self.outbound {
@@ -78,6 +88,13 @@ impl EventBus {
     pub fn subscribe(&self) -> broadcast::Receiver<Topic> {
         self.local.subscribe()
     }
+
+    /// Changes whenever the queue may have changed: a value read of the queue with this
+    /// version is current for as long as the version stays the same (and the relay to the
+    /// other instances is up; it bumps the version whenever it reconnects).
+    pub fn queue_version(&self) -> u64 {
+        self.queue_version.load(Ordering::SeqCst)
+    }
 }
 
 /// Keeps one connection that both LISTENs for other instances' changes and NOTIFYs ours.
@@ -85,9 +102,12 @@ async fn relay(
     database_url: String,
     origin: Uuid,
     local: broadcast::Sender<Topic>,
+    queue_version: Arc<AtomicU64>,
     mut outbound: tokio::sync::mpsc::UnboundedReceiver<Topic>,
 ) {
     loop {
+        // Whatever other instances changed while the relay was down was not heard.
+        queue_version.fetch_add(1, Ordering::SeqCst);
         match crate::db::tls::connect_raw(&database_url).await {
             Ok((client, mut messages)) => {
                 let (notes_tx, mut notes_rx) = tokio::sync::mpsc::unbounded_channel();
@@ -108,6 +128,9 @@ async fn relay(
                                     if let Ok(n) = serde_json::from_str::<Notification>(&payload) {
                                         if n.origin != origin {
                                             for topic in n.topics {
+                                                if topic == Topic::Queue {
+                                                    queue_version.fetch_add(1, Ordering::SeqCst);
+                                                }
                                                 let _ = local.send(topic);
                                             }
                                         }

@@ -13,6 +13,7 @@ use crate::domain::audience::{call_audience, Audience};
 use crate::domain::board::{assign_to, front_of_queue, live_state, LiveCallState};
 use crate::domain::call::{Call, CallStatus, MonitorMode, Participant, Transfer};
 use crate::domain::engine::TimelineEvent;
+use crate::events::EventBus;
 
 pub struct CallDetail {
     pub call: Call,
@@ -282,7 +283,8 @@ pub async fn assign(pool: &DbPool, id: Uuid, agent_id: Uuid, by: Uuid) -> Servic
 /// One page of the queue, longest-waiting first.
 pub struct QueuePage {
     pub items: Vec<Call>,
-    /// Calls waiting in all: on the first page only (later pages skip the count).
+    /// Calls waiting in all: on the first page only (later pages skip the count). With more
+    /// than one page waiting, it may be a moment behind the page (see [`WaitingTotal`]).
     pub total: Option<i64>,
     /// Where the next page starts; `None` on the last page.
     pub next_cursor: Option<String>,
@@ -290,8 +292,13 @@ pub struct QueuePage {
 
 /// One page of the queue, keyset-paged on the router's order `(queued_at, id)`: a caller who
 /// waits throughout is on exactly one page of a walk, however many join or leave meanwhile.
-/// The first page and the total come from one statement, so they agree.
-pub async fn queue(pool: &DbPool, page: QueuePageRequest) -> ServiceResult<QueuePage> {
+/// The first page carries the total: the page itself when it holds every waiting call, else
+/// [`WaitingTotal`]'s count.
+pub async fn queue(
+    pool: &DbPool,
+    waiting: &WaitingTotal,
+    page: QueuePageRequest,
+) -> ServiceResult<QueuePage> {
     if !(1..=QueuePageRequest::MAX_LIMIT).contains(&page.limit) {
         return Err(
             crate::domain::ValidationError::new("limit", "must be between 1 and 200").into(),
@@ -306,17 +313,18 @@ pub async fn queue(pool: &DbPool, page: QueuePageRequest) -> ServiceResult<Queue
         .map_err(ServiceError::BadInput)?;
     let mut conn = pool.get().await.map_err(DbError::from)?;
     // One more than asked: whether it comes says whether there is a next page.
-    let (mut items, total) = match after {
-        None => {
-            let (items, total) = db::calls::first_waiting_calls(&mut conn, page.limit + 1).await?;
-            (items, Some(total))
-        }
-        Some(after) => {
-            let items = db::calls::waiting_calls_after(&mut conn, after, page.limit + 1).await?;
-            (items, None)
-        }
+    let mut items = match after {
+        None => db::calls::first_waiting_calls(&mut conn, page.limit + 1).await?,
+        Some(after) => db::calls::waiting_calls_after(&mut conn, after, page.limit + 1).await?,
     };
-    let next_cursor = if items.len() > page.limit as usize {
+    let more = items.len() > page.limit as usize;
+    let total = match (after, more) {
+        (Some(_), _) => None,
+        (None, false) => Some(items.len() as i64),
+        // Never fewer than the page showed, whatever a count from a moment ago says.
+        (None, true) => Some(waiting.get(&mut conn).await?.max(items.len() as i64)),
+    };
+    let next_cursor = if more {
         items.truncate(page.limit as usize);
         items.last().map(|c| encode_cursor(c.queued_at, c.id))
     } else {
@@ -327,6 +335,55 @@ pub async fn queue(pool: &DbPool, page: QueuePageRequest) -> ServiceResult<Queue
         total,
         next_cursor,
     })
+}
+
+/// How many calls wait in all, for the queue's first page. Counting is a walk over every
+/// waiting call, so with thousands waiting a count per request would cost more than the page:
+/// the count is kept until the queue changes (as the [`EventBus`] hears of it, from this
+/// instance or another) and at most [`WaitingTotal::RECOUNT_AFTER`], and one request counts
+/// while the others wait for its answer.
+#[derive(Clone)]
+pub struct WaitingTotal {
+    events: EventBus,
+    counted: std::sync::Arc<tokio::sync::Mutex<Option<Counted>>>,
+}
+
+struct Counted {
+    queue_version: u64,
+    at: std::time::Instant,
+    total: i64,
+}
+
+impl WaitingTotal {
+    /// A count is not trusted longer than this even when no change was heard (a change on
+    /// another instance is heard through the database, which may be out of reach).
+    pub const RECOUNT_AFTER: std::time::Duration = std::time::Duration::from_secs(2);
+
+    pub fn new(events: EventBus) -> Self {
+        Self {
+            events,
+            counted: Default::default(),
+        }
+    }
+
+    async fn get(&self, conn: &mut PgConn) -> Result<i64, DbError> {
+        let mut counted = self.counted.lock().await;
+        // Read before counting: a change that lands during the count makes the next request
+        // count again.
+        let version = self.events.queue_version();
+        if let Some(c) = counted.as_ref() {
+            if c.queue_version == version && c.at.elapsed() < Self::RECOUNT_AFTER {
+                return Ok(c.total);
+            }
+        }
+        let total = db::calls::count_waiting(conn).await?;
+        *counted = Some(Counted {
+            queue_version: version,
+            at: std::time::Instant::now(),
+            total,
+        });
+        Ok(total)
+    }
 }
 
 /// Which page of the queue to read: `limit` 1–200, from the start or after `cursor` (a
