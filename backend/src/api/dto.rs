@@ -637,6 +637,9 @@ pub struct QueuePageView {
     /// Longest-waiting first.
     pub items: Vec<QueueEntryView>,
     /// Calls waiting in all: on the first page (no `cursor`) only, `null` on later pages.
+    /// Exact when the page holds the whole queue; with more waiting, counted at most 2 s
+    /// before (and again after every change this instance hears of), and never less than the
+    /// page shows. Whether there is more to read is `next_cursor`'s to say.
     pub total: Option<i64>,
     pub limit: i64,
     /// Pass as `cursor` for the next page; `null` on the last page.

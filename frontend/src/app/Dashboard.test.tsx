@@ -441,4 +441,18 @@ describe('Dashboard queue', () => {
     expect(screen.getByTestId('queue-count')).toHaveTextContent(/^3 waiting/);
     expect(screen.queryByRole('button', { name: 'Show more' })).not.toBeInTheDocument();
   });
+
+  it('offers no "Show more" when the server says there is no next page, whatever the count says', async () => {
+    const backend = demoBackend();
+    // A count from a moment before two callers were served: 52 waiting, but the queue now
+    // ends within the first page.
+    mount({
+      ...backend.routes,
+      'GET /api/queue': () => jsonResponse(200, { ...page(0, 50, 50), total: 52, next_cursor: null }),
+    });
+    const list = await screen.findByRole('list', { name: 'Waiting callers' });
+    await waitFor(() => expect(within(list).getAllByRole('listitem')).toHaveLength(50));
+    expect(screen.getByTestId('queue-count')).toHaveTextContent(/^52 waiting/);
+    expect(screen.queryByRole('button', { name: 'Show more' })).not.toBeInTheDocument();
+  });
 });

@@ -49,6 +49,7 @@ export function Dashboard({
             total={queue.total}
             loading={queue.loading}
             loadingMore={queue.loadingMore}
+            hasMore={queue.hasMore}
             problem={queue.problem}
             onLoadMore={queue.loadMore}
           />

@@ -8,6 +8,8 @@ interface QueuePanelProps {
   total?: number;
   loading: boolean;
   loadingMore?: boolean;
+  /** Whether a next page exists (the server's `next_cursor`). */
+  hasMore?: boolean;
   problem: ApiProblem | null;
   onLoadMore?: () => void;
 }
@@ -16,7 +18,7 @@ interface QueuePanelProps {
  * Callers waiting for an agent, longest wait first, with a live wait timer. A long queue comes a
  * page at a time: the count is the whole queue's, and "Show more" fetches the next page.
  */
-export function QueuePanel({ entries, total, loading, loadingMore = false, problem, onLoadMore }: QueuePanelProps) {
+export function QueuePanel({ entries, total, loading, loadingMore = false, hasMore = false, problem, onLoadMore }: QueuePanelProps) {
   const waitingCount = Math.max(total ?? entries.length, entries.length);
   const hidden = waitingCount - entries.length;
   const now = useNow(1_000, entries.length > 0);
@@ -56,7 +58,7 @@ export function QueuePanel({ entries, total, loading, loadingMore = false, probl
           ))}
         </ol>
       )}
-      {hidden > 0 && onLoadMore && (
+      {hidden > 0 && hasMore && onLoadMore && (
         <p className="queue-more">
           <span data-testid="queue-shown">
             Showing the {entries.length} longest-waiting of {waitingCount}.

@@ -60,6 +60,8 @@ export function useQueue() {
     total: pages?.[0]?.total ?? 0,
     loading: query.isPending,
     loadingMore: query.isFetchingNextPage,
+    // The last page's `next_cursor` says whether more wait; a count from a moment ago may not.
+    hasMore: query.hasNextPage,
     problem: query.error ?? null,
     reload,
     loadMore,
