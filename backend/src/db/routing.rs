@@ -30,43 +30,69 @@ pub async fn any_agent_available(conn: &mut PgConn) -> Result<bool, DbError> {
     .await?)
 }
 
+/// How many queued calls one step of [`lock_next_queued_call`]'s walk reads.
+const WALK_STEP: i64 = 64;
+
 /// The oldest queued call whose caller is in the conference (so an agent who answers finds
 /// them there) and that no other instance is routing right now, locked.
 ///
-/// The walk goes down the queue in the router's order (`calls_waiting_idx`) and asks the index
-/// of callers in a conference about each call, stopping at the first it can lock: a call
-/// whose caller has not reached the conference yet costs one index probe. (Starting from the
-/// callers in a conference instead read all of them, those already talking included, and
-/// joined them to the queue as a nested loop: with a thousand callers that was ~20 ms per
-/// attempt, and the routers' attempts took most of the database.) The statuses are written as
-/// literals (from their one mapping) so that PostgreSQL can use the partial indexes whatever
-/// plan it caches.
+/// The walk goes down the queue from its head a step at a time: the step's calls in the
+/// router's order, which of them have their caller in a conference, and the first of those it
+/// can lock. Each of the three is a plain index lookup whatever PostgreSQL believes of the
+/// tables, so the cost stays a few dozen rows per attempt. (As one statement, a join of the
+/// queue to the callers in a conference, the planner chose a nested loop that read every
+/// connected caller for every queued call whenever its statistics were older than a burst of
+/// calls: 20–130 ms per attempt with a thousand callers, and the routers' attempts took most of
+/// the database.)
 pub async fn lock_next_queued_call(conn: &mut PgConn) -> Result<Option<Call>, DbError> {
-    static NEXT_QUEUED_CALL: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
-        format!(
-            "SELECT calls.* FROM calls
-              WHERE calls.status = '{queued}'
-                AND EXISTS (
-                    SELECT 1 FROM participants
-                     WHERE participants.call_id = calls.id
-                       AND participants.kind = '{customer}'
-                       AND participants.status = '{connected}'
-                )
-              ORDER BY calls.queued_at, calls.id
-              LIMIT 1
-              FOR UPDATE OF calls SKIP LOCKED",
-            customer = ParticipantKind::Customer.as_str(),
-            connected = ParticipantStatus::Connected.as_str(),
-            queued = CallStatus::Queued.as_str(),
-        )
-    });
-    diesel::sql_query(NEXT_QUEUED_CALL.as_str())
-        .keep_prepared()
-        .get_result::<CallRow>(conn)
-        .await
-        .optional()?
-        .map(Call::try_from)
-        .transpose()
+    let mut after: Option<(chrono::DateTime<Utc>, Uuid)> = None;
+    loop {
+        let mut step = calls::table
+            .filter(calls::status.eq(CallStatus::Queued))
+            .order((calls::queued_at.asc(), calls::id.asc()))
+            .limit(WALK_STEP)
+            .select((calls::id, calls::queued_at))
+            .into_boxed();
+        if let Some((queued_at, id)) = after {
+            step = step.filter(
+                calls::queued_at
+                    .gt(queued_at)
+                    .or(calls::queued_at.eq(queued_at).and(calls::id.gt(id))),
+            );
+        }
+        let head: Vec<(Uuid, chrono::DateTime<Utc>)> = step.load(conn).await?;
+        let Some(&(last_id, last_queued_at)) = head.last() else {
+            return Ok(None);
+        };
+        let ids: Vec<Uuid> = head.iter().map(|(id, _)| *id).collect();
+        let in_conference: Vec<Uuid> = participants::table
+            .filter(participants::call_id.eq_any(&ids))
+            .filter(participants::kind.eq(ParticipantKind::Customer))
+            .filter(participants::status.eq(ParticipantStatus::Connected))
+            .select(participants::call_id)
+            .load(conn)
+            .await?;
+        if !in_conference.is_empty() {
+            let locked = calls::table
+                .filter(calls::id.eq_any(&in_conference))
+                .filter(calls::status.eq(CallStatus::Queued))
+                .order((calls::queued_at.asc(), calls::id.asc()))
+                .limit(1)
+                .select(CallRow::as_select())
+                .for_update()
+                .skip_locked()
+                .first(conn)
+                .await
+                .optional()?;
+            if let Some(row) = locked {
+                return Call::try_from(row).map(Some);
+            }
+        }
+        if head.len() < WALK_STEP as usize {
+            return Ok(None);
+        }
+        after = Some((last_queued_at, last_id));
+    }
 }
 
 /// The agent to offer `call` to, locked so no other instance books them meanwhile: the agent
