@@ -10,7 +10,6 @@ use diesel_async::RunQueryDsl;
 use uuid::Uuid;
 
 use super::calls::{CallRow, ParticipantRow};
-use super::prepared::KeepPrepared;
 use super::schema::{agents, calls, participants};
 use super::{DbError, PgConn};
 use crate::domain::agent::AgentStatus;
