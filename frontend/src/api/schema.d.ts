@@ -3294,6 +3294,7 @@ export interface operations {
                     "application/json": components["schemas"]["CallPageView"];
                 };
             };
+            /** @description `cursor` is not one this API returned, or an unknown or malformed parameter */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -3310,6 +3311,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
+            /** @description `limit` out of range */
             422: {
                 headers: {
                     [name: string]: unknown;
