@@ -188,30 +188,20 @@ impl Engine {
         self.s.agent(id).cloned()
     }
 
-    /// An agent's leg in the call is over: an agent who was on the call goes to wrap-up and is
-    /// freed once Twilio reports all their legs over. An agent who signed out, went away or was
+    /// An agent's leg `p` in the call is over: an agent who was on the call goes to wrap-up and
+    /// is freed once Twilio reports all their legs over. A supervisor's leg ending never puts
+    /// anyone in wrap-up, whatever other legs they had on the call (one who handled it earlier
+    /// as its agent had their wrap-up then). An agent who signed out, went away or was
     /// deactivated meanwhile keeps that status: a call ending never makes them available.
-    fn agent_leg_over(&mut self, agent_id: Uuid) {
-        let Some(agent) = self.agent(agent_id) else {
+    fn agent_leg_over(&mut self, p: &Participant) {
+        let Some(agent) = p.agent_id.and_then(|id| self.agent(id)) else {
             return;
         };
-        if agent.status.is_engaged() && !self.only_supervising(agent_id) {
-            self.start_wrap_up(agent_id);
+        let supervising = p.kind == ParticipantKind::Supervisor;
+        if agent.status.is_engaged() && !supervising {
+            self.start_wrap_up(agent.id);
         }
-        self.release_agent(agent_id);
-    }
-
-    /// Whether the agent is on this call only as a supervisor (listening, coaching or barging):
-    /// their leg ending frees them without wrap-up, and a missed one does not set them away.
-    fn only_supervising(&self, agent_id: Uuid) -> bool {
-        let mine = || {
-            self.s
-                .participants
-                .iter()
-                .filter(move |p| p.agent_id == Some(agent_id))
-        };
-        mine().any(|p| p.kind == ParticipantKind::Supervisor)
-            && !mine().any(|p| p.kind == ParticipantKind::Agent)
+        self.release_agent(agent.id, supervising);
     }
 
     /// Moves an agent whose call is over to wrap-up, timed when wrap-up is on.
@@ -231,8 +221,9 @@ impl Engine {
 
     /// Frees an agent once none of their legs can still be live in Twilio. Leaving the
     /// conference is not enough: until Twilio reports the leg's call over, their browser is
-    /// still on it and would drop the next call.
-    fn release_agent(&mut self, agent_id: Uuid) {
+    /// still on it and would drop the next call. `supervising`: the leg that ended was a
+    /// supervisor's (listening, coaching or barging), which frees them without wrap-up.
+    fn release_agent(&mut self, agent_id: Uuid, supervising: bool) {
         let Some(agent) = self.agent(agent_id) else {
             return;
         };
@@ -243,7 +234,7 @@ impl Engine {
         if !holding || self.s.agent_has_live_leg(agent_id) {
             return;
         }
-        if self.only_supervising(agent_id) {
+        if supervising {
             if agent.status != AgentStatus::WrapUp {
                 self.set_agent_status(agent_id, AgentStatus::Available);
             }
@@ -346,7 +337,7 @@ impl Engine {
             self.hang_up_leg(sid);
         }
         if let Some(agent) = p.agent_id {
-            self.release_agent(agent);
+            self.release_agent(agent, p.kind == ParticipantKind::Supervisor);
         }
     }
 
@@ -398,13 +389,11 @@ impl Engine {
                     },
                 );
                 if p.kind != ParticipantKind::Customer {
-                    if let Some(sid) = p.call_sid {
+                    if let Some(sid) = p.call_sid.clone() {
                         self.hang_up_leg(sid);
                     }
                 }
-                if let Some(agent) = p.agent_id {
-                    self.agent_leg_over(agent);
-                }
+                self.agent_leg_over(&p);
             }
         }
         if let Some(t) = self.active_transfer() {
@@ -672,9 +661,7 @@ impl Engine {
         if p.kind == ParticipantKind::Customer {
             return self.finish_call("customer hung up");
         }
-        if let Some(agent) = p.agent_id {
-            self.agent_leg_over(agent);
-        }
+        self.agent_leg_over(p);
         if self.call().status.is_final() || p.kind == ParticipantKind::Supervisor {
             return;
         }
@@ -781,7 +768,7 @@ impl Engine {
             // A supervisor who declines or misses their own listening leg is not away, and the
             // call is not theirs: nothing else changes.
             if let Some(agent) = p.agent_id {
-                self.release_agent(agent);
+                self.release_agent(agent, true);
             }
             self.record(TimelineEvent::MonitorMissed {
                 participant_id: p.id,
@@ -812,7 +799,7 @@ impl Engine {
                     });
                 }
             } else {
-                self.release_agent(agent);
+                self.release_agent(agent, false);
             }
         }
         let (participant_id, agent_id, phone) = (p.id, p.agent_id, p.phone.clone());
@@ -982,7 +969,7 @@ impl Engine {
         } else if let (Some(agent), true) = (p.agent_id, status.is_final()) {
             // The leg had already left or been called off; now that it is over in Twilio too,
             // the agent can take the next call.
-            self.release_agent(agent);
+            self.release_agent(agent, p.kind == ParticipantKind::Supervisor);
         }
     }
 
@@ -1002,7 +989,7 @@ impl Engine {
             self.mark_unanswered(id, ParticipantStatus::Failed);
             self.leg_missed(&p, ParticipantStatus::Failed, false);
         } else if let Some(agent) = p.agent_id {
-            self.release_agent(agent);
+            self.release_agent(agent, p.kind == ParticipantKind::Supervisor);
         }
     }
 

@@ -1502,3 +1502,36 @@ fn taking_over_takes_the_customer_off_hold_and_needs_an_agent_to_take_from() {
         Err(Refusal::Conflict(m)) if m.contains("outside number")
     ));
 }
+
+#[test]
+fn a_supervisor_who_had_the_call_as_its_agent_earlier_is_not_put_in_wrap_up_by_their_listening_leg()
+{
+    // Sue handled the call earlier as its agent (that leg left); now she only listens.
+    let mut s = monitored();
+    s.wrap_up_seconds = 30;
+    let mut earlier = leg(
+        13,
+        ParticipantKind::Agent,
+        Some(SUE),
+        ParticipantStatus::Left,
+    );
+    earlier.left_at = Some(at() - chrono::Duration::minutes(10));
+    earlier.call_ended_at = earlier.left_at;
+    s.participants.push(earlier);
+    let d = ok(s.clone(), leave(&s, SUE_LEG));
+    assert_ne!(agent_status(&d, SUE), AgentStatus::WrapUp);
+    assert!(!kinds(&d).contains(&"wrap_up_started".to_owned()));
+    let mut after = d.state;
+    after.now += chrono::Duration::minutes(5);
+    let d = ok(
+        after,
+        Input::LegProgress {
+            participant_id: id(SUE_LEG),
+            status: TwilioCallStatus::Completed,
+        },
+    );
+    assert_eq!(agent_status(&d, SUE), AgentStatus::Available);
+    // The call ending while she listens: no wrap-up either.
+    let d = ok(s, Input::EndCall { reason: "test" });
+    assert_ne!(agent_status(&d, SUE), AgentStatus::WrapUp);
+}
