@@ -429,3 +429,43 @@ async fn a_listening_leg_answered_from_the_fallback_url_still_joins_muted() {
         "a listening supervisor is heard by nobody"
     );
 }
+
+/// A supervisor made a plain agent while listening keeps their leg, but it makes them no agent
+/// of the call: they may not hold the customer or hang up.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_listening_leg_grants_no_agent_rights_to_someone_no_longer_a_supervisor() {
+    let cc = CallCenter::start().await;
+    let admin = cc.admin().await;
+    let sue = supervisor(&cc, "sue", false).await;
+    let ana = cc.agent("ana", true).await;
+    let (call_id, _) = answered_call(&cc, &ana).await;
+    cc.set_status(&sue, "available").await;
+    listening(&cc, &sue, &call_id).await;
+    let res = cc
+        .app()
+        .send_json(
+            Method::PATCH,
+            &format!("/api/agents/{}", sue.id),
+            Some(&admin),
+            &json!({ "role": "agent" }),
+        )
+        .await;
+    assert_eq!(res.status(), 200, "{}", res.text().await.unwrap());
+    let call = cc.call_until(&admin, &call_id, "read", |_| true).await;
+    let customer_id = customer(&call)["id"].as_str().unwrap().to_owned();
+    let res = cc
+        .post(
+            &sue,
+            &format!("/api/calls/{call_id}/participants/{customer_id}/hold"),
+            json!({ "hold": true }),
+        )
+        .await;
+    assert_error(res, 403, "forbidden").await;
+    let res = cc
+        .post(&sue, &format!("/api/calls/{call_id}/hangup"), json!({}))
+        .await;
+    assert_error(res, 403, "forbidden").await;
+    let call = cc.call_until(&admin, &call_id, "read", |_| true).await;
+    assert_eq!(call["status"], "in_progress");
+    assert_eq!(customer(&call)["on_hold"], false);
+}

@@ -1208,17 +1208,16 @@ impl Engine {
     // ---- agents' actions ----
 
     /// Only an agent on the call (or a supervisor or admin) may act, and only on a live call.
+    /// A supervisor's leg grants no agent rights: someone no longer a supervisor who still has
+    /// their listening leg is not on the call as its agent.
     pub(super) fn authorize(&self, actor: Actor) -> Result<(), Refusal> {
-        let was_on_call = self
-            .s
-            .participants
-            .iter()
-            .any(|p| p.agent_id == Some(actor.id));
-        let is_on_call = self
-            .s
-            .participants
-            .iter()
-            .any(|p| p.agent_id == Some(actor.id) && p.status == ParticipantStatus::Connected);
+        let mine = || {
+            self.s.participants.iter().filter(move |p| {
+                p.agent_id == Some(actor.id) && p.kind != ParticipantKind::Supervisor
+            })
+        };
+        let was_on_call = mine().next().is_some();
+        let is_on_call = mine().any(|p| p.status == ParticipantStatus::Connected);
         if !was_on_call && !actor.supervises {
             return Err(Refusal::Forbidden(
                 "only an agent on this call (or a supervisor) can do that".into(),
@@ -1378,11 +1377,14 @@ impl Engine {
                 Self::placed(&own)?;
                 self.remove_leg(own.id);
                 // Left on purpose: if the customer goes back to the queue, the call goes to
-                // someone else.
-                self.update_call(CallUpdate {
-                    avoid_agent_id: Some(Some(actor.id)),
-                    ..Default::default()
-                });
+                // someone else. A supervisor leaving their listening leg was never offered the
+                // call: the mark an agent who left set stays.
+                if own.kind != ParticipantKind::Supervisor {
+                    self.update_call(CallUpdate {
+                        avoid_agent_id: Some(Some(actor.id)),
+                        ..Default::default()
+                    });
+                }
                 self.record(TimelineEvent::AgentLeaving { agent_id: actor.id });
                 Ok(())
             }

@@ -1535,3 +1535,41 @@ fn a_supervisor_who_had_the_call_as_its_agent_earlier_is_not_put_in_wrap_up_by_t
     let d = ok(s, Input::EndCall { reason: "test" });
     assert_ne!(agent_status(&d, SUE), AgentStatus::WrapUp);
 }
+
+#[test]
+fn a_supervisor_leaving_keeps_the_mark_of_the_agent_who_left_and_their_leg_grants_no_agent_rights()
+{
+    // Bob left on purpose earlier: the call is not to be offered back to him.
+    let mut s = monitored();
+    s.call.avoid_agent_id = Some(id(BOB));
+    let d = act(s.clone(), sue(), Action::Leave).unwrap();
+    assert_eq!(d.state.call.avoid_agent_id, Some(id(BOB)));
+    let d = act(s.clone(), sue(), Action::StopMonitor).unwrap();
+    assert_eq!(d.state.call.avoid_agent_id, Some(id(BOB)));
+    // An agent leaving still marks themselves.
+    let d = act(s.clone(), alice(), Action::Leave).unwrap();
+    assert_eq!(d.state.call.avoid_agent_id, Some(id(ALICE)));
+
+    // Sue, no longer a supervisor, still has her listening leg: it makes her no agent of the
+    // call.
+    let demoted = Actor {
+        id: id(SUE),
+        supervises: false,
+    };
+    for action in [
+        Action::Hold {
+            participant_id: id(CUSTOMER),
+            hold: true,
+        },
+        Action::Leave,
+        Action::HangUp,
+    ] {
+        assert!(
+            matches!(
+                act(s.clone(), demoted, action.clone()),
+                Err(Refusal::Forbidden(_))
+            ),
+            "{action:?}"
+        );
+    }
+}
