@@ -430,6 +430,58 @@ async fn a_listening_leg_answered_from_the_fallback_url_still_joins_muted() {
     );
 }
 
+fn sid_of(leg: &Value) -> String {
+    leg["call_sid"].as_str().unwrap().to_owned()
+}
+
+/// Twilio refuses a switch from listening to whispering: the stored mode (what the board and
+/// the agent's banner show) stays what Twilio has.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_mode_switch_twilio_refuses_keeps_the_mode_twilio_has() {
+    let cc = CallCenter::start().await;
+    let sue = supervisor(&cc, "sue", false).await;
+    let ana = cc.agent("ana", true).await;
+    let (call_id, customer_sid) = answered_call(&cc, &ana).await;
+    cc.set_status(&sue, "available").await;
+    let sue_sid = listening(&cc, &sue, &call_id).await;
+
+    cc.sim.fail_next_rest(1, 400);
+    let body = assert_error(
+        monitor(&cc, &sue, &call_id, "whisper").await,
+        502,
+        "upstream_failed",
+    )
+    .await;
+    let call = cc.call_until(&sue.token, &call_id, "read", |_| true).await;
+    let sue_leg = supervisor_leg(&call, &sue).unwrap();
+    assert_eq!(sue_leg["monitor_mode"], "listen");
+    assert!(connected(sue_leg));
+    assert!(timeline_kinds(&call).contains(&"monitor_mode_change_failed".to_owned()));
+    let board: Vec<Value> = cc
+        .app()
+        .get("/api/board/calls", Some(&sue.token))
+        .await
+        .json()
+        .await
+        .unwrap();
+    let on_board = board.iter().find(|c| c["id"] == call_id.as_str()).unwrap();
+    assert_eq!(on_board["monitors"][0]["mode"], "listen", "{on_board}");
+    assert!(heard_by(&cc, &customer_sid, &sue_sid).is_empty());
+    assert!(
+        body["message"]
+            .as_str()
+            .unwrap()
+            .contains("heard as before"),
+        "{body}"
+    );
+
+    // Once Twilio answers again, the switch goes through.
+    let res = monitor(&cc, &sue, &call_id, "whisper").await;
+    assert_eq!(res.status(), 200, "{}", res.text().await.unwrap());
+    let ana_sid = sid_of(agent_leg(&call, &ana));
+    assert_eq!(heard_by(&cc, &customer_sid, &sue_sid), [ana_sid]);
+}
+
 /// A supervisor made a plain agent while listening keeps their leg, but it makes them no agent
 /// of the call: they may not hold the customer or hang up.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -122,6 +122,9 @@ pub enum Input {
     /// Twilio refused to take the agent out of the conference for a transfer to the queue: they
     /// are still with the customer, so the call is theirs again.
     QueueTransferRefused { agent_id: Uuid },
+    /// Twilio refused to switch how a supervisor's joined leg is heard: it is still heard as
+    /// `mode`, the mode it had before the request, and is recorded so again.
+    MonitorModeRefused { agent_id: Uuid, mode: MonitorMode },
     /// An agent signing out or being deactivated gives the call back without ending it.
     HandBack {
         agent_id: Uuid,

@@ -78,6 +78,9 @@ impl Engine {
             Input::Action { actor, action } => return self.action(actor, action),
             Input::HandBack { agent_id, reason } => self.hand_back(agent_id, reason),
             Input::QueueTransferRefused { agent_id } => self.queue_transfer_refused(agent_id),
+            Input::MonitorModeRefused { agent_id, mode } => {
+                self.monitor_mode_refused(agent_id, mode);
+            }
         }
         Ok(())
     }
@@ -2014,6 +2017,36 @@ impl Engine {
         });
         self.changed_call();
         Ok(())
+    }
+
+    /// Twilio refused a mode switch: the supervisor's leg is recorded (and asked of Twilio
+    /// again, in case the refused request took effect after all) as heard as before.
+    fn monitor_mode_refused(&mut self, agent_id: Uuid, mode: MonitorMode) {
+        if self.call().status.is_final() {
+            return;
+        }
+        let Some(leg) = self
+            .supervisor_leg(agent_id)
+            .filter(|p| p.status == ParticipantStatus::Connected)
+        else {
+            return;
+        };
+        let asked = leg.monitor_mode.unwrap_or(MonitorMode::Listen);
+        self.heard_as(&leg, mode);
+        self.record(TimelineEvent::MonitorModeChangeFailed {
+            participant_id: leg.id,
+            by: agent_id,
+            mode: asked,
+        });
+        self.changed_call();
+    }
+
+    /// Makes a joined supervisor's leg heard as `mode`, or listening when that is whisper and
+    /// there is nobody to coach any more.
+    fn heard_as(&mut self, leg: &Participant, mode: MonitorMode) {
+        if self.apply_monitor_mode(leg, mode).is_err() {
+            let _ = self.apply_monitor_mode(leg, MonitorMode::Listen);
+        }
     }
 }
 

@@ -1573,3 +1573,49 @@ fn a_supervisor_leaving_keeps_the_mark_of_the_agent_who_left_and_their_leg_grant
         );
     }
 }
+
+#[test]
+fn a_mode_switch_twilio_refused_is_stored_as_it_was_before() {
+    let d = act(monitored(), sue(), monitor_action(MonitorMode::Barge)).unwrap();
+    assert_eq!(
+        d.state.participant(id(SUE_LEG)).unwrap().monitor_mode,
+        Some(MonitorMode::Barge)
+    );
+    let d = ok(
+        d.state,
+        Input::MonitorModeRefused {
+            agent_id: id(SUE),
+            mode: MonitorMode::Listen,
+        },
+    );
+    let leg = d.state.participant(id(SUE_LEG)).unwrap();
+    assert_eq!(leg.monitor_mode, Some(MonitorMode::Listen));
+    assert!(leg.muted);
+    assert!(matches!(
+        d.effects.as_slice(),
+        [Effect::Monitor {
+            muted: true,
+            coach: None,
+            ..
+        }]
+    ));
+    assert_eq!(kinds(&d), ["monitor_mode_change_failed"]);
+    assert!(matches!(
+        &d.timeline[0],
+        TimelineEvent::MonitorModeChangeFailed {
+            mode: MonitorMode::Barge,
+            ..
+        }
+    ));
+    // Her leg gone meanwhile: nothing to put back.
+    let s = monitored();
+    let s = ok(s.clone(), leave(&s, SUE_LEG)).state;
+    let d = ok(
+        s,
+        Input::MonitorModeRefused {
+            agent_id: id(SUE),
+            mode: MonitorMode::Listen,
+        },
+    );
+    assert!(d.effects.is_empty() && d.timeline.is_empty());
+}

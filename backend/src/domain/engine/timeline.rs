@@ -203,6 +203,13 @@ pub enum TimelineEvent {
         by: Uuid,
         from_agent_id: Option<Uuid>,
     },
+    /// Twilio refused to switch how a supervisor is heard: they are still heard as before.
+    MonitorModeChangeFailed {
+        participant_id: Uuid,
+        by: Uuid,
+        /// The mode asked for.
+        mode: MonitorMode,
+    },
     CallEnded {
         status: CallStatus,
         reason: Cow<'static, str>,
@@ -476,6 +483,11 @@ mod tests {
             TakenOver {
                 by: id,
                 from_agent_id: Some(id),
+            },
+            MonitorModeChangeFailed {
+                participant_id: id,
+                by: id,
+                mode: MonitorMode::Barge,
             },
             CallEnded {
                 status: CallStatus::Completed,

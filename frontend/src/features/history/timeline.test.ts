@@ -91,6 +91,10 @@ const CASES: [TimelineEntry, string][] = [
   [entry('monitor_stopped', { participant_id: P_BEN, by: BEN }), 'Ben stopped listening'],
   [entry('monitor_missed', { participant_id: P_BEN, agent_id: BEN, status: 'busy' }), 'Ben did not join as supervisor (busy)'],
   [entry('taken_over', { by: BEN, from_agent_id: ANA }), 'Ben took the call over from Ana'],
+  [
+    entry('monitor_mode_change_failed', { participant_id: P_BEN, by: BEN, mode: 'barge' }),
+    'Ben could not switch to talking on the call (Twilio refused); nothing changed',
+  ],
   [entry('assigned_to', { agent_id: ANA, by: BEN }), 'Ben gave the call to Ana'],
   [entry('call_ended', { status: 'completed', reason: 'customer hung up' }), 'Customer hung up'],
   [entry('call_ended', { status: 'completed', reason: 'conference ended' }), 'Call ended (conference ended)'],
@@ -161,6 +165,7 @@ const ALL_KINDS: Record<TimelineKind, true> = {
   monitor_stopped: true,
   monitor_missed: true,
   taken_over: true,
+  monitor_mode_change_failed: true,
   assigned_to: true,
   call_ended: true,
   leg_status: true,
