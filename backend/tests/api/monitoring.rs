@@ -430,8 +430,76 @@ async fn a_listening_leg_answered_from_the_fallback_url_still_joins_muted() {
     );
 }
 
+async fn take_over(cc: &CallCenter, sup: &Agent, call_id: &str) -> reqwest::Response {
+    cc.post(sup, &format!("/api/calls/{call_id}/take-over"), json!({}))
+        .await
+}
+
 fn sid_of(leg: &Value) -> String {
     leg["call_sid"].as_str().unwrap().to_owned()
+}
+
+/// Twilio refuses to unmute the supervisor, a take over's first step: the agent is never taken
+/// out, the customer keeps hearing them, and the call reads as before, with the failure on its
+/// timeline.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_take_over_twilio_refuses_leaves_the_agent_with_the_customer_and_changes_nothing() {
+    let cc = CallCenter::start().await;
+    let sue = supervisor(&cc, "sue", false).await;
+    let ana = cc.agent("ana", true).await;
+    let (call_id, customer_sid) = answered_call(&cc, &ana).await;
+    cc.set_status(&sue, "available").await;
+    let sue_sid = listening(&cc, &sue, &call_id).await;
+    let call = cc.call_until(&sue.token, &call_id, "read", |_| true).await;
+    let ana_sid = sid_of(agent_leg(&call, &ana));
+
+    cc.sim.fail_next_rest(1, 400);
+    let body = assert_error(take_over(&cc, &sue, &call_id).await, 502, "upstream_failed").await;
+    let call = cc.call_until(&sue.token, &call_id, "read", |_| true).await;
+    assert_eq!(call["status"], "in_progress");
+    assert_eq!(call["owner_agent_id"], ana.id.as_str());
+    assert!(connected(agent_leg(&call, &ana)) && connected(customer(&call)));
+    let sue_leg = supervisor_leg(&call, &sue).expect("still her supervisor leg");
+    assert!(connected(sue_leg));
+    assert_eq!(sue_leg["monitor_mode"], "listen");
+    let kinds = timeline_kinds(&call);
+    assert!(kinds.contains(&"take_over_failed".to_owned()), "{kinds:?}");
+    assert!(!kinds.contains(&"taken_over".to_owned()), "{kinds:?}");
+    // In Twilio too: Ana was never taken out, and the customer hears her, not Sue.
+    let snap = cc
+        .sim
+        .settle(std::time::Duration::from_secs(2))
+        .await
+        .unwrap();
+    let conf = snap
+        .conferences
+        .iter()
+        .rev()
+        .find(|c| c.participant(&customer_sid).is_some())
+        .unwrap();
+    assert!(
+        conf.participant(&ana_sid).is_some(),
+        "ana is still in the call"
+    );
+    assert!(heard_by(&cc, &customer_sid, &ana_sid).contains(&customer_sid));
+    assert!(heard_by(&cc, &customer_sid, &sue_sid).is_empty());
+    assert_eq!(cc.agent_status(&ana).await, "busy");
+    assert!(
+        body["message"]
+            .as_str()
+            .unwrap()
+            .contains("was not taken over"),
+        "{body}"
+    );
+
+    // Once Twilio answers again, a second try goes through.
+    let res = take_over(&cc, &sue, &call_id).await;
+    assert_eq!(res.status(), 204, "{}", res.text().await.unwrap());
+    cc.call_until(&sue.token, &call_id, "sue owning the call, ana gone", |c| {
+        c["owner_agent_id"] == sue.id.as_str() && agent_leg(c, &ana)["status"] == "left"
+    })
+    .await;
+    assert!(heard_by(&cc, &customer_sid, &sue_sid).contains(&customer_sid));
 }
 
 /// Twilio refuses a switch from listening to whispering: the stored mode (what the board and

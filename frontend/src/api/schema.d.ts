@@ -961,7 +961,7 @@ export interface components {
          *     build cannot read (stored by an older one, or of a kind it does not know) comes as kind
          *     `unknown` with the stored kind and data.
          */
-        CallEventView: components["schemas"]["TimelineCallReceived"] | components["schemas"]["TimelineAgentRinging"] | components["schemas"]["TimelineParticipantJoined"] | components["schemas"]["TimelineParticipantLeft"] | components["schemas"]["TimelineAgentMissed"] | components["schemas"]["TimelineAgentDeclined"] | components["schemas"]["TimelineWrapUpStarted"] | components["schemas"]["TimelineDispositionSet"] | components["schemas"]["TimelineTargetMissed"] | components["schemas"]["TimelineCustomerOutOfConference"] | components["schemas"]["TimelineConferenceLost"] | components["schemas"]["TimelineCustomerNeverJoined"] | components["schemas"]["TimelineCustomerJoinedLate"] | components["schemas"]["TimelineRequeued"] | components["schemas"]["TimelineTransferStarted"] | components["schemas"]["TimelineHandoverNote"] | components["schemas"]["TimelineTransferredToQueue"] | components["schemas"]["TimelineTransferToQueueFailed"] | components["schemas"]["TimelineTransferTargetJoined"] | components["schemas"]["TimelineTransferCompleted"] | components["schemas"]["TimelineTransferCanceled"] | components["schemas"]["TimelineTransferFailed"] | components["schemas"]["TimelineHold"] | components["schemas"]["TimelineMute"] | components["schemas"]["TimelineParticipantRemoved"] | components["schemas"]["TimelineAgentLeaving"] | components["schemas"]["TimelineAgentHandedBack"] | components["schemas"]["TimelineHangupRequested"] | components["schemas"]["TimelineMovedToFront"] | components["schemas"]["TimelineAssignedTo"] | components["schemas"]["TimelineMonitorStarted"] | components["schemas"]["TimelineMonitorModeChanged"] | components["schemas"]["TimelineMonitorStopped"] | components["schemas"]["TimelineMonitorMissed"] | components["schemas"]["TimelineTakenOver"] | components["schemas"]["TimelineMonitorModeChangeFailed"] | components["schemas"]["TimelineCallEnded"] | components["schemas"]["TimelineLegStatus"] | components["schemas"]["TimelineConferenceEvent"] | components["schemas"]["TimelineCustomerRejoined"] | components["schemas"]["TimelineOutsideDial"] | components["schemas"]["TimelineTwilioError"] | components["schemas"]["TimelineUnknown"];
+        CallEventView: components["schemas"]["TimelineCallReceived"] | components["schemas"]["TimelineAgentRinging"] | components["schemas"]["TimelineParticipantJoined"] | components["schemas"]["TimelineParticipantLeft"] | components["schemas"]["TimelineAgentMissed"] | components["schemas"]["TimelineAgentDeclined"] | components["schemas"]["TimelineWrapUpStarted"] | components["schemas"]["TimelineDispositionSet"] | components["schemas"]["TimelineTargetMissed"] | components["schemas"]["TimelineCustomerOutOfConference"] | components["schemas"]["TimelineConferenceLost"] | components["schemas"]["TimelineCustomerNeverJoined"] | components["schemas"]["TimelineCustomerJoinedLate"] | components["schemas"]["TimelineRequeued"] | components["schemas"]["TimelineTransferStarted"] | components["schemas"]["TimelineHandoverNote"] | components["schemas"]["TimelineTransferredToQueue"] | components["schemas"]["TimelineTransferToQueueFailed"] | components["schemas"]["TimelineTransferTargetJoined"] | components["schemas"]["TimelineTransferCompleted"] | components["schemas"]["TimelineTransferCanceled"] | components["schemas"]["TimelineTransferFailed"] | components["schemas"]["TimelineHold"] | components["schemas"]["TimelineMute"] | components["schemas"]["TimelineParticipantRemoved"] | components["schemas"]["TimelineAgentLeaving"] | components["schemas"]["TimelineAgentHandedBack"] | components["schemas"]["TimelineHangupRequested"] | components["schemas"]["TimelineMovedToFront"] | components["schemas"]["TimelineAssignedTo"] | components["schemas"]["TimelineMonitorStarted"] | components["schemas"]["TimelineMonitorModeChanged"] | components["schemas"]["TimelineMonitorStopped"] | components["schemas"]["TimelineMonitorMissed"] | components["schemas"]["TimelineTakenOver"] | components["schemas"]["TimelineTakeOverFailed"] | components["schemas"]["TimelineMonitorModeChangeFailed"] | components["schemas"]["TimelineCallEnded"] | components["schemas"]["TimelineLegStatus"] | components["schemas"]["TimelineConferenceEvent"] | components["schemas"]["TimelineCustomerRejoined"] | components["schemas"]["TimelineOutsideDial"] | components["schemas"]["TimelineTwilioError"] | components["schemas"]["TimelineUnknown"];
         CallPageView: {
             items: components["schemas"]["CallSummaryView"][];
             /** @description Pass as `cursor` for the next page; `null` on the last page. */
@@ -1920,6 +1920,31 @@ export interface components {
              * @enum {string}
              */
             kind: "requeued";
+        };
+        /**
+         * @description A take over did not happen (Twilio refused to make the supervisor heard by everyone, or
+         *     the call changed meanwhile): the agent still has the call, the supervisor is on it as
+         *     before.
+         */
+        TimelineTakeOverFailed: {
+            /** Format: date-time */
+            at: string;
+            /**
+             * @description A take over did not happen (Twilio refused to make the supervisor heard by everyone, or
+             *     the call changed meanwhile): the agent still has the call, the supervisor is on it as
+             *     before.
+             */
+            data: {
+                /** Format: uuid */
+                by: string;
+            };
+            /** Format: int64 */
+            id: number;
+            /**
+             * @description discriminator enum property added by openapi-typescript
+             * @enum {string}
+             */
+            kind: "take_over_failed";
         };
         /** @description A supervisor on the call took it over: the call is theirs and its agent left. */
         TimelineTakenOver: {

@@ -81,6 +81,8 @@ impl Engine {
             Input::MonitorModeRefused { agent_id, mode } => {
                 self.monitor_mode_refused(agent_id, mode);
             }
+            Input::TakeOverHeard { actor } => return self.take_over_heard(actor),
+            Input::TakeOverRefused { agent_id } => self.take_over_refused(agent_id),
         }
         Ok(())
     }
@@ -1931,12 +1933,11 @@ impl Engine {
         Ok(())
     }
 
-    /// The supervisor's leg becomes the owning agent leg (heard by everyone) and the call's
-    /// agent leaves, to wrap-up. Refused, changing nothing, unless the supervisor's leg is in
-    /// the conference: the caller is never left without someone.
-    fn take_over(&mut self, actor: Actor) -> Result<(), Refusal> {
+    /// What must hold for a supervisor to take the call over; returns their leg. The caller is
+    /// never left without someone: their leg must be in the conference.
+    fn take_over_check(&self, actor: Actor) -> Result<Participant, Refusal> {
         Self::supervisor_only(actor)?;
-        let call = self.call().clone();
+        let call = self.call();
         if call.status != CallStatus::InProgress {
             return Err(conflict(format!(
                 "only a call in progress can be taken over; this one is {}",
@@ -1954,25 +1955,46 @@ impl Engine {
                 "a transfer is in progress on this call; wait for it to finish",
             ));
         }
-        let Some(customer) = self.connected_customer() else {
+        if self.connected_customer().is_none() {
             return Err(conflict("the customer is not in the conference"));
-        };
+        }
         if call.owner_agent_id.is_none() {
             // An outside number has the call, and its leg ends the conference when it hangs up.
             return Err(conflict(
                 "no agent has this call (an outside number does); barge in instead",
             ));
         }
+        self.conference_sid()?;
+        Ok(leg)
+    }
+
+    /// A take over's first step: only the supervisor's leg is made heard by everyone (unmuted,
+    /// coaching nobody). The call changes hands once Twilio has done that
+    /// ([`Input::TakeOverHeard`]): were the agent removed in the same breath and the unmute
+    /// refused, the customer would be left with a supervisor they cannot hear. Nothing is
+    /// stored yet; refused, changing nothing, unless the call can be taken over.
+    fn take_over(&mut self, actor: Actor) -> Result<(), Refusal> {
+        let leg = self.take_over_check(actor)?;
         let (conference_sid, call_sid) = (self.conference_sid()?, Self::placed(&leg)?);
         self.effect(Effect::Monitor {
-            call_id: call.id,
+            call_id: self.call().id,
             conference_sid,
             call_sid,
             muted: false,
             coach: None,
         });
+        Ok(())
+    }
+
+    /// The supervisor is heard by everyone: their leg becomes the owning agent leg and the
+    /// call's agent leaves, to wrap-up. Refused, changing nothing, if the call can no longer be
+    /// taken over (it changed after the first step); the caller then puts the supervisor back
+    /// as they were ([`Input::TakeOverRefused`]).
+    fn take_over_heard(&mut self, actor: Actor) -> Result<(), Refusal> {
+        let leg = self.take_over_check(actor)?;
+        let call = self.call().clone();
         // The new owner talks to the customer at once: not through hold music their agent left.
-        if customer.on_hold {
+        if let Some(customer) = self.connected_customer().filter(|c| c.on_hold) {
             self.set_hold(customer.id, false);
         }
         self.update_leg(
@@ -2017,6 +2039,24 @@ impl Engine {
         });
         self.changed_call();
         Ok(())
+    }
+
+    /// A take over stopped after its first step. The supervisor's leg is heard as its stored
+    /// mode says, asked of Twilio again: a refused request changed nothing, but one that timed
+    /// out, or a first step the call no longer fitted, may have left them heard by everyone.
+    fn take_over_refused(&mut self, agent_id: Uuid) {
+        if self.call().status.is_final() {
+            return;
+        }
+        let Some(leg) = self
+            .supervisor_leg(agent_id)
+            .filter(|p| p.status == ParticipantStatus::Connected)
+        else {
+            return;
+        };
+        self.heard_as(&leg, leg.monitor_mode.unwrap_or(MonitorMode::Listen));
+        self.record(TimelineEvent::TakeOverFailed { by: agent_id });
+        self.changed_call();
     }
 
     /// Twilio refused a mode switch: the supervisor's leg is recorded (and asked of Twilio

@@ -1361,6 +1361,13 @@ fn the_supervisor_never_keeps_the_customer_when_the_agent_leaves() {
     assert_eq!(agent_status(&d, SUE), AgentStatus::Available);
 }
 
+/// Both steps of Sue's take over: her leg made heard by everyone, then (Twilio having done it)
+/// the call changing hands.
+fn take_over(s: CallSnapshot) -> Result<Decision, Refusal> {
+    let heard = act(s, sue(), Action::TakeOver)?;
+    decide(heard.state, Input::TakeOverHeard { actor: sue() })
+}
+
 #[test]
 fn take_over_makes_the_supervisor_the_owner_and_takes_the_agent_out() {
     // Not on the call: refused, nothing changes.
@@ -1378,7 +1385,16 @@ fn take_over_makes_the_supervisor_the_owner_and_takes_the_agent_out() {
         Err(Refusal::Conflict(_))
     ));
 
+    // First only Sue's leg is made heard by everyone; nothing else is asked or stored yet.
     let d = act(monitored(), sue(), Action::TakeOver).unwrap();
+    assert!(d.changes.is_empty() && d.timeline.is_empty(), "{d:?}");
+    assert!(matches!(
+        d.effects.as_slice(),
+        [Effect::Monitor { call_sid, muted: false, coach: None, .. }]
+            if *call_sid == sid_of(SUE_LEG as u32)
+    ));
+    // Once Twilio has done that, the call changes hands and Alice is taken out.
+    let d = take_over(monitored()).unwrap();
     let leg = d.state.participant(id(SUE_LEG)).unwrap();
     assert_eq!(leg.kind, ParticipantKind::Agent);
     assert_eq!(leg.monitor_mode, None);
@@ -1387,14 +1403,7 @@ fn take_over_makes_the_supervisor_the_owner_and_takes_the_agent_out() {
         .effects
         .iter()
         .any(|e| matches!(e, Effect::Remove { call_sid, .. } if *call_sid == sid_of(11))));
-    assert!(d.effects.iter().any(|e| matches!(
-        e,
-        Effect::Monitor {
-            muted: false,
-            coach: None,
-            ..
-        }
-    )));
+    assert_eq!(kinds(&d), ["taken_over"]);
     // Alice's leave then sends her to wrap-up; the call stays Sue's.
     let s = d.state;
     let d = ok(s.clone(), leave(&s, 11));
@@ -1489,7 +1498,7 @@ fn taking_over_takes_the_customer_off_hold_and_needs_an_agent_to_take_from() {
         .find(|p| p.kind == ParticipantKind::Customer)
         .unwrap()
         .on_hold = true;
-    let d = act(s, sue(), Action::TakeOver).unwrap();
+    let d = take_over(s).unwrap();
     assert!(d
         .effects
         .iter()
@@ -1618,4 +1627,73 @@ fn a_mode_switch_twilio_refused_is_stored_as_it_was_before() {
         },
     );
     assert!(d.effects.is_empty() && d.timeline.is_empty());
+}
+
+fn with_sue_as(mut s: CallSnapshot, mode: MonitorMode) -> CallSnapshot {
+    let leg = s
+        .participants
+        .iter_mut()
+        .find(|p| p.id == id(SUE_LEG))
+        .unwrap();
+    leg.monitor_mode = Some(mode);
+    leg.muted = mode == MonitorMode::Listen;
+    s
+}
+
+#[test]
+fn a_take_over_twilio_refused_leaves_the_agent_with_the_call_and_the_supervisor_as_they_were() {
+    // Twilio refused to make Sue (whispering to Alice) heard by everyone.
+    let s = with_sue_as(monitored(), MonitorMode::Whisper);
+    let heard = act(s, sue(), Action::TakeOver).unwrap();
+    assert!(
+        !heard
+            .effects
+            .iter()
+            .any(|e| matches!(e, Effect::Remove { .. })),
+        "Alice stays until Sue is heard"
+    );
+    let d = ok(heard.state, Input::TakeOverRefused { agent_id: id(SUE) });
+    assert_eq!(d.state.call.owner_agent_id, Some(id(ALICE)));
+    let leg = d.state.participant(id(SUE_LEG)).unwrap();
+    assert_eq!(leg.kind, ParticipantKind::Supervisor);
+    assert_eq!(leg.monitor_mode, Some(MonitorMode::Whisper));
+    assert_eq!(
+        d.state.participant(id(11)).unwrap().status,
+        ParticipantStatus::Connected
+    );
+    // Asked of Twilio again as it was (a request that timed out may have taken effect).
+    assert!(matches!(
+        d.effects.as_slice(),
+        [Effect::Monitor { muted: false, coach: Some(sid), .. }] if *sid == sid_of(11)
+    ));
+    assert!(!d
+        .effects
+        .iter()
+        .any(|e| matches!(e, Effect::Remove { .. } | Effect::Hold { .. })));
+    assert_eq!(kinds(&d), ["take_over_failed"]);
+
+    // The call changed between the two steps (a transfer started): the second step is refused,
+    // and the refusal puts Sue back as listening.
+    let heard = act(monitored(), sue(), Action::TakeOver).unwrap();
+    let s = act(
+        heard.state,
+        alice(),
+        transfer_to(to_bob(), TransferMode::Warm, false),
+    )
+    .unwrap()
+    .state;
+    assert!(matches!(
+        decide(s.clone(), Input::TakeOverHeard { actor: sue() }),
+        Err(Refusal::Conflict(m)) if m.contains("transfer is in progress")
+    ));
+    let d = ok(s, Input::TakeOverRefused { agent_id: id(SUE) });
+    assert!(matches!(
+        d.effects.as_slice(),
+        [Effect::Monitor {
+            muted: true,
+            coach: None,
+            ..
+        }]
+    ));
+    assert_eq!(d.state.call.owner_agent_id, Some(id(ALICE)));
 }

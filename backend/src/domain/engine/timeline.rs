@@ -203,6 +203,12 @@ pub enum TimelineEvent {
         by: Uuid,
         from_agent_id: Option<Uuid>,
     },
+    /// A take over did not happen (Twilio refused to make the supervisor heard by everyone, or
+    /// the call changed meanwhile): the agent still has the call, the supervisor is on it as
+    /// before.
+    TakeOverFailed {
+        by: Uuid,
+    },
     /// Twilio refused to switch how a supervisor is heard: they are still heard as before.
     MonitorModeChangeFailed {
         participant_id: Uuid,
@@ -484,6 +490,7 @@ mod tests {
                 by: id,
                 from_agent_id: Some(id),
             },
+            TakeOverFailed { by: id },
             MonitorModeChangeFailed {
                 participant_id: id,
                 by: id,

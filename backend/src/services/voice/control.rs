@@ -327,8 +327,40 @@ impl VoiceEngine {
     }
 
     /// The supervisor on the call becomes its agent; the agent who had it goes to wrap-up.
+    /// Their line is made heard by everyone first, and only once Twilio has done that does the
+    /// call change hands and its agent leave: if Twilio refuses, nothing changes for the
+    /// customer or the agent, and the supervisor stays on the call as they were.
     pub async fn take_over(&self, actor: &Agent, call_id: Uuid) -> ServiceResult<()> {
-        self.act_on(actor, call_id, Action::TakeOver).await
+        // A refusal here (the call can't be taken over) sent nothing: nothing to undo.
+        let heard = self.act_on(actor, call_id, Action::TakeOver).await;
+        let result = match heard {
+            Ok(()) => {
+                let input = Input::TakeOverHeard {
+                    actor: actor_of(actor),
+                };
+                match self.decide_now(call_id, input).await {
+                    // The call changed between the two steps; the supervisor is heard by
+                    // everyone while the agent still has it.
+                    Err(
+                        e @ (ServiceError::Conflict(_)
+                        | ServiceError::Forbidden(_)
+                        | ServiceError::NotFound(_)),
+                    ) => Err(e),
+                    // Taken over (a failure now is in carrying it out, reported as it is).
+                    done => return done,
+                }
+            }
+            Err(ServiceError::Upstream(detail)) => Err(ServiceError::UpstreamRefused {
+                outcome: "Twilio refused to make your line heard by the customer, so the call \
+                          was not taken over: its agent still has it and you are on it as before",
+                detail,
+            }),
+            Err(refused) => return Err(refused),
+        };
+        let agent_id = actor.id;
+        self.undo_after_refusal(call_id, Input::TakeOverRefused { agent_id })
+            .await;
+        result
     }
 
     /// Feeds Twilio's refusal of a request back to the engine, which puts the call as it was.

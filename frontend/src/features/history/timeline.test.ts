@@ -91,6 +91,7 @@ const CASES: [TimelineEntry, string][] = [
   [entry('monitor_stopped', { participant_id: P_BEN, by: BEN }), 'Ben stopped listening'],
   [entry('monitor_missed', { participant_id: P_BEN, agent_id: BEN, status: 'busy' }), 'Ben did not join as supervisor (busy)'],
   [entry('taken_over', { by: BEN, from_agent_id: ANA }), 'Ben took the call over from Ana'],
+  [entry('take_over_failed', { by: BEN }), 'Ben could not take the call over (Twilio refused); nothing changed'],
   [
     entry('monitor_mode_change_failed', { participant_id: P_BEN, by: BEN, mode: 'barge' }),
     'Ben could not switch to talking on the call (Twilio refused); nothing changed',
@@ -165,6 +166,7 @@ const ALL_KINDS: Record<TimelineKind, true> = {
   monitor_stopped: true,
   monitor_missed: true,
   taken_over: true,
+  take_over_failed: true,
   monitor_mode_change_failed: true,
   assigned_to: true,
   call_ended: true,
