@@ -589,3 +589,67 @@ async fn a_listening_leg_grants_no_agent_rights_to_someone_no_longer_a_superviso
     assert_eq!(call["status"], "in_progress");
     assert_eq!(customer(&call)["on_hold"], false);
 }
+
+/// A supervisor who handled the call earlier as its agent (and had their wrap-up then) now only
+/// listens: their listening leg ending frees them, without a second wrap-up.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_supervisor_who_had_the_call_earlier_is_not_put_in_wrap_up_when_they_stop_listening() {
+    let cc = CallCenter::start().await;
+    let admin = cc.admin().await;
+    let res = cc
+        .app()
+        .send_json(
+            Method::PUT,
+            "/api/wrap-up-settings",
+            Some(&admin),
+            &json!({ "wrap_up_seconds": 60, "extension_seconds": 60, "require_disposition": false }),
+        )
+        .await;
+    assert_eq!(res.status(), 200, "{}", res.text().await.unwrap());
+    let sue = supervisor(&cc, "sue", true).await;
+    let ana = cc.agent("ana", false).await;
+    // Sue takes the call as its agent, sends it back to the queue and finishes her wrap-up.
+    let (call_id, _) = answered_call(&cc, &sue).await;
+    let res = cc
+        .post(
+            &sue,
+            &format!("/api/calls/{call_id}/transfer-to-queue"),
+            json!({}),
+        )
+        .await;
+    assert_eq!(res.status(), 204, "{}", res.text().await.unwrap());
+    cc.status_until(&sue, "wrap_up").await;
+    let res = cc.post(&sue, "/api/me/wrap-up/finish", json!({})).await;
+    assert!(res.status().is_success(), "{}", res.text().await.unwrap());
+    cc.status_until(&sue, "available").await;
+    // Ana has it now; Sue listens in, then stops.
+    cc.set_status(&ana, "available").await;
+    cc.answer(&ana).await;
+    cc.call_until(&admin, &call_id, "ana has it", |c| {
+        c["status"] == "in_progress" && connected(agent_leg(c, &ana))
+    })
+    .await;
+    listening(&cc, &sue, &call_id).await;
+    assert_eq!(cc.agent_status(&sue).await, "busy");
+    let res = cc
+        .app()
+        .send_json(
+            Method::DELETE,
+            &format!("/api/calls/{call_id}/monitor"),
+            Some(&sue.token),
+            &json!({}),
+        )
+        .await;
+    assert_eq!(res.status(), 204, "{}", res.text().await.unwrap());
+    cc.call_until(&admin, &call_id, "the listening leg over", |c| {
+        supervisor_leg(c, &sue).is_some_and(|p| p["status"] == "left")
+    })
+    .await;
+    cc.status_until(&sue, "available").await;
+    let call = cc.call_until(&admin, &call_id, "read", |_| true).await;
+    let wrap_ups = timeline_kinds(&call)
+        .iter()
+        .filter(|k| *k == "wrap_up_started")
+        .count();
+    assert_eq!(wrap_ups, 1, "only the one for Sue's time as its agent");
+}
