@@ -22,7 +22,7 @@ use crate::state::AppState;
     operation_id = "listCalls",
     tag = "calls",
     params(CallListQuery),
-    responses((status = 200, body = CallPageView), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 422, body = ErrorBody)),
+    responses((status = 200, body = CallPageView), (status = 400, body = ErrorBody, description = "`cursor` is not one this API returned, or an unknown or malformed parameter"), (status = 401, body = ErrorBody), (status = 422, body = ErrorBody, description = "`limit` out of range")),
     security(("session" = []))
 )]
 #[get("/calls")]

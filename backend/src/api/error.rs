@@ -67,7 +67,9 @@ impl ApiError {
                 S::Unavailable(_) | S::Busy { .. } => {
                     (StatusCode::SERVICE_UNAVAILABLE, "unavailable")
                 }
-                S::Upstream(_) => (StatusCode::BAD_GATEWAY, "upstream_failed"),
+                S::Upstream(_) | S::UpstreamRefused { .. } => {
+                    (StatusCode::BAD_GATEWAY, "upstream_failed")
+                }
                 S::Internal(_) => (StatusCode::INTERNAL_SERVER_ERROR, "internal"),
             },
             ApiError::BadRequest(_) => (StatusCode::BAD_REQUEST, "bad_request"),
@@ -100,6 +102,11 @@ impl ResponseError for ApiError {
                 let reference = upstream_reference();
                 tracing::error!(%detail, reference, "Twilio refused or failed a request");
                 format!("Twilio refused the request; see the server log (ref {reference})")
+            }
+            ApiError::Service(ServiceError::UpstreamRefused { outcome, detail }) => {
+                let reference = upstream_reference();
+                tracing::error!(%detail, reference, "Twilio refused a request; undone");
+                format!("{outcome} (see the server log, ref {reference})")
             }
             ApiError::Service(ServiceError::Unavailable(source)) => {
                 tracing::warn!(error = %source, "database unavailable");

@@ -430,7 +430,13 @@ pub async fn history(pool: &DbPool, query: HistoryQuery) -> ServiceResult<CallPa
             crate::domain::ValidationError::new("limit", "must be between 1 and 200").into(),
         );
     }
-    let before = query.cursor.as_deref().map(decode_cursor).transpose()?;
+    // As for the queue: a cursor this API never returned is a malformed request.
+    let before = query
+        .cursor
+        .as_deref()
+        .map(decode_cursor)
+        .transpose()
+        .map_err(ServiceError::BadInput)?;
     let filter = CallFilter {
         status: query.status,
         agent_id: query.agent_id,

@@ -56,6 +56,13 @@ pub enum ServiceError {
     /// Twilio refused or did not answer a request we had to make.
     #[error("{0}")]
     Upstream(String),
+    /// Twilio refused a request and what it was for was undone: `outcome` says so to people
+    /// (it carries none of Twilio's text), `detail` is for the log.
+    #[error("{outcome}: {detail}")]
+    UpstreamRefused {
+        outcome: &'static str,
+        detail: String,
+    },
     #[error("internal error: {0}")]
     Internal(String),
 }

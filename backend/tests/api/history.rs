@@ -314,10 +314,16 @@ async fn history_pages_never_repeat_or_skip_a_call_even_as_new_calls_arrive() {
     .await;
     assert_eq!(ids(&second), expected[3..6]);
 
-    for bad in ["cursor=nope", "cursor=123_notauuid", "limit=0", "limit=201"] {
+    // A cursor this API never returned is a malformed request, as for the queue.
+    for bad in ["cursor=nope", "cursor=123_notauuid", "cursor=garbage"] {
         let res = app.get(&format!("/api/calls?{bad}"), Some(&admin)).await;
-        assert_eq!(res.status(), 422, "{bad}");
-        assert_error(res, 422, "validation_failed").await;
+        let body = assert_error(res, 400, "bad_request").await;
+        assert_eq!(body["field"], "cursor", "{bad}: {body}");
+    }
+    for bad in ["limit=0", "limit=201"] {
+        let res = app.get(&format!("/api/calls?{bad}"), Some(&admin)).await;
+        let body = assert_error(res, 422, "validation_failed").await;
+        assert_eq!(body["field"], "limit", "{bad}: {body}");
     }
 }
 

@@ -429,3 +429,227 @@ async fn a_listening_leg_answered_from_the_fallback_url_still_joins_muted() {
         "a listening supervisor is heard by nobody"
     );
 }
+
+async fn take_over(cc: &CallCenter, sup: &Agent, call_id: &str) -> reqwest::Response {
+    cc.post(sup, &format!("/api/calls/{call_id}/take-over"), json!({}))
+        .await
+}
+
+fn sid_of(leg: &Value) -> String {
+    leg["call_sid"].as_str().unwrap().to_owned()
+}
+
+/// Twilio refuses to unmute the supervisor, a take over's first step: the agent is never taken
+/// out, the customer keeps hearing them, and the call reads as before, with the failure on its
+/// timeline.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_take_over_twilio_refuses_leaves_the_agent_with_the_customer_and_changes_nothing() {
+    let cc = CallCenter::start().await;
+    let sue = supervisor(&cc, "sue", false).await;
+    let ana = cc.agent("ana", true).await;
+    let (call_id, customer_sid) = answered_call(&cc, &ana).await;
+    cc.set_status(&sue, "available").await;
+    let sue_sid = listening(&cc, &sue, &call_id).await;
+    let call = cc.call_until(&sue.token, &call_id, "read", |_| true).await;
+    let ana_sid = sid_of(agent_leg(&call, &ana));
+
+    cc.sim.fail_next_rest(1, 400);
+    let body = assert_error(take_over(&cc, &sue, &call_id).await, 502, "upstream_failed").await;
+    let call = cc.call_until(&sue.token, &call_id, "read", |_| true).await;
+    assert_eq!(call["status"], "in_progress");
+    assert_eq!(call["owner_agent_id"], ana.id.as_str());
+    assert!(connected(agent_leg(&call, &ana)) && connected(customer(&call)));
+    let sue_leg = supervisor_leg(&call, &sue).expect("still her supervisor leg");
+    assert!(connected(sue_leg));
+    assert_eq!(sue_leg["monitor_mode"], "listen");
+    let kinds = timeline_kinds(&call);
+    assert!(kinds.contains(&"take_over_failed".to_owned()), "{kinds:?}");
+    assert!(!kinds.contains(&"taken_over".to_owned()), "{kinds:?}");
+    // In Twilio too: Ana was never taken out, and the customer hears her, not Sue.
+    let snap = cc
+        .sim
+        .settle(std::time::Duration::from_secs(2))
+        .await
+        .unwrap();
+    let conf = snap
+        .conferences
+        .iter()
+        .rev()
+        .find(|c| c.participant(&customer_sid).is_some())
+        .unwrap();
+    assert!(
+        conf.participant(&ana_sid).is_some(),
+        "ana is still in the call"
+    );
+    assert!(heard_by(&cc, &customer_sid, &ana_sid).contains(&customer_sid));
+    assert!(heard_by(&cc, &customer_sid, &sue_sid).is_empty());
+    assert_eq!(cc.agent_status(&ana).await, "busy");
+    assert!(
+        body["message"]
+            .as_str()
+            .unwrap()
+            .contains("was not taken over"),
+        "{body}"
+    );
+
+    // Once Twilio answers again, a second try goes through.
+    let res = take_over(&cc, &sue, &call_id).await;
+    assert_eq!(res.status(), 204, "{}", res.text().await.unwrap());
+    cc.call_until(&sue.token, &call_id, "sue owning the call, ana gone", |c| {
+        c["owner_agent_id"] == sue.id.as_str() && agent_leg(c, &ana)["status"] == "left"
+    })
+    .await;
+    assert!(heard_by(&cc, &customer_sid, &sue_sid).contains(&customer_sid));
+}
+
+/// Twilio refuses a switch from listening to whispering: the stored mode (what the board and
+/// the agent's banner show) stays what Twilio has.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_mode_switch_twilio_refuses_keeps_the_mode_twilio_has() {
+    let cc = CallCenter::start().await;
+    let sue = supervisor(&cc, "sue", false).await;
+    let ana = cc.agent("ana", true).await;
+    let (call_id, customer_sid) = answered_call(&cc, &ana).await;
+    cc.set_status(&sue, "available").await;
+    let sue_sid = listening(&cc, &sue, &call_id).await;
+
+    cc.sim.fail_next_rest(1, 400);
+    let body = assert_error(
+        monitor(&cc, &sue, &call_id, "whisper").await,
+        502,
+        "upstream_failed",
+    )
+    .await;
+    let call = cc.call_until(&sue.token, &call_id, "read", |_| true).await;
+    let sue_leg = supervisor_leg(&call, &sue).unwrap();
+    assert_eq!(sue_leg["monitor_mode"], "listen");
+    assert!(connected(sue_leg));
+    assert!(timeline_kinds(&call).contains(&"monitor_mode_change_failed".to_owned()));
+    let board: Vec<Value> = cc
+        .app()
+        .get("/api/board/calls", Some(&sue.token))
+        .await
+        .json()
+        .await
+        .unwrap();
+    let on_board = board.iter().find(|c| c["id"] == call_id.as_str()).unwrap();
+    assert_eq!(on_board["monitors"][0]["mode"], "listen", "{on_board}");
+    assert!(heard_by(&cc, &customer_sid, &sue_sid).is_empty());
+    assert!(
+        body["message"]
+            .as_str()
+            .unwrap()
+            .contains("heard as before"),
+        "{body}"
+    );
+
+    // Once Twilio answers again, the switch goes through.
+    let res = monitor(&cc, &sue, &call_id, "whisper").await;
+    assert_eq!(res.status(), 200, "{}", res.text().await.unwrap());
+    let ana_sid = sid_of(agent_leg(&call, &ana));
+    assert_eq!(heard_by(&cc, &customer_sid, &sue_sid), [ana_sid]);
+}
+
+/// A supervisor made a plain agent while listening keeps their leg, but it makes them no agent
+/// of the call: they may not hold the customer or hang up.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_listening_leg_grants_no_agent_rights_to_someone_no_longer_a_supervisor() {
+    let cc = CallCenter::start().await;
+    let admin = cc.admin().await;
+    let sue = supervisor(&cc, "sue", false).await;
+    let ana = cc.agent("ana", true).await;
+    let (call_id, _) = answered_call(&cc, &ana).await;
+    cc.set_status(&sue, "available").await;
+    listening(&cc, &sue, &call_id).await;
+    let res = cc
+        .app()
+        .send_json(
+            Method::PATCH,
+            &format!("/api/agents/{}", sue.id),
+            Some(&admin),
+            &json!({ "role": "agent" }),
+        )
+        .await;
+    assert_eq!(res.status(), 200, "{}", res.text().await.unwrap());
+    let call = cc.call_until(&admin, &call_id, "read", |_| true).await;
+    let customer_id = customer(&call)["id"].as_str().unwrap().to_owned();
+    let res = cc
+        .post(
+            &sue,
+            &format!("/api/calls/{call_id}/participants/{customer_id}/hold"),
+            json!({ "hold": true }),
+        )
+        .await;
+    assert_error(res, 403, "forbidden").await;
+    let res = cc
+        .post(&sue, &format!("/api/calls/{call_id}/hangup"), json!({}))
+        .await;
+    assert_error(res, 403, "forbidden").await;
+    let call = cc.call_until(&admin, &call_id, "read", |_| true).await;
+    assert_eq!(call["status"], "in_progress");
+    assert_eq!(customer(&call)["on_hold"], false);
+}
+
+/// A supervisor who handled the call earlier as its agent (and had their wrap-up then) now only
+/// listens: their listening leg ending frees them, without a second wrap-up.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_supervisor_who_had_the_call_earlier_is_not_put_in_wrap_up_when_they_stop_listening() {
+    let cc = CallCenter::start().await;
+    let admin = cc.admin().await;
+    let res = cc
+        .app()
+        .send_json(
+            Method::PUT,
+            "/api/wrap-up-settings",
+            Some(&admin),
+            &json!({ "wrap_up_seconds": 60, "extension_seconds": 60, "require_disposition": false }),
+        )
+        .await;
+    assert_eq!(res.status(), 200, "{}", res.text().await.unwrap());
+    let sue = supervisor(&cc, "sue", true).await;
+    let ana = cc.agent("ana", false).await;
+    // Sue takes the call as its agent, sends it back to the queue and finishes her wrap-up.
+    let (call_id, _) = answered_call(&cc, &sue).await;
+    let res = cc
+        .post(
+            &sue,
+            &format!("/api/calls/{call_id}/transfer-to-queue"),
+            json!({}),
+        )
+        .await;
+    assert_eq!(res.status(), 204, "{}", res.text().await.unwrap());
+    cc.status_until(&sue, "wrap_up").await;
+    let res = cc.post(&sue, "/api/me/wrap-up/finish", json!({})).await;
+    assert!(res.status().is_success(), "{}", res.text().await.unwrap());
+    cc.status_until(&sue, "available").await;
+    // Ana has it now; Sue listens in, then stops.
+    cc.set_status(&ana, "available").await;
+    cc.answer(&ana).await;
+    cc.call_until(&admin, &call_id, "ana has it", |c| {
+        c["status"] == "in_progress" && connected(agent_leg(c, &ana))
+    })
+    .await;
+    listening(&cc, &sue, &call_id).await;
+    assert_eq!(cc.agent_status(&sue).await, "busy");
+    let res = cc
+        .app()
+        .send_json(
+            Method::DELETE,
+            &format!("/api/calls/{call_id}/monitor"),
+            Some(&sue.token),
+            &json!({}),
+        )
+        .await;
+    assert_eq!(res.status(), 204, "{}", res.text().await.unwrap());
+    cc.call_until(&admin, &call_id, "the listening leg over", |c| {
+        supervisor_leg(c, &sue).is_some_and(|p| p["status"] == "left")
+    })
+    .await;
+    cc.status_until(&sue, "available").await;
+    let call = cc.call_until(&admin, &call_id, "read", |_| true).await;
+    let wrap_ups = timeline_kinds(&call)
+        .iter()
+        .filter(|k| *k == "wrap_up_started")
+        .count();
+    assert_eq!(wrap_ups, 1, "only the one for Sue's time as its agent");
+}

@@ -961,7 +961,7 @@ export interface components {
          *     build cannot read (stored by an older one, or of a kind it does not know) comes as kind
          *     `unknown` with the stored kind and data.
          */
-        CallEventView: components["schemas"]["TimelineCallReceived"] | components["schemas"]["TimelineAgentRinging"] | components["schemas"]["TimelineParticipantJoined"] | components["schemas"]["TimelineParticipantLeft"] | components["schemas"]["TimelineAgentMissed"] | components["schemas"]["TimelineAgentDeclined"] | components["schemas"]["TimelineWrapUpStarted"] | components["schemas"]["TimelineDispositionSet"] | components["schemas"]["TimelineTargetMissed"] | components["schemas"]["TimelineCustomerOutOfConference"] | components["schemas"]["TimelineConferenceLost"] | components["schemas"]["TimelineCustomerNeverJoined"] | components["schemas"]["TimelineCustomerJoinedLate"] | components["schemas"]["TimelineRequeued"] | components["schemas"]["TimelineTransferStarted"] | components["schemas"]["TimelineHandoverNote"] | components["schemas"]["TimelineTransferredToQueue"] | components["schemas"]["TimelineTransferToQueueFailed"] | components["schemas"]["TimelineTransferTargetJoined"] | components["schemas"]["TimelineTransferCompleted"] | components["schemas"]["TimelineTransferCanceled"] | components["schemas"]["TimelineTransferFailed"] | components["schemas"]["TimelineHold"] | components["schemas"]["TimelineMute"] | components["schemas"]["TimelineParticipantRemoved"] | components["schemas"]["TimelineAgentLeaving"] | components["schemas"]["TimelineAgentHandedBack"] | components["schemas"]["TimelineHangupRequested"] | components["schemas"]["TimelineMovedToFront"] | components["schemas"]["TimelineAssignedTo"] | components["schemas"]["TimelineMonitorStarted"] | components["schemas"]["TimelineMonitorModeChanged"] | components["schemas"]["TimelineMonitorStopped"] | components["schemas"]["TimelineMonitorMissed"] | components["schemas"]["TimelineTakenOver"] | components["schemas"]["TimelineCallEnded"] | components["schemas"]["TimelineLegStatus"] | components["schemas"]["TimelineConferenceEvent"] | components["schemas"]["TimelineCustomerRejoined"] | components["schemas"]["TimelineOutsideDial"] | components["schemas"]["TimelineTwilioError"] | components["schemas"]["TimelineUnknown"];
+        CallEventView: components["schemas"]["TimelineCallReceived"] | components["schemas"]["TimelineAgentRinging"] | components["schemas"]["TimelineParticipantJoined"] | components["schemas"]["TimelineParticipantLeft"] | components["schemas"]["TimelineAgentMissed"] | components["schemas"]["TimelineAgentDeclined"] | components["schemas"]["TimelineWrapUpStarted"] | components["schemas"]["TimelineDispositionSet"] | components["schemas"]["TimelineTargetMissed"] | components["schemas"]["TimelineCustomerOutOfConference"] | components["schemas"]["TimelineConferenceLost"] | components["schemas"]["TimelineCustomerNeverJoined"] | components["schemas"]["TimelineCustomerJoinedLate"] | components["schemas"]["TimelineRequeued"] | components["schemas"]["TimelineTransferStarted"] | components["schemas"]["TimelineHandoverNote"] | components["schemas"]["TimelineTransferredToQueue"] | components["schemas"]["TimelineTransferToQueueFailed"] | components["schemas"]["TimelineTransferTargetJoined"] | components["schemas"]["TimelineTransferCompleted"] | components["schemas"]["TimelineTransferCanceled"] | components["schemas"]["TimelineTransferFailed"] | components["schemas"]["TimelineHold"] | components["schemas"]["TimelineMute"] | components["schemas"]["TimelineParticipantRemoved"] | components["schemas"]["TimelineAgentLeaving"] | components["schemas"]["TimelineAgentHandedBack"] | components["schemas"]["TimelineHangupRequested"] | components["schemas"]["TimelineMovedToFront"] | components["schemas"]["TimelineAssignedTo"] | components["schemas"]["TimelineMonitorStarted"] | components["schemas"]["TimelineMonitorModeChanged"] | components["schemas"]["TimelineMonitorStopped"] | components["schemas"]["TimelineMonitorMissed"] | components["schemas"]["TimelineTakenOver"] | components["schemas"]["TimelineTakeOverFailed"] | components["schemas"]["TimelineMonitorModeChangeFailed"] | components["schemas"]["TimelineCallEnded"] | components["schemas"]["TimelineLegStatus"] | components["schemas"]["TimelineConferenceEvent"] | components["schemas"]["TimelineCustomerRejoined"] | components["schemas"]["TimelineOutsideDial"] | components["schemas"]["TimelineTwilioError"] | components["schemas"]["TimelineUnknown"];
         CallPageView: {
             items: components["schemas"]["CallSummaryView"][];
             /** @description Pass as `cursor` for the next page; `null` on the last page. */
@@ -1710,6 +1710,27 @@ export interface components {
              */
             kind: "monitor_missed";
         };
+        /** @description Twilio refused to switch how a supervisor is heard: they are still heard as before. */
+        TimelineMonitorModeChangeFailed: {
+            /** Format: date-time */
+            at: string;
+            /** @description Twilio refused to switch how a supervisor is heard: they are still heard as before. */
+            data: {
+                /** Format: uuid */
+                by: string;
+                /** @description The mode asked for. */
+                mode: components["schemas"]["MonitorMode"];
+                /** Format: uuid */
+                participant_id: string;
+            };
+            /** Format: int64 */
+            id: number;
+            /**
+             * @description discriminator enum property added by openapi-typescript
+             * @enum {string}
+             */
+            kind: "monitor_mode_change_failed";
+        };
         /** @description A supervisor on the call switched how they are heard. */
         TimelineMonitorModeChanged: {
             /** Format: date-time */
@@ -1899,6 +1920,31 @@ export interface components {
              * @enum {string}
              */
             kind: "requeued";
+        };
+        /**
+         * @description A take over did not happen (Twilio refused to make the supervisor heard by everyone, or
+         *     the call changed meanwhile): the agent still has the call, the supervisor is on it as
+         *     before.
+         */
+        TimelineTakeOverFailed: {
+            /** Format: date-time */
+            at: string;
+            /**
+             * @description A take over did not happen (Twilio refused to make the supervisor heard by everyone, or
+             *     the call changed meanwhile): the agent still has the call, the supervisor is on it as
+             *     before.
+             */
+            data: {
+                /** Format: uuid */
+                by: string;
+            };
+            /** Format: int64 */
+            id: number;
+            /**
+             * @description discriminator enum property added by openapi-typescript
+             * @enum {string}
+             */
+            kind: "take_over_failed";
         };
         /** @description A supervisor on the call took it over: the call is theirs and its agent left. */
         TimelineTakenOver: {
@@ -3294,6 +3340,7 @@ export interface operations {
                     "application/json": components["schemas"]["CallPageView"];
                 };
             };
+            /** @description `cursor` is not one this API returned, or an unknown or malformed parameter */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -3310,6 +3357,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
+            /** @description `limit` out of range */
             422: {
                 headers: {
                     [name: string]: unknown;

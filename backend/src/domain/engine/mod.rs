@@ -122,6 +122,16 @@ pub enum Input {
     /// Twilio refused to take the agent out of the conference for a transfer to the queue: they
     /// are still with the customer, so the call is theirs again.
     QueueTransferRefused { agent_id: Uuid },
+    /// Twilio refused to switch how a supervisor's joined leg is heard: it is still heard as
+    /// `mode`, the mode it had before the request, and is recorded so again.
+    MonitorModeRefused { agent_id: Uuid, mode: MonitorMode },
+    /// Twilio made the supervisor's leg heard by everyone, a take over's first step: the call
+    /// now changes hands, if it still can.
+    TakeOverHeard { actor: Actor },
+    /// A take over stopped after its first step: Twilio refused to make the supervisor heard by
+    /// everyone, or the call could no longer be taken over once it had. Nothing changed for
+    /// the customer or the agent; the supervisor stays on the call as they were.
+    TakeOverRefused { agent_id: Uuid },
     /// An agent signing out or being deactivated gives the call back without ending it.
     HandBack {
         agent_id: Uuid,

@@ -78,6 +78,11 @@ impl Engine {
             Input::Action { actor, action } => return self.action(actor, action),
             Input::HandBack { agent_id, reason } => self.hand_back(agent_id, reason),
             Input::QueueTransferRefused { agent_id } => self.queue_transfer_refused(agent_id),
+            Input::MonitorModeRefused { agent_id, mode } => {
+                self.monitor_mode_refused(agent_id, mode);
+            }
+            Input::TakeOverHeard { actor } => return self.take_over_heard(actor),
+            Input::TakeOverRefused { agent_id } => self.take_over_refused(agent_id),
         }
         Ok(())
     }
@@ -188,30 +193,20 @@ impl Engine {
         self.s.agent(id).cloned()
     }
 
-    /// An agent's leg in the call is over: an agent who was on the call goes to wrap-up and is
-    /// freed once Twilio reports all their legs over. An agent who signed out, went away or was
+    /// An agent's leg `p` in the call is over: an agent who was on the call goes to wrap-up and
+    /// is freed once Twilio reports all their legs over. A supervisor's leg ending never puts
+    /// anyone in wrap-up, whatever other legs they had on the call (one who handled it earlier
+    /// as its agent had their wrap-up then). An agent who signed out, went away or was
     /// deactivated meanwhile keeps that status: a call ending never makes them available.
-    fn agent_leg_over(&mut self, agent_id: Uuid) {
-        let Some(agent) = self.agent(agent_id) else {
+    fn agent_leg_over(&mut self, p: &Participant) {
+        let Some(agent) = p.agent_id.and_then(|id| self.agent(id)) else {
             return;
         };
-        if agent.status.is_engaged() && !self.only_supervising(agent_id) {
-            self.start_wrap_up(agent_id);
+        let supervising = p.kind == ParticipantKind::Supervisor;
+        if agent.status.is_engaged() && !supervising {
+            self.start_wrap_up(agent.id);
         }
-        self.release_agent(agent_id);
-    }
-
-    /// Whether the agent is on this call only as a supervisor (listening, coaching or barging):
-    /// their leg ending frees them without wrap-up, and a missed one does not set them away.
-    fn only_supervising(&self, agent_id: Uuid) -> bool {
-        let mine = || {
-            self.s
-                .participants
-                .iter()
-                .filter(move |p| p.agent_id == Some(agent_id))
-        };
-        mine().any(|p| p.kind == ParticipantKind::Supervisor)
-            && !mine().any(|p| p.kind == ParticipantKind::Agent)
+        self.release_agent(agent.id, supervising);
     }
 
     /// Moves an agent whose call is over to wrap-up, timed when wrap-up is on.
@@ -231,8 +226,9 @@ impl Engine {
 
     /// Frees an agent once none of their legs can still be live in Twilio. Leaving the
     /// conference is not enough: until Twilio reports the leg's call over, their browser is
-    /// still on it and would drop the next call.
-    fn release_agent(&mut self, agent_id: Uuid) {
+    /// still on it and would drop the next call. `supervising`: the leg that ended was a
+    /// supervisor's (listening, coaching or barging), which frees them without wrap-up.
+    fn release_agent(&mut self, agent_id: Uuid, supervising: bool) {
         let Some(agent) = self.agent(agent_id) else {
             return;
         };
@@ -243,7 +239,7 @@ impl Engine {
         if !holding || self.s.agent_has_live_leg(agent_id) {
             return;
         }
-        if self.only_supervising(agent_id) {
+        if supervising {
             if agent.status != AgentStatus::WrapUp {
                 self.set_agent_status(agent_id, AgentStatus::Available);
             }
@@ -346,7 +342,7 @@ impl Engine {
             self.hang_up_leg(sid);
         }
         if let Some(agent) = p.agent_id {
-            self.release_agent(agent);
+            self.release_agent(agent, p.kind == ParticipantKind::Supervisor);
         }
     }
 
@@ -398,13 +394,11 @@ impl Engine {
                     },
                 );
                 if p.kind != ParticipantKind::Customer {
-                    if let Some(sid) = p.call_sid {
+                    if let Some(sid) = p.call_sid.clone() {
                         self.hang_up_leg(sid);
                     }
                 }
-                if let Some(agent) = p.agent_id {
-                    self.agent_leg_over(agent);
-                }
+                self.agent_leg_over(&p);
             }
         }
         if let Some(t) = self.active_transfer() {
@@ -672,9 +666,7 @@ impl Engine {
         if p.kind == ParticipantKind::Customer {
             return self.finish_call("customer hung up");
         }
-        if let Some(agent) = p.agent_id {
-            self.agent_leg_over(agent);
-        }
+        self.agent_leg_over(p);
         if self.call().status.is_final() || p.kind == ParticipantKind::Supervisor {
             return;
         }
@@ -781,7 +773,7 @@ impl Engine {
             // A supervisor who declines or misses their own listening leg is not away, and the
             // call is not theirs: nothing else changes.
             if let Some(agent) = p.agent_id {
-                self.release_agent(agent);
+                self.release_agent(agent, true);
             }
             self.record(TimelineEvent::MonitorMissed {
                 participant_id: p.id,
@@ -812,7 +804,7 @@ impl Engine {
                     });
                 }
             } else {
-                self.release_agent(agent);
+                self.release_agent(agent, false);
             }
         }
         let (participant_id, agent_id, phone) = (p.id, p.agent_id, p.phone.clone());
@@ -982,7 +974,7 @@ impl Engine {
         } else if let (Some(agent), true) = (p.agent_id, status.is_final()) {
             // The leg had already left or been called off; now that it is over in Twilio too,
             // the agent can take the next call.
-            self.release_agent(agent);
+            self.release_agent(agent, p.kind == ParticipantKind::Supervisor);
         }
     }
 
@@ -1002,7 +994,7 @@ impl Engine {
             self.mark_unanswered(id, ParticipantStatus::Failed);
             self.leg_missed(&p, ParticipantStatus::Failed, false);
         } else if let Some(agent) = p.agent_id {
-            self.release_agent(agent);
+            self.release_agent(agent, p.kind == ParticipantKind::Supervisor);
         }
     }
 
@@ -1221,17 +1213,16 @@ impl Engine {
     // ---- agents' actions ----
 
     /// Only an agent on the call (or a supervisor or admin) may act, and only on a live call.
+    /// A supervisor's leg grants no agent rights: someone no longer a supervisor who still has
+    /// their listening leg is not on the call as its agent.
     pub(super) fn authorize(&self, actor: Actor) -> Result<(), Refusal> {
-        let was_on_call = self
-            .s
-            .participants
-            .iter()
-            .any(|p| p.agent_id == Some(actor.id));
-        let is_on_call = self
-            .s
-            .participants
-            .iter()
-            .any(|p| p.agent_id == Some(actor.id) && p.status == ParticipantStatus::Connected);
+        let mine = || {
+            self.s.participants.iter().filter(move |p| {
+                p.agent_id == Some(actor.id) && p.kind != ParticipantKind::Supervisor
+            })
+        };
+        let was_on_call = mine().next().is_some();
+        let is_on_call = mine().any(|p| p.status == ParticipantStatus::Connected);
         if !was_on_call && !actor.supervises {
             return Err(Refusal::Forbidden(
                 "only an agent on this call (or a supervisor) can do that".into(),
@@ -1391,11 +1382,14 @@ impl Engine {
                 Self::placed(&own)?;
                 self.remove_leg(own.id);
                 // Left on purpose: if the customer goes back to the queue, the call goes to
-                // someone else.
-                self.update_call(CallUpdate {
-                    avoid_agent_id: Some(Some(actor.id)),
-                    ..Default::default()
-                });
+                // someone else. A supervisor leaving their listening leg was never offered the
+                // call: the mark an agent who left set stays.
+                if own.kind != ParticipantKind::Supervisor {
+                    self.update_call(CallUpdate {
+                        avoid_agent_id: Some(Some(actor.id)),
+                        ..Default::default()
+                    });
+                }
                 self.record(TimelineEvent::AgentLeaving { agent_id: actor.id });
                 Ok(())
             }
@@ -1939,12 +1933,11 @@ impl Engine {
         Ok(())
     }
 
-    /// The supervisor's leg becomes the owning agent leg (heard by everyone) and the call's
-    /// agent leaves, to wrap-up. Refused, changing nothing, unless the supervisor's leg is in
-    /// the conference: the caller is never left without someone.
-    fn take_over(&mut self, actor: Actor) -> Result<(), Refusal> {
+    /// What must hold for a supervisor to take the call over; returns their leg. The caller is
+    /// never left without someone: their leg must be in the conference.
+    fn take_over_check(&self, actor: Actor) -> Result<Participant, Refusal> {
         Self::supervisor_only(actor)?;
-        let call = self.call().clone();
+        let call = self.call();
         if call.status != CallStatus::InProgress {
             return Err(conflict(format!(
                 "only a call in progress can be taken over; this one is {}",
@@ -1962,25 +1955,46 @@ impl Engine {
                 "a transfer is in progress on this call; wait for it to finish",
             ));
         }
-        let Some(customer) = self.connected_customer() else {
+        if self.connected_customer().is_none() {
             return Err(conflict("the customer is not in the conference"));
-        };
+        }
         if call.owner_agent_id.is_none() {
             // An outside number has the call, and its leg ends the conference when it hangs up.
             return Err(conflict(
                 "no agent has this call (an outside number does); barge in instead",
             ));
         }
+        self.conference_sid()?;
+        Ok(leg)
+    }
+
+    /// A take over's first step: only the supervisor's leg is made heard by everyone (unmuted,
+    /// coaching nobody). The call changes hands once Twilio has done that
+    /// ([`Input::TakeOverHeard`]): were the agent removed in the same breath and the unmute
+    /// refused, the customer would be left with a supervisor they cannot hear. Nothing is
+    /// stored yet; refused, changing nothing, unless the call can be taken over.
+    fn take_over(&mut self, actor: Actor) -> Result<(), Refusal> {
+        let leg = self.take_over_check(actor)?;
         let (conference_sid, call_sid) = (self.conference_sid()?, Self::placed(&leg)?);
         self.effect(Effect::Monitor {
-            call_id: call.id,
+            call_id: self.call().id,
             conference_sid,
             call_sid,
             muted: false,
             coach: None,
         });
+        Ok(())
+    }
+
+    /// The supervisor is heard by everyone: their leg becomes the owning agent leg and the
+    /// call's agent leaves, to wrap-up. Refused, changing nothing, if the call can no longer be
+    /// taken over (it changed after the first step); the caller then puts the supervisor back
+    /// as they were ([`Input::TakeOverRefused`]).
+    fn take_over_heard(&mut self, actor: Actor) -> Result<(), Refusal> {
+        let leg = self.take_over_check(actor)?;
+        let call = self.call().clone();
         // The new owner talks to the customer at once: not through hold music their agent left.
-        if customer.on_hold {
+        if let Some(customer) = self.connected_customer().filter(|c| c.on_hold) {
             self.set_hold(customer.id, false);
         }
         self.update_leg(
@@ -2025,6 +2039,54 @@ impl Engine {
         });
         self.changed_call();
         Ok(())
+    }
+
+    /// A take over stopped after its first step. The supervisor's leg is heard as its stored
+    /// mode says, asked of Twilio again: a refused request changed nothing, but one that timed
+    /// out, or a first step the call no longer fitted, may have left them heard by everyone.
+    fn take_over_refused(&mut self, agent_id: Uuid) {
+        if self.call().status.is_final() {
+            return;
+        }
+        let Some(leg) = self
+            .supervisor_leg(agent_id)
+            .filter(|p| p.status == ParticipantStatus::Connected)
+        else {
+            return;
+        };
+        self.heard_as(&leg, leg.monitor_mode.unwrap_or(MonitorMode::Listen));
+        self.record(TimelineEvent::TakeOverFailed { by: agent_id });
+        self.changed_call();
+    }
+
+    /// Twilio refused a mode switch: the supervisor's leg is recorded (and asked of Twilio
+    /// again, in case the refused request took effect after all) as heard as before.
+    fn monitor_mode_refused(&mut self, agent_id: Uuid, mode: MonitorMode) {
+        if self.call().status.is_final() {
+            return;
+        }
+        let Some(leg) = self
+            .supervisor_leg(agent_id)
+            .filter(|p| p.status == ParticipantStatus::Connected)
+        else {
+            return;
+        };
+        let asked = leg.monitor_mode.unwrap_or(MonitorMode::Listen);
+        self.heard_as(&leg, mode);
+        self.record(TimelineEvent::MonitorModeChangeFailed {
+            participant_id: leg.id,
+            by: agent_id,
+            mode: asked,
+        });
+        self.changed_call();
+    }
+
+    /// Makes a joined supervisor's leg heard as `mode`, or listening when that is whisper and
+    /// there is nobody to coach any more.
+    fn heard_as(&mut self, leg: &Participant, mode: MonitorMode) {
+        if self.apply_monitor_mode(leg, mode).is_err() {
+            let _ = self.apply_monitor_mode(leg, MonitorMode::Listen);
+        }
     }
 }
 

@@ -1361,6 +1361,13 @@ fn the_supervisor_never_keeps_the_customer_when_the_agent_leaves() {
     assert_eq!(agent_status(&d, SUE), AgentStatus::Available);
 }
 
+/// Both steps of Sue's take over: her leg made heard by everyone, then (Twilio having done it)
+/// the call changing hands.
+fn take_over(s: CallSnapshot) -> Result<Decision, Refusal> {
+    let heard = act(s, sue(), Action::TakeOver)?;
+    decide(heard.state, Input::TakeOverHeard { actor: sue() })
+}
+
 #[test]
 fn take_over_makes_the_supervisor_the_owner_and_takes_the_agent_out() {
     // Not on the call: refused, nothing changes.
@@ -1378,7 +1385,16 @@ fn take_over_makes_the_supervisor_the_owner_and_takes_the_agent_out() {
         Err(Refusal::Conflict(_))
     ));
 
+    // First only Sue's leg is made heard by everyone; nothing else is asked or stored yet.
     let d = act(monitored(), sue(), Action::TakeOver).unwrap();
+    assert!(d.changes.is_empty() && d.timeline.is_empty(), "{d:?}");
+    assert!(matches!(
+        d.effects.as_slice(),
+        [Effect::Monitor { call_sid, muted: false, coach: None, .. }]
+            if *call_sid == sid_of(SUE_LEG as u32)
+    ));
+    // Once Twilio has done that, the call changes hands and Alice is taken out.
+    let d = take_over(monitored()).unwrap();
     let leg = d.state.participant(id(SUE_LEG)).unwrap();
     assert_eq!(leg.kind, ParticipantKind::Agent);
     assert_eq!(leg.monitor_mode, None);
@@ -1387,14 +1403,7 @@ fn take_over_makes_the_supervisor_the_owner_and_takes_the_agent_out() {
         .effects
         .iter()
         .any(|e| matches!(e, Effect::Remove { call_sid, .. } if *call_sid == sid_of(11))));
-    assert!(d.effects.iter().any(|e| matches!(
-        e,
-        Effect::Monitor {
-            muted: false,
-            coach: None,
-            ..
-        }
-    )));
+    assert_eq!(kinds(&d), ["taken_over"]);
     // Alice's leave then sends her to wrap-up; the call stays Sue's.
     let s = d.state;
     let d = ok(s.clone(), leave(&s, 11));
@@ -1489,7 +1498,7 @@ fn taking_over_takes_the_customer_off_hold_and_needs_an_agent_to_take_from() {
         .find(|p| p.kind == ParticipantKind::Customer)
         .unwrap()
         .on_hold = true;
-    let d = act(s, sue(), Action::TakeOver).unwrap();
+    let d = take_over(s).unwrap();
     assert!(d
         .effects
         .iter()
@@ -1501,4 +1510,190 @@ fn taking_over_takes_the_customer_off_hold_and_needs_an_agent_to_take_from() {
         act(s, sue(), Action::TakeOver),
         Err(Refusal::Conflict(m)) if m.contains("outside number")
     ));
+}
+
+#[test]
+fn a_supervisor_who_had_the_call_as_its_agent_earlier_is_not_put_in_wrap_up_by_their_listening_leg()
+{
+    // Sue handled the call earlier as its agent (that leg left); now she only listens.
+    let mut s = monitored();
+    s.wrap_up_seconds = 30;
+    let mut earlier = leg(
+        13,
+        ParticipantKind::Agent,
+        Some(SUE),
+        ParticipantStatus::Left,
+    );
+    earlier.left_at = Some(at() - chrono::Duration::minutes(10));
+    earlier.call_ended_at = earlier.left_at;
+    s.participants.push(earlier);
+    let d = ok(s.clone(), leave(&s, SUE_LEG));
+    assert_ne!(agent_status(&d, SUE), AgentStatus::WrapUp);
+    assert!(!kinds(&d).contains(&"wrap_up_started".to_owned()));
+    let mut after = d.state;
+    after.now += chrono::Duration::minutes(5);
+    let d = ok(
+        after,
+        Input::LegProgress {
+            participant_id: id(SUE_LEG),
+            status: TwilioCallStatus::Completed,
+        },
+    );
+    assert_eq!(agent_status(&d, SUE), AgentStatus::Available);
+    // The call ending while she listens: no wrap-up either.
+    let d = ok(s, Input::EndCall { reason: "test" });
+    assert_ne!(agent_status(&d, SUE), AgentStatus::WrapUp);
+}
+
+#[test]
+fn a_supervisor_leaving_keeps_the_mark_of_the_agent_who_left_and_their_leg_grants_no_agent_rights()
+{
+    // Bob left on purpose earlier: the call is not to be offered back to him.
+    let mut s = monitored();
+    s.call.avoid_agent_id = Some(id(BOB));
+    let d = act(s.clone(), sue(), Action::Leave).unwrap();
+    assert_eq!(d.state.call.avoid_agent_id, Some(id(BOB)));
+    let d = act(s.clone(), sue(), Action::StopMonitor).unwrap();
+    assert_eq!(d.state.call.avoid_agent_id, Some(id(BOB)));
+    // An agent leaving still marks themselves.
+    let d = act(s.clone(), alice(), Action::Leave).unwrap();
+    assert_eq!(d.state.call.avoid_agent_id, Some(id(ALICE)));
+
+    // Sue, no longer a supervisor, still has her listening leg: it makes her no agent of the
+    // call.
+    let demoted = Actor {
+        id: id(SUE),
+        supervises: false,
+    };
+    for action in [
+        Action::Hold {
+            participant_id: id(CUSTOMER),
+            hold: true,
+        },
+        Action::Leave,
+        Action::HangUp,
+    ] {
+        assert!(
+            matches!(
+                act(s.clone(), demoted, action.clone()),
+                Err(Refusal::Forbidden(_))
+            ),
+            "{action:?}"
+        );
+    }
+}
+
+#[test]
+fn a_mode_switch_twilio_refused_is_stored_as_it_was_before() {
+    let d = act(monitored(), sue(), monitor_action(MonitorMode::Barge)).unwrap();
+    assert_eq!(
+        d.state.participant(id(SUE_LEG)).unwrap().monitor_mode,
+        Some(MonitorMode::Barge)
+    );
+    let d = ok(
+        d.state,
+        Input::MonitorModeRefused {
+            agent_id: id(SUE),
+            mode: MonitorMode::Listen,
+        },
+    );
+    let leg = d.state.participant(id(SUE_LEG)).unwrap();
+    assert_eq!(leg.monitor_mode, Some(MonitorMode::Listen));
+    assert!(leg.muted);
+    assert!(matches!(
+        d.effects.as_slice(),
+        [Effect::Monitor {
+            muted: true,
+            coach: None,
+            ..
+        }]
+    ));
+    assert_eq!(kinds(&d), ["monitor_mode_change_failed"]);
+    assert!(matches!(
+        &d.timeline[0],
+        TimelineEvent::MonitorModeChangeFailed {
+            mode: MonitorMode::Barge,
+            ..
+        }
+    ));
+    // Her leg gone meanwhile: nothing to put back.
+    let s = monitored();
+    let s = ok(s.clone(), leave(&s, SUE_LEG)).state;
+    let d = ok(
+        s,
+        Input::MonitorModeRefused {
+            agent_id: id(SUE),
+            mode: MonitorMode::Listen,
+        },
+    );
+    assert!(d.effects.is_empty() && d.timeline.is_empty());
+}
+
+fn with_sue_as(mut s: CallSnapshot, mode: MonitorMode) -> CallSnapshot {
+    let leg = s
+        .participants
+        .iter_mut()
+        .find(|p| p.id == id(SUE_LEG))
+        .unwrap();
+    leg.monitor_mode = Some(mode);
+    leg.muted = mode == MonitorMode::Listen;
+    s
+}
+
+#[test]
+fn a_take_over_twilio_refused_leaves_the_agent_with_the_call_and_the_supervisor_as_they_were() {
+    // Twilio refused to make Sue (whispering to Alice) heard by everyone.
+    let s = with_sue_as(monitored(), MonitorMode::Whisper);
+    let heard = act(s, sue(), Action::TakeOver).unwrap();
+    assert!(
+        !heard
+            .effects
+            .iter()
+            .any(|e| matches!(e, Effect::Remove { .. })),
+        "Alice stays until Sue is heard"
+    );
+    let d = ok(heard.state, Input::TakeOverRefused { agent_id: id(SUE) });
+    assert_eq!(d.state.call.owner_agent_id, Some(id(ALICE)));
+    let leg = d.state.participant(id(SUE_LEG)).unwrap();
+    assert_eq!(leg.kind, ParticipantKind::Supervisor);
+    assert_eq!(leg.monitor_mode, Some(MonitorMode::Whisper));
+    assert_eq!(
+        d.state.participant(id(11)).unwrap().status,
+        ParticipantStatus::Connected
+    );
+    // Asked of Twilio again as it was (a request that timed out may have taken effect).
+    assert!(matches!(
+        d.effects.as_slice(),
+        [Effect::Monitor { muted: false, coach: Some(sid), .. }] if *sid == sid_of(11)
+    ));
+    assert!(!d
+        .effects
+        .iter()
+        .any(|e| matches!(e, Effect::Remove { .. } | Effect::Hold { .. })));
+    assert_eq!(kinds(&d), ["take_over_failed"]);
+
+    // The call changed between the two steps (a transfer started): the second step is refused,
+    // and the refusal puts Sue back as listening.
+    let heard = act(monitored(), sue(), Action::TakeOver).unwrap();
+    let s = act(
+        heard.state,
+        alice(),
+        transfer_to(to_bob(), TransferMode::Warm, false),
+    )
+    .unwrap()
+    .state;
+    assert!(matches!(
+        decide(s.clone(), Input::TakeOverHeard { actor: sue() }),
+        Err(Refusal::Conflict(m)) if m.contains("transfer is in progress")
+    ));
+    let d = ok(s, Input::TakeOverRefused { agent_id: id(SUE) });
+    assert!(matches!(
+        d.effects.as_slice(),
+        [Effect::Monitor {
+            muted: true,
+            coach: None,
+            ..
+        }]
+    ));
+    assert_eq!(d.state.call.owner_agent_id, Some(id(ALICE)));
 }

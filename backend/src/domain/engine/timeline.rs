@@ -203,6 +203,19 @@ pub enum TimelineEvent {
         by: Uuid,
         from_agent_id: Option<Uuid>,
     },
+    /// A take over did not happen (Twilio refused to make the supervisor heard by everyone, or
+    /// the call changed meanwhile): the agent still has the call, the supervisor is on it as
+    /// before.
+    TakeOverFailed {
+        by: Uuid,
+    },
+    /// Twilio refused to switch how a supervisor is heard: they are still heard as before.
+    MonitorModeChangeFailed {
+        participant_id: Uuid,
+        by: Uuid,
+        /// The mode asked for.
+        mode: MonitorMode,
+    },
     CallEnded {
         status: CallStatus,
         reason: Cow<'static, str>,
@@ -476,6 +489,12 @@ mod tests {
             TakenOver {
                 by: id,
                 from_agent_id: Some(id),
+            },
+            TakeOverFailed { by: id },
+            MonitorModeChangeFailed {
+                participant_id: id,
+                by: id,
+                mode: MonitorMode::Barge,
             },
             CallEnded {
                 status: CallStatus::Completed,

@@ -11,7 +11,8 @@ use super::VoiceEngine;
 use crate::db::{self, DbError, PgConn};
 use crate::domain::agent::Agent;
 use crate::domain::call::{
-    Call, HandoverNote, MonitorMode, Participant, ParticipantKind, Transfer, TransferMode,
+    Call, HandoverNote, MonitorMode, Participant, ParticipantKind, ParticipantStatus, Transfer,
+    TransferMode,
 };
 use crate::domain::engine::{self, Action, Actor, Input, TransferTo};
 use crate::domain::phone::PhoneNumber;
@@ -277,16 +278,40 @@ impl VoiceEngine {
             leg_id: Uuid::new_v4(),
             dial_to: actor.client_identity.dial_address(),
         };
-        let ((), outcome) = transaction_outcome!(self, |conn, out| {
+        let (before, outcome) = transaction_outcome!(self, |conn, out| {
             let call = lock_call(conn, call_id).await?;
+            // How Twilio hears the supervisor's joined leg now: what it stays if Twilio refuses
+            // the switch.
+            let before = db::calls::participants_of(conn, call_id)
+                .await?
+                .into_iter()
+                .find(|p| {
+                    p.kind == ParticipantKind::Supervisor
+                        && p.agent_id == Some(actor.id)
+                        && p.status == ParticipantStatus::Connected
+                })
+                .and_then(|p| p.monitor_mode);
             let input = Input::Action {
                 actor: actor_of(actor),
                 action: action.clone(),
             };
             decide(conn, call, &[actor.id], input, out).await?;
-            Ok(())
+            Ok(before)
         });
-        self.after_commit_now(outcome).await?;
+        let result = self.after_commit_now(outcome).await;
+        if let (Err(ServiceError::Upstream(detail)), Some(mode)) = (&result, before) {
+            // The leg is still heard as before: the stored mode (and the board) must say so.
+            let input = Input::MonitorModeRefused {
+                agent_id: actor.id,
+                mode,
+            };
+            self.undo_after_refusal(call_id, input).await;
+            return Err(ServiceError::UpstreamRefused {
+                outcome: "Twilio refused to change how you are heard; you are heard as before",
+                detail: detail.clone(),
+            });
+        }
+        result?;
         let mut conn = self.pool().get().await.map_err(DbError::from)?;
         db::calls::participants_of(&mut conn, call_id)
             .await?
@@ -302,19 +327,65 @@ impl VoiceEngine {
     }
 
     /// The supervisor on the call becomes its agent; the agent who had it goes to wrap-up.
+    /// Their line is made heard by everyone first, and only once Twilio has done that does the
+    /// call change hands and its agent leave: if Twilio refuses, nothing changes for the
+    /// customer or the agent, and the supervisor stays on the call as they were.
     pub async fn take_over(&self, actor: &Agent, call_id: Uuid) -> ServiceResult<()> {
-        self.act_on(actor, call_id, Action::TakeOver).await
+        // A refusal here (the call can't be taken over) sent nothing: nothing to undo.
+        let heard = self.act_on(actor, call_id, Action::TakeOver).await;
+        let result = match heard {
+            Ok(()) => {
+                let input = Input::TakeOverHeard {
+                    actor: actor_of(actor),
+                };
+                match self.decide_now(call_id, input).await {
+                    // The call changed between the two steps; the supervisor is heard by
+                    // everyone while the agent still has it.
+                    Err(
+                        e @ (ServiceError::Conflict(_)
+                        | ServiceError::Forbidden(_)
+                        | ServiceError::NotFound(_)),
+                    ) => Err(e),
+                    // Taken over (a failure now is in carrying it out, reported as it is).
+                    done => return done,
+                }
+            }
+            Err(ServiceError::Upstream(detail)) => Err(ServiceError::UpstreamRefused {
+                outcome: "Twilio refused to make your line heard by the customer, so the call \
+                          was not taken over: its agent still has it and you are on it as before",
+                detail,
+            }),
+            Err(refused) => return Err(refused),
+        };
+        let agent_id = actor.id;
+        self.undo_after_refusal(call_id, Input::TakeOverRefused { agent_id })
+            .await;
+        result
+    }
+
+    /// Feeds Twilio's refusal of a request back to the engine, which puts the call as it was.
+    /// Its own requests (asking Twilio again for what was) are carried out before answering;
+    /// their failure is on the call's timeline and changes nothing about the refusal.
+    async fn undo_after_refusal(&self, call_id: Uuid, input: Input) {
+        if let Err(e) = self.decide_now(call_id, input).await {
+            tracing::warn!(error = %e, %call_id, "could not undo a request Twilio refused");
+        }
     }
 
     /// Locks the call, applies one action, and carries out its Twilio requests before
     /// answering, so the agent hears about a failure.
     async fn act_on(&self, actor: &Agent, call_id: Uuid, action: Action) -> ServiceResult<()> {
+        let input = Input::Action {
+            actor: actor_of(actor),
+            action,
+        };
+        self.decide_now(call_id, input).await
+    }
+
+    /// Locks the call, applies one input, and carries out its Twilio requests before answering.
+    async fn decide_now(&self, call_id: Uuid, input: Input) -> ServiceResult<()> {
         let ((), outcome) = transaction_outcome!(self, |conn, out| {
             let call = lock_call(conn, call_id).await?;
-            let input = Input::Action {
-                actor: actor_of(actor),
-                action,
-            };
             decide(conn, call, &[], input, out).await?;
             Ok(())
         });

@@ -164,6 +164,10 @@ export function timelineLabel(entry: TimelineEntry, ctx: TimelineContext): strin
       return entry.data.from_agent_id
         ? `${agent(entry.data.by)} took the call over from ${agent(entry.data.from_agent_id)}`
         : `${agent(entry.data.by)} took the call over`;
+    case 'take_over_failed':
+      return `${agent(entry.data.by)} could not take the call over (Twilio refused); nothing changed`;
+    case 'monitor_mode_change_failed':
+      return `${agent(entry.data.by)} could not switch to ${MONITOR_VERBS[entry.data.mode]} the call (Twilio refused); nothing changed`;
     case 'moved_to_front':
       return `${agent(entry.data.by)} moved the call to the front of the queue`;
     case 'call_ended': {
