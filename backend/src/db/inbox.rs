@@ -102,8 +102,12 @@ pub async fn claim(
     )
 }
 
-pub async fn mark_processed(conn: &mut PgConn, id: i64) -> Result<(), DbError> {
-    diesel::update(callback_inbox::table.find(id))
+/// Marks these callbacks processed, in one statement.
+pub async fn mark_processed(conn: &mut PgConn, ids: &[i64]) -> Result<(), DbError> {
+    if ids.is_empty() {
+        return Ok(());
+    }
+    diesel::update(callback_inbox::table.filter(callback_inbox::id.eq_any(ids)))
         .set((
             callback_inbox::processed_at.eq(Utc::now()),
             callback_inbox::claimed_until.eq(None::<DateTime<Utc>>),

@@ -418,9 +418,10 @@ impl VoiceEngine {
                         .buffer_unordered(at_once)
                         .collect()
                         .await;
+                let mut processed = Vec::with_capacity(claimed);
                 for (cb, outcome) in outcomes.into_iter().flatten() {
                     match outcome {
-                        Ok(()) => db::inbox::mark_processed(conn, cb.id).await?,
+                        Ok(()) => processed.push(cb.id),
                         // The database, not the callback, failed: no attempt is spent. The batch
                         // rolls back and is taken again on the next round.
                         Err(e @ ServiceError::Unavailable(_)) => return Err(e),
@@ -434,6 +435,7 @@ impl VoiceEngine {
                         }
                     }
                 }
+                db::inbox::mark_processed(conn, &processed).await?;
                 Ok(claimed)
             },
         )
