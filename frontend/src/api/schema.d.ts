@@ -1329,6 +1329,9 @@ export interface components {
             /**
              * Format: int64
              * @description Calls waiting in all: on the first page (no `cursor`) only, `null` on later pages.
+             *     Exact when the page holds the whole queue; with more waiting, counted at most 2 s
+             *     before (and again after every change this instance hears of), and never less than the
+             *     page shows. Whether there is more to read is `next_cursor`'s to say.
              */
             total?: number | null;
         };
