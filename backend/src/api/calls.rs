@@ -502,7 +502,8 @@ pub async fn monitor(
     Ok(web::Json(participant_view(&state, call_id, &leg).await?))
 }
 
-/// Stop listening to a call (supervisors and admins): only your leg ends.
+/// Stop listening to a call: only your leg ends. Whoever has a listening leg on the call may
+/// end it (someone whose supervisor role was taken away while listening included).
 #[utoipa::path(
     operation_id = "stopMonitoringCall",
     tag = "calls",
@@ -510,7 +511,7 @@ pub async fn monitor(
     responses(
         (status = 204),
         (status = 401, body = ErrorBody),
-        (status = 403, body = ErrorBody, description = "Not a supervisor or admin"),
+        (status = 403, body = ErrorBody, description = "Not a supervisor or admin, and not listening to this call"),
         (status = 404, body = ErrorBody),
         (status = 409, body = ErrorBody, description = "You are not listening to this call, or it is over"),
         (status = 502, body = ErrorBody),
@@ -520,10 +521,11 @@ pub async fn monitor(
 #[delete("/calls/{id}/monitor")]
 pub async fn stop_monitor(
     state: web::Data<AppState>,
-    supervisor: SupervisorAgent,
+    current: CurrentAgent,
     id: web::Path<Uuid>,
 ) -> ApiResult<HttpResponse> {
-    state.voice.stop_monitor(&supervisor.0.agent, *id).await?;
+    // The engine decides: a listening leg of your own, or the supervisor role.
+    state.voice.stop_monitor(&current.agent, *id).await?;
     Ok(HttpResponse::NoContent().finish())
 }
 

@@ -588,6 +588,27 @@ async fn a_listening_leg_grants_no_agent_rights_to_someone_no_longer_a_superviso
     let call = cc.call_until(&admin, &call_id, "read", |_| true).await;
     assert_eq!(call["status"], "in_progress");
     assert_eq!(customer(&call)["on_hold"], false);
+    // What they may still do: stop listening, which ends only their own leg.
+    let res = cc
+        .app()
+        .send_json(
+            Method::DELETE,
+            &format!("/api/calls/{call_id}/monitor"),
+            Some(&sue.token),
+            &json!({}),
+        )
+        .await;
+    assert!(res.status().is_success(), "{}", res.text().await.unwrap());
+    let call = cc
+        .call_until(&admin, &call_id, "the listening leg gone", |c| {
+            c["participants"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .all(|p| p["kind"] != "supervisor" || p["status"] == "left")
+        })
+        .await;
+    assert_eq!(call["status"], "in_progress");
 }
 
 /// A supervisor who handled the call earlier as its agent (and had their wrap-up then) now only

@@ -311,7 +311,10 @@ export interface paths {
          *     mode. Returns your leg: its `call_sid` is the incoming call your browser accepts.
          */
         post: operations["monitorCall"];
-        /** Stop listening to a call (supervisors and admins): only your leg ends. */
+        /**
+         * Stop listening to a call: only your leg ends. Whoever has a listening leg on the call may
+         *     end it (someone whose supervisor role was taken away while listening included).
+         */
         delete: operations["stopMonitoringCall"];
         options?: never;
         head?: never;
@@ -3916,7 +3919,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
-            /** @description Not a supervisor or admin */
+            /** @description Not a supervisor or admin, and not listening to this call */
             403: {
                 headers: {
                     [name: string]: unknown;

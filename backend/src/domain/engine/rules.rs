@@ -1271,7 +1271,10 @@ impl Engine {
     }
 
     fn action(&mut self, actor: Actor, action: Action) -> Result<(), Refusal> {
-        self.authorize(actor)?;
+        // Ending one's own listening leg needs no rights on the call (see `stop_monitor`).
+        if !matches!(action, Action::StopMonitor) {
+            self.authorize(actor)?;
+        }
         match action {
             Action::StartTransfer {
                 leg_id,
@@ -1915,10 +1918,21 @@ impl Engine {
     }
 
     fn stop_monitor(&mut self, actor: Actor) -> Result<(), Refusal> {
-        Self::supervisor_only(actor)?;
-        let leg = self
-            .supervisor_leg(actor.id)
-            .ok_or_else(|| conflict("you are not listening to this call"))?;
+        // Anyone may end their own listening leg: someone no longer a supervisor included, who
+        // may do nothing else on the call.
+        let leg = match self.supervisor_leg(actor.id) {
+            Some(leg) => leg,
+            None => {
+                Self::supervisor_only(actor)?;
+                return Err(conflict("you are not listening to this call"));
+            }
+        };
+        if self.call().status.is_final() {
+            return Err(conflict(format!(
+                "the call has already ended ({})",
+                self.call().status
+            )));
+        }
         if leg.status.is_pending() {
             self.call_off_pending_leg(leg.id);
         } else {
