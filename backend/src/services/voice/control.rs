@@ -188,16 +188,16 @@ impl VoiceEngine {
         participant_id: Uuid,
         hold: bool,
     ) -> ServiceResult<Participant> {
-        self.act_on(
+        self.act_on_leg(
             actor,
             call_id,
             Action::Hold {
                 participant_id,
                 hold,
             },
+            participant_id,
         )
-        .await?;
-        self.participant(participant_id).await
+        .await
     }
 
     pub async fn set_muted(
@@ -207,16 +207,16 @@ impl VoiceEngine {
         participant_id: Uuid,
         muted: bool,
     ) -> ServiceResult<Participant> {
-        self.act_on(
+        self.act_on_leg(
             actor,
             call_id,
             Action::Mute {
                 participant_id,
                 muted,
             },
+            participant_id,
         )
-        .await?;
-        self.participant(participant_id).await
+        .await
     }
 
     /// Removes a participant other than the customer (hang up on the customer with `hang_up`).
@@ -384,19 +384,42 @@ impl VoiceEngine {
 
     /// Locks the call, applies one input, and carries out its Twilio requests before answering.
     async fn decide_now(&self, call_id: Uuid, input: Input) -> ServiceResult<()> {
-        let ((), outcome) = transaction_outcome!(self, |conn, out| {
-            let call = lock_call(conn, call_id).await?;
-            decide(conn, call, &[], input, out).await?;
-            Ok(())
-        });
-        self.after_commit_now(outcome).await
+        self.decide_now_returning(call_id, input).await.map(drop)
     }
 
-    async fn participant(&self, participant_id: Uuid) -> ServiceResult<Participant> {
-        let mut conn = self.pool().get().await.map_err(DbError::from)?;
-        db::calls::find_participant(&mut conn, participant_id)
-            .await?
+    /// Like `act_on`, answering with the leg as this action left it: a callback processed
+    /// meanwhile (say, Twilio confirming the previous hold) must not make the answer to
+    /// "unhold" say the customer is held.
+    async fn act_on_leg(
+        &self,
+        actor: &Agent,
+        call_id: Uuid,
+        action: Action,
+        participant_id: Uuid,
+    ) -> ServiceResult<Participant> {
+        let input = Input::Action {
+            actor: actor_of(actor),
+            action,
+        };
+        let state = self.decide_now_returning(call_id, input).await?;
+        state
+            .participants
+            .into_iter()
+            .find(|p| p.id == participant_id)
             .ok_or(ServiceError::NotFound("participant"))
+    }
+
+    async fn decide_now_returning(
+        &self,
+        call_id: Uuid,
+        input: Input,
+    ) -> ServiceResult<crate::domain::engine::CallSnapshot> {
+        let (state, outcome) = transaction_outcome!(self, |conn, out| {
+            let call = lock_call(conn, call_id).await?;
+            decide(conn, call, &[], input, out).await
+        });
+        self.after_commit_now(outcome).await?;
+        Ok(state)
     }
 
     async fn transfer(&self, transfer_id: Uuid) -> ServiceResult<Transfer> {
