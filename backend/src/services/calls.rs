@@ -339,15 +339,17 @@ pub async fn queue(
 
 /// How many calls wait in all, for the queue's first page. Counting is a walk over every
 /// waiting call, so with thousands waiting a count per request would cost more than the page:
-/// the count is kept until the queue changes (as the [`EventBus`] hears of it, from this
-/// instance or another) and at most [`WaitingTotal::RECOUNT_AFTER`], and one request counts
-/// while the others wait for its answer.
+/// a count is kept until the queue changes (as the [`EventBus`] hears of it, from this
+/// instance or another) and at most [`WaitingTotal::RECOUNT_AFTER`]. Nothing is held while
+/// counting: requests that find no current count each count (as they did before there was
+/// one), so a slow database never makes them queue up holding connections.
 #[derive(Clone)]
 pub struct WaitingTotal {
     events: EventBus,
-    counted: std::sync::Arc<tokio::sync::Mutex<Option<Counted>>>,
+    counted: std::sync::Arc<std::sync::Mutex<Option<Counted>>>,
 }
 
+#[derive(Clone, Copy)]
 struct Counted {
     queue_version: u64,
     at: std::time::Instant,
@@ -367,22 +369,31 @@ impl WaitingTotal {
     }
 
     async fn get(&self, conn: &mut PgConn) -> Result<i64, DbError> {
-        let mut counted = self.counted.lock().await;
         // Read before counting: a change that lands during the count makes the next request
         // count again.
         let version = self.events.queue_version();
-        if let Some(c) = counted.as_ref() {
+        if let Some(c) = *self.lock() {
             if c.queue_version == version && c.at.elapsed() < Self::RECOUNT_AFTER {
                 return Ok(c.total);
             }
         }
         let total = db::calls::count_waiting(conn).await?;
-        *counted = Some(Counted {
-            queue_version: version,
-            at: std::time::Instant::now(),
-            total,
-        });
+        let mut counted = self.lock();
+        // A count that started before another request's keeps the newer one.
+        if counted.is_none_or(|c| c.queue_version <= version) {
+            *counted = Some(Counted {
+                queue_version: version,
+                at: std::time::Instant::now(),
+                total,
+            });
+        }
         Ok(total)
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, Option<Counted>> {
+        self.counted
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 }
 
