@@ -10,6 +10,7 @@ use diesel_async::RunQueryDsl;
 use uuid::Uuid;
 
 use super::calls::{CallRow, ParticipantRow};
+use super::prepared::KeepPrepared;
 use super::schema::{agents, calls, participants};
 use super::{DbError, PgConn};
 use crate::domain::agent::AgentStatus;
@@ -44,26 +45,57 @@ const WALK_STEP: i64 = 64;
 /// calls: 20–130 ms per attempt with a thousand callers, and the routers' attempts took most of
 /// the database.)
 pub async fn lock_next_queued_call(conn: &mut PgConn) -> Result<Option<Call>, DbError> {
+    use diesel::sql_types::{BigInt, Timestamptz, Uuid as SqlUuid};
+    #[derive(QueryableByName)]
+    struct Queued {
+        #[diesel(sql_type = SqlUuid)]
+        id: Uuid,
+        #[diesel(sql_type = Timestamptz)]
+        queued_at: chrono::DateTime<Utc>,
+    }
+    // The status is written out (not bound) so the planner matches `calls_queue_idx`, and the
+    // step after a place is a row comparison, which is a range of that index: each step reads
+    // its own rows, however deep in the queue it is.
+    static FIRST_STEP: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
+        format!(
+            "SELECT id, queued_at FROM calls WHERE status = '{queued}'
+              ORDER BY queued_at, id LIMIT $1",
+            queued = CallStatus::Queued.as_str()
+        )
+    });
+    static NEXT_STEP: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
+        format!(
+            "SELECT id, queued_at FROM calls WHERE status = '{queued}'
+                AND (queued_at, id) > ($2, $3)
+              ORDER BY queued_at, id LIMIT $1",
+            queued = CallStatus::Queued.as_str()
+        )
+    });
     let mut after: Option<(chrono::DateTime<Utc>, Uuid)> = None;
     loop {
-        let mut step = calls::table
-            .filter(calls::status.eq(CallStatus::Queued))
-            .order((calls::queued_at.asc(), calls::id.asc()))
-            .limit(WALK_STEP)
-            .select((calls::id, calls::queued_at))
-            .into_boxed();
-        if let Some((queued_at, id)) = after {
-            step = step.filter(
-                calls::queued_at
-                    .gt(queued_at)
-                    .or(calls::queued_at.eq(queued_at).and(calls::id.gt(id))),
-            );
-        }
-        let head: Vec<(Uuid, chrono::DateTime<Utc>)> = step.load(conn).await?;
-        let Some(&(last_id, last_queued_at)) = head.last() else {
+        let head: Vec<Queued> = match after {
+            None => {
+                diesel::sql_query(FIRST_STEP.as_str())
+                    .bind::<BigInt, _>(WALK_STEP)
+                    .keep_prepared()
+                    .load(conn)
+                    .await?
+            }
+            Some((queued_at, id)) => {
+                diesel::sql_query(NEXT_STEP.as_str())
+                    .bind::<BigInt, _>(WALK_STEP)
+                    .bind::<Timestamptz, _>(queued_at)
+                    .bind::<SqlUuid, _>(id)
+                    .keep_prepared()
+                    .load(conn)
+                    .await?
+            }
+        };
+        let Some(last) = head.last() else {
             return Ok(None);
         };
-        let ids: Vec<Uuid> = head.iter().map(|(id, _)| *id).collect();
+        let (last_id, last_queued_at) = (last.id, last.queued_at);
+        let ids: Vec<Uuid> = head.iter().map(|q| q.id).collect();
         let in_conference: Vec<Uuid> = participants::table
             .filter(participants::call_id.eq_any(&ids))
             .filter(participants::kind.eq(ParticipantKind::Customer))

@@ -121,6 +121,8 @@ async fn relay(
                 if let Err(e) = client.batch_execute(&format!("LISTEN {CHANNEL}")).await {
                     tracing::warn!(error = %e, "event relay could not LISTEN");
                 } else {
+                    // Changes made while the relay was connecting were not heard either.
+                    queue_version.fetch_add(1, Ordering::SeqCst);
                     loop {
                         tokio::select! {
                             note = notes_rx.recv() => match note {

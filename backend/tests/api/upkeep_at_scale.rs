@@ -238,4 +238,40 @@ async fn the_router_finds_the_next_caller_without_reading_every_caller_on_a_call
              in progress and {WAITING} waiting: {reads:?}"
         );
     }
+
+    // The first 150 callers have not reached their conference: the walk goes on past its
+    // first steps to the 151st, each step reading its own rows, not the queue from its head.
+    diesel::sql_query(
+        "UPDATE participants SET status = 'dialing', joined_at = NULL
+          WHERE call_id IN (SELECT id FROM calls WHERE conference_name LIKE 'wt_w%'
+                             AND id < '00000000-0000-4000-8000-000000000151')",
+    )
+    .execute(&mut *conn)
+    .await
+    .unwrap();
+    diesel::sql_query("BEGIN")
+        .execute(&mut *conn)
+        .await
+        .unwrap();
+    let calls_before: Reads = scans("calls").get_result(&mut *conn).await.unwrap();
+    let next = routing::lock_next_queued_call(&mut conn).await.unwrap();
+    let calls = scans("calls")
+        .get_result::<Reads>(&mut *conn)
+        .await
+        .unwrap()
+        .since(&calls_before);
+    diesel::sql_query("ROLLBACK")
+        .execute(&mut *conn)
+        .await
+        .unwrap();
+    assert_eq!(
+        next.map(|c| c.id.to_string()).as_deref(),
+        Some("00000000-0000-4000-8000-000000000151")
+    );
+    // Three steps of 64, and the third step's callers in a conference, among whom the one
+    // locked; not the queue read again from its head at every step (64 + 128 + 192).
+    assert!(
+        calls.seq_scan == 0 && calls.rows < 4 * 64,
+        "a walk three steps deep read calls: {calls:?}"
+    );
 }

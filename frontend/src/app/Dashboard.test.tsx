@@ -455,4 +455,17 @@ describe('Dashboard queue', () => {
     expect(screen.getByTestId('queue-count')).toHaveTextContent(/^52 waiting/);
     expect(screen.queryByRole('button', { name: 'Show more' })).not.toBeInTheDocument();
   });
+
+  it('keeps "Show more" while the server has a next page, even when the count is behind', async () => {
+    const backend = demoBackend();
+    // A count from before ten more callers arrived: 40, with 50 on this page and more after.
+    mount({
+      ...backend.routes,
+      'GET /api/queue': () => jsonResponse(200, { ...page(0, 50, 120), total: 40 }),
+    });
+    const list = await screen.findByRole('list', { name: 'Waiting callers' });
+    await waitFor(() => expect(within(list).getAllByRole('listitem')).toHaveLength(50));
+    expect(screen.getByRole('button', { name: 'Show more' })).toBeInTheDocument();
+    expect(screen.getByTestId('queue-shown')).toHaveTextContent('Showing the 50 longest-waiting.');
+  });
 });

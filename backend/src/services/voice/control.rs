@@ -339,15 +339,15 @@ impl VoiceEngine {
                     actor: actor_of(actor),
                 };
                 match self.decide_now(call_id, input).await {
-                    // The call changed between the two steps; the supervisor is heard by
-                    // everyone while the agent still has it.
-                    Err(
-                        e @ (ServiceError::Conflict(_)
-                        | ServiceError::Forbidden(_)
-                        | ServiceError::NotFound(_)),
-                    ) => Err(e),
-                    // Taken over (a failure now is in carrying it out, reported as it is).
-                    done => return done,
+                    // Taken over; a failure in carrying it out (Twilio refusing to remove the
+                    // agent's leg, say) comes after the commit and is reported as it is.
+                    done @ (Ok(())
+                    | Err(ServiceError::Upstream(_))
+                    | Err(ServiceError::UpstreamRefused { .. })) => return done,
+                    // Nothing was stored: the call changed between the two steps, or the
+                    // database failed. The supervisor, heard by everyone since step one while
+                    // the agent still has the call, is put back as they were.
+                    Err(e) => Err(e),
                 }
             }
             Err(ServiceError::Upstream(detail)) => Err(ServiceError::UpstreamRefused {

@@ -29,7 +29,7 @@ const BUFFER_CAPACITY: usize = 10_000;
 /// Callbacks claimed per round.
 const BATCH: i64 = 256;
 /// At most how many calls' callbacks are processed at once; each holds a database connection,
-/// so no more than half of the pool is taken (the router takes a quarter, the API the rest).
+/// so no more than a third of the pool is taken (the API and the router need the rest).
 const CALLS_AT_ONCE: usize = 8;
 /// How long a claimed callback is reserved for its processor.
 const LEASE_SECS: i64 = 30;
@@ -394,7 +394,7 @@ impl VoiceEngine {
                     .collect();
                 let calls_of_legs = db::inbox::conferences_of_legs(conn, &legs).await?;
                 let groups = by_call(batch, &calls_of_legs);
-                let at_once = (self.pool().status().max_size / 2).clamp(1, CALLS_AT_ONCE);
+                let at_once = (self.pool().status().max_size / 3).clamp(1, CALLS_AT_ONCE);
                 // Calls are independent: each call's callbacks run in order, several calls at
                 // once (every change still takes its call's row lock).
                 let outcomes: Vec<Vec<(db::inbox::ClaimedCallback, ServiceResult<()>)>> =

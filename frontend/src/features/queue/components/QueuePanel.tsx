@@ -20,7 +20,6 @@ interface QueuePanelProps {
  */
 export function QueuePanel({ entries, total, loading, loadingMore = false, hasMore = false, problem, onLoadMore }: QueuePanelProps) {
   const waitingCount = Math.max(total ?? entries.length, entries.length);
-  const hidden = waitingCount - entries.length;
   const now = useNow(1_000, entries.length > 0);
   const waiting = entries.map((e) => ({ ...e, waited: secondsSince(e.waiting_since, now) ?? e.waiting_seconds }));
   const longest = waiting.reduce((max, e) => Math.max(max, e.waited), 0);
@@ -58,10 +57,12 @@ export function QueuePanel({ entries, total, loading, loadingMore = false, hasMo
           ))}
         </ol>
       )}
-      {hidden > 0 && hasMore && onLoadMore && (
+      {hasMore && onLoadMore && (
         <p className="queue-more">
           <span data-testid="queue-shown">
-            Showing the {entries.length} longest-waiting of {waitingCount}.
+            {waitingCount > entries.length
+              ? `Showing the ${entries.length} longest-waiting of ${waitingCount}.`
+              : `Showing the ${entries.length} longest-waiting.`}
           </span>{' '}
           <button type="button" className="button button--ghost" onClick={onLoadMore} disabled={loadingMore}>
             {loadingMore ? 'Loading…' : 'Show more'}
