@@ -278,13 +278,14 @@ impl VoiceEngine {
             leg_id: Uuid::new_v4(),
             dial_to: actor.client_identity.dial_address(),
         };
-        let (before, outcome) = transaction_outcome!(self, |conn, out| {
+        let ((before, state), outcome) = transaction_outcome!(self, |conn, out| {
             let call = lock_call(conn, call_id).await?;
+            let snapshot = super::decide::load_snapshot(conn, call, &[actor.id]).await?;
             // How Twilio hears the supervisor's joined leg now: what it stays if Twilio refuses
             // the switch.
-            let before = db::calls::participants_of(conn, call_id)
-                .await?
-                .into_iter()
+            let before = snapshot
+                .participants
+                .iter()
                 .find(|p| {
                     p.kind == ParticipantKind::Supervisor
                         && p.agent_id == Some(actor.id)
@@ -295,8 +296,9 @@ impl VoiceEngine {
                 actor: actor_of(actor),
                 action: action.clone(),
             };
-            decide(conn, call, &[actor.id], input, out).await?;
-            Ok(before)
+            let decision = crate::domain::engine::decide(snapshot, input)?;
+            let state = super::decide::store(conn, decision, out).await?;
+            Ok((before, state))
         });
         let result = self.after_commit_now(outcome).await;
         if let (Err(ServiceError::Upstream(detail)), Some(mode)) = (&result, before) {
@@ -312,9 +314,9 @@ impl VoiceEngine {
             });
         }
         result?;
-        let mut conn = self.pool().get().await.map_err(DbError::from)?;
-        db::calls::participants_of(&mut conn, call_id)
-            .await?
+        // Their leg as this request left it (not re-read: a callback may have moved it on).
+        state
+            .participants
             .into_iter()
             .rev()
             .find(|p| p.kind == ParticipantKind::Supervisor && p.agent_id == Some(actor.id))
