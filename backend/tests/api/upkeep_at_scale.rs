@@ -6,7 +6,7 @@ use diesel::QueryableByName;
 use diesel_async::RunQueryDsl;
 
 use crate::helpers::TestApp;
-use warm_transfer::db::routing;
+use warm_transfer::db::{routing, PgConn};
 
 /// What one transaction read of a table: whole-table scans, and rows read by them or fetched
 /// through an index.
@@ -29,6 +29,45 @@ impl Reads {
 
 const FINISHED_CALLS: i64 = 40_000;
 
+/// Runs `statements` one after the other.
+async fn execute_all(conn: &mut PgConn, statements: impl IntoIterator<Item = String>) {
+    for statement in statements {
+        diesel::sql_query(statement).execute(conn).await.unwrap();
+    }
+}
+
+/// What `run` reads of the legs and the calls tables, in a transaction rolled back after it.
+/// Counted before anything is flushed: the counters may hold earlier reads too (they are
+/// flushed now and then), so what counts is the growth.
+async fn reads_of<T>(
+    conn: &mut PgConn,
+    run: impl AsyncFnOnce(&mut PgConn) -> T,
+) -> (T, Reads, Reads) {
+    let scans = |table: &'static str| {
+        diesel::sql_query(
+            "SELECT seq_scan, seq_tup_read + COALESCE(idx_tup_fetch, 0) AS rows
+               FROM pg_stat_xact_user_tables WHERE relname = $1",
+        )
+        .bind::<diesel::sql_types::Text, _>(table)
+    };
+    diesel::sql_query("BEGIN").execute(conn).await.unwrap();
+    let legs_before: Reads = scans("participants").get_result(conn).await.unwrap();
+    let calls_before: Reads = scans("calls").get_result(conn).await.unwrap();
+    let value = run(conn).await;
+    let legs = scans("participants")
+        .get_result::<Reads>(conn)
+        .await
+        .unwrap()
+        .since(&legs_before);
+    let calls = scans("calls")
+        .get_result::<Reads>(conn)
+        .await
+        .unwrap()
+        .since(&calls_before);
+    diesel::sql_query("ROLLBACK").execute(conn).await.unwrap();
+    (value, legs, calls)
+}
+
 #[tokio::test]
 async fn upkeep_passes_and_the_live_board_read_live_rows_not_the_history() {
     let app = TestApp::spawn().await;
@@ -36,7 +75,7 @@ async fn upkeep_passes_and_the_live_board_read_live_rows_not_the_history() {
     // A history of finished calls, each with its customer's leg, and three live calls: one
     // whose caller never reached the conference, one whose agent leg has rung for ten minutes,
     // and one in conversation for an hour.
-    for statement in [
+    let seed = [
         format!(
             "INSERT INTO calls (id, customer_call_sid, from_number, to_number, conference_name,
                                 status, queued_at, created_at, ended_at)
@@ -70,54 +109,25 @@ async fn upkeep_passes_and_the_live_board_read_live_rows_not_the_history() {
                  true, now() - interval '1 hour', now() - interval '1 hour')"
             .into(),
         "ANALYZE calls, participants".into(),
-    ] {
-        diesel::sql_query(statement)
-            .execute(&mut *conn)
+    ];
+    execute_all(&mut conn, seed).await;
+
+    let ((stale, connected, late, live), legs, calls) = reads_of(&mut conn, async |conn| {
+        let stale = routing::stale_pending_legs(conn, chrono::Duration::minutes(5))
             .await
             .unwrap();
-    }
-
-    // What one transaction reads, as counted before anything is flushed: the counters may hold
-    // the seeding's reads too (they are flushed now and then), so what counts is the growth.
-    let scans = |table: &'static str| {
-        diesel::sql_query(
-            "SELECT seq_scan, seq_tup_read + COALESCE(idx_tup_fetch, 0) AS rows
-               FROM pg_stat_xact_user_tables WHERE relname = $1",
-        )
-        .bind::<diesel::sql_types::Text, _>(table)
-    };
-    diesel::sql_query("BEGIN")
-        .execute(&mut *conn)
-        .await
-        .unwrap();
-    let legs_before: Reads = scans("participants").get_result(&mut *conn).await.unwrap();
-    let calls_before: Reads = scans("calls").get_result(&mut *conn).await.unwrap();
-    let stale = routing::stale_pending_legs(&mut conn, chrono::Duration::minutes(5))
-        .await
-        .unwrap();
-    let connected = routing::connected_legs(&mut conn, chrono::Duration::minutes(30), 50)
-        .await
-        .unwrap();
-    let late = routing::callers_not_in_their_conference(&mut conn, chrono::Duration::minutes(5))
-        .await
-        .unwrap();
-    let live = warm_transfer::db::calls::live_calls(&mut conn, 500)
-        .await
-        .unwrap();
-    let legs = scans("participants")
-        .get_result::<Reads>(&mut *conn)
-        .await
-        .unwrap()
-        .since(&legs_before);
-    let calls = scans("calls")
-        .get_result::<Reads>(&mut *conn)
-        .await
-        .unwrap()
-        .since(&calls_before);
-    diesel::sql_query("ROLLBACK")
-        .execute(&mut *conn)
-        .await
-        .unwrap();
+        let connected = routing::connected_legs(conn, chrono::Duration::minutes(30), 50)
+            .await
+            .unwrap();
+        let late = routing::callers_not_in_their_conference(conn, chrono::Duration::minutes(5))
+            .await
+            .unwrap();
+        let live = warm_transfer::db::calls::live_calls(conn, 500)
+            .await
+            .unwrap();
+        (stale, connected, late, live)
+    })
+    .await;
 
     let ids = |legs: &[warm_transfer::domain::call::Participant]| {
         legs.iter().map(|p| p.id.to_string()).collect::<Vec<_>>()
@@ -151,7 +161,7 @@ async fn the_router_finds_the_next_caller_without_reading_every_caller_on_a_call
     const WAITING: i64 = 1_000;
     let app = TestApp::spawn().await;
     let mut conn = app.state.pool.get().await.unwrap();
-    for statement in [
+    let seed = [
         // A history of finished calls.
         format!(
             "INSERT INTO calls (id, customer_call_sid, from_number, to_number, conference_name,
@@ -190,40 +200,12 @@ async fn the_router_finds_the_next_caller_without_reading_every_caller_on_a_call
          FROM calls"
             .into(),
         "ANALYZE calls, participants".into(),
-    ] {
-        diesel::sql_query(statement)
-            .execute(&mut *conn)
-            .await
-            .unwrap();
-    }
-    let scans = |table: &'static str| {
-        diesel::sql_query(
-            "SELECT seq_scan, seq_tup_read + COALESCE(idx_tup_fetch, 0) AS rows
-               FROM pg_stat_xact_user_tables WHERE relname = $1",
-        )
-        .bind::<diesel::sql_types::Text, _>(table)
-    };
-    diesel::sql_query("BEGIN")
-        .execute(&mut *conn)
-        .await
-        .unwrap();
-    let legs_before: Reads = scans("participants").get_result(&mut *conn).await.unwrap();
-    let calls_before: Reads = scans("calls").get_result(&mut *conn).await.unwrap();
-    let next = routing::lock_next_queued_call(&mut conn).await.unwrap();
-    let legs = scans("participants")
-        .get_result::<Reads>(&mut *conn)
-        .await
-        .unwrap()
-        .since(&legs_before);
-    let calls = scans("calls")
-        .get_result::<Reads>(&mut *conn)
-        .await
-        .unwrap()
-        .since(&calls_before);
-    diesel::sql_query("ROLLBACK")
-        .execute(&mut *conn)
-        .await
-        .unwrap();
+    ];
+    execute_all(&mut conn, seed).await;
+    let (next, legs, calls) = reads_of(&mut conn, async |conn| {
+        routing::lock_next_queued_call(conn).await.unwrap()
+    })
+    .await;
 
     // The oldest caller in their conference; the one still on their way is passed over.
     assert_eq!(
@@ -249,21 +231,10 @@ async fn the_router_finds_the_next_caller_without_reading_every_caller_on_a_call
     .execute(&mut *conn)
     .await
     .unwrap();
-    diesel::sql_query("BEGIN")
-        .execute(&mut *conn)
-        .await
-        .unwrap();
-    let calls_before: Reads = scans("calls").get_result(&mut *conn).await.unwrap();
-    let next = routing::lock_next_queued_call(&mut conn).await.unwrap();
-    let calls = scans("calls")
-        .get_result::<Reads>(&mut *conn)
-        .await
-        .unwrap()
-        .since(&calls_before);
-    diesel::sql_query("ROLLBACK")
-        .execute(&mut *conn)
-        .await
-        .unwrap();
+    let (next, _, calls) = reads_of(&mut conn, async |conn| {
+        routing::lock_next_queued_call(conn).await.unwrap()
+    })
+    .await;
     assert_eq!(
         next.map(|c| c.id.to_string()).as_deref(),
         Some("00000000-0000-4000-8000-000000000151")
